@@ -1,0 +1,27 @@
+// One pybind11 module, _C. Each kernel family registers its functions from its own file.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "core/tensor.h"
+
+namespace py = pybind11;
+
+namespace pe::bind {
+
+// Kernel calls drop the GIL so other Python threads run meanwhile.
+using release_gil = py::call_guard<py::gil_scoped_release>;
+
+void bind_core(py::module_& m);         // TensorImpl, creation, copies, views, threads, ISA
+void bind_elementwise(py::module_& m);  // unary/binary math, comparisons, where, clamp
+void bind_reduce(py::module_& m);       // sum, mean, max, var, norm, logsumexp, ...
+void bind_linalg(py::module_& m);       // matmul / gemm
+void bind_index(py::module_& m);        // cat, gather, scatter_add, index, index_put, tril, one_hot
+void bind_random(py::module_& m);       // Philox rand, randn, randint
+void bind_dlpack(py::module_& m);       // __dlpack__ / from_dlpack
+void bind_cuda(py::module_& m);         // cuda availability and device info
+
+DType parse_dtype(const py::object& obj);  // "float32" etc.
+
+}  // namespace pe::bind

@@ -1,0 +1,32 @@
+#include "bindings/bind.h"
+#include "core/error.h"
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "pyengine's native tensor engine";
+
+  // C++ errors become the Python exception of the same name; anything else a RuntimeError.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const pe::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const pe::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const pe::IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const pe::RuntimeError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "out of memory");
+    }
+  });
+
+  pe::bind::bind_core(m);
+  pe::bind::bind_elementwise(m);
+  pe::bind::bind_reduce(m);
+  pe::bind::bind_linalg(m);
+  pe::bind::bind_index(m);
+  pe::bind::bind_random(m);
+  pe::bind::bind_dlpack(m);
+  pe::bind::bind_cuda(m);
+}

@@ -1,0 +1,37 @@
+// Threads: one process-wide count used by every OpenMP region (set_num_threads), and a
+// helper that splits [0, n) into contiguous chunks when the work is big enough to pay for it.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace pe {
+
+int get_num_threads();
+void set_num_threads(int n);
+
+// Work below this many elements (or "cost units") runs on the calling thread.
+constexpr int64_t kParallelGrain = 32768;
+
+// f(begin, end) over disjoint chunks of [0, n). `cost` is the work per index.
+template <class F>
+void parallel_for(int64_t n, int64_t cost_per_index, F&& f) {
+  if (n <= 0) return;
+  int threads = get_num_threads();
+  int64_t work = n * std::max<int64_t>(cost_per_index, 1);
+  if (threads <= 1 || work < kParallelGrain || n == 1) {
+    f(int64_t(0), n);
+    return;
+  }
+  int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, work / kParallelGrain));
+  chunks = std::min(chunks, n);
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+  {
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end) f(begin, end);
+  }
+}
+
+}  // namespace pe

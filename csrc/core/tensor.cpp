@@ -1,0 +1,57 @@
+#include "core/tensor.h"
+
+namespace pe {
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t acc = 1;
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    strides[i] = acc;
+    acc *= shape[i] > 1 ? shape[i] : 1;
+  }
+  return strides;
+}
+
+int64_t wrap_dim(int64_t dim, int64_t ndim) {
+  int64_t n = ndim > 0 ? ndim : 1;  // a 0-d tensor accepts dim 0 and -1, as in PyTorch
+  PE_CHECK(dim >= -n && dim < n, IndexError, "dimension out of range (expected to be in range of [",
+           -n, ", ", n - 1, "], but got ", dim, ")");
+  return dim < 0 ? dim + n : dim;
+}
+
+Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
+               DType dtype)
+    : storage_(std::move(storage)),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      dtype_(dtype) {}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  for (int64_t s : shape)
+    PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
+  auto storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * pe::itemsize(dtype), device);
+  return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t i = ndim() - 1; i >= 0; --i) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
+
+Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
+  return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
+}
+
+}  // namespace pe
