@@ -185,6 +185,8 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
   check_index_dtype("index_select", index);
   PE_CHECK(index.ndim() <= 1, ValueError, "index_select: index should be 0-d or 1-d, got shape ",
            shape_str(index.shape()));
+  PE_CHECK(x_in.ndim() > 0 || index.numel() == 1, ValueError,
+           "index_select: index to a 0-d tensor can have only 1 value, got ", index.numel());
   Tensor x = at_least_1d(x_in);
   dim = wrap_dim(dim, x.ndim());
   Tensor idx = checked_index("index_select", index, dim, x.size(dim), false);
