@@ -327,9 +327,9 @@ def test_index_put_last_duplicate_wins():
 
 
 def test_index_put_deterministic_over_threads():
-    x = np.zeros((10, 70000), np.float32)
+    x = np.zeros((10, 20000), np.float32)
     idx = RNG.integers(0, 10, size=300)
-    values = (RNG.standard_normal((300, 70000)) * 100).astype(np.float32)
+    values = (RNG.standard_normal((300, 20000)) * 100).astype(np.float32)
     want = x.copy()
     np.add.at(want, idx, values)
     n = C.get_num_threads()
