@@ -520,6 +520,10 @@ def test_inplace_aliasing():
     x = T(x_np.copy())
     _C.clamp(x, min=_C.transpose(x, 0, 1), out=x)
     np.testing.assert_array_equal(x.numpy(), np.maximum(x_np, x_np.T))
+    # clamp into its own max bound: the second pass must still see the original bound
+    y = T(x_np.copy())
+    _C.clamp(T(x_np * 2), min=-0.5, max=y, out=y)
+    np.testing.assert_array_equal(y.numpy(), np.minimum(np.maximum(x_np * 2, -0.5), x_np))
 
 
 # ------------------------------------------------------------------------------------------
