@@ -114,7 +114,7 @@ bool can_cast(DType from, DType to) {
 // Output and aliasing
 // ---------------------------------------------------------------------------------------
 
-// [first byte, one past the last byte] a non-empty view can touch (strides are >= 0).
+// [first byte, one past the last byte) a non-empty view can touch (strides are >= 0).
 std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
   uintptr_t lo = reinterpret_cast<uintptr_t>(t.raw_data());
   int64_t last = 0;
@@ -122,14 +122,20 @@ std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
   return {lo, lo + static_cast<uintptr_t>((last + 1) * static_cast<int64_t>(t.itemsize()))};
 }
 
+// Whether the byte ranges of two views intersect: conservative (interleaved views that never
+// touch the same element still count), which only costs a temporary.
+bool shares_memory(const Tensor& a, const Tensor& b) {
+  if (a.numel() == 0 || b.numel() == 0) return false;
+  auto [alo, ahi] = byte_span(a);
+  auto [blo, bhi] = byte_span(b);
+  return alo < bhi && blo < ahi;
+}
+
 // True when writing `out` element by element could change an element of `in` that is still
 // to be read: they share memory but are not the very same view (same-index aliasing, as in
 // x.add_(y) with out = x, is safe because each element is read before it is written).
 bool unsafe_overlap(const Tensor& out, const Tensor& in, const Shape& shape) {
-  if (out.numel() == 0 || in.numel() == 0) return false;
-  auto [olo, ohi] = byte_span(out);
-  auto [ilo, ihi] = byte_span(in);
-  if (ohi <= ilo || ihi <= olo) return false;
+  if (!shares_memory(out, in)) return false;
   bool same_view = out.raw_data() == in.raw_data() && out.itemsize() == in.itemsize() &&
                    broadcast_byte_strides(out, shape) == broadcast_byte_strides(in, shape);
   return !same_view;
@@ -277,6 +283,9 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
   std::optional<Tensor> tmin, tmax;
   if (min) inputs.push_back(*(tmin = materialise(*min, compute, device)));
   if (max) inputs.push_back(*(tmax = materialise(*max, compute, device)));
+  // The second pass reads `max` after the first pass wrote `out`: even an identical view
+  // would be read too late, so such a bound gets its own copy first.
+  if (out && tmin && tmax && shares_memory(*out, *tmax)) inputs.back() = *(tmax = clone(*tmax));
   // Two passes through the shared maximum/minimum functors (so CUDA gets clamp for free);
   // the second reads what the first wrote, element by element, which is safe aliasing.
   return write_result("clamp", shape, compute, device, inputs, out, [&](const Tensor& dst) {

@@ -1,0 +1,224 @@
+// The BLIS-style GEMM driver, generic over a micro-kernel (included by gemm_kernels.cpp, so it
+// is compiled once per ISA together with that ISA's micro-kernels).
+//
+// A micro-kernel computes an MR x NR tile of C from a packed A micro-panel (kc x MR: for each
+// k the MR values of a column of A) and a packed B micro-panel (kc x NR: for each k the NR
+// values of a row of B), vectorised along NR, broadcasting A. Loops, outermost first:
+//
+//   ic: rows of A in blocks of mb       the packed A block (mb x kc) is shared by all threads
+//   pc: k in blocks of kc               first block applies beta, later ones accumulate
+//       pack the A block (threads split its micro-panels)
+//       threads split the C block into rectangles of micro-tiles; each thread, for its columns
+//       in chunks of nb: packs the B chunk (kc x nb, sized for its private L2), then
+//         ir: MR rows          the A micro-panel (MR x kc) stays in L1 ...
+//           jr: NR columns     ... while the B micro-panels stream from L2
+//             micro-kernel
+//
+// Packing reads any strides and pads edges with zeros, so every micro-kernel call is a full
+// tile; partial tiles (and C without unit column stride) are written through a small buffer.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cpu/gemm_direct.h"
+#include "cpu/gemm_kernels.h"
+
+namespace pe::cpu::gemm_detail {
+namespace {  // internal linkage: see gemm_direct.h
+
+// Grow-only, 64-byte aligned scratch memory owned by the calling thread, so repeated GEMMs
+// do not pay for allocation and page faults each time.
+class Scratch {
+ public:
+  ~Scratch() { std::free(ptr_); }
+  void* get(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(ptr_);
+      ptr_ = nullptr;
+      cap_ = 0;
+      size_t rounded = (bytes + 4095) / 4096 * 4096;
+      ptr_ = std::aligned_alloc(64, rounded);
+      if (!ptr_) throw std::bad_alloc();
+      cap_ = rounded;
+    }
+    return ptr_;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t cap_ = 0;
+};
+
+struct Blocking {
+  int64_t kc;  // k per packed block: the A micro-panel (MR x kc) fills about half of L1
+  int64_t nb;  // columns per packed B chunk: kc x nb fills about half of the private L2
+  int64_t mb;  // rows per shared packed A block: mb x kc fits a slice of L3
+};
+
+// Depends on the shapes and cache sizes only - never on the thread count - so results are
+// the same for any number of threads.
+inline Blocking choose_blocking(int64_t M, int64_t N, int64_t K, int MR, int NR, int64_t elem) {
+  const CacheSizes cs = cache_sizes();
+  int64_t kc_max = std::clamp<int64_t>(cs.l1 / 2 / (MR * elem), 64, 1024) / 8 * 8;
+  int64_t nk = (K + kc_max - 1) / kc_max;            // blocks along K ...
+  int64_t kc = ((K + nk - 1) / nk + 7) / 8 * 8;      // ... of equal size, so none is tiny
+  kc = std::min(kc, K);
+  int64_t nb = std::max<int64_t>(NR, cs.l2 / 2 / (kc * elem) / NR * NR);
+  int64_t l3_slice = imin(cs.l3 / 4, 8 << 20);
+  int64_t mb = std::max<int64_t>(MR, l3_slice / (kc * elem) / MR * MR);
+  (void)N;
+  return {kc, std::min(nb, (N + NR - 1) / NR * NR), std::min(mb, (M + MR - 1) / MR * MR)};
+}
+
+// A[rows, k0:k0+kc] -> micro-panels of MR rows: panel[k * MR + r]; rows past M are zeros.
+template <class T, int MR>
+void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA, T* dst) {
+  if (csA == 1) {  // rows of A contiguous: read along k
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* src = A + r * rsA;
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = A + k * csA;
+      for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r * rsA];
+    }
+  }
+  for (int64_t r = rows; r < MR; ++r)
+    for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);
+}
+
+// B[k0:k0+kc, cols] -> micro-panel of NR columns: panel[k * NR + c]; columns past N are zeros.
+template <class T, int NR>
+void pack_b_panel(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB, T* dst) {
+  if (csB == 1 && cols == NR) {
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, B + k * rsB, NR * sizeof(T));
+    return;
+  }
+  if (rsB == 1 && csB != 1) {  // columns of B contiguous: read along k
+    for (int64_t c = 0; c < cols; ++c) {
+      const T* src = B + c * csB;
+      for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = B + k * rsB;
+      for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = src[c * csB];
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t c = cols; c < NR; ++c) dst[k * NR + c] = T(0);
+}
+
+// One micro-tile, wherever it lies: full tiles with unit column stride go straight to C;
+// the rest go through an aligned buffer (so edges still run the fast kernel).
+template <class Kernel, class T>
+inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* C,
+                       int64_t rsC, int64_t csC) {
+  constexpr int MR = Kernel::MR, NR = Kernel::NR;
+  if (rows == MR && cols == NR && csC == 1) {
+    Kernel::run(kc, a, b, C, rsC, alpha, beta);
+    return;
+  }
+  alignas(64) T tile[MR * NR];
+  Kernel::run(kc, a, b, tile, NR, T(1), T(0));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      T& dst = C[r * rsC + c * csC];
+      dst = blend(tile[r * NR + c], alpha, beta, dst);
+    }
+}
+
+template <class T, class Kernel>
+void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
+                 const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+  constexpr int MR = Kernel::MR, NR = Kernel::NR;
+  const Blocking bl = choose_blocking(M, N, K, MR, NR, sizeof(T));
+
+  // Split the C block into a grid of ti x tj rectangles of micro-tiles, one per thread:
+  // columns first (threads then share the packed A block and pack disjoint parts of B).
+  const int64_t col_panels = (N + NR - 1) / NR;
+  const int64_t tj = std::max<int64_t>(1, imin(threads, col_panels));
+  const int64_t max_ti = std::max<int64_t>(1, threads / tj);
+
+  // Scratch: the shared A block, then one B chunk per thread, each 64-byte aligned (the
+  // kernels load packed B with aligned loads).
+  constexpr int64_t kAlign = 64 / sizeof(T);
+  const int64_t a_elems = (bl.mb * bl.kc + kAlign - 1) / kAlign * kAlign;
+  const int64_t b_elems = (bl.nb * bl.kc + kAlign - 1) / kAlign * kAlign;
+  thread_local Scratch scratch;
+  T* a_pack = static_cast<T*>(scratch.get((a_elems + b_elems * tj * max_ti) * sizeof(T)));
+
+  for (int64_t ic = 0; ic < M; ic += bl.mb) {
+    const int64_t mb = imin(bl.mb, M - ic);
+    const int64_t row_panels = (mb + MR - 1) / MR;
+    const int64_t ti = std::min(max_ti, row_panels);
+    for (int64_t pc = 0; pc < K; pc += bl.kc) {
+      const int64_t kc = imin(bl.kc, K - pc);
+      const T beta_pc = pc == 0 ? beta : T(1);
+      const T* A_blk = A + ic * rsA + pc * csA;
+      const T* B_blk = B + pc * rsB;
+
+      run_parallel(threads, row_panels, MR * kc, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p)
+          pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A_blk + p * MR * rsA, rsA, csA,
+                              a_pack + p * MR * kc);
+      });
+
+      run_parallel(threads, ti * tj, int64_t(1) << 40, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t pi = t / tj, pj = t % tj;
+          const int64_t r0 = row_panels * pi / ti, r1 = row_panels * (pi + 1) / ti;  // in panels
+          const int64_t c0 = col_panels * pj / tj, c1 = col_panels * (pj + 1) / tj;
+          T* b_pack = a_pack + a_elems + t * b_elems;
+          for (int64_t jc = c0 * NR; jc < c1 * NR; jc += bl.nb) {
+            const int64_t nb = imin(bl.nb, imin(c1 * NR, N) - jc);
+            const int64_t nb_panels = (nb + NR - 1) / NR;
+            for (int64_t q = 0; q < nb_panels; ++q)
+              pack_b_panel<T, NR>(imin(NR, nb - q * NR), kc, B_blk + (jc + q * NR) * csB, rsB, csB,
+                                  b_pack + q * NR * kc);
+            for (int64_t ir = r0; ir < r1; ++ir) {
+              const int64_t i = ir * MR, rows = imin(MR, mb - i);
+              const T* a = a_pack + ir * MR * kc;
+              for (int64_t q = 0; q < nb_panels; ++q) {
+                const int64_t j = jc + q * NR;
+                micro_tile<Kernel>(rows, imin(NR, N - j), kc, a, b_pack + q * NR * kc, alpha, beta_pc,
+                                   C + (ic + i) * rsC + j * csC, rsC, csC);
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+// Shapes too small to pay for packing run unpacked.
+inline bool use_direct(int64_t M, int64_t N, int64_t K) { return M * N * K < 32 * 32 * 32; }
+
+// The whole entry point for one ISA: trivial cases, layout normalisation, then a path.
+template <class T, class Kernel>
+void gemm_entry(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+                int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, rsC, csC);
+  // Kernels vectorise along rows of C; a column-major C is the row-major C^T = B^T A^T.
+  if (csC != 1 && rsC == 1) {
+    const T* At = B;  // A' = B^T: A'(i, k) = B(k, i)
+    const T* Bt = A;  // B' = A^T: B'(k, j) = A(j, k)
+    return gemm_entry<T, Kernel>(N, M, K, alpha, At, csB, rsB, Bt, csA, rsA, beta, C, csC, rsC);
+  }
+  const int threads = omp_in_parallel() ? 1 : get_num_threads();
+  if (N == 1) return gemv(threads, M, K, alpha, A, rsA, csA, B, rsB, beta, C, rsC);
+  if (M == 1) return gemv(threads, N, K, alpha, B, csB, rsB, A, csA, beta, C, csC);
+  if (use_direct(M, N, K))
+    return gemm_direct(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  gemm_packed<T, Kernel>(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
+}  // namespace
+}  // namespace pe::cpu::gemm_detail
