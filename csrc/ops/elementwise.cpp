@@ -276,7 +276,8 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
       for_promotion.push_back(**bound);
     }
   Device device = common_device("clamp", operands, out);
-  DType compute = compute_dtype(Domain::Numeric, result_type(for_promotion), "clamp");
+  // Domain of maximum/minimum: bools clamp too (PyTorch only allows that for tensor bounds).
+  DType compute = compute_dtype(Domain::All, result_type(for_promotion), "clamp");
   Shape shape = broadcast_all(operands);
   Tensor tx = materialise(x, compute, device);
   std::vector<Tensor> inputs{tx};
