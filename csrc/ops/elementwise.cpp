@@ -40,7 +40,8 @@ Tensor number_tensor(const Operand& o, DType dt, Device device) {
   PE_DISPATCH_ALL(dt, "scalar operand", [&] {
     std::visit(
         [&](const auto& v) {
-          if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (!std::is_same_v<V, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
         },
         o);
   });
