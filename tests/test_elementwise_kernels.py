@@ -342,6 +342,10 @@ def test_scalars_either_side():
     np.testing.assert_array_equal(_C.sub(1, T(x32)).numpy(), np.float32(1) - x32)
     np.testing.assert_array_equal(_C.div(T(x64), 3).numpy(), x64 / 3)
     np.testing.assert_array_equal(_C.pow(T(x64), 2).numpy(), x64**2)
+    np.testing.assert_array_equal(_C.pow(T(x32), 2.0).numpy(), x32 * x32)
+    assert _C.pow(T(np.array([3, -4])), 2.0).numpy().tolist() == [9.0, 16.0]  # float32 result
+    assert _C.pow(T(np.array([3, -4])), 2.0).dtype == "float32"
+    assert _C.pow(T(np.array([True, False])), 2).numpy().tolist() == [1, 0]
     np.testing.assert_allclose(_C.pow(2.0, T(x32)).numpy(), np.float32(2.0) ** x32, rtol=2e-7)
     ints = np.arange(-3, 4)
     got = _C.add(T(ints), 0.5)
@@ -501,6 +505,8 @@ def test_out_errors():
         _C.add(a, a, out=_C.empty([3, 2], "float64"))
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
         _C.exp(a, out=_C.empty([3], "float64"))
+    with pytest.raises(ValueError, match=r"pow: .*\(3,\).*\(2, 3\)"):
+        _C.pow(a, 2, out=_C.empty([3], "float64"))
     expanded = _C.expand(T(np.zeros((1, 3))), [2, 3])
     with pytest.raises(RuntimeError, match="same memory location"):
         _C.add(a, a, out=expanded)
