@@ -167,6 +167,8 @@ def test_unary_matches_numpy(name, dtype):
         got = getattr(_C, name)(T(x))
         assert got.shape == (n,) and got.dtype == str(want.dtype)
         check_close(got.numpy(), want, cd)
+        strided = getattr(_C, name)(_C.slice(T(x), 0, 0, None, 2))  # the byte-stride loop
+        check_close(strided.numpy(), want[::2], cd)
 
 
 def binary_inputs(name, n, dtype, rng):
@@ -195,6 +197,13 @@ def test_binary_matches_numpy(name, dtype):
         got = getattr(_C, name)(T(a), T(b))
         assert got.shape == (n,) and got.dtype == str(want.dtype)
         check_close(got.numpy(), want, cd)
+        # the byte-stride loop, and a broadcast (stride 0) operand on either side
+        strided = getattr(_C, name)(_C.slice(T(a), 0, 0, n - 1, 2), _C.slice(T(b), 0, 1, n, 2))
+        check_close(strided.numpy(), binary_reference(name, a[0 : n - 1 : 2], b[1:n:2], cd), cd)
+        if n:
+            a0, b0 = _C.expand(T(a[:1]), [n]), _C.expand(T(b[:1]), [n])
+            check_close(getattr(_C, name)(T(a), b0).numpy(), binary_reference(name, a, b[:1], cd), cd)
+            check_close(getattr(_C, name)(a0, T(b)).numpy(), binary_reference(name, a[:1], b, cd), cd)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
