@@ -269,13 +269,15 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
   DType cond_dtype = ct ? ct->dtype() : number_dtype(cond);
   PE_CHECK(cond_dtype == DType::Bool, TypeError, "where: expected a bool condition, got ", dtype_name(cond_dtype));
   Device device = common_device("where", {&cond, &a, &b}, std::nullopt);
-  PE_CHECK(device.is_cpu(), RuntimeError, "where is not implemented for CUDA tensors yet");
   DType dtype = result_type({a, b});
   Shape shape = broadcast_all({&cond, &a, &b});
   Tensor tc = materialise(cond, DType::Bool, device);
   Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
   return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
-                      [&](const Tensor& dst) { PE_ISA_CALL(elementwise_where, dst, tc, ta, tb); });
+                      [&](const Tensor& dst) {
+                        if (dst.device().is_cuda()) return cuda_op(cuda_ops().where, "where")(dst, tc, ta, tb);
+                        PE_ISA_CALL(elementwise_where, dst, tc, ta, tb);
+                      });
 }
 
 Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,
