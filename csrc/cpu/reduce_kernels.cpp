@@ -11,6 +11,7 @@
 // Determinism: the reduced index range is cut into chunks whose size depends only on the
 // shape; chunks are reduced independently (in parallel when worth it) and their partial
 // accumulators are merged in chunk order. The thread count never changes a result.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -25,10 +26,32 @@ namespace {
 
 using ops::ReduceOp;
 
-// Reduced elements per chunk (row loop) and output columns per block (column loop).
+// Row loop: reduced elements per chunk. Column loop: output columns per block (their
+// accumulators stay in L1), input elements per task, and a cap on row chunks (partials).
 constexpr int64_t kChunk = 16384;
-constexpr int64_t kColumns = 64;
+constexpr int64_t kColumns = 1024;
+constexpr int64_t kColumnTask = 1 << 18;
+constexpr int64_t kMaxColumnChunks = 64;
 constexpr int kLanes = 8;
+
+// sum of f(p[i * stride]) for i < n, in double, over kLanes independent partial sums (which
+// the compiler can keep in vector registers; float addition is not reassociated otherwise).
+template <class T, class F>
+double lanes_sum(const T* p, int64_t stride, int64_t n, F f) {
+  double lane[kLanes] = {};
+  int64_t i = 0;
+  if (stride == 1) {
+    for (; i + kLanes <= n; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) lane[k] += f(p[i + k]);
+  } else {
+    for (; i + kLanes <= n; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) lane[k] += f(p[(i + k) * stride]);
+  }
+  double total = 0;
+  for (; i < n; ++i) total += f(p[i * stride]);
+  for (int k = 0; k < kLanes; ++k) total += lane[k];
+  return total;
+}
 
 // Row-major walk over (shape, strides) in element offsets, one run of the innermost dim at a
 // time. `shape` must be non-empty.
@@ -148,8 +171,11 @@ struct ExtremeP : Output<T, T> {
   using Output<T, T>::Output;
   acc_t init() const { return kMax ? lowest<T>() : highest<T>(); }
   void add(acc_t& a, T x, int64_t) const {
-    bool keep = kMax ? (a >= x) : (a <= x);
-    if (!(keep || is_nan(a))) a = x;  // x is larger/smaller, or x is NaN
+    // Branch-free so it vectorises: keep a unless x is larger/smaller or x is NaN.
+    if constexpr (std::is_floating_point_v<T>)
+      a = ((kMax ? a >= x : a <= x) || a != a) ? a : x;
+    else
+      a = kMax ? std::max(a, x) : std::min(a, x);
   }
   void merge(acc_t& a, const acc_t& b) const { add(a, b, 0); }
   void write(const acc_t& a, int64_t, int64_t o) const { this->out[o] = a; }
@@ -209,23 +235,11 @@ struct VarP : Output<T, T> {
     a.n = n;
   }
   void add_run(acc_t& a, const T* p, int64_t stride, int64_t n) const {
-    double s[kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int k = 0; k < kLanes; ++k) s[k] += p[(i + k) * stride];
-    double total = 0;
-    for (; i < n; ++i) total += p[i * stride];
-    for (int k = 0; k < kLanes; ++k) total += s[k];
-    const double mean = total / n;
-    double q[kLanes] = {};
-    for (i = 0; i + kLanes <= n; i += kLanes)
-      for (int k = 0; k < kLanes; ++k) {
-        double d = p[(i + k) * stride] - mean;
-        q[k] += d * d;
-      }
-    double m2 = 0;
-    for (; i < n; ++i) m2 += (p[i * stride] - mean) * (p[i * stride] - mean);
-    for (int k = 0; k < kLanes; ++k) m2 += q[k];
+    const double mean = lanes_sum(p, stride, n, [](T x) { return static_cast<double>(x); }) / n;
+    const double m2 = lanes_sum(p, stride, n, [mean](T x) {
+      const double d = x - mean;
+      return d * d;
+    });
     merge(a, {static_cast<double>(n), mean, m2});
   }
   void write(const acc_t& a, int64_t, int64_t o) const {
@@ -259,6 +273,25 @@ struct LogSumExpP : Output<T, T> {
     fold(a, x, 1.0);
   }
   void merge(acc_t& a, const acc_t& b) const { fold(a, b.m, b.s); }
+  // Runs in two passes: the run's maximum, then sum exp(x - max), exp in T's precision
+  // (float exp for float32, like PyTorch) and the sum in double.
+  void add_run(acc_t& a, const T* p, int64_t stride, int64_t n) const {
+    T m = -std::numeric_limits<T>::infinity();
+    bool nan = false;
+    for (int64_t i = 0; i < n; ++i) {
+      const T x = p[i * stride];
+      nan |= x != x;
+      m = x > m ? x : m;
+    }
+    if (nan) return fold(a, std::numeric_limits<double>::quiet_NaN(), 1.0);
+    if (m == -std::numeric_limits<T>::infinity()) return;  // exp(-inf) = 0 everywhere
+    double s;
+    if (m == std::numeric_limits<T>::infinity())  // x - m would be inf - inf: count the infs
+      s = lanes_sum(p, stride, n, [m](T x) { return x == m ? 1.0 : 0.0; });
+    else
+      s = lanes_sum(p, stride, n, [m](T x) { return static_cast<double>(std::exp(static_cast<T>(x - m))); });
+    fold(a, m, s);
+  }
   void write(const acc_t& a, int64_t, int64_t o) const {
     this->out[o] = static_cast<T>(a.s == 0 ? a.m : a.m + std::log(a.s));
   }
@@ -270,14 +303,14 @@ struct NormP : Output<T, T> {
   enum Kind { Zero, One, Two, Inf, NegInf, General };
   using acc_t = double;
   Kind kind;
-  double p;
-  explicit NormP(const ReduceArgs& a) : Output<T, T>(a), p(a.p) {
-    kind = p == 0 ? Zero
-           : p == 1 ? One
-           : p == 2 ? Two
-           : p == std::numeric_limits<double>::infinity() ? Inf
-           : p == -std::numeric_limits<double>::infinity() ? NegInf
-                                                           : General;
+  double p_;
+  explicit NormP(const ReduceArgs& a) : Output<T, T>(a), p_(a.p) {
+    kind = p_ == 0 ? Zero
+           : p_ == 1 ? One
+           : p_ == 2 ? Two
+           : p_ == std::numeric_limits<double>::infinity() ? Inf
+           : p_ == -std::numeric_limits<double>::infinity() ? NegInf
+                                                            : General;
   }
   acc_t init() const { return kind == NegInf ? std::numeric_limits<double>::infinity() : 0.0; }
   void add(acc_t& a, T x, int64_t) const {
@@ -288,17 +321,33 @@ struct NormP : Output<T, T> {
       case Two: a += ax * ax; break;
       case Inf: if (!(a >= ax || a != a)) a = ax; break;
       case NegInf: if (!(a <= ax || a != a)) a = ax; break;
-      case General: a += std::pow(ax, p); break;
+      case General: a += std::pow(ax, p_); break;
     }
   }
   void merge(acc_t& a, const acc_t& b) const {
-    if (kind == Inf || kind == NegInf)
-      add(a, static_cast<T>(b), 0);
+    if (kind == Inf)
+      a = (a >= b || a != a) ? a : b;
+    else if (kind == NegInf)
+      a = (a <= b || a != a) ? a : b;
     else
       a += b;
   }
+  // The kind is switched on once per run, so each sum loop vectorises.
+  void add_run(acc_t& a, const T* p, int64_t stride, int64_t n) const {
+    const double pp = p_;
+    switch (kind) {
+      case Zero: a += lanes_sum(p, stride, n, [](T x) { return x != 0 ? 1.0 : 0.0; }); return;
+      case One: a += lanes_sum(p, stride, n, [](T x) { return std::fabs(static_cast<double>(x)); }); return;
+      case Two: a += lanes_sum(p, stride, n, [](T x) { return static_cast<double>(x) * x; }); return;
+      case General:
+        a += lanes_sum(p, stride, n, [pp](T x) { return std::pow(std::fabs(static_cast<double>(x)), pp); });
+        return;
+      default:
+        for (int64_t i = 0; i < n; ++i) add(a, p[i * stride], 0);
+    }
+  }
   void write(const acc_t& a, int64_t, int64_t o) const {
-    double r = kind == Two ? std::sqrt(a) : kind == General ? std::pow(a, 1.0 / p) : a;
+    double r = kind == Two ? std::sqrt(a) : kind == General ? std::pow(a, 1.0 / p_) : a;
     this->out[o] = static_cast<T>(r);
   }
 };
@@ -396,22 +445,24 @@ void row_loop(const P& pol, const ReduceArgs& a, const T* in, int64_t M, int64_t
   });
 }
 
-// The innermost kept dim is contiguous (stride 1, size C): add input rows into a block of up
-// to kColumns output accumulators. Rows are cut into chunks of a shape-determined size.
+// The innermost kept dim is contiguous (stride 1, size C): add whole input rows into a block
+// of up to kColumns output accumulators, so memory is read in order. The rows are cut into
+// at most kMaxColumnChunks chunks, a number fixed by the shape.
 template <class P, class T>
 void column_loop(const P& pol, const ReduceArgs& a, const T* in, int64_t M, int64_t K) {
   const int64_t C = a.kept_shape.back();
   const Shape outer_shape(a.kept_shape.begin(), a.kept_shape.end() - 1);
   const Shape outer_strides(a.kept_strides.begin(), a.kept_strides.end() - 1);
   const int64_t groups = M / C;
-  const int64_t blocks = (C + kColumns - 1) / kColumns;
-  const int64_t rows = std::max<int64_t>(1, kChunk / std::min(C, kColumns));
+  const int64_t width = std::min(C, kColumns);
+  const int64_t blocks = (C + width - 1) / width;
+  const int64_t want_chunks = std::clamp<int64_t>(K * width / kColumnTask, 1, kMaxColumnChunks);
+  const int64_t rows = (K + want_chunks - 1) / want_chunks;
   const int64_t chunks = (K + rows - 1) / rows;
   partials_t<P> partial(chunks > 1 ? new typename P::acc_t[M * chunks] : nullptr);
-  parallel_for(groups * blocks * chunks, rows * std::min(C, kColumns), [&](int64_t begin, int64_t end) {
+  parallel_for(groups * blocks * chunks, rows * width, [&](int64_t begin, int64_t end) {
     Walker red(a.red_shape, a.red_strides);
-    std::vector<int64_t> gidx(outer_shape.size());
-    typename P::acc_t acc[kColumns];
+    std::unique_ptr<typename P::acc_t[]> acc(new typename P::acc_t[width]);
     for (int64_t t = begin; t < end; ++t) {
       const int64_t c = t % chunks, blk = (t / chunks) % blocks, g = t / chunks / blocks;
       int64_t base = 0;
@@ -419,21 +470,22 @@ void column_loop(const P& pol, const ReduceArgs& a, const T* in, int64_t M, int6
         base += (rem % outer_shape[d]) * outer_strides[d];
         rem /= outer_shape[d];
       }
-      const int64_t c0 = blk * kColumns, w = std::min(kColumns, C - c0);
+      const int64_t c0 = blk * width, w = std::min(width, C - c0);
       const T* col = in + base + c0;
-      for (int64_t j = 0; j < w; ++j) acc[j] = pol.init();
+      typename P::acc_t* acc_p = acc.get();
+      for (int64_t j = 0; j < w; ++j) acc_p[j] = pol.init();
       red.for_runs(c * rows, std::min(K, (c + 1) * rows), [&](int64_t off, int64_t n, int64_t i0) {
         for (int64_t r = 0; r < n; ++r) {
           const T* row = col + off + r * red.inner_stride();
-          for (int64_t j = 0; j < w; ++j) pol.add(acc[j], row[j], i0 + r);
+          for (int64_t j = 0; j < w; ++j) pol.add(acc_p[j], row[j], i0 + r);
         }
       });
       const int64_t o0 = g * C + c0;
       for (int64_t j = 0; j < w; ++j) {
         if (chunks == 1)
-          pol.write(acc[j], K, o0 + j);
+          pol.write(acc_p[j], K, o0 + j);
         else
-          partial[(o0 + j) * chunks + c] = acc[j];
+          partial[(o0 + j) * chunks + c] = acc_p[j];
       }
     }
   });
