@@ -128,17 +128,21 @@ bool is_nan(T x) {
 template <class T>
 using wide_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
-template <class T, class Out>
+// The result pointer most policies write through.
+template <class Out>
 struct Output {
   Out* out;
   explicit Output(const ReduceArgs& a) : out(static_cast<Out*>(a.out)) {}
 };
 
 template <class T>
-struct SumP : Output<T, std::conditional_t<std::is_floating_point_v<T>, T, int64_t>> {
-  using out_t = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
+using sum_out_t = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
+
+template <class T>
+struct SumP : Output<sum_out_t<T>> {
+  using out_t = sum_out_t<T>;
   using acc_t = wide_t<T>;
-  using Output<T, out_t>::Output;
+  using Output<out_t>::Output;
   acc_t init() const { return 0; }
   void add(acc_t& a, T x, int64_t) const { a += static_cast<acc_t>(x); }
   void merge(acc_t& a, const acc_t& b) const { a += b; }
@@ -165,10 +169,10 @@ struct ProdP : SumP<T> {
 
 // amax / amin: NaN wins (it propagates).
 template <class T, bool kMax>
-struct ExtremeP : Output<T, T> {
+struct ExtremeP : Output<T> {
   using out_t = T;
   using acc_t = T;
-  using Output<T, T>::Output;
+  using Output<T>::Output;
   acc_t init() const { return kMax ? lowest<T>() : highest<T>(); }
   void add(acc_t& a, T x, int64_t) const {
     // Branch-free so it vectorises: keep a unless x is larger/smaller or x is NaN.
@@ -210,12 +214,12 @@ struct ArgExtremeP {
 // var / std: Welford per element, Chan's formula to merge; contiguous runs are done in two
 // passes (mean, then squared deviations), which is both exact-er and vectorisable.
 template <class T, bool kStd>
-struct VarP : Output<T, T> {
+struct VarP : Output<T> {
   struct acc_t {
     double n, mean, m2;
   };
   double correction;
-  explicit VarP(const ReduceArgs& a) : Output<T, T>(a), correction(a.correction) {}
+  explicit VarP(const ReduceArgs& a) : Output<T>(a), correction(a.correction) {}
   acc_t init() const { return {0, 0, 0}; }
   void add(acc_t& a, T x, int64_t) const {
     a.n += 1;
@@ -251,11 +255,11 @@ struct VarP : Output<T, T> {
 
 // logsumexp, online: (m, s) with result m + log(s) and s = sum exp(x - m).
 template <class T>
-struct LogSumExpP : Output<T, T> {
+struct LogSumExpP : Output<T> {
   struct acc_t {
     double m, s;
   };
-  using Output<T, T>::Output;
+  using Output<T>::Output;
   acc_t init() const { return {-std::numeric_limits<double>::infinity(), 0}; }
   static void fold(acc_t& a, double m, double s) {
     if (s == 0) return;  // nothing (or only -inf) on that side
@@ -299,12 +303,12 @@ struct LogSumExpP : Output<T, T> {
 
 // Vector norms; the kind is chosen once from p.
 template <class T>
-struct NormP : Output<T, T> {
+struct NormP : Output<T> {
   enum Kind { Zero, One, Two, Inf, NegInf, General };
   using acc_t = double;
   Kind kind;
   double p_;
-  explicit NormP(const ReduceArgs& a) : Output<T, T>(a), p_(a.p) {
+  explicit NormP(const ReduceArgs& a) : Output<T>(a), p_(a.p) {
     kind = p_ == 0 ? Zero
            : p_ == 1 ? One
            : p_ == 2 ? Two
@@ -353,9 +357,9 @@ struct NormP : Output<T, T> {
 };
 
 template <class T, bool kAll>
-struct LogicalP : Output<T, bool> {
+struct LogicalP : Output<bool> {
   using acc_t = bool;
-  using Output<T, bool>::Output;
+  using Output<bool>::Output;
   acc_t init() const { return kAll; }
   void add(acc_t& a, T x, int64_t) const { a = kAll ? (a && x != 0) : (a || x != 0); }
   void merge(acc_t& a, const acc_t& b) const { a = kAll ? (a && b) : (a || b); }
@@ -534,12 +538,12 @@ void reduce(const ReduceArgs& a) {
   switch (a.op) {
     case ReduceOp::Sum:
       return PE_DISPATCH_ALL(a.in_dtype, name, [&] {
-        check_out<typename SumP<scalar_t>::out_t>(a);
+        check_out<sum_out_t<scalar_t>>(a);
         run<SumP<scalar_t>, scalar_t>(a);
       });
     case ReduceOp::Prod:
       return PE_DISPATCH_ALL(a.in_dtype, name, [&] {
-        check_out<typename SumP<scalar_t>::out_t>(a);
+        check_out<sum_out_t<scalar_t>>(a);
         run<ProdP<scalar_t>, scalar_t>(a);
       });
     case ReduceOp::Mean:
