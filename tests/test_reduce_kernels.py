@@ -421,3 +421,35 @@ def test_matches_torch_on_edge_values():
     b = torch.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=torch.float64)
     for c in (0, 1, 2, 3):
         np.testing.assert_allclose(_C.var(_C.from_numpy(b.numpy()), [1], c).numpy(), b.var(1, correction=c).numpy())
+
+
+PROPERTY_OPS = [
+    (lambda t, d, k: _C.mean(t, d, k), lambda x, a, k: np.mean(x, axis=a, keepdims=k)),
+    (lambda t, d, k: _C.amin(t, d, k), lambda x, a, k: np.min(x, axis=a, keepdims=k)),
+    (lambda t, d, k: _C.std(t, d, 0, k), lambda x, a, k: np.std(x, axis=a, keepdims=k)),
+    (lambda t, d, k: _C.logsumexp(t, d, k), np_logsumexp),
+    (lambda t, d, k: _C.norm(t, 1.5, d, k), lambda x, a, k: np_norm(x, 1.5, a, k)),
+    (lambda t, d, k: _C.prod(t, d, k), lambda x, a, k: np.prod(x, axis=a, keepdims=k)),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), data=st.data())
+def test_property_permuted_and_sliced_views(shape, data):
+    nd = len(shape)
+    perm = data.draw(st.permutations(range(nd)))
+    step = data.draw(st.integers(1, 3))
+    base = RNG.uniform(0.5, 1.5, size=[s * step for s in shape])
+    v = base[tuple(slice(None, None, step) for _ in shape)].transpose(perm)  # strided, permuted
+    dims = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
+                              unique_by=lambda d: d % nd))
+    keepdim = data.draw(st.booleans())
+    call, ref = data.draw(st.sampled_from(PROPERTY_OPS))
+    t = _C.from_numpy(v)
+    ax = tuple(d % nd for d in dims)
+    np.testing.assert_allclose(call(t, dims, keepdim).numpy(), ref(v, ax, keepdim), rtol=1e-10, atol=1e-12)
+    d0 = dims[0]
+    vals, idx = _C.max_dim(t, d0, keepdim)
+    np.testing.assert_array_equal(vals.numpy(), np.max(v, axis=d0, keepdims=keepdim))
+    want_idx = np.argmax(v, axis=d0)
+    np.testing.assert_array_equal(idx.numpy(), np.expand_dims(want_idx, d0) if keepdim else want_idx)
