@@ -133,6 +133,8 @@ def test_dims_forms():
     a = make((3, 4), "float64")
     t = _C.from_numpy(a)
     np.testing.assert_allclose(_C.sum(t, 1).numpy(), a.sum(1))          # a bare int
+    np.testing.assert_allclose(_C.sum(t, np.int64(-1)).numpy(), a.sum(1))
+    np.testing.assert_allclose(_C.sum(t, [np.int64(0)]).numpy(), a.sum(0))
     np.testing.assert_allclose(_C.sum(t, (0, 1)).numpy(), a.sum())     # a tuple
     np.testing.assert_allclose(_C.sum(t, []).numpy(), a.sum())         # empty list: all dims (PyTorch)
     assert _C.sum(t, [], keepdim=True).shape == (1, 1)
