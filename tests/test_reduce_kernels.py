@@ -204,17 +204,18 @@ def test_max_min_dim_and_argmax_first_occurrence(shape, dtype):
     t = _C.from_numpy(a)
     for dim in range(-len(shape), len(shape)):
         for keepdim in (False, True):
+            want_max = a.argmax(dim, keepdims=keepdim)
+            want_min = a.argmin(dim, keepdims=keepdim)
             v, i = _C.max_dim(t, dim, keepdim)
             assert i.dtype == "int64" and v.dtype == dtype
-            np.testing.assert_array_equal(i.numpy(), np.expand_dims(a.argmax(dim), dim) if keepdim else a.argmax(dim))
+            np.testing.assert_array_equal(i.numpy(), want_max)
             np.testing.assert_array_equal(v.numpy(), a.max(dim, keepdims=keepdim))
             v, i = _C.min_dim(t, dim, keepdim)
-            np.testing.assert_array_equal(i.numpy(), np.expand_dims(a.argmin(dim), dim) if keepdim else a.argmin(dim))
+            np.testing.assert_array_equal(i.numpy(), want_min)
             np.testing.assert_array_equal(v.numpy(), a.min(dim, keepdims=keepdim))
             if dtype != "bool":
-                np.testing.assert_array_equal(_C.argmax(t, dim, keepdim).numpy(), v.numpy() * 0 + (
-                    np.expand_dims(a.argmax(dim), dim) if keepdim else a.argmax(dim)))
-                np.testing.assert_array_equal(_C.argmin(t, dim).numpy(), a.argmin(dim))
+                np.testing.assert_array_equal(_C.argmax(t, dim, keepdim).numpy(), want_max)
+                np.testing.assert_array_equal(_C.argmin(t, dim, keepdim).numpy(), want_min)
     if dtype != "bool":
         assert _C.argmax(t).numpy() == a.argmax()   # over the flattened tensor
         assert _C.argmin(t).numpy() == a.argmin()
@@ -453,5 +454,4 @@ def test_property_permuted_and_sliced_views(shape, data):
     d0 = dims[0]
     vals, idx = _C.max_dim(t, d0, keepdim)
     np.testing.assert_array_equal(vals.numpy(), np.max(v, axis=d0, keepdims=keepdim))
-    want_idx = np.argmax(v, axis=d0)
-    np.testing.assert_array_equal(idx.numpy(), np.expand_dims(want_idx, d0) if keepdim else want_idx)
+    np.testing.assert_array_equal(idx.numpy(), np.argmax(v, axis=d0, keepdims=keepdim))
