@@ -10,6 +10,9 @@ from .tensor import Tensor, _wrap
 _NUMPY_TO_NAME = {("f", 2): "float32", ("f", 4): "float32", ("f", 8): "float64", ("b", 1): "bool"}
 
 
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+
+
 def _numpy_dtype_name(a):
     if a.dtype.kind in "iu":
         return "int64"
@@ -64,10 +67,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         name = get_default_dtype().name  # tensor([]) is float32
     else:
         name = _numpy_dtype_name(a)
-    a = np.ascontiguousarray(a, dtype={"float32": np.float32, "float64": np.float64, "int64": np.int64,
-                                       "bool": np.bool_}[name])
-    if a is data or (from_numpy_data and np.shares_memory(a, data)):
-        a = a.copy()
+    a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
+    if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):
+        a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
     return _finish(_C.from_numpy(a), device, requires_grad)
 
 

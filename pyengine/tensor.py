@@ -18,7 +18,9 @@ _new = object.__new__
 
 class Tensor:
     __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_hooks", "_grad_acc",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_shape", "_dt", "__weakref__")
+    # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
+    # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
 
     # Keep NumPy from treating us as a sequence in mixed expressions (ndarray + Tensor).
     __array_priority__ = 1000
@@ -34,10 +36,13 @@ class Tensor:
     # ----- metadata -----
     @property
     def shape(self):
-        return self._impl.shape
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = self._impl.shape
+        return shape
 
     def size(self, dim=None):
-        shape = self._impl.shape
+        shape = self.shape
         if dim is None:
             return shape
         return shape[_wrap_dim(dim, len(shape))]
@@ -56,7 +61,7 @@ class Tensor:
 
     @property
     def dtype(self):
-        return _BY_NAME[self._impl.dtype]
+        return _BY_NAME[dtype_name(self)]
 
     @property
     def device(self):
@@ -101,7 +106,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
-        if flag and self._impl.dtype not in ("float32", "float64"):
+        if flag and dtype_name(self) not in ("float32", "float64"):
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got "
                                f"pyengine.{self._impl.dtype}")
         self._requires_grad = flag
@@ -125,6 +130,7 @@ class Tensor:
     @data.setter
     def data(self, other):
         self._impl = other._impl
+        self._shape = self._dt = None
 
     def detach(self):
         return _wrap(self._impl)
@@ -151,8 +157,7 @@ class Tensor:
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = []
-            self._hooks.append(hook)
-            self._accumulator().add_pre_hook(0, hook)
+            self._hooks.append(hook)  # run by the engine at this leaf's AccumulateGrad
         else:
             self.grad_fn.add_pre_hook(self._output_nr, hook)
         return _RemovableHandle(self, hook)
@@ -274,6 +279,8 @@ def _init(t, impl):
     t._hooks = None
     t._grad_acc = None
     t._retains_grad = False
+    t._shape = None
+    t._dt = None
 
 
 def _wrap(impl):
@@ -287,7 +294,25 @@ def _wrap(impl):
     t._hooks = None
     t._grad_acc = None
     t._retains_grad = False
+    t._shape = None
+    t._dt = None
     return t
+
+
+def dtype_name(t):
+    """t's dtype name ("float32", ...), cached on the Tensor."""
+    dt = t._dt
+    if dt is None:
+        dt = t._dt = t._impl.dtype
+    return dt
+
+
+def shape_of(t):
+    """t's shape tuple, cached on the Tensor."""
+    shape = t._shape
+    if shape is None:
+        shape = t._shape = t._impl.shape
+    return shape
 
 
 def _wrap_dim(dim, ndim):
@@ -309,12 +334,10 @@ class _RemovableHandle:
         if t is None:
             return
         if t.grad_fn is None:
-            node = t._accumulator()
             if t._hooks and self._hook in t._hooks:
                 t._hooks.remove(self._hook)
-        else:
-            node = t.grad_fn
-        for hooks in (node._pre_hooks or {}).values():
+            return
+        for hooks in (t.grad_fn._pre_hooks or {}).values():
             if self._hook in hooks:
                 hooks.remove(self._hook)
 

@@ -115,10 +115,13 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                 for nr, hs in hooks.items():
                     if grads[nr] is not None:
                         grads[nr] = _run_hooks(hs, grads[nr])
+            is_leaf = type(node) is AccumulateGrad
+            if is_leaf and node.variable._hooks and grads[0] is not None:
+                grads[0] = _run_hooks(node.variable._hooks, grads[0])
             if capture is not None and node in capture:
                 for nr, i in capture[node]:
                     results[i] = grads[nr]
-            if type(node) is AccumulateGrad:
+            if is_leaf:
                 if capture is None and grads[0] is not None:
                     _accumulate(node, grads[0], create_graph)
                 continue

@@ -5,6 +5,8 @@ runs. `apply` records the graph only when grad mode is on and some input require
 """
 from .grad_mode import state
 
+_new = object.__new__
+
 _Tensor = None  # pyengine.tensor.Tensor, bound at import time (tensor.py imports us first)
 _wrap = None
 _TensorImpl = None
@@ -135,7 +137,7 @@ class Function(Node):
     @classmethod
     def apply(cls, *args):
         grad_on = state.enabled
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         record = False
         if grad_on:
             for a in args:
@@ -144,35 +146,40 @@ class Function(Node):
                     break
         ctx._recording = record
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, _Tensor) and a._requires_grad for a in args)
+            ctx.needs_input_grad = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
         state.enabled = False
         try:
             out = cls.forward(ctx, *args)
         finally:
             state.enabled = grad_on
         if type(out) is tuple:
-            outs = tuple(o if isinstance(o, _Tensor) or o is None else _wrap(o) for o in out)
-        else:
-            outs = (out if isinstance(out, _Tensor) else _wrap(out),)
+            outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
+            if record:
+                _connect(ctx, args, outs)
+            return outs
+        out = out if isinstance(out, _Tensor) else _wrap(out)
         if record:
-            _connect(ctx, args, outs)
-        return outs if type(out) is tuple else outs[0]
+            _connect(ctx, args, (out,))
+        return out
 
     def _release(self):
         self._saved = None
         self._freed = True
 
 
-def _edge(t):
-    """Where the gradient for input tensor `t` goes."""
-    fn = t.grad_fn
-    if fn is not None:
-        return (fn, t._output_nr, t._impl.dtype)
-    return (t._accumulator(), 0, t._impl.dtype)
-
-
 def _connect(ctx, args, outs):
-    ctx._next = tuple(_edge(a) if isinstance(a, _Tensor) and a._requires_grad else None for a in args)
+    """Record the graph: edges to where each input's gradient goes; outputs point at ctx."""
+    edges = []
+    for a in args:
+        if isinstance(a, _Tensor) and a._requires_grad:
+            dt = a._dt
+            if dt is None:
+                dt = a._dt = a._impl.dtype
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr, dt) if fn is not None else (a._accumulator(), 0, dt))
+        else:
+            edges.append(None)
+    ctx._next = tuple(edges)
     nd = ctx._non_differentiable
     for i, o in enumerate(outs):
         if o is None:
@@ -180,7 +187,10 @@ def _connect(ctx, args, outs):
         impl = o._impl
         if nd is not None and id(impl) in nd:
             continue
-        if impl.dtype in ("float32", "float64"):
+        dt = o._dt
+        if dt is None:
+            dt = o._dt = impl.dtype
+        if dt in ("float32", "float64"):
             o._requires_grad = True
             o.grad_fn = ctx
             o._output_nr = i

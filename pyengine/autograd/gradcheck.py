@@ -18,9 +18,9 @@ def _numerical_jacobians(fn, inputs, x, eps):
         for idx in np.ndindex(*buf.shape):
             orig = buf[idx]
             buf[idx] = orig + eps
-            plus = [o.numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+            plus = [o.detach().numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
             buf[idx] = orig - eps
-            minus = [o.numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+            minus = [o.detach().numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
             buf[idx] = orig
             cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_out = len(_outputs(fn, inputs))
@@ -86,11 +86,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n_in = len(inputs)
 
     def first_grads(*args):
-        ins, gos = args[:n_in], args[n_in:]
-        os = _outputs(func, ins)
-        d_ins = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
-        gs = autograd_grad(os, d_ins, list(gos), create_graph=True, allow_unused=True)
-        return tuple(g for g in gs if g is not None)
+        from .grad_mode import enable_grad
+        with enable_grad():  # also while gradcheck evaluates finite differences under no_grad
+            ins, gos = args[:n_in], args[n_in:]
+            os = _outputs(func, ins)
+            d_ins = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+            gs = autograd_grad(os, d_ins, list(gos), create_graph=True, allow_unused=True)
+            return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_grads, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

@@ -1,7 +1,7 @@
 """Helpers shared by every op family."""
 from .. import _C
 from ..autograd.grad_mode import state as grad_state
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, shape_of as _cached_shape
 
 _SCALARS = (bool, int, float)
 _FLOAT = ("float32", "float64")
@@ -38,12 +38,13 @@ def needs_grad(*xs):
 
 
 def shape_of(x):
-    return x._impl.shape if isinstance(x, Tensor) else ()
+    """Shape of a tensor operand; () for a Python scalar."""
+    return _cached_shape(x) if isinstance(x, Tensor) else ()
 
 
 def reduce_grad(g, shape):
     """Sum a broadcast gradient back to `shape` (the one helper every broadcasting op uses)."""
-    gshape = g._impl.shape
+    gshape = _cached_shape(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)

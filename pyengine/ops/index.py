@@ -167,12 +167,13 @@ def _parse_key(key, shape):
             used += k._impl.ndim if k._impl.dtype == "bool" else 1
         elif k is not None and k is not Ellipsis:
             used += 1
-    if items.count(Ellipsis) > 1:
+    ellipses = [i for i, k in enumerate(items) if k is Ellipsis]  # `is`: Tensor == compares elementwise
+    if len(ellipses) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if used > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    if Ellipsis in items:
-        at = items.index(Ellipsis)
+    if ellipses:
+        at = ellipses[0]
         items[at:at + 1] = [slice(None)] * (len(shape) - used)
 
     steps, adv = [], []
