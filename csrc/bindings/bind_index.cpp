@@ -1,7 +1,81 @@
+// Indexing, joining and structured creation: cat, gather, scatter_add, index_select,
+// index_take / index_put_ (advanced indexing), nonzero, tril/triu, one_hot, arange, linspace, eye.
 #include "bindings/bind.h"
+#include "ops/copy.h"
+#include "ops/index.h"
 
 namespace pe::bind {
 
-void bind_index(py::module_& m) { (void)m; }
+// A Python bool/int/float as a double; anything else is a TypeError naming the argument.
+static double as_number(const char* op, const char* name, const py::object& v) {
+  PE_CHECK(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v), TypeError, op, ": expected a number for ",
+           name, ", got ", std::string(py::str(py::type::of(v).attr("__name__"))));
+  return v.cast<double>();
+}
+
+// index_put_ takes a tensor or a Python scalar as values (x[i] = 0.5).
+static Tensor values_tensor(const py::object& v, const Tensor& x) {
+  if (py::isinstance<Tensor>(v)) return v.cast<Tensor>();
+  return ops::full({}, as_number("index_put_", "values", v), x.dtype(), x.device());
+}
+
+void bind_index(py::module_& m) {
+  m.def("cat", &ops::cat, py::arg("tensors"), py::arg("dim") = 0, release_gil());
+  m.def("gather", &ops::gather, py::arg("x"), py::arg("dim"), py::arg("index"), release_gil());
+  m.def("scatter_add", &ops::scatter_add, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"),
+        release_gil());
+  m.def("scatter_add_", &ops::scatter_add_, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"),
+        release_gil());
+  m.def("index_select", &ops::index_select, py::arg("x"), py::arg("dim"), py::arg("index"), release_gil());
+  m.def("index_take", &ops::index_take, py::arg("x"), py::arg("indices"), release_gil());
+  m.def(
+      "index_put_",
+      [](const Tensor& x, const std::vector<Tensor>& indices, const py::object& values, bool accumulate) {
+        Tensor v = values_tensor(values, x);
+        py::gil_scoped_release nogil;
+        return ops::index_put_(x, indices, v, accumulate);
+      },
+      py::arg("x"), py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+  m.def("nonzero", &ops::nonzero, py::arg("x"), release_gil());
+  m.def("tril", &ops::tril, py::arg("x"), py::arg("diagonal") = 0, release_gil());
+  m.def("triu", &ops::triu, py::arg("x"), py::arg("diagonal") = 0, release_gil());
+  m.def("one_hot", &ops::one_hot, py::arg("idx"), py::arg("num_classes") = -1, release_gil());
+
+  // arange(end), arange(start, end), arange(start, end, step). dtype None: int64 when every
+  // argument is a Python int, else float32 (PyTorch's rule).
+  m.def(
+      "arange",
+      [](const py::object& start, const py::object& end, const py::object& step, const py::object& dtype) {
+        py::object lo = end.is_none() ? py::int_(0) : start;
+        py::object hi = end.is_none() ? start : end;
+        double a = as_number("arange", "start", lo), b = as_number("arange", "end", hi),
+               s = as_number("arange", "step", step);
+        DType dt = DType::Float32;
+        if (!dtype.is_none())
+          dt = parse_dtype(dtype);
+        else if (!py::isinstance<py::float_>(lo) && !py::isinstance<py::float_>(hi) && !py::isinstance<py::float_>(step))
+          dt = DType::Int64;
+        py::gil_scoped_release nogil;
+        return ops::arange(a, b, s, dt);
+      },
+      py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none());
+  m.def(
+      "linspace",
+      [](const py::object& start, const py::object& end, int64_t steps, const py::object& dtype) {
+        double a = as_number("linspace", "start", start), b = as_number("linspace", "end", end);
+        DType dt = parse_dtype(dtype);
+        py::gil_scoped_release nogil;
+        return ops::linspace(a, b, steps, dt);
+      },
+      py::arg("start"), py::arg("end"), py::arg("steps"), py::arg("dtype") = "float32");
+  m.def(
+      "eye",
+      [](int64_t n, std::optional<int64_t> m_, const py::object& dtype) {
+        DType dt = parse_dtype(dtype);
+        py::gil_scoped_release nogil;
+        return ops::eye(n, m_, dt);
+      },
+      py::arg("n"), py::arg("m") = py::none(), py::arg("dtype") = "float32");
+}
 
 }  // namespace pe::bind

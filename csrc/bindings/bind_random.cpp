@@ -1,7 +1,53 @@
+// Philox random numbers: seeding, rand/randn/randint, in-place uniform_/normal_/bernoulli_.
 #include "bindings/bind.h"
+#include "ops/random.h"
 
 namespace pe::bind {
 
-void bind_random(py::module_& m) { (void)m; }
+namespace {
+
+// Seeds are any Python int; like PyTorch, negative ones wrap modulo 2^64.
+uint64_t as_seed(const py::int_& v) {
+  uint64_t s = PyLong_AsUnsignedLongLongMask(v.ptr());
+  if (PyErr_Occurred()) throw py::error_already_set();
+  return s;
+}
+
+Shape as_shape(const py::object& o) {
+  if (py::isinstance<py::int_>(o)) return {o.cast<int64_t>()};
+  return o.cast<Shape>();
+}
+
+}  // namespace
+
+void bind_random(py::module_& m) {
+  m.def("manual_seed", [](const py::int_& seed) { ops::manual_seed(as_seed(seed)); }, py::arg("seed"));
+  m.def("seed_state", &ops::seed_state);
+  m.def("set_seed_state", [](const py::int_& seed, const py::int_& offset) {
+    ops::set_seed_state(as_seed(seed), as_seed(offset));
+  }, py::arg("seed"), py::arg("offset"));
+
+  for (auto [name, f] : {std::pair{"rand", &ops::rand}, std::pair{"randn", &ops::randn}}) {
+    m.def(name, [f = f](const py::object& shape, const py::object& dtype, const std::string& device) {
+      Shape s = as_shape(shape);
+      DType dt = parse_dtype(dtype);
+      Device dev = Device::parse(device);
+      py::gil_scoped_release nogil;
+      return f(s, dt, dev);
+    }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
+  }
+  m.def("randint", [](int64_t low, int64_t high, const py::object& shape, const py::object& dtype,
+                      const std::string& device) {
+    Shape s = as_shape(shape);
+    DType dt = parse_dtype(dtype);
+    Device dev = Device::parse(device);
+    py::gil_scoped_release nogil;
+    return ops::randint(low, high, s, dt, dev);
+  }, py::arg("low"), py::arg("high"), py::arg("shape"), py::arg("dtype") = "int64", py::arg("device") = "cpu");
+
+  m.def("uniform_", &ops::uniform_, py::arg("t"), py::arg("low") = 0.0, py::arg("high") = 1.0, release_gil());
+  m.def("normal_", &ops::normal_, py::arg("t"), py::arg("mean") = 0.0, py::arg("std") = 1.0, release_gil());
+  m.def("bernoulli_", &ops::bernoulli_, py::arg("t"), py::arg("p") = 0.5, release_gil());
+}
 
 }  // namespace pe::bind

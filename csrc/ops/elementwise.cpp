@@ -1,0 +1,288 @@
+#include "ops/elementwise.h"
+
+#include <algorithm>
+
+#include "core/iter.h"
+#include "cpu/elementwise.h"
+#include "ops/copy.h"
+#include "ops/cuda_table.h"
+#include "ops/view.h"
+
+namespace pe::ops {
+
+using ew::BinaryOp;
+using ew::Domain;
+using ew::UnaryOp;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Operands
+// ---------------------------------------------------------------------------------------
+
+const Tensor* tensor_of(const Operand& o) { return std::get_if<Tensor>(&o); }
+
+Shape shape_of(const Operand& o) {
+  const Tensor* t = tensor_of(o);
+  return t ? t->shape() : Shape{};
+}
+
+// A Python number's own dtype for promotion: float numbers count as the default float32.
+DType number_dtype(const Operand& o) {
+  if (std::holds_alternative<bool>(o)) return DType::Bool;
+  if (std::holds_alternative<int64_t>(o)) return DType::Int64;
+  return DType::Float32;
+}
+
+// A 0-d tensor of dtype `dt` holding the number's value, converted once from its own type.
+Tensor number_tensor(const Operand& o, DType dt, Device device) {
+  Tensor t = Tensor::empty({}, dt, Device{});
+  PE_DISPATCH_ALL(dt, "scalar operand", [&] {
+    std::visit(
+        [&](const auto& v) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
+        },
+        o);
+  });
+  return to_device(t, device);
+}
+
+// The operand as a tensor of the compute dtype on `device` (a no-op for a matching tensor).
+Tensor materialise(const Operand& o, DType dt, Device device) {
+  if (const Tensor* t = tensor_of(o)) return to_dtype(*t, dt);
+  return number_tensor(o, dt, device);
+}
+
+// The one device all tensor operands (and `out`) live on; numbers follow it.
+Device common_device(const char* name, const std::vector<const Operand*>& operands,
+                     const std::optional<Tensor>& out) {
+  std::optional<Device> device;
+  auto visit = [&](const Tensor& t) {
+    if (!device) device = t.device();
+    PE_CHECK(t.device() == *device, RuntimeError, name, ": expected all tensors to be on the same device, but found ",
+             device->str(), " and ", t.device().str());
+  };
+  for (const Operand* o : operands)
+    if (const Tensor* t = tensor_of(*o)) visit(*t);
+  if (out) visit(*out);
+  return device.value_or(Device{});
+}
+
+Shape broadcast_all(const std::vector<const Operand*>& operands) {
+  Shape shape;
+  for (const Operand* o : operands) shape = broadcast_shapes(shape, shape_of(*o));
+  return shape;
+}
+
+// ---------------------------------------------------------------------------------------
+// Dtypes
+// ---------------------------------------------------------------------------------------
+
+// PyTorch's combine_categories: the higher tier wins unless the lower one is of a higher
+// category (a float below an int tier, or anything below a bool tier).
+std::optional<DType> combine_tiers(std::optional<DType> higher, std::optional<DType> lower) {
+  if (!higher) return lower;
+  if (!lower) return higher;
+  if (is_floating(*higher)) return higher;
+  if (*higher == DType::Bool || is_floating(*lower)) return promote_types(*higher, *lower);
+  return higher;
+}
+
+// The dtype an op of `domain` computes in, given the promoted operand dtype.
+DType compute_dtype(Domain domain, DType promoted, const char* name) {
+  switch (domain) {
+    case Domain::All: return promoted;
+    case Domain::Float: return is_floating(promoted) ? promoted : DType::Float32;
+    case Domain::BoolAsInt: return promoted == DType::Bool ? DType::Int64 : promoted;
+    case Domain::Numeric:
+      PE_CHECK(promoted != DType::Bool, TypeError, name,
+               ": expected a numeric dtype (int64, float32 or float64), got bool");
+      return promoted;
+  }
+  return promoted;
+}
+
+// PyTorch's can_cast for outputs: no floating result into an integer or bool output, no
+// numeric result into a bool output.
+bool can_cast(DType from, DType to) {
+  if (is_floating(from) && !is_floating(to)) return false;
+  if (from != DType::Bool && to == DType::Bool) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Output and aliasing
+// ---------------------------------------------------------------------------------------
+
+// [first byte, one past the last byte] a non-empty view can touch (strides are >= 0).
+std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
+  uintptr_t lo = reinterpret_cast<uintptr_t>(t.raw_data());
+  int64_t last = 0;
+  for (int64_t d = 0; d < t.ndim(); ++d) last += (t.shape()[d] - 1) * t.strides()[d];
+  return {lo, lo + static_cast<uintptr_t>((last + 1) * static_cast<int64_t>(t.itemsize()))};
+}
+
+// True when writing `out` element by element could change an element of `in` that is still
+// to be read: they share memory but are not the very same view (same-index aliasing, as in
+// x.add_(y) with out = x, is safe because each element is read before it is written).
+bool unsafe_overlap(const Tensor& out, const Tensor& in, const Shape& shape) {
+  if (out.numel() == 0 || in.numel() == 0) return false;
+  auto [olo, ohi] = byte_span(out);
+  auto [ilo, ihi] = byte_span(in);
+  if (ohi <= ilo || ihi <= olo) return false;
+  bool same_view = out.raw_data() == in.raw_data() && out.itemsize() == in.itemsize() &&
+                   broadcast_byte_strides(out, shape) == broadcast_byte_strides(in, shape);
+  return !same_view;
+}
+
+// Runs `kernel(dst)` so that the result (shape, dtype) lands in `out` when given, else in a
+// new tensor. The kernel writes `out` directly when it can; otherwise (different dtype, or
+// `out` overlapping an input) into a temporary that is then copied into `out`.
+template <class Kernel>
+Tensor write_result(const char* name, const Shape& shape, DType dtype, Device device,
+                    const std::vector<Tensor>& inputs, const std::optional<Tensor>& out, Kernel&& kernel) {
+  if (!out) {
+    Tensor result = Tensor::empty(shape, dtype, device);
+    kernel(result);
+    return result;
+  }
+  const Tensor& o = *out;
+  PE_CHECK(o.shape() == shape, ValueError, name, ": out has shape ", shape_str(o.shape()),
+           " but the result has shape ", shape_str(shape));
+  PE_CHECK(can_cast(dtype, o.dtype()), RuntimeError, name, ": result type ", dtype_name(dtype),
+           " can't be cast to the desired output type ", dtype_name(o.dtype()));
+  for (int64_t d = 0; d < o.ndim(); ++d)
+    PE_CHECK(o.strides()[d] != 0 || o.shape()[d] <= 1, RuntimeError, name,
+             ": out has more than one element referring to the same memory location (stride 0 in dimension ", d,
+             "); clone it first");
+  bool direct = o.dtype() == dtype;
+  for (const Tensor& in : inputs)
+    if (unsafe_overlap(o, in, shape)) direct = false;
+  if (direct) {
+    kernel(o);
+  } else {
+    Tensor tmp = Tensor::empty(shape, dtype, device);
+    kernel(tmp);
+    copy_(o, tmp);
+  }
+  o.bump_version();
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// Kernel dispatch on device (arguments already validated)
+// ---------------------------------------------------------------------------------------
+
+void run_unary(UnaryOp op, const Tensor& dst, const Tensor& x) {
+  if (dst.device().is_cuda()) return cuda_op(cuda_ops().unary, ew::op_name(op))(static_cast<int>(op), dst, x);
+  PE_ISA_CALL(elementwise_unary, op, dst, x);
+}
+
+void run_binary(BinaryOp op, const Tensor& dst, const Tensor& a, const Tensor& b) {
+  if (dst.device().is_cuda())
+    return cuda_op(cuda_ops().binary, ew::op_name(op))(static_cast<int>(op), dst, a, b);
+  PE_ISA_CALL(elementwise_binary, op, dst, a, b);
+}
+
+void check_op(int op, int count, const char* what) {
+  PE_CHECK(op >= 0 && op < count, ValueError, "invalid ", what, " op code ", op, " (expected 0..", count - 1, ")");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Public ops
+// ---------------------------------------------------------------------------------------
+
+DType result_type(const std::vector<Operand>& operands) {
+  PE_CHECK(!operands.empty(), ValueError, "result_type: expected at least one operand");
+  std::optional<DType> dimensioned, zero_dim, number;
+  auto merge = [](std::optional<DType>& tier, DType d) { tier = tier ? promote_types(*tier, d) : d; };
+  for (const Operand& o : operands) {
+    if (const Tensor* t = tensor_of(o)) merge(t->ndim() > 0 ? dimensioned : zero_dim, t->dtype());
+    else merge(number, number_dtype(o));
+  }
+  return *combine_tiers(dimensioned, combine_tiers(zero_dim, number));
+}
+
+Tensor unary(UnaryOp op, const Tensor& x, const std::optional<Tensor>& out) {
+  check_op(static_cast<int>(op), static_cast<int>(UnaryOp::kCount), "unary");
+  const char* name = ew::op_name(op);
+  PE_CHECK(!(op == UnaryOp::Neg && x.dtype() == DType::Bool), TypeError,
+           "neg: negation, the `-` operator, on a bool tensor is not supported; use logical_not() to invert a mask");
+  Operand xo = x;
+  Device device = common_device(name, {&xo}, out);
+  DType compute = compute_dtype(ew::op_domain(op), x.dtype(), name);
+  DType result = ew::returns_bool(op) ? DType::Bool : compute;
+  Tensor in = to_dtype(x, compute);
+  return write_result(name, x.shape(), result, device, {in}, out, [&](const Tensor& dst) { run_unary(op, dst, in); });
+}
+
+Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::optional<Tensor>& out) {
+  check_op(static_cast<int>(op), static_cast<int>(BinaryOp::kCount), "binary");
+  const char* name = ew::op_name(op);
+  Device device = common_device(name, {&a, &b}, out);
+  DType promoted = result_type({a, b});
+  if (op == BinaryOp::Sub) {
+    auto is_bool = [](const Operand& o) {
+      const Tensor* t = tensor_of(o);
+      return t ? t->dtype() == DType::Bool : std::holds_alternative<bool>(o);
+    };
+    PE_CHECK(!is_bool(a) && !is_bool(b), TypeError,
+             "sub: subtraction, the `-` operator, with a bool operand is not supported; use logical_xor() "
+             "or logical_not() instead");
+  }
+  if (op == BinaryOp::Pow && promoted == DType::Int64) {
+    const int64_t* e = std::get_if<int64_t>(&b);
+    PE_CHECK(!e || *e >= 0, ValueError, "pow: integers to negative integer powers are not allowed (exponent ", *e,
+             ")");
+  }
+  DType compute = compute_dtype(ew::op_domain(op), promoted, name);
+  DType result = ew::returns_bool(op) ? DType::Bool : compute;
+  Shape shape = broadcast_all({&a, &b});
+  Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
+  return write_result(name, shape, result, device, {ta, tb}, out,
+                      [&](const Tensor& dst) { run_binary(op, dst, ta, tb); });
+}
+
+Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
+  const Tensor* ct = tensor_of(cond);
+  DType cond_dtype = ct ? ct->dtype() : number_dtype(cond);
+  PE_CHECK(cond_dtype == DType::Bool, TypeError, "where: expected a bool condition, got ", dtype_name(cond_dtype));
+  Device device = common_device("where", {&cond, &a, &b}, std::nullopt);
+  PE_CHECK(device.is_cpu(), RuntimeError, "where is not implemented for CUDA tensors yet");
+  DType dtype = result_type({a, b});
+  Shape shape = broadcast_all({&cond, &a, &b});
+  Tensor tc = materialise(cond, DType::Bool, device);
+  Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
+  return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
+                      [&](const Tensor& dst) { PE_ISA_CALL(elementwise_where, dst, tc, ta, tb); });
+}
+
+Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,
+             const std::optional<Tensor>& out) {
+  PE_CHECK(min || max, ValueError, "clamp: at least one of 'min' or 'max' must not be None");
+  std::vector<const Operand*> operands{&x};
+  std::vector<Operand> for_promotion{x};
+  for (const auto* bound : {&min, &max})
+    if (*bound) {
+      operands.push_back(&**bound);
+      for_promotion.push_back(**bound);
+    }
+  Device device = common_device("clamp", operands, out);
+  DType compute = compute_dtype(Domain::Numeric, result_type(for_promotion), "clamp");
+  Shape shape = broadcast_all(operands);
+  Tensor tx = materialise(x, compute, device);
+  std::vector<Tensor> inputs{tx};
+  std::optional<Tensor> tmin, tmax;
+  if (min) inputs.push_back(*(tmin = materialise(*min, compute, device)));
+  if (max) inputs.push_back(*(tmax = materialise(*max, compute, device)));
+  // Two passes through the shared maximum/minimum functors (so CUDA gets clamp for free);
+  // the second reads what the first wrote, element by element, which is safe aliasing.
+  return write_result("clamp", shape, compute, device, inputs, out, [&](const Tensor& dst) {
+    if (tmin) run_binary(BinaryOp::Maximum, dst, tx, *tmin);
+    if (tmax) run_binary(BinaryOp::Minimum, dst, tmin ? dst : tx, *tmax);
+  });
+}
+
+}  // namespace pe::ops

@@ -1,0 +1,372 @@
+#include "ops/index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cpu/copy.h"
+#include "cpu/creation.h"
+#include "cpu/index.h"
+#include "ops/copy.h"
+#include "ops/view.h"
+
+namespace pe::ops {
+
+// ---- shared checks ----
+
+// The one place CUDA tensors are turned away until cuda/ has index kernels.
+static void require_cpu(const char* op, const Tensor& t) {
+  PE_CHECK(!t.device().is_cuda(), RuntimeError, op, " is not implemented for CUDA tensors yet");
+}
+
+static void check_index_dtype(const char* op, const Tensor& index) {
+  PE_CHECK(index.dtype() == DType::Int64, TypeError, op, ": expected an index tensor of dtype int64, got ",
+           dtype_name(index.dtype()));
+}
+
+// Checks every value of `index` against x's dimension `dim` of size `size` (negative values
+// wrap when allowed) and returns the index contiguous, ready for the kernels.
+static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, int64_t size, bool wrap) {
+  check_index_dtype(op, index);
+  Tensor c = contiguous(index);
+  int64_t bad = cpu::first_out_of_range(c, wrap ? -size : 0, size);
+  PE_CHECK(bad < 0, IndexError, op, ": index ", c.data<int64_t>()[bad], " is out of bounds for dimension ", dim,
+           " with size ", size);
+  return c;
+}
+
+// Writing through indices needs one memory location per element (no expanded views).
+static void check_no_self_overlap(const char* op, const Tensor& x) {
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    PE_CHECK(x.shape()[d] <= 1 || x.strides()[d] != 0, RuntimeError, op,
+             ": unsupported operation: more than one element of the written-to tensor (shape ", shape_str(x.shape()),
+             ", strides ", shape_str(x.strides()), ") refers to a single memory location; clone it first");
+}
+
+static Shape concat(Shape a, const Shape& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+static bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  size_t lead = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && from[i] != to[lead + i]) return false;
+  return true;
+}
+
+// gather/scatter treat a 0-d tensor as 1-d of size 1, as PyTorch does.
+static Tensor at_least_1d(const Tensor& t) { return t.ndim() == 0 ? t.as_strided({1}, {1}, t.offset()) : t; }
+
+static int64_t byte_stride(const Tensor& t, int64_t dim) { return t.stride(dim) * static_cast<int64_t>(t.itemsize()); }
+
+// ---- cat ----
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  PE_CHECK(!tensors.empty(), ValueError, "cat: expected a non-empty list of tensors");
+  DType dtype = tensors[0].dtype();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    require_cpu("cat", tensors[i]);
+    PE_CHECK(tensors[i].ndim() > 0, ValueError, "cat: zero-dimensional tensor (at position ", i,
+             ") cannot be concatenated");
+    dtype = promote_types(dtype, tensors[i].dtype());
+  }
+  // PyTorch's legacy rule: 1-D empty tensors (shape (0,)) take no part in the shape checks.
+  auto skipped = [](const Tensor& t) { return t.ndim() == 1 && t.numel() == 0; };
+  auto it = std::find_if(tensors.begin(), tensors.end(), [&](const Tensor& t) { return !skipped(t); });
+  if (it == tensors.end()) return Tensor::empty({0}, dtype);
+  const size_t ref = static_cast<size_t>(it - tensors.begin());
+  const Tensor& r = tensors[ref];
+  dim = wrap_dim(dim, r.ndim());
+
+  int64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (skipped(t)) continue;
+    PE_CHECK(t.ndim() == r.ndim(), ValueError, "cat: tensors must have the same number of dimensions: tensor ", ref,
+             " has shape ", shape_str(r.shape()), " but tensor ", i, " has shape ", shape_str(t.shape()));
+    for (int64_t d = 0; d < r.ndim(); ++d)
+      PE_CHECK(d == dim || t.shape()[d] == r.shape()[d], ValueError,
+               "cat: sizes of tensors must match except in dimension ", dim, ": tensor ", ref, " has shape ",
+               shape_str(r.shape()), " but tensor ", i, " has shape ", shape_str(t.shape()), " (size ",
+               t.shape()[d], " vs ", r.shape()[d], " at dimension ", d, ")");
+    total += t.shape()[dim];
+  }
+  Shape shape = r.shape();
+  shape[dim] = total;
+  Tensor out = Tensor::empty(shape, dtype);
+  int64_t at = 0;
+  for (const Tensor& t : tensors) {
+    if (skipped(t)) continue;
+    // Each input lands in its slab of out; the copy converts dtypes and follows any strides.
+    if (t.numel() > 0) cpu::copy(out.as_strided(t.shape(), out.strides(), at * out.stride(dim)), t);
+    at += t.shape()[dim];
+  }
+  return out;
+}
+
+// ---- gather / scatter_add / index_select ----
+
+// PyTorch's rule: same ndim; index.size(d) <= x.size(d) for d != dim, and <= src.size(d) for all d.
+static void check_index_shapes(const char* op, const Tensor& x, int64_t dim, const Tensor& index, const Tensor* src) {
+  PE_CHECK(index.ndim() == x.ndim(), ValueError, op,
+           ": index should have the same number of dimensions as the input: index shape ", shape_str(index.shape()),
+           " vs input shape ", shape_str(x.shape()));
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    PE_CHECK(d == dim || index.shape()[d] <= x.shape()[d], ValueError, op, ": index shape ",
+             shape_str(index.shape()), " must not exceed input shape ", shape_str(x.shape()),
+             " except in dimension ", dim, " (size ", index.shape()[d], " > ", x.shape()[d], " at dimension ", d, ")");
+  if (!src) return;
+  PE_CHECK(src->ndim() == x.ndim(), ValueError, op,
+           ": src should have the same number of dimensions as the input: src shape ", shape_str(src->shape()),
+           " vs input shape ", shape_str(x.shape()));
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    PE_CHECK(index.shape()[d] <= src->shape()[d], ValueError, op, ": index shape ", shape_str(index.shape()),
+             " must not exceed src shape ", shape_str(src->shape()), " (size ", index.shape()[d], " > ",
+             src->shape()[d], " at dimension ", d, ")");
+}
+
+Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
+  require_cpu("gather", x_in);
+  require_cpu("gather", index_in);
+  check_index_dtype("gather", index_in);
+  Tensor x = at_least_1d(x_in), index = at_least_1d(index_in);
+  dim = wrap_dim(dim, x.ndim());
+  check_index_shapes("gather", x, dim, index, nullptr);
+  Tensor idx = checked_index("gather", index, dim, x.size(dim), false);
+  Tensor out = Tensor::empty(index_in.shape(), x.dtype());
+  if (out.numel() == 0) return out;
+  // x seen with index's shape and dim frozen at 0; the kernel adds index * stride(dim).
+  Shape xs = x.strides();
+  xs[dim] = 0;
+  cpu::take(out.as_strided(idx.shape(), idx.strides(), 0), x.as_strided(idx.shape(), xs, x.offset()), idx,
+            byte_stride(x, dim));
+  return out;
+}
+
+static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index_in,
+                               const Tensor& src_in) {
+  require_cpu(op, x_in);
+  require_cpu(op, index_in);
+  require_cpu(op, src_in);
+  check_index_dtype(op, index_in);
+  PE_CHECK(src_in.dtype() == x_in.dtype(), TypeError, op, ": expected src of the same dtype as self (",
+           dtype_name(x_in.dtype()), "), got ", dtype_name(src_in.dtype()));
+  Tensor x = at_least_1d(x_in), index = at_least_1d(index_in), src = at_least_1d(src_in);
+  dim = wrap_dim(dim, x.ndim());
+  check_index_shapes(op, x, dim, index, &src);
+  check_no_self_overlap(op, x);
+  Tensor idx = checked_index(op, index, dim, x.size(dim), false);
+  if (idx.numel() > 0) {
+    // Parallel over index's positions outside `dim`; along `dim` (the `steps`) in order.
+    Shape lines = idx.shape();
+    lines[dim] = 1;
+    cpu::put(x.as_strided(lines, x.strides(), x.offset()), src.as_strided(lines, src.strides(), src.offset()),
+             idx.as_strided(lines, idx.strides(), idx.offset()), byte_stride(x, dim), idx.size(dim),
+             byte_stride(src, dim), byte_stride(idx, dim), true);
+  }
+  x_in.bump_version();
+  return x_in;
+}
+
+Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_add_impl("scatter_add_", x, dim, index, src);
+}
+
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  require_cpu("scatter_add", x);
+  return scatter_add_impl("scatter_add", clone(x), dim, index, src);
+}
+
+Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
+  require_cpu("index_select", x_in);
+  require_cpu("index_select", index);
+  check_index_dtype("index_select", index);
+  PE_CHECK(index.ndim() <= 1, ValueError, "index_select: index should be 0-d or 1-d, got shape ",
+           shape_str(index.shape()));
+  PE_CHECK(x_in.ndim() > 0 || index.numel() == 1, ValueError,
+           "index_select: index to a 0-d tensor can have only 1 value, got ", index.numel());
+  Tensor x = at_least_1d(x_in);
+  dim = wrap_dim(dim, x.ndim());
+  Tensor idx = checked_index("index_select", index, dim, x.size(dim), false);
+  Shape shape = x.shape();
+  shape[dim] = idx.numel();
+  Tensor out = Tensor::empty(x_in.ndim() == 0 ? Shape{} : shape, x.dtype());
+  if (out.numel() == 0) return out;
+  // out[..., j, ...] = x[..., idx[j], ...]: x with dim frozen, idx broadcast along the other dims.
+  Shape xs = x.strides(), is(shape.size(), 0);
+  xs[dim] = 0;
+  is[dim] = 1;
+  cpu::take(out.as_strided(shape, contiguous_strides(shape), 0), x.as_strided(shape, xs, x.offset()),
+            idx.as_strided(shape, is, idx.offset()), byte_stride(x, dim));
+  return out;
+}
+
+// ---- advanced indexing: index_take / index_put_ ----
+
+// Checks k index tensors against x's first k dims, sets `batch` to their broadcast shape and
+// returns the element offset into x for every position of it.
+static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<Tensor>& indices, Shape& batch) {
+  const int64_t k = static_cast<int64_t>(indices.size());
+  PE_CHECK(k <= x.ndim(), IndexError, op, ": too many indices for tensor of dimension ", x.ndim(), " (got ", k, ")");
+  batch = {};
+  std::string shapes;
+  for (const Tensor& t : indices) {
+    require_cpu(op, t);
+    check_index_dtype(op, t);
+    shapes += (shapes.empty() ? "" : ", ") + shape_str(t.shape());
+  }
+  for (const Tensor& t : indices) {
+    try {
+      batch = broadcast_shapes(batch, t.shape());
+    } catch (const ValueError&) {
+      throw ValueError(str(op, ": shape mismatch: indexing tensors could not be broadcast together with shapes ",
+                           shapes));
+    }
+  }
+  std::vector<Tensor> checked;
+  for (int64_t d = 0; d < k; ++d) checked.push_back(checked_index(op, indices[d], d, x.shape()[d], true));
+  Tensor offsets = Tensor::empty(batch, DType::Int64);
+  cpu::fill(offsets, 0);
+  if (offsets.numel() > 0)
+    for (int64_t d = 0; d < k; ++d) cpu::add_index_offsets(offsets, checked[d], x.shape()[d], x.strides()[d]);
+  return offsets;
+}
+
+Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
+  require_cpu("index_take", x);
+  Shape batch;
+  Tensor offsets = index_offsets("index_take", x, indices, batch);
+  const size_t k = indices.size();
+  Shape inner(x.shape().begin() + k, x.shape().end());
+  Shape shape = concat(batch, inner);
+  Tensor out = Tensor::empty(shape, x.dtype());
+  if (out.numel() == 0) return out;
+  // x's inner block at offset 0 for every batch position; offsets broadcast over the block.
+  Shape xs = concat(Shape(batch.size(), 0), Shape(x.strides().begin() + k, x.strides().end()));
+  Shape os = concat(offsets.strides(), Shape(inner.size(), 0));
+  cpu::take(out, x.as_strided(shape, xs, x.offset()), offsets.as_strided(shape, os, 0),
+            static_cast<int64_t>(x.itemsize()));
+  return out;
+}
+
+Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
+  require_cpu("index_put_", x);
+  require_cpu("index_put_", values);
+  check_no_self_overlap("index_put_", x);
+  Shape batch;
+  Tensor offsets = index_offsets("index_put_", x, indices, batch);
+  const size_t k = indices.size();
+  Shape inner(x.shape().begin() + k, x.shape().end());
+  Shape shape = concat(batch, inner);
+  PE_CHECK(broadcasts_to(values.shape(), shape), ValueError, "index_put_: values of shape ",
+           shape_str(values.shape()), " cannot be broadcast to the indexed shape ", shape_str(shape));
+  const int64_t nb = shape_numel(batch);
+  if (nb > 0 && shape_numel(inner) > 0) {
+    // values as (nb, inner...): a view when the broadcast allows it (e.g. a scalar), else a copy.
+    Tensor v = reshape(expand(to_dtype(values, x.dtype()), shape), concat({nb}, inner));
+    Shape v_inner_strides(v.strides().begin() + 1, v.strides().end());
+    const int64_t isz = static_cast<int64_t>(x.itemsize());
+    cpu::put(x.as_strided(inner, Shape(x.strides().begin() + k, x.strides().end()), x.offset()),
+             v.as_strided(inner, v_inner_strides, v.offset()), offsets.as_strided(inner, Shape(inner.size(), 0), 0),
+             isz, nb, v.stride(0) * isz, static_cast<int64_t>(sizeof(int64_t)), accumulate);
+  }
+  x.bump_version();
+  return x;
+}
+
+// ---- nonzero, tril/triu, one_hot ----
+
+Tensor nonzero(const Tensor& x) {
+  require_cpu("nonzero", x);
+  std::vector<int64_t> counts = cpu::nonzero_counts(x);
+  int64_t n = 0;
+  for (int64_t c : counts) n += c;
+  Tensor out = Tensor::empty({n, x.ndim()}, DType::Int64);
+  if (out.numel() > 0) cpu::nonzero_fill(out, x, counts);
+  return out;
+}
+
+static Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool upper) {
+  require_cpu(op, x);
+  PE_CHECK(x.ndim() >= 2, ValueError, op, ": expected a tensor with at least 2 dimensions, got shape ",
+           shape_str(x.shape()));
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  // Beyond these bounds every diagonal gives the same result; clamping keeps i + diagonal exact.
+  const int64_t rows = x.size(-2), cols = x.size(-1);
+  cpu::tril_triu(out, x, std::clamp<int64_t>(diagonal, -rows - 1, cols + 1), upper);
+  return out;
+}
+
+Tensor tril(const Tensor& x, int64_t diagonal) { return triangle("tril", x, diagonal, false); }
+Tensor triu(const Tensor& x, int64_t diagonal) { return triangle("triu", x, diagonal, true); }
+
+Tensor one_hot(const Tensor& idx_in, int64_t num_classes) {
+  require_cpu("one_hot", idx_in);
+  PE_CHECK(idx_in.dtype() == DType::Int64, TypeError, "one_hot: expected an int64 tensor of class values, got ",
+           dtype_name(idx_in.dtype()));
+  PE_CHECK(num_classes >= -1, ValueError, "one_hot: num_classes must be -1 (infer) or non-negative, got ",
+           num_classes);
+  Tensor idx = contiguous(idx_in);
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t bad = cpu::first_out_of_range(idx, 0, kMax);
+  PE_CHECK(bad < 0, ValueError, "one_hot: class values must be non-negative, got ", idx.data<int64_t>()[bad]);
+  if (num_classes == -1) {
+    PE_CHECK(idx.numel() > 0, ValueError,
+             "one_hot: cannot infer the number of classes from an empty tensor; pass num_classes");
+    num_classes = cpu::max_value(idx) + 1;  // values < kMax here, so no overflow
+  } else {
+    bad = cpu::first_out_of_range(idx, 0, num_classes);
+    PE_CHECK(bad < 0, ValueError, "one_hot: class values must be smaller than num_classes (", num_classes,
+             "), got ", idx.data<int64_t>()[bad]);
+  }
+  PE_CHECK(idx.numel() == 0 || num_classes <= kMax / 8 / idx.numel(), ValueError, "one_hot: result with ",
+           idx.numel(), " x ", num_classes, " elements is too large");
+  Shape shape = idx.shape();
+  shape.push_back(num_classes);
+  Tensor out = Tensor::empty(shape, DType::Int64);
+  if (out.numel() > 0) cpu::one_hot(out, idx, num_classes);
+  return out;
+}
+
+// ---- creation ----
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
+           "arange: unsupported range: ", start, " -> ", end, " by step ", step);
+  if (dtype == DType::Int64) {  // as PyTorch: integer arange runs on the truncated arguments
+    start = std::trunc(start);
+    end = std::trunc(end);
+    step = std::trunc(step);
+  }
+  PE_CHECK(step != 0, ValueError, "arange: step must be nonzero");
+  PE_CHECK((step > 0 && end >= start) || (step < 0 && end <= start), ValueError,
+           "arange: upper bound and larger bound inconsistent with step sign: start ", start, ", end ", end,
+           ", step ", step);
+  const double length = std::ceil((end - start) / step);
+  PE_CHECK(length < 9e18, ValueError, "arange: too many elements (", length, ")");
+  Tensor out = Tensor::empty({static_cast<int64_t>(length)}, dtype);
+  if (out.numel() > 0) cpu::arange(out, start, step);
+  return out;
+}
+
+Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+  PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
+  Tensor out = Tensor::empty({steps}, dtype);
+  if (steps == 1) cpu::fill(out, start);
+  if (steps >= 2) cpu::linspace(out, start, end);
+  return out;
+}
+
+Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype) {
+  const int64_t m = m_opt.value_or(n);
+  PE_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be non-negative, got n=", n, ", m=", m);
+  Tensor out = Tensor::empty({n, m}, dtype);
+  if (out.numel() > 0) cpu::eye(out);
+  return out;
+}
+
+}  // namespace pe::ops

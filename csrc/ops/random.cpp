@@ -1,0 +1,121 @@
+#include "ops/random.h"
+
+#include <cmath>
+#include <mutex>
+
+#include "core/allocator.h"
+#include "cpu/random.h"
+#include "ops/copy.h"
+
+namespace pe::ops {
+
+namespace {
+
+// PyTorch's default seed, so an unseeded program is still reproducible run to run.
+constexpr uint64_t kDefaultSeed = 67280421310721ull;
+
+struct Generator {
+  std::mutex mutex;
+  uint64_t seed = kDefaultSeed;
+  uint64_t offset = 0;
+};
+
+Generator& generator() {
+  static Generator g;
+  return g;
+}
+
+// Claims `blocks` Philox blocks for one draw; returns (seed, first block).
+std::pair<uint64_t, uint64_t> reserve(int64_t blocks) {
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  const uint64_t first = g.offset;
+  g.offset += static_cast<uint64_t>(blocks);
+  return {g.seed, first};
+}
+
+void check_floating(DType dtype, const char* name) {
+  PE_CHECK(is_floating(dtype), TypeError, name, ": expected a floating dtype (float32 or float64), got ",
+           dtype_name(dtype));
+}
+
+// Fills `t` (any layout, any device) through a contiguous CPU buffer when it cannot be
+// written directly. `fill(buffer, seed, offset)` runs the kernel.
+template <class Fill>
+void fill_random(const Tensor& t, cpu::Dist dist, Fill fill) {
+  const bool direct = t.device().is_cpu() && t.is_contiguous();
+  const Tensor buffer = direct ? t : Tensor::empty(t.shape(), t.dtype());
+  const auto [seed, offset] = reserve(cpu::philox_blocks(dist, t.dtype(), t.numel()));
+  fill(buffer, seed, offset);
+  if (!direct) copy_(t, buffer);
+  t.bump_version();
+}
+
+Tensor new_tensor(const Shape& shape, DType dtype, Device device) {
+  check_device(device);
+  return Tensor::empty(shape, dtype, device);
+}
+
+}  // namespace
+
+void manual_seed(uint64_t seed) { set_seed_state(seed, 0); }
+
+std::pair<uint64_t, uint64_t> seed_state() {
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  return {g.seed, g.offset};
+}
+
+void set_seed_state(uint64_t seed, uint64_t offset) {
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  g.seed = seed;
+  g.offset = offset;
+}
+
+const Tensor& uniform_(const Tensor& t, double low, double high) {
+  check_floating(t.dtype(), "uniform_");
+  PE_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high, ValueError,
+           "uniform_: expected finite low <= high, got low=", low, ", high=", high);
+  fill_random(t, cpu::Dist::Uniform, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_uniform(b, low, high, s, o); });
+  return t;
+}
+
+const Tensor& normal_(const Tensor& t, double mean, double std) {
+  check_floating(t.dtype(), "normal_");
+  PE_CHECK(std::isfinite(mean) && std::isfinite(std) && std >= 0, ValueError,
+           "normal_: expected a finite mean and a finite std >= 0, got mean=", mean, ", std=", std);
+  fill_random(t, cpu::Dist::Normal, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_normal(b, mean, std, s, o); });
+  return t;
+}
+
+const Tensor& bernoulli_(const Tensor& t, double p) {
+  PE_CHECK(p >= 0 && p <= 1, ValueError, "bernoulli_: expected 0 <= p <= 1, got p=", p);
+  fill_random(t, cpu::Dist::Bernoulli, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_bernoulli(b, p, s, o); });
+  return t;
+}
+
+Tensor rand(const Shape& shape, DType dtype, Device device) {
+  check_floating(dtype, "rand");
+  Tensor t = new_tensor(shape, dtype, device);
+  uniform_(t, 0.0, 1.0);
+  return t;
+}
+
+Tensor randn(const Shape& shape, DType dtype, Device device) {
+  check_floating(dtype, "randn");
+  Tensor t = new_tensor(shape, dtype, device);
+  normal_(t, 0.0, 1.0);
+  return t;
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Device device) {
+  PE_CHECK(low < high, ValueError, "randint: expected low < high, got low=", low, ", high=", high);
+  PE_CHECK(dtype != DType::Bool || (low >= 0 && high <= 2), ValueError,
+           "randint: a bool result needs 0 <= low < high <= 2, got low=", low, ", high=", high);
+  Tensor t = new_tensor(shape, dtype, device);
+  fill_random(t, cpu::Dist::Randint, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_randint(b, low, high, s, o); });
+  return t;
+}
+
+}  // namespace pe::ops
