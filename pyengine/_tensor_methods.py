@@ -71,9 +71,7 @@ T.__mod__ = __mod__
 
 
 # ---------------------------------------------------------------- in-place ops
-def _check_inplace(self):
-    if _grad_state.enabled and self.grad_fn is None and self._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+_check_inplace = I.check_inplace_allowed
 
 
 def _inplace(op_name, functional):

@@ -22,8 +22,8 @@ class Tensor:
     # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
     # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
 
-    # Keep NumPy from treating us as a sequence in mixed expressions (ndarray + Tensor).
-    __array_priority__ = 1000
+    # ndarray + Tensor: NumPy defers to our reflected operators instead of iterating the tensor.
+    __array_ufunc__ = None
 
     def __init__(self, data=None, dtype=None):
         if isinstance(data, _C.TensorImpl):

@@ -305,3 +305,14 @@ def test_backward_with_inputs_argument():
     x, y = leaf([1.0]), leaf([2.0])
     (x * y).sum().backward(inputs=[x])
     assert x.grad.item() == 2.0 and y.grad is None
+
+
+def test_inplace_on_view_of_graph_tensor_raises_instead_of_wrong_grads():
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    with pytest.raises(RuntimeError, match="view"):
+        y[0].mul_(2)
+    with pytest.raises(RuntimeError, match="view"):
+        y.view(2, 1)[0] = 5.0
+    with pe.no_grad():
+        y[0].mul_(2)  # fine without a graph

@@ -6,6 +6,7 @@ runs. `apply` records the graph only when grad mode is on and some input require
 from .grad_mode import state
 
 _new = object.__new__
+_NO_GRADS = [(False,) * n for n in range(8)]
 
 _Tensor = None  # pyengine.tensor.Tensor, bound at import time (tensor.py imports us first)
 _wrap = None
@@ -30,6 +31,7 @@ class Node:
     _num_outputs = 1
     _pre_hooks = None   # {output_nr: [hook, ...]}: hooks of the non-leaf tensors it produced
     _freed = False
+    is_view = False     # True for ops whose output aliases their input's storage
 
     def name(self):
         return type(self).__name__
@@ -147,6 +149,8 @@ class Function(Node):
         ctx._recording = record
         if record:
             ctx.needs_input_grad = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+        else:
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         state.enabled = False
         try:
             out = cls.forward(ctx, *args)

@@ -43,6 +43,8 @@ def _bump_if_unchanged(impl, version):
 
 
 class BasicIndexBackward(Function):
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, steps):
         ctx.in_shape, ctx.steps = x._impl.shape, steps
@@ -310,12 +312,25 @@ class IndexPutBackward(Function):
 
 def setitem(x, key, value):
     if needs_grad(x, value):
-        if x.grad_fn is None and x._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        check_inplace_allowed(x)
         out = IndexPutBackward.apply(x, value, key)
         x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
         return
     _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
+
+
+def check_inplace_allowed(x):
+    """In-place writes that autograd cannot record correctly raise instead of giving wrong grads."""
+    if not _grad_state.enabled:
+        return
+    fn = x.grad_fn
+    if fn is None:
+        if x._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    elif fn.is_view:
+        raise RuntimeError(f"an in-place operation on a view ({fn.name()}) of a tensor that requires grad is not "
+                           "supported: the base tensor's gradient would be wrong. Write into the base tensor "
+                           "(e.g. base[index] = value) or clone() the view first.")
 
 
 # ---------------------------------------------------------------- narrow / select

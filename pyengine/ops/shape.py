@@ -29,18 +29,28 @@ class _ReshapeLike(Function):
 
 class ViewBackward(_ReshapeLike):
     op = staticmethod(_C.view)
+    is_view = True
 
 
 class ReshapeBackward(_ReshapeLike):
     op = staticmethod(_C.reshape)
 
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x._impl.shape
+        out = _C.reshape(x._impl, shape)
+        ctx.is_view = out.storage_ptr == x._impl.storage_ptr  # reshape copies when it must
+        return out
+
 
 class UnsqueezeBackward(_ReshapeLike):
     op = staticmethod(_C.unsqueeze)
+    is_view = True
 
 
 class SqueezeBackward(_ReshapeLike):
     op = staticmethod(_C.squeeze)
+    is_view = True
 
 
 def _apply(cls, x, arg):
@@ -93,6 +103,8 @@ def unflatten(input, dim, sizes):
 
 
 class PermuteBackward(Function):
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -115,6 +127,8 @@ def permute(input, *dims):
 
 
 class TransposeBackward(Function):
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, d0, d1):
         ctx.pair = (d0, d1)
@@ -152,6 +166,8 @@ def t(input):
 
 
 class ExpandBackward(Function):
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._impl.shape
