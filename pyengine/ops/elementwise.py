@@ -141,12 +141,11 @@ class SubBackward(_Binary):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-def _saved_or_scalar(ctx, a, b):
-    """Save only what backward reads: a for b's gradient, b for a's gradient (scalars as-is)."""
-    need = ctx.needs_input_grad if ctx._recording else (False, False)
+def _save_operands(ctx, a, b, save_a, save_b):
+    """Save the tensor operands backward reads; Python scalars are kept on ctx as they are."""
     ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
-    ctx.save_for_backward(a if isinstance(a, Tensor) and (need[1] or ctx.keep_both) else None,
-                          b if isinstance(b, Tensor) and (need[0] or ctx.keep_both) else None)
+    ctx.save_for_backward(a if save_a and isinstance(a, Tensor) else None,
+                          b if save_b and isinstance(b, Tensor) else None)
 
 
 def _operands(ctx):
@@ -157,8 +156,11 @@ def _operands(ctx):
 
 class MulBackward(_Binary):
     op = staticmethod(_C.mul)
-    keep_both = False
-    save = staticmethod(_saved_or_scalar)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need = ctx.needs_input_grad  # d/da = g*b, d/db = g*a
+        _save_operands(ctx, a, b, save_a=need[1], save_b=need[0])
 
     @staticmethod
     def grads(ctx, g):
@@ -169,8 +171,11 @@ class MulBackward(_Binary):
 
 class DivBackward(_Binary):
     op = staticmethod(_C.div)
-    keep_both = True
-    save = staticmethod(_saved_or_scalar)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need = ctx.needs_input_grad  # d/da = g/b, d/db = -g*a/b^2
+        _save_operands(ctx, a, b, save_a=need[1], save_b=need[0] or need[1])
 
     @staticmethod
     def grads(ctx, g):
@@ -180,13 +185,13 @@ class DivBackward(_Binary):
         return ga, gb
 
 
+def _save_both(ctx, a, b):
+    _save_operands(ctx, a, b, save_a=True, save_b=True)
+
+
 class PowBackward(_Binary):
     op = staticmethod(_C.pow)
-
-    @staticmethod
-    def save(ctx, a, b):
-        ctx.keep_both = True
-        _saved_or_scalar(ctx, a, b)
+    save = staticmethod(_save_both)
 
     @staticmethod
     def grads(ctx, g):
@@ -211,8 +216,7 @@ class PowBackward(_Binary):
 
 
 class _MaxMin(_Binary):
-    keep_both = True
-    save = staticmethod(_saved_or_scalar)
+    save = staticmethod(_save_both)
     winner = None  # "gt" for maximum, "lt" for minimum
 
     @classmethod
