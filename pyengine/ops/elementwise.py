@@ -10,7 +10,7 @@ from ._util import as_operand, as_tensor_arg, reduce_grad, shape_of
 
 # ---------------------------------------------------------------- unary
 class _Unary(Function):
-    """forward: y = _C.<op>(x); subclasses give the derivative in `grad(ctx, g)`."""
+    """forward: y = _C.<op>(x); subclasses give the derivative as `grad(saved x or y, g)`."""
 
     op = None
     saves = "x"  # "x": save the input, "y": save the output, "": nothing
