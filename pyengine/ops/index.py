@@ -409,8 +409,7 @@ class IndexSelectBackward(Function):
         d = ctx.dim
         shape_t = list(ctx.in_shape)
         shape_t[0], shape_t[d] = shape_t[d], shape_t[0]
-        idx = _C.where(_C.lt(ctx.index._impl, 0), _C.add(ctx.index._impl, ctx.in_shape[d]), ctx.index._impl)
-        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [idx])
+        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [ctx.index._impl])
         return gt.transpose(0, d), None, None
 
 
