@@ -143,15 +143,14 @@ class Function(Node):
     def apply(cls, *args):
         grad_on = state.enabled
         ctx = _new(cls)
-        record = False
         if grad_on:
-            for a in args:
-                if isinstance(a, _Tensor) and a._requires_grad:
-                    record = True
-                    break
+            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            record = True in needs
+        else:
+            record = False
         ctx._recording = record
         if record:
-            ctx.needs_input_grad = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            ctx.needs_input_grad = needs
         else:
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         state.enabled = False
@@ -177,8 +176,8 @@ class Function(Node):
 def _connect(ctx, args, outs):
     """Record the graph: edges to where each input's gradient goes; outputs point at ctx."""
     edges = []
-    for a in args:
-        if isinstance(a, _Tensor) and a._requires_grad:
+    for a, need in zip(args, ctx.needs_input_grad):
+        if need:
             fn = a.grad_fn
             edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
         else:
