@@ -24,6 +24,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "cpu/gemm_direct.h"
 #include "cpu/gemm_kernels.h"
@@ -75,11 +81,59 @@ inline Blocking choose_blocking(int64_t M, int64_t N, int64_t K, int MR, int NR,
   return {kc, std::min(nb, (N + NR - 1) / NR * NR), std::min(mb, (M + MR - 1) / MR * MR)};
 }
 
-// A[rows, k0:k0+kc] -> micro-panels of MR rows: panel[k * MR + r]; rows past M are zeros.
+// Rows r0.. of A with unit column stride into panel columns r0..: dst[k * MR + r] = src_r[k].
+// With SSE2 (every x86-64), 4x4 (float) or 2x2 (double) register transposes move a whole
+// group of rows per step instead of one element per store; other rows go one by one.
+template <class T, int MR>
+int64_t pack_a_rows_transposed(int64_t rows, int64_t kc, const T* A, int64_t rsA, T* dst) {
+  int64_t r = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r + 4 <= rows; r += 4) {
+      const float *s0 = A + r * rsA, *s1 = s0 + rsA, *s2 = s1 + rsA, *s3 = s2 + rsA;
+      float* d = dst + r;
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m128 x0 = _mm_loadu_ps(s0 + k), x1 = _mm_loadu_ps(s1 + k), x2 = _mm_loadu_ps(s2 + k),
+               x3 = _mm_loadu_ps(s3 + k);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(d + (k + 0) * MR, x0);
+        _mm_storeu_ps(d + (k + 1) * MR, x1);
+        _mm_storeu_ps(d + (k + 2) * MR, x2);
+        _mm_storeu_ps(d + (k + 3) * MR, x3);
+      }
+      for (; k < kc; ++k) {
+        d[k * MR + 0] = s0[k];
+        d[k * MR + 1] = s1[k];
+        d[k * MR + 2] = s2[k];
+        d[k * MR + 3] = s3[k];
+      }
+    }
+  } else {
+    for (; r + 2 <= rows; r += 2) {
+      const double *s0 = A + r * rsA, *s1 = s0 + rsA;
+      double* d = dst + r;
+      int64_t k = 0;
+      for (; k + 2 <= kc; k += 2) {
+        __m128d x0 = _mm_loadu_pd(s0 + k), x1 = _mm_loadu_pd(s1 + k);
+        _mm_storeu_pd(d + k * MR, _mm_unpacklo_pd(x0, x1));
+        _mm_storeu_pd(d + (k + 1) * MR, _mm_unpackhi_pd(x0, x1));
+      }
+      for (; k < kc; ++k) {
+        d[k * MR + 0] = s0[k];
+        d[k * MR + 1] = s1[k];
+      }
+    }
+  }
+#endif
+  return r;  // rows done
+}
+
+// A[rows, k0:k0+kc] -> micro-panel of MR rows: panel[k * MR + r]; rows past `rows` are zeros.
 template <class T, int MR>
 void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA, T* dst) {
   if (csA == 1) {  // rows of A contiguous: read along k
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = pack_a_rows_transposed<T, MR>(rows, kc, A, rsA, dst); r < rows; ++r) {
       const T* src = A + r * rsA;
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
     }
@@ -89,8 +143,8 @@ void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA
       for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r * rsA];
     }
   }
-  for (int64_t r = rows; r < MR; ++r)
-    for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = T(0);
 }
 
 // B[k0:k0+kc, cols] -> micro-panels of NR columns: panel q holds [k * NR + c] for columns
