@@ -302,7 +302,12 @@ void gemm_entry(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   if (M == 1) return gemv(threads, N, K, alpha, B, csB, rsB, A, csA, beta, C, csC);
   if (use_direct(M, N, K))
     return gemm_direct(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-  gemm_packed<T, Kernel>(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  // A thread gets at least kMinMacsPerThread multiply-adds (some microseconds of work), or
+  // waking it costs more than it saves.
+  constexpr int64_t kMinMacsPerThread = int64_t(1) << 19;
+  const int64_t useful = std::max<int64_t>(1, M * N * K / kMinMacsPerThread);
+  const int packed_threads = static_cast<int>(std::min<int64_t>(threads, useful));
+  gemm_packed<T, Kernel>(packed_threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
 }
 
 }  // namespace
