@@ -497,6 +497,11 @@ def test_arange_int64_dtype_truncates_like_torch():
         check(C.arange(*args, dtype="int64"), torch.arange(*args, dtype=torch.int64).numpy())
 
 
+def test_arange_accepts_numpy_scalars():
+    check(C.arange(np.int64(2), np.int64(5)), np.arange(2, 5))
+    check(C.arange(np.float32(0.5), 2), np.arange(0.5, 2, dtype=np.float32))
+
+
 def test_arange_errors():
     with pytest.raises(ValueError, match="step must be nonzero"):
         C.arange(0, 5, 0)

@@ -6,17 +6,22 @@
 
 namespace pe::bind {
 
-// A Python bool/int/float as a double; anything else is a TypeError naming the argument.
-static double as_number(const char* op, const char* name, const py::object& v) {
-  PE_CHECK(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v), TypeError, op, ": expected a number for ",
-           name, ", got ", std::string(py::str(py::type::of(v).attr("__name__"))));
-  return v.cast<double>();
+// A Python (or NumPy) number: its value, and whether it is an integer (bool/int/np.integer).
+struct Number {
+  double value;
+  bool integral;
+};
+static Number as_number(const char* op, const char* name, const py::object& v) {
+  bool integral = py::hasattr(v, "__index__");
+  PE_CHECK(integral || py::isinstance<py::float_>(v) || py::hasattr(v, "__float__"), TypeError, op,
+           ": expected a number for ", name, ", got ", std::string(py::str(py::type::of(v).attr("__name__"))));
+  return {v.cast<double>(), integral};
 }
 
 // index_put_ takes a tensor or a Python scalar as values (x[i] = 0.5).
 static Tensor values_tensor(const py::object& v, const Tensor& x) {
   if (py::isinstance<Tensor>(v)) return v.cast<Tensor>();
-  return ops::full({}, as_number("index_put_", "values", v), x.dtype(), x.device());
+  return ops::full({}, as_number("index_put_", "values", v).value, x.dtype(), x.device());
 }
 
 void bind_index(py::module_& m) {
@@ -42,27 +47,24 @@ void bind_index(py::module_& m) {
   m.def("one_hot", &ops::one_hot, py::arg("idx"), py::arg("num_classes") = -1, release_gil());
 
   // arange(end), arange(start, end), arange(start, end, step). dtype None: int64 when every
-  // argument is a Python int, else float32 (PyTorch's rule).
+  // argument is an integer (int, bool, NumPy integer), else float32 (PyTorch's rule).
   m.def(
       "arange",
       [](const py::object& start, const py::object& end, const py::object& step, const py::object& dtype) {
-        py::object lo = end.is_none() ? py::int_(0) : start;
-        py::object hi = end.is_none() ? start : end;
-        double a = as_number("arange", "start", lo), b = as_number("arange", "end", hi),
-               s = as_number("arange", "step", step);
-        DType dt = DType::Float32;
-        if (!dtype.is_none())
-          dt = parse_dtype(dtype);
-        else if (!py::isinstance<py::float_>(lo) && !py::isinstance<py::float_>(hi) && !py::isinstance<py::float_>(step))
-          dt = DType::Int64;
+        Number a = as_number("arange", "start", end.is_none() ? py::int_(0) : start);
+        Number b = as_number("arange", "end", end.is_none() ? start : end);
+        Number s = as_number("arange", "step", step);
+        DType dt = !dtype.is_none()                               ? parse_dtype(dtype)
+                   : (a.integral && b.integral && s.integral) ? DType::Int64
+                                                              : DType::Float32;
         py::gil_scoped_release nogil;
-        return ops::arange(a, b, s, dt);
+        return ops::arange(a.value, b.value, s.value, dt);
       },
       py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none());
   m.def(
       "linspace",
       [](const py::object& start, const py::object& end, int64_t steps, const py::object& dtype) {
-        double a = as_number("linspace", "start", start), b = as_number("linspace", "end", end);
+        double a = as_number("linspace", "start", start).value, b = as_number("linspace", "end", end).value;
         DType dt = parse_dtype(dtype);
         py::gil_scoped_release nogil;
         return ops::linspace(a, b, steps, dt);

@@ -34,13 +34,20 @@ DType number_dtype(const Operand& o) {
   return DType::Float32;
 }
 
+bool is_number_two(const Operand& o) {
+  if (const int64_t* i = std::get_if<int64_t>(&o)) return *i == 2;
+  if (const double* d = std::get_if<double>(&o)) return *d == 2.0;
+  return false;
+}
+
 // A 0-d tensor of dtype `dt` holding the number's value, converted once from its own type.
 Tensor number_tensor(const Operand& o, DType dt, Device device) {
   Tensor t = Tensor::empty({}, dt, Device{});
   PE_DISPATCH_ALL(dt, "scalar operand", [&] {
     std::visit(
         [&](const auto& v) {
-          if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (!std::is_same_v<V, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
         },
         o);
   });
@@ -114,7 +121,7 @@ bool can_cast(DType from, DType to) {
 // Output and aliasing
 // ---------------------------------------------------------------------------------------
 
-// [first byte, one past the last byte] a non-empty view can touch (strides are >= 0).
+// [first byte, one past the last byte) a non-empty view can touch (strides are >= 0).
 std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
   uintptr_t lo = reinterpret_cast<uintptr_t>(t.raw_data());
   int64_t last = 0;
@@ -122,14 +129,20 @@ std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
   return {lo, lo + static_cast<uintptr_t>((last + 1) * static_cast<int64_t>(t.itemsize()))};
 }
 
+// Whether the byte ranges of two views intersect: conservative (interleaved views that never
+// touch the same element still count), which only costs a temporary.
+bool shares_memory(const Tensor& a, const Tensor& b) {
+  if (a.numel() == 0 || b.numel() == 0) return false;
+  auto [alo, ahi] = byte_span(a);
+  auto [blo, bhi] = byte_span(b);
+  return alo < bhi && blo < ahi;
+}
+
 // True when writing `out` element by element could change an element of `in` that is still
 // to be read: they share memory but are not the very same view (same-index aliasing, as in
 // x.add_(y) with out = x, is safe because each element is read before it is written).
 bool unsafe_overlap(const Tensor& out, const Tensor& in, const Shape& shape) {
-  if (out.numel() == 0 || in.numel() == 0) return false;
-  auto [olo, ohi] = byte_span(out);
-  auto [ilo, ihi] = byte_span(in);
-  if (ohi <= ilo || ihi <= olo) return false;
+  if (!shares_memory(out, in)) return false;
   bool same_view = out.raw_data() == in.raw_data() && out.itemsize() == in.itemsize() &&
                    broadcast_byte_strides(out, shape) == broadcast_byte_strides(in, shape);
   return !same_view;
@@ -239,6 +252,12 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   DType compute = compute_dtype(ew::op_domain(op), promoted, name);
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
+  // x ** 2 (as in squared errors) is x * x exactly, and far cheaper than pow().
+  if (op == BinaryOp::Pow && tensor_of(a) && is_number_two(b)) {
+    Tensor x = to_dtype(*tensor_of(a), compute);
+    return write_result(name, x.shape(), compute, device, {x}, out,
+                        [&](const Tensor& dst) { run_unary(UnaryOp::Square, dst, x); });
+  }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
   return write_result(name, shape, result, device, {ta, tb}, out,
@@ -250,13 +269,15 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
   DType cond_dtype = ct ? ct->dtype() : number_dtype(cond);
   PE_CHECK(cond_dtype == DType::Bool, TypeError, "where: expected a bool condition, got ", dtype_name(cond_dtype));
   Device device = common_device("where", {&cond, &a, &b}, std::nullopt);
-  PE_CHECK(device.is_cpu(), RuntimeError, "where is not implemented for CUDA tensors yet");
   DType dtype = result_type({a, b});
   Shape shape = broadcast_all({&cond, &a, &b});
   Tensor tc = materialise(cond, DType::Bool, device);
   Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
   return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
-                      [&](const Tensor& dst) { PE_ISA_CALL(elementwise_where, dst, tc, ta, tb); });
+                      [&](const Tensor& dst) {
+                        if (dst.device().is_cuda()) return cuda_op(cuda_ops().where, "where")(dst, tc, ta, tb);
+                        PE_ISA_CALL(elementwise_where, dst, tc, ta, tb);
+                      });
 }
 
 Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,
@@ -270,13 +291,17 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
       for_promotion.push_back(**bound);
     }
   Device device = common_device("clamp", operands, out);
-  DType compute = compute_dtype(Domain::Numeric, result_type(for_promotion), "clamp");
+  // Domain of maximum/minimum: bools clamp too (PyTorch only allows that for tensor bounds).
+  DType compute = compute_dtype(Domain::All, result_type(for_promotion), "clamp");
   Shape shape = broadcast_all(operands);
   Tensor tx = materialise(x, compute, device);
   std::vector<Tensor> inputs{tx};
   std::optional<Tensor> tmin, tmax;
   if (min) inputs.push_back(*(tmin = materialise(*min, compute, device)));
   if (max) inputs.push_back(*(tmax = materialise(*max, compute, device)));
+  // The second pass reads `max` after the first pass wrote `out`: even an identical view
+  // would be read too late, so such a bound gets its own copy first.
+  if (out && tmin && tmax && shares_memory(*out, *tmax)) inputs.back() = *(tmax = clone(*tmax));
   // Two passes through the shared maximum/minimum functors (so CUDA gets clamp for free);
   // the second reads what the first wrote, element by element, which is safe aliasing.
   return write_result("clamp", shape, compute, device, inputs, out, [&](const Tensor& dst) {

@@ -140,7 +140,7 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   // x seen with index's shape and dim frozen at 0; the kernel adds index * stride(dim).
   Shape xs = x.strides();
   xs[dim] = 0;
-  cpu::take(out.as_strided(idx.shape(), idx.strides(), 0), x.as_strided(idx.shape(), xs, x.offset()), idx,
+  cpu::take(out.as_strided(idx.shape(), contiguous_strides(idx.shape()), 0), x.as_strided(idx.shape(), xs, x.offset()), idx,
             byte_stride(x, dim));
   return out;
 }

@@ -1,0 +1,35 @@
+// The one GEMM every matmul-like op calls (matmul, Linear, conv via im2col, RNN gates):
+//
+//     C = alpha * A @ B + beta * C        A: M x K, B: K x N, C: M x N
+//
+// Each matrix is given by a pointer and a row and a column stride in elements, so transposed,
+// sliced and broadcast (stride 0) operands cost nothing. C must not overlap itself or A/B
+// (the op layer guarantees it). beta == 0 writes C without reading it (NaNs already there
+// vanish); alpha == 0 or K == 0 only scales C by beta (A and B are not read) - BLAS rules.
+//
+// float and double run the BLIS-style packed, cache-blocked, multi-threaded path with one
+// register-tiled micro-kernel per ISA (gemm_kernels.cpp, chosen at run time like every
+// *_kernels.cpp); int64_t runs a plain, exact loop. The result depends only on the shapes,
+// strides and the ISA, never on the thread count: blocking along K (the only blocking that
+// changes the order of additions) is chosen without looking at the thread count.
+#pragma once
+#include <cstdint>
+
+namespace pe::cpu {
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+          int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC);
+
+// Defined for exactly these element types (gemm.cpp).
+template <>
+void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*, int64_t,
+                 int64_t, float, float*, int64_t, int64_t);
+template <>
+void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*, int64_t,
+                  int64_t, double, double*, int64_t, int64_t);
+template <>
+void gemm<int64_t>(int64_t, int64_t, int64_t, int64_t, const int64_t*, int64_t, int64_t, const int64_t*,
+                   int64_t, int64_t, int64_t, int64_t*, int64_t, int64_t);
+
+}  // namespace pe::cpu

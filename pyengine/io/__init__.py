@@ -1,0 +1,4 @@
+"""Saving and loading: safetensors checkpoints."""
+from .checkpoint import load, save
+
+__all__ = ["save", "load"]
