@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <cstdint>
+
 namespace pe {
 
 int64_t shape_numel(const Shape& shape) {
@@ -34,9 +36,16 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
       dtype_(dtype) {}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
+  // Check the byte count for overflow before allocating: a wrapped size would under-allocate.
+  int64_t bytes = static_cast<int64_t>(pe::itemsize(dtype));
+  for (int64_t s : shape) {
     PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
-  auto storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * pe::itemsize(dtype), device);
+    PE_CHECK(s == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ", dtype_name(dtype),
+             " is too large to allocate");
+    bytes *= s;
+  }
+  if (shape_numel(shape) == 0) bytes = 0;
+  auto storage = Storage::allocate(static_cast<size_t>(bytes), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
