@@ -37,14 +37,13 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   // Check the byte count for overflow before allocating: a wrapped size would under-allocate.
-  int64_t bytes = static_cast<int64_t>(pe::itemsize(dtype));
+  for (int64_t s : shape) PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
+  int64_t bytes = shape_numel(shape) == 0 ? 0 : static_cast<int64_t>(pe::itemsize(dtype));
   for (int64_t s : shape) {
-    PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
-    PE_CHECK(s == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ", dtype_name(dtype),
-             " is too large to allocate");
+    PE_CHECK(bytes == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ",
+             dtype_name(dtype), " is too large to allocate");
     bytes *= s;
   }
-  if (shape_numel(shape) == 0) bytes = 0;
   auto storage = Storage::allocate(static_cast<size_t>(bytes), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
