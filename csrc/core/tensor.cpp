@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace pe {
@@ -38,7 +39,8 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   // Check the byte count for overflow before allocating: a wrapped size would under-allocate.
   for (int64_t s : shape) PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
-  int64_t bytes = shape_numel(shape) == 0 ? 0 : static_cast<int64_t>(pe::itemsize(dtype));
+  bool empty = std::find(shape.begin(), shape.end(), int64_t(0)) != shape.end();
+  int64_t bytes = empty ? 0 : static_cast<int64_t>(pe::itemsize(dtype));
   for (int64_t s : shape) {
     PE_CHECK(bytes == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ",
              dtype_name(dtype), " is too large to allocate");
