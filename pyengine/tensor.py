@@ -195,16 +195,24 @@ class Tensor:
         return impl.numpy()
 
     def __array__(self, dtype=None, copy=None):
-        a = self.detach().numpy(force=True)
+        a = self._host_array()
         return a if dtype is None else a.astype(dtype, copy=False)
 
+    def _host_array(self):
+        """A NumPy view of the data (copied to the host first for CUDA tensors); no grad checks."""
+        impl = self._impl
+        if impl.device != "cpu":
+            impl = _C.to_device(impl, "cpu")
+        return impl.numpy()
+
     def item(self):
-        if self._impl.numel != 1:
-            raise RuntimeError(f"a Tensor with {self._impl.numel} elements cannot be converted to Scalar")
-        return self.detach().numpy(force=True).reshape(()).item()
+        n = self._impl.numel
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return self._host_array().item()
 
     def tolist(self):
-        return self.detach().numpy(force=True).tolist()
+        return self._host_array().tolist()
 
     def __len__(self):
         shape = self._impl.shape
