@@ -331,3 +331,16 @@ def test_gradient_dtype_matches_each_inputs_dtype(op):
     op(a, b).sum().backward()
     assert a.grad.dtype is pe.float32 and b.grad.dtype is pe.float64
     assert a_seen == [pe.float32] and b_seen == [pe.float64]
+
+
+def test_backward_frees_the_graph_behind_a_live_output():
+    import gc
+    import weakref
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    inner = weakref.ref(y.grad_fn._next[0][0])  # the MulBackward node (holds saved tensors)
+    gc.collect()
+    assert inner() is not None
+    y.backward()
+    assert inner() is None  # released by backward while y and its grad_fn are still alive
+    assert y.grad_fn is not None
