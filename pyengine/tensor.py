@@ -18,7 +18,7 @@ _new = object.__new__
 
 class Tensor:
     __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_hooks", "_grad_acc",
-                 "_retains_grad", "_shape", "_dt", "__weakref__")
+                 "_retains_grad", "_shape", "_dt", "_view_of", "__weakref__")
     # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
     # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
 
@@ -289,6 +289,7 @@ def _init(t, impl):
     t._retains_grad = False
     t._shape = None
     t._dt = None
+    t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
 
 
 def _wrap(impl):
@@ -304,6 +305,7 @@ def _wrap(impl):
     t._retains_grad = False
     t._shape = None
     t._dt = None
+    t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
     return t
 
 

@@ -311,7 +311,7 @@ def test_inplace_on_view_of_graph_tensor_raises_instead_of_wrong_grads():
     x = leaf([1.0, 2.0])
     y = x * 1
     with pytest.raises(RuntimeError, match="view"):
-        y[0].mul_(2)
+        y.view(2, 1).mul_(2)
     with pytest.raises(RuntimeError, match="view"):
         y.view(2, 1)[0] = 5.0
     with pe.no_grad():
@@ -344,3 +344,24 @@ def test_backward_frees_the_graph_behind_a_live_output():
     y.backward()
     assert inner() is None  # released by backward while y and its grad_fn are still alive
     assert y.grad_fn is not None
+
+
+def test_inplace_through_indexing_views_is_recorded_on_the_base():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    y[1:] *= 10          # view write: y.__getitem__, __imul__ on the view, y.__setitem__
+    v = y[0]
+    v.add_(x[2])         # in-place on a view, operand requiring grad
+    y.sum().backward()   # y = [x0 + x2, 10 x1, 10 x2]
+    assert y.tolist() == [4.0, 20.0, 30.0]
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 10.0, 11.0])
+
+
+def test_view_of_view_write_and_view_of_leaf():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    y = x * 2
+    y[1][0] = 0.0        # view of a view: routed to the root base
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[2.0, 2.0], [0.0, 2.0]])
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0].mul_(2)
