@@ -133,6 +133,12 @@ def test_no_grad_context_and_decorator():
     assert not f(x).requires_grad
     assert pe.is_grad_enabled()
 
+    @pe.no_grad
+    def bare(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and bare.__name__ == "bare"
+
 
 def test_enable_grad_inside_no_grad_and_set_grad_enabled():
     x = leaf([1.0])
@@ -365,3 +371,24 @@ def test_view_of_view_write_and_view_of_leaf():
     np.testing.assert_allclose(x.grad.numpy(), [[2.0, 2.0], [0.0, 2.0]])
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         x[0].mul_(2)
+
+
+def test_gradcheck_detects_a_wrong_backward():
+    class BadSquare(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x  # should be 2 * g * x
+
+    x = leaf([0.5, -1.5])
+    assert pe.autograd.gradcheck(lambda t: t * t, (x,))
+    assert not pe.autograd.gradcheck(BadSquare.apply, (x,), raise_exception=False)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        pe.autograd.gradcheck(BadSquare.apply, (x,), 1e-6, 1e-5, 1e-3)
+    with pytest.raises(ValueError, match="float64"):
+        pe.autograd.gradcheck(lambda t: t * t, (pe.ones(2, requires_grad=True),))

@@ -39,11 +39,22 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """Also usable as a bare decorator: @no_grad as well as @no_grad()."""
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        return self(orig_func) if callable(orig_func) else self
+
+    def __init__(self, orig_func=None):
+        pass
+
+
+class no_grad(_NoParamContext):
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     _mode = True
 
 
