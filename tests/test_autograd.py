@@ -392,3 +392,13 @@ def test_gradcheck_detects_a_wrong_backward():
         pe.autograd.gradcheck(BadSquare.apply, (x,), 1e-6, 1e-5, 1e-3)
     with pytest.raises(ValueError, match="float64"):
         pe.autograd.gradcheck(lambda t: t * t, (pe.ones(2, requires_grad=True),))
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    with pe.no_grad():
+        t = threading.Thread(target=lambda: seen.append(pe.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]

@@ -1,15 +1,16 @@
 """Global grad mode: no_grad / enable_grad / set_grad_enabled (context managers and decorators)."""
 import functools
+import threading
 
 
-class _State:
-    __slots__ = ("enabled",)
+class _State(threading.local):
+    """Grad mode is per thread, as in PyTorch (a loader thread's no_grad must not leak)."""
 
     def __init__(self):
         self.enabled = True
 
 
-# One mutable object, read on every op: `state.enabled` is the cheapest check Python offers.
+# One object, read on every op: `state.enabled` is about the cheapest check Python offers.
 state = _State()
 
 
