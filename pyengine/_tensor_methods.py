@@ -217,7 +217,7 @@ for _name in ("matmul", "mm", "bmm", "dot"):
     setattr(T, _name, getattr(L, _name))
 for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten", "permute", "transpose",
               "swapaxes", "swapdims", "movedim", "t", "expand", "expand_as", "broadcast_to", "split", "chunk",
-              "unbind", "tril", "triu"):
+              "unbind", "tril", "triu", "repeat"):
     setattr(T, _name, getattr(S, _name))
 for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero"):
     setattr(T, _name, getattr(I, _name))

@@ -28,9 +28,10 @@ class Tensor:
     def __init__(self, data=None, dtype=None):
         if isinstance(data, _C.TensorImpl):
             impl = data
-        else:
+        else:  # Tensor(data) builds a default-dtype (float32) tensor, like torch.Tensor(data)
             from .creation import tensor as _tensor
-            impl = _tensor([] if data is None else data, dtype=dtype)._impl
+            from .dtypes import get_default_dtype
+            impl = _tensor([] if data is None else data, dtype=dtype or get_default_dtype())._impl
         _init(self, impl)
 
     # ----- metadata -----

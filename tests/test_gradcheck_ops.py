@@ -247,3 +247,11 @@ def test_float32_mixed_with_float64_gradient_dtype():
     y64 = leaf(2)
     (x32 * y64).sum().backward()
     assert x32.grad.dtype == pe.float32
+
+
+def test_repeat():
+    check(lambda t: t.repeat(2, 3), leaf(2, 3))
+    check(lambda t: t.repeat(2, 1, 2), leaf(3))
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(pe.tensor(a).repeat(2, 1, 3).numpy(), np.tile(a, (2, 1, 3)))
+    assert pe.Tensor([1, 2]).dtype is pe.float32
