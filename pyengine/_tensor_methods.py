@@ -63,7 +63,8 @@ T.__floordiv__ = __floordiv__
 
 
 def __mod__(self, other):
-    return self - E.floor(E.div(self, other)) * other
+    """Python's (and PyTorch's) modulo: the result has the sign of the divisor."""
+    return self - __floordiv__(self, other) * other
 
 
 T.__mod__ = __mod__
