@@ -169,7 +169,10 @@ class Function(Node):
         return out
 
     def _release(self):
-        self._saved = None
+        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
+        # tensors) so memory goes back as soon as backward has passed, even while the output
+        # tensor (and so this node) is still referenced.
+        self.__dict__.clear()
         self._freed = True
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, _wrap_dim
-from ._util import Op, as_operand, needs_grad, reduce_grad, shape_of
+from ._util import Op, needs_grad, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -71,8 +71,14 @@ class BasicIndexGradBackward(Op):
 
 def basic_index(x, steps):
     if _grad_state.enabled and x._requires_grad:
-        return BasicIndexBackward.apply(x, steps)
-    return _wrap(_apply_steps(x._impl, steps))
+        out = BasicIndexBackward.apply(x, steps)
+    else:
+        out = _wrap(_apply_steps(x._impl, steps))
+    # Remember what this is a view of, so an in-place write into it can be recorded on the base
+    # (ops/inplace.py). Views of views point at the root base with the steps composed.
+    base = x._view_of
+    out._view_of = (x, steps) if base is None else (base[0], base[1] + steps)
+    return out
 
 
 class IndexTakeBackward(Op):
@@ -222,13 +228,12 @@ def _parse_key(key, shape):
 
 
 def _advanced_layout(view_shape, adv):
-    """perm (advanced dims first), index impls with negatives wrapped, and the dim where the
-    broadcast index dims land in the result (0 unless the advanced dims are adjacent)."""
+    """perm (advanced dims first), the index impls (index_take/index_put_ wrap negative values
+    and check bounds), and the dim where the broadcast index dims land in the result (0 unless
+    the advanced dims are adjacent)."""
     dims = [d for d, _ in adv]
     perm = dims + [d for d in range(len(view_shape)) if d not in dims]
-    indices = []
-    for d, idx in adv:
-        indices.append(_C.where(_C.lt(idx, 0), _C.add(idx, view_shape[d]), idx))
+    indices = [idx for _, idx in adv]
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     return perm, indices, (dims[0] if adjacent else 0)
 
@@ -241,7 +246,10 @@ def _index_shape(indices):
 
 
 def getitem(x, key):
-    k = _parse_key(key, x._impl.shape)
+    return getitem_parsed(x, _parse_key(key, shape_of(x)))
+
+
+def getitem_parsed(x, k):
     v = basic_index(x, k.steps)
     if not k.adv:
         return v
@@ -286,50 +294,6 @@ def _assign(impl, k, value):
                            list(range(place + nb, len(final))))
     _C.index_put_(vp, indices, value, False)
     _bump_if_unchanged(impl, version)
-
-
-class IndexPutBackward(Op):
-    """x[key] = value, recorded: x's gradient is zero where it was overwritten; value's gradient
-    is the output gradient at key (summed back over broadcasting)."""
-
-    @staticmethod
-    def forward(ctx, x, value, key):
-        ctx.key, ctx.value_shape = key, shape_of(value)
-        _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
-        return x._impl
-
-    @staticmethod
-    def backward(ctx, g):
-        gx = gv = None
-        if ctx.needs_input_grad[0]:
-            gx = g.clone()
-            gx[ctx.key] = 0.0
-        if ctx.needs_input_grad[1]:
-            gv = reduce_grad(g[ctx.key], ctx.value_shape)
-        return gx, gv, None
-
-
-def setitem(x, key, value):
-    if needs_grad(x, value):
-        check_inplace_allowed(x)
-        out = IndexPutBackward.apply(x, value, key)
-        x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
-        return
-    _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
-
-
-def check_inplace_allowed(x):
-    """In-place writes that autograd cannot record correctly raise instead of giving wrong grads."""
-    if not _grad_state.enabled:
-        return
-    fn = x.grad_fn
-    if fn is None:
-        if x._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    elif fn.is_view:
-        raise RuntimeError(f"an in-place operation on a view ({fn.name()}) of a tensor that requires grad is not "
-                           "supported: the base tensor's gradient would be wrong. Write into the base tensor "
-                           "(e.g. base[index] = value) or clone() the view first.")
 
 
 # ---------------------------------------------------------------- narrow / select
