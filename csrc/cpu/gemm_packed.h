@@ -207,9 +207,9 @@ inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const
 // How the threads split C: a grid of ti x tj rectangles (whole micro-tiles), one per thread.
 // Each thread packs the A rows and B columns its rectangle needs, so the threads never wait
 // for each other (one fork/join per GEMM) at the price of packing A tj times and B ti times.
-// The grid minimises the slowest thread's estimated cost: its multiply-adds, plus packing,
-// weighted by NR (about the multiply-adds a core does in the time it packs one element of A;
-// B is packed by rows, about four times cheaper).
+// The grid minimises the slowest thread's estimated cost: its multiply-adds plus the
+// elements it packs, each weighted NR / 2 (a core does about NR multiply-adds per cycle and
+// packs about two elements per cycle).
 struct Split {
   int64_t ti, tj;
 };
@@ -222,7 +222,7 @@ inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, i
     const int64_t tj = threads / ti;
     if (ti > row_panels || tj > col_panels) continue;
     const double rows = double((row_panels + ti - 1) / ti) * MR, cols = double((col_panels + tj - 1) / tj) * NR;
-    const double cost = rows * cols * K + NR * rows * K + NR / 4.0 * cols * K;
+    const double cost = rows * cols * K + NR / 2.0 * (rows + cols) * K;
     if (best_cost < 0 || cost < best_cost) {
       best = {ti, tj};
       best_cost = cost;
