@@ -92,7 +92,7 @@ def test_to_dtype_keeps_parameter_objects():
 def test_state_dict_round_trip_missing_unexpected_and_shape_mismatch():
     a, b = MLP(), MLP()
     sd = a.state_dict()
-    assert list(sd) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias", "steps"]
+    assert list(sd) == ["steps", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
     assert not sd["fc1.weight"].requires_grad
     res = b.load_state_dict(sd)
     assert res.missing_keys == [] and res.unexpected_keys == []
@@ -348,4 +348,4 @@ def test_linear_matches_torch_and_state_dict_loads_into_torch():
     pm2 = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Dropout(0.1), nn.Linear(5, 3))
     pm2.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
     pm2.eval()
-    np.testing.assert_allclose(pm2(pe.tensor(x)).numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pm2(pe.tensor(x)).detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)

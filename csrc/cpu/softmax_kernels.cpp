@@ -1,6 +1,6 @@
 // Softmax and log-softmax along one dim, forward and backward, numerically stable:
 //   softmax(x)_i     = exp(x_i - m) / s,        m = max_j x_j, s = sum_j exp(x_j - m)
-//   log_softmax(x)_i = x_i - m - log(s)
+//   log_softmax(x)_i = (x_i - m) - log(s)
 // Subtracting the row max keeps every exponent <= 0, so huge logits never overflow.
 // Backward (y = the forward output, g = dL/dy):
 //   softmax:     dx_i = y_i * (g_i - sum_j g_j y_j)
@@ -42,8 +42,9 @@ void forward_row(const T* x, S sx, T* y, S sy, int64_t n, bool log) {
   acc_t<T> s = 0;
   if (log) {
     for (int64_t i = 0; i < n; ++i) s += std::exp(x[i * sx] - m);
-    const T shift = m + static_cast<T>(std::log(s));
-    for (int64_t i = 0; i < n; ++i) y[i * sy] = x[i * sx] - shift;
+    // (x - m) - log(s), not x - (m + log(s)): m + log(s) would round at the logits' scale.
+    const T log_s = static_cast<T>(std::log(s));
+    for (int64_t i = 0; i < n; ++i) y[i * sy] = (x[i * sx] - m) - log_s;
   } else {
     for (int64_t i = 0; i < n; ++i) {
       const T e = std::exp(x[i * sx] - m);

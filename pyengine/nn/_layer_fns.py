@@ -18,7 +18,8 @@ class LinearFn(Function):
             out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 0.0)
         else:
-            out = _C.contiguous(_C.expand(_C.to_dtype(b._impl, out_dtype), [xi.shape[0], wi.shape[0]]))
+            out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
+            _C.copy_(out, b._impl)  # broadcast the bias into a fresh buffer (never alias b)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 1.0)
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None

@@ -27,6 +27,14 @@ def _reduce(loss, reduction):
     return loss
 
 
+def _weighted_mean(total, weight_sum):
+    """total / weight_sum; when every target is ignored (weight_sum == 0) the loss is NaN, as in
+    PyTorch, but the gradient is 0 rather than 0/0."""
+    if weight_sum.item() == 0:
+        return total * 0.0 + float("nan")
+    return total / weight_sum
+
+
 def _check_tensor(x, what, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument '{what}' must be a Tensor, not {type(x).__name__}")
@@ -129,7 +137,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / w.sum()
+    return _weighted_mean(loss.sum(), w.sum())
 
 
 def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_dim):
@@ -152,7 +160,7 @@ def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_d
         denom = (weight.to(logp.dtype).gather(0, safe.reshape(-1)).reshape(safe.shape) * keep.to(logp.dtype)).sum()
     else:
         denom = keep.to(logp.dtype).sum()
-    return smooth.sum() / denom
+    return _weighted_mean(smooth.sum(), denom)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

@@ -308,7 +308,7 @@ class Module:
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """OrderedDict of every parameter and persistent buffer under its dotted name."""
         out = OrderedDict() if destination is None else destination
-        for name, mod in self.named_modules(prefix=prefix.rstrip(".")):
+        for name, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             base = name + "." if name else ""
             for k, p in mod._parameters.items():
                 if p is not None:
