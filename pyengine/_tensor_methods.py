@@ -2,10 +2,9 @@
 method call costs one Python call more than the kernel, not several."""
 from . import _C
 from .autograd.grad_mode import state as _grad_state
-from .autograd.function import Function
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, linalg as L, reduce as R, shape as S
-from .ops._util import as_operand
+from .ops._util import Op, as_operand
 from .tensor import Tensor, _wrap
 
 T = Tensor
@@ -311,7 +310,7 @@ T.mT = property(_mT)
 
 
 # ---------------------------------------------------------------- copies and conversions
-class CloneBackward(Function):
+class CloneBackward(Op):
     @staticmethod
     def forward(ctx, x):
         return _C.clone(x._impl)
@@ -321,7 +320,7 @@ class CloneBackward(Function):
         return g
 
 
-class ContiguousBackward(Function):
+class ContiguousBackward(Op):
     @staticmethod
     def forward(ctx, x):
         return _C.contiguous(x._impl)
@@ -331,7 +330,7 @@ class ContiguousBackward(Function):
         return g
 
 
-class ToCopyBackward(Function):
+class ToCopyBackward(Op):
     """dtype/device conversion: the gradient converts back."""
 
     @staticmethod

@@ -316,3 +316,18 @@ def test_inplace_on_view_of_graph_tensor_raises_instead_of_wrong_grads():
         y.view(2, 1)[0] = 5.0
     with pe.no_grad():
         y[0].mul_(2)  # fine without a graph
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, b: a @ b, lambda a, b: pe.cat([a, b]), lambda a, b: pe.where(a > 0, a, b),
+    lambda a, b: a * b[0, 0], lambda a, b: a.sum(dtype=pe.float64) + b.sum(), lambda a, b: a - b,
+])
+def test_gradient_dtype_matches_each_inputs_dtype(op):
+    a = pe.ones(2, 2, requires_grad=True)
+    b = pe.ones(2, 2, dtype=pe.float64, requires_grad=True)
+    a_seen, b_seen = [], []
+    a.register_hook(lambda g: a_seen.append(g.dtype))
+    b.register_hook(lambda g: b_seen.append(g.dtype))
+    op(a, b).sum().backward()
+    assert a.grad.dtype is pe.float32 and b.grad.dtype is pe.float64
+    assert a_seen == [pe.float32] and b_seen == [pe.float64]

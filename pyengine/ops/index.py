@@ -11,10 +11,9 @@ import operator
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, _wrap_dim
-from ._util import as_operand, needs_grad, reduce_grad, shape_of
+from ._util import Op, as_operand, needs_grad, reduce_grad, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -42,7 +41,7 @@ def _bump_if_unchanged(impl, version):
         impl.bump_version()
 
 
-class BasicIndexBackward(Function):
+class BasicIndexBackward(Op):
     is_view = True
 
     @staticmethod
@@ -55,7 +54,7 @@ class BasicIndexBackward(Function):
         return BasicIndexGradBackward.apply(g, ctx.in_shape, ctx.steps), None
 
 
-class BasicIndexGradBackward(Function):
+class BasicIndexGradBackward(Op):
     """Gradient of a basic view: zeros of the input's shape with `g` written into the view."""
 
     @staticmethod
@@ -76,7 +75,7 @@ def basic_index(x, steps):
     return _wrap(_apply_steps(x._impl, steps))
 
 
-class IndexTakeBackward(Function):
+class IndexTakeBackward(Op):
     @staticmethod
     def forward(ctx, x, indices):
         ctx.in_shape, ctx.indices = x._impl.shape, indices
@@ -87,7 +86,7 @@ class IndexTakeBackward(Function):
         return IndexTakeGradBackward.apply(g, ctx.in_shape, ctx.indices), None
 
 
-class IndexTakeGradBackward(Function):
+class IndexTakeGradBackward(Op):
     """Gradient of index_take: zeros with `g` accumulated at the indices (duplicates add up)."""
 
     @staticmethod
@@ -289,7 +288,7 @@ def _assign(impl, k, value):
     _bump_if_unchanged(impl, version)
 
 
-class IndexPutBackward(Function):
+class IndexPutBackward(Op):
     """x[key] = value, recorded: x's gradient is zero where it was overwritten; value's gradient
     is the output gradient at key (summed back over broadcasting)."""
 
@@ -356,7 +355,7 @@ def _check_index(name, index):
         raise TypeError(f"{name}(): Expected dtype int64 for index, got {got}")
 
 
-class GatherBackward(Function):
+class GatherBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
@@ -376,7 +375,7 @@ def gather(input, dim, index):
     return _wrap(_C.gather(input._impl, dim, index._impl))
 
 
-class ScatterAddBackward(Function):
+class ScatterAddBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.dim, ctx.index = dim, index
@@ -397,7 +396,7 @@ def scatter_add(input, dim, index, src):
     return _wrap(_C.scatter_add(input._impl, dim, index._impl, src._impl))
 
 
-class IndexSelectBackward(Function):
+class IndexSelectBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
@@ -409,8 +408,7 @@ class IndexSelectBackward(Function):
         d = ctx.dim
         shape_t = list(ctx.in_shape)
         shape_t[0], shape_t[d] = shape_t[d], shape_t[0]
-        idx = _C.where(_C.lt(ctx.index._impl, 0), _C.add(ctx.index._impl, ctx.in_shape[d]), ctx.index._impl)
-        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [idx])
+        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [ctx.index._impl])
         return gt.transpose(0, d), None, None
 
 
