@@ -349,3 +349,21 @@ def test_linear_matches_torch_and_state_dict_loads_into_torch():
     pm2.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
     pm2.eval()
     np.testing.assert_allclose(pm2(pe.tensor(x)).detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_gradcheck_with_a_fixed_mask():
+    def fn(x):
+        pe.manual_seed(7)  # the same mask on every evaluation
+        return F.dropout(x, 0.3)
+    assert gradcheck(fn, (t64(4, 6),))
+
+
+def test_deepcopy_and_pickle_keep_parameters():
+    import copy
+    import pickle
+    m = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        w = clone[0].weight
+        assert isinstance(w, nn.Parameter) and w.requires_grad and w is not m[0].weight
+        np.testing.assert_array_equal(w.detach().numpy(), m[0].weight.detach().numpy())
+    assert repr(m[0].weight).startswith("Parameter containing:\ntensor(")
