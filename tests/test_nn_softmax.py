@@ -29,7 +29,8 @@ def impl(a):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(1,), (7,), (0,), (3, 0), (0, 5), (1, 1), (4, 13), (2, 3, 17), (5, 1, 31, 2)])
+@pytest.mark.parametrize("shape", [(1,), (7,), (0,), (3, 0), (0, 5), (1, 1), (4, 13), (2, 3, 17), (5, 1, 31, 2),
+                                   (2, 5, 131)])  # 131 inner columns: two full blocks of 64 and a partial one
 def test_forward_every_dim(shape, dtype):
     x = rng.standard_normal(shape).astype(dtype) * 3
     for dim in range(-len(shape), len(shape)):
@@ -90,7 +91,8 @@ def test_inf_and_nan_rows_follow_pytorch():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape,dim", [((5, 7), 1), ((5, 7), 0), ((2, 3, 4), 1), ((3,), 0), ((4, 0), 1)])
+@pytest.mark.parametrize("shape,dim", [((5, 7), 1), ((5, 7), 0), ((2, 3, 4), 1), ((3,), 0), ((4, 0), 1),
+                                       ((3, 6, 70), 1), ((70, 3), 0)])
 def test_backward_matches_formula(shape, dim, dtype):
     x = rng.standard_normal(shape).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
@@ -160,3 +162,14 @@ def test_property_rows_sum_to_one(shape, data):
     s = _C.softmax(impl(x), dim).numpy()
     np.testing.assert_allclose(s.sum(axis=dim), 1.0, rtol=1e-12)
     assert (s >= 0).all()
+
+
+def test_float32_exp_is_accurate_over_its_range():
+    # the vectorized float32 exp: compare whole softmax rows spanning exponents 0 .. -87
+    x = np.linspace(-87.0, 0.0, 4001).astype(np.float32)[None, :]
+    got = _C.log_softmax(impl(x), 1).numpy()
+    np.testing.assert_allclose(got, np_log_softmax(x, 1), rtol=1e-6, atol=1e-5)
+    s = _C.softmax(impl(x), 1).numpy().astype(np.float64)
+    ref = np_softmax(x, 1)
+    big = ref > 1e-30
+    np.testing.assert_allclose(s[big], ref[big], rtol=3e-6)
