@@ -367,3 +367,27 @@ def test_deepcopy_and_pickle_keep_parameters():
         assert isinstance(w, nn.Parameter) and w.requires_grad and w is not m[0].weight
         np.testing.assert_array_equal(w.detach().numpy(), m[0].weight.detach().numpy())
     assert repr(m[0].weight).startswith("Parameter containing:\ntensor(")
+
+
+def test_container_mutation_and_lookup_helpers():
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    del seq[1]
+    assert len(seq) == 2 and list(seq._modules) == ["0", "1"] and isinstance(seq[1], nn.Linear)
+    seq[0] = nn.Identity()
+    assert isinstance(seq[0], nn.Identity)
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    del ml[0]
+    ml[1] = nn.ELU()
+    assert [type(m).__name__ for m in ml] == ["Tanh", "ELU"]
+    md = nn.ModuleDict({"a": nn.ReLU()})
+    md["b"] = nn.Linear(1, 1)
+    assert isinstance(md.pop("a"), nn.ReLU) and list(md) == ["b"]
+    outer = nn.Sequential(OrderedDict(block=nn.Sequential(nn.Linear(3, 4))))
+    assert outer.get_submodule("block.0") is outer.block[0]
+    assert outer.get_parameter("block.0.bias") is outer.block[0].bias
+    with pytest.raises(AttributeError, match="has no attribute `nope`"):
+        outer.get_submodule("block.nope")
+    with pytest.raises(KeyError, match="can.t contain"):
+        outer.register_buffer("a.b", pe.zeros(1))
+    with pytest.raises(TypeError, match="Module subclass"):
+        outer.add_module("x", 3)

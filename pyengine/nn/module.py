@@ -69,7 +69,7 @@ class Module:
             raise AttributeError("cannot assign attributes before Module.__init__() call")
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
-            self._discard(name)
+            self._discard(name, keep="_parameters")
             params[name] = value
         elif name in params:
             if value is not None:
@@ -77,7 +77,7 @@ class Module:
                                 "(pyengine.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._discard(name)
+            self._discard(name, keep="_modules")
             modules[name] = value
         elif name in modules:
             if value is not None:
@@ -92,12 +92,15 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name):
+    def _discard(self, name, keep=None):
+        """Forget `name` everywhere but in table `keep`, where a re-assignment keeps its position."""
         d = self.__dict__
         d.pop(name, None)
         for table in ("_parameters", "_buffers", "_modules"):
-            d[table].pop(name, None)
-        d["_non_persistent_buffers"].discard(name)
+            if table != keep:
+                d[table].pop(name, None)
+        if keep != "_buffers":
+            d["_non_persistent_buffers"].discard(name)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -133,7 +136,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(pyengine.nn.Parameter or None required)")
-        self._discard(name)
+        self._discard(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -142,16 +145,18 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(pyengine.Tensor or None required)")
-        self._discard(name)
+        self._discard(name, keep="_buffers")
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
             self._non_persistent_buffers.add(name)
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
-        self._discard(name)
+        self._discard(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module
