@@ -387,7 +387,7 @@ def test_container_mutation_and_lookup_helpers():
     assert outer.get_parameter("block.0.bias") is outer.block[0].bias
     with pytest.raises(AttributeError, match="has no attribute `nope`"):
         outer.get_submodule("block.nope")
-    with pytest.raises(KeyError, match="can.t contain"):
+    with pytest.raises(KeyError, match="buffer name can"):
         outer.register_buffer("a.b", pe.zeros(1))
     with pytest.raises(TypeError, match="Module subclass"):
         outer.add_module("x", 3)
