@@ -1,0 +1,429 @@
+"""Attach operators and methods to Tensor. Each points straight at the functional op, so a
+method call costs one Python call more than the kernel, not several."""
+from . import _C
+from .autograd.grad_mode import state as _grad_state
+from .autograd.function import Function
+from .dtypes import device as device_cls, device_name, to_dtype
+from .ops import elementwise as E, index as I, linalg as L, reduce as R, shape as S
+from .ops._util import as_operand
+from .tensor import Tensor, _wrap
+
+T = Tensor
+
+
+# ---------------------------------------------------------------- arithmetic operators
+def _r(fn):
+    """Reflected operator: scalar OP tensor."""
+    return lambda self, other: fn(other, self)
+
+
+T.__add__ = lambda self, other: E._add(self, other)
+T.__radd__ = T.__add__
+T.__sub__ = lambda self, other: E._sub(self, other)
+T.__rsub__ = _r(E._sub)
+T.__mul__ = E.mul
+T.__rmul__ = E.mul
+T.__truediv__ = E.div
+T.__rtruediv__ = _r(E.div)
+T.__pow__ = E.pow
+T.__rpow__ = _r(E.pow)
+T.__matmul__ = L.matmul
+T.__rmatmul__ = _r(L.matmul)
+T.__neg__ = E.neg
+T.__pos__ = lambda self: self
+T.__abs__ = E.abs
+
+T.__lt__ = E.lt
+T.__le__ = E.le
+T.__gt__ = E.gt
+T.__ge__ = E.ge
+T.__eq__ = E.eq
+T.__ne__ = E.ne
+T.__and__ = T.__rand__ = E.logical_and
+T.__or__ = T.__ror__ = E.logical_or
+T.__xor__ = T.__rxor__ = E.logical_xor
+T.__hash__ = lambda self: id(self)
+
+
+def __invert__(self):
+    if self._impl.dtype != "bool":
+        raise TypeError(f"~ (bitwise not) is only supported for bool tensors, got pyengine.{self._impl.dtype}")
+    return _wrap(_C.logical_not(self._impl))
+
+
+T.__invert__ = __invert__
+
+
+def __floordiv__(self, other):
+    q = E.floor(E.div(self, other))
+    other_int = isinstance(other, int) or (isinstance(other, Tensor) and not other.is_floating_point())
+    return q.long() if other_int and not self.is_floating_point() else q
+
+
+T.__floordiv__ = __floordiv__
+
+
+def __mod__(self, other):
+    return self - E.floor(E.div(self, other)) * other
+
+
+T.__mod__ = __mod__
+
+
+# ---------------------------------------------------------------- in-place ops
+_check_inplace = I.check_inplace_allowed
+
+
+def _inplace(op_name, functional):
+    """x.op_(...): with no graph to record, the kernel writes into x (out=x); otherwise the op is
+    recorded out of place and x takes over its result and its place in the graph."""
+    kernel = getattr(_C, op_name)
+
+    def method(self, *args, **kwargs):
+        _check_inplace(self)
+        if _grad_state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad
+                                                                for a in args)):
+            result = functional(self, *args, **kwargs)
+            _rebase(self, result)
+            return self
+        kernel(self._impl, *(as_operand(a) for a in args), out=self._impl, **kwargs)
+        return self
+
+    method.__name__ = op_name + "_"
+    return method
+
+
+def _rebase(self, result):
+    """self becomes `result` in place: copy the values, take over its autograd history."""
+    if result._impl.dtype in ("float32", "float64") and self._impl.dtype not in ("float32", "float64"):
+        raise RuntimeError(f"result type pyengine.{result._impl.dtype} can't be cast to the desired output type "
+                           f"pyengine.{self._impl.dtype}")
+    if tuple(result._impl.shape) != tuple(self._impl.shape):
+        raise RuntimeError(f"output with shape {tuple(self._impl.shape)} doesn't match the broadcast shape "
+                           f"{tuple(result._impl.shape)}")
+    v = self._impl.version
+    _C.copy_(self._impl, result._impl)
+    if self._impl.version == v:
+        self._impl.bump_version()
+    self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
+
+
+def _binary_inplace(name, functional):
+    base = _inplace(name, functional)
+
+    def method(self, other, **kwargs):
+        if kwargs.get("alpha", 1) != 1:
+            other = E.mul(other, kwargs.pop("alpha"))
+        kwargs.pop("alpha", None)
+        return base(self, other)
+
+    method.__name__ = name + "_"
+    return method
+
+
+T.add_ = T.__iadd__ = _binary_inplace("add", E._add)
+T.sub_ = T.__isub__ = _binary_inplace("sub", E._sub)
+T.mul_ = T.__imul__ = _binary_inplace("mul", E.mul)
+T.div_ = T.__itruediv__ = _binary_inplace("div", E.div)
+T.pow_ = T.__ipow__ = _binary_inplace("pow", E.pow)
+for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+              "relu", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square"):
+    setattr(T, _name + "_", _inplace(_name, getattr(E, _name)))
+
+
+def clamp_(self, min=None, max=None):
+    _check_inplace(self)
+    if _grad_state.enabled and self._requires_grad:
+        _rebase(self, E.clamp(self, min, max))
+        return self
+    E.clamp(self, min, max, out=self)
+    return self
+
+
+T.clamp_ = T.clip_ = clamp_
+
+
+def zero_(self):
+    return fill_(self, 0.0)
+
+
+def fill_(self, value):
+    _check_inplace(self)
+    if isinstance(value, Tensor):
+        value = value.item()
+    if _grad_state.enabled and self._requires_grad:
+        _rebase(self, E.mul(self, 0.0) + value)
+        return self
+    v = self._impl.version
+    _C.fill_(self._impl, value)
+    if self._impl.version == v:
+        self._impl.bump_version()
+    return self
+
+
+T.zero_ = zero_
+T.fill_ = fill_
+
+
+def copy_(self, src, non_blocking=False):
+    _check_inplace(self)
+    src = src if isinstance(src, Tensor) else _wrap(_C.full([], float(src), self._impl.dtype, self._impl.device))
+    if _grad_state.enabled and (self._requires_grad or src._requires_grad):
+        _rebase(self, src.to(self.dtype, device=self.device).expand(self.shape) + E.mul(self.detach(), 0.0))
+        return self
+    v = self._impl.version
+    _C.copy_(self._impl, src._impl)
+    if self._impl.version == v:
+        self._impl.bump_version()
+    return self
+
+
+T.copy_ = copy_
+
+
+def masked_fill_(self, mask, value):
+    _check_inplace(self)
+    if _grad_state.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
+        _rebase(self, E.masked_fill(self, mask, value))
+        return self
+    return copy_(self, E.masked_fill(self, mask, value))
+
+
+T.masked_fill_ = masked_fill_
+
+
+def scatter_add_(self, dim, index, src):
+    _check_inplace(self)
+    if _grad_state.enabled and (self._requires_grad or src._requires_grad):
+        _rebase(self, I.scatter_add(self, dim, index, src))
+        return self
+    v = self._impl.version
+    _C.scatter_add_(self._impl, dim, index._impl, src._impl)
+    if self._impl.version == v:
+        self._impl.bump_version()
+    return self
+
+
+T.scatter_add_ = scatter_add_
+
+
+def index_put_(self, indices, values, accumulate=False):
+    if not accumulate:
+        I.setitem(self, tuple(indices), values)
+        return self
+    if _grad_state.enabled and (self._requires_grad or values._requires_grad):
+        raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
+    idx = [I._index_tensor(i)._impl for i in indices]
+    v = self._impl.version
+    _C.index_put_(self._impl, idx, as_operand(values) if isinstance(values, Tensor) else
+                  _C.full([], float(values), self._impl.dtype, self._impl.device), True)
+    if self._impl.version == v:
+        self._impl.bump_version()
+    return self
+
+
+T.index_put_ = index_put_
+
+
+def uniform_(self, a=0.0, b=1.0):
+    with_no_graph(self)
+    _C.uniform_(self._impl, a, b)
+    return self
+
+
+def normal_(self, mean=0.0, std=1.0):
+    with_no_graph(self)
+    _C.normal_(self._impl, mean, std)
+    return self
+
+
+def bernoulli_(self, p=0.5):
+    with_no_graph(self)
+    _C.bernoulli_(self._impl, p)
+    return self
+
+
+def with_no_graph(self):
+    _check_inplace(self)
+    if _grad_state.enabled and self._requires_grad:
+        raise RuntimeError("random in-place initialisation of a tensor that is part of a graph; "
+                           "use it under pyengine.no_grad()")
+
+
+T.uniform_ = uniform_
+T.normal_ = normal_
+T.bernoulli_ = bernoulli_
+
+
+# ---------------------------------------------------------------- indexing
+T.__getitem__ = I.getitem
+T.__setitem__ = I.setitem
+
+# ---------------------------------------------------------------- math methods
+for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+              "relu", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square", "logical_not"):
+    setattr(T, _name, getattr(E, _name))
+T.negative = E.neg
+T.absolute = E.abs
+for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+              "logical_and", "logical_or", "logical_xor", "multiply", "divide", "subtract", "true_divide",
+              "greater", "greater_equal", "less", "less_equal", "not_equal", "clamp", "clip", "masked_fill"):
+    setattr(T, _name, getattr(E, _name))
+T.where = lambda self, condition, other: E.where(condition, self, other)
+for _name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
+              "logsumexp", "norm", "all", "any"):
+    setattr(T, _name, getattr(R, _name))
+for _name in ("matmul", "mm", "bmm", "dot"):
+    setattr(T, _name, getattr(L, _name))
+for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten", "permute", "transpose",
+              "swapaxes", "swapdims", "movedim", "t", "expand", "expand_as", "broadcast_to", "split", "chunk",
+              "unbind", "tril", "triu"):
+    setattr(T, _name, getattr(S, _name))
+for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero"):
+    setattr(T, _name, getattr(I, _name))
+
+
+def view_as(self, other):
+    return S.view(self, list(other.shape))
+
+
+def reshape_as(self, other):
+    return S.reshape(self, list(other.shape))
+
+
+T.view_as = view_as
+T.reshape_as = reshape_as
+
+
+def _T(self):
+    return S.permute(self, list(range(self.ndim - 1, -1, -1))) if self.ndim > 1 else self
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                           "tensor.")
+    return S.transpose(self, -2, -1)
+
+
+T.T = property(_T)
+T.mT = property(_mT)
+
+
+# ---------------------------------------------------------------- copies and conversions
+class CloneBackward(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return _C.clone(x._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ContiguousBackward(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return _C.contiguous(x._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ToCopyBackward(Function):
+    """dtype/device conversion: the gradient converts back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype, device):
+        ctx.src = (x._impl.dtype, x._impl.device)
+        impl = x._impl
+        if dtype is not None and dtype != impl.dtype:
+            impl = _C.to_dtype(impl, dtype)
+        if device is not None and device != impl.device:
+            impl = _C.to_device(impl, device)
+        return impl
+
+    @staticmethod
+    def backward(ctx, g):
+        dtype, device = ctx.src
+        return g.to(dtype=dtype, device=device), None, None
+
+
+
+def clone(self, *, memory_format=None):
+    if _grad_state.enabled and self._requires_grad:
+        return CloneBackward.apply(self)
+    return _wrap(_C.clone(self._impl))
+
+
+def contiguous(self, memory_format=None):
+    if self._impl.is_contiguous():
+        return self
+    if _grad_state.enabled and self._requires_grad:
+        return ContiguousBackward.apply(self)
+    return _wrap(_C.contiguous(self._impl))
+
+
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    """to(dtype), to(device), to(device, dtype), to(other_tensor)."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, device_cls) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+            device = a
+        elif isinstance(a, int) and not isinstance(a, bool):
+            device = a
+        else:
+            dtype = a
+    dt = None if dtype is None else to_dtype(dtype).name
+    dev = None if device is None else device_name(device)
+    impl = self._impl
+    if (dt is None or dt == impl.dtype) and (dev is None or dev == impl.device):
+        return clone(self) if copy else self
+    if _grad_state.enabled and self._requires_grad and (dt is None or dt in ("float32", "float64")):
+        return ToCopyBackward.apply(self, dt, dev)
+    if dt is not None and dt != impl.dtype:
+        impl = _C.to_dtype(impl, dt)
+    if dev is not None and dev != impl.device:
+        impl = _C.to_device(impl, dev)
+    return _wrap(impl)
+
+
+T.clone = clone
+T.contiguous = contiguous
+T.to = to
+T.cpu = lambda self: to(self, device="cpu")
+T.cuda = lambda self, device=None: to(self, device="cuda" if device is None else device)
+T.float = lambda self: to(self, "float32")
+T.double = lambda self: to(self, "float64")
+T.long = lambda self: to(self, "int64")
+T.bool = lambda self: to(self, "bool")
+T.type_as = lambda self, other: to(self, other.dtype)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    from .creation import zeros
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    from .creation import ones
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    from .creation import full
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    from .creation import tensor
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+T.new_zeros = new_zeros
+T.new_ones = new_ones
+T.new_full = new_full
+T.new_tensor = new_tensor

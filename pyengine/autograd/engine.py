@@ -1,0 +1,174 @@
+"""The backward engine: iterative topological execution of the recorded graph.
+
+No recursion anywhere, so a 100,000-op chain works. A node runs when every node that feeds it a
+gradient has run (dependency counting), so each node runs once with its summed gradient.
+"""
+from . import function as _fn
+from .function import AccumulateGrad
+from .grad_mode import state
+
+
+def _count_dependencies(roots):
+    """Number of incoming edges per node, over everything reachable from `roots`."""
+    deps = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for e in node._next:
+            if e is None:
+                continue
+            child = e[0]
+            deps[child] = deps.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return deps, seen
+
+
+def _needed_nodes(nodes, targets):
+    """Nodes from which some target can be reached (only those need to run for autograd.grad)."""
+    parents = {}
+    for node in nodes:
+        for e in node._next:
+            if e is not None:
+                parents.setdefault(e[0], []).append(node)
+    needed = set(targets)
+    stack = list(targets)
+    while stack:
+        for p in parents.get(stack.pop(), ()):
+            if p not in needed:
+                needed.add(p)
+                stack.append(p)
+    return needed
+
+
+def _zeros_for(meta):
+    shape, dtype, device = meta
+    return _fn._wrap(_fn._C.full(shape, 0.0, dtype, device))
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def _accumulate(node, grad, create_graph):
+    v = node.variable
+    if tuple(grad.shape) != tuple(v._impl.shape):
+        raise RuntimeError(f"gradient of shape {tuple(grad.shape)} does not match the leaf's shape "
+                           f"{tuple(v._impl.shape)}")
+    if v.grad is None:
+        # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor.
+        v.grad = grad if create_graph else grad.detach().clone()
+    elif create_graph:
+        v.grad = v.grad + grad
+    else:
+        v.grad = _fn._wrap(_fn._C.add(v.grad._impl, grad._impl))
+
+
+def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=False):
+    """roots: [(node, output_nr, grad Tensor)]. inputs: tensors to return gradients for
+    (autograd.grad); then nothing is accumulated into .grad. Returns the captured grads."""
+    root_nodes = []
+    for node, _, _ in roots:
+        if node not in root_nodes:
+            root_nodes.append(node)
+    deps, nodes = _count_dependencies(root_nodes)
+
+    capture = None
+    needed = None
+    if inputs is not None:
+        capture = {}  # node -> [(output_nr, position in inputs)]
+        for i, t in enumerate(inputs):
+            if not t._requires_grad:
+                raise RuntimeError(f"autograd.grad: input {i} does not require grad")
+            node, nr = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._accumulator(), 0)
+            capture.setdefault(node, []).append((nr, i))
+        needed = _needed_nodes(nodes, capture.keys())
+        deps = {}
+        for node in needed:
+            for e in node._next:
+                if e is not None and e[0] in needed:
+                    deps[e[0]] = deps.get(e[0], 0) + 1
+    results = [None] * (len(inputs) if inputs is not None else 0)
+
+    buffers = {}
+    for node, nr, grad in roots:
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._num_outputs
+        buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+
+    prev_mode = state.enabled
+    state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None) or [None] * node._num_outputs
+            hooks = node._pre_hooks
+            if hooks:
+                for nr, hs in hooks.items():
+                    if grads[nr] is not None:
+                        grads[nr] = _run_hooks(hs, grads[nr])
+            is_leaf = type(node) is AccumulateGrad
+            if is_leaf and node.variable._hooks and grads[0] is not None:
+                grads[0] = _run_hooks(node.variable._hooks, grads[0])
+            if capture is not None and node in capture:
+                for nr, i in capture[node]:
+                    results[i] = grads[nr]
+            if is_leaf:
+                if capture is None and grads[0] is not None:
+                    _accumulate(node, grads[0], create_graph)
+                continue
+            nexts = node._next
+            outs = None
+            if any(g is not None for g in grads) and (
+                    needed is None or any(e is not None and e[0] in needed for e in nexts)):
+                if node._freed:
+                    node.saved_tensors  # raises the "backward through the graph a second time" error
+                if node._out_meta is not None:
+                    grads = [_zeros_for(m) if g is None and m is not None else g
+                             for g, m in zip(grads, node._out_meta)]
+                outs = node.backward(node, *grads)
+                if type(outs) is not tuple:
+                    outs = (outs,)
+                if len(outs) < len(nexts):
+                    raise RuntimeError(f"function {node.name()} returned {len(outs)} gradients; expected "
+                                       f"{len(nexts)} (one per forward input)")
+                if not retain_graph:
+                    node._release()
+            for i, e in enumerate(nexts):
+                if e is None:
+                    continue
+                child = e[0]
+                if needed is not None and child not in needed:
+                    continue
+                g = outs[i] if outs is not None else None
+                if g is not None:
+                    if not isinstance(g, _fn._Tensor):
+                        g = _fn._wrap(g)
+                    if g._impl.dtype != e[2]:
+                        g = g.to(e[2])
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * child._num_outputs
+                    nr = e[1]
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[child] - 1
+                deps[child] = left
+                if left == 0:
+                    ready.append(child)
+    finally:
+        state.enabled = prev_mode
+
+    if inputs is not None and not allow_unused:
+        for i, r in enumerate(results):
+            if r is None:
+                raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the desired behavior.")
+    return results

@@ -1,0 +1,212 @@
+"""Function: one differentiable op, forward and backward side by side.
+
+A Function instance is both the `ctx` its forward/backward see and the graph node the engine
+runs. `apply` records the graph only when grad mode is on and some input requires grad.
+"""
+from .grad_mode import state
+
+_new = object.__new__
+_NO_GRADS = [(False,) * n for n in range(8)]
+
+_Tensor = None  # pyengine.tensor.Tensor, bound at import time (tensor.py imports us first)
+_wrap = None
+_TensorImpl = None
+_C = None
+
+
+def _bind(tensor_cls, wrap, C):
+    global _Tensor, _wrap, _TensorImpl, _C
+    _Tensor, _wrap, _TensorImpl, _C = tensor_cls, wrap, C.TensorImpl, C
+
+
+def _describe(impl):
+    return f"[pyengine.{impl.dtype} tensor of shape {tuple(impl.shape)}]"
+
+
+class Node:
+    """What the engine needs from a graph node."""
+
+    __slots__ = ()
+    _next = ()          # per forward input: (node, output_nr, input dtype name) or None
+    _num_outputs = 1
+    _pre_hooks = None   # {output_nr: [hook, ...]}: hooks of the non-leaf tensors it produced
+    _freed = False
+    is_view = False     # True for ops whose output aliases their input's storage
+
+    def name(self):
+        return type(self).__name__
+
+    def add_pre_hook(self, output_nr, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(hook)
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf: adds incoming gradients into `variable.grad`."""
+
+    __slots__ = ("variable", "_pre_hooks", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+        self._pre_hooks = None
+
+
+class Function(Node):
+    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`; call `apply`.
+
+    forward returns Tensors or raw _C.TensorImpl objects (a tuple for several outputs); backward
+    returns one gradient (or None) per forward argument.
+    """
+
+    # Not slotted: user Functions stash arbitrary attributes on ctx, like in PyTorch.
+    _saved = None
+    _non_differentiable = None
+    _out_meta = None
+
+    # ----- ctx API -----
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward. Pass a forward OUTPUT as its raw TensorImpl (or the Tensor
+        forward returns); its version is checked at backward like any other."""
+        if not self._recording:
+            return
+        entries = []
+        for t in tensors:
+            if t is None:
+                entries.append(None)
+            elif isinstance(t, _TensorImpl):
+                entries.append(["out", t, t.version, None])  # output index resolved by apply
+            elif t.grad_fn is None:
+                entries.append(("leaf", t, t._impl.version))
+            else:
+                # A snapshot, not the Tensor: an in-place op may later rebase the Tensor object.
+                entries.append(("var", t._impl, t._impl.version, t.grad_fn, t._output_nr))
+        self._saved = entries
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                "after they have already been freed). Saved intermediate values of the graph are freed "
+                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                "backward through the graph a second time or if you need to access saved tensors after "
+                "calling backward.")
+        saved = self._saved
+        if saved is None:
+            return ()
+        out = []
+        graph = state.enabled  # True only under create_graph: rebuild graph-carrying tensors
+        for e in saved:
+            if e is None:
+                out.append(None)
+                continue
+            kind = e[0]
+            impl = e[1]._impl if kind == "leaf" else e[1]
+            if impl.version != e[2]:
+                who = f"output {e[3]} of {self.name()}" if kind == "out" else "an input of " + self.name()
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: {_describe(impl)}, which is {who}, is at version {impl.version}; expected "
+                    f"version {e[2]} instead. Hint: clone the tensor before modifying it in place.")
+            if kind == "leaf":
+                out.append(e[1])
+            elif not graph:
+                out.append(_wrap(impl))
+            else:
+                t = _wrap(impl)
+                if kind == "var":
+                    t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
+                elif e[3] is not None:
+                    t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
+                out.append(t)
+        return tuple(out)
+
+    def mark_non_differentiable(self, *tensors):
+        ids = {id(t._impl if isinstance(t, _Tensor) else t) for t in tensors}
+        self._non_differentiable = ids
+
+    # ----- subclass API -----
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    # ----- recording -----
+    @classmethod
+    def apply(cls, *args):
+        grad_on = state.enabled
+        ctx = _new(cls)
+        record = False
+        if grad_on:
+            for a in args:
+                if isinstance(a, _Tensor) and a._requires_grad:
+                    record = True
+                    break
+        ctx._recording = record
+        if record:
+            ctx.needs_input_grad = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+        else:
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        state.enabled = False
+        try:
+            out = cls.forward(ctx, *args)
+        finally:
+            state.enabled = grad_on
+        if type(out) is tuple:
+            outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
+            if record:
+                _connect(ctx, args, outs)
+            return outs
+        out = out if isinstance(out, _Tensor) else _wrap(out)
+        if record:
+            _connect(ctx, args, (out,))
+        return out
+
+    def _release(self):
+        self._saved = None
+        self._freed = True
+
+
+def _connect(ctx, args, outs):
+    """Record the graph: edges to where each input's gradient goes; outputs point at ctx."""
+    edges = []
+    for a in args:
+        if isinstance(a, _Tensor) and a._requires_grad:
+            dt = a._dt
+            if dt is None:
+                dt = a._dt = a._impl.dtype
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr, dt) if fn is not None else (a._accumulator(), 0, dt))
+        else:
+            edges.append(None)
+    ctx._next = tuple(edges)
+    nd = ctx._non_differentiable
+    for i, o in enumerate(outs):
+        if o is None:
+            continue
+        impl = o._impl
+        if nd is not None and id(impl) in nd:
+            continue
+        dt = o._dt
+        if dt is None:
+            dt = o._dt = impl.dtype
+        if dt in ("float32", "float64"):
+            o._requires_grad = True
+            o.grad_fn = ctx
+            o._output_nr = i
+    if len(outs) > 1:
+        ctx._num_outputs = len(outs)
+        ctx._out_meta = tuple(None if o is None else (o._impl.shape, o._impl.dtype, o._impl.device) for o in outs)
+    saved = ctx._saved
+    if saved:
+        for e in saved:
+            if e is not None and e[0] == "out":
+                for i, o in enumerate(outs):
+                    if o is not None and o._impl is e[1]:
+                        e[3] = i if o.grad_fn is ctx else None
+                        break
+

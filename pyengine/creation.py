@@ -1,0 +1,241 @@
+"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty (+ _like), arange,
+linspace, eye, random draws, from_dlpack."""
+import numpy as np
+
+from . import _C
+from .dtypes import get_default_dtype, to_dtype, device_name
+from .tensor import Tensor, _wrap
+
+# NumPy kinds we accept, and what PyTorch turns them into.
+_NUMPY_TO_NAME = {("f", 2): "float32", ("f", 4): "float32", ("f", 8): "float64", ("b", 1): "bool"}
+
+
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+
+
+def _numpy_dtype_name(a):
+    if a.dtype.kind in "iu":
+        return "int64"
+    name = _NUMPY_TO_NAME.get((a.dtype.kind, a.dtype.itemsize))
+    if name is None:
+        raise TypeError(f"can't convert np.ndarray of type {a.dtype}: the supported types are float32, "
+                        f"float64, int64 (other integer types are widened) and bool")
+    return name
+
+
+def _finish(impl, device, requires_grad):
+    if device is not None:
+        dev = device_name(device)
+        if dev != impl.device:
+            impl = _C.to_device(impl, dev)
+    t = _wrap(impl)
+    if requires_grad:
+        t.requires_grad = True  # validates the dtype
+    return t
+
+
+def _nested_has_tensor(data):
+    if isinstance(data, (list, tuple)):
+        return any(isinstance(d, Tensor) or _nested_has_tensor(d) for d in data[:1])
+    return False
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (nested lists, scalars, NumPy arrays, tensors).
+    Inferred dtypes follow PyTorch: Python floats -> default dtype (float32), ints -> int64,
+    bools -> bool; NumPy arrays keep their float dtype."""
+    if isinstance(data, Tensor):
+        impl = _C.clone(data._impl)
+        if dtype is not None:
+            impl = _C.to_dtype(impl, to_dtype(dtype).name)
+        return _finish(impl, device, requires_grad)
+    from_numpy_data = isinstance(data, (np.ndarray, np.generic))
+    if _nested_has_tensor(data):
+        data = [d.detach().numpy(force=True) if isinstance(d, Tensor) else d for d in data]
+    try:
+        a = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"could not build a tensor from the given data: {e}") from None
+    if a.dtype == object:
+        raise TypeError(f"could not infer dtype of {type(data).__name__}: expected numbers, nested lists of "
+                        f"numbers, or NumPy arrays")
+    if dtype is not None:
+        name = to_dtype(dtype).name
+    elif a.dtype.kind == "f" and not from_numpy_data:
+        name = get_default_dtype().name
+    elif a.size == 0 and not from_numpy_data:
+        name = get_default_dtype().name  # tensor([]) is float32
+    else:
+        name = _numpy_dtype_name(a)
+    a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
+    if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):
+        a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
+    return _finish(_C.from_numpy(a), device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like tensor(), but shares memory with `data` when it already has the right dtype/device."""
+    if isinstance(data, Tensor):
+        t = data
+        if dtype is not None and t.dtype is not to_dtype(dtype):
+            t = t.to(dtype)
+        if device is not None:
+            t = t.to(device)
+        return t
+    if isinstance(data, np.ndarray) and dtype is None and (device is None or device_name(device) == "cpu"):
+        try:
+            return from_numpy(data)
+        except (TypeError, ValueError):
+            pass
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(ndarray):
+    """A tensor sharing memory with the NumPy array (float32, float64, int64 or bool)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    return _wrap(_C.from_numpy(ndarray))
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return out
+
+
+def _dtype_name(dtype):
+    return (get_default_dtype() if dtype is None else to_dtype(dtype)).name
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        if isinstance(fill_value, bool):
+            dtype = "bool"
+        elif isinstance(fill_value, (int, np.integer)):
+            dtype = "int64"
+    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), float(fill_value),
+                   _dtype_name(dtype), device_name(device))
+    return _finish(impl, None, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_shape(size), 0.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_shape(size), 1.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.empty(_shape(size), _dtype_name(dtype), device_name(device)), None, requires_grad)
+
+
+def _like(input, dtype, device):
+    return (list(input.shape), (input.dtype if dtype is None else to_dtype(dtype)).name,
+            str(input.device) if device is None else device_name(device))
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.full(shape, 0.0, dt, dev), None, requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.full(shape, 1.0, dt, dev), None, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.full(shape, float(fill_value), dt, dev), None, requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.empty(shape, dt, dev), None, requires_grad)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.rand(shape, dt, dev), None, requires_grad)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    shape, dt, dev = _like(input, dtype, device)
+    return _finish(_C.randn(shape, dt, dev), None, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point())
+                       for v in (start, end, step))
+        dtype = get_default_dtype() if is_float else "int64"
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    impl = _C.arange(start, end, step, to_dtype(dtype).name)
+    return _finish(impl, device, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    impl = _C.linspace(float(start), float(end), int(steps), _dtype_name(dtype))
+    return _finish(impl, device, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    impl = _C.eye(int(n), int(n if m is None else m), _dtype_name(dtype))
+    return _finish(impl, device, requires_grad)
+
+
+def manual_seed(seed):
+    _C.manual_seed(int(seed))
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    return _finish(_C.rand(_shape(size), _dtype_name(dtype), device_name(device)), None, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    return _finish(_C.randn(_shape(size), _dtype_name(dtype), device_name(device)), None, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+    """randint(high, size) or randint(low, high, size), PyTorch's overloads."""
+    if size is None:
+        if isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    impl = _C.randint(int(low), int(high), _shape(tuple(size)), "int64")
+    if dtype is not None and to_dtype(dtype).name != "int64":
+        impl = _C.to_dtype(impl, to_dtype(dtype).name)
+    return _finish(impl, device, requires_grad)
+
+
+def randperm(n, *, dtype=None, device=None):
+    keys = _C.rand([int(n)], "float64", "cpu")
+    perm = _C.from_numpy(np.argsort(keys.numpy(), kind="stable").astype(np.int64))
+    return _finish(perm if dtype is None else _C.to_dtype(perm, to_dtype(dtype).name), device, False)
+
+
+def from_dlpack(ext_tensor):
+    return _wrap(_C.from_dlpack(ext_tensor))

@@ -1,0 +1,87 @@
+"""Helpers shared by every op family."""
+from .. import _C
+from ..autograd.grad_mode import state as grad_state
+from ..tensor import Tensor, _wrap, shape_of as _cached_shape
+
+_SCALARS = (bool, int, float)
+_FLOAT = ("float32", "float64")
+
+
+def as_operand(x):
+    """What _C accepts for an operand: a TensorImpl or a Python scalar."""
+    if isinstance(x, Tensor):
+        return x._impl
+    if isinstance(x, _SCALARS):
+        return x
+    if hasattr(x, "item") and getattr(x, "ndim", None) == 0:  # NumPy scalar
+        return x.item()
+    from ..creation import tensor
+    return tensor(x)._impl
+
+
+def as_tensor_arg(x):
+    """A Tensor for `x` (Tensors pass through; scalars/lists/arrays are converted)."""
+    if isinstance(x, Tensor):
+        return x
+    from ..creation import tensor
+    return tensor(x)
+
+
+def needs_grad(*xs):
+    """True when an op on xs must record the graph."""
+    if not grad_state.enabled:
+        return False
+    for x in xs:
+        if isinstance(x, Tensor) and x._requires_grad:
+            return True
+    return False
+
+
+def shape_of(x):
+    """Shape of a tensor operand; () for a Python scalar."""
+    return _cached_shape(x) if isinstance(x, Tensor) else ()
+
+
+def reduce_grad(g, shape):
+    """Sum a broadcast gradient back to `shape` (the one helper every broadcasting op uses)."""
+    gshape = _cached_shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    dims = list(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and gshape[lead + i] != 1:
+            dims.append(lead + i)
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def normalize_dims(dim, ndim):
+    """dim (None, int, or sequence) -> sorted list of non-negative dims, or None for all."""
+    if dim is None:
+        return None
+    if isinstance(dim, int):
+        dims = [dim]
+    else:
+        dims = list(dim)
+        if not dims:
+            return None
+    n = max(ndim, 1)
+    out = []
+    for d in dims:
+        if not isinstance(d, int):
+            raise TypeError(f"dim must be an int or a sequence of ints, got {type(d).__name__}")
+        if not -n <= d < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+        d %= n
+        if d in out:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return sorted(out)
+
+
+def wrap(impl):
+    return _wrap(impl)

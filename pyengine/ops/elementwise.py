@@ -1,0 +1,391 @@
+"""Elementwise ops: unary math, binary arithmetic with broadcasting, comparisons, where, clamp."""
+import math
+
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor, _wrap
+from ._util import as_operand, as_tensor_arg, reduce_grad, shape_of
+
+
+# ---------------------------------------------------------------- unary
+class _Unary(Function):
+    """forward: y = _C.<op>(x); subclasses give the derivative as `grad(saved x or y, g)`."""
+
+    op = None
+    saves = "x"  # "x": save the input, "y": save the output, "": nothing
+
+    @classmethod
+    def forward(cls, ctx, x):
+        y = cls.op(x._impl)
+        if cls.saves == "x":
+            ctx.save_for_backward(x)
+        elif cls.saves == "y":
+            ctx.save_for_backward(y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        saved = ctx.saved_tensors
+        return cls.grad(saved[0] if saved else None, g)
+
+
+def _unary(name, grad, saves="x", fused=None):
+    """Make the Function class and the functional for unary op `name`.
+
+    grad(v, g): the gradient as Tensor ops (v is the saved x or y), so it is differentiable under
+    create_graph. fused(g_impl, v_impl): a _C backward helper used when no graph is being built.
+    """
+    op = getattr(_C, name)
+
+    if fused is None:
+        grad_fn = staticmethod(grad)
+    else:
+        fused_c = getattr(_C, fused)
+
+        def grad_fn(v, g):
+            if _grad_state.enabled:  # create_graph: stay differentiable
+                return grad(v, g)
+            return _wrap(fused_c(g._impl, v._impl))
+        grad_fn = staticmethod(grad_fn)
+
+    cls = type(name.capitalize() + "Backward", (_Unary,),
+               {"op": staticmethod(op), "saves": saves, "grad": grad_fn, "__module__": __name__})
+
+    def fn(input, *, out=None):
+        x = input if isinstance(input, Tensor) else as_tensor_arg(input)
+        if out is not None:
+            op(x._impl, out=out._impl)
+            return out
+        if x._requires_grad and _grad_state.enabled:
+            return cls.apply(x)
+        return _wrap(op(x._impl))
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} (PyTorch semantics)."
+    return cls, fn
+
+
+def _zero_grad(v, g):
+    return g * 0.0
+
+
+_SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
+
+NegBackward, neg = _unary("neg", lambda v, g: -g, saves="")
+AbsBackward, abs = _unary("abs", lambda x, g: g * x.sign())
+ExpBackward, exp = _unary("exp", lambda y, g: g * y, saves="y")
+LogBackward, log = _unary("log", lambda x, g: g / x)
+Log1pBackward, log1p = _unary("log1p", lambda x, g: g / (x + 1.0))
+Expm1Backward, expm1 = _unary("expm1", lambda y, g: g * (y + 1.0), saves="y")
+SqrtBackward, sqrt = _unary("sqrt", lambda y, g: g / (y * 2.0), saves="y")
+RsqrtBackward, rsqrt = _unary("rsqrt", lambda y, g: g * (y * y * y) * -0.5, saves="y")
+SinBackward, sin = _unary("sin", lambda x, g: g * x.cos())
+CosBackward, cos = _unary("cos", lambda x, g: -(g * x.sin()))
+TanhBackward, tanh = _unary("tanh", lambda y, g: g * (1.0 - y * y), saves="y", fused="tanh_backward")
+SigmoidBackward, sigmoid = _unary("sigmoid", lambda y, g: g * (y * (1.0 - y)), saves="y",
+                                  fused="sigmoid_backward")
+ReluBackward, relu = _unary("relu", lambda x, g: g * (x > 0), fused="relu_backward")
+ErfBackward, erf = _unary("erf", lambda x, g: g * ((-(x * x)).exp() * _SQRT_2_OVER_PI), fused="erf_backward")
+SignBackward, sign = _unary("sign", _zero_grad, saves="")
+FloorBackward, floor = _unary("floor", _zero_grad, saves="")
+CeilBackward, ceil = _unary("ceil", _zero_grad, saves="")
+RoundBackward, round = _unary("round", _zero_grad, saves="")
+ReciprocalBackward, reciprocal = _unary("reciprocal", lambda y, g: -(g * (y * y)), saves="y")
+SquareBackward, square = _unary("square", lambda x, g: g * (x * 2.0))
+
+
+def logical_not(input):
+    return _wrap(_C.logical_not(as_operand(input)))
+
+
+# ---------------------------------------------------------------- binary
+class _Binary(Function):
+    """Broadcasting binary op; `grads(ctx, g, a, b)` returns unreduced gradients."""
+
+    op = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.shapes = (shape_of(a), shape_of(b))
+        cls.save(ctx, a, b)
+        return cls.op(as_operand(a), as_operand(b))
+
+    @staticmethod
+    def save(ctx, a, b):
+        pass
+
+    @classmethod
+    def backward(cls, ctx, g):
+        ga, gb = cls.grads(ctx, g)
+        sa, sb = ctx.shapes
+        need = ctx.needs_input_grad
+        return (reduce_grad(ga, sa) if need[0] and ga is not None else None,
+                reduce_grad(gb, sb) if need[1] and gb is not None else None)
+
+
+class AddBackward(_Binary):
+    op = staticmethod(_C.add)
+
+    @staticmethod
+    def grads(ctx, g):
+        return g, g
+
+
+class SubBackward(_Binary):
+    op = staticmethod(_C.sub)
+
+    @staticmethod
+    def grads(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+def _save_operands(ctx, a, b, save_a, save_b):
+    """Save the tensor operands backward reads; Python scalars are kept on ctx as they are."""
+    ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+    ctx.save_for_backward(a if save_a and isinstance(a, Tensor) else None,
+                          b if save_b and isinstance(b, Tensor) else None)
+
+
+def _operands(ctx):
+    a, b = ctx.saved_tensors
+    sa, sb = ctx.scalars
+    return (a if a is not None else sa), (b if b is not None else sb)
+
+
+class MulBackward(_Binary):
+    op = staticmethod(_C.mul)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need = ctx.needs_input_grad  # d/da = g*b, d/db = g*a
+        _save_operands(ctx, a, b, save_a=need[1], save_b=need[0])
+
+    @staticmethod
+    def grads(ctx, g):
+        a, b = _operands(ctx)
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class DivBackward(_Binary):
+    op = staticmethod(_C.div)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need = ctx.needs_input_grad  # d/da = g/b, d/db = -g*a/b^2
+        _save_operands(ctx, a, b, save_a=need[1], save_b=need[0] or need[1])
+
+    @staticmethod
+    def grads(ctx, g):
+        a, b = _operands(ctx)
+        ga = g / b
+        gb = -ga * a / b if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _save_both(ctx, a, b):
+    _save_operands(ctx, a, b, save_a=True, save_b=True)
+
+
+class PowBackward(_Binary):
+    op = staticmethod(_C.pow)
+    save = staticmethod(_save_both)
+
+    @staticmethod
+    def grads(ctx, g):
+        a, b = _operands(ctx)
+        need = ctx.needs_input_grad
+        ga = gb = None
+        if need[0]:
+            if isinstance(b, Tensor):
+                ga = g * b * a ** (b - 1.0)
+            else:
+                ga = g * 0.0 if b == 0 else g * (b * a ** (b - 1.0))
+        if need[1]:
+            out = a ** b
+            if isinstance(a, Tensor):
+                # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's convention)
+                gb = where((a == 0) & (b >= 0), 0.0, g * out * a.log())
+            elif a > 0:
+                gb = g * out * math.log(a)
+            else:  # log(0) = -inf times 0^b: 0 for b >= 0 by convention; NaN for negative bases
+                gb = where(b >= 0, 0.0, g * math.nan) if a == 0 else g * math.nan
+        return ga, gb
+
+
+class _MaxMin(_Binary):
+    save = staticmethod(_save_both)
+    winner = None  # "gt" for maximum, "lt" for minimum
+
+    @classmethod
+    def grads(cls, ctx, g):
+        a, b = _operands(ctx)
+        # ties split the gradient in half, like PyTorch
+        a_wins = getattr(_C, cls.winner)(as_operand(a), as_operand(b))
+        tie = _C.eq(as_operand(a), as_operand(b))
+        wa = _wrap(_C.where(tie, 0.5, _C.to_dtype(a_wins, g._impl.dtype)))
+        return g * wa, g * (1.0 - wa)
+
+
+class MaximumBackward(_MaxMin):
+    op = staticmethod(_C.maximum)
+    winner = "gt"
+
+
+class MinimumBackward(_MaxMin):
+    op = staticmethod(_C.minimum)
+    winner = "lt"
+
+
+def _binary(name, cls):
+    op = getattr(_C, name)
+
+    def fn(input, other, *, out=None):
+        if out is not None:
+            op(as_operand(input), as_operand(other), out=out._impl)
+            return out
+        if _grad_state.enabled and ((isinstance(input, Tensor) and input._requires_grad) or
+                                    (isinstance(other, Tensor) and other._requires_grad)):
+            return cls.apply(input, other)
+        return _wrap(op(as_operand(input), as_operand(other)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} with broadcasting and PyTorch type promotion."
+    return fn
+
+
+_add = _binary("add", AddBackward)
+_sub = _binary("sub", SubBackward)
+mul = _binary("mul", MulBackward)
+div = _binary("div", DivBackward)
+pow = _binary("pow", PowBackward)
+maximum = _binary("maximum", MaximumBackward)
+minimum = _binary("minimum", MinimumBackward)
+
+
+def add(input, other, *, alpha=1, out=None):
+    return _add(input, other if alpha == 1 else mul(other, alpha), out=out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    return _sub(input, other if alpha == 1 else mul(other, alpha), out=out)
+
+
+multiply, divide, subtract, true_divide = mul, div, sub, div
+
+
+def _compare(name):
+    op = getattr(_C, name)
+
+    def fn(input, other, *, out=None):
+        if out is not None:
+            op(as_operand(input), as_operand(other), out=out._impl)
+            return out
+        return _wrap(op(as_operand(input), as_operand(other)))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} (no gradient); returns a bool tensor."
+    return fn
+
+
+eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+logical_and, logical_or, logical_xor = (_compare(n) for n in ("logical_and", "logical_or", "logical_xor"))
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+# ---------------------------------------------------------------- where, clamp, masked_fill
+class WhereBackward(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return _C.where(cond._impl, as_operand(a), as_operand(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        ga = reduce_grad(where(ctx.cond, g, 0.0), sa) if need[1] else None
+        gb = reduce_grad(where(ctx.cond, 0.0, g), sb) if need[2] else None
+        return None, ga, gb
+
+
+def where(condition, input=None, other=None):
+    """where(cond, x, y): x where cond else y (broadcast); where(cond) = cond.nonzero(as_tuple=True)."""
+    cond = as_tensor_arg(condition)
+    if input is None and other is None:
+        return cond.nonzero(as_tuple=True)
+    if cond._impl.dtype != "bool":
+        raise TypeError(f"where expected condition to be a bool tensor, got pyengine.{cond._impl.dtype}")
+    if _grad_state.enabled and ((isinstance(input, Tensor) and input._requires_grad) or
+                                (isinstance(other, Tensor) and other._requires_grad)):
+        return WhereBackward.apply(cond, input, other)
+    return _wrap(_C.where(cond._impl, as_operand(input), as_operand(other)))
+
+
+class ClampBackward(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return _C.clamp(x._impl, as_operand(lo) if lo is not None else None,
+                        as_operand(hi) if hi is not None else None)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        keep = None  # gradient flows where lo <= x <= hi (PyTorch passes it at the bounds)
+        if lo is not None:
+            keep = x >= lo
+        if hi is not None:
+            keep = (x <= hi) if keep is None else keep & (x <= hi)
+        return (g if keep is None else where(keep, g, 0.0)), None, None
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    if out is not None:
+        _C.clamp(input._impl, as_operand(min) if min is not None else None,
+                 as_operand(max) if max is not None else None, out=out._impl)
+        return out
+    if _grad_state.enabled and input._requires_grad:
+        return ClampBackward.apply(input, min, max)
+    return _wrap(_C.clamp(input._impl, as_operand(min) if min is not None else None,
+                          as_operand(max) if max is not None else None))
+
+
+clip = clamp
+
+
+class MaskedFillBackward(Function):
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.mask = mask
+        out = _C.where(mask._impl, value, x._impl)
+        return out if out.dtype == x._impl.dtype else _C.to_dtype(out, x._impl.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return where(ctx.mask, 0.0, g), None, None
+
+
+def masked_fill(input, mask, value):
+    mask = as_tensor_arg(mask)
+    if mask._impl.dtype != "bool":
+        raise TypeError(f"masked_fill only supports boolean masks, but got mask with dtype "
+                        f"pyengine.{mask._impl.dtype}")
+    if isinstance(value, Tensor):
+        if value._impl.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value._impl.ndim} dimension(s)")
+        value = value.item()
+    out_shape = _C.broadcast_shapes(list(input._impl.shape), list(mask._impl.shape))
+    if tuple(out_shape) != tuple(input._impl.shape):
+        raise RuntimeError(f"masked_fill: mask of shape {tuple(mask._impl.shape)} cannot be broadcast to the "
+                           f"input's shape {tuple(input._impl.shape)}")
+    if _grad_state.enabled and input._requires_grad:
+        return MaskedFillBackward.apply(input, mask, value)
+    out = _C.where(mask._impl, value, input._impl)
+    return _wrap(out if out.dtype == input._impl.dtype else _C.to_dtype(out, input._impl.dtype))

@@ -1,0 +1,441 @@
+"""Indexing: x[key] and x[key] = v (basic views, NumPy/PyTorch advanced indexing, bool masks),
+narrow/select, gather, scatter_add, index_select, one_hot, nonzero.
+
+Advanced indexing is built from three pieces: a basic view (slices, ints, None), a permute that
+brings the indexed dims to the front, and `_C.index_take` over those leading dims; a final
+permute restores PyTorch's placement (adjacent advanced indices keep their place, separated
+ones go first). Gradients flow back through each piece.
+"""
+import operator
+
+import numpy as np
+
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor, _wrap, _wrap_dim
+from ._util import as_operand, needs_grad, reduce_grad, shape_of
+
+_SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
+
+
+def _apply_steps(impl, steps):
+    """The basic-indexing view of `impl`: steps are (kind, dim, args...) applied in order."""
+    for step in steps:
+        kind = step[0]
+        if kind == _SLICE:
+            impl = _C.slice(impl, step[1], step[2], step[3], step[4])
+        elif kind == _SELECT:
+            impl = _C.select(impl, step[1], step[2])
+        else:
+            impl = _C.unsqueeze(impl, step[1])
+    return impl
+
+
+def _zeros(shape, like):
+    return _C.full(list(shape), 0.0, like.dtype, like.device)
+
+
+def _bump_if_unchanged(impl, version):
+    """In-place writes must bump the version (autograd's check); some _C calls leave it to us."""
+    if impl.version == version:
+        impl.bump_version()
+
+
+class BasicIndexBackward(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, steps):
+        ctx.in_shape, ctx.steps = x._impl.shape, steps
+        return _apply_steps(x._impl, steps)
+
+    @staticmethod
+    def backward(ctx, g):
+        return BasicIndexGradBackward.apply(g, ctx.in_shape, ctx.steps), None
+
+
+class BasicIndexGradBackward(Function):
+    """Gradient of a basic view: zeros of the input's shape with `g` written into the view."""
+
+    @staticmethod
+    def forward(ctx, g, shape, steps):
+        ctx.steps = steps
+        z = _zeros(shape, g._impl)
+        _C.copy_(_apply_steps(z, steps), g._impl)
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return basic_index(gg, ctx.steps), None, None
+
+
+def basic_index(x, steps):
+    if _grad_state.enabled and x._requires_grad:
+        return BasicIndexBackward.apply(x, steps)
+    return _wrap(_apply_steps(x._impl, steps))
+
+
+class IndexTakeBackward(Function):
+    @staticmethod
+    def forward(ctx, x, indices):
+        ctx.in_shape, ctx.indices = x._impl.shape, indices
+        return _C.index_take(x._impl, indices)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexTakeGradBackward.apply(g, ctx.in_shape, ctx.indices), None
+
+
+class IndexTakeGradBackward(Function):
+    """Gradient of index_take: zeros with `g` accumulated at the indices (duplicates add up)."""
+
+    @staticmethod
+    def forward(ctx, g, shape, indices):
+        ctx.indices = indices
+        z = _zeros(shape, g._impl)
+        _C.index_put_(z, indices, g._impl, True)
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return index_take(gg, ctx.indices), None, None
+
+
+def index_take(x, indices):
+    if _grad_state.enabled and x._requires_grad:
+        return IndexTakeBackward.apply(x, indices)
+    return _wrap(_C.index_take(x._impl, indices))
+
+
+# ---------------------------------------------------------------- key parsing
+class _Key:
+    """A parsed index: basic view steps, then advanced (dim, int64 index impl) pairs."""
+
+    __slots__ = ("steps", "adv")
+
+    def __init__(self, steps, adv):
+        self.steps = steps
+        self.adv = adv
+
+
+def _index_tensor(k):
+    """Lists, arrays and tensors used as indices -> an int64 or bool Tensor."""
+    if isinstance(k, Tensor):
+        t = k
+    else:
+        from ..creation import tensor
+        a = np.asarray(k)
+        if a.size == 0 and a.dtype.kind == "f":
+            a = a.astype(np.int64)  # x[[]] selects nothing
+        if a.dtype.kind in "iu":
+            a = a.astype(np.int64)
+        t = tensor(a)
+    if t._impl.dtype not in ("int64", "bool"):
+        raise IndexError(f"tensors used as indices must be long or bool tensors, got pyengine.{t._impl.dtype}")
+    return t
+
+
+def _as_int(k):
+    try:
+        return operator.index(k)
+    except TypeError:
+        return None
+
+
+def _parse_key(key, shape):
+    if not isinstance(key, tuple):
+        key = (key,)
+    items = []
+    for k in key:
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            items.append(k)
+        elif isinstance(k, bool):
+            items.append(_index_tensor(k))
+        elif _as_int(k) is not None and not isinstance(k, (Tensor, np.ndarray)):
+            items.append(_as_int(k))
+        elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
+            t = _index_tensor(k)
+            if t._impl.ndim == 0 and t._impl.dtype == "int64":
+                items.append(int(t.item()))  # a 0-d integer tensor indexes like an int
+            else:
+                items.append(t)
+        else:
+            raise TypeError(f"only integers, slices (`:`), ellipsis (`...`), None and long or bool tensors are "
+                            f"valid indices, got {type(k).__name__}")
+    used = 0
+    for k in items:
+        if isinstance(k, Tensor):
+            used += k._impl.ndim if k._impl.dtype == "bool" else 1
+        elif k is not None and k is not Ellipsis:
+            used += 1
+    ellipses = [i for i, k in enumerate(items) if k is Ellipsis]  # `is`: Tensor == compares elementwise
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if used > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    if ellipses:
+        at = ellipses[0]
+        items[at:at + 1] = [slice(None)] * (len(shape) - used)
+
+    steps, adv = [], []
+    d = src = 0  # d: dim in the view being built; src: dim of the input
+    for k in items:
+        if k is None:
+            steps.append((_UNSQUEEZE, d))
+            d += 1
+        elif isinstance(k, int):
+            n = shape[src]
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for dimension {src} with size {n}")
+            steps.append((_SELECT, d, k))
+            src += 1
+        elif isinstance(k, slice):
+            step = 1 if k.step is None else operator.index(k.step)
+            if step <= 0:
+                raise ValueError(f"step must be greater than zero, got {step}")
+            start = None if k.start is None else operator.index(k.start)
+            stop = None if k.stop is None else operator.index(k.stop)
+            if not (start is None and stop is None and step == 1):
+                steps.append((_SLICE, d, start, stop, step))
+            d += 1
+            src += 1
+        elif k._impl.dtype == "bool":
+            m = k._impl
+            if m.ndim == 0:  # x[True] adds a dim of size 1; x[False] one of size 0
+                steps.append((_UNSQUEEZE, d))
+                adv.append((d, _C.full([1 if k.item() else 0], 0, "int64", m.device)))
+                d += 1
+                continue
+            if tuple(m.shape) != tuple(shape[src:src + m.ndim]):
+                raise IndexError(f"The shape of the mask {tuple(m.shape)} at index {src} does not match the shape "
+                                 f"of the indexed tensor {tuple(shape)}")
+            nz = _C.nonzero(m)
+            for j in range(m.ndim):
+                adv.append((d, _C.contiguous(_C.select(nz, 1, j))))
+                d += 1
+            src += m.ndim
+        else:
+            adv.append((d, k._impl))
+            d += 1
+            src += 1
+    return _Key(steps, adv)
+
+
+def _advanced_layout(view_shape, adv):
+    """perm (advanced dims first), index impls with negatives wrapped, and the dim where the
+    broadcast index dims land in the result (0 unless the advanced dims are adjacent)."""
+    dims = [d for d, _ in adv]
+    perm = dims + [d for d in range(len(view_shape)) if d not in dims]
+    indices = []
+    for d, idx in adv:
+        indices.append(_C.where(_C.lt(idx, 0), _C.add(idx, view_shape[d]), idx))
+    adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+    return perm, indices, (dims[0] if adjacent else 0)
+
+
+def _index_shape(indices):
+    shape = []
+    for i in indices:
+        shape = _C.broadcast_shapes(list(shape), list(i.shape))
+    return list(shape)
+
+
+def getitem(x, key):
+    k = _parse_key(key, x._impl.shape)
+    v = basic_index(x, k.steps)
+    if not k.adv:
+        return v
+    perm, indices, place = _advanced_layout(v._impl.shape, k.adv)
+    if perm != sorted(perm):
+        v = v.permute(perm)
+    r = index_take(v, indices)
+    if place:
+        nb = r._impl.ndim - (v._impl.ndim - len(indices))
+        r = r.permute(list(range(nb, nb + place)) + list(range(nb)) + list(range(nb + place, r._impl.ndim)))
+    return r
+
+
+def _assign(impl, k, value):
+    """Write `value` (TensorImpl or scalar) into impl[k] in place."""
+    version = impl.version
+    v = _apply_steps(impl, k.steps)
+    if not k.adv:
+        if isinstance(value, _C.TensorImpl):
+            _C.copy_(v, value)
+        else:
+            _C.fill_(v, value)
+        _bump_if_unchanged(impl, version)
+        return
+    perm, indices, place = _advanced_layout(v.shape, k.adv)
+    vp = _C.permute(v, perm) if perm != sorted(perm) else v
+    rest = list(vp.shape[len(indices):])
+    bshape = _index_shape(indices)
+    final = rest[:place] + bshape + rest[place:]
+    if not isinstance(value, _C.TensorImpl):
+        value = _C.full([], value, vp.dtype, vp.device)
+    elif value.dtype != vp.dtype:
+        value = _C.to_dtype(value, vp.dtype)
+    try:
+        value = _C.expand(value, final)
+    except (ValueError, RuntimeError):
+        raise RuntimeError(f"shape mismatch: value tensor of shape {tuple(value.shape)} cannot be broadcast to "
+                           f"indexing result of shape {tuple(final)}") from None
+    if place:
+        nb = len(bshape)
+        value = _C.permute(value, list(range(place, place + nb)) + list(range(place)) +
+                           list(range(place + nb, len(final))))
+    _C.index_put_(vp, indices, value, False)
+    _bump_if_unchanged(impl, version)
+
+
+class IndexPutBackward(Function):
+    """x[key] = value, recorded: x's gradient is zero where it was overwritten; value's gradient
+    is the output gradient at key (summed back over broadcasting)."""
+
+    @staticmethod
+    def forward(ctx, x, value, key):
+        ctx.key, ctx.value_shape = key, shape_of(value)
+        _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
+        return x._impl
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = g.clone()
+            gx[ctx.key] = 0.0
+        if ctx.needs_input_grad[1]:
+            gv = reduce_grad(g[ctx.key], ctx.value_shape)
+        return gx, gv, None
+
+
+def setitem(x, key, value):
+    if needs_grad(x, value):
+        check_inplace_allowed(x)
+        out = IndexPutBackward.apply(x, value, key)
+        x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
+        return
+    _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
+
+
+def check_inplace_allowed(x):
+    """In-place writes that autograd cannot record correctly raise instead of giving wrong grads."""
+    if not _grad_state.enabled:
+        return
+    fn = x.grad_fn
+    if fn is None:
+        if x._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    elif fn.is_view:
+        raise RuntimeError(f"an in-place operation on a view ({fn.name()}) of a tensor that requires grad is not "
+                           "supported: the base tensor's gradient would be wrong. Write into the base tensor "
+                           "(e.g. base[index] = value) or clone() the view first.")
+
+
+# ---------------------------------------------------------------- narrow / select
+def narrow(input, dim, start, length):
+    dim = _wrap_dim(dim, input._impl.ndim)
+    n = input._impl.shape[dim]
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length <= n - start):
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of dim {dim}")
+    return basic_index(input, [(_SLICE, dim, start, start + length, 1)])
+
+
+def select(input, dim, index):
+    dim = _wrap_dim(dim, input._impl.ndim)
+    return basic_index(input, [(_SELECT, dim, index)])
+
+
+# ---------------------------------------------------------------- gather / scatter / index_select
+def _check_index(name, index):
+    if not isinstance(index, Tensor) or index._impl.dtype != "int64":
+        got = f"pyengine.{index._impl.dtype}" if isinstance(index, Tensor) else type(index).__name__
+        raise TypeError(f"{name}(): Expected dtype int64 for index, got {got}")
+
+
+class GatherBackward(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
+        return _C.gather(x._impl, dim, index._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = _wrap(_zeros(ctx.in_shape, g._impl))
+        return scatter_add(zeros, ctx.dim, ctx.index, g), None, None
+
+
+def gather(input, dim, index):
+    _check_index("gather", index)
+    dim = _wrap_dim(dim, input._impl.ndim)
+    if _grad_state.enabled and input._requires_grad:
+        return GatherBackward.apply(input, dim, index)
+    return _wrap(_C.gather(input._impl, dim, index._impl))
+
+
+class ScatterAddBackward(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        return _C.scatter_add(x._impl, dim, index._impl, src._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        return (g if need[0] else None, None, None,
+                gather(g, ctx.dim, ctx.index) if need[3] else None)
+
+
+def scatter_add(input, dim, index, src):
+    _check_index("scatter_add", index)
+    dim = _wrap_dim(dim, input._impl.ndim)
+    if needs_grad(input, src):
+        return ScatterAddBackward.apply(input, dim, index, src)
+    return _wrap(_C.scatter_add(input._impl, dim, index._impl, src._impl))
+
+
+class IndexSelectBackward(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
+        return _C.index_select(x._impl, dim, index._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        # index_select(x, d, i) == x.transpose(0, d)[i].transpose(0, d): reuse index_take's gradient
+        d = ctx.dim
+        shape_t = list(ctx.in_shape)
+        shape_t[0], shape_t[d] = shape_t[d], shape_t[0]
+        idx = _C.where(_C.lt(ctx.index._impl, 0), _C.add(ctx.index._impl, ctx.in_shape[d]), ctx.index._impl)
+        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [idx])
+        return gt.transpose(0, d), None, None
+
+
+def index_select(input, dim, index):
+    _check_index("index_select", index)
+    if index._impl.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
+    dim = _wrap_dim(dim, input._impl.ndim)
+    if _grad_state.enabled and input._requires_grad:
+        return IndexSelectBackward.apply(input, dim, index)
+    return _wrap(_C.index_select(input._impl, dim, index._impl))
+
+
+def one_hot(tensor, num_classes=-1):
+    if not isinstance(tensor, Tensor) or tensor._impl.dtype != "int64":
+        raise TypeError("one_hot is only applicable to index tensor of dtype int64")
+    if num_classes == -1:
+        num_classes = int(tensor.max().item()) + 1 if tensor._impl.numel else 0
+    return _wrap(_C.one_hot(tensor._impl, num_classes))
+
+
+def nonzero(input, *, as_tuple=False):
+    nz = _C.nonzero(input._impl)
+    if not as_tuple:
+        return _wrap(nz)
+    if input._impl.ndim == 0:
+        return (_wrap(_C.reshape(nz, [-1])),)
+    return tuple(_wrap(_C.contiguous(_C.select(nz, 1, j))) for j in range(input._impl.ndim))

@@ -1,0 +1,333 @@
+"""Shape and movement ops: reshape/view, permute/transpose, expand, (un)squeeze, flatten, cat,
+stack, split, chunk, tril/triu. Views share storage; their gradients are views/reshapes back."""
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor, _wrap, _wrap_dim
+from ._util import as_tensor_arg, reduce_grad
+
+
+def _size_arg(size):
+    """reshape(2, 3) and reshape((2, 3)) both mean (2, 3)."""
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = size[0]
+    return [int(s) for s in size]
+
+
+class _ReshapeLike(Function):
+    """Ops that only regroup elements: the gradient is the output gradient reshaped back."""
+
+    @classmethod
+    def forward(cls, ctx, x, arg):
+        ctx.in_shape = x._impl.shape
+        return cls.op(x._impl, arg)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+class ViewBackward(_ReshapeLike):
+    op = staticmethod(_C.view)
+    is_view = True
+
+
+class ReshapeBackward(_ReshapeLike):
+    op = staticmethod(_C.reshape)
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x._impl.shape
+        out = _C.reshape(x._impl, shape)
+        ctx.is_view = out.storage_ptr == x._impl.storage_ptr  # reshape copies when it must
+        return out
+
+
+class UnsqueezeBackward(_ReshapeLike):
+    op = staticmethod(_C.unsqueeze)
+    is_view = True
+
+
+class SqueezeBackward(_ReshapeLike):
+    op = staticmethod(_C.squeeze)
+    is_view = True
+
+
+def _apply(cls, x, arg):
+    if _grad_state.enabled and x._requires_grad:
+        return cls.apply(x, arg)
+    return _wrap(cls.op(x._impl, arg))
+
+
+def view(input, *shape):
+    return _apply(ViewBackward, input, _size_arg(shape))
+
+
+def reshape(input, *shape):
+    return _apply(ReshapeBackward, input, _size_arg(shape))
+
+
+def unsqueeze(input, dim):
+    return _apply(UnsqueezeBackward, input, dim)
+
+
+def squeeze(input, dim=None):
+    if isinstance(dim, (tuple, list)):
+        x = input
+        for d in sorted((_wrap_dim(d, input.ndim) for d in dim), reverse=True):
+            x = squeeze(x, d)
+        return x
+    return _apply(SqueezeBackward, input, dim)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    x = input
+    nd = x._impl.ndim
+    if nd == 0:
+        return reshape(x, 1)
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim "
+                           f"({end_dim})")
+    shape = x._impl.shape
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(x, list(shape[:s]) + [n] + list(shape[e + 1:]))
+
+
+def unflatten(input, dim, sizes):
+    shape = list(input.shape)
+    d = _wrap_dim(dim, len(shape))
+    return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
+
+
+class PermuteBackward(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return _C.permute(x._impl, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        nd = len(ctx.dims)
+        inverse = [0] * nd
+        for i, d in enumerate(ctx.dims):
+            inverse[d % nd] = i
+        return g.permute(inverse), None
+
+
+def permute(input, *dims):
+    dims = _size_arg(dims)
+    if _grad_state.enabled and input._requires_grad:
+        return PermuteBackward.apply(input, dims)
+    return _wrap(_C.permute(input._impl, dims))
+
+
+class TransposeBackward(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, d0, d1):
+        ctx.pair = (d0, d1)
+        return _C.transpose(x._impl, d0, d1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(*ctx.pair), None, None
+
+
+def transpose(input, dim0, dim1):
+    if _grad_state.enabled and input._requires_grad:
+        return TransposeBackward.apply(input, dim0, dim1)
+    return _wrap(_C.transpose(input._impl, dim0, dim1))
+
+
+swapaxes = swapdims = transpose
+
+
+def movedim(input, source, destination):
+    nd = input.ndim
+    src = [_wrap_dim(d, nd) for d in ([source] if isinstance(source, int) else source)]
+    dst = [_wrap_dim(d, nd) for d in ([destination] if isinstance(destination, int) else destination)]
+    order = [None] * nd
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(nd) if d not in src)
+    return permute(input, [o if o is not None else next(rest) for o in order])
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
+class ExpandBackward(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x._impl.shape
+        return _C.expand(x._impl, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return reduce_grad(g, ctx.in_shape), None
+
+
+def expand(input, *sizes):
+    sizes = _size_arg(sizes)
+    if _grad_state.enabled and input._requires_grad:
+        return ExpandBackward.apply(input, sizes)
+    return _wrap(_C.expand(input._impl, sizes))
+
+
+def expand_as(input, other):
+    return expand(input, list(other.shape))
+
+
+def broadcast_to(input, size):
+    return expand(input, list(size))
+
+
+def broadcast_shapes(*shapes):
+    out = []
+    for s in shapes:
+        out = _C.broadcast_shapes(list(out), [s] if isinstance(s, int) else list(s))
+    return tuple(out)
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+# ---------------------------------------------------------------- cat / stack / split
+class CatBackward(Function):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        ctx.sizes = [t._impl.shape[dim] if t._impl.ndim else 0 for t in tensors]
+        return _C.cat([t._impl for t in tensors], dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [], 0
+        for n, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
+            grads.append(g.narrow(ctx.dim, start, n) if need else None)
+            start += n
+        return (None,) + tuple(grads)
+
+
+def cat(tensors, dim=0):
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat expected a non-empty list of Tensors")
+    # PyTorch skips legacy empty 1-D tensors (shape (0,)) when the others have more dims
+    if builtins_any(t._impl.ndim > 1 for t in tensors):
+        kept = [t for t in tensors if not (t._impl.ndim == 1 and t._impl.shape[0] == 0)]
+        tensors = kept or tensors
+    ref = tensors[0]._impl.ndim
+    if ref == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    dim = _wrap_dim(dim, ref)
+    if _grad_state.enabled and builtins_any(t._requires_grad for t in tensors):
+        return CatBackward.apply(dim, *tensors)
+    return _wrap(_C.cat([t._impl for t in tensors], dim))
+
+
+concat = concatenate = cat
+
+
+def builtins_any(it):
+    for v in it:
+        if v:
+            return True
+    return False
+
+
+def stack(tensors, dim=0):
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack expects a non-empty list of Tensors")
+    shape = tensors[0]._impl.shape
+    for i, t in enumerate(tensors):
+        if t._impl.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {tuple(shape)} at entry 0 "
+                               f"and {tuple(t._impl.shape)} at entry {i}")
+    dim = _wrap_dim(dim, len(shape) + 1)
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    x = tensor
+    dim = _wrap_dim(dim, x.ndim)
+    n = x._impl.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and not (step == 0 and n == 0):
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                               f"size at dimension {dim}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(x.narrow(dim, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _wrap_dim(dim, input.ndim)
+    n = input._impl.shape[dim]
+    step = -(-n // chunks) if n else 1
+    return split(input, step, dim) if n else (input,)
+
+
+def unbind(input, dim=0):
+    dim = _wrap_dim(dim, input.ndim)
+    return tuple(input.select(dim, i) for i in range(input._impl.shape[dim]))
+
+
+# ---------------------------------------------------------------- tril / triu
+class _TriBackward(Function):
+    @classmethod
+    def forward(cls, ctx, x, diagonal):
+        ctx.diagonal = diagonal
+        return cls.op(x._impl, diagonal)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        return (tril if cls.op is _C.tril else triu)(g, ctx.diagonal), None
+
+
+class TrilBackward(_TriBackward):
+    op = staticmethod(_C.tril)
+
+
+class TriuBackward(_TriBackward):
+    op = staticmethod(_C.triu)
+
+
+def _tri(cls, input, diagonal):
+    if input.ndim < 2:
+        raise RuntimeError(f"tril/triu: input tensor must have at least 2 dimensions, got {input.ndim}")
+    if _grad_state.enabled and input._requires_grad:
+        return cls.apply(input, diagonal)
+    return _wrap(cls.op(input._impl, diagonal))
+
+
+def tril(input, diagonal=0):
+    return _tri(TrilBackward, input, diagonal)
+
+
+def triu(input, diagonal=0):
+    return _tri(TriuBackward, input, diagonal)

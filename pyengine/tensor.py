@@ -1,0 +1,347 @@
+"""Tensor: the Python face of a `_C.TensorImpl`, plus the autograd fields.
+
+Math lives in pyengine/ops (one Function per op); the operators and methods are attached at the
+bottom of this file so `x + y` goes straight to the op with no extra indirection.
+"""
+import weakref
+
+import numpy as np
+
+from . import _C
+from .autograd import function as _function
+from .autograd.function import AccumulateGrad
+from .autograd.grad_mode import state as _grad_state
+from .dtypes import _BY_NAME, to_device, to_dtype, device_name
+
+_new = object.__new__
+
+
+class Tensor:
+    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_hooks", "_grad_acc",
+                 "_retains_grad", "_shape", "_dt", "__weakref__")
+    # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
+    # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
+
+    # ndarray + Tensor: NumPy defers to our reflected operators instead of iterating the tensor.
+    __array_ufunc__ = None
+
+    def __init__(self, data=None, dtype=None):
+        if isinstance(data, _C.TensorImpl):
+            impl = data
+        else:
+            from .creation import tensor as _tensor
+            impl = _tensor([] if data is None else data, dtype=dtype)._impl
+        _init(self, impl)
+
+    # ----- metadata -----
+    @property
+    def shape(self):
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = self._impl.shape
+        return shape
+
+    def size(self, dim=None):
+        shape = self.shape
+        if dim is None:
+            return shape
+        return shape[_wrap_dim(dim, len(shape))]
+
+    def dim(self):
+        return self._impl.ndim
+
+    @property
+    def ndim(self):
+        return self._impl.ndim
+
+    def numel(self):
+        return self._impl.numel
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return _BY_NAME[dtype_name(self)]
+
+    @property
+    def device(self):
+        return to_device(self._impl.device)
+
+    @property
+    def is_cuda(self):
+        return self._impl.device != "cpu"
+
+    def is_floating_point(self):
+        return self._impl.dtype in ("float32", "float64")
+
+    def element_size(self):
+        return self._impl.itemsize
+
+    def stride(self, dim=None):
+        strides = self._impl.strides
+        return strides if dim is None else strides[_wrap_dim(dim, len(strides))]
+
+    def storage_offset(self):
+        return self._impl.offset
+
+    def is_contiguous(self):
+        return self._impl.is_contiguous()
+
+    def data_ptr(self):
+        return self._impl.data_ptr
+
+    @property
+    def _version(self):
+        return self._impl.version
+
+    # ----- autograd fields -----
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
+                               "use a computed variable in a subgraph that doesn't require differentiation "
+                               "use var_no_grad = var.detach().")
+        if flag and dtype_name(self) not in ("float32", "float64"):
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got "
+                               f"pyengine.{self._impl.dtype}")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def data(self):
+        return _wrap(self._impl)
+
+    @data.setter
+    def data(self, other):
+        self._impl = other._impl
+        self._shape = self._dt = None
+
+    def detach(self):
+        return _wrap(self._impl)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _accumulator(self):
+        """This leaf's AccumulateGrad node (one per leaf, held weakly so the graph owns it)."""
+        ref = self._grad_acc
+        node = ref() if ref is not None else None
+        if node is None:
+            node = AccumulateGrad(self)
+            self._grad_acc = weakref.ref(node)
+        return node
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called when the gradient for this tensor is computed; a
+        returned tensor replaces the gradient."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)  # run by the engine at this leaf's AccumulateGrad
+        else:
+            self.grad_fn.add_pre_hook(self._output_nr, hook)
+        return _RemovableHandle(self, hook)
+
+    def retain_grad(self):
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        me = weakref.ref(self)
+
+        def keep(grad):
+            t = me()
+            if t is not None:
+                g = grad.detach()
+                t.grad = g.clone() if t.grad is None else t.grad + g
+        self.grad_fn.add_pre_hook(self._output_nr, keep)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward as _backward
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ----- conversion -----
+    def numpy(self, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        impl = self._impl
+        if impl.device != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {impl.device} device type tensor to numpy. "
+                                "Use Tensor.cpu() to copy the tensor to host memory first.")
+            impl = _C.to_device(impl, "cpu")
+        return impl.numpy()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.detach().numpy(force=True)
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def item(self):
+        if self._impl.numel != 1:
+            raise RuntimeError(f"a Tensor with {self._impl.numel} elements cannot be converted to Scalar")
+        return self.detach().numpy(force=True).reshape(()).item()
+
+    def tolist(self):
+        return self.detach().numpy(force=True).tolist()
+
+    def __len__(self):
+        shape = self._impl.shape
+        if not shape:
+            raise TypeError("len() of a 0-d tensor")
+        return shape[0]
+
+    def __iter__(self):
+        if self._impl.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._impl.shape[0]))
+
+    def __bool__(self):
+        if self._impl.numel != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._impl.numel} values is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._impl.dtype not in ("int64", "bool") or self._impl.numel != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __dlpack__(self, stream=None):
+        return _C.to_dlpack(self.detach()._impl)
+
+    def __dlpack_device__(self):
+        d = self.device
+        return (1, 0) if d.type == "cpu" else (2, d.index)
+
+    def __repr__(self):
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._impl.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        from .creation import tensor
+        return (tensor, (self.detach().numpy(force=True).copy(), None, None, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = _wrap(_C.clone(self._impl))
+        t._requires_grad = self._requires_grad
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    def __setstate__(self, state):
+        raise TypeError("use pyengine.tensor(...) to rebuild tensors")
+
+
+def _init(t, impl):
+    t._impl = impl
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._hooks = None
+    t._grad_acc = None
+    t._retains_grad = False
+    t._shape = None
+    t._dt = None
+
+
+def _wrap(impl):
+    """A fresh Tensor (no autograd history) around a TensorImpl. The hot path of every op."""
+    t = _new(Tensor)
+    t._impl = impl
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._hooks = None
+    t._grad_acc = None
+    t._retains_grad = False
+    t._shape = None
+    t._dt = None
+    return t
+
+
+def dtype_name(t):
+    """t's dtype name ("float32", ...), cached on the Tensor."""
+    dt = t._dt
+    if dt is None:
+        dt = t._dt = t._impl.dtype
+    return dt
+
+
+def shape_of(t):
+    """t's shape tuple, cached on the Tensor."""
+    shape = t._shape
+    if shape is None:
+        shape = t._shape = t._impl.shape
+    return shape
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+class _RemovableHandle:
+    __slots__ = ("_tensor", "_hook")
+
+    def __init__(self, tensor, hook):
+        self._tensor = weakref.ref(tensor)
+        self._hook = hook
+
+    def remove(self):
+        t = self._tensor()
+        if t is None:
+            return
+        if t.grad_fn is None:
+            if t._hooks and self._hook in t._hooks:
+                t._hooks.remove(self._hook)
+            return
+        for hooks in (t.grad_fn._pre_hooks or {}).values():
+            if self._hook in hooks:
+                hooks.remove(self._hook)
+
+
+_function._bind(Tensor, _wrap, _C)
+
+from . import _tensor_methods  # noqa: E402,F401  (attaches operators and methods)
