@@ -36,10 +36,14 @@ bool overlaps(const Tensor& a, const Tensor& b) {
 
 // Some dimension of size > 1 with stride 0: several elements share one memory cell.
 bool has_repeated_elements(const Tensor& t) {
+  if (t.numel() == 0) return false;
   for (int64_t d = 0; d < t.ndim(); ++d)
     if (t.shape()[d] > 1 && t.strides()[d] == 0) return true;
   return false;
 }
+
+// Contiguous, counting empty tensors as contiguous whatever their strides (as PyTorch does).
+bool is_dense(const Tensor& t) { return t.numel() == 0 || t.is_contiguous(); }
 
 template <class T>
 T* data_or_null(const Tensor* t) {
@@ -65,7 +69,7 @@ class StepOperands {
   const Tensor* state(const char* name, const Tensor& buf) {
     PE_CHECK(buf.defined(), ValueError, op_, ": ", name, " must be a tensor");
     check_like_param(name, buf);
-    PE_CHECK(buf.is_contiguous(), ValueError, op_, ": state buffer ", name, " must be contiguous, got strides ",
+    PE_CHECK(is_dense(buf), ValueError, op_, ": state buffer ", name, " must be contiguous, got strides ",
              shape_str(buf.strides()), " for shape ", shape_str(buf.shape()));
     for (const auto& [other_name, other] : states_)
       PE_CHECK(!overlaps(buf, *other), ValueError, op_, ": state buffers ", other_name, " and ", name,
@@ -86,6 +90,7 @@ class StepOperands {
   // kernel(param, grad) on contiguous tensors; then the write-back and version bumps.
   template <class Kernel>
   void run(Kernel&& kernel) {
+    if (param_.numel() == 0) return;  // validated; nothing to update or bump
     Tensor work = param_.is_contiguous() ? param_ : clone(param_);
     Tensor grad = contiguous(grad_);
     // The kernel reads grad while writing param and state through restrict pointers.

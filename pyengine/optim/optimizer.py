@@ -129,13 +129,24 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        states = self.state
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, group, self.state[p])
+                if p.grad is None:
+                    continue
+                state = states.get(p)
+                if state is None:
+                    state = {}
+                    self._update(p, group, state)
+                    if state:  # stateless rules (plain SGD) leave no entry, as in PyTorch
+                        states[p] = state
+                else:
+                    self._update(p, group, state)
         return loss
 
     def _update(self, p, group, state):
+        """Update parameter p (which has a .grad) in place; `state` is its state dict, filled
+        on the first call."""
         raise NotImplementedError
 
     # ----- checkpoints -----
@@ -193,10 +204,14 @@ def _load_state_value(p, index, name, value):
     if isinstance(value, Tensor):
         impl = value._impl
     else:
-        impl = _C.from_numpy(np.ascontiguousarray(np.asarray(value)))
+        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)  # e.g. torch
+        impl = _C.from_numpy(np.array(arr, order="C"))  # a copy (ascontiguousarray would make 0-d 1-d)
     if impl.shape != p._impl.shape:
-        raise ValueError(f"loaded state dict has state {name!r} of shape {tuple(impl.shape)} for parameter "
-                         f"{index}, which has shape {tuple(p._impl.shape)}")
+        if impl.numel == p._impl.numel:  # e.g. a 0-d buffer that went through a file as shape (1,)
+            impl = _C.reshape(impl, list(p._impl.shape))
+        else:
+            raise ValueError(f"loaded state dict has state {name!r} of shape {tuple(impl.shape)} for parameter "
+                             f"{index}, which has shape {tuple(p._impl.shape)}")
     out = _C.empty(impl.shape, p._impl.dtype, p._impl.device)
     _C.copy_(out, impl)
     return _wrap(out)
