@@ -2,10 +2,9 @@
 method call costs one Python call more than the kernel, not several."""
 from . import _C
 from .autograd.grad_mode import state as _grad_state
-from .autograd.function import Function
 from .dtypes import device as device_cls, device_name, to_dtype
-from .ops import elementwise as E, index as I, linalg as L, reduce as R, shape as S
-from .ops._util import as_operand
+from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
+from .ops._util import Op, as_operand
 from .tensor import Tensor, _wrap
 
 T = Tensor
@@ -71,51 +70,26 @@ T.__mod__ = __mod__
 
 
 # ---------------------------------------------------------------- in-place ops
-_check_inplace = I.check_inplace_allowed
-
-
 def _inplace(op_name, functional):
-    """x.op_(...): with no graph to record, the kernel writes into x (out=x); otherwise the op is
-    recorded out of place and x takes over its result and its place in the graph."""
+    """x.op_(...): the kernel writes into x when there is no graph to record; otherwise see
+    ops/inplace.py (recorded out of place, then x -- or its base -- takes over the result)."""
     kernel = getattr(_C, op_name)
 
-    def method(self, *args, **kwargs):
-        _check_inplace(self)
-        if _grad_state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad
-                                                                for a in args)):
-            result = functional(self, *args, **kwargs)
-            _rebase(self, result)
-            return self
-        kernel(self._impl, *(as_operand(a) for a in args), out=self._impl, **kwargs)
+    def method(self, *args):
+        if P.recording(self, *args):
+            return P.record_inplace(self, lambda t: functional(t, *args))
+        kernel(self._impl, *[as_operand(a) for a in args], out=self._impl)
         return self
 
     method.__name__ = op_name + "_"
     return method
 
 
-def _rebase(self, result):
-    """self becomes `result` in place: copy the values, take over its autograd history."""
-    if result._impl.dtype in ("float32", "float64") and self._impl.dtype not in ("float32", "float64"):
-        raise RuntimeError(f"result type pyengine.{result._impl.dtype} can't be cast to the desired output type "
-                           f"pyengine.{self._impl.dtype}")
-    if tuple(result._impl.shape) != tuple(self._impl.shape):
-        raise RuntimeError(f"output with shape {tuple(self._impl.shape)} doesn't match the broadcast shape "
-                           f"{tuple(result._impl.shape)}")
-    v = self._impl.version
-    _C.copy_(self._impl, result._impl)
-    if self._impl.version == v:
-        self._impl.bump_version()
-    self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
-
-
 def _binary_inplace(name, functional):
     base = _inplace(name, functional)
 
-    def method(self, other, **kwargs):
-        if kwargs.get("alpha", 1) != 1:
-            other = E.mul(other, kwargs.pop("alpha"))
-        kwargs.pop("alpha", None)
-        return base(self, other)
+    def method(self, other, *, alpha=1):
+        return base(self, other if alpha == 1 else E.mul(other, alpha))
 
     method.__name__ = name + "_"
     return method
@@ -132,124 +106,90 @@ for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "si
 
 
 def clamp_(self, min=None, max=None):
-    _check_inplace(self)
-    if _grad_state.enabled and self._requires_grad:
-        _rebase(self, E.clamp(self, min, max))
-        return self
+    if P.recording(self, min, max):
+        return P.record_inplace(self, lambda t: E.clamp(t, min, max))
     E.clamp(self, min, max, out=self)
     return self
 
 
 T.clamp_ = T.clip_ = clamp_
 
+def _everywhere(t):
+    """A 0-d True mask: where(_everywhere(t), v, t) replaces t by v with a zero gradient for t."""
+    return _wrap(_C.full([], 1.0, "bool", t._impl.device))
+
+
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if P.recording(self):
+        return P.record_inplace(self, lambda t: E.masked_fill(t, _everywhere(t), value))
+    P.bump_after(self._impl, lambda: _C.fill_(self._impl, value))
+    return self
+
 
 def zero_(self):
     return fill_(self, 0.0)
 
 
-def fill_(self, value):
-    _check_inplace(self)
-    if isinstance(value, Tensor):
-        value = value.item()
-    if _grad_state.enabled and self._requires_grad:
-        _rebase(self, E.mul(self, 0.0) + value)
-        return self
-    v = self._impl.version
-    _C.fill_(self._impl, value)
-    if self._impl.version == v:
-        self._impl.bump_version()
-    return self
-
-
-T.zero_ = zero_
-T.fill_ = fill_
-
-
 def copy_(self, src, non_blocking=False):
-    _check_inplace(self)
-    src = src if isinstance(src, Tensor) else _wrap(_C.full([], float(src), self._impl.dtype, self._impl.device))
-    if _grad_state.enabled and (self._requires_grad or src._requires_grad):
-        _rebase(self, src.to(self.dtype, device=self.device).expand(self.shape) + E.mul(self.detach(), 0.0))
-        return self
-    v = self._impl.version
-    _C.copy_(self._impl, src._impl)
-    if self._impl.version == v:
-        self._impl.bump_version()
+    if not isinstance(src, Tensor):
+        src = _wrap(_C.full([], float(src), self._impl.dtype, self._impl.device))
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: E.where(_everywhere(t), src.to(t.dtype, device=t.device), t))
+    P.bump_after(self._impl, lambda: _C.copy_(self._impl, src._impl))
     return self
-
-
-T.copy_ = copy_
 
 
 def masked_fill_(self, mask, value):
-    _check_inplace(self)
-    if _grad_state.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
-        _rebase(self, E.masked_fill(self, mask, value))
-        return self
+    if P.recording(self, value):
+        return P.record_inplace(self, lambda t: E.masked_fill(t, mask, value))
     return copy_(self, E.masked_fill(self, mask, value))
 
 
-T.masked_fill_ = masked_fill_
-
-
 def scatter_add_(self, dim, index, src):
-    _check_inplace(self)
-    if _grad_state.enabled and (self._requires_grad or src._requires_grad):
-        _rebase(self, I.scatter_add(self, dim, index, src))
-        return self
-    v = self._impl.version
-    _C.scatter_add_(self._impl, dim, index._impl, src._impl)
-    if self._impl.version == v:
-        self._impl.bump_version()
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: I.scatter_add(t, dim, index, src))
+    P.bump_after(self._impl, lambda: _C.scatter_add_(self._impl, dim, index._impl, src._impl))
     return self
-
-
-T.scatter_add_ = scatter_add_
 
 
 def index_put_(self, indices, values, accumulate=False):
     if not accumulate:
-        I.setitem(self, tuple(indices), values)
+        P.setitem(self, tuple(indices), values)
         return self
-    if _grad_state.enabled and (self._requires_grad or values._requires_grad):
+    if P.recording(self, values):
         raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
     idx = [I._index_tensor(i)._impl for i in indices]
-    v = self._impl.version
-    _C.index_put_(self._impl, idx, as_operand(values) if isinstance(values, Tensor) else
-                  _C.full([], float(values), self._impl.dtype, self._impl.device), True)
-    if self._impl.version == v:
-        self._impl.bump_version()
+    vals = values._impl if isinstance(values, Tensor) else float(values)
+    P.bump_after(self._impl, lambda: _C.index_put_(self._impl, idx, vals, True))
     return self
 
 
-T.index_put_ = index_put_
-
-
 def uniform_(self, a=0.0, b=1.0):
-    with_no_graph(self)
-    _C.uniform_(self._impl, a, b)
+    P.write_without_graph(self, "uniform_")
+    P.bump_after(self._impl, lambda: _C.uniform_(self._impl, a, b))
     return self
 
 
 def normal_(self, mean=0.0, std=1.0):
-    with_no_graph(self)
-    _C.normal_(self._impl, mean, std)
+    P.write_without_graph(self, "normal_")
+    P.bump_after(self._impl, lambda: _C.normal_(self._impl, mean, std))
     return self
 
 
 def bernoulli_(self, p=0.5):
-    with_no_graph(self)
-    _C.bernoulli_(self._impl, p)
+    P.write_without_graph(self, "bernoulli_")
+    P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p))
     return self
 
 
-def with_no_graph(self):
-    _check_inplace(self)
-    if _grad_state.enabled and self._requires_grad:
-        raise RuntimeError("random in-place initialisation of a tensor that is part of a graph; "
-                           "use it under pyengine.no_grad()")
-
-
+T.fill_ = fill_
+T.zero_ = zero_
+T.copy_ = copy_
+T.masked_fill_ = masked_fill_
+T.scatter_add_ = scatter_add_
+T.index_put_ = index_put_
 T.uniform_ = uniform_
 T.normal_ = normal_
 T.bernoulli_ = bernoulli_
@@ -257,7 +197,7 @@ T.bernoulli_ = bernoulli_
 
 # ---------------------------------------------------------------- indexing
 T.__getitem__ = I.getitem
-T.__setitem__ = I.setitem
+T.__setitem__ = P.setitem
 
 # ---------------------------------------------------------------- math methods
 for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
@@ -311,7 +251,7 @@ T.mT = property(_mT)
 
 
 # ---------------------------------------------------------------- copies and conversions
-class CloneBackward(Function):
+class CloneBackward(Op):
     @staticmethod
     def forward(ctx, x):
         return _C.clone(x._impl)
@@ -321,7 +261,7 @@ class CloneBackward(Function):
         return g
 
 
-class ContiguousBackward(Function):
+class ContiguousBackward(Op):
     @staticmethod
     def forward(ctx, x):
         return _C.contiguous(x._impl)
@@ -331,7 +271,7 @@ class ContiguousBackward(Function):
         return g
 
 
-class ToCopyBackward(Function):
+class ToCopyBackward(Op):
     """dtype/device conversion: the gradient converts back."""
 
     @staticmethod

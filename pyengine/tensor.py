@@ -18,7 +18,7 @@ _new = object.__new__
 
 class Tensor:
     __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_hooks", "_grad_acc",
-                 "_retains_grad", "_shape", "_dt", "__weakref__")
+                 "_retains_grad", "_shape", "_dt", "_view_of", "__weakref__")
     # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
     # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
 
@@ -195,16 +195,24 @@ class Tensor:
         return impl.numpy()
 
     def __array__(self, dtype=None, copy=None):
-        a = self.detach().numpy(force=True)
+        a = self._host_array()
         return a if dtype is None else a.astype(dtype, copy=False)
 
+    def _host_array(self):
+        """A NumPy view of the data (copied to the host first for CUDA tensors); no grad checks."""
+        impl = self._impl
+        if impl.device != "cpu":
+            impl = _C.to_device(impl, "cpu")
+        return impl.numpy()
+
     def item(self):
-        if self._impl.numel != 1:
-            raise RuntimeError(f"a Tensor with {self._impl.numel} elements cannot be converted to Scalar")
-        return self.detach().numpy(force=True).reshape(()).item()
+        n = self._impl.numel
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return self._host_array().item()
 
     def tolist(self):
-        return self.detach().numpy(force=True).tolist()
+        return self._host_array().tolist()
 
     def __len__(self):
         shape = self._impl.shape
@@ -281,6 +289,7 @@ def _init(t, impl):
     t._retains_grad = False
     t._shape = None
     t._dt = None
+    t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
 
 
 def _wrap(impl):
@@ -296,6 +305,7 @@ def _wrap(impl):
     t._retains_grad = False
     t._shape = None
     t._dt = None
+    t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
     return t
 
 

@@ -133,6 +133,12 @@ def test_no_grad_context_and_decorator():
     assert not f(x).requires_grad
     assert pe.is_grad_enabled()
 
+    @pe.no_grad
+    def bare(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and bare.__name__ == "bare"
+
 
 def test_enable_grad_inside_no_grad_and_set_grad_enabled():
     x = leaf([1.0])
@@ -311,8 +317,88 @@ def test_inplace_on_view_of_graph_tensor_raises_instead_of_wrong_grads():
     x = leaf([1.0, 2.0])
     y = x * 1
     with pytest.raises(RuntimeError, match="view"):
-        y[0].mul_(2)
+        y.view(2, 1).mul_(2)
     with pytest.raises(RuntimeError, match="view"):
         y.view(2, 1)[0] = 5.0
     with pe.no_grad():
         y[0].mul_(2)  # fine without a graph
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, b: a @ b, lambda a, b: pe.cat([a, b]), lambda a, b: pe.where(a > 0, a, b),
+    lambda a, b: a * b[0, 0], lambda a, b: a.sum(dtype=pe.float64) + b.sum(), lambda a, b: a - b,
+])
+def test_gradient_dtype_matches_each_inputs_dtype(op):
+    a = pe.ones(2, 2, requires_grad=True)
+    b = pe.ones(2, 2, dtype=pe.float64, requires_grad=True)
+    a_seen, b_seen = [], []
+    a.register_hook(lambda g: a_seen.append(g.dtype))
+    b.register_hook(lambda g: b_seen.append(g.dtype))
+    op(a, b).sum().backward()
+    assert a.grad.dtype is pe.float32 and b.grad.dtype is pe.float64
+    assert a_seen == [pe.float32] and b_seen == [pe.float64]
+
+
+def test_backward_frees_the_graph_behind_a_live_output():
+    import gc
+    import weakref
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    inner = weakref.ref(y.grad_fn._next[0][0])  # the MulBackward node (holds saved tensors)
+    gc.collect()
+    assert inner() is not None
+    y.backward()
+    assert inner() is None  # released by backward while y and its grad_fn are still alive
+    assert y.grad_fn is not None
+
+
+def test_inplace_through_indexing_views_is_recorded_on_the_base():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    y[1:] *= 10          # view write: y.__getitem__, __imul__ on the view, y.__setitem__
+    v = y[0]
+    v.add_(x[2])         # in-place on a view, operand requiring grad
+    y.sum().backward()   # y = [x0 + x2, 10 x1, 10 x2]
+    assert y.tolist() == [4.0, 20.0, 30.0]
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 10.0, 11.0])
+
+
+def test_view_of_view_write_and_view_of_leaf():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    y = x * 2
+    y[1][0] = 0.0        # view of a view: routed to the root base
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[2.0, 2.0], [0.0, 2.0]])
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0].mul_(2)
+
+
+def test_gradcheck_detects_a_wrong_backward():
+    class BadSquare(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x  # should be 2 * g * x
+
+    x = leaf([0.5, -1.5])
+    assert pe.autograd.gradcheck(lambda t: t * t, (x,))
+    assert not pe.autograd.gradcheck(BadSquare.apply, (x,), raise_exception=False)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        pe.autograd.gradcheck(BadSquare.apply, (x,), 1e-6, 1e-5, 1e-3)
+    with pytest.raises(ValueError, match="float64"):
+        pe.autograd.gradcheck(lambda t: t * t, (pe.ones(2, requires_grad=True),))
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    with pe.no_grad():
+        t = threading.Thread(target=lambda: seen.append(pe.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]

@@ -167,6 +167,8 @@ def test_unary_matches_numpy(name, dtype):
         got = getattr(_C, name)(T(x))
         assert got.shape == (n,) and got.dtype == str(want.dtype)
         check_close(got.numpy(), want, cd)
+        strided = getattr(_C, name)(_C.slice(T(x), 0, 0, None, 2))  # the byte-stride loop
+        check_close(strided.numpy(), want[::2], cd)
 
 
 def binary_inputs(name, n, dtype, rng):
@@ -195,6 +197,13 @@ def test_binary_matches_numpy(name, dtype):
         got = getattr(_C, name)(T(a), T(b))
         assert got.shape == (n,) and got.dtype == str(want.dtype)
         check_close(got.numpy(), want, cd)
+        # the byte-stride loop, and a broadcast (stride 0) operand on either side
+        strided = getattr(_C, name)(_C.slice(T(a), 0, 0, n - 1, 2), _C.slice(T(b), 0, 1, n, 2))
+        check_close(strided.numpy(), binary_reference(name, a[0 : n - 1 : 2], b[1:n:2], cd), cd)
+        if n:
+            a0, b0 = _C.expand(T(a[:1]), [n]), _C.expand(T(b[:1]), [n])
+            check_close(getattr(_C, name)(T(a), b0).numpy(), binary_reference(name, a, b[:1], cd), cd)
+            check_close(getattr(_C, name)(a0, T(b)).numpy(), binary_reference(name, a[:1], b, cd), cd)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -321,6 +330,7 @@ def test_where_and_clamp():
     np.testing.assert_array_equal(_C.clamp(T(x), T(lo), 0.25).numpy(), np.minimum(np.maximum(x, lo), 0.25))
     np.testing.assert_array_equal(_C.clamp(T(x), 1.0, 0.0).numpy(), np.zeros((4, 5)))
     assert _C.clamp(T(np.array([1, 5])), 2, 3).numpy().tolist() == [2, 3]
+    assert _C.clamp(T(np.array([True, False])), min=True).numpy().tolist() == [True, True]
     assert _C.clamp(T(np.array([1, 5])), min=0.5).dtype == "float32"
     nan_bound = _C.clamp(T(np.array([1.0, 5.0])), min=T(np.array([2.0, np.nan])))
     np.testing.assert_array_equal(nan_bound.numpy(), [2.0, np.nan])
@@ -341,6 +351,10 @@ def test_scalars_either_side():
     np.testing.assert_array_equal(_C.sub(1, T(x32)).numpy(), np.float32(1) - x32)
     np.testing.assert_array_equal(_C.div(T(x64), 3).numpy(), x64 / 3)
     np.testing.assert_array_equal(_C.pow(T(x64), 2).numpy(), x64**2)
+    np.testing.assert_array_equal(_C.pow(T(x32), 2.0).numpy(), x32 * x32)
+    assert _C.pow(T(np.array([3, -4])), 2.0).numpy().tolist() == [9.0, 16.0]  # float32 result
+    assert _C.pow(T(np.array([3, -4])), 2.0).dtype == "float32"
+    assert _C.pow(T(np.array([True, False])), 2).numpy().tolist() == [1, 0]
     np.testing.assert_allclose(_C.pow(2.0, T(x32)).numpy(), np.float32(2.0) ** x32, rtol=2e-7)
     ints = np.arange(-3, 4)
     got = _C.add(T(ints), 0.5)
@@ -407,6 +421,22 @@ def test_binary_dtypes_match_torch(name):
                     getattr(_C, name)(a, b)
             else:
                 assert getattr(_C, name)(a, b).dtype == want, (name, la, lb)
+
+
+def test_where_and_clamp_dtypes_match_torch():
+    torch, operands = _operands()
+    cond, tcond = T(np.array([True, False, True])), torch.tensor([True, False, True])
+    for la, a, ta in operands:
+        for lb, b, tb in operands:
+            want = str(torch.where(tcond, ta, tb).dtype).replace("torch.", "")
+            assert _C.where(cond, a, b).dtype == want, ("where", la, lb)
+            if not isinstance(ta, torch.Tensor):
+                continue
+            try:
+                want = str(torch.clamp(ta, min=tb).dtype).replace("torch.", "")
+            except (RuntimeError, TypeError, NotImplementedError):
+                continue  # torch has no bool kernel for number bounds; ours clamps bools like maximum
+            assert _C.clamp(a, min=b).dtype == want, ("clamp", la, lb)
 
 
 def test_unary_dtypes_match_torch():
@@ -484,6 +514,8 @@ def test_out_errors():
         _C.add(a, a, out=_C.empty([3, 2], "float64"))
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
         _C.exp(a, out=_C.empty([3], "float64"))
+    with pytest.raises(ValueError, match=r"pow: .*\(3,\).*\(2, 3\)"):
+        _C.pow(a, 2, out=_C.empty([3], "float64"))
     expanded = _C.expand(T(np.zeros((1, 3))), [2, 3])
     with pytest.raises(RuntimeError, match="same memory location"):
         _C.add(a, a, out=expanded)
@@ -549,8 +581,6 @@ def test_error_paths():
         _C.where(1, a, a)
     with pytest.raises(ValueError, match="at least one of 'min' or 'max'"):
         _C.clamp(a)
-    with pytest.raises(TypeError, match="bool"):
-        _C.clamp(T(np.array([True])), min=False)
     with pytest.raises(TypeError):
         _C.exp(1.0)  # unary ops take tensors
     with pytest.raises(TypeError):

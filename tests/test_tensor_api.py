@@ -350,3 +350,20 @@ def test_functional_namespace_has_the_api():
                  "index_select", "where", "masked_fill", "clamp", "clip", "tril", "triu", "one_hot", "matmul", "mm",
                  "bmm", "dot", "no_grad", "enable_grad", "set_grad_enabled", "exp", "logsumexp", "norm"]:
         assert callable(getattr(pe, name)), name
+
+
+def test_set_default_dtype_and_tensor_from_tensors():
+    pe.set_default_dtype(pe.float64)
+    try:
+        assert pe.tensor([1.0]).dtype is pe.float64 and pe.zeros(2).dtype is pe.float64
+    finally:
+        pe.set_default_dtype(pe.float32)
+    with pytest.raises(TypeError, match="floating-point"):
+        pe.set_default_dtype(pe.int64)
+    parts = [pe.tensor(1.0), pe.tensor(2.5)]
+    assert pe.tensor(parts).tolist() == [1.0, 2.5]
+
+
+def test_numpy_operands_defer_to_tensor():
+    out = np.array([1.0, 2.0], dtype=np.float32) + pe.tensor([1.0, 1.0])
+    assert isinstance(out, pe.Tensor) and out.tolist() == [2.0, 3.0]

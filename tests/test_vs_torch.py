@@ -221,3 +221,15 @@ def test_training_step_matches():
 def test_repr_matches_torch_for_simple_cases():
     for data in ([1.0, 2.0], [0.5, 1.25], [[1, 2], [3, 4]], [True, False]):
         assert repr(pe.tensor(data)) == repr(torch.tensor(data))
+
+
+def test_inplace_ops_and_writes_through_views():
+    def fn(x, w):
+        y = x * 1
+        y[1:] *= 2
+        y[0].add_(w.sum())
+        y[:, 1].mul_(w[0])
+        y.clamp_(-1.5, 1.5)
+        y.sub_(w, alpha=0.5)
+        return y.exp_()
+    run_both(fn, fn, [pair((3, 4), "float64"), pair((4,), "float64")])

@@ -7,10 +7,10 @@ namespace pe::bind {
 
 namespace {
 
-// dims: None, one int, or a sequence of ints.
+// dims: None, one int (anything with __index__, e.g. a NumPy integer), or a sequence of ints.
 ops::Dims parse_dims(const py::object& dims) {
   if (dims.is_none()) return std::nullopt;
-  if (py::isinstance<py::int_>(dims)) return std::vector<int64_t>{dims.cast<int64_t>()};
+  if (PyIndex_Check(dims.ptr())) return std::vector<int64_t>{dims.cast<int64_t>()};
   try {
     return dims.cast<std::vector<int64_t>>();
   } catch (const py::cast_error&) {

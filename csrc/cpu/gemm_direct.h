@@ -66,13 +66,16 @@ template <class T>
 void gemv(int threads, int64_t m, int64_t n, T alpha, const T* A, int64_t rsA, int64_t csA, const T* x,
           int64_t incx, T beta, T* y, int64_t incy) {
   if (rsA == 1 && csA != 1) {
-    // Columns of A are contiguous: accumulate y += A[:, k] x[k] for a block of rows at a time.
-    constexpr int64_t kRows = 512;
-    int64_t blocks = (m + kRows - 1) / kRows;
-    run_parallel(threads, blocks, kRows * n, [&](int64_t b0, int64_t b1) {
+    // Columns of A are contiguous: y += A[:, k] x[k], streaming whole columns (one block of
+    // rows per thread, at most kRows so the accumulators stay in L1).
+    constexpr int64_t kRows = 4096;
+    const int64_t per_thread = (m + threads - 1) / threads;
+    const int64_t rows_per_block = imin(kRows, (per_thread + 15) / 16 * 16);
+    const int64_t blocks = (m + rows_per_block - 1) / rows_per_block;
+    run_parallel(threads, blocks, rows_per_block * n, [&](int64_t b0, int64_t b1) {
       T acc[kRows];
       for (int64_t b = b0; b < b1; ++b) {
-        int64_t i0 = b * kRows, rows = imin(kRows, m - i0);
+        const int64_t i0 = b * rows_per_block, rows = imin(rows_per_block, m - i0);
         for (int64_t r = 0; r < rows; ++r) acc[r] = T(0);
         for (int64_t k = 0; k < n; ++k) {
           const T xk = x[k * incx];

@@ -3,15 +3,16 @@
 //
 // A micro-kernel computes an MR x NR tile of C from a packed A micro-panel (kc x MR: for each
 // k the MR values of a column of A) and a packed B micro-panel (kc x NR: for each k the NR
-// values of a row of B), vectorised along NR, broadcasting A. Loops, outermost first:
+// values of a row of B), vectorised along NR, broadcasting A. The threads split C into
+// rectangles of micro-tiles (choose_split) and each runs, on its rectangle:
 //
-//   ic: rows of A in blocks of mb       the packed A block (mb x kc) is shared by all threads
-//   pc: k in blocks of kc               first block applies beta, later ones accumulate
-//       pack the A block (threads split its micro-panels)
-//       threads split the C block into rectangles of micro-tiles; each thread, for its columns
-//       in chunks of nb: packs the B chunk (kc x nb, sized for its private L2), then
-//         ir: MR rows          the A micro-panel (MR x kc) stays in L1 ...
-//           jr: NR columns     ... while the B micro-panels stream from L2
+//   ic: rows in blocks of mb            the packed A block (mb x kc) sits in L2/L3
+//     pc: k in blocks of kc             first block applies beta, later ones accumulate
+//       pack the A block
+//       jc: columns in chunks of nb     the packed B chunk (kc x nb) fills half the L2
+//         pack the B chunk
+//         ir: MR rows                   the A micro-panel (MR x kc) stays in L1 ...
+//           jr: NR columns              ... while the B micro-panels stream from L2
 //             micro-kernel
 //
 // Packing reads any strides and pads edges with zeros, so every micro-kernel call is a full
@@ -23,6 +24,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "cpu/gemm_direct.h"
 #include "cpu/gemm_kernels.h"
@@ -56,7 +63,7 @@ class Scratch {
 struct Blocking {
   int64_t kc;  // k per packed block: the A micro-panel (MR x kc) fills about half of L1
   int64_t nb;  // columns per packed B chunk: kc x nb fills about half of the private L2
-  int64_t mb;  // rows per shared packed A block: mb x kc fits a slice of L3
+  int64_t mb;  // rows per packed A block: mb x kc fits a slice of L3
 };
 
 // Depends on the shapes and cache sizes only - never on the thread count - so results are
@@ -68,17 +75,65 @@ inline Blocking choose_blocking(int64_t M, int64_t N, int64_t K, int MR, int NR,
   int64_t kc = ((K + nk - 1) / nk + 7) / 8 * 8;      // ... of equal size, so none is tiny
   kc = std::min(kc, K);
   int64_t nb = std::max<int64_t>(NR, cs.l2 / 2 / (kc * elem) / NR * NR);
-  int64_t l3_slice = imin(cs.l3 / 4, 8 << 20);
+  int64_t l3_slice = imin(cs.l3 / 8, 2 << 20);
   int64_t mb = std::max<int64_t>(MR, l3_slice / (kc * elem) / MR * MR);
   (void)N;
   return {kc, std::min(nb, (N + NR - 1) / NR * NR), std::min(mb, (M + MR - 1) / MR * MR)};
 }
 
-// A[rows, k0:k0+kc] -> micro-panels of MR rows: panel[k * MR + r]; rows past M are zeros.
+// Rows r0.. of A with unit column stride into panel columns r0..: dst[k * MR + r] = src_r[k].
+// With SSE2 (every x86-64), 4x4 (float) or 2x2 (double) register transposes move a whole
+// group of rows per step instead of one element per store; other rows go one by one.
+template <class T, int MR>
+int64_t pack_a_rows_transposed(int64_t rows, int64_t kc, const T* A, int64_t rsA, T* dst) {
+  int64_t r = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r + 4 <= rows; r += 4) {
+      const float *s0 = A + r * rsA, *s1 = s0 + rsA, *s2 = s1 + rsA, *s3 = s2 + rsA;
+      float* d = dst + r;
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m128 x0 = _mm_loadu_ps(s0 + k), x1 = _mm_loadu_ps(s1 + k), x2 = _mm_loadu_ps(s2 + k),
+               x3 = _mm_loadu_ps(s3 + k);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(d + (k + 0) * MR, x0);
+        _mm_storeu_ps(d + (k + 1) * MR, x1);
+        _mm_storeu_ps(d + (k + 2) * MR, x2);
+        _mm_storeu_ps(d + (k + 3) * MR, x3);
+      }
+      for (; k < kc; ++k) {
+        d[k * MR + 0] = s0[k];
+        d[k * MR + 1] = s1[k];
+        d[k * MR + 2] = s2[k];
+        d[k * MR + 3] = s3[k];
+      }
+    }
+  } else {
+    for (; r + 2 <= rows; r += 2) {
+      const double *s0 = A + r * rsA, *s1 = s0 + rsA;
+      double* d = dst + r;
+      int64_t k = 0;
+      for (; k + 2 <= kc; k += 2) {
+        __m128d x0 = _mm_loadu_pd(s0 + k), x1 = _mm_loadu_pd(s1 + k);
+        _mm_storeu_pd(d + k * MR, _mm_unpacklo_pd(x0, x1));
+        _mm_storeu_pd(d + (k + 1) * MR, _mm_unpackhi_pd(x0, x1));
+      }
+      for (; k < kc; ++k) {
+        d[k * MR + 0] = s0[k];
+        d[k * MR + 1] = s1[k];
+      }
+    }
+  }
+#endif
+  return r;  // rows done
+}
+
+// A[rows, k0:k0+kc] -> micro-panel of MR rows: panel[k * MR + r]; rows past `rows` are zeros.
 template <class T, int MR>
 void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA, T* dst) {
   if (csA == 1) {  // rows of A contiguous: read along k
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = pack_a_rows_transposed<T, MR>(rows, kc, A, rsA, dst); r < rows; ++r) {
       const T* src = A + r * rsA;
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
     }
@@ -88,30 +143,44 @@ void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA
       for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r * rsA];
     }
   }
-  for (int64_t r = rows; r < MR; ++r)
-    for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = T(0);
 }
 
-// B[k0:k0+kc, cols] -> micro-panel of NR columns: panel[k * NR + c]; columns past N are zeros.
+// B[k0:k0+kc, cols] -> micro-panels of NR columns: panel q holds [k * NR + c] for columns
+// q*NR + c; columns past `cols` are zeros.
 template <class T, int NR>
-void pack_b_panel(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB, T* dst) {
-  if (csB == 1 && cols == NR) {
-    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, B + k * rsB, NR * sizeof(T));
-    return;
-  }
-  if (rsB == 1 && csB != 1) {  // columns of B contiguous: read along k
-    for (int64_t c = 0; c < cols; ++c) {
-      const T* src = B + c * csB;
-      for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
-    }
-  } else {
+void pack_b_chunk(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB, T* dst) {
+  const int64_t panels = (cols + NR - 1) / NR, full = cols / NR;
+  if (csB == 1) {
+    // Rows of B contiguous: read each row once, front to back (prefetch-friendly), and
+    // deal its NR-wide pieces out to the panels.
     for (int64_t k = 0; k < kc; ++k) {
       const T* src = B + k * rsB;
-      for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = src[c * csB];
+      T* d = dst + k * NR;
+      for (int64_t q = 0; q < full; ++q) std::memcpy(d + q * NR * kc, src + q * NR, NR * sizeof(T));
+      if (full < panels) {
+        T* tail = d + full * NR * kc;
+        const int64_t c0 = full * NR;
+        for (int64_t c = 0; c < NR; ++c) tail[c] = c0 + c < cols ? src[c0 + c] : T(0);
+      }
     }
+    return;
   }
-  for (int64_t k = 0; k < kc; ++k)
-    for (int64_t c = cols; c < NR; ++c) dst[k * NR + c] = T(0);
+  for (int64_t q = 0; q < panels; ++q) {
+    const int64_t n = imin(NR, cols - q * NR);
+    const T* src_q = B + q * NR * csB;
+    T* d = dst + q * NR * kc;
+    if (rsB == 1) {  // columns of B contiguous: read along k
+      for (int64_t c = 0; c < n; ++c)
+        for (int64_t k = 0; k < kc; ++k) d[k * NR + c] = src_q[c * csB + k];
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t c = 0; c < n; ++c) d[k * NR + c] = src_q[k * rsB + c * csB];
+    }
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t c = n; c < NR; ++c) d[k * NR + c] = T(0);
+  }
 }
 
 // One micro-tile, wherever it lies: full tiles with unit column stride go straight to C;
@@ -133,68 +202,84 @@ inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const
     }
 }
 
+// How the threads split C: a grid of ti x tj rectangles (whole micro-tiles), one per thread.
+// Each thread packs the A rows and B columns its rectangle needs, so the threads never wait
+// for each other (one fork/join per GEMM) at the price of packing A tj times and B ti times.
+// The grid minimises the slowest thread's estimated cost: its multiply-adds, plus packing,
+// weighted by NR (about the multiply-adds a core does in the time it packs one element of A;
+// B is packed by rows, about four times cheaper).
+struct Split {
+  int64_t ti, tj;
+};
+
+inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, int64_t K, int MR, int NR) {
+  Split best{1, 1};
+  double best_cost = -1;
+  for (int64_t ti = 1; ti <= threads; ++ti) {
+    if (threads % ti) continue;
+    const int64_t tj = threads / ti;
+    if (ti > row_panels || tj > col_panels) continue;
+    const double rows = double((row_panels + ti - 1) / ti) * MR, cols = double((col_panels + tj - 1) / tj) * NR;
+    const double cost = rows * cols * K + NR * rows * K + NR / 4.0 * cols * K;
+    if (best_cost < 0 || cost < best_cost) {
+      best = {ti, tj};
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
 template <class T, class Kernel>
 void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
                  const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
   constexpr int MR = Kernel::MR, NR = Kernel::NR;
   const Blocking bl = choose_blocking(M, N, K, MR, NR, sizeof(T));
+  const int64_t row_panels = (M + MR - 1) / MR, col_panels = (N + NR - 1) / NR;
+  const Split split = choose_split(threads, row_panels, col_panels, K, MR, NR);
+  const int64_t tasks = split.ti * split.tj;
 
-  // Split the C block into a grid of ti x tj rectangles of micro-tiles, one per thread:
-  // columns first (threads then share the packed A block and pack disjoint parts of B).
-  const int64_t col_panels = (N + NR - 1) / NR;
-  const int64_t tj = std::max<int64_t>(1, imin(threads, col_panels));
-  const int64_t max_ti = std::max<int64_t>(1, threads / tj);
-
-  // Scratch: the shared A block, then one B chunk per thread, each 64-byte aligned (the
-  // kernels load packed B with aligned loads).
+  // Scratch, allocated here (a worker thread must not throw): per task an A block and a B
+  // chunk, each 64-byte aligned (the kernels load packed B with aligned loads).
   constexpr int64_t kAlign = 64 / sizeof(T);
   const int64_t a_elems = (bl.mb * bl.kc + kAlign - 1) / kAlign * kAlign;
   const int64_t b_elems = (bl.nb * bl.kc + kAlign - 1) / kAlign * kAlign;
   thread_local Scratch scratch;
-  T* a_pack = static_cast<T*>(scratch.get((a_elems + b_elems * tj * max_ti) * sizeof(T)));
+  T* const buffers = static_cast<T*>(scratch.get((a_elems + b_elems) * tasks * sizeof(T)));
 
-  for (int64_t ic = 0; ic < M; ic += bl.mb) {
-    const int64_t mb = imin(bl.mb, M - ic);
-    const int64_t row_panels = (mb + MR - 1) / MR;
-    const int64_t ti = std::min(max_ti, row_panels);
-    for (int64_t pc = 0; pc < K; pc += bl.kc) {
-      const int64_t kc = imin(bl.kc, K - pc);
-      const T beta_pc = pc == 0 ? beta : T(1);
-      const T* A_blk = A + ic * rsA + pc * csA;
-      const T* B_blk = B + pc * rsB;
-
-      run_parallel(threads, row_panels, MR * kc, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p)
-          pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A_blk + p * MR * rsA, rsA, csA,
-                              a_pack + p * MR * kc);
-      });
-
-      run_parallel(threads, ti * tj, int64_t(1) << 40, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t pi = t / tj, pj = t % tj;
-          const int64_t r0 = row_panels * pi / ti, r1 = row_panels * (pi + 1) / ti;  // in panels
-          const int64_t c0 = col_panels * pj / tj, c1 = col_panels * (pj + 1) / tj;
-          T* b_pack = a_pack + a_elems + t * b_elems;
-          for (int64_t jc = c0 * NR; jc < c1 * NR; jc += bl.nb) {
-            const int64_t nb = imin(bl.nb, imin(c1 * NR, N) - jc);
+  run_parallel(tasks > 1 ? threads : 1, tasks, int64_t(1) << 40, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t pi = t / split.tj, pj = t % split.tj;
+      const int64_t row0 = row_panels * pi / split.ti * MR, row1 = imin(row_panels * (pi + 1) / split.ti * MR, M);
+      const int64_t col0 = col_panels * pj / split.tj * NR, col1 = imin(col_panels * (pj + 1) / split.tj * NR, N);
+      T* a_pack = buffers + t * (a_elems + b_elems);
+      T* b_pack = a_pack + a_elems;
+      for (int64_t ic = row0; ic < row1; ic += bl.mb) {
+        const int64_t mb = imin(bl.mb, row1 - ic);
+        const int64_t mb_panels = (mb + MR - 1) / MR;
+        for (int64_t pc = 0; pc < K; pc += bl.kc) {
+          const int64_t kc = imin(bl.kc, K - pc);
+          const T beta_pc = pc == 0 ? beta : T(1);  // later k blocks accumulate
+          for (int64_t p = 0; p < mb_panels; ++p)
+            pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A + (ic + p * MR) * rsA + pc * csA, rsA, csA,
+                                a_pack + p * MR * kc);
+          for (int64_t jc = col0; jc < col1; jc += bl.nb) {
+            const int64_t nb = imin(bl.nb, col1 - jc);
             const int64_t nb_panels = (nb + NR - 1) / NR;
-            for (int64_t q = 0; q < nb_panels; ++q)
-              pack_b_panel<T, NR>(imin(NR, nb - q * NR), kc, B_blk + (jc + q * NR) * csB, rsB, csB,
-                                  b_pack + q * NR * kc);
-            for (int64_t ir = r0; ir < r1; ++ir) {
-              const int64_t i = ir * MR, rows = imin(MR, mb - i);
-              const T* a = a_pack + ir * MR * kc;
+            pack_b_chunk<T, NR>(nb, kc, B + pc * rsB + jc * csB, rsB, csB, b_pack);
+            for (int64_t p = 0; p < mb_panels; ++p) {
+              const int64_t i = ic + p * MR;
+              const T* a = a_pack + p * MR * kc;
               for (int64_t q = 0; q < nb_panels; ++q) {
                 const int64_t j = jc + q * NR;
-                micro_tile<Kernel>(rows, imin(NR, N - j), kc, a, b_pack + q * NR * kc, alpha, beta_pc,
-                                   C + (ic + i) * rsC + j * csC, rsC, csC);
+                micro_tile<Kernel>(imin(MR, row1 - i), imin(NR, col1 - j), kc, a, b_pack + q * NR * kc, alpha,
+                                   beta_pc, C + i * rsC + j * csC, rsC, csC);
               }
             }
           }
         }
-      });
+      }
     }
-  }
+  });
 }
 
 // Shapes too small to pay for packing run unpacked.
@@ -217,7 +302,12 @@ void gemm_entry(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   if (M == 1) return gemv(threads, N, K, alpha, B, csB, rsB, A, csA, beta, C, csC);
   if (use_direct(M, N, K))
     return gemm_direct(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-  gemm_packed<T, Kernel>(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  // A thread gets at least kMinMacsPerThread multiply-adds (some microseconds of work), or
+  // waking it costs more than it saves.
+  constexpr int64_t kMinMacsPerThread = int64_t(1) << 19;
+  const int64_t useful = std::max<int64_t>(1, M * N * K / kMinMacsPerThread);
+  const int packed_threads = static_cast<int>(std::min<int64_t>(threads, useful));
+  gemm_packed<T, Kernel>(packed_threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
 }
 
 }  // namespace

@@ -7,10 +7,11 @@
 namespace pe::ops {
 
 struct CudaOps {
-  void (*copy_)(const Tensor& dst, const Tensor& src) = nullptr;  // same dtype? no: casts too
+  void (*copy_)(const Tensor& dst, const Tensor& src) = nullptr;  // converts dtypes too
   void (*fill_)(const Tensor& dst, double value) = nullptr;
   void (*unary)(int op, const Tensor& out, const Tensor& in) = nullptr;
   void (*binary)(int op, const Tensor& out, const Tensor& a, const Tensor& b) = nullptr;
+  void (*where)(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) = nullptr;
   void (*reduce)(int op, const Tensor& out, const Tensor& in, const Shape& dims) = nullptr;
   void (*matmul)(const Tensor& out, const Tensor& a, const Tensor& b) = nullptr;
 };

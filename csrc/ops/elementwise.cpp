@@ -34,13 +34,20 @@ DType number_dtype(const Operand& o) {
   return DType::Float32;
 }
 
+bool is_number_two(const Operand& o) {
+  if (const int64_t* i = std::get_if<int64_t>(&o)) return *i == 2;
+  if (const double* d = std::get_if<double>(&o)) return *d == 2.0;
+  return false;
+}
+
 // A 0-d tensor of dtype `dt` holding the number's value, converted once from its own type.
 Tensor number_tensor(const Operand& o, DType dt, Device device) {
   Tensor t = Tensor::empty({}, dt, Device{});
   PE_DISPATCH_ALL(dt, "scalar operand", [&] {
     std::visit(
         [&](const auto& v) {
-          if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (!std::is_same_v<V, Tensor>) *t.data<scalar_t>() = static_cast<scalar_t>(v);
         },
         o);
   });
@@ -245,6 +252,12 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   DType compute = compute_dtype(ew::op_domain(op), promoted, name);
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
+  // x ** 2 (as in squared errors) is x * x exactly, and far cheaper than pow().
+  if (op == BinaryOp::Pow && tensor_of(a) && is_number_two(b)) {
+    Tensor x = to_dtype(*tensor_of(a), compute);
+    return write_result(name, x.shape(), compute, device, {x}, out,
+                        [&](const Tensor& dst) { run_unary(UnaryOp::Square, dst, x); });
+  }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
   return write_result(name, shape, result, device, {ta, tb}, out,
@@ -256,13 +269,15 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
   DType cond_dtype = ct ? ct->dtype() : number_dtype(cond);
   PE_CHECK(cond_dtype == DType::Bool, TypeError, "where: expected a bool condition, got ", dtype_name(cond_dtype));
   Device device = common_device("where", {&cond, &a, &b}, std::nullopt);
-  PE_CHECK(device.is_cpu(), RuntimeError, "where is not implemented for CUDA tensors yet");
   DType dtype = result_type({a, b});
   Shape shape = broadcast_all({&cond, &a, &b});
   Tensor tc = materialise(cond, DType::Bool, device);
   Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
   return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
-                      [&](const Tensor& dst) { PE_ISA_CALL(elementwise_where, dst, tc, ta, tb); });
+                      [&](const Tensor& dst) {
+                        if (dst.device().is_cuda()) return cuda_op(cuda_ops().where, "where")(dst, tc, ta, tb);
+                        PE_ISA_CALL(elementwise_where, dst, tc, ta, tb);
+                      });
 }
 
 Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,
@@ -276,7 +291,8 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
       for_promotion.push_back(**bound);
     }
   Device device = common_device("clamp", operands, out);
-  DType compute = compute_dtype(Domain::Numeric, result_type(for_promotion), "clamp");
+  // Domain of maximum/minimum: bools clamp too (PyTorch only allows that for tensor bounds).
+  DType compute = compute_dtype(Domain::All, result_type(for_promotion), "clamp");
   Shape shape = broadcast_all(operands);
   Tensor tx = materialise(x, compute, device);
   std::vector<Tensor> inputs{tx};

@@ -205,12 +205,12 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
 
 // ---- advanced indexing: index_take / index_put_ ----
 
-// Checks k index tensors against x's first k dims, sets `batch` to their broadcast shape and
-// returns the element offset into x for every position of it.
-static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<Tensor>& indices, Shape& batch) {
+// Checks k index tensors against x's first k dims and returns, over their broadcast shape (the
+// "batch"), the element offset into x of each indexed position.
+static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<Tensor>& indices) {
   const int64_t k = static_cast<int64_t>(indices.size());
   PE_CHECK(k <= x.ndim(), IndexError, op, ": too many indices for tensor of dimension ", x.ndim(), " (got ", k, ")");
-  batch = {};
+  Shape batch;
   std::string shapes;
   for (const Tensor& t : indices) {
     require_cpu(op, t);
@@ -236,8 +236,8 @@ static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<T
 
 Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
   require_cpu("index_take", x);
-  Shape batch;
-  Tensor offsets = index_offsets("index_take", x, indices, batch);
+  Tensor offsets = index_offsets("index_take", x, indices);
+  const Shape& batch = offsets.shape();
   const size_t k = indices.size();
   Shape inner(x.shape().begin() + k, x.shape().end());
   Shape shape = concat(batch, inner);
@@ -255,8 +255,8 @@ Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Ten
   require_cpu("index_put_", x);
   require_cpu("index_put_", values);
   check_no_self_overlap("index_put_", x);
-  Shape batch;
-  Tensor offsets = index_offsets("index_put_", x, indices, batch);
+  Tensor offsets = index_offsets("index_put_", x, indices);
+  const Shape& batch = offsets.shape();
   const size_t k = indices.size();
   Shape inner(x.shape().begin() + k, x.shape().end());
   Shape shape = concat(batch, inner);

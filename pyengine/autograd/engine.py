@@ -61,6 +61,8 @@ def _accumulate(node, grad, create_graph):
     if tuple(grad.shape) != tuple(v._impl.shape):
         raise RuntimeError(f"gradient of shape {tuple(grad.shape)} does not match the leaf's shape "
                            f"{tuple(v._impl.shape)}")
+    if grad._impl.dtype != v._impl.dtype:  # e.g. a user Function's backward in another precision
+        grad = grad.to(v._impl.dtype)
     if v.grad is None:
         # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor.
         v.grad = grad if create_graph else grad.detach().clone()
@@ -152,8 +154,6 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                 if g is not None:
                     if not isinstance(g, _fn._Tensor):
                         g = _fn._wrap(g)
-                    if g._impl.dtype != e[2]:
-                        g = g.to(e[2])
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child._num_outputs

@@ -27,7 +27,7 @@ class Node:
     """What the engine needs from a graph node."""
 
     __slots__ = ()
-    _next = ()          # per forward input: (node, output_nr, input dtype name) or None
+    _next = ()          # per forward input: (node, output_nr) where its gradient goes, or None
     _num_outputs = 1
     _pre_hooks = None   # {output_nr: [hook, ...]}: hooks of the non-leaf tensors it produced
     _freed = False
@@ -60,6 +60,9 @@ class Function(Node):
     """
 
     # Not slotted: user Functions stash arbitrary attributes on ctx, like in PyTorch.
+    # float_outputs: the op's outputs are floating point whenever a differentiable input is, so
+    # apply need not ask each output's dtype (pyengine's own ops set it; user Functions don't).
+    float_outputs = False
     _saved = None
     _non_differentiable = None
     _out_meta = None
@@ -140,15 +143,14 @@ class Function(Node):
     def apply(cls, *args):
         grad_on = state.enabled
         ctx = _new(cls)
-        record = False
         if grad_on:
-            for a in args:
-                if isinstance(a, _Tensor) and a._requires_grad:
-                    record = True
-                    break
+            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            record = True in needs
+        else:
+            record = False
         ctx._recording = record
         if record:
-            ctx.needs_input_grad = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            ctx.needs_input_grad = needs
         else:
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         state.enabled = False
@@ -167,34 +169,39 @@ class Function(Node):
         return out
 
     def _release(self):
-        self._saved = None
+        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
+        # tensors) so memory goes back as soon as backward has passed, even while the output
+        # tensor (and so this node) is still referenced.
+        self.__dict__.clear()
         self._freed = True
 
 
 def _connect(ctx, args, outs):
     """Record the graph: edges to where each input's gradient goes; outputs point at ctx."""
     edges = []
-    for a in args:
-        if isinstance(a, _Tensor) and a._requires_grad:
-            dt = a._dt
-            if dt is None:
-                dt = a._dt = a._impl.dtype
+    for a, need in zip(args, ctx.needs_input_grad):
+        if need:
             fn = a.grad_fn
-            edges.append((fn, a._output_nr, dt) if fn is not None else (a._accumulator(), 0, dt))
+            edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
         else:
             edges.append(None)
     ctx._next = tuple(edges)
     nd = ctx._non_differentiable
+    check_dtype = len(outs) > 1 or not ctx.float_outputs
     for i, o in enumerate(outs):
         if o is None:
             continue
         impl = o._impl
         if nd is not None and id(impl) in nd:
             continue
-        dt = o._dt
-        if dt is None:
-            dt = o._dt = impl.dtype
-        if dt in ("float32", "float64"):
+        if check_dtype:
+            dt = o._dt
+            if dt is None:
+                dt = o._dt = impl.dtype
+            differentiable = dt in ("float32", "float64")
+        else:
+            differentiable = True
+        if differentiable:
             o._requires_grad = True
             o.grad_fn = ctx
             o._output_nr = i

@@ -1,15 +1,16 @@
 """Global grad mode: no_grad / enable_grad / set_grad_enabled (context managers and decorators)."""
 import functools
+import threading
 
 
-class _State:
-    __slots__ = ("enabled",)
+class _State(threading.local):
+    """Grad mode is per thread, as in PyTorch (a loader thread's no_grad must not leak)."""
 
     def __init__(self):
         self.enabled = True
 
 
-# One mutable object, read on every op: `state.enabled` is the cheapest check Python offers.
+# One object, read on every op: `state.enabled` is about the cheapest check Python offers.
 state = _State()
 
 
@@ -39,11 +40,22 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """Also usable as a bare decorator: @no_grad as well as @no_grad()."""
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        return self(orig_func) if callable(orig_func) else self
+
+    def __init__(self, orig_func=None):
+        pass
+
+
+class no_grad(_NoParamContext):
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     _mode = True
 
 

@@ -99,11 +99,12 @@ class RandomCrop:
 
 
 class RandomAffine:
-    """Small random rotations (degrees), shifts (fraction of the size) and zoom (scale range),
-    resampled bilinearly about the image centre; pixels from outside are zero."""
+    """Small random rotations (degrees: d for [-d, d], or (lo, hi)), shifts (translate: fractions
+    of width and height) and zoom (scale: (lo, hi)), resampled bilinearly about the image centre;
+    pixels from outside the image are zero."""
 
     def __init__(self, degrees=0.0, translate=None, scale=None, generator=None):
-        self.degrees = float(degrees)
+        self.degrees = (-float(degrees), float(degrees)) if np.isscalar(degrees) else tuple(map(float, degrees))
         self.translate = translate
         self.scale = scale
         self.rng = _generator(generator)
@@ -111,7 +112,7 @@ class RandomAffine:
     def __call__(self, x):
         batch, restore = _as_batch(x)
         n, c, h, w = batch.shape
-        angle = np.deg2rad(self.rng.uniform(-self.degrees, self.degrees, size=n))
+        angle = np.deg2rad(self.rng.uniform(*self.degrees, size=n))
         zoom = self.rng.uniform(*self.scale, size=n) if self.scale else np.ones(n)
         tx = self.rng.uniform(-1, 1, size=n) * (self.translate[0] * w if self.translate else 0)
         ty = self.rng.uniform(-1, 1, size=n) * (self.translate[1] * h if self.translate else 0)

@@ -1,10 +1,31 @@
 """Helpers shared by every op family."""
 from .. import _C
+from ..autograd.function import Function
 from ..autograd.grad_mode import state as grad_state
-from ..tensor import Tensor, _wrap, shape_of as _cached_shape
+from ..tensor import Tensor, _wrap, dtype_name as _cached_dtype, shape_of as _cached_shape
 
 _SCALARS = (bool, int, float)
 _FLOAT = ("float32", "float64")
+
+
+class Op(Function):
+    """Base of pyengine's own Functions: outputs are floating point when a differentiable input
+    is, and backward returns gradients in each input's dtype (see cast_back)."""
+
+    float_outputs = True
+
+
+def cast_back(g, dtype):
+    """A gradient in the dtype of the input it belongs to (mixed-precision ops compute in the
+    promoted dtype)."""
+    return g if g is None or dtype is None or g._impl.dtype == dtype else g.to(dtype)
+
+
+def dtypes_if_mixed(*xs):
+    """Per-operand dtype names when tensor operands differ in dtype (backward casts back), else None."""
+    names = [_cached_dtype(x) if isinstance(x, Tensor) else None for x in xs]
+    present = {n for n in names if n is not None}
+    return names if len(present) > 1 else None
 
 
 def as_operand(x):

@@ -2,14 +2,13 @@
 import math
 
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap
-from ._util import as_operand, as_tensor_arg, reduce_grad, shape_of
+from ._util import Op, as_operand, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
 # ---------------------------------------------------------------- unary
-class _Unary(Function):
+class _Unary(Op):
     """forward: y = _C.<op>(x); subclasses give the derivative as `grad(saved x or y, g)`."""
 
     op = None
@@ -101,14 +100,18 @@ def logical_not(input):
 
 
 # ---------------------------------------------------------------- binary
-class _Binary(Function):
+class _Binary(Op):
     """Broadcasting binary op; `grads(ctx, g, a, b)` returns unreduced gradients."""
 
     op = None
 
     @classmethod
     def forward(cls, ctx, a, b):
-        ctx.shapes = (shape_of(a), shape_of(b))
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            ctx.shapes = (shape_of(a), shape_of(b))
+            ctx.dtypes = dtypes_if_mixed(a, b)
+        else:  # tensor OP scalar: the output has the tensor's shape and dtype, nothing to undo
+            ctx.shapes = ctx.dtypes = None
         cls.save(ctx, a, b)
         return cls.op(as_operand(a), as_operand(b))
 
@@ -119,10 +122,16 @@ class _Binary(Function):
     @classmethod
     def backward(cls, ctx, g):
         ga, gb = cls.grads(ctx, g)
-        sa, sb = ctx.shapes
         need = ctx.needs_input_grad
-        return (reduce_grad(ga, sa) if need[0] and ga is not None else None,
-                reduce_grad(gb, sb) if need[1] and gb is not None else None)
+        ga = ga if need[0] else None
+        gb = gb if need[1] else None
+        if ctx.shapes is not None:
+            sa, sb = ctx.shapes
+            ga = None if ga is None else reduce_grad(ga, sa)
+            gb = None if gb is None else reduce_grad(gb, sb)
+        if ctx.dtypes is not None:
+            ga, gb = cast_back(ga, ctx.dtypes[0]), cast_back(gb, ctx.dtypes[1])
+        return ga, gb
 
 
 class AddBackward(_Binary):
@@ -296,19 +305,21 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 # ---------------------------------------------------------------- where, clamp, masked_fill
-class WhereBackward(Function):
+class WhereBackward(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond = cond
         ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
         return _C.where(cond._impl, as_operand(a), as_operand(b))
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        ga = reduce_grad(where(ctx.cond, g, 0.0), sa) if need[1] else None
-        gb = reduce_grad(where(ctx.cond, 0.0, g), sb) if need[2] else None
+        da, db = ctx.dtypes
+        ga = cast_back(reduce_grad(where(ctx.cond, g, 0.0), sa), da) if need[1] else None
+        gb = cast_back(reduce_grad(where(ctx.cond, 0.0, g), sb), db) if need[2] else None
         return None, ga, gb
 
 
@@ -325,7 +336,7 @@ def where(condition, input=None, other=None):
     return _wrap(_C.where(cond._impl, as_operand(input), as_operand(other)))
 
 
-class ClampBackward(Function):
+class ClampBackward(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
@@ -359,7 +370,7 @@ def clamp(input, min=None, max=None, *, out=None):
 clip = clamp
 
 
-class MaskedFillBackward(Function):
+class MaskedFillBackward(Op):
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.mask = mask

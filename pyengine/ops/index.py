@@ -11,10 +11,9 @@ import operator
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, _wrap_dim
-from ._util import as_operand, needs_grad, reduce_grad, shape_of
+from ._util import Op, needs_grad, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -42,7 +41,7 @@ def _bump_if_unchanged(impl, version):
         impl.bump_version()
 
 
-class BasicIndexBackward(Function):
+class BasicIndexBackward(Op):
     is_view = True
 
     @staticmethod
@@ -55,7 +54,7 @@ class BasicIndexBackward(Function):
         return BasicIndexGradBackward.apply(g, ctx.in_shape, ctx.steps), None
 
 
-class BasicIndexGradBackward(Function):
+class BasicIndexGradBackward(Op):
     """Gradient of a basic view: zeros of the input's shape with `g` written into the view."""
 
     @staticmethod
@@ -72,11 +71,17 @@ class BasicIndexGradBackward(Function):
 
 def basic_index(x, steps):
     if _grad_state.enabled and x._requires_grad:
-        return BasicIndexBackward.apply(x, steps)
-    return _wrap(_apply_steps(x._impl, steps))
+        out = BasicIndexBackward.apply(x, steps)
+    else:
+        out = _wrap(_apply_steps(x._impl, steps))
+    # Remember what this is a view of, so an in-place write into it can be recorded on the base
+    # (ops/inplace.py). Views of views point at the root base with the steps composed.
+    base = x._view_of
+    out._view_of = (x, steps) if base is None else (base[0], base[1] + steps)
+    return out
 
 
-class IndexTakeBackward(Function):
+class IndexTakeBackward(Op):
     @staticmethod
     def forward(ctx, x, indices):
         ctx.in_shape, ctx.indices = x._impl.shape, indices
@@ -87,7 +92,7 @@ class IndexTakeBackward(Function):
         return IndexTakeGradBackward.apply(g, ctx.in_shape, ctx.indices), None
 
 
-class IndexTakeGradBackward(Function):
+class IndexTakeGradBackward(Op):
     """Gradient of index_take: zeros with `g` accumulated at the indices (duplicates add up)."""
 
     @staticmethod
@@ -242,7 +247,10 @@ def _index_shape(indices):
 
 
 def getitem(x, key):
-    k = _parse_key(key, x._impl.shape)
+    return getitem_parsed(x, _parse_key(key, shape_of(x)))
+
+
+def getitem_parsed(x, k):
     v = basic_index(x, k.steps)
     if not k.adv:
         return v
@@ -289,50 +297,6 @@ def _assign(impl, k, value):
     _bump_if_unchanged(impl, version)
 
 
-class IndexPutBackward(Function):
-    """x[key] = value, recorded: x's gradient is zero where it was overwritten; value's gradient
-    is the output gradient at key (summed back over broadcasting)."""
-
-    @staticmethod
-    def forward(ctx, x, value, key):
-        ctx.key, ctx.value_shape = key, shape_of(value)
-        _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
-        return x._impl
-
-    @staticmethod
-    def backward(ctx, g):
-        gx = gv = None
-        if ctx.needs_input_grad[0]:
-            gx = g.clone()
-            gx[ctx.key] = 0.0
-        if ctx.needs_input_grad[1]:
-            gv = reduce_grad(g[ctx.key], ctx.value_shape)
-        return gx, gv, None
-
-
-def setitem(x, key, value):
-    if needs_grad(x, value):
-        check_inplace_allowed(x)
-        out = IndexPutBackward.apply(x, value, key)
-        x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
-        return
-    _assign(x._impl, _parse_key(key, x._impl.shape), as_operand(value))
-
-
-def check_inplace_allowed(x):
-    """In-place writes that autograd cannot record correctly raise instead of giving wrong grads."""
-    if not _grad_state.enabled:
-        return
-    fn = x.grad_fn
-    if fn is None:
-        if x._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    elif fn.is_view:
-        raise RuntimeError(f"an in-place operation on a view ({fn.name()}) of a tensor that requires grad is not "
-                           "supported: the base tensor's gradient would be wrong. Write into the base tensor "
-                           "(e.g. base[index] = value) or clone() the view first.")
-
-
 # ---------------------------------------------------------------- narrow / select
 def narrow(input, dim, start, length):
     dim = _wrap_dim(dim, input._impl.ndim)
@@ -356,7 +320,7 @@ def _check_index(name, index):
         raise TypeError(f"{name}(): Expected dtype int64 for index, got {got}")
 
 
-class GatherBackward(Function):
+class GatherBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
@@ -376,7 +340,7 @@ def gather(input, dim, index):
     return _wrap(_C.gather(input._impl, dim, index._impl))
 
 
-class ScatterAddBackward(Function):
+class ScatterAddBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.dim, ctx.index = dim, index
@@ -397,7 +361,7 @@ def scatter_add(input, dim, index, src):
     return _wrap(_C.scatter_add(input._impl, dim, index._impl, src._impl))
 
 
-class IndexSelectBackward(Function):
+class IndexSelectBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
@@ -409,8 +373,7 @@ class IndexSelectBackward(Function):
         d = ctx.dim
         shape_t = list(ctx.in_shape)
         shape_t[0], shape_t[d] = shape_t[d], shape_t[0]
-        idx = _C.where(_C.lt(ctx.index._impl, 0), _C.add(ctx.index._impl, ctx.in_shape[d]), ctx.index._impl)
-        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [idx])
+        gt = IndexTakeGradBackward.apply(g.transpose(0, d), shape_t, [ctx.index._impl])
         return gt.transpose(0, d), None, None
 
 

@@ -1,17 +1,17 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting), mm, bmm, dot."""
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import _wrap
-from ._util import as_tensor_arg, reduce_grad
+from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
-class MatmulBackward(Function):
+class MatmulBackward(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx._recording and ctx.needs_input_grad[1] else None,
                               b if ctx._recording and ctx.needs_input_grad[0] else None)
-        ctx.shapes = (a._impl.shape, b._impl.shape)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
         return _C.matmul(a._impl, b._impl)
 
     @staticmethod
@@ -32,7 +32,7 @@ class MatmulBackward(Function):
         if ctx.needs_input_grad[1]:
             a2 = a.unsqueeze(0) if a1 else a
             gb = reduce_grad(a2.mT.matmul(g), sb + (1,) if b1 else sb).reshape(sb)
-        return ga, gb
+        return cast_back(ga, ctx.dtypes[0]), cast_back(gb, ctx.dtypes[1])
 
 
 def matmul(input, other):

@@ -3,11 +3,10 @@ import math
 from collections import namedtuple
 
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import to_dtype
 from ..tensor import Tensor, _wrap
-from ._util import as_tensor_arg, normalize_dims
+from ._util import Op, as_tensor_arg, cast_back, normalize_dims
 from .elementwise import where
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -35,27 +34,28 @@ def _count(shape, dims):
     return n
 
 
-class _Reduction(Function):
+class _Reduction(Op):
     """Reduction over `dims` (None = all); `grad(ctx, g_keepdim)` gets the keepdim-shaped gradient."""
 
     @classmethod
     def backward(cls, ctx, g):
         if not ctx.keepdim:
             g = g.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
-        return (cls.grad(ctx, g),) + (None,) * (ctx.n_args - 1)
+        return (cast_back(cls.grad(ctx, g), ctx.in_dtype),) + (None,) * (ctx.n_args - 1)
 
 
-def _setup(ctx, x, dims, keepdim, n_args):
+def _setup(ctx, x, dims, keepdim, n_args, dtype=None):
     ctx.in_shape = x._impl.shape
     ctx.dims = dims
     ctx.keepdim = keepdim
     ctx.n_args = n_args
+    ctx.in_dtype = None if dtype is None else x._impl.dtype  # reduce(..., dtype=) computes in another dtype
 
 
 class SumBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4)
+        _setup(ctx, x, dims, keepdim, 4, dtype)
         return _C.sum(x._impl, dims, keepdim, dtype)
 
     @staticmethod
@@ -66,7 +66,7 @@ class SumBackward(_Reduction):
 class MeanBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4)
+        _setup(ctx, x, dims, keepdim, 4, dtype)
         return _C.mean(x._impl, dims, keepdim, dtype)
 
     @staticmethod
@@ -78,7 +78,7 @@ class MeanBackward(_Reduction):
 class ProdBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4)
+        _setup(ctx, x, dims, keepdim, 4, dtype)
         ctx.save_for_backward(x)
         return _C.prod(x._impl, dims, keepdim, dtype)
 
@@ -127,7 +127,7 @@ class AminBackward(_ExtremumBackward):
     op = staticmethod(_C.amin)
 
 
-class _ExtremumDimBackward(Function):
+class _ExtremumDimBackward(Op):
     """max/min along one dim -> (values, indices); the gradient goes to the chosen index."""
 
     op = None
@@ -241,7 +241,8 @@ class NormBackward(_Reduction):
 
 # ---------------------------------------------------------------- functional API
 def _reduce(cls, x, *args):
-    if _grad_state.enabled and x._requires_grad:
+    dtype = args[-1] if cls in (SumBackward, MeanBackward, ProdBackward) else None
+    if _grad_state.enabled and x._requires_grad and dtype in (None, "float32", "float64"):
         return cls.apply(x, *args)
     return _wrap(cls.forward(_Scratch(), x, *args))
 

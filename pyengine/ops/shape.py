@@ -1,10 +1,9 @@
 """Shape and movement ops: reshape/view, permute/transpose, expand, (un)squeeze, flatten, cat,
 stack, split, chunk, tril/triu. Views share storage; their gradients are views/reshapes back."""
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, _wrap_dim
-from ._util import as_tensor_arg, reduce_grad
+from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad
 
 
 def _size_arg(size):
@@ -14,7 +13,7 @@ def _size_arg(size):
     return [int(s) for s in size]
 
 
-class _ReshapeLike(Function):
+class _ReshapeLike(Op):
     """Ops that only regroup elements: the gradient is the output gradient reshaped back."""
 
     @classmethod
@@ -102,7 +101,7 @@ def unflatten(input, dim, sizes):
     return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
 
 
-class PermuteBackward(Function):
+class PermuteBackward(Op):
     is_view = True
 
     @staticmethod
@@ -126,7 +125,7 @@ def permute(input, *dims):
     return _wrap(_C.permute(input._impl, dims))
 
 
-class TransposeBackward(Function):
+class TransposeBackward(Op):
     is_view = True
 
     @staticmethod
@@ -165,7 +164,7 @@ def t(input):
     return input if input.ndim < 2 else transpose(input, 0, 1)
 
 
-class ExpandBackward(Function):
+class ExpandBackward(Op):
     is_view = True
 
     @staticmethod
@@ -206,18 +205,19 @@ def broadcast_tensors(*tensors):
 
 
 # ---------------------------------------------------------------- cat / stack / split
-class CatBackward(Function):
+class CatBackward(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
         ctx.sizes = [t._impl.shape[dim] if t._impl.ndim else 0 for t in tensors]
+        ctx.dtypes = dtypes_if_mixed(*tensors) or [None] * len(tensors)
         return _C.cat([t._impl for t in tensors], dim)
 
     @staticmethod
     def backward(ctx, g):
         grads, start = [], 0
-        for n, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
-            grads.append(g.narrow(ctx.dim, start, n) if need else None)
+        for n, need, dtype in zip(ctx.sizes, ctx.needs_input_grad[1:], ctx.dtypes):
+            grads.append(cast_back(g.narrow(ctx.dim, start, n), dtype) if need else None)
             start += n
         return (None,) + tuple(grads)
 
@@ -298,7 +298,7 @@ def unbind(input, dim=0):
 
 
 # ---------------------------------------------------------------- tril / triu
-class _TriBackward(Function):
+class _TriBackward(Op):
     @classmethod
     def forward(cls, ctx, x, diagonal):
         ctx.diagonal = diagonal

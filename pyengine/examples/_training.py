@@ -1,0 +1,80 @@
+"""What the training examples share: an epoch loop with a tqdm bar, evaluation, early stopping,
+and the learning-curve plot."""
+import time
+
+import numpy as np
+
+import pyengine as pe
+
+
+def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"):
+    """One pass over `loader`; trains when an optimizer is given. Returns (mean loss, accuracy)."""
+    from tqdm import tqdm
+    training = optimizer is not None
+    model.train(training)
+    total_loss, correct, seen = 0.0, 0, 0
+    context = pe.enable_grad() if training else pe.no_grad()
+    with context:
+        bar = tqdm(loader, desc=desc, leave=False, unit="batch", mininterval=0.5)
+        for x, y in bar:
+            out = model(x)
+            loss = loss_fn(out, y)
+            if training:
+                objective = loss + penalty() if penalty is not None else loss
+                optimizer.zero_grad()
+                objective.backward()
+                optimizer.step()
+            n = y.shape[0]
+            total_loss += float(loss.item()) * n
+            correct += int((out.argmax(1) == y).sum().item())
+            seen += n
+    return total_loss / seen, correct / seen
+
+
+def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=None, penalty=None,
+        early_stopping=None, name="model"):
+    """Train for up to `epochs`, validating after each; returns the history dict. With early
+    stopping (on validation accuracy) the best weights are restored at the end."""
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "epoch_seconds": []}
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        tl, ta = run_epoch(model, train_loader, loss_fn, optimizer, penalty, desc=f"{name} epoch {epoch}")
+        seconds = time.perf_counter() - start
+        vl, va = run_epoch(model, val_loader, loss_fn, desc=f"{name} validate")
+        for k, v in zip(history, (tl, ta, vl, va, seconds)):
+            history[k].append(v)
+        print(f"  {name:12s} epoch {epoch:2d}: train loss {tl:.4f} acc {ta:.4f} | val loss {vl:.4f} "
+              f"acc {va:.4f} | {seconds:.2f} s", flush=True)
+        if scheduler is not None:
+            scheduler.step()
+        if early_stopping is not None and early_stopping.step(va, model):
+            print(f"  {name}: early stop after epoch {epoch} (best val acc {early_stopping.best:.4f} "
+                  f"at epoch {early_stopping.best_epoch + 1})")
+            break
+    if early_stopping is not None and early_stopping.best_state is not None:
+        early_stopping.restore(model)
+    return history
+
+
+def plot_curves(histories, path, title):
+    """Training/validation loss and accuracy per epoch for every model, side by side."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        ax_loss.plot(epochs, h["train_loss"], color=color, linestyle="--", label=f"{name} train")
+        ax_loss.plot(epochs, h["val_loss"], color=color, label=f"{name} validation")
+        ax_acc.plot(epochs, h["train_acc"], color=color, linestyle="--", label=f"{name} train")
+        ax_acc.plot(epochs, h["val_acc"], color=color, label=f"{name} validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
