@@ -1,0 +1,391 @@
+// The per-element math of every elementwise op, written once. The CPU loops
+// (csrc/cpu/elementwise_kernels.cpp) and the CUDA kernels (cuda/) both instantiate these
+// functors, so the header uses only <cmath> and <type_traits> and marks every functor
+// PE_HOST_DEVICE: __host__ __device__ under nvcc, nothing under a plain host compiler (which
+// is also how the CUDA-emulation build sees it).
+//
+// Contract for a kernel that runs op F (CPU or CUDA):
+//   * every input already has the op's compute dtype T (the op layer casts);
+//   * the output has dtype decltype(F{}(T...)): T, or bool for comparisons and logical ops;
+//   * inputs broadcast to the output's shape; the output never overlaps an input except as
+//     the very same view (elementwise same-index aliasing), so in-place ops are safe;
+//   * F is only instantiated for the T its `domain` allows (see takes_dtype).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__CUDACC__)
+#define PE_HOST_DEVICE __host__ __device__
+#else
+#define PE_HOST_DEVICE
+#endif
+
+namespace pe::ew {
+
+// X-macros: the one list of ops. Each entry is (functor/enum name, Python name).
+#define PE_UNARY_OPS(X)                                                                       \
+  X(Neg, "neg") X(Abs, "abs") X(Exp, "exp") X(Log, "log") X(Log1p, "log1p") X(Expm1, "expm1") \
+  X(Sqrt, "sqrt") X(Rsqrt, "rsqrt") X(Sin, "sin") X(Cos, "cos") X(Tanh, "tanh")               \
+  X(Sigmoid, "sigmoid") X(Relu, "relu") X(Erf, "erf") X(Sign, "sign") X(Floor, "floor")       \
+  X(Ceil, "ceil") X(Round, "round") X(LogicalNot, "logical_not") X(Reciprocal, "reciprocal")  \
+  X(Square, "square")
+
+// The fused backward helpers are binary ops too: (grad, saved tensor) -> grad_input.
+#define PE_BINARY_OPS(X)                                                                      \
+  X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(Pow, "pow")                       \
+  X(Maximum, "maximum") X(Minimum, "minimum") X(Eq, "eq") X(Ne, "ne") X(Lt, "lt") X(Le, "le") \
+  X(Gt, "gt") X(Ge, "ge") X(LogicalAnd, "logical_and") X(LogicalOr, "logical_or")             \
+  X(LogicalXor, "logical_xor") X(ReluBackward, "relu_backward")                               \
+  X(SigmoidBackward, "sigmoid_backward") X(TanhBackward, "tanh_backward")                     \
+  X(ErfBackward, "erf_backward")
+
+#define PE_EW_ENUM_ENTRY(E, name) E,
+enum class UnaryOp : int { PE_UNARY_OPS(PE_EW_ENUM_ENTRY) kCount };
+enum class BinaryOp : int { PE_BINARY_OPS(PE_EW_ENUM_ENTRY) kCount };
+#undef PE_EW_ENUM_ENTRY
+
+// Which compute dtypes an op has a kernel for, and what the op layer does with the others.
+enum class Domain : uint8_t {
+  All,        // bool, int64, float32, float64
+  Numeric,    // int64, float32, float64; a bool operand is a TypeError
+  BoolAsInt,  // like Numeric, but bool is computed as int64 (PyTorch's square)
+  Float,      // float32, float64; bool and int64 are computed as float32
+};
+
+template <class T>
+constexpr bool is_float_v = std::is_floating_point_v<T>;
+template <class T>
+constexpr bool is_int_v = std::is_same_v<T, int64_t>;
+
+// True when functor Op has a kernel for compute type T.
+template <class Op, class T>
+constexpr bool takes_dtype() {
+  switch (Op::domain) {
+    case Domain::All: return true;
+    case Domain::Numeric:
+    case Domain::BoolAsInt: return !std::is_same_v<T, bool>;
+    case Domain::Float: return is_float_v<T>;
+  }
+  return false;
+}
+
+// int64 arithmetic wraps around like PyTorch's (two's complement) instead of being
+// undefined behaviour on overflow: do it in uint64_t.
+PE_HOST_DEVICE inline int64_t wrap_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+PE_HOST_DEVICE inline int64_t wrap_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+PE_HOST_DEVICE inline int64_t wrap_mul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+}
+
+// Integer power by squaring. Negative exponents follow PyTorch's integer pow: 1 and -1 keep
+// their magnitude, every other base truncates to 0.
+PE_HOST_DEVICE inline int64_t int_pow(int64_t base, int64_t exp) {
+  if (exp < 0) {
+    if (base == 1) return 1;
+    if (base == -1) return (exp & 1) ? -1 : 1;
+    return 0;
+  }
+  int64_t result = 1;
+  while (exp) {
+    if (exp & 1) result = wrap_mul(result, base);
+    base = wrap_mul(base, base);
+    exp >>= 1;
+  }
+  return result;
+}
+
+template <class T>
+PE_HOST_DEVICE inline bool truthy(T x) {
+  return x != T(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Unary functors: T operator()(T) (bool for logical_not).
+// ---------------------------------------------------------------------------------------
+#define PE_EW_FLOAT_UNARY(Name, expr)                  \
+  struct Name {                                        \
+    static constexpr Domain domain = Domain::Float;    \
+    template <class T>                                 \
+    PE_HOST_DEVICE T operator()(T x) const {           \
+      return expr;                                     \
+    }                                                  \
+  };
+
+PE_EW_FLOAT_UNARY(Exp, std::exp(x))
+PE_EW_FLOAT_UNARY(Log, std::log(x))
+PE_EW_FLOAT_UNARY(Log1p, std::log1p(x))
+PE_EW_FLOAT_UNARY(Expm1, std::expm1(x))
+PE_EW_FLOAT_UNARY(Sqrt, std::sqrt(x))
+PE_EW_FLOAT_UNARY(Rsqrt, T(1) / std::sqrt(x))
+PE_EW_FLOAT_UNARY(Sin, std::sin(x))
+PE_EW_FLOAT_UNARY(Cos, std::cos(x))
+PE_EW_FLOAT_UNARY(Tanh, std::tanh(x))
+PE_EW_FLOAT_UNARY(Sigmoid, T(1) / (T(1) + std::exp(-x)))
+PE_EW_FLOAT_UNARY(Erf, std::erf(x))
+PE_EW_FLOAT_UNARY(Reciprocal, T(1) / x)
+#undef PE_EW_FLOAT_UNARY
+
+struct Neg {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return wrap_sub(0, x);
+    else return -x;
+  }
+};
+
+struct Abs {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return x < 0 ? wrap_sub(0, x) : x;
+    else return std::fabs(x);
+  }
+};
+
+// `x < 0 ? 0 : x` rather than `x > 0 ? x : 0` so NaN propagates, as in PyTorch.
+struct Relu {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const { return x < T(0) ? T(0) : x; }
+};
+
+// sign(NaN) is 0, as in PyTorch.
+struct Sign {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_same_v<T, bool>) return x;
+    else return T(int(T(0) < x) - int(x < T(0)));
+  }
+};
+
+// Rounding is the identity on integers.
+struct Floor {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return x;
+    else return std::floor(x);
+  }
+};
+
+struct Ceil {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return x;
+    else return std::ceil(x);
+  }
+};
+
+// Half-way cases go to the even neighbour (nearbyint in the default rounding mode).
+struct Round {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return x;
+    else return std::nearbyint(x);
+  }
+};
+
+struct LogicalNot {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE bool operator()(T x) const { return !truthy(x); }
+};
+
+struct Square {
+  static constexpr Domain domain = Domain::BoolAsInt;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return wrap_mul(x, x);
+    else return x * x;
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Binary functors: T operator()(T, T) (bool for comparisons and logical ops).
+// ---------------------------------------------------------------------------------------
+struct Add {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a || b;
+    else if constexpr (is_int_v<T>) return wrap_add(a, b);
+    else return a + b;
+  }
+};
+
+struct Sub {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) return wrap_sub(a, b);
+    else return a - b;
+  }
+};
+
+struct Mul {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a && b;
+    else if constexpr (is_int_v<T>) return wrap_mul(a, b);
+    else return a * b;
+  }
+};
+
+// True division: integer operands are computed as float32 (Domain::Float).
+struct Div {
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const { return a / b; }
+};
+
+struct Pow {
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) return int_pow(a, b);
+    else return std::pow(a, b);
+  }
+};
+
+// maximum/minimum propagate NaN from either side (x != x only for NaN).
+struct Maximum {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (a != a) return a;
+    if (b != b) return b;
+    return a < b ? b : a;
+  }
+};
+
+struct Minimum {
+  static constexpr Domain domain = Domain::All;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (a != a) return a;
+    if (b != b) return b;
+    return b < a ? b : a;
+  }
+};
+
+#define PE_EW_PREDICATE(Name, expr)                   \
+  struct Name {                                       \
+    static constexpr Domain domain = Domain::All;     \
+    template <class T>                                \
+    PE_HOST_DEVICE bool operator()(T a, T b) const {  \
+      return expr;                                    \
+    }                                                 \
+  };
+
+PE_EW_PREDICATE(Eq, a == b)
+PE_EW_PREDICATE(Ne, a != b)
+PE_EW_PREDICATE(Lt, a < b)
+PE_EW_PREDICATE(Le, a <= b)
+PE_EW_PREDICATE(Gt, a > b)
+PE_EW_PREDICATE(Ge, a >= b)
+PE_EW_PREDICATE(LogicalAnd, truthy(a) && truthy(b))
+PE_EW_PREDICATE(LogicalOr, truthy(a) || truthy(b))
+PE_EW_PREDICATE(LogicalXor, truthy(a) != truthy(b))
+#undef PE_EW_PREDICATE
+
+// Fused backward helpers: (grad, saved) -> grad_input, one pass instead of three.
+struct ReluBackward {  // saved = relu's input x
+  static constexpr Domain domain = Domain::Numeric;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T grad, T x) const { return x > T(0) ? grad : T(0); }
+};
+
+struct SigmoidBackward {  // saved = sigmoid's output y
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T grad, T y) const { return grad * y * (T(1) - y); }
+};
+
+struct TanhBackward {  // saved = tanh's output y
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T grad, T y) const { return grad * (T(1) - y * y); }
+};
+
+struct ErfBackward {  // saved = erf's input x; d/dx erf(x) = 2/sqrt(pi) * exp(-x^2)
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T grad, T x) const {
+    return grad * T(1.1283791670955125738961589031215452) * std::exp(-x * x);
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Run-time op -> functor. `f` is a generic callable taking the functor by value, e.g.
+//   visit_unary(op, [&](auto fn) { run_loop<decltype(fn), T>(...); });
+// ---------------------------------------------------------------------------------------
+template <class F>
+decltype(auto) visit_unary(UnaryOp op, F&& f) {
+  switch (op) {
+#define PE_EW_CASE(E, name) \
+  case UnaryOp::E: return f(E{});
+    PE_UNARY_OPS(PE_EW_CASE)
+#undef PE_EW_CASE
+    default: break;
+  }
+  return f(Neg{});  // unreachable for a valid op; the op layer checks the range
+}
+
+template <class F>
+decltype(auto) visit_binary(BinaryOp op, F&& f) {
+  switch (op) {
+#define PE_EW_CASE(E, name) \
+  case BinaryOp::E: return f(E{});
+    PE_BINARY_OPS(PE_EW_CASE)
+#undef PE_EW_CASE
+    default: break;
+  }
+  return f(Add{});  // unreachable for a valid op; the op layer checks the range
+}
+
+inline const char* op_name(UnaryOp op) {
+  switch (op) {
+#define PE_EW_CASE(E, name) \
+  case UnaryOp::E: return name;
+    PE_UNARY_OPS(PE_EW_CASE)
+#undef PE_EW_CASE
+    default: return "?";
+  }
+}
+
+inline const char* op_name(BinaryOp op) {
+  switch (op) {
+#define PE_EW_CASE(E, name) \
+  case BinaryOp::E: return name;
+    PE_BINARY_OPS(PE_EW_CASE)
+#undef PE_EW_CASE
+    default: return "?";
+  }
+}
+
+inline Domain op_domain(UnaryOp op) {
+  return visit_unary(op, [](auto fn) { return decltype(fn)::domain; });
+}
+inline Domain op_domain(BinaryOp op) {
+  return visit_binary(op, [](auto fn) { return decltype(fn)::domain; });
+}
+
+// Whether the op's output is bool whatever the compute dtype (comparisons, logical ops).
+inline bool returns_bool(UnaryOp op) {
+  return visit_unary(op, [](auto fn) { return std::is_same_v<decltype(fn(1.0)), bool>; });
+}
+inline bool returns_bool(BinaryOp op) {
+  return visit_binary(op, [](auto fn) { return std::is_same_v<decltype(fn(1.0, 1.0)), bool>; });
+}
+
+}  // namespace pe::ew
