@@ -11,6 +11,7 @@
 
 #include "cuda/emu_selftest.h"
 #include "cuda/launchers.h"
+#include "ops/elementwise_math.h"
 
 namespace py = pybind11;
 
@@ -55,6 +56,65 @@ Operand writable(py::array& a) {
 }
 
 py::array new_array(const py::dtype& dt, const Dims& shape) { return py::array(dt, std::vector<py::ssize_t>(shape.begin(), shape.end())); }
+
+py::dtype numpy_dtype(DType d) {
+  switch (d) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Bool: return py::dtype::of<bool>();
+  }
+  return py::dtype::of<float>();
+}
+
+py::array as_dtype(const py::array& a, DType d) {  // no copy (strides kept) when it matches
+  return a.attr("astype")(numpy_dtype(d), py::arg("copy") = false).cast<py::array>();
+}
+
+template <class Op>
+Op op_from_name(const std::string& name) {
+  for (int i = 0; i < int(Op::kCount); ++i)
+    if (name == ew::op_name(Op(i))) return Op(i);
+  throw py::value_error("unknown elementwise op '" + name + "'");
+}
+
+// The compute dtype the op layer picks for an operand dtype (ops/elementwise_math.h).
+DType compute_dtype(ew::Domain domain, DType dt, const std::string& name) {
+  switch (domain) {
+    case ew::Domain::All: return dt;
+    case ew::Domain::Numeric:
+      if (dt == DType::Bool) throw py::type_error(name + ": bool operands are not supported");
+      return dt;
+    case ew::Domain::BoolAsInt: return dt == DType::Bool ? DType::Int64 : dt;
+    case ew::Domain::Float: return is_floating(dt) ? dt : DType::Float32;
+  }
+  return dt;
+}
+
+py::array unary_array(const std::string& name, const py::array& x) {
+  ew::UnaryOp op = op_from_name<ew::UnaryOp>(name);
+  DType t = compute_dtype(ew::op_domain(op), dtype_of(x), name);
+  py::array in = as_dtype(x, t);
+  Dims shape = shape_of(in);
+  py::array out = new_array(numpy_dtype(ew::returns_bool(op) ? DType::Bool : t), shape);
+  Operand o = writable(out), i = operand(in, shape);
+  py::gil_scoped_release nogil;
+  unary(int(op), shape, o, i);
+  return out;
+}
+
+py::array binary_array(const std::string& name, const py::array& a, const py::array& b) {
+  ew::BinaryOp op = op_from_name<ew::BinaryOp>(name);
+  DType t = compute_dtype(ew::op_domain(op), promote_types(dtype_of(a), dtype_of(b)), name);
+  py::array x = as_dtype(a, t), y = as_dtype(b, t);
+  Dims shape = py::cast<Dims>(py::module_::import("numpy").attr("broadcast_shapes")(
+      py::tuple(py::cast(shape_of(x))), py::tuple(py::cast(shape_of(y)))));
+  py::array out = new_array(numpy_dtype(ew::returns_bool(op) ? DType::Bool : t), shape);
+  Operand o = writable(out), p = operand(x, shape), q = operand(y, shape);
+  py::gil_scoped_release nogil;
+  binary(int(op), shape, o, p, q);
+  return out;
+}
 
 Reduce reduce_op(const std::string& name) {
   if (name == "sum") return Reduce::Sum;
@@ -168,6 +228,8 @@ PYBIND11_MODULE(_cuda_emu, m) {
     py::gil_scoped_release nogil;
     fill(shape_of(dst), d, value);
   }, py::arg("dst"), py::arg("value"));
+  m.def("unary", &unary_array, py::arg("op"), py::arg("x"), "op: a name from PE_UNARY_OPS, e.g. 'exp'");
+  m.def("binary", &binary_array, py::arg("op"), py::arg("a"), py::arg("b"), "op: a name from PE_BINARY_OPS; broadcasts");
   m.def("reduce", &reduce_array, py::arg("op"), py::arg("x"), py::arg("dims") = py::none(), py::arg("keepdim") = false,
         "op: sum, mean, amax, amin or prod over `dims` (None = all)");
   m.def("matmul", &matmul_arrays, py::arg("a"), py::arg("b"));
