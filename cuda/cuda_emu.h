@@ -12,7 +12,7 @@
 //   * __syncthreads() = a reusable block barrier; __syncwarp() and the warp shuffles
 //     (__shfl_sync/__shfl_down_sync/__shfl_xor_sync) = a per-warp rendezvous (a warp is 32
 //     consecutive threads of the block: every lane publishes its value, barrier, reads its
-//     partner's, barrier);
+//     partner's; two alternating slot banks stand in for a second barrier);
 //   * `__shared__` becomes `static`. That is correct only because one block runs at a time,
 //     and because emulated launches are serialised process-wide (a mutex), so no two blocks
 //     ever see the same `static` at once;
@@ -140,18 +140,22 @@ class Launch {
   void sync_warp() { arrive(warp_barriers_[my_thread() / warpSize], 0); }
 
   // Shuffle: publish my value, meet my warp, read lane `src` (my own value when `src` is out
-  // of the warp or names a lane that does not exist), meet again before the slots are reused.
+  // of the warp or names a lane that does not exist). The slots alternate between two banks,
+  // so one barrier per shuffle suffices: a lane writes a bank again only after the next
+  // shuffle's barrier, which every lane reaches after reading that bank.
   template <class T>
   T shuffle(T value, int src_lane_in_warp) {
-    static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= sizeof(Slot), "shuffle: type too large");
-    int me = my_thread(), warp_base = me / warpSize * warpSize;
-    std::memcpy(lanes_[me].bytes, &value, sizeof(T));
+    static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= sizeof(Slot::bytes[0]), "shuffle: type too large");
+    const int me = my_thread(), warp_base = me / warpSize * warpSize;
+    Slot& mine = lanes_[me];
+    const int bank = mine.bank;
+    mine.bank ^= 1;
+    std::memcpy(mine.bytes[bank], &value, sizeof(T));
     sync_warp();
-    int src = warp_base + src_lane_in_warp;
+    const int src = warp_base + src_lane_in_warp;
     T out = value;
     if (src_lane_in_warp >= 0 && src_lane_in_warp < warpSize && src < nthreads_)
-      std::memcpy(&out, lanes_[src].bytes, sizeof(T));
-    sync_warp();
+      std::memcpy(&out, lanes_[src].bytes[bank], sizeof(T));
     return out;
   }
 
@@ -169,7 +173,8 @@ class Launch {
     unsigned generation = 0;
   };
   struct Slot {
-    alignas(16) unsigned char bytes[16];
+    alignas(16) unsigned char bytes[2][16];  // two banks (see shuffle)
+    int bank = 0;                            // the bank this lane's next shuffle uses
   };
 
   int my_thread() const { return static_cast<int>(threadIdx.x + block_.x * (threadIdx.y + block_.y * threadIdx.z)); }

@@ -122,13 +122,16 @@ Reduce reduce_op(const std::string& name) {
   if (name == "amax") return Reduce::Max;
   if (name == "amin") return Reduce::Min;
   if (name == "prod") return Reduce::Prod;
-  throw py::value_error("unknown reduction '" + name + "': expected sum, mean, amax, amin or prod");
+  if (name == "logsumexp") return Reduce::LogSumExp;
+  throw py::value_error("unknown reduction '" + name + "': expected sum, mean, amax, amin, prod or logsumexp");
 }
 
 py::array reduce_array(const std::string& name, const py::array& x, std::optional<std::vector<int64_t>> dims, bool keepdim) {
   Reduce op = reduce_op(name);
   DType dt = dtype_of(x);
-  if (dt == DType::Bool || (op == Reduce::Mean && dt == DType::Int64))
+  const bool bool_ok = op == Reduce::Max || op == Reduce::Min;
+  const bool float_only = op == Reduce::Mean || op == Reduce::LogSumExp;
+  if ((dt == DType::Bool && !bool_ok) || (float_only && !is_floating(dt)))
     throw py::type_error(name + ": unsupported dtype " + dtype_name(dt));
   const int64_t nd = x.ndim();
   std::vector<bool> reduced(nd, !dims.has_value());
@@ -231,7 +234,7 @@ PYBIND11_MODULE(_cuda_emu, m) {
   m.def("unary", &unary_array, py::arg("op"), py::arg("x"), "op: a name from PE_UNARY_OPS, e.g. 'exp'");
   m.def("binary", &binary_array, py::arg("op"), py::arg("a"), py::arg("b"), "op: a name from PE_BINARY_OPS; broadcasts");
   m.def("reduce", &reduce_array, py::arg("op"), py::arg("x"), py::arg("dims") = py::none(), py::arg("keepdim") = false,
-        "op: sum, mean, amax, amin or prod over `dims` (None = all)");
+        "op: sum, mean, amax, amin, prod or logsumexp over `dims` (None = all); amax/amin on bool = any/all");
   m.def("matmul", &matmul_arrays, py::arg("a"), py::arg("b"));
   m.def("gemm", &gemm_arrays, py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 

@@ -31,10 +31,11 @@ void unary(int op, const Dims& shape, const Operand& out, const Operand& in);
 void binary(int op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b);
 
 // reduce.cu: out[j] = op over the dims where `reduced[d]` of in[...]. `in` has `shape`; out's
-// strides are given in the same rank, and ignored on reduced dims. in and out share a dtype
-// (float32, float64 or int64). An empty reduction gives the op's identity (0 for sum, NaN
-// for mean of floats, -inf/+inf or the int64 limits for max/min, 1 for prod).
-enum class Reduce { Sum, Mean, Max, Min, Prod };
+// strides are given in the same rank, and ignored on reduced dims. in and out share a dtype:
+// float32, float64 or int64; bool for Max/Min (= any/all); Mean and LogSumExp floating only.
+// An empty reduction gives the op's identity (0 for sum, NaN for mean, -inf/+inf or the int64
+// limits for max/min, false/true on bool, 1 for prod, -inf for logsumexp).
+enum class Reduce { Sum, Mean, Max, Min, Prod, LogSumExp };
 void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced);
 
 // gemm.cu: for every batch index, C = alpha * A @ B + beta * C with A (m, k), B (k, n),
