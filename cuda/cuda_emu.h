@@ -267,6 +267,7 @@ inline void check_config(const char* name, dim3 grid, dim3 block, size_t shmem) 
     throw std::runtime_error(std::string("CUDA kernel launch failed (") + name + "): invalid configuration argument: " + why);
   };
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) fail("empty grid");
+  if (grid.x > 0x7fffffffu) fail("gridDim.x must be at most 2^31 - 1");
   if (grid.y > 65535 || grid.z > 65535) fail("gridDim.y and gridDim.z must be at most 65535");
   if (block.x == 0 || block.y == 0 || block.z == 0) fail("empty block");
   if (block.z > 64 || block.x > 1024 || block.y > 1024) fail("blockDim exceeds (1024, 1024, 64)");

@@ -175,6 +175,28 @@ void launch_reduce(T* out, const T* in, const Strided<2>& outer, const Strided<1
   launch(&reduce_thread_kernel<Op<T>, T>, &reduce_block_kernel<Op<T>, T>, out, in, outer, inner, mean);
 }
 
+// A template, so that `if constexpr` drops the kernels a dtype has no use for (no bool sums,
+// no integer logsumexp); reduce() has checked the op against the dtype.
+template <class T>
+void run_reduce(Reduce op, T* o, const T* x, const Strided<2>& outer, const Strided<1>& inner) {
+  if constexpr (std::is_same<T, bool>::value) {
+    if (op == Reduce::Max) launch_reduce<MaxOp>(o, x, outer, inner, false);
+    else launch_reduce<MinOp>(o, x, outer, inner, false);
+  } else {
+    switch (op) {
+      case Reduce::Sum: return launch_reduce<SumOp>(o, x, outer, inner, false);
+      case Reduce::Mean: return launch_reduce<SumOp>(o, x, outer, inner, true);
+      case Reduce::Prod: return launch_reduce<ProdOp>(o, x, outer, inner, false);
+      case Reduce::Max: return launch_reduce<MaxOp>(o, x, outer, inner, false);
+      case Reduce::Min: return launch_reduce<MinOp>(o, x, outer, inner, false);
+      case Reduce::LogSumExp:
+        if constexpr (std::is_floating_point<T>::value)
+          launch(&logsumexp_thread_kernel<T>, &logsumexp_block_kernel<T>, o, x, outer, inner, false);
+        return;
+    }
+  }
+}
+
 }  // namespace
 
 void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced) {
@@ -197,25 +219,7 @@ void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in,
   if ((floating_only && !is_floating(in.dtype)) || (in.dtype == DType::Bool && !bool_ok))
     throw std::runtime_error("CUDA reduce: no kernel for this op on dtype " + std::string(dtype_name(in.dtype)));
   PE_DISPATCH_ALL(in.dtype, "CUDA reduce", [&] {
-    using T = scalar_t;
-    auto* o = static_cast<T*>(out.data);
-    auto* x = static_cast<const T*>(in.data);
-    if constexpr (std::is_same<T, bool>::value) {
-      if (op == Reduce::Max) launch_reduce<MaxOp>(o, x, outer, inner, false);
-      else launch_reduce<MinOp>(o, x, outer, inner, false);
-    } else {
-      switch (op) {
-        case Reduce::Sum: return launch_reduce<SumOp>(o, x, outer, inner, false);
-        case Reduce::Mean: return launch_reduce<SumOp>(o, x, outer, inner, true);
-        case Reduce::Prod: return launch_reduce<ProdOp>(o, x, outer, inner, false);
-        case Reduce::Max: return launch_reduce<MaxOp>(o, x, outer, inner, false);
-        case Reduce::Min: return launch_reduce<MinOp>(o, x, outer, inner, false);
-        case Reduce::LogSumExp:
-          if constexpr (std::is_floating_point<T>::value)
-            return launch(&logsumexp_thread_kernel<T>, &logsumexp_block_kernel<T>, o, x, outer, inner, false);
-          return;
-      }
-    }
+    run_reduce(op, static_cast<scalar_t*>(out.data), static_cast<const scalar_t*>(in.data), outer, inner);
   });
 }
 

@@ -338,6 +338,18 @@ def test_divergent_barrier_is_reported_not_hung():
         E.divergent_barrier(64)
 
 
+def test_launches_from_several_python_threads():
+    # Emulated launches are serialised (their `__shared__` statics are process-wide), so
+    # concurrent callers must each get their own correct result.
+    from concurrent.futures import ThreadPoolExecutor
+
+    xs = [rng.standard_normal((3, 100)) for _ in range(6)]
+    with ThreadPoolExecutor(3) as pool:
+        sums = list(pool.map(lambda x: E.reduce("sum", x, [1]), xs))
+    for x, s in zip(xs, sums):
+        np.testing.assert_allclose(s, x.sum(1), rtol=1e-12)
+
+
 def test_launch_configuration_checked_like_cuda():
     E.launch_with(1024)
     with pytest.raises(RuntimeError, match="invalid configuration"):
