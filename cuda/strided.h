@@ -22,14 +22,17 @@ struct Strided {
   int64_t shape[kMaxDims] = {};
   int64_t strides[N][kMaxDims] = {};  // in elements; 0 where an operand is broadcast
 
-  // Offsets (in elements) of row-major linear index i in every operand.
+  // Offsets (in elements) of row-major linear index i < numel in every operand. The
+  // outermost dim needs no division, so a fully merged (contiguous) operand needs none.
   __host__ __device__ __forceinline__ void offsets(int64_t i, int64_t* off) const {
     for (int k = 0; k < N; ++k) off[k] = 0;
-    for (int d = ndim - 1; d >= 0; --d) {
+    for (int d = ndim - 1; d > 0; --d) {
       int64_t q = i / shape[d], r = i - q * shape[d];
       i = q;
       for (int k = 0; k < N; ++k) off[k] += r * strides[k][d];
     }
+    if (ndim > 0)
+      for (int k = 0; k < N; ++k) off[k] += i * strides[k][0];
   }
 };
 

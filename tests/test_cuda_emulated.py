@@ -155,6 +155,18 @@ def test_binary_int64_and_nan():
     np.testing.assert_array_equal(E.binary("maximum", x, np.array([np.nan, 0.0, 5.0])), [np.nan, np.nan, 5.0])
 
 
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_binary_broadcast_property(data):
+    # Random broadcast-compatible shapes (including 0 and 1), one operand transposed.
+    out_shape = data.draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))
+    a_shape = [data.draw(st.sampled_from([s, 1])) for s in out_shape]
+    b_shape = [data.draw(st.sampled_from([s, 1])) for s in out_shape][data.draw(st.integers(0, len(out_shape))):]
+    a = rng.standard_normal(a_shape[::-1]).T  # a strided (transposed) view
+    b = rng.standard_normal(b_shape)
+    np.testing.assert_array_equal(E.binary("sub", a, b), a - b)
+
+
 @pytest.mark.parametrize("op", ["relu_backward", "sigmoid_backward", "tanh_backward", "erf_backward"])
 def test_fused_backward_helpers(op):
     g, x = rng.standard_normal((2, 37))
