@@ -1,0 +1,197 @@
+#include "ops/optimizer.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/isa.h"
+#include "cpu/optimizer.h"
+#include "ops/copy.h"
+
+namespace pe::ops {
+namespace {
+
+// The bytes [lo, hi) a tensor's elements can touch; lo == hi for an empty tensor.
+struct Span {
+  uintptr_t lo = 0, hi = 0;
+};
+
+Span span_of(const Tensor& t) {
+  if (t.numel() == 0) return {};
+  int64_t lo = 0, hi = 0;  // element offsets from raw_data()
+  for (int64_t d = 0; d < t.ndim(); ++d) {
+    int64_t reach = (t.shape()[d] - 1) * t.strides()[d];
+    (reach < 0 ? lo : hi) += reach;
+  }
+  auto base = reinterpret_cast<intptr_t>(t.raw_data());
+  auto isz = static_cast<intptr_t>(t.itemsize());
+  return {static_cast<uintptr_t>(base + lo * isz), static_cast<uintptr_t>(base + (hi + 1) * isz)};
+}
+
+bool overlaps(const Tensor& a, const Tensor& b) {
+  Span x = span_of(a), y = span_of(b);
+  return x.lo != x.hi && y.lo != y.hi && x.lo < y.hi && y.lo < x.hi;
+}
+
+// Some dimension of size > 1 with stride 0: several elements share one memory cell.
+bool has_repeated_elements(const Tensor& t) {
+  if (t.numel() == 0) return false;
+  for (int64_t d = 0; d < t.ndim(); ++d)
+    if (t.shape()[d] > 1 && t.strides()[d] == 0) return true;
+  return false;
+}
+
+// Contiguous, counting empty tensors as contiguous whatever their strides (as PyTorch does).
+bool is_dense(const Tensor& t) { return t.numel() == 0 || t.is_contiguous(); }
+
+template <class T>
+T* data_or_null(const Tensor* t) {
+  return t ? t->data<T>() : nullptr;
+}
+
+// The operands of one fused step: validates everything once, gives the kernel contiguous
+// param and grad, and afterwards copies a temporary back and bumps versions.
+class StepOperands {
+ public:
+  StepOperands(const char* op, const Tensor& param, const Tensor& grad) : op_(op), param_(param), grad_(grad) {
+    PE_CHECK(param.defined() && grad.defined(), ValueError, op, ": param and grad must be tensors");
+    check_cpu("param", param);
+    PE_CHECK(is_floating(param.dtype()), TypeError, op, ": param must be float32 or float64, got ",
+             dtype_name(param.dtype()));
+    PE_CHECK(!has_repeated_elements(param), ValueError, op, ": param of shape ", shape_str(param.shape()),
+             " with strides ", shape_str(param.strides()),
+             " has elements sharing memory (a broadcast view); optimize a tensor that owns its elements");
+    check_like_param("grad", grad);
+  }
+
+  // A state buffer the update reads and writes.
+  const Tensor* state(const char* name, const Tensor& buf) {
+    PE_CHECK(buf.defined(), ValueError, op_, ": ", name, " must be a tensor");
+    check_like_param(name, buf);
+    PE_CHECK(is_dense(buf), ValueError, op_, ": state buffer ", name, " must be contiguous, got strides ",
+             shape_str(buf.strides()), " for shape ", shape_str(buf.shape()));
+    for (const auto& [other_name, other] : states_)
+      PE_CHECK(!overlaps(buf, *other), ValueError, op_, ": state buffers ", other_name, " and ", name,
+               " overlap in memory; each needs its own storage");
+    PE_CHECK(!overlaps(buf, param_), ValueError, op_, ": state buffer ", name,
+             " overlaps the parameter in memory; each needs its own storage");
+    states_.emplace_back(name, &buf);
+    return &buf;
+  }
+
+  // A buffer only some options use: required when `used`, ignored (nullptr) otherwise.
+  const Tensor* optional_state(const char* name, const OptionalTensor& buf, bool used, const char* option) {
+    if (!used) return nullptr;
+    PE_CHECK(buf.has_value(), ValueError, op_, ": ", option, " needs the state buffer ", name, ", got None");
+    return state(name, *buf);
+  }
+
+  // kernel(param, grad) on contiguous tensors; then the write-back and version bumps.
+  template <class Kernel>
+  void run(Kernel&& kernel) {
+    if (param_.numel() == 0) return;  // validated; nothing to update or bump
+    Tensor work = param_.is_contiguous() ? param_ : clone(param_);
+    Tensor grad = contiguous(grad_);
+    // The kernel reads grad while writing param and state through restrict pointers.
+    bool aliased = overlaps(grad, work);
+    for (const auto& named : states_) aliased = aliased || overlaps(grad, *named.second);
+    if (aliased) grad = clone(grad_);
+    kernel(work, grad);
+    if (work.raw_data() != param_.raw_data()) copy_(param_, work);
+    param_.bump_version();
+    for (const auto& named : states_) named.second->bump_version();
+  }
+
+ private:
+  void check_cpu(const char* name, const Tensor& t) const {
+    PE_CHECK(t.device().is_cpu(), RuntimeError, op_, " is not implemented for CUDA tensors yet (", name,
+             " is on ", t.device().str(), ")");
+  }
+
+  void check_like_param(const char* name, const Tensor& t) const {
+    check_cpu(name, t);
+    PE_CHECK(t.dtype() == param_.dtype(), TypeError, op_, ": ", name, " dtype ", dtype_name(t.dtype()),
+             " does not match param dtype ", dtype_name(param_.dtype()));
+    PE_CHECK(t.shape() == param_.shape(), ValueError, op_, ": ", name, " shape ", shape_str(t.shape()),
+             " does not match param shape ", shape_str(param_.shape()));
+  }
+
+  const char* op_;
+  const Tensor& param_;
+  const Tensor& grad_;
+  std::vector<std::pair<const char*, const Tensor*>> states_;
+};
+
+void check_step(const char* op, double step) {
+  PE_CHECK(step >= 1, ValueError, op, ": step counts this update and must be >= 1, got ", step);
+}
+
+}  // namespace
+
+void sgd_step_(const Tensor& param, const Tensor& grad, const OptionalTensor& momentum_buf,
+               const optim::SgdOptions& o) {
+  StepOperands s("sgd_step_", param, grad);
+  const Tensor* buf = s.optional_state("momentum_buf", momentum_buf, o.momentum != 0, "momentum != 0");
+  s.run([&](const Tensor& p, const Tensor& g) {
+    PE_DISPATCH_FLOATING(p.dtype(), "sgd_step_", [&] {
+      PE_ISA_CALL(sgd_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
+                  data_or_null<scalar_t>(buf), o);
+    });
+  });
+}
+
+void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                const OptionalTensor& max_exp_avg_sq, const optim::AdamOptions& o) {
+  check_step("adam_step_", o.step);
+  StepOperands s("adam_step_", param, grad);
+  s.state("exp_avg", exp_avg);
+  s.state("exp_avg_sq", exp_avg_sq);
+  const Tensor* vmax = s.optional_state("max_exp_avg_sq", max_exp_avg_sq, o.amsgrad, "amsgrad=True");
+  s.run([&](const Tensor& p, const Tensor& g) {
+    PE_DISPATCH_FLOATING(p.dtype(), "adam_step_", [&] {
+      PE_ISA_CALL(adam_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(), exp_avg.data<scalar_t>(),
+                  exp_avg_sq.data<scalar_t>(), data_or_null<scalar_t>(vmax), o);
+    });
+  });
+}
+
+void rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const OptionalTensor& grad_avg,
+                   const OptionalTensor& momentum_buf, const optim::RmspropOptions& o) {
+  StepOperands s("rmsprop_step_", param, grad);
+  s.state("square_avg", square_avg);
+  const Tensor* gavg = s.optional_state("grad_avg", grad_avg, o.centered, "centered=True");
+  const Tensor* buf = s.optional_state("momentum_buf", momentum_buf, o.momentum > 0, "momentum > 0");
+  s.run([&](const Tensor& p, const Tensor& g) {
+    PE_DISPATCH_FLOATING(p.dtype(), "rmsprop_step_", [&] {
+      PE_ISA_CALL(rmsprop_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
+                  square_avg.data<scalar_t>(), data_or_null<scalar_t>(gavg), data_or_null<scalar_t>(buf), o);
+    });
+  });
+}
+
+void adagrad_step_(const Tensor& param, const Tensor& grad, const Tensor& sum, const optim::AdagradOptions& o) {
+  check_step("adagrad_step_", o.step);
+  StepOperands s("adagrad_step_", param, grad);
+  s.state("sum", sum);
+  s.run([&](const Tensor& p, const Tensor& g) {
+    PE_DISPATCH_FLOATING(p.dtype(), "adagrad_step_", [&] {
+      PE_ISA_CALL(adagrad_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(), sum.data<scalar_t>(), o);
+    });
+  });
+}
+
+void adadelta_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& acc_delta,
+                    const optim::AdadeltaOptions& o) {
+  StepOperands s("adadelta_step_", param, grad);
+  s.state("square_avg", square_avg);
+  s.state("acc_delta", acc_delta);
+  s.run([&](const Tensor& p, const Tensor& g) {
+    PE_DISPATCH_FLOATING(p.dtype(), "adadelta_step_", [&] {
+      PE_ISA_CALL(adadelta_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
+                  square_avg.data<scalar_t>(), acc_delta.data<scalar_t>(), o);
+    });
+  });
+}
+
+}  // namespace pe::ops

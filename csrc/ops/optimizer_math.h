@@ -1,0 +1,206 @@
+// The per-element math of every optimizer update, written once (like ew:: functors in
+// elementwise_math.h): the CPU loops in csrc/cpu/optimizer_kernels.cpp instantiate these, and
+// a CUDA kernel can do the same, so the header uses only <cmath> and PE_HOST_DEVICE.
+//
+// Each update follows PyTorch's single-tensor (foreach=False) implementation operation by
+// operation - same order of multiplications and additions, each rounded to T - so trajectories
+// agree with torch.optim to rounding. Hyperparameters arrive as doubles (Python floats); the
+// values PyTorch derives in Python (step sizes, bias corrections) are derived in double too
+// (see *Coeffs below), then every scalar is rounded to T once, as PyTorch does when it passes
+// a Python number to a float32 kernel.
+//
+// Flags that change the code path are template parameters so the inner loops have no
+// branches and vectorise; `maximize` is a multiplication by -1 or +1 (exact either way).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "ops/elementwise_math.h"  // PE_HOST_DEVICE
+
+namespace pe::optim {
+
+// ----- hyperparameters, as Python passes them ------------------------------------------------
+
+struct SgdOptions {
+  double lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, maximize = false;
+  bool first_step = false;  // no momentum buffer yet: PyTorch starts it as a copy of the gradient
+};
+
+struct AdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  double step = 1;  // the step count after this update (1 on the first call)
+  bool decoupled = false, amsgrad = false, maximize = false;
+};
+
+struct RmspropOptions {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false, maximize = false;
+};
+
+struct AdagradOptions {
+  double lr = 1e-2, lr_decay = 0, weight_decay = 0, eps = 1e-10;
+  double step = 1;  // the step count after this update
+  bool maximize = false;
+};
+
+struct AdadeltaOptions {
+  double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
+  bool maximize = false;
+};
+
+// ----- helpers with PyTorch's rounding -------------------------------------------------------
+
+// torch.lerp(a, b, w) for a scalar weight: the form depends on |w| < 0.5 (more accurate).
+template <class T>
+PE_HOST_DEVICE inline T lerp(T a, T b, T w, bool small_weight) {
+  return small_weight ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+}
+
+// torch.maximum: NaN in either operand propagates.
+template <class T>
+PE_HOST_DEVICE inline T nan_maximum(T a, T b) {
+  return (a > b || a != a) ? a : b;
+}
+
+// Weight decay modes of the update rules.
+enum class Decay { None, L2, Decoupled };
+
+// ----- SGD -----------------------------------------------------------------------------------
+
+template <class T>
+struct SgdCoeffs {
+  T sign, neg_lr, momentum, one_minus_dampening, weight_decay;
+  explicit SgdCoeffs(const SgdOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), neg_lr(T(-o.lr)), momentum(T(o.momentum)),
+        one_minus_dampening(T(1 - o.dampening)), weight_decay(T(o.weight_decay)) {}
+};
+
+// MOMENTUM: 0 = none, 1 = first step (buf = g), 2 = running buffer.
+template <class T, bool DECAY, int MOMENTUM, bool NESTEROV>
+PE_HOST_DEVICE inline void sgd_update(T& p, T grad, T* buf, const SgdCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY) g = g + c.weight_decay * p;
+  if (MOMENTUM == 1) *buf = g;
+  if (MOMENTUM == 2) *buf = *buf * c.momentum + c.one_minus_dampening * g;
+  if (MOMENTUM != 0) g = NESTEROV ? g + c.momentum * *buf : *buf;
+  p = p + c.neg_lr * g;
+}
+
+// ----- Adam / AdamW --------------------------------------------------------------------------
+
+template <class T>
+struct AdamCoeffs {
+  T sign, weight_decay, decay_factor, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps,
+      neg_step_size;
+  bool small_weight;
+  explicit AdamCoeffs(const AdamOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)),
+        weight_decay(T(o.weight_decay)),
+        decay_factor(T(1 - o.lr * o.weight_decay)),
+        one_minus_beta1(T(1 - o.beta1)),
+        beta2(T(o.beta2)),
+        one_minus_beta2(T(1 - o.beta2)),
+        bc2_sqrt(T(std::sqrt(1 - std::pow(o.beta2, o.step)))),
+        eps(T(o.eps)),
+        neg_step_size(T(-(o.lr / (1 - std::pow(o.beta1, o.step))))),
+        small_weight(std::fabs(1 - o.beta1) < 0.5) {}
+};
+
+template <class T, Decay DECAY, bool AMSGRAD>
+PE_HOST_DEVICE inline void adam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, T* max_exp_avg_sq,
+                                       const AdamCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY == Decay::Decoupled) p = p * c.decay_factor;
+  if (DECAY == Decay::L2) g = g + c.weight_decay * p;
+  exp_avg = lerp(exp_avg, g, c.one_minus_beta1, c.small_weight);
+  exp_avg_sq = exp_avg_sq * c.beta2;
+  exp_avg_sq = exp_avg_sq + c.one_minus_beta2 * g * g;
+  T second = exp_avg_sq;
+  if (AMSGRAD) second = *max_exp_avg_sq = nan_maximum(*max_exp_avg_sq, exp_avg_sq);
+  T denom = std::sqrt(second) / c.bc2_sqrt + c.eps;
+  p = p + c.neg_step_size * exp_avg / denom;
+}
+
+// ----- RMSprop -------------------------------------------------------------------------------
+
+template <class T>
+struct RmspropCoeffs {
+  T sign, weight_decay, alpha, one_minus_alpha, eps, momentum, neg_lr;
+  bool small_weight;
+  explicit RmspropCoeffs(const RmspropOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), weight_decay(T(o.weight_decay)), alpha(T(o.alpha)),
+        one_minus_alpha(T(1 - o.alpha)), eps(T(o.eps)), momentum(T(o.momentum)), neg_lr(T(-o.lr)),
+        small_weight(std::fabs(1 - o.alpha) < 0.5) {}
+};
+
+template <class T, bool DECAY, bool CENTERED, bool MOMENTUM>
+PE_HOST_DEVICE inline void rmsprop_update(T& p, T grad, T& square_avg, T* grad_avg, T* momentum_buf,
+                                          const RmspropCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY) g = g + c.weight_decay * p;
+  square_avg = square_avg * c.alpha;
+  square_avg = square_avg + c.one_minus_alpha * g * g;
+  T avg;
+  if (CENTERED) {
+    *grad_avg = lerp(*grad_avg, g, c.one_minus_alpha, c.small_weight);
+    avg = std::sqrt(square_avg + T(-1) * *grad_avg * *grad_avg);
+  } else {
+    avg = std::sqrt(square_avg);
+  }
+  avg = avg + c.eps;
+  if (MOMENTUM) {
+    *momentum_buf = *momentum_buf * c.momentum;
+    *momentum_buf = *momentum_buf + T(1) * g / avg;
+    p = p + c.neg_lr * *momentum_buf;
+  } else {
+    p = p + c.neg_lr * g / avg;
+  }
+}
+
+// ----- Adagrad -------------------------------------------------------------------------------
+
+template <class T>
+struct AdagradCoeffs {
+  T sign, weight_decay, eps, neg_clr;
+  explicit AdagradCoeffs(const AdagradOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), weight_decay(T(o.weight_decay)), eps(T(o.eps)),
+        neg_clr(T(-(o.lr / (1 + (o.step - 1) * o.lr_decay)))) {}
+};
+
+template <class T, bool DECAY>
+PE_HOST_DEVICE inline void adagrad_update(T& p, T grad, T& sum, const AdagradCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY) g = g + c.weight_decay * p;
+  sum = sum + T(1) * g * g;
+  T std_ = std::sqrt(sum) + c.eps;
+  p = p + c.neg_clr * g / std_;
+}
+
+// ----- Adadelta ------------------------------------------------------------------------------
+
+template <class T>
+struct AdadeltaCoeffs {
+  T sign, weight_decay, rho, one_minus_rho, eps, neg_lr;
+  explicit AdadeltaCoeffs(const AdadeltaOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), weight_decay(T(o.weight_decay)), rho(T(o.rho)),
+        one_minus_rho(T(1 - o.rho)), eps(T(o.eps)), neg_lr(T(-o.lr)) {}
+};
+
+template <class T, bool DECAY>
+PE_HOST_DEVICE inline void adadelta_update(T& p, T grad, T& square_avg, T& acc_delta,
+                                           const AdadeltaCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY) g = g + c.weight_decay * p;
+  square_avg = square_avg * c.rho;
+  square_avg = square_avg + c.one_minus_rho * g * g;
+  T std_ = std::sqrt(square_avg + c.eps);
+  T delta = std::sqrt(acc_delta + c.eps);
+  delta = delta / std_;
+  delta = delta * g;
+  acc_delta = acc_delta * c.rho;
+  acc_delta = acc_delta + c.one_minus_rho * delta * delta;
+  p = p + c.neg_lr * delta;
+}
+
+}  // namespace pe::optim
