@@ -63,6 +63,9 @@ class Function(Node):
     # float_outputs: the op's outputs are floating point whenever a differentiable input is, so
     # apply need not ask each output's dtype (pyengine's own ops set it; user Functions don't).
     float_outputs = False
+    # forward_calls_tensor_ops: forward may use Tensor ops, so apply runs it under no_grad.
+    # pyengine's own ops call _C directly and skip that.
+    forward_calls_tensor_ops = True
     _saved = None
     _non_differentiable = None
     _out_meta = None
@@ -153,11 +156,14 @@ class Function(Node):
             ctx.needs_input_grad = needs
         else:
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
-        state.enabled = False
-        try:
+        if cls.forward_calls_tensor_ops and grad_on:  # their ops must not record a graph
+            state.enabled = False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                state.enabled = True
+        else:
             out = cls.forward(ctx, *args)
-        finally:
-            state.enabled = grad_on
         if type(out) is tuple:
             outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
             if record:

@@ -9,10 +9,12 @@ _FLOAT = ("float32", "float64")
 
 
 class Op(Function):
-    """Base of pyengine's own Functions: outputs are floating point when a differentiable input
-    is, and backward returns gradients in each input's dtype (see cast_back)."""
+    """Base of pyengine's own Functions: forward calls _C directly (no Tensor ops), outputs are
+    floating point when a differentiable input is, and backward returns gradients in each
+    input's dtype (see cast_back)."""
 
     float_outputs = True
+    forward_calls_tensor_ops = False
 
 
 def cast_back(g, dtype):

@@ -3,7 +3,7 @@ import math
 
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, dtype_name
 from ._util import Op, as_operand, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
@@ -108,10 +108,13 @@ class _Binary(Op):
     @classmethod
     def forward(cls, ctx, a, b):
         if isinstance(a, Tensor) and isinstance(b, Tensor):
-            ctx.shapes = (shape_of(a), shape_of(b))
-            ctx.dtypes = dtypes_if_mixed(a, b)
-        else:  # tensor OP scalar: the output has the tensor's shape and dtype, nothing to undo
-            ctx.shapes = ctx.dtypes = None
+            # the hottest path in training code: cached shape/dtype, no helper calls
+            ctx.shapes = (a._shape or shape_of(a), b._shape or shape_of(b))
+            da, db = a._dt or dtype_name(a), b._dt or dtype_name(b)
+            ctx.dtypes = None if da == db else (da, db)
+            cls.save(ctx, a, b)
+            return cls.op(a._impl, b._impl)
+        ctx.shapes = ctx.dtypes = None  # tensor OP scalar: output has the tensor's shape and dtype
         cls.save(ctx, a, b)
         return cls.op(as_operand(a), as_operand(b))
 
