@@ -143,6 +143,21 @@ def test_thread_count_does_not_change_results(isa_name, dtype):
 
 
 @pytest.mark.parametrize("isa_name", ISAS)
+def test_broadcast_stride0_operands(isa_name):
+    """Operands that repeat one row or column (stride 0) through every path."""
+    rng = np.random.default_rng(15)
+    with isa(isa_name):
+        for dtype, (m, n, k) in itertools.product(FLOATS, [(65, 70, 129), (1, 40, 50), (40, 1, 50), (5, 6, 7)]):
+            col, row = rng.standard_normal((m, 1)).astype(dtype), rng.standard_normal((1, n)).astype(dtype)
+            a = _C.expand(T(col), [m, k])  # strides (1, 0)
+            b = _C.expand(T(row), [k, n])  # strides (0, 1)
+            assert a.strides[1] == 0 and b.strides[0] == 0
+            assert_close(_C.matmul(a, b).numpy(), np.broadcast_to(col, (m, k)), np.broadcast_to(row, (k, n)))
+            full = layout(rng, k, n, dtype, "t")
+            assert_close(_C.matmul(a, T(full)).numpy(), np.broadcast_to(col, (m, k)), full)
+
+
+@pytest.mark.parametrize("isa_name", ISAS)
 def test_gemm_alpha_beta_and_strided_outputs(isa_name):
     rng = np.random.default_rng(5)
     with isa(isa_name):
