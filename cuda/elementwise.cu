@@ -1,0 +1,95 @@
+// Elementwise unary and binary ops on strided, broadcast operands. The per-element math is
+// the functors of ops/elementwise_math.h, shared with the CPU kernels; this file only walks
+// the elements: one grid-stride loop, one offset computation per element.
+#include <stdexcept>
+#include <string>
+
+#include "cuda/cuda_emu.h"
+#include "cuda/launchers.h"
+#include "cuda/strided.h"
+#include "ops/elementwise_math.h"
+
+namespace pe::cuda {
+namespace {
+
+template <class F, class T, class R>
+__global__ void unary_kernel(R* out, const T* in, Strided<2> g, F f) {
+  PE_GRID_STRIDE_LOOP(i, g.numel) {
+    int64_t off[2];
+    g.offsets(i, off);
+    out[off[0]] = f(in[off[1]]);
+  }
+}
+
+template <class F, class T, class R>
+__global__ void binary_kernel(R* out, const T* a, const T* b, Strided<3> g, F f) {
+  PE_GRID_STRIDE_LOOP(i, g.numel) {
+    int64_t off[3];
+    g.offsets(i, off);
+    out[off[0]] = f(a[off[1]], b[off[2]]);
+  }
+}
+
+// The functor's result type for compute type T must be the output's dtype (the op layer
+// allocates it so); anything else is a caller bug reported by name.
+template <class R>
+void check_out(const char* name, const Operand& out) {
+  if (out.dtype != dtype_of<R>::value)
+    throw std::runtime_error(std::string("CUDA ") + name + ": output dtype " + dtype_name(out.dtype) +
+                             ", expected " + dtype_name(dtype_of<R>::value));
+}
+
+[[noreturn]] void no_kernel(const char* name, DType dt) {
+  throw std::runtime_error(std::string("CUDA ") + name + ": no kernel for compute dtype " + dtype_name(dt));
+}
+
+}  // namespace
+
+void unary(int op, const Dims& shape, const Operand& out, const Operand& in) {
+  if (op < 0 || op >= int(ew::UnaryOp::kCount)) throw std::runtime_error("CUDA unary: bad op code " + std::to_string(op));
+  const char* name = ew::op_name(ew::UnaryOp(op));
+  Strided<2> g = make_strided<2>(shape, {&out.strides, &in.strides});
+  ew::visit_unary(ew::UnaryOp(op), [&](auto fn) {
+    using F = decltype(fn);
+    PE_DISPATCH_ALL(in.dtype, name, [&] {
+      using T = scalar_t;
+      if constexpr (ew::takes_dtype<F, T>()) {
+        using R = decltype(fn(T{}));
+        check_out<R>(name, out);
+        if (g.numel == 0) return;
+        auto* kernel = &unary_kernel<F, T, R>;
+        PE_LAUNCH(kernel, blocks_for(g.numel), kThreads, 0, static_cast<R*>(out.data), static_cast<const T*>(in.data),
+                  g, fn);
+      } else {
+        no_kernel(name, in.dtype);
+      }
+    });
+  });
+}
+
+void binary(int op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b) {
+  if (op < 0 || op >= int(ew::BinaryOp::kCount)) throw std::runtime_error("CUDA binary: bad op code " + std::to_string(op));
+  const char* name = ew::op_name(ew::BinaryOp(op));
+  if (a.dtype != b.dtype)
+    throw std::runtime_error(std::string("CUDA ") + name + ": operands must share the compute dtype, got " +
+                             dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
+  Strided<3> g = make_strided<3>(shape, {&out.strides, &a.strides, &b.strides});
+  ew::visit_binary(ew::BinaryOp(op), [&](auto fn) {
+    using F = decltype(fn);
+    PE_DISPATCH_ALL(a.dtype, name, [&] {
+      using T = scalar_t;
+      if constexpr (ew::takes_dtype<F, T>()) {
+        using R = decltype(fn(T{}, T{}));
+        check_out<R>(name, out);
+        if (g.numel == 0) return;
+        auto* kernel = &binary_kernel<F, T, R>;
+        PE_LAUNCH(kernel, blocks_for(g.numel), kThreads, 0, static_cast<R*>(out.data), static_cast<const T*>(a.data),
+                  static_cast<const T*>(b.data), g, fn);
+      } else {
+        no_kernel(name, a.dtype);
+      }
+    });
+  });
+}
+
+}  // namespace pe::cuda
