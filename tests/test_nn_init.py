@@ -142,3 +142,21 @@ def test_early_stopping_min_and_max_with_best_state():
         nn.EarlyStopping(mode="avg")
     with pytest.raises(RuntimeError, match="no best state"):
         nn.EarlyStopping().restore(model)
+
+
+@pytest.mark.parametrize("name,kwargs", [("kaiming_uniform_", {}), ("kaiming_uniform_", {"a": math.sqrt(5)}),
+                                         ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+                                         ("xavier_uniform_", {"gain": 1.5}), ("xavier_normal_", {})])
+def test_init_statistics_match_torch(name, kwargs):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    pe.manual_seed(0)
+    shape = (256, 64, 3)
+    ours = getattr(init, name)(pe.empty(*shape), **kwargs).numpy()
+    theirs = getattr(torch.nn.init, name)(torch.empty(*shape), **kwargs).numpy()
+    n = ours.size
+    assert abs(ours.std() / theirs.std() - 1) < 6 / math.sqrt(n)  # same distribution scale
+    assert abs(ours.mean()) < 5 * theirs.std() / math.sqrt(n)
+    if "uniform" in name:  # same support
+        assert np.abs(ours).max() <= np.abs(theirs).max() * 1.001 + 1e-7
+        assert np.abs(ours).max() > 0.99 * np.abs(theirs).max()

@@ -22,14 +22,7 @@ class Parameter(Tensor):
 
     __str__ = __repr__
 
-    def __deepcopy__(self, memo):
-        p = type(self)(Tensor.__deepcopy__(self.detach(), memo), self.requires_grad)
-        if self.grad is not None:
-            p.grad = self.grad.__deepcopy__(memo)
-        memo[id(self)] = p
-        return p
-
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol):  # pickle keeps the class (Tensor's own rebuilds a plain tensor)
         return (type(self), (self.detach().clone(), self.requires_grad))
 
 
