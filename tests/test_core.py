@@ -209,3 +209,14 @@ def test_no_cuda_is_an_error_not_a_crash():
         _C.to_device(_C.from_numpy(np.zeros(2)), "cuda")
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         _C.empty([2], "float32", "gpu")
+
+
+def test_in_place_writes_bump_the_shared_version():
+    base = _C.from_numpy(np.zeros((3, 3)))
+    view = _C.select(base, 0, 1)
+    v0 = base.version
+    _C.copy_(view, _C.full([3], 1.0, "float64"))
+    assert base.version > v0 and view.version == base.version  # one counter per storage
+    v1 = base.version
+    _C.fill_(base, 2.0)
+    assert base.version > v1

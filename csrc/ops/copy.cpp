@@ -32,12 +32,14 @@ void copy_(const Tensor& dst, const Tensor& src) {
   broadcast_shapes(dst.shape(), src.shape());  // error message names both shapes
   PE_CHECK(broadcast_shapes(dst.shape(), src.shape()) == dst.shape(), ValueError, "copy: source shape ",
            shape_str(src.shape()), " cannot be broadcast to destination shape ", shape_str(dst.shape()));
+  dst.bump_version();  // an in-place write: autograd must see that saved copies of dst are stale
   if (dst.device() != src.device()) return copy_across_devices(dst, src);
   if (dst.device().is_cuda()) return cuda_op(cuda_ops().copy_, "copy")(dst, src);
   cpu::copy(dst, src);
 }
 
 void fill_(const Tensor& dst, double value) {
+  dst.bump_version();
   if (dst.device().is_cuda()) return cuda_op(cuda_ops().fill_, "fill")(dst, value);
   cpu::fill(dst, value);
 }
