@@ -16,32 +16,14 @@ from common import limit_threads, machine_line, median_time, torch_or_none
 torch = torch_or_none()
 
 
-def pyengine_epoch(x, y, batch):
-    from pyengine import nn
-    pe.manual_seed(0)
+def make_epoch(lib, x, y, batch):
+    """One epoch of the MLP in `lib` (pyengine or torch: the same API, so the same code)."""
+    nn = lib.nn
+    lib.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = pe.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    X, Y = pe.from_numpy(x), pe.from_numpy(y)
-
-    def epoch():
-        for i in range(0, len(x), batch):
-            xb, yb = X[i:i + batch], Y[i:i + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return float(loss.item())
-    return epoch
-
-
-def torch_epoch(x, y, batch):
-    nn = torch.nn
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    X, Y = lib.from_numpy(x), lib.from_numpy(y)
 
     def epoch():
         for i in range(0, len(x), batch):
@@ -76,11 +58,11 @@ def main():
     x = rng.random((args.samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, args.samples)
     print(f"machine: {machine_line()}; threads: {args.threads}; PyTorch: {torch.__version__ if torch else 'absent'}")
-    t_pe = timed(pyengine_epoch(x, y, args.batch), args.repeats)
+    t_pe = timed(make_epoch(pe, x, y, args.batch), args.repeats)
     print(f"MLP epoch ({args.samples} samples, batch {args.batch}, SGD momentum), median of {args.repeats}:")
     print(f"  pyengine {t_pe:.3f} s")
     if torch:
-        t_t = timed(torch_epoch(x, y, args.batch), args.repeats)
+        t_t = timed(make_epoch(torch, x, y, args.batch), args.repeats)
         print(f"  PyTorch  {t_t:.3f} s   -> pyengine takes {t_pe / t_t:.2f}x PyTorch's time")
 
     a, b = pe.ones(4, requires_grad=True), pe.ones(4, requires_grad=True)
