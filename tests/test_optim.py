@@ -530,6 +530,19 @@ def test_adam_kernel_property(lr, b1, b2, wd, step, decoupled, amsgrad, maximize
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_amsgrad_max_propagates_nan_like_torch_maximum(dtype):
+    """max_exp_avg_sq = maximum(max_exp_avg_sq, exp_avg_sq) keeps a NaN from either side."""
+    p, g = np.ones(9, dtype), np.full(9, 0.5, dtype)
+    m, v = np.zeros(9, dtype), np.full(9, 1.0, dtype)
+    vmax = np.full(9, 2.0, dtype)
+    v[2] = np.nan
+    vmax[6] = np.nan
+    _run_kernel(_C.adam_step_, p, g, [m, v, vmax], (1.0, 0.1, 0.9, 0.999, 1e-8, 0.0, False, True, False))
+    assert np.isnan(vmax[[2, 6]]).all() and np.isnan(p[[2, 6]]).all()
+    assert np.isfinite(np.delete(vmax, [2, 6])).all() and np.isfinite(np.delete(p, [2, 6])).all()
+
+
 def test_kernel_non_contiguous_param_and_grad():
     rng = np.random.default_rng(5)
     base = rng.standard_normal((6, 5))
