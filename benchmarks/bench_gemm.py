@@ -1,9 +1,9 @@
 """GEMM throughput: pyengine vs NumPy (OpenBLAS) vs PyTorch, per shape and thread count.
 
-    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--threads 1 2] [--runs 7] [--only sq512 mlp]
+    PYTHONPATH=. python3 benchmarks/bench_gemm.py [--threads 1 2] [--runs 7] [--only sq512 mlp] [--stat min]
 
-Prints GFLOP/s (median over --runs timed runs, the libraries interleaved within each run so
-background load hits them alike) and the ratios pyengine/NumPy and pyengine/PyTorch.
+Prints GFLOP/s (median, or with --stat min the best, over --runs timed runs; the libraries
+take turns within each run so background load hits them alike) and the ratios pyengine/NumPy and pyengine/PyTorch.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE would pin OpenBLAS to another kernel than the one it
 picks for this CPU, so the script re-executes itself without them before importing NumPy,
 and prints the OpenBLAS kernel that ran (threadpoolctl's 'architecture').
@@ -58,8 +58,8 @@ def shapes():
     return out
 
 
-def measure(fns, runs, min_time=0.15):
-    """Median seconds per call for each fn; within a run the fns take turns."""
+def measure(fns, runs, stat, min_time=0.15):
+    """Seconds per call for each fn (median or min over runs); within a run the fns take turns."""
     reps = []
     for fn in fns:  # warm up, and pick a repetition count that lasts about min_time
         fn()
@@ -74,7 +74,7 @@ def measure(fns, runs, min_time=0.15):
             for _ in range(reps[i]):
                 fn()
             samples[i].append((time.perf_counter() - t) / reps[i])
-    return [statistics.median(s) for s in samples]
+    return [stat(s) for s in samples]
 
 
 def main():
@@ -82,6 +82,8 @@ def main():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--only", nargs="*", help="run shapes whose name contains any of these words")
+    p.add_argument("--stat", choices=["median", "min"], default="median",
+                   help="statistic over runs (min resists background load on a shared machine)")
     args = p.parse_args()
 
     blas = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
@@ -90,7 +92,8 @@ def main():
     print("PyTorch", torch.__version__ if torch else "not installed")
     print("pyengine ISA", _C.active_isa(), "| cache sizes L1/L2/L3 (bytes)", _C.gemm_cache_sizes())
     head = f"{'shape':28} {'dtype':8} {'thr':>3} {'pyengine':>9} {'numpy':>9} {'torch':>9} {'pe/np':>6} {'pe/torch':>8}"
-    print("GFLOP/s, median of", args.runs, "runs\n" + head + "\n" + "-" * len(head))
+    print(f"GFLOP/s, {args.stat} of {args.runs} runs\n" + head + "\n" + "-" * len(head))
+    stat = statistics.median if args.stat == "median" else min
 
     rng = np.random.default_rng(0)
     for name, dtype, make in shapes():
@@ -108,7 +111,7 @@ def main():
             if torch is not None:
                 torch.set_num_threads(nt)
             with threadpool_limits(limits=nt):
-                times = measure(fns, args.runs)
+                times = measure(fns, args.runs, stat)
             gf = [flops / t / 1e9 for t in times]
             tgf = gf[2] if torch is not None else float("nan")
             print(f"{name:28} {np.dtype(dtype).name:8} {nt:3d} {gf[0]:9.1f} {gf[1]:9.1f} {tgf:9.1f} "

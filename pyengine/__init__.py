@@ -54,5 +54,5 @@ def get_num_threads():
 __version__ = "0.1.0"
 
 # Subsystems above the tensor layer.
-from . import data  # noqa: E402
+from . import data, nn, optim  # noqa: E402
 from .io import load, save  # noqa: E402

@@ -63,7 +63,8 @@ T.__floordiv__ = __floordiv__
 
 
 def __mod__(self, other):
-    return self - E.floor(E.div(self, other)) * other
+    """Python's (and PyTorch's) modulo: the result has the sign of the divisor."""
+    return self - __floordiv__(self, other) * other
 
 
 T.__mod__ = __mod__
@@ -217,7 +218,7 @@ for _name in ("matmul", "mm", "bmm", "dot"):
     setattr(T, _name, getattr(L, _name))
 for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten", "permute", "transpose",
               "swapaxes", "swapdims", "movedim", "t", "expand", "expand_as", "broadcast_to", "split", "chunk",
-              "unbind", "tril", "triu"):
+              "unbind", "tril", "triu", "repeat"):
     setattr(T, _name, getattr(S, _name))
 for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero"):
     setattr(T, _name, getattr(I, _name))

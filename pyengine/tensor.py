@@ -28,9 +28,10 @@ class Tensor:
     def __init__(self, data=None, dtype=None):
         if isinstance(data, _C.TensorImpl):
             impl = data
-        else:
+        else:  # Tensor(data) builds a default-dtype (float32) tensor, like torch.Tensor(data)
             from .creation import tensor as _tensor
-            impl = _tensor([] if data is None else data, dtype=dtype)._impl
+            from .dtypes import get_default_dtype
+            impl = _tensor([] if data is None else data, dtype=dtype or get_default_dtype())._impl
         _init(self, impl)
 
     # ----- metadata -----
@@ -267,15 +268,21 @@ class Tensor:
         return (tensor, (self.detach().numpy(force=True).copy(), None, None, self._requires_grad))
 
     def __deepcopy__(self, memo):
-        t = _wrap(_C.clone(self._impl))
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment. Use tensor.detach().clone() instead.")
+        import copy
+        cls = type(self)  # keeps subclasses such as nn.Parameter
+        t = cls.__new__(cls)
+        _init(t, _C.clone(self._impl))
         t._requires_grad = self._requires_grad
-        if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = t
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
+        extra = getattr(self, "__dict__", None)
+        if extra:
+            t.__dict__.update(copy.deepcopy(extra, memo))
         return t
-
-    def __setstate__(self, state):
-        raise TypeError("use pyengine.tensor(...) to rebuild tensors")
 
 
 def _init(t, impl):

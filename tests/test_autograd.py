@@ -402,3 +402,23 @@ def test_grad_mode_is_per_thread():
         t.start()
         t.join()
     assert seen == [True]
+
+
+def test_graphs_form_no_reference_cycles():
+    """Memory must come back by reference counting alone (no waiting for the cycle collector)."""
+    import gc
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(10):
+            y = x.exp().sigmoid() * x
+            y.retain_grad()
+            z = y.max(dim=1).values.sum() + y[:, [1, 0]].sum() + pe.cat([y, y]).split(1)[0].sum()
+            h = y.clone()
+            h[0] *= 2
+            if i % 2:
+                (z + h.sum()).backward()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

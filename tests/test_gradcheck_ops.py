@@ -247,3 +247,28 @@ def test_float32_mixed_with_float64_gradient_dtype():
     y64 = leaf(2)
     (x32 * y64).sum().backward()
     assert x32.grad.dtype == pe.float32
+
+
+def test_repeat():
+    check(lambda t: t.repeat(2, 3), leaf(2, 3))
+    check(lambda t: t.repeat(2, 1, 2), leaf(3))
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(pe.tensor(a).repeat(2, 1, 3).numpy(), np.tile(a, (2, 1, 3)))
+    assert pe.Tensor([1, 2]).dtype is pe.float32
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("var", lambda t: t.var(dim=1)), ("std", lambda t: t.std()), ("logsumexp", lambda t: t.logsumexp(dim=0)),
+    ("norm", lambda t: t.norm(dim=1)), ("prod", lambda t: t.prod(dim=1)), ("mean", lambda t: (t * t).mean(0)),
+    ("index", lambda t: t[[0, 2, 2]] * t[1]), ("gather", lambda t: t.gather(1, pe.tensor([[1], [0], [1]])) ** 2),
+    ("div", lambda t: t / (t * t + 1.0)), ("pow", lambda t: (t * t + 1.0) ** t), ("setitem", lambda t: _set(t)),
+    ("amax", lambda t: t.amax(dim=1) * t.sum()), ("cat", lambda t: pe.cat([t, t * t], dim=1).exp()),
+])
+def test_second_order(name, fn):
+    assert gradgradcheck(fn, (leaf(3, 2),), atol=1e-4)
+
+
+def _set(t):
+    y = t * t
+    y[0] = t[1] * 3.0
+    return y

@@ -555,6 +555,21 @@ def test_eye_defaults_and_errors():
         C.eye(-1)
 
 
+def test_sizes_that_overflow_are_refused():
+    with pytest.raises(ValueError, match=r"eye: a result of shape \(4294967296, 4294967296\) is too large"):
+        C.eye(2**32, 2**32)
+    with pytest.raises(ValueError, match="linspace: a result .* is too large"):
+        C.linspace(0, 1, 2**61)
+    with pytest.raises(ValueError, match="arange: a result .* is too large"):
+        C.arange(0, 2**61, dtype="float64")
+    with pytest.raises(ValueError, match="one_hot: a result .* is too large"):
+        C.one_hot(I([0, 1, 2]), 2**62)
+    many_zeros = C.expand(I([0]), [2**31])  # stride 0: no memory behind the size
+    col, row = C.unsqueeze(many_zeros, 1), C.unsqueeze(many_zeros, 0)
+    with pytest.raises(ValueError, match=r"index_take: a result of shape \(2147483648, 2147483648\) is too large"):
+        C.index_take(T(np.zeros((1, 1))), [col, row])
+
+
 # ---------------------------------------------------------------- devices
 
 

@@ -39,7 +39,8 @@ def test_binary_broadcast_forward_and_grad_shapes(shapes, op, seed):
 @st.composite
 def array_and_dims(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5))
-    a = draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10, allow_nan=False)))
+    # |x| <= 1.5 keeps a product of up to 625 elements finite (no order-dependent inf * 0)
+    a = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1.5, 1.5, allow_nan=False)))
     dims = draw(st.lists(st.integers(0, len(shape) - 1), unique=True, max_size=len(shape)))
     neg = draw(st.booleans())
     dims = [d - len(shape) if neg else d for d in dims]

@@ -367,3 +367,25 @@ def test_set_default_dtype_and_tensor_from_tensors():
 def test_numpy_operands_defer_to_tensor():
     out = np.array([1.0, 2.0], dtype=np.float32) + pe.tensor([1.0, 1.0])
     assert isinstance(out, pe.Tensor) and out.tolist() == [2.0, 3.0]
+
+
+def test_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    class Param(pe.Tensor):
+        pass
+
+    x = pe.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = pe.ones(2)
+    y = copy.deepcopy(x)
+    assert y.tolist() == [1.0, 2.0] and y.requires_grad and y.grad.tolist() == [1.0, 1.0]
+    assert y.data_ptr() != x.data_ptr()
+    p = Param(pe.tensor([3.0])._impl)
+    p.tag = "w"
+    q = copy.deepcopy(p)
+    assert type(q) is Param and q.tag == "w" and q.tolist() == [3.0]
+    with pytest.raises(RuntimeError, match="deepcopy"):
+        copy.deepcopy(x * 2)
+    z = pickle.loads(pickle.dumps(pe.tensor([[1, 2]])))
+    assert z.tolist() == [[1, 2]] and z.dtype is pe.int64

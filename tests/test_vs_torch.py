@@ -233,3 +233,11 @@ def test_inplace_ops_and_writes_through_views():
         y.sub_(w, alpha=0.5)
         return y.exp_()
     run_both(fn, fn, [pair((3, 4), "float64"), pair((4,), "float64")])
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_floordiv_and_mod(dtype):
+    a = np.array([-7, 7, 5, -2], dtype=dtype)
+    for divisor in (3, -2):
+        assert_close(pe.tensor(a) // divisor, torch.tensor(a) // divisor)
+        assert_close(pe.tensor(a) % divisor, torch.tensor(a) % divisor)

@@ -1,5 +1,8 @@
 #include "core/tensor.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace pe {
 
 int64_t shape_numel(const Shape& shape) {
@@ -34,9 +37,16 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
       dtype_(dtype) {}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
-    PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
-  auto storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * pe::itemsize(dtype), device);
+  // Check the byte count for overflow before allocating: a wrapped size would under-allocate.
+  for (int64_t s : shape) PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
+  bool empty = std::find(shape.begin(), shape.end(), int64_t(0)) != shape.end();
+  int64_t bytes = empty ? 0 : static_cast<int64_t>(pe::itemsize(dtype));
+  for (int64_t s : shape) {
+    PE_CHECK(bytes == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ",
+             dtype_name(dtype), " is too large to allocate");
+    bytes *= s;
+  }
+  auto storage = Storage::allocate(static_cast<size_t>(bytes), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "core/parallel.h"
 
@@ -45,20 +46,93 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rsC, int64_t csC) {
     }
 }
 
-// Dot product with independent lanes: vectorises without reassociation (no -ffast-math),
-// and several vector accumulators hide the FMA latency. The order of additions is fixed.
+// Bytes per vector register of the ISA this file is compiled for.
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX2__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+// Vector registers of the ISA this file is compiled for, as GCC/Clang vector types, and an
+// unaligned, alias-safe load into one.
 template <class T>
-inline T dot_contiguous(int64_t n, const T* a, const T* x) {
-  constexpr int L = 128 / sizeof(T);
-  T acc[L] = {};
+struct Vec {
+  typedef T type __attribute__((vector_size(kVectorBytes)));
+  typedef T unaligned __attribute__((vector_size(kVectorBytes), aligned(sizeof(T)), may_alias));
+  static constexpr int W = kVectorBytes / sizeof(T);
+  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
+};
+
+// Pairwise sum of a vector's lanes: log2(W) dependent adds rather than W.
+template <class T>
+inline T sum_lanes(typename Vec<T>::type v) {
+  constexpr int W = Vec<T>::W;
+  T lanes[W];
+  std::memcpy(lanes, &v, sizeof(v));
+  for (int w = W / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+  return lanes[0];
+}
+
+// One row's dot product: two vector accumulators (even / odd vectors of the row), then the
+// vector tail, lanes pairwise, the scalar tail. dot4 below follows exactly these steps for
+// four rows at once, so a row's result does not depend on how rows are grouped (or split
+// over threads); four rows share the loads of x and keep four memory streams in flight.
+template <class T>
+inline T dot1(int64_t n, const T* a, const T* x) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  typename V::type s0 = {}, s1 = {};
   int64_t k = 0;
-  for (; k + L <= n; k += L)
-    for (int l = 0; l < L; ++l) acc[l] += a[k + l] * x[k + l];
-  T tail = T(0);
-  for (; k < n; ++k) tail += a[k] * x[k];
-  for (int w = L / 2; w > 0; w /= 2)
-    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
-  return acc[0] + tail;
+  for (; k + 2 * W <= n; k += 2 * W) {
+    s0 += V::load(a + k) * V::load(x + k);
+    s1 += V::load(a + k + W) * V::load(x + k + W);
+  }
+  for (; k + W <= n; k += W) s0 += V::load(a + k) * V::load(x + k);
+  T sum = sum_lanes<T>(s0 + s1);
+  for (; k < n; ++k) sum += a[k] * x[k];
+  return sum;
+}
+
+template <class T>
+inline void dot4(int64_t n, const T* a, int64_t lda, const T* x, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  const T *a0 = a, *a1 = a + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+  typename V::type s00 = {}, s01 = {}, s10 = {}, s11 = {}, s20 = {}, s21 = {}, s30 = {}, s31 = {};
+  int64_t k = 0;
+  for (; k + 2 * W <= n; k += 2 * W) {
+    const typename V::type x0 = V::load(x + k), x1 = V::load(x + k + W);
+    s00 += V::load(a0 + k) * x0;
+    s01 += V::load(a0 + k + W) * x1;
+    s10 += V::load(a1 + k) * x0;
+    s11 += V::load(a1 + k + W) * x1;
+    s20 += V::load(a2 + k) * x0;
+    s21 += V::load(a2 + k + W) * x1;
+    s30 += V::load(a3 + k) * x0;
+    s31 += V::load(a3 + k + W) * x1;
+  }
+  for (; k + W <= n; k += W) {
+    const typename V::type x0 = V::load(x + k);
+    s00 += V::load(a0 + k) * x0;
+    s10 += V::load(a1 + k) * x0;
+    s20 += V::load(a2 + k) * x0;
+    s30 += V::load(a3 + k) * x0;
+  }
+  T r0 = sum_lanes<T>(s00 + s01), r1 = sum_lanes<T>(s10 + s11), r2 = sum_lanes<T>(s20 + s21),
+    r3 = sum_lanes<T>(s30 + s31);
+  for (; k < n; ++k) {
+    r0 += a0[k] * x[k];
+    r1 += a1[k] * x[k];
+    r2 += a2[k] * x[k];
+    r3 += a3[k] * x[k];
+  }
+  out[0] = r0;
+  out[1] = r1;
+  out[2] = r2;
+  out[3] = r3;
 }
 
 // y[i] = alpha * sum_k A[i, k] x[k] + beta * y[i],  i < m.
@@ -77,7 +151,14 @@ void gemv(int threads, int64_t m, int64_t n, T alpha, const T* A, int64_t rsA, i
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t i0 = b * rows_per_block, rows = imin(rows_per_block, m - i0);
         for (int64_t r = 0; r < rows; ++r) acc[r] = T(0);
-        for (int64_t k = 0; k < n; ++k) {
+        int64_t k = 0;
+        for (; k + 4 <= n; k += 4) {  // four columns per pass over acc: a quarter of the stores
+          const T x0 = x[k * incx], x1 = x[(k + 1) * incx], x2 = x[(k + 2) * incx], x3 = x[(k + 3) * incx];
+          const T* c0 = A + i0 + k * csA;
+          const T *c1 = c0 + csA, *c2 = c1 + csA, *c3 = c2 + csA;
+          for (int64_t r = 0; r < rows; ++r) acc[r] += (c0[r] * x0 + c1[r] * x1) + (c2[r] * x2 + c3[r] * x3);
+        }
+        for (; k < n; ++k) {
           const T xk = x[k * incx];
           const T* col = A + i0 + k * csA;
           for (int64_t r = 0; r < rows; ++r) acc[r] += col[r] * xk;
@@ -91,16 +172,24 @@ void gemv(int threads, int64_t m, int64_t n, T alpha, const T* A, int64_t rsA, i
     return;
   }
   run_parallel(threads, m, n, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const T* row = A + i * rsA;
-      T s = T(0);
+    for (int64_t i = i0; i < i1;) {
+      T s[4];
+      int64_t rows = 1;
       if (csA == 1 && incx == 1) {
-        s = dot_contiguous(n, row, x);
+        rows = i + 4 <= i1 ? 4 : 1;
+        if (rows == 4)
+          dot4(n, A + i * rsA, rsA, x, s);
+        else
+          s[0] = dot1(n, A + i * rsA, x);
       } else {
-        for (int64_t k = 0; k < n; ++k) s += row[k * csA] * x[k * incx];
+        s[0] = T(0);
+        for (int64_t k = 0; k < n; ++k) s[0] += A[i * rsA + k * csA] * x[k * incx];
       }
-      T& yi = y[i * incy];
-      yi = blend(s, alpha, beta, yi);
+      for (int64_t r = 0; r < rows; ++r) {
+        T& yi = y[(i + r) * incy];
+        yi = blend(s[r], alpha, beta, yi);
+      }
+      i += rows;
     }
   });
 }

@@ -29,6 +29,18 @@ struct PortableKernel {
   }
 };
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+// The C tile is read (beta != 0) and written only after the k loop; its rows lie far apart,
+// beyond the hardware prefetchers' reach, so ask for them before the loop starts.
+template <int MR, int NR, class T>
+inline void prefetch_c_tile(const T* c, int64_t rsc) {
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc + NR - 1), _MM_HINT_T0);
+  }
+}
+#endif
+
 #if defined(__AVX512F__)
 // MR rows x 2 vectors of 512 bits: 2*MR accumulators, 2 loads of B and MR broadcasts of A
 // per k. MR = 12 keeps 24 accumulators + 2 B vectors + broadcasts within 32 registers.
@@ -38,6 +50,7 @@ struct Avx512KernelF32 {
                   float alpha, float beta) {
     __m512 c0[MR], c1[MR];
     for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+    prefetch_c_tile<MR, NR>(c, rsc);
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
@@ -69,6 +82,7 @@ struct Avx512KernelF64 {
                   double alpha, double beta) {
     __m512d c0[MR], c1[MR];
     for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_pd();
+    prefetch_c_tile<MR, NR>(c, rsc);
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
       const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
@@ -104,6 +118,7 @@ struct Avx2KernelF32 {
                   float alpha, float beta) {
     __m256 c0[MR], c1[MR];
     for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+    prefetch_c_tile<MR, NR>(c, rsc);
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
       const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
@@ -135,6 +150,7 @@ struct Avx2KernelF64 {
                   double alpha, double beta) {
     __m256d c0[MR], c1[MR];
     for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_pd();
+    prefetch_c_tile<MR, NR>(c, rsc);
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
       const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);

@@ -73,55 +73,57 @@ inline Blocking choose_blocking(int64_t M, int64_t N, int64_t K, int MR, int NR,
   int64_t kc_max = std::clamp<int64_t>(cs.l1 / 2 / (MR * elem), 64, 1024) / 8 * 8;
   int64_t nk = (K + kc_max - 1) / kc_max;            // blocks along K ...
   int64_t kc = ((K + nk - 1) / nk + 7) / 8 * 8;      // ... of equal size, so none is tiny
-  kc = std::min(kc, K);
+  kc = imin(kc, K);
   int64_t nb = std::max<int64_t>(NR, cs.l2 / 2 / (kc * elem) / NR * NR);
   int64_t l3_slice = imin(cs.l3 / 8, 2 << 20);
   int64_t mb = std::max<int64_t>(MR, l3_slice / (kc * elem) / MR * MR);
-  (void)N;
-  return {kc, std::min(nb, (N + NR - 1) / NR * NR), std::min(mb, (M + MR - 1) / MR * MR)};
+  // No bigger than the matrix (that would only inflate the scratch memory).
+  return {kc, imin(nb, (N + NR - 1) / NR * NR), imin(mb, (M + MR - 1) / MR * MR)};
 }
 
-// Rows r0.. of A with unit column stride into panel columns r0..: dst[k * MR + r] = src_r[k].
-// With SSE2 (every x86-64), 4x4 (float) or 2x2 (double) register transposes move a whole
-// group of rows per step instead of one element per store; other rows go one by one.
-template <class T, int MR>
-int64_t pack_a_rows_transposed(int64_t rows, int64_t kc, const T* A, int64_t rsA, T* dst) {
+// The transposing copy both packings need: `rows` vectors, each contiguous along k and `ld`
+// apart, into a panel of width W: dst[k * W + r] = A[r * ld + k] (row-major A into an A panel,
+// or a transposed B into a B panel). With SSE2 (every x86-64), 4x4 (float) or 2x2 (double)
+// register transposes move a group of vectors per step instead of one element per store.
+// Returns how many vectors it did; the caller copies the rest one element at a time.
+template <class T, int W>
+int64_t pack_transposed(int64_t rows, int64_t kc, const T* A, int64_t ld, T* dst) {
   int64_t r = 0;
 #if defined(__SSE2__)
   if constexpr (std::is_same_v<T, float>) {
     for (; r + 4 <= rows; r += 4) {
-      const float *s0 = A + r * rsA, *s1 = s0 + rsA, *s2 = s1 + rsA, *s3 = s2 + rsA;
+      const float *s0 = A + r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
       float* d = dst + r;
       int64_t k = 0;
       for (; k + 4 <= kc; k += 4) {
         __m128 x0 = _mm_loadu_ps(s0 + k), x1 = _mm_loadu_ps(s1 + k), x2 = _mm_loadu_ps(s2 + k),
                x3 = _mm_loadu_ps(s3 + k);
         _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
-        _mm_storeu_ps(d + (k + 0) * MR, x0);
-        _mm_storeu_ps(d + (k + 1) * MR, x1);
-        _mm_storeu_ps(d + (k + 2) * MR, x2);
-        _mm_storeu_ps(d + (k + 3) * MR, x3);
+        _mm_storeu_ps(d + (k + 0) * W, x0);
+        _mm_storeu_ps(d + (k + 1) * W, x1);
+        _mm_storeu_ps(d + (k + 2) * W, x2);
+        _mm_storeu_ps(d + (k + 3) * W, x3);
       }
       for (; k < kc; ++k) {
-        d[k * MR + 0] = s0[k];
-        d[k * MR + 1] = s1[k];
-        d[k * MR + 2] = s2[k];
-        d[k * MR + 3] = s3[k];
+        d[k * W + 0] = s0[k];
+        d[k * W + 1] = s1[k];
+        d[k * W + 2] = s2[k];
+        d[k * W + 3] = s3[k];
       }
     }
   } else {
     for (; r + 2 <= rows; r += 2) {
-      const double *s0 = A + r * rsA, *s1 = s0 + rsA;
+      const double *s0 = A + r * ld, *s1 = s0 + ld;
       double* d = dst + r;
       int64_t k = 0;
       for (; k + 2 <= kc; k += 2) {
         __m128d x0 = _mm_loadu_pd(s0 + k), x1 = _mm_loadu_pd(s1 + k);
-        _mm_storeu_pd(d + k * MR, _mm_unpacklo_pd(x0, x1));
-        _mm_storeu_pd(d + (k + 1) * MR, _mm_unpackhi_pd(x0, x1));
+        _mm_storeu_pd(d + k * W, _mm_unpacklo_pd(x0, x1));
+        _mm_storeu_pd(d + (k + 1) * W, _mm_unpackhi_pd(x0, x1));
       }
       for (; k < kc; ++k) {
-        d[k * MR + 0] = s0[k];
-        d[k * MR + 1] = s1[k];
+        d[k * W + 0] = s0[k];
+        d[k * W + 1] = s1[k];
       }
     }
   }
@@ -133,7 +135,7 @@ int64_t pack_a_rows_transposed(int64_t rows, int64_t kc, const T* A, int64_t rsA
 template <class T, int MR>
 void pack_a_panel(int64_t rows, int64_t kc, const T* A, int64_t rsA, int64_t csA, T* dst) {
   if (csA == 1) {  // rows of A contiguous: read along k
-    for (int64_t r = pack_a_rows_transposed<T, MR>(rows, kc, A, rsA, dst); r < rows; ++r) {
+    for (int64_t r = pack_transposed<T, MR>(rows, kc, A, rsA, dst); r < rows; ++r) {
       const T* src = A + r * rsA;
       for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
     }
@@ -171,8 +173,8 @@ void pack_b_chunk(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB
     const int64_t n = imin(NR, cols - q * NR);
     const T* src_q = B + q * NR * csB;
     T* d = dst + q * NR * kc;
-    if (rsB == 1) {  // columns of B contiguous: read along k
-      for (int64_t c = 0; c < n; ++c)
+    if (rsB == 1) {  // columns of B contiguous (a transposed matrix): read along k
+      for (int64_t c = pack_transposed<T, NR>(n, kc, src_q, csB, d); c < n; ++c)
         for (int64_t k = 0; k < kc; ++k) d[k * NR + c] = src_q[c * csB + k];
     } else {
       for (int64_t k = 0; k < kc; ++k)
@@ -205,9 +207,9 @@ inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const
 // How the threads split C: a grid of ti x tj rectangles (whole micro-tiles), one per thread.
 // Each thread packs the A rows and B columns its rectangle needs, so the threads never wait
 // for each other (one fork/join per GEMM) at the price of packing A tj times and B ti times.
-// The grid minimises the slowest thread's estimated cost: its multiply-adds, plus packing,
-// weighted by NR (about the multiply-adds a core does in the time it packs one element of A;
-// B is packed by rows, about four times cheaper).
+// The grid minimises the slowest thread's estimated cost: its multiply-adds plus the
+// elements it packs, each weighted NR / 2 (a core does about NR multiply-adds per cycle and
+// packs about two elements per cycle).
 struct Split {
   int64_t ti, tj;
 };
@@ -220,7 +222,7 @@ inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, i
     const int64_t tj = threads / ti;
     if (ti > row_panels || tj > col_panels) continue;
     const double rows = double((row_panels + ti - 1) / ti) * MR, cols = double((col_panels + tj - 1) / tj) * NR;
-    const double cost = rows * cols * K + NR * rows * K + NR / 4.0 * cols * K;
+    const double cost = rows * cols * K + NR / 2.0 * (rows + cols) * K;
     if (best_cost < 0 || cost < best_cost) {
       best = {ti, tj};
       best_cost = cost;

@@ -24,10 +24,22 @@ static void check_index_dtype(const char* op, const Tensor& index) {
            dtype_name(index.dtype()));
 }
 
+// Result sizes come from the user (eye(n), arange bounds, broadcast indices, expanded views): the byte
+// count must fit in int64 before anything is allocated or indexed.
+static void check_result_size(const char* op, const Shape& shape, DType dtype) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return;
+  int64_t room = std::numeric_limits<int64_t>::max() / static_cast<int64_t>(itemsize(dtype));
+  for (int64_t s : shape) {
+    PE_CHECK(s <= room, ValueError, op, ": a result of shape ", shape_str(shape), " is too large");
+    room /= s;
+  }
+}
+
 // Checks every value of `index` against x's dimension `dim` of size `size` (negative values
 // wrap when allowed) and returns the index contiguous, ready for the kernels.
 static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, int64_t size, bool wrap) {
   check_index_dtype(op, index);
+  check_result_size(op, index.shape(), DType::Int64);  // an expanded view may be huge
   Tensor c = contiguous(index);
   int64_t bad = cpu::first_out_of_range(c, wrap ? -size : 0, size);
   PE_CHECK(bad < 0, IndexError, op, ": index ", c.data<int64_t>()[bad], " is out of bounds for dimension ", dim,
@@ -95,6 +107,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   Shape shape = r.shape();
   shape[dim] = total;
+  check_result_size("cat", shape, dtype);
   Tensor out = Tensor::empty(shape, dtype);
   int64_t at = 0;
   for (const Tensor& t : tensors) {
@@ -176,6 +189,7 @@ Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Ten
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   require_cpu("scatter_add", x);
+  check_result_size("scatter_add", x.shape(), x.dtype());
   return scatter_add_impl("scatter_add", clone(x), dim, index, src);
 }
 
@@ -225,6 +239,7 @@ static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<T
                            shapes));
     }
   }
+  check_result_size(op, concat(batch, Shape(x.shape().begin() + k, x.shape().end())), x.dtype());
   std::vector<Tensor> checked;
   for (int64_t d = 0; d < k; ++d) checked.push_back(checked_index(op, indices[d], d, x.shape()[d], true));
   Tensor offsets = Tensor::empty(batch, DType::Int64);
@@ -292,6 +307,7 @@ static Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool u
   require_cpu(op, x);
   PE_CHECK(x.ndim() >= 2, ValueError, op, ": expected a tensor with at least 2 dimensions, got shape ",
            shape_str(x.shape()));
+  check_result_size(op, x.shape(), x.dtype());
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   // Beyond these bounds every diagonal gives the same result; clamping keeps i + diagonal exact.
   const int64_t rows = x.size(-2), cols = x.size(-1);
@@ -321,10 +337,9 @@ Tensor one_hot(const Tensor& idx_in, int64_t num_classes) {
     PE_CHECK(bad < 0, ValueError, "one_hot: class values must be smaller than num_classes (", num_classes,
              "), got ", idx.data<int64_t>()[bad]);
   }
-  PE_CHECK(idx.numel() == 0 || num_classes <= kMax / 8 / idx.numel(), ValueError, "one_hot: result with ",
-           idx.numel(), " x ", num_classes, " elements is too large");
   Shape shape = idx.shape();
   shape.push_back(num_classes);
+  check_result_size("one_hot", shape, DType::Int64);
   Tensor out = Tensor::empty(shape, DType::Int64);
   if (out.numel() > 0) cpu::one_hot(out, idx, num_classes);
   return out;
@@ -347,6 +362,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
            ", step ", step);
   const double length = std::ceil((end - start) / step);
   PE_CHECK(length < 9e18, ValueError, "arange: too many elements (", length, ")");
+  check_result_size("arange", {static_cast<int64_t>(length)}, dtype);
   Tensor out = Tensor::empty({static_cast<int64_t>(length)}, dtype);
   if (out.numel() > 0) cpu::arange(out, start, step);
   return out;
@@ -355,6 +371,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
 Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use int64, float32 or float64");
   PE_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
+  check_result_size("linspace", {steps}, dtype);
   Tensor out = Tensor::empty({steps}, dtype);
   if (steps == 1) cpu::fill(out, start);
   if (steps >= 2) cpu::linspace(out, start, end);
@@ -364,6 +381,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
 Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype) {
   const int64_t m = m_opt.value_or(n);
   PE_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be non-negative, got n=", n, ", m=", m);
+  check_result_size("eye", {n, m}, dtype);
   Tensor out = Tensor::empty({n, m}, dtype);
   if (out.numel() > 0) cpu::eye(out);
   return out;

@@ -21,6 +21,8 @@ def _make_roots(tensors, grad_tensors):
         elif not isinstance(g, Tensor):
             from ..creation import tensor
             g = tensor(g, dtype=t.dtype)
+        if g._impl.dtype != t._impl.dtype:
+            g = g.to(t.dtype)
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] "
                                f"has a shape of {tuple(t.shape)}.")

@@ -228,13 +228,12 @@ def _parse_key(key, shape):
 
 
 def _advanced_layout(view_shape, adv):
-    """perm (advanced dims first), index impls with negatives wrapped, and the dim where the
-    broadcast index dims land in the result (0 unless the advanced dims are adjacent)."""
+    """perm (advanced dims first), the index impls (index_take/index_put_ wrap negative values
+    and check bounds), and the dim where the broadcast index dims land in the result (0 unless
+    the advanced dims are adjacent)."""
     dims = [d for d, _ in adv]
     perm = dims + [d for d in range(len(view_shape)) if d not in dims]
-    indices = []
-    for d, idx in adv:
-        indices.append(_C.where(_C.lt(idx, 0), _C.add(idx, view_shape[d]), idx))
+    indices = [idx for _, idx in adv]
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     return perm, indices, (dims[0] if adjacent else 0)
 

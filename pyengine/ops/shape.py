@@ -192,6 +192,23 @@ def broadcast_to(input, size):
     return expand(input, list(size))
 
 
+def repeat(input, *repeats):
+    """Tile the tensor: each dim i is repeated repeats[i] times (extra leading repeats add dims).
+    Built from reshape + expand + reshape, so it is differentiable for free."""
+    reps = _size_arg(repeats)
+    shape = list(input.shape)
+    if len(reps) < len(shape):
+        raise RuntimeError(f"Number of dimensions of repeat dims ({len(reps)}) can not be smaller than number of "
+                           f"dimensions of tensor ({len(shape)})")
+    shape = [1] * (len(reps) - len(shape)) + shape
+    interleaved, tiled, final = [], [], []
+    for r, n in zip(reps, shape):
+        interleaved += [1, n]
+        tiled += [r, n]
+        final.append(r * n)
+    return reshape(expand(reshape(input, interleaved), tiled), final)
+
+
 def broadcast_shapes(*shapes):
     out = []
     for s in shapes:

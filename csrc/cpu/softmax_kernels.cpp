@@ -1,0 +1,282 @@
+// Softmax and log-softmax along one dim, forward and backward, numerically stable:
+//   softmax(x)_i     = exp(x_i - m) / s,        m = max_j x_j, s = sum_j exp(x_j - m)
+//   log_softmax(x)_i = (x_i - m) - log(s)
+// Subtracting the row max keeps every exponent <= 0, so huge logits never overflow.
+// Backward (y = the forward output, g = dL/dy):
+//   softmax:     dx_i = y_i * (g_i - sum_j g_j y_j)
+//   log_softmax: dx_i = g_i - exp(y_i) * sum_j g_j
+//
+// Two loop orders, chosen per call:
+//  - row path: one row at a time along the dim (unit-stride fast path when the dim is the
+//    innermost; the same code with run-time strides otherwise);
+//  - column path: when the dim is NOT innermost but the innermost kept dim is unit-stride
+//    (e.g. dim=1 of an (N, C, H, W) tensor), a block of neighbouring rows is processed
+//    together, so every load is a contiguous run across the block and the loops vectorize.
+// Rows are independent, so threads split rows (or blocks): results never depend on the count.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "core/parallel.h"
+#include "cpu/softmax.h"
+
+namespace pe::cpu::PE_ISA_NS {
+namespace {
+
+// exp for float32 in a form the compiler vectorizes (std::exp is a scalar libm call):
+// exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two for accuracy),
+// exp(r) by Cephes' degree-6 polynomial on |r| <= ln(2)/2 (about 1 ulp). Below -87.3 the
+// result is flushed to 0 (it would be denormal: < 1e-38 of the row sum); NaN stays NaN.
+inline float exp_f32(float x) {
+  const float lo = -87.33654f, hi = 88.37626f;
+  const float xc = std::min(std::max(x, lo), hi);
+  const float k = std::floor(xc * 1.44269504088896341f + 0.5f);
+  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const float y = p * scale;
+  return x != x ? x : (x < lo ? 0.0f : y);
+}
+
+inline float fast_exp(float x) { return exp_f32(x); }
+inline double fast_exp(double x) { return std::exp(x); }
+
+// Element offset of row r (row-major over the kept dims) for one operand's strides.
+inline int64_t row_offset(int64_t r, const Shape& shape, const Shape& strides) {
+  int64_t off = 0;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0 && r > 0; --d) {
+    off += (r % shape[d]) * strides[d];
+    r /= shape[d];
+  }
+  return off;
+}
+
+// Sums accumulate in double: a 1e6-long float32 row keeps full float accuracy.
+using acc_t = double;
+
+template <class T>
+inline T max_nan(T m, T v) {
+  return (v > m || v != v) ? v : m;  // a NaN anywhere makes the whole row NaN
+}
+
+// ---------------------------------------------------------------- row path
+struct Unit {  // a stride known to be 1 at compile time, so the loops are unit-stride
+  constexpr operator int64_t() const { return 1; }
+};
+
+template <class T, class S>
+void forward_row(const T* x, S sx, T* y, S sy, int64_t n, bool log) {
+  T m = -std::numeric_limits<T>::infinity();
+  int nan = 0;  // tracked apart from the max so the loop is a plain (vectorizable) max reduction
+#pragma omp simd reduction(max : m) reduction(| : nan)
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = x[i * sx];
+    m = v > m ? v : m;
+    nan |= v != v;
+  }
+  if (nan) m = std::numeric_limits<T>::quiet_NaN();  // a NaN anywhere makes the whole row NaN
+  // An all -inf row has m = -inf: x - m is NaN, like PyTorch.
+  acc_t s = 0;
+  if (log) {
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; ++i) s += fast_exp(x[i * sx] - m);
+    // (x - m) - log(s), not x - (m + log(s)): m + log(s) would round at the logits' scale.
+    const T log_s = static_cast<T>(std::log(s));
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i * sy] = (x[i * sx] - m) - log_s;
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; ++i) {
+      const T e = fast_exp(x[i * sx] - m);
+      y[i * sy] = e;
+      s += e;
+    }
+    const T inv = static_cast<T>(1.0 / s);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i * sy] *= inv;
+  }
+}
+
+template <class T, class S>
+void backward_row(const T* y, S sy, const T* g, S sg, T* dx, S sd, int64_t n, bool log) {
+  acc_t dot = 0;
+  if (log) {
+#pragma omp simd reduction(+ : dot)
+    for (int64_t i = 0; i < n; ++i) dot += g[i * sg];
+    const T s = static_cast<T>(dot);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dx[i * sd] = g[i * sg] - fast_exp(y[i * sy]) * s;
+  } else {
+#pragma omp simd reduction(+ : dot)
+    for (int64_t i = 0; i < n; ++i) dot += static_cast<acc_t>(g[i * sg]) * y[i * sy];
+    const T s = static_cast<T>(dot);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dx[i * sd] = y[i * sy] * (g[i * sg] - s);
+  }
+}
+
+template <class T>
+void forward_rows(const SoftmaxArgs& a) {
+  const bool unit = a.in.stride == 1 && a.out_stride == 1;
+  parallel_for(shape_numel(a.row_shape), a.n * 8, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* x = static_cast<const T*>(a.in.data) + row_offset(r, a.row_shape, a.in.row_strides);
+      T* y = static_cast<T*>(a.out) + row_offset(r, a.row_shape, a.out_row_strides);
+      if (unit)
+        forward_row(x, Unit{}, y, Unit{}, a.n, a.log);
+      else
+        forward_row(x, a.in.stride, y, a.out_stride, a.n, a.log);
+    }
+  });
+}
+
+template <class T>
+void backward_rows(const SoftmaxArgs& a) {
+  const bool unit = a.in.stride == 1 && a.grad.stride == 1 && a.out_stride == 1;
+  parallel_for(shape_numel(a.row_shape), a.n * 6, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* y = static_cast<const T*>(a.in.data) + row_offset(r, a.row_shape, a.in.row_strides);
+      const T* g = static_cast<const T*>(a.grad.data) + row_offset(r, a.row_shape, a.grad.row_strides);
+      T* dx = static_cast<T*>(a.out) + row_offset(r, a.row_shape, a.out_row_strides);
+      if (unit)
+        backward_row(y, Unit{}, g, Unit{}, dx, Unit{}, a.n, a.log);
+      else
+        backward_row(y, a.in.stride, g, a.grad.stride, dx, a.out_stride, a.n, a.log);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- column path
+constexpr int64_t kBlock = 64;  // neighbouring rows per block: 64 accumulators fit in L1
+
+// `w` rows starting at x (row j at x + j), each n long with stride sx along the dim.
+template <class T>
+void forward_block(const T* x, int64_t sx, T* y, int64_t sy, int64_t n, int64_t w, bool log) {
+  T m[kBlock];
+  acc_t s[kBlock];
+  for (int64_t j = 0; j < w; ++j) {
+    m[j] = -std::numeric_limits<T>::infinity();
+    s[j] = 0;
+  }
+  for (int64_t i = 0; i < n; ++i)
+#pragma omp simd
+    for (int64_t j = 0; j < w; ++j) m[j] = max_nan(m[j], x[i * sx + j]);
+  for (int64_t i = 0; i < n; ++i) {
+#pragma omp simd
+    for (int64_t j = 0; j < w; ++j) {
+      const T e = fast_exp(x[i * sx + j] - m[j]);
+      if (!log) y[i * sy + j] = e;
+      s[j] += e;
+    }
+  }
+  T post[kBlock];  // log: log(s); softmax: 1/s
+  for (int64_t j = 0; j < w; ++j) post[j] = static_cast<T>(log ? std::log(s[j]) : 1.0 / s[j]);
+  for (int64_t i = 0; i < n; ++i) {
+    if (log) {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) y[i * sy + j] = (x[i * sx + j] - m[j]) - post[j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) y[i * sy + j] *= post[j];
+    }
+  }
+}
+
+template <class T>
+void backward_block(const T* y, int64_t sy, const T* g, int64_t sg, T* dx, int64_t sd, int64_t n, int64_t w,
+                    bool log) {
+  acc_t dot[kBlock];
+  for (int64_t j = 0; j < w; ++j) dot[j] = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (log) {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) dot[j] += g[i * sg + j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) dot[j] += static_cast<acc_t>(g[i * sg + j]) * y[i * sy + j];
+    }
+  }
+  T s[kBlock];
+  for (int64_t j = 0; j < w; ++j) s[j] = static_cast<T>(dot[j]);
+  for (int64_t i = 0; i < n; ++i) {
+    if (log) {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) dx[i * sd + j] = g[i * sg + j] - fast_exp(y[i * sy + j]) * s[j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) dx[i * sd + j] = y[i * sy + j] * (g[i * sg + j] - s[j]);
+    }
+  }
+}
+
+// Blocks of kBlock rows along the innermost kept dim (whose stride is 1 for every operand).
+struct Blocks {
+  int64_t inner, per_outer, count;
+  explicit Blocks(const Shape& row_shape)
+      : inner(row_shape.back()), per_outer((inner + kBlock - 1) / kBlock),
+        count(shape_numel(row_shape) / std::max<int64_t>(inner, 1) * per_outer) {}
+  // First row of block b and its width.
+  int64_t first_row(int64_t b) const { return (b / per_outer) * inner + (b % per_outer) * kBlock; }
+  int64_t width(int64_t b) const { return std::min(kBlock, inner - (b % per_outer) * kBlock); }
+};
+
+template <class T>
+void forward_columns(const SoftmaxArgs& a) {
+  const Blocks blk(a.row_shape);
+  parallel_for(blk.count, a.n * kBlock * 8, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t r = blk.first_row(b);
+      forward_block(static_cast<const T*>(a.in.data) + row_offset(r, a.row_shape, a.in.row_strides), a.in.stride,
+                    static_cast<T*>(a.out) + row_offset(r, a.row_shape, a.out_row_strides), a.out_stride, a.n,
+                    blk.width(b), a.log);
+    }
+  });
+}
+
+template <class T>
+void backward_columns(const SoftmaxArgs& a) {
+  const Blocks blk(a.row_shape);
+  parallel_for(blk.count, a.n * kBlock * 6, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t r = blk.first_row(b);
+      backward_block(static_cast<const T*>(a.in.data) + row_offset(r, a.row_shape, a.in.row_strides), a.in.stride,
+                     static_cast<const T*>(a.grad.data) + row_offset(r, a.row_shape, a.grad.row_strides),
+                     a.grad.stride, static_cast<T*>(a.out) + row_offset(r, a.row_shape, a.out_row_strides),
+                     a.out_stride, a.n, blk.width(b), a.log);
+    }
+  });
+}
+
+// The column path pays off when the dim is not innermost and the innermost kept dim is
+// unit-stride (and longer than 1) in every operand.
+bool use_columns(const SoftmaxArgs& a, bool backward) {
+  if (a.row_shape.empty() || a.row_shape.back() < 2 || a.in.stride == 1) return false;
+  if (a.in.row_strides.back() != 1 || a.out_row_strides.back() != 1) return false;
+  return !backward || a.grad.row_strides.back() == 1;
+}
+
+}  // namespace
+
+void softmax_forward(const SoftmaxArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "softmax", [&] {
+    use_columns(a, false) ? forward_columns<scalar_t>(a) : forward_rows<scalar_t>(a);
+  });
+}
+
+void softmax_backward(const SoftmaxArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "softmax_backward", [&] {
+    use_columns(a, true) ? backward_columns<scalar_t>(a) : backward_rows<scalar_t>(a);
+  });
+}
+
+}  // namespace pe::cpu::PE_ISA_NS

@@ -1,0 +1,14 @@
+"""pyengine.nn: layers, activations, losses and initialisers with PyTorch's API."""
+from . import functional, init
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh,
+                         Threshold)
+from .containers import ModuleDict, ModuleList, Sequential
+from .dropout import Dropout
+from .flatten import Flatten, Unflatten
+from .linear import Identity, LazyLinear, Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss,
+                   SmoothL1Loss)
+from .module import Module
+from .parameter import Parameter, UninitializedParameter
+from .regularization import EarlyStopping, bias_parameters, l1_penalty, l2_penalty, weight_parameters
+from .summary import summary

@@ -1,0 +1,261 @@
+"""Differentiable activations and softmax: one Function per op, forward and backward side by side.
+
+Forwards run _C kernels directly; backwards are written as Tensor ops so that they stay
+differentiable under create_graph (double backward), with a fused _C kernel when no graph is built.
+"""
+import math
+
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..ops import elementwise as E
+from ..tensor import Tensor, _wrap
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
+def _check_float(x, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}(): expected a floating input (float32 or float64), got {x.dtype}")
+
+
+def _run(cls, x, *args):
+    """Record the graph only when it is needed (Function.apply checks too; this skips its cost)."""
+    if _grad_state.enabled and x._requires_grad:
+        return cls.apply(x, *args)
+    return _wrap(cls.forward(_NoCtx(), x, *args))
+
+
+class _NoCtx:
+    """Stand-in ctx for the no-graph path: saving is a no-op."""
+
+    _recording = False
+
+    @staticmethod
+    def save_for_backward(*_):
+        pass
+
+
+# ---------------------------------------------------------------- piecewise activations
+class LeakyReluFn(Function):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return _C.where(_C.gt(x._impl, 0), x._impl, _C.mul(x._impl, slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return E.where(x > 0, g, g * ctx.slope), None
+
+
+class EluFn(Function):
+    """alpha * (exp(x) - 1) for x <= 0; the gradient there is y + alpha."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return _C.where(_C.gt(x._impl, 0), x._impl, _C.mul(_C.expm1(x._impl), alpha))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return E.where(x > 0, g, g * (x.exp() * ctx.alpha)), None
+
+
+class ThresholdFn(Function):
+    """y = x if x > threshold else value (PyTorch's Threshold; a step when value is constant)."""
+
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        ctx.save_for_backward(x)
+        ctx.threshold = threshold
+        out = _C.where(_C.gt(x._impl, threshold), x._impl, value)
+        return out if out.dtype == x._impl.dtype else _C.to_dtype(out, x._impl.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return E.where(x > ctx.threshold, g, 0.0), None, None
+
+
+class GeluFn(Function):
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        xi = x._impl
+        if approximate == "tanh":
+            inner = _C.mul(_C.add(xi, _C.mul(_C.mul(_C.mul(xi, xi), xi), _GELU_C)), _SQRT_2_OVER_PI)
+            return _C.mul(_C.mul(xi, 0.5), _C.add(_C.tanh(inner), 1.0))
+        return _C.mul(_C.mul(xi, 0.5), _C.add(_C.erf(_C.mul(xi, _INV_SQRT2)), 1.0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            x2 = x * x
+            t = ((x + x2 * x * _GELU_C) * _SQRT_2_OVER_PI).tanh()
+            dinner = (1.0 + x2 * (3.0 * _GELU_C)) * _SQRT_2_OVER_PI
+            return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner), None
+        cdf = 0.5 * (1.0 + (x * _INV_SQRT2).erf())
+        pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return g * (cdf + x * pdf), None
+
+
+class SoftplusFn(Function):
+    """log(1 + exp(beta x)) / beta, computed as (max(z, 0) + log1p(exp(-|z|))) / beta so it never
+    overflows; linear (y = x) where beta x > threshold, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        z = _C.mul(x._impl, beta) if beta != 1 else x._impl
+        soft = _C.add(_C.relu(z), _C.log1p(_C.exp(_C.neg(_C.abs(z)))))
+        if beta != 1:
+            soft = _C.div(soft, beta)
+        if threshold == math.inf:
+            return soft
+        return _C.where(_C.gt(z, threshold), x._impl, soft)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        z = x * ctx.beta if ctx.beta != 1 else x
+        d = g * z.sigmoid()
+        if ctx.threshold == math.inf:
+            return d, None, None
+        return E.where(z > ctx.threshold, g, d), None, None
+
+
+class SiluFn(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _C.mul(x._impl, _C.sigmoid(x._impl))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * (s * (1.0 + x * (1.0 - s)))
+
+
+def relu(input, inplace=False):
+    if inplace:
+        return input.relu_()
+    return E.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _check_float(input, "leaky_relu")
+    out = _run(LeakyReluFn, input, float(negative_slope))
+    return input.copy_(out) if inplace else out
+
+
+def elu(input, alpha=1.0, inplace=False):
+    _check_float(input, "elu")
+    out = _run(EluFn, input, float(alpha))
+    return input.copy_(out) if inplace else out
+
+
+def threshold(input, threshold, value, inplace=False):
+    out = _run(ThresholdFn, input, threshold, value)
+    return input.copy_(out) if inplace else out
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    _check_float(input, "gelu")
+    return _run(GeluFn, input, approximate)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _check_float(input, "softplus")
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return _run(SoftplusFn, input, float(beta), float(threshold))
+
+
+def silu(input, inplace=False):
+    _check_float(input, "silu")
+    out = _run(SiluFn, input)
+    return input.copy_(out) if inplace else out
+
+
+def sigmoid(input):
+    return E.sigmoid(input)
+
+
+def tanh(input):
+    return E.tanh(input)
+
+
+# ---------------------------------------------------------------- softmax family
+class SoftmaxFn(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = _C.softmax(x._impl, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if _grad_state.enabled:  # create_graph: the same formula as differentiable Tensor ops
+            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+        return _wrap(_C.softmax_backward(g._impl, y._impl, ctx.dim)), None
+
+
+class LogSoftmaxFn(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = _C.log_softmax(x._impl, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if _grad_state.enabled:
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
+
+
+def _softmax_dim(x, dim, name):
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return dim
+
+
+def _softmax_input(input, dtype, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if dtype is not None:
+        input = input.to(dtype)
+    return input
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x = _softmax_input(input, dtype, "softmax")
+    return _run(SoftmaxFn, x, _softmax_dim(x, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    x = _softmax_input(input, dtype, "log_softmax")
+    return _run(LogSoftmaxFn, x, _softmax_dim(x, dim, "log_softmax"))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-_softmax_input(input, dtype, "softmin"), dim)

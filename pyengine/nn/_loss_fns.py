@@ -1,0 +1,282 @@
+"""Loss functions (PyTorch's functional API and reduction semantics).
+
+Every loss is built from differentiable ops (and the fused log-softmax kernel for cross
+entropy), so input, target and weight gradients all come from the ops' own backward formulas.
+The one exception is binary_cross_entropy, whose backward is PyTorch's clamped formula.
+"""
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..ops import elementwise as E
+from ..tensor import Tensor, _wrap
+from ._activation_fns import _NoCtx, log_softmax, softplus
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction: expected 'none', 'mean' or 'sum'")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _weighted_mean(total, weight_sum):
+    """total / weight_sum; when every target is ignored (weight_sum == 0) the loss is NaN, as in
+    PyTorch, but the gradient is 0 rather than 0/0."""
+    if weight_sum.item() == 0:
+        return total * 0.0 + float("nan")
+    return total / weight_sum
+
+
+def _check_tensor(x, what, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' must be a Tensor, not {type(x).__name__}")
+
+
+def _check_same_shape(input, target, name):
+    _check_tensor(input, "input", name)
+    _check_tensor(target, "target", name)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}(): target size {tuple(target.shape)} must be the same as input size "
+                         f"{tuple(input.shape)}")
+
+
+def _pointwise(name, fn):
+    def loss(input, target, size_average=None, reduce=None, reduction="mean", **kw):
+        _check_reduction(reduction)
+        _check_same_shape(input, target, name)
+        return _reduce(fn(input, target, **kw), reduction)
+    loss.__name__ = loss.__qualname__ = name
+    return loss
+
+
+mse_loss = _pointwise("mse_loss", lambda x, t: (x - t).square())
+l1_loss = _pointwise("l1_loss", lambda x, t: (x - t).abs())
+
+
+def _huber(x, t, delta=1.0):
+    if delta <= 0:
+        raise ValueError(f"huber_loss(): delta must be positive, got {delta}")
+    d = x - t
+    a = d.abs()
+    return E.where(a < delta, 0.5 * d.square(), delta * (a - 0.5 * delta))
+
+
+huber_loss = _pointwise("huber_loss", _huber)
+
+
+def _smooth_l1(x, t, beta=1.0):
+    if beta == 0:
+        return (x - t).abs()
+    return _huber(x, t, beta) / beta
+
+
+smooth_l1_loss = _pointwise("smooth_l1_loss", _smooth_l1)
+
+
+# ---------------------------------------------------------------- classification
+def _check_weight(weight, n_classes, name):
+    if weight is None:
+        return
+    _check_tensor(weight, "weight", name)
+    if tuple(weight.shape) != (n_classes,):
+        raise RuntimeError(f"{name}(): weight tensor should be defined either for all {n_classes} classes or no "
+                           f"classes but got weight tensor of shape {tuple(weight.shape)}")
+
+
+def _class_layout(input, target, name):
+    """Checks (N, C, d1, ...) input against (N, d1, ...) int64 targets ((C,) with () unbatched)."""
+    _check_tensor(input, "input", name)
+    _check_tensor(target, "target", name)
+    if input.ndim == 0:
+        raise ValueError(f"{name}(): input must have at least 1 dimension (classes), got a 0-d tensor")
+    if target.dtype.name != "int64":
+        raise RuntimeError(f"{name}(): expected class-index target of dtype int64, got {target.dtype}")
+    class_dim = 0 if input.ndim == 1 else 1
+    expect = tuple(input.shape[:class_dim]) + tuple(input.shape[class_dim + 1:])
+    if tuple(target.shape) != expect:
+        raise ValueError(f"{name}(): expected target of shape {expect} for input of shape {tuple(input.shape)}, "
+                         f"got target of shape {tuple(target.shape)}")
+    return class_dim
+
+
+def _check_targets(target, n_classes, ignore_index, name):
+    """Every target is in [0, C) or equals ignore_index; the error names the bad value."""
+    if target.numel() == 0:
+        return
+    t = target.detach().numpy(force=True)
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    if bad.any():
+        raise IndexError(f"{name}(): target {int(t[bad].flat[0])} is out of bounds for {n_classes} classes "
+                         f"(expected 0 <= target < {n_classes}, or ignore_index={ignore_index})")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """-input[n, target[n]] * weight[target[n]], ignoring targets equal to ignore_index; 'mean'
+    divides by the summed weights of the counted targets (PyTorch's weighted mean)."""
+    _check_reduction(reduction)
+    class_dim = _class_layout(input, target, "nll_loss")
+    n_classes = input.shape[class_dim]
+    _check_weight(weight, n_classes, "nll_loss")
+    _check_targets(target, n_classes, ignore_index, "nll_loss")
+    keep = target != ignore_index
+    safe = E.where(keep, target, 0)  # any valid class: the ignored entries are masked out below
+    picked = -input.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
+    w = keep.to(input.dtype)
+    if weight is not None:
+        w = w * weight.to(input.dtype).gather(0, safe.reshape(-1)).reshape(safe.shape)
+    loss = picked * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return _weighted_mean(loss.sum(), w.sum())
+
+
+def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_dim):
+    """PyTorch's smoothing part: -sum_c w_c logp_c per sample, normalised like nll_loss."""
+    n_classes = logp.shape[class_dim]
+    keep = target != ignore_index
+    if weight is not None:
+        shape = [1] * logp.ndim
+        shape[class_dim] = n_classes
+        smooth = -(logp * weight.to(logp.dtype).reshape(shape)).sum(class_dim)
+    else:
+        smooth = -logp.sum(class_dim)
+    smooth = E.where(keep, smooth, 0.0)
+    if reduction == "none":
+        return smooth
+    if reduction == "sum":
+        return smooth.sum()
+    if weight is not None:
+        safe = E.where(keep, target, 0)
+        denom = (weight.to(logp.dtype).gather(0, safe.reshape(-1)).reshape(safe.shape) * keep.to(logp.dtype)).sum()
+    else:
+        denom = keep.to(logp.dtype).sum()
+    return _weighted_mean(smooth.sum(), denom)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """log_softmax over the class dim (the fused, stable kernel) followed by the negative
+    log-likelihood. target: class indices (int64, shape input without the class dim) or class
+    probabilities (floating, input's shape)."""
+    _check_reduction(reduction)
+    _check_tensor(input, "input", "cross_entropy")
+    _check_tensor(target, "target", "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy(): input must have at least 1 dimension (classes), got a 0-d tensor")
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    logp = log_softmax(input, class_dim)
+    if target.is_floating_point():
+        return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class_dim)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0.0:
+        return loss
+    smooth = _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_dim)
+    return (1.0 - label_smoothing) * loss + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class_dim):
+    if tuple(target.shape) != tuple(logp.shape):
+        raise ValueError(f"cross_entropy(): class-probability target must have the input's shape "
+                         f"{tuple(logp.shape)}, got {tuple(target.shape)}")
+    n_classes = logp.shape[class_dim]
+    _check_weight(weight, n_classes, "cross_entropy")
+    if label_smoothing > 0.0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    terms = logp * target
+    if weight is not None:
+        shape = [1] * logp.ndim
+        shape[class_dim] = n_classes
+        terms = terms * weight.to(logp.dtype).reshape(shape)
+    if reduction == "none":
+        return -terms.sum(class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    # 'mean' averages over the samples (every dim but the class dim), unweighted: PyTorch's rule.
+    n = logp.numel() // n_classes if n_classes else 0
+    return -terms.sum() / n if n else -terms.sum() * float("nan")
+
+
+class BinaryCrossEntropyFn(Function):
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 so a confident wrong
+    prediction costs 100 instead of inf; the backward is PyTorch's
+    w (x - t) / max(x (1 - x), 1e-12)."""
+
+    @staticmethod
+    def forward(ctx, x, t, w):
+        ctx.save_for_backward(x, t, w)
+        log_x = _C.clamp(_C.log(x._impl), -100.0, None)
+        log_1mx = _C.clamp(_C.log(_C.sub(1.0, x._impl)), -100.0, None)
+        loss = _C.neg(_C.add(_C.mul(t._impl, log_x), _C.mul(_C.sub(1.0, t._impl), log_1mx)))
+        return loss if w is None else _C.mul(loss, w._impl)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = gt = None
+        if need[0]:
+            gx = g * (x - t) / E.clamp(x * (1.0 - x), 1e-12, None)
+            if w is not None:
+                gx = gx * w
+        if need[1]:  # d/dt = -(log x - log(1 - x)), with the same clamps
+            gt = g * ((1.0 - x).log().clamp(-100.0, None) - x.log().clamp(-100.0, None))
+            if w is not None:
+                gt = gt * w
+        gw = None
+        if w is not None and need[2]:
+            gw = g * -(t * x.log().clamp(-100.0, None) + (1.0 - t) * (1.0 - x).log().clamp(-100.0, None))
+        return gx, gt, gw
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    _check_same_shape(input, target, "binary_cross_entropy")
+    if input.numel():
+        x = input.detach().numpy(force=True)
+        if not ((x >= 0) & (x <= 1)).all():
+            raise RuntimeError("binary_cross_entropy(): all elements of input should be between 0 and 1, got "
+                               f"min {x.min()} and max {x.max()}")
+    if weight is not None:
+        _check_tensor(weight, "weight", "binary_cross_entropy")
+        weight = weight.expand(input.shape)
+    needs = _grad_state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in (input, target, weight))
+    if needs:
+        loss = BinaryCrossEntropyFn.apply(input, target, weight)
+    else:
+        loss = _wrap(BinaryCrossEntropyFn.forward(_NoCtx(), input, target, weight))
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """sigmoid + binary cross entropy in one stable formula:
+    (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), softplus without overflow."""
+    _check_reduction(reduction)
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    sp = softplus(-input, 1.0, float("inf"))
+    if pos_weight is not None:
+        _check_tensor(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
+        sp = sp * (1.0 + (pos_weight - 1.0) * target)
+    loss = (1.0 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    _check_same_shape(input, target, "soft_margin_loss")
+    return _reduce(softplus(-target * input, 1.0, float("inf")), reduction)

@@ -1,0 +1,18 @@
+"""pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
+from ._activation_fns import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softmin,
+                              softplus, tanh, threshold)
+from ._layer_fns import dropout, linear
+from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+                        l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
+from ..ops.index import one_hot
+from ..ops.shape import flatten, unflatten
+
+
+def identity(input):
+    return input
+
+
+__all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
+           "tanh", "threshold", "dropout", "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
+           "one_hot", "flatten", "unflatten", "identity"]
