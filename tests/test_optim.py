@@ -32,23 +32,25 @@ def _loss_grad(i, value, step):
     return 2 * c * value + 0.1 * math.sin(step + i) - 0.05 * i
 
 
-def _torch_run(torch, name, kwargs, groups, steps):
-    params = [torch.tensor(a.copy(), dtype=torch.float64, requires_grad=True) for a in _initial_params()]
+def _torch_run(torch, name, kwargs, groups, steps, dtype="float64"):
+    dt = getattr(torch, dtype)
+    params = [torch.tensor(a.copy(), dtype=dt, requires_grad=True) for a in _initial_params()]
     opt = getattr(torch.optim, name)(groups(params), **kwargs)
     for t in range(steps):
         for i, p in enumerate(params):
-            p.grad = torch.tensor(_loss_grad(i, p.detach().numpy(), t), dtype=torch.float64)
+            p.grad = torch.tensor(_loss_grad(i, p.detach().numpy(), t), dtype=dt)
         opt.step()
     return params, opt
 
 
-def _pe_run(name, kwargs, groups, steps, params=None, opt=None, start=0):
+def _pe_run(name, kwargs, groups, steps, params=None, opt=None, start=0, dtype="float64"):
+    dt = getattr(pe, dtype)
     if params is None:
-        params = [pe.tensor(a.copy(), dtype=pe.float64, requires_grad=True) for a in _initial_params()]
+        params = [pe.tensor(a.copy(), dtype=dt, requires_grad=True) for a in _initial_params()]
         opt = getattr(optim, name)(groups(params), **kwargs)
     for t in range(start, start + steps):
         for i, p in enumerate(params):
-            p.grad = pe.tensor(_loss_grad(i, p.detach().numpy(), t), dtype=pe.float64)
+            p.grad = pe.tensor(_loss_grad(i, p.detach().numpy(), t), dtype=dt)
         opt.step()
     return params, opt
 
@@ -114,6 +116,53 @@ def test_trajectory_matches_torch(name, kwargs, groups):
         assert pp.dtype == pe.float64 and pp.shape == tuple(tp.shape)
         np.testing.assert_allclose(pp.detach().numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-6)
     _assert_same_state(topt, popt)
+
+
+@pytest.mark.parametrize("name,kwargs", CONFIGS[1::2], ids=[f"{n}-{k}" for n, k in CONFIGS[1::2]])
+def test_float32_trajectory_matches_torch(name, kwargs):
+    """Same arithmetic order as PyTorch: float32 runs agree to float32 rounding, not just float64's."""
+    torch = pytest.importorskip("torch")
+    tparams, _ = _torch_run(torch, name, kwargs, one_group, 20, dtype="float32")
+    pparams, _ = _pe_run(name, kwargs, one_group, 20, dtype="float32")
+    for tp, pp in zip(tparams, pparams):
+        assert pp.dtype == pe.float32
+        np.testing.assert_allclose(pp.detach().numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+MLP_CONFIGS = [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)), ("Adam", dict(lr=0.01, amsgrad=True)),
+               ("AdamW", dict(lr=0.01, weight_decay=0.1)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+               ("Adagrad", dict(lr=0.1, lr_decay=0.01)), ("Adadelta", dict(lr=1.0))]
+
+
+@pytest.mark.parametrize("name,kwargs", MLP_CONFIGS, ids=[n for n, _ in MLP_CONFIGS])
+def test_mlp_training_with_autograd_matches_torch(name, kwargs):
+    """A small tanh MLP trained through each framework's own autograd and a closure."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((16, 4)), rng.standard_normal((16, 2))
+    init = [0.5 * rng.standard_normal((4, 8)), np.zeros(8), 0.5 * rng.standard_normal((8, 2)), np.zeros(2)]
+
+    def train(lib, opt_module):
+        params = [lib.tensor(a.copy(), dtype=lib.float64, requires_grad=True) for a in init]
+        X, Y = lib.tensor(x, dtype=lib.float64), lib.tensor(y, dtype=lib.float64)
+        opt = getattr(opt_module, name)(params, **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            out = (X @ params[0] + params[1]).tanh() @ params[2] + params[3]
+            loss = ((out - Y) ** 2).mean()
+            loss.backward()
+            return loss
+
+        losses = [float(opt.step(closure).detach()) for _ in range(20)]
+        return [p.detach().numpy() for p in params], losses
+
+    tparams, tlosses = train(torch, torch.optim)
+    pparams, plosses = train(pe, optim)
+    np.testing.assert_allclose(plosses, tlosses, rtol=1e-6)
+    assert plosses[-1] < plosses[0]
+    for tp, pp in zip(tparams, pparams):
+        np.testing.assert_allclose(pp, tp, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS[::3], ids=[f"{n}-{k}" for n, k in CONFIGS[::3]])
@@ -479,6 +528,19 @@ def test_adam_kernel_property(lr, b1, b2, wd, step, decoupled, amsgrad, maximize
     _run_kernel(_C.adam_step_, p, g, [m, v, vmax if amsgrad else None], hyper)
     for ours, ref in [(p, rp), (m, rm), (v, rv)] + ([(vmax, rvmax)] if amsgrad else []):
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_amsgrad_max_propagates_nan_like_torch_maximum(dtype):
+    """max_exp_avg_sq = maximum(max_exp_avg_sq, exp_avg_sq) keeps a NaN from either side."""
+    p, g = np.ones(9, dtype), np.full(9, 0.5, dtype)
+    m, v = np.zeros(9, dtype), np.full(9, 1.0, dtype)
+    vmax = np.full(9, 2.0, dtype)
+    v[2] = np.nan
+    vmax[6] = np.nan
+    _run_kernel(_C.adam_step_, p, g, [m, v, vmax], (1.0, 0.1, 0.9, 0.999, 1e-8, 0.0, False, True, False))
+    assert np.isnan(vmax[[2, 6]]).all() and np.isnan(p[[2, 6]]).all()
+    assert np.isfinite(np.delete(vmax, [2, 6])).all() and np.isfinite(np.delete(p, [2, 6])).all()
 
 
 def test_kernel_non_contiguous_param_and_grad():

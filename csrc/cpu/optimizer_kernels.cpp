@@ -16,6 +16,9 @@ using namespace pe::optim;
 // Work per element, in parallel_for's cost units (a few flops and a sqrt/div).
 constexpr int64_t kStepCost = 8;
 
+// The *_range loops take the coefficients by value: a local copy cannot alias the buffers being
+// written, so the compiler keeps them in registers and vectorises (through a reference it may not).
+
 // f(std::true_type{}) or f(std::false_type{}): turns a run-time flag into a template argument.
 template <class F>
 void with_flag(bool flag, F&& f) {
@@ -34,42 +37,48 @@ void with_decay(Decay mode, F&& f) {
   }
 }
 
-// An optional buffer's element i; nullptr when the option (a template flag) is off, in which
-// case the buffer itself is nullptr and must not be offset.
+// Element i of an optional buffer, or `dummy` when the option (a template flag) is off: then
+// the buffer is nullptr and the update never touches the element.
 template <bool USED, class T>
-inline T* at(T* buf, int64_t i) {
-  if constexpr (USED) return buf + i;
-  return nullptr;
+inline T& element(T* buf, int64_t i, T& dummy) {
+  if constexpr (USED) return buf[i];
+  return dummy;
 }
 
 template <class T, bool DECAY, int MOMENTUM, bool NESTEROV>
 void sgd_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict buf,
-               const SgdCoeffs<T>& c) {
-  for (int64_t i = b; i < e; ++i) sgd_update<T, DECAY, MOMENTUM, NESTEROV>(p[i], g[i], at<MOMENTUM != 0>(buf, i), c);
+               const SgdCoeffs<T> c) {
+  T dummy{};
+  for (int64_t i = b; i < e; ++i)
+    sgd_update<T, DECAY, MOMENTUM, NESTEROV>(p[i], g[i], element<MOMENTUM != 0>(buf, i, dummy), c);
 }
 
 template <class T, Decay DECAY, bool AMSGRAD>
 void adam_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict m,
-                T* __restrict v, T* __restrict vmax, const AdamCoeffs<T>& c) {
-  for (int64_t i = b; i < e; ++i) adam_update<T, DECAY, AMSGRAD>(p[i], g[i], m[i], v[i], at<AMSGRAD>(vmax, i), c);
+                T* __restrict v, T* __restrict vmax, const AdamCoeffs<T> c) {
+  T dummy{};
+  for (int64_t i = b; i < e; ++i)
+    adam_update<T, DECAY, AMSGRAD>(p[i], g[i], m[i], v[i], element<AMSGRAD>(vmax, i, dummy), c);
 }
 
 template <class T, bool DECAY, bool CENTERED, bool MOMENTUM>
 void rmsprop_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict sq,
-                   T* __restrict gavg, T* __restrict buf, const RmspropCoeffs<T>& c) {
+                   T* __restrict gavg, T* __restrict buf, const RmspropCoeffs<T> c) {
+  T dummy{};
   for (int64_t i = b; i < e; ++i)
-    rmsprop_update<T, DECAY, CENTERED, MOMENTUM>(p[i], g[i], sq[i], at<CENTERED>(gavg, i), at<MOMENTUM>(buf, i), c);
+    rmsprop_update<T, DECAY, CENTERED, MOMENTUM>(p[i], g[i], sq[i], element<CENTERED>(gavg, i, dummy),
+                                                 element<MOMENTUM>(buf, i, dummy), c);
 }
 
 template <class T, bool DECAY>
 void adagrad_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict sum,
-                   const AdagradCoeffs<T>& c) {
+                   const AdagradCoeffs<T> c) {
   for (int64_t i = b; i < e; ++i) adagrad_update<T, DECAY>(p[i], g[i], sum[i], c);
 }
 
 template <class T, bool DECAY>
 void adadelta_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict sq,
-                    T* __restrict acc, const AdadeltaCoeffs<T>& c) {
+                    T* __restrict acc, const AdadeltaCoeffs<T> c) {
   for (int64_t i = b; i < e; ++i) adadelta_update<T, DECAY>(p[i], g[i], sq[i], acc[i], c);
 }
 

@@ -51,17 +51,31 @@ struct AdadeltaOptions {
 
 // ----- helpers with PyTorch's rounding -------------------------------------------------------
 
-// torch.lerp(a, b, w) for a scalar weight: the form depends on |w| < 0.5 (more accurate).
+// torch.lerp(a, b, w) for a scalar weight: a + w * (b - a) when |w| < 0.5, else the more
+// accurate b - (b - a) * (1 - w). Both are base + coeff * (b - a) (negating a product is exact),
+// so the loop only selects between values and stays branch-free.
 template <class T>
-PE_HOST_DEVICE inline T lerp(T a, T b, T w, bool small_weight) {
-  return small_weight ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+struct LerpWeight {
+  T coeff;
+  bool from_start;  // |w| < 0.5: start from a
+  explicit LerpWeight(T w) : coeff(std::fabs(w) < T(0.5) ? w : -(T(1) - w)), from_start(std::fabs(w) < T(0.5)) {}
+};
+
+template <class T>
+PE_HOST_DEVICE inline T lerp(T a, T b, const LerpWeight<T>& w) {
+  return (w.from_start ? a : b) + w.coeff * (b - a);
 }
 
-// torch.maximum: NaN in either operand propagates.
+// torch.maximum: NaN in either operand propagates. (Bitwise |, not ||: no branch, so the
+// loop around it still vectorises.)
 template <class T>
 PE_HOST_DEVICE inline T nan_maximum(T a, T b) {
-  return (a > b || a != a) ? a : b;
+  return ((a > b) | (a != a)) ? a : b;
 }
+
+// Optional state buffers are passed by reference like the others (references, unlike pointers
+// into the buffers, keep the loops vectorisable); when the option is off the caller passes a
+// dummy that the update never touches.
 
 // Weight decay modes of the update rules.
 enum class Decay { None, L2, Decoupled };
@@ -78,12 +92,12 @@ struct SgdCoeffs {
 
 // MOMENTUM: 0 = none, 1 = first step (buf = g), 2 = running buffer.
 template <class T, bool DECAY, int MOMENTUM, bool NESTEROV>
-PE_HOST_DEVICE inline void sgd_update(T& p, T grad, T* buf, const SgdCoeffs<T>& c) {
+PE_HOST_DEVICE inline void sgd_update(T& p, T grad, T& buf, const SgdCoeffs<T>& c) {
   T g = c.sign * grad;
   if (DECAY) g = g + c.weight_decay * p;
-  if (MOMENTUM == 1) *buf = g;
-  if (MOMENTUM == 2) *buf = *buf * c.momentum + c.one_minus_dampening * g;
-  if (MOMENTUM != 0) g = NESTEROV ? g + c.momentum * *buf : *buf;
+  if (MOMENTUM == 1) buf = g;
+  if (MOMENTUM == 2) buf = buf * c.momentum + c.one_minus_dampening * g;
+  if (MOMENTUM != 0) g = NESTEROV ? g + c.momentum * buf : buf;
   p = p + c.neg_lr * g;
 }
 
@@ -91,33 +105,31 @@ PE_HOST_DEVICE inline void sgd_update(T& p, T grad, T* buf, const SgdCoeffs<T>& 
 
 template <class T>
 struct AdamCoeffs {
-  T sign, weight_decay, decay_factor, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps,
-      neg_step_size;
-  bool small_weight;
+  T sign, weight_decay, decay_factor, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step_size;
+  LerpWeight<T> one_minus_beta1;
   explicit AdamCoeffs(const AdamOptions& o)
       : sign(o.maximize ? T(-1) : T(1)),
         weight_decay(T(o.weight_decay)),
         decay_factor(T(1 - o.lr * o.weight_decay)),
-        one_minus_beta1(T(1 - o.beta1)),
         beta2(T(o.beta2)),
         one_minus_beta2(T(1 - o.beta2)),
         bc2_sqrt(T(std::sqrt(1 - std::pow(o.beta2, o.step)))),
         eps(T(o.eps)),
         neg_step_size(T(-(o.lr / (1 - std::pow(o.beta1, o.step))))),
-        small_weight(std::fabs(1 - o.beta1) < 0.5) {}
+        one_minus_beta1(T(1 - o.beta1)) {}
 };
 
 template <class T, Decay DECAY, bool AMSGRAD>
-PE_HOST_DEVICE inline void adam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, T* max_exp_avg_sq,
+PE_HOST_DEVICE inline void adam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, T& max_exp_avg_sq,
                                        const AdamCoeffs<T>& c) {
   T g = c.sign * grad;
   if (DECAY == Decay::Decoupled) p = p * c.decay_factor;
   if (DECAY == Decay::L2) g = g + c.weight_decay * p;
-  exp_avg = lerp(exp_avg, g, c.one_minus_beta1, c.small_weight);
+  exp_avg = lerp(exp_avg, g, c.one_minus_beta1);
   exp_avg_sq = exp_avg_sq * c.beta2;
   exp_avg_sq = exp_avg_sq + c.one_minus_beta2 * g * g;
   T second = exp_avg_sq;
-  if (AMSGRAD) second = *max_exp_avg_sq = nan_maximum(*max_exp_avg_sq, exp_avg_sq);
+  if (AMSGRAD) second = max_exp_avg_sq = nan_maximum(max_exp_avg_sq, exp_avg_sq);
   T denom = std::sqrt(second) / c.bc2_sqrt + c.eps;
   p = p + c.neg_step_size * exp_avg / denom;
 }
@@ -127,15 +139,15 @@ PE_HOST_DEVICE inline void adam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, 
 template <class T>
 struct RmspropCoeffs {
   T sign, weight_decay, alpha, one_minus_alpha, eps, momentum, neg_lr;
-  bool small_weight;
+  LerpWeight<T> grad_avg_weight;  // the same 1 - alpha, as lerp's weight
   explicit RmspropCoeffs(const RmspropOptions& o)
       : sign(o.maximize ? T(-1) : T(1)), weight_decay(T(o.weight_decay)), alpha(T(o.alpha)),
         one_minus_alpha(T(1 - o.alpha)), eps(T(o.eps)), momentum(T(o.momentum)), neg_lr(T(-o.lr)),
-        small_weight(std::fabs(1 - o.alpha) < 0.5) {}
+        grad_avg_weight(T(1 - o.alpha)) {}
 };
 
 template <class T, bool DECAY, bool CENTERED, bool MOMENTUM>
-PE_HOST_DEVICE inline void rmsprop_update(T& p, T grad, T& square_avg, T* grad_avg, T* momentum_buf,
+PE_HOST_DEVICE inline void rmsprop_update(T& p, T grad, T& square_avg, T& grad_avg, T& momentum_buf,
                                           const RmspropCoeffs<T>& c) {
   T g = c.sign * grad;
   if (DECAY) g = g + c.weight_decay * p;
@@ -143,16 +155,16 @@ PE_HOST_DEVICE inline void rmsprop_update(T& p, T grad, T& square_avg, T* grad_a
   square_avg = square_avg + c.one_minus_alpha * g * g;
   T avg;
   if (CENTERED) {
-    *grad_avg = lerp(*grad_avg, g, c.one_minus_alpha, c.small_weight);
-    avg = std::sqrt(square_avg + T(-1) * *grad_avg * *grad_avg);
+    grad_avg = lerp(grad_avg, g, c.grad_avg_weight);
+    avg = std::sqrt(square_avg + T(-1) * grad_avg * grad_avg);
   } else {
     avg = std::sqrt(square_avg);
   }
   avg = avg + c.eps;
   if (MOMENTUM) {
-    *momentum_buf = *momentum_buf * c.momentum;
-    *momentum_buf = *momentum_buf + T(1) * g / avg;
-    p = p + c.neg_lr * *momentum_buf;
+    momentum_buf = momentum_buf * c.momentum;
+    momentum_buf = momentum_buf + T(1) * g / avg;
+    p = p + c.neg_lr * momentum_buf;
   } else {
     p = p + c.neg_lr * g / avg;
   }
