@@ -15,6 +15,7 @@ def _state():
         "0.bias": pe.zeros(4),
         "steps": pe.tensor([3], dtype=pe.int64),
         "mask": pe.tensor([True, False]),
+        "scalar": pe.tensor(2.5),
     }
 
 

@@ -220,3 +220,8 @@ def test_in_place_writes_bump_the_shared_version():
     v1 = base.version
     _C.fill_(base, 2.0)
     assert base.version > v1
+
+
+def test_empty_tensors_are_contiguous_whatever_their_strides():
+    t = _C.as_strided(_C.from_numpy(np.zeros(4)), [0, 3], [1, 7], 0)
+    assert t.is_contiguous()

@@ -51,6 +51,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;  // no element to misplace (PyTorch's rule)
   int64_t expected = 1;
   for (int64_t i = ndim() - 1; i >= 0; --i) {
     if (shape_[i] == 1) continue;

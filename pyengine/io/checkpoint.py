@@ -27,7 +27,7 @@ def _flatten(obj, prefix, tensors):
         name = prefix or "tensor"
         if name in tensors:
             raise ValueError(f"save: two tensors map to the name {name!r}")
-        tensors[name] = np.ascontiguousarray(obj.detach().cpu().numpy())
+        tensors[name] = np.require(obj.detach().cpu().numpy(), requirements="C")  # keeps 0-d shapes
         return {"__tensor__": name}
     if isinstance(obj, dict):
         out = {}
