@@ -78,5 +78,10 @@ def main(argv=None):
     return lin_mae, nn_mae
 
 
-if __name__ == "__main__":
+def cli():
+    """Console-script entry point: run, and exit 0 (main() returns its figures for callers)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

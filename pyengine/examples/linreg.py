@@ -74,5 +74,10 @@ def main(argv=None):
     return gap
 
 
-if __name__ == "__main__":
+def cli():
+    """Console-script entry point: run, and exit 0 (main() returns its figures for callers)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

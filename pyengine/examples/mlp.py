@@ -106,5 +106,10 @@ def main(argv=None):
     return {name: test_acc for name, _, _, _, _, test_acc, _, _ in results}
 
 
-if __name__ == "__main__":
+def cli():
+    """Console-script entry point: run, and exit 0 (main() returns its figures for callers)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()
