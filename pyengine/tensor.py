@@ -302,17 +302,7 @@ def _init(t, impl):
 def _wrap(impl):
     """A fresh Tensor (no autograd history) around a TensorImpl. The hot path of every op."""
     t = _new(Tensor)
-    t._impl = impl
-    t._requires_grad = False
-    t.grad = None
-    t.grad_fn = None
-    t._output_nr = 0
-    t._hooks = None
-    t._grad_acc = None
-    t._retains_grad = False
-    t._shape = None
-    t._dt = None
-    t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
+    _init(t, impl)
     return t
 
 
