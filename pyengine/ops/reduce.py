@@ -19,6 +19,12 @@ def _keepdim_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _as_keepdim(ctx, t):
+    """t (an output or its gradient) with the reduced dims restored as size 1, so it broadcasts
+    against the input in a backward formula."""
+    return t if ctx.keepdim else t.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+
+
 def _expand_back(g, shape, dims, keepdim):
     """A reduced gradient broadcast back to the input's shape."""
     if not keepdim:
@@ -39,8 +45,7 @@ class _Reduction(Op):
 
     @classmethod
     def backward(cls, ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+        g = _as_keepdim(ctx, g)
         return (cast_back(cls.grad(ctx, g), ctx.in_dtype),) + (None,) * (ctx.n_args - 1)
 
 
@@ -113,8 +118,7 @@ class _ExtremumBackward(_Reduction):
     @staticmethod
     def grad(ctx, g):
         x, out = ctx.saved_tensors
-        if not ctx.keepdim:
-            out = out.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+        out = _as_keepdim(ctx, out)
         hit = (x == out).to(g.dtype)
         return g * hit / hit.sum(dim=ctx.dims, keepdim=True)
 
@@ -188,8 +192,7 @@ class StdBackward(_Reduction):
     @staticmethod
     def grad(ctx, g):
         x, out = ctx.saved_tensors
-        if not ctx.keepdim:
-            out = out.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+        out = _as_keepdim(ctx, out)
         n = _count(ctx.in_shape, ctx.dims) - ctx.correction
         centered = x - x.mean(dim=ctx.dims, keepdim=True)
         return g * centered / (out * float(n) if n > 0 else out * math.nan)
@@ -206,8 +209,7 @@ class LogsumexpBackward(_Reduction):
     @staticmethod
     def grad(ctx, g):
         x, out = ctx.saved_tensors
-        if not ctx.keepdim:
-            out = out.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+        out = _as_keepdim(ctx, out)
         return g * (x - out).exp()
 
 
@@ -223,8 +225,7 @@ class NormBackward(_Reduction):
     @staticmethod
     def grad(ctx, g):
         x, out = ctx.saved_tensors
-        if not ctx.keepdim:
-            out = out.reshape(_keepdim_shape(ctx.in_shape, ctx.dims))
+        out = _as_keepdim(ctx, out)
         p = ctx.p
         if p == 0:
             return g * 0.0 * x
