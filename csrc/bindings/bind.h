@@ -23,6 +23,9 @@ void bind_dlpack(py::module_& m);       // __dlpack__ / from_dlpack
 void bind_cuda(py::module_& m);         // cuda availability and device info
 void bind_nn(py::module_& m);           // softmax / log-softmax / fused losses
 void bind_optim(py::module_& m);        // fused optimizer update steps
+void bind_conv(py::module_& m);         // convolution forward / backward (1-D, 2-D, transposed)
+void bind_pool(py::module_& m);         // max / average / adaptive pooling forward / backward
+void bind_norm(py::module_& m);         // batch / layer / group / RMS normalization forward / backward
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 

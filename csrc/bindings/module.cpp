@@ -31,4 +31,7 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_cuda(m);
   pe::bind::bind_nn(m);
   pe::bind::bind_optim(m);
+  pe::bind::bind_conv(m);
+  pe::bind::bind_pool(m);
+  pe::bind::bind_norm(m);
 }
