@@ -37,3 +37,27 @@ def test_mlp_example_trains_and_plots(tmp_path):
     assert set(results) == {"logreg"}
     assert results["logreg"] > 0.75  # one epoch of logistic regression on Fashion-MNIST
     assert os.path.getsize(plot) > 10_000
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_ROOT), reason="dataset-fashion-mnist not installed")
+def test_cnn_example_trains_with_augmentation_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    from pyengine.examples import cnn
+    plot = str(tmp_path / "cnn.png")
+    results = cnn.main(["--epochs", "1", "--width", "8", "--train-size", "3000", "--val-size", "1000",
+                        "--plot", plot])
+    assert results["test_acc"] > 0.6  # one short epoch of a small CNN already beats chance (0.1) by far
+    assert os.path.getsize(plot) > 10_000
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_ROOT), reason="dataset-fashion-mnist not installed")
+def test_resnet_example_trains_plain_and_residual_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    from pyengine.examples import resnet
+    plot = str(tmp_path / "resnet.png")
+    results = resnet.main(["--depth", "8", "--widths", "4,8,8", "--epochs", "1", "--train-size", "1000",
+                           "--val-size", "500", "--plot", plot])
+    assert set(results) == {"plain-8", "residual-8"}
+    for figures in results.values():
+        assert np.isfinite(figures["train_loss"]) and figures["test_acc"] > 0.2
+    assert os.path.getsize(plot) > 10_000

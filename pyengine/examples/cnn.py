@@ -1,0 +1,80 @@
+"""A convolve-pool network on Fashion-MNIST (or digit MNIST) with on-the-fly augmentation.
+
+    python -m pyengine.examples.cnn [--epochs 15] [--width 32] [--mnist-root DIR] [--plot cnn_curves.png]
+
+Two blocks of (3x3 convolution -> batch norm -> ReLU -> 2x2 max pool) turn the 28x28 image into
+64 maps of 7x7; they are flattened into a fully connected classifier with dropout. Training images
+are randomly shifted (up to 2 pixels) and flipped left-right each epoch. Standard CNNs reach
+91-93% test accuracy on Fashion-MNIST; the target here is at least 92.5%.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import pyengine as pe
+from pyengine import nn
+
+from ._images import image_loaders
+from ._training import fit, plot_curves, run_epoch
+
+
+def conv_block(in_channels, out_channels):
+    return [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(), nn.MaxPool2d(2)]
+
+
+def build(width=32, dropout=0.3):
+    """28x28 -> (width, 14, 14) -> (2 width, 7, 7) -> 128 -> 10 logits."""
+    return nn.Sequential(*conv_block(1, width), *conv_block(width, 2 * width), nn.Flatten(), nn.Dropout(dropout),
+                         nn.Linear(2 * width * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 10))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--width", type=int, default=32, help="channels of the first block (the second has twice)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--shift", type=int, default=2, help="largest random shift in pixels (0: none)")
+    p.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--train-size", type=int, default=None, help="use only this many training images")
+    p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
+    p.add_argument("--plot", default="cnn_curves.png")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    pe.manual_seed(args.seed)
+    train_loader, val_loader, test_loader, data_name = image_loaders(
+        args.mnist_root, args.val_size, args.batch_size, args.seed, shift=args.shift, flip=not args.no_flip,
+        train_size=args.train_size)
+    print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
+          f"{len(test_loader.sampler)} test images; {pe.get_num_threads()} threads")
+    model = build(args.width, args.dropout)
+    nn.summary(model, (1, 28, 28))
+    optimizer = pe.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    stopper = nn.EarlyStopping(patience=args.patience, mode="max")
+    loss_fn = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, None, stopper, "cnn")
+    wall = time.perf_counter() - start
+    _, test_acc = run_epoch(model, test_loader, loss_fn, desc="cnn test")
+    plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)")
+    sec = float(np.mean(history["epoch_seconds"]))
+    print(f"\n{data_name} CNN: best validation accuracy {stopper.best:.4f} at epoch {stopper.best_epoch + 1}; "
+          f"test accuracy {test_acc:.4f} (weights of that epoch)")
+    print(f"{sec:.1f} s per training epoch, {wall / 60:.1f} min in all; learning curves saved to {args.plot}")
+    return {"test_acc": test_acc, "seconds_per_epoch": sec}
+
+
+def cli():
+    """Console-script entry point: run, and exit 0 (main() returns its figures for callers)."""
+    main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,83 @@
+"""A small ResNet with batch norm on Fashion-MNIST, against the plain network of the same depth.
+
+    python -m pyengine.examples.resnet [--depth 20] [--widths 16,32,64] [--epochs 8]
+                                       [--train-size N] [--plot resnet_curves.png]
+
+Both networks have exactly the same layers (3x3 convolutions with batch norm, three stages,
+global average pooling, a linear classifier); the residual one adds identity (or 1x1-projection)
+shortcuts around every pair of convolutions. The seeds' degradation argument: the deeper a plain
+network, the *worse* it trains - its training loss, not only its test error, stays higher - while
+the residual network of the same depth keeps improving. Both learning curves go in one plot.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import pyengine as pe
+from pyengine import nn
+from pyengine.models import resnet
+
+from ._images import image_loaders
+from ._training import fit, plot_curves, run_epoch
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--depth", type=int, default=20, help="6n + 2 layers (20, 32, 44, 56, ...)")
+    p.add_argument("--widths", default="16,32,64", help="channels of the three stages")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (momentum 0.9, cosine decay)")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--models", default="plain,residual")
+    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--train-size", type=int, default=None, help="use only this many training images")
+    p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
+    p.add_argument("--plot", default="resnet_curves.png")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    widths = tuple(int(w) for w in args.widths.split(","))
+    train_loader, val_loader, test_loader, data_name = image_loaders(
+        args.mnist_root, args.val_size, args.batch_size, args.seed, shift=2, flip=True, train_size=args.train_size)
+    print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
+          f"{len(test_loader.sampler)} test images; {pe.get_num_threads()} threads")
+    loss_fn = nn.CrossEntropyLoss()
+    histories, results = {}, []
+    for kind in args.models.split(","):
+        if kind not in ("plain", "residual"):
+            raise SystemExit(f"--models: expected 'plain' and/or 'residual', got {kind!r}")
+        pe.manual_seed(args.seed)  # same initial convolutions for both networks
+        model = resnet(args.depth, widths, skip=(kind == "residual"))
+        name = f"{kind}-{args.depth}"
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{name}: {params:,} parameters")
+        optimizer = pe.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
+        scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+        start = time.perf_counter()
+        history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, name=name)
+        wall = time.perf_counter() - start
+        _, test_acc = run_epoch(model, test_loader, loss_fn, desc=f"{name} test")
+        histories[name] = history
+        results.append((name, params, history["train_loss"][-1], history["train_acc"][-1], history["val_acc"][-1],
+                        test_acc, float(np.mean(history["epoch_seconds"])), wall))
+
+    plot_curves(histories, args.plot, f"{data_name}: plain vs residual, depth {args.depth} "
+                                      f"(training dashed, validation solid)")
+    print(f"\n{data_name}, depth {args.depth}, widths {widths}, {args.epochs} epochs (final epoch's weights)")
+    print(f"{'model':12s} {'params':>8s} {'train loss':>10s} {'train acc':>9s} {'val acc':>8s} {'test acc':>8s} "
+          f"{'s/epoch':>8s}")
+    for name, params, tl, ta, va, test_acc, sec, _ in results:
+        print(f"{name:12s} {params:8,d} {tl:10.4f} {ta:9.4f} {va:8.4f} {test_acc:8.4f} {sec:8.1f}")
+    print(f"learning curves saved to {args.plot}")
+    return {name: {"train_loss": tl, "test_acc": test_acc} for name, _, tl, _, _, test_acc, _, _ in results}
+
+
+def cli():
+    """Console-script entry point: run, and exit 0 (main() returns its figures for callers)."""
+    main()
+
+
+if __name__ == "__main__":
+    cli()
