@@ -2,6 +2,7 @@
 from ._activation_fns import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softmin,
                               softplus, tanh, threshold)
 from ._layer_fns import dropout, linear
+from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
 from ..ops.index import one_hot
@@ -15,4 +16,5 @@ def identity(input):
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
            "tanh", "threshold", "dropout", "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
-           "one_hot", "flatten", "unflatten", "identity"]
+           "one_hot", "flatten", "unflatten", "identity",
+           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

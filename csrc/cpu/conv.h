@@ -1,0 +1,50 @@
+// 2-D convolution kernels (cross-correlation, PyTorch's conv2d), im2col + the shared GEMM.
+//
+// Three kernels cover conv2d and conv_transpose2d, forward and backward: the transposed
+// convolution's forward IS conv2d's input gradient, and its backward is conv2d's forward plus
+// conv2d's weight gradient, so the op layer only re-labels the operands (ops/conv.cpp).
+//
+// Layouts: the convolution input x is (N, C, H, W) with arbitrary element strides; the weight
+// is contiguous (K, C/groups, kH, kW); outputs and output gradients are contiguous
+// (N, K, OH, OW). Every size is given explicitly (the op layer computes OH/OW), so a kernel
+// never derives one shape from another.
+//
+// Work is split over (image, group) pairs with pe::parallel_for; each pair runs a
+// single-threaded GEMM (cpu::gemm is single-threaded inside a parallel region) on a per-thread
+// column buffer. With a single pair the GEMM itself runs multi-threaded. The weight gradient
+// accumulates over images in a fixed number of slots that depends only on the batch size,
+// so the result does not depend on the thread count.
+#pragma once
+#include <cstdint>
+
+namespace pe::cpu {
+
+struct Conv2dShape {
+  int64_t batch = 0, groups = 1;
+  int64_t in_c = 0, in_h = 0, in_w = 0;     // convolution input (all groups)
+  int64_t out_c = 0, out_h = 0, out_w = 0;  // convolution output (all groups)
+  int64_t k_h = 1, k_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0;  // bottom/right padding only shows in out_h/out_w
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t x_strides[4] = {0, 0, 0, 0};  // element strides of x (N, C, H, W)
+};
+
+// y = conv(x, w) + bias (bias may be null). y contiguous (N, K, OH, OW), fully overwritten.
+template <class T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+
+// gx = dL/dx from gy = dL/dy (contiguous); gx contiguous (N, C, H, W), overwritten. When
+// `bias` is not null, gx starts from bias[c] instead of 0 (conv_transpose2d's bias).
+template <class T>
+void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const T* bias, T* gx);
+
+// gw = dL/dw (contiguous like the weight), overwritten.
+template <class T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw);
+
+// out[c] = sum over n and p of y[n, c, p] for contiguous y (N, C, P): a bias gradient.
+template <class T>
+void channel_sum(int64_t n, int64_t c, int64_t p, const T* y, T* out);
+
+}  // namespace pe::cpu

@@ -1,0 +1,256 @@
+#include "ops/conv.h"
+
+#include "cpu/conv.h"
+#include "ops/copy.h"
+
+namespace pe::ops {
+
+namespace {
+
+std::string pair_str(int64_t a, int64_t b) { return str("(", a, ", ", b, ")"); }
+
+// stride / padding / dilation after validation; padding always as (top, bottom, left, right).
+struct Geometry {
+  int64_t stride[2], dilation[2];
+  int64_t pad[4];
+};
+
+void check_pair(const char* name, const char* what, const std::vector<int64_t>& v, int64_t min) {
+  PE_CHECK(v.size() == 2, ValueError, name, ": expected ", what, " as 2 ints (h, w), got ", v.size(), " values");
+  PE_CHECK(v[0] >= min && v[1] >= min, ValueError, name, ": ", what, " must be ",
+           min > 0 ? "positive" : "non-negative", ", got ", pair_str(v[0], v[1]));
+}
+
+Geometry parse_geometry(const char* name, const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                        const std::vector<int64_t>& dilation, bool allow_asymmetric) {
+  check_pair(name, "stride", stride, 1);
+  check_pair(name, "dilation", dilation, 1);
+  Geometry g{{stride[0], stride[1]}, {dilation[0], dilation[1]}, {0, 0, 0, 0}};
+  if (padding.size() == 2) {
+    check_pair(name, "padding", padding, 0);
+    g.pad[0] = g.pad[1] = padding[0];
+    g.pad[2] = g.pad[3] = padding[1];
+  } else {
+    PE_CHECK(allow_asymmetric && padding.size() == 4, ValueError, name, ": expected padding as ",
+             allow_asymmetric ? "2 ints (h, w) or 4 (top, bottom, left, right)" : "2 ints (h, w)", ", got ",
+             padding.size(), " values");
+    for (int i = 0; i < 4; ++i)
+      PE_CHECK(padding[i] >= 0, ValueError, name, ": padding must be non-negative, got ", shape_str(padding));
+    for (int i = 0; i < 4; ++i) g.pad[i] = padding[i];
+  }
+  return g;
+}
+
+void check_groups(const char* name, int64_t groups) {
+  PE_CHECK(groups >= 1, ValueError, name, ": groups must be positive, got ", groups);
+}
+
+// Shared checks of input, weight and bias: 4-D, one floating dtype, CPU, bias (channels,).
+void check_tensors(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
+  PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
+  PE_CHECK(w.ndim() == 4, ValueError, name, ": expected a 4-D weight, got shape ", shape_str(w.shape()));
+  PE_CHECK(is_floating(x.dtype()), TypeError, name, ": expected a floating input (float32 or float64), got ",
+           dtype_name(x.dtype()));
+  PE_CHECK(w.dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and weight dtype ",
+           dtype_name(w.dtype()), " differ");
+  PE_CHECK(!x.device().is_cuda() && !w.device().is_cuda(), RuntimeError, name,
+           " is not implemented for CUDA tensors yet");
+  if (!b) return;
+  PE_CHECK(b->dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and bias dtype ",
+           dtype_name(b->dtype()), " differ");
+  PE_CHECK(!b->device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  PE_CHECK(b->ndim() == 1 && b->shape()[0] == bias_len, ValueError, name, ": expected a bias of shape (", bias_len,
+           ",), got ", shape_str(b->shape()));
+}
+
+// The kernel's description of a convolution whose input is `in` (N, C, H, W) with weight shape
+// `w` (K, C/groups, kH, kW) and output size (out_h, out_w).
+cpu::Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w, const Geometry& g,
+                            int64_t groups) {
+  cpu::Conv2dShape s;
+  s.batch = in.shape()[0], s.groups = groups;
+  s.in_c = in.shape()[1], s.in_h = in.shape()[2], s.in_w = in.shape()[3];
+  s.out_c = w[0], s.out_h = out_h, s.out_w = out_w;
+  s.k_h = w[2], s.k_w = w[3];
+  s.stride_h = g.stride[0], s.stride_w = g.stride[1];
+  s.pad_top = g.pad[0], s.pad_left = g.pad[2];
+  s.dil_h = g.dilation[0], s.dil_w = g.dilation[1];
+  for (int i = 0; i < 4; ++i) s.x_strides[i] = in.strides()[i];
+  return s;
+}
+
+// conv2d's output size; ValueError when the dilated kernel does not fit in the padded input.
+std::array<int64_t, 2> conv_out_size(const char* name, const Tensor& x, const Tensor& w, const Geometry& g) {
+  std::array<int64_t, 2> out{};
+  int64_t padded[2], span[2];
+  for (int d = 0; d < 2; ++d) {
+    padded[d] = x.shape()[2 + d] + g.pad[2 * d] + g.pad[2 * d + 1];
+    span[d] = g.dilation[d] * (w.shape()[2 + d] - 1) + 1;
+  }
+  PE_CHECK(padded[0] >= span[0] && padded[1] >= span[1], ValueError, name, ": kernel size ",
+           pair_str(w.shape()[2], w.shape()[3]), " with dilation ", pair_str(g.dilation[0], g.dilation[1]),
+           " spans ", pair_str(span[0], span[1]), ", larger than the padded input ", pair_str(padded[0], padded[1]),
+           " (input shape ", shape_str(x.shape()), ", padding (top, bottom, left, right) ",
+           shape_str(Shape(g.pad, g.pad + 4)), ")");
+  for (int d = 0; d < 2; ++d) out[d] = (padded[d] - span[d]) / g.stride[d] + 1;
+  return out;
+}
+
+// Checks of a conv2d call; returns its output size.
+std::array<int64_t, 2> check_conv2d(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b,
+                                    const Geometry& g, int64_t groups) {
+  check_groups(name, groups);
+  check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[0] : 0);
+  PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": out channels ", w.shape()[0], " (weight ",
+           shape_str(w.shape()), ") are not divisible by groups ", groups);
+  PE_CHECK(x.shape()[1] == w.shape()[1] * groups, ValueError, name, ": expected input with ",
+           w.shape()[1] * groups, " channels (weight ", shape_str(w.shape()), ", groups ", groups,
+           "), got input of shape ", shape_str(x.shape()));
+  return conv_out_size(name, x, w, g);
+}
+
+void check_grad(const char* name, const Tensor& grad, const Shape& expected, const Tensor& x) {
+  PE_CHECK(grad.shape() == expected, ValueError, name, ": expected grad_output of shape ", shape_str(expected),
+           ", got ", shape_str(grad.shape()));
+  PE_CHECK(grad.dtype() == x.dtype(), TypeError, name, ": grad_output dtype ", dtype_name(grad.dtype()),
+           " and input dtype ", dtype_name(x.dtype()), " differ");
+  PE_CHECK(!grad.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+}
+
+const void* bias_data(const OptTensor& b, OptTensor& keep) {
+  if (!b) return nullptr;
+  keep = contiguous(*b);
+  return keep->raw_data();
+}
+
+Tensor bias_grad(const Tensor& grad) {  // grad contiguous (N, C, H, W)
+  Tensor gb = Tensor::empty({grad.shape()[1]}, grad.dtype(), grad.device());
+  PE_DISPATCH_FLOATING(grad.dtype(), "conv bias gradient", [&] {
+    cpu::channel_sum<scalar_t>(grad.shape()[0], grad.shape()[1], grad.shape()[2] * grad.shape()[3],
+                               grad.data<scalar_t>(), gb.data<scalar_t>());
+  });
+  return gb;
+}
+
+// conv_transpose2d's output size: (in - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1.
+std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b,
+                                              const Geometry& g, const std::vector<int64_t>& output_padding,
+                                              int64_t groups) {
+  check_groups(name, groups);
+  check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[1] * groups : 0);
+  PE_CHECK(x.shape()[1] == w.shape()[0], ValueError, name, ": expected input with ", w.shape()[0],
+           " channels (weight ", shape_str(w.shape()), ", groups ", groups, "), got input of shape ",
+           shape_str(x.shape()));
+  PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": in channels ", w.shape()[0], " (weight ",
+           shape_str(w.shape()), ") are not divisible by groups ", groups);
+  check_pair(name, "output_padding", output_padding, 0);
+  std::array<int64_t, 2> out{};
+  for (int d = 0; d < 2; ++d) {
+    PE_CHECK(output_padding[d] < std::max(g.stride[d], g.dilation[d]), ValueError, name, ": output_padding ",
+             pair_str(output_padding[0], output_padding[1]), " must be smaller than either stride ",
+             pair_str(g.stride[0], g.stride[1]), " or dilation ", pair_str(g.dilation[0], g.dilation[1]));
+    out[d] = (x.shape()[2 + d] - 1) * g.stride[d] - 2 * g.pad[2 * d] + g.dilation[d] * (w.shape()[2 + d] - 1) +
+             output_padding[d] + 1;
+  }
+  PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", pair_str(out[0], out[1]),
+           " is not positive (input shape ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ", padding ",
+           pair_str(g.pad[0], g.pad[2]), ")");
+  return out;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
+              const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
+  const Geometry g = parse_geometry("conv2d", stride, padding, dilation, true);
+  const auto o = check_conv2d("conv2d", x, w, b, g, groups);
+  Tensor y = Tensor::empty({x.shape()[0], w.shape()[0], o[0], o[1]}, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  const Tensor wc = contiguous(w);
+  OptTensor bc;
+  const void* bp = bias_data(b, bc);
+  const cpu::Conv2dShape s = make_shape(x, w.shape(), o[0], o[1], g, groups);
+  PE_DISPATCH_FLOATING(x.dtype(), "conv2d", [&] {
+    cpu::conv2d_forward<scalar_t>(s, x.data<scalar_t>(), wc.data<scalar_t>(), static_cast<const scalar_t*>(bp),
+                                  y.data<scalar_t>());
+  });
+  return y;
+}
+
+ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
+                          const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                          const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask) {
+  const Geometry g = parse_geometry("conv2d_backward", stride, padding, dilation, true);
+  const auto o = check_conv2d("conv2d_backward", x, w, std::nullopt, g, groups);
+  check_grad("conv2d_backward", grad_out, {x.shape()[0], w.shape()[0], o[0], o[1]}, x);
+  const Tensor gy = contiguous(grad_out), wc = contiguous(w);
+  const cpu::Conv2dShape s = make_shape(x, w.shape(), o[0], o[1], g, groups);
+  OptTensor gx, gw, gb;
+  PE_DISPATCH_FLOATING(x.dtype(), "conv2d_backward", [&] {
+    if (output_mask[0]) {
+      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+      if (gx->numel() > 0)
+        cpu::conv2d_backward_input<scalar_t>(s, gy.data<scalar_t>(), wc.data<scalar_t>(), nullptr,
+                                             gx->data<scalar_t>());
+    }
+    if (output_mask[1]) {
+      gw = Tensor::empty(w.shape(), w.dtype(), w.device());
+      if (gw->numel() > 0)
+        cpu::conv2d_backward_weight<scalar_t>(s, gy.data<scalar_t>(), x.data<scalar_t>(), gw->data<scalar_t>());
+    }
+  });
+  if (output_mask[2]) gb = bias_grad(gy);
+  return {gx, gw, gb};
+}
+
+// The transposed convolution is the adjoint of conv2d(out -> x): its forward is that conv's
+// input gradient and its backward that conv's forward and weight gradient.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
+                        const std::vector<int64_t>& padding, const std::vector<int64_t>& output_padding,
+                        int64_t groups, const std::vector<int64_t>& dilation) {
+  const Geometry g = parse_geometry("conv_transpose2d", stride, padding, dilation, false);
+  const auto o = check_conv_transpose2d("conv_transpose2d", x, w, b, g, output_padding, groups);
+  Tensor y = Tensor::empty({x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  const Tensor xc = contiguous(x), wc = contiguous(w);
+  OptTensor bc;
+  const void* bp = bias_data(b, bc);
+  const cpu::Conv2dShape s = make_shape(y, w.shape(), x.shape()[2], x.shape()[3], g, groups);
+  PE_DISPATCH_FLOATING(x.dtype(), "conv_transpose2d", [&] {
+    cpu::conv2d_backward_input<scalar_t>(s, xc.data<scalar_t>(), wc.data<scalar_t>(),
+                                         static_cast<const scalar_t*>(bp), y.data<scalar_t>());
+  });
+  return y;
+}
+
+ConvGrads conv_transpose2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
+                                    const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                    const std::vector<int64_t>& output_padding, int64_t groups,
+                                    const std::vector<int64_t>& dilation, std::array<bool, 3> output_mask) {
+  const char* name = "conv_transpose2d_backward";
+  const Geometry g = parse_geometry(name, stride, padding, dilation, false);
+  const auto o = check_conv_transpose2d(name, x, w, std::nullopt, g, output_padding, groups);
+  check_grad(name, grad_out, {x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x);
+  const Tensor xc = contiguous(x), wc = contiguous(w);
+  // The adjoint conv reads grad_out as its input (any strides) and writes x's shape.
+  const cpu::Conv2dShape s = make_shape(grad_out, w.shape(), x.shape()[2], x.shape()[3], g, groups);
+  OptTensor gx, gw, gb;
+  PE_DISPATCH_FLOATING(x.dtype(), name, [&] {
+    if (output_mask[0]) {
+      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+      if (gx->numel() > 0)
+        cpu::conv2d_forward<scalar_t>(s, grad_out.data<scalar_t>(), wc.data<scalar_t>(), nullptr,
+                                      gx->data<scalar_t>());
+    }
+    if (output_mask[1]) {
+      gw = Tensor::empty(w.shape(), w.dtype(), w.device());
+      if (gw->numel() > 0)
+        cpu::conv2d_backward_weight<scalar_t>(s, xc.data<scalar_t>(), grad_out.data<scalar_t>(),
+                                              gw->data<scalar_t>());
+    }
+  });
+  if (output_mask[2]) gb = bias_grad(contiguous(grad_out));
+  return {gx, gw, gb};
+}
+
+}  // namespace pe::ops

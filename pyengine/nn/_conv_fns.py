@@ -1,0 +1,183 @@
+"""Functional convolutions: conv2d, conv_transpose2d and their 1-D forms.
+
+All of them run the three C++ kernels behind `_C.conv2d` / `_C.conv2d_backward` /
+`_C.conv_transpose2d(_backward)`. A 1-D convolution is the 2-D one on an H=1 view: the input
+(N, C, L) becomes (N, C, 1, L) and the kernel (K, C/g, k) becomes (K, C/g, 1, k).
+Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv1d/conv2d.
+"""
+from .. import _C
+from ..autograd.function import Function
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor, _wrap
+from ._activation_fns import _NoCtx
+
+
+# ---------------------------------------------------------------- argument normalisation
+def _tuple(value, n, name, fn):
+    """An int or a sequence of n ints -> a list of n ints (PyTorch's _pair/_single)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if isinstance(value, int):
+        return [value] * n
+    try:
+        values = [int(v) for v in value]
+    except TypeError:
+        raise TypeError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(values) != n:
+        raise ValueError(f"{fn}(): expected {name} to be a single int or a tuple of {n} ints, got {tuple(value)}")
+    return values
+
+
+def _resolve_padding(padding, kernel, stride, dilation, fn):
+    """'valid' -> no padding; 'same' -> total dilation*(k-1) per dim, the odd extra one on the
+    bottom/right (PyTorch's rule), as (top, bottom, left, right); else per-dim symmetric ints."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [0] * len(kernel)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}(): padding='same' is not supported for strided convolutions "
+                                 f"(stride {tuple(stride)})")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            return pads
+        raise ValueError(f"{fn}(): invalid padding string {padding!r}, should be one of 'valid', 'same'")
+    return _tuple(padding, len(kernel), "padding", fn)
+
+
+def _check_input(x, w, fn, dims):
+    """x must be a Tensor with `dims` (batched) or dims-1 (unbatched) dims; returns is_batched."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+    if not isinstance(w, Tensor):
+        raise TypeError(f"{fn}(): argument 'weight' must be a Tensor, not {type(w).__name__}")
+    if x.ndim not in (dims - 1, dims):
+        raise ValueError(f"{fn}(): expected a {dims - 1}-D (unbatched) or {dims}-D (batched) input, got shape "
+                         f"{tuple(x.shape)}")
+    if w.ndim != dims:
+        raise ValueError(f"{fn}(): expected a {dims}-D weight, got shape {tuple(w.shape)}")
+    return x.ndim == dims
+
+
+def _impl(t):
+    return None if t is None else t._impl
+
+
+def _opt_wrap(impl):
+    return None if impl is None else _wrap(impl)
+
+
+def _no_double_backward(fn):
+    if _grad_state.enabled:  # only true inside backward(create_graph=True)
+        raise NotImplementedError(f"double backward through {fn} is not supported yet (create_graph=True)")
+
+
+def _needs_graph(*tensors):
+    return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
+
+
+# ---------------------------------------------------------------- autograd Functions
+class Conv2dFn(Function):
+    """y = conv2d(x, w) + b; backward is one fused C++ call that returns the requested grads."""
+
+    float_outputs = True
+    forward_calls_tensor_ops = False
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        ctx.geometry = (stride, padding, dilation, groups)
+        ctx.has_bias = b is not None
+        return _C.conv2d(x._impl, w._impl, _impl(b), stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("conv2d")
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        mask = [need[0], need[1], ctx.has_bias and need[2]]
+        gx, gw, gb = _C.conv2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
+        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None
+
+
+class ConvTranspose2dFn(Function):
+    """The adjoint of conv2d: forward runs conv2d's input-gradient kernel, backward conv2d's
+    forward (for the input) and weight-gradient kernels."""
+
+    float_outputs = True
+    forward_calls_tensor_ops = False
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
+        ctx.save_for_backward(x, w)
+        ctx.geometry = (stride, padding, output_padding, groups, dilation)
+        ctx.has_bias = b is not None
+        return _C.conv_transpose2d(x._impl, w._impl, _impl(b), stride, padding, output_padding, groups, dilation)
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("conv_transpose2d")
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        mask = [need[0], need[1], ctx.has_bias and need[2]]
+        gx, gw, gb = _C.conv_transpose2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
+        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None
+
+
+def _run(cls, x, w, b, *args):
+    """Record the graph only when some operand needs it; otherwise call the kernel directly."""
+    if _needs_graph(x, w, b):
+        return cls.apply(x, w, b, *args)
+    return _wrap(cls.forward(_NoCtx(), x, w, b, *args))
+
+
+# ---------------------------------------------------------------- public functions
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
+    batched = _check_input(input, weight, "conv2d", 4)
+    stride = _tuple(stride, 2, "stride", "conv2d")
+    dilation = _tuple(dilation, 2, "dilation", "conv2d")
+    padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv2d")
+    x = input if batched else input.unsqueeze(0)
+    out = _run(Conv2dFn, x, weight, bias, stride, padding, dilation, groups)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation. input (N, C, L) or (C, L); weight (K, C/groups, k)."""
+    batched = _check_input(input, weight, "conv1d", 3)
+    stride = _tuple(stride, 1, "stride", "conv1d")
+    dilation = _tuple(dilation, 1, "dilation", "conv1d")
+    padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv1d")
+    padding = [0, 0] + padding if len(padding) == 2 else [0] + padding  # no padding along H=1
+    x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
+    out = _run(Conv2dFn, x, weight.unsqueeze(2), bias, [1] + stride, padding, [1] + dilation, groups)
+    return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution. input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW)."""
+    fn = "conv_transpose2d"
+    batched = _check_input(input, weight, fn, 4)
+    if isinstance(padding, str):
+        raise ValueError(f"{fn}(): padding must be an int or a tuple of 2 ints, got {padding!r}")
+    args = [_tuple(stride, 2, "stride", fn), _tuple(padding, 2, "padding", fn),
+            _tuple(output_padding, 2, "output_padding", fn), groups, _tuple(dilation, 2, "dilation", fn)]
+    x = input if batched else input.unsqueeze(0)
+    out = _run(ConvTranspose2dFn, x, weight, bias, *args)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 1-D convolution. input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, k)."""
+    fn = "conv_transpose1d"
+    batched = _check_input(input, weight, fn, 3)
+    if isinstance(padding, str):
+        raise ValueError(f"{fn}(): padding must be an int or a tuple of 1 int, got {padding!r}")
+    args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),
+            [0] + _tuple(output_padding, 1, "output_padding", fn), groups, [1] + _tuple(dilation, 1, "dilation", fn)]
+    x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
+    out = _run(ConvTranspose2dFn, x, weight.unsqueeze(2), bias, *args)
+    return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
