@@ -12,3 +12,6 @@ from .module import Module
 from .parameter import Parameter, UninitializedParameter
 from .regularization import EarlyStopping, bias_parameters, l1_penalty, l2_penalty, weight_parameters
 from .summary import summary
+# normalization layers
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .normalization import GroupNorm, LayerNorm, RMSNorm

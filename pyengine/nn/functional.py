@@ -5,6 +5,8 @@ from ._layer_fns import dropout, linear
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
 from ..ops.index import one_hot
+# normalization
+from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
 from ..ops.shape import flatten, unflatten
 
 
@@ -15,4 +17,6 @@ def identity(input):
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
            "tanh", "threshold", "dropout", "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
-           "one_hot", "flatten", "unflatten", "identity"]
+           "one_hot", "flatten", "unflatten", "identity",
+           # normalization
+           "batch_norm", "group_norm", "layer_norm", "rms_norm"]
