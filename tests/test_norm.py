@@ -372,3 +372,40 @@ def test_per_sample_norms_vs_torch(name, args, kwargs, shape, dtype):
     np.testing.assert_allclose(xp.grad.numpy(), xt.grad.numpy(), **tol)
     for p, tp in zip(m.parameters(), t.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), **tol)
+
+
+# ---------------------------------------------------------------- channel dropout
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout2d_zeroes_whole_channels_with_inverted_scaling(p):
+    pe.manual_seed(1)
+    m = nn.Dropout2d(p)
+    x = leaf(np.full((40, 50, 3, 2), 2.0, dtype="float32"))
+    y = m(x)
+    a = y.detach().numpy().reshape(40, 50, -1)
+    assert np.all(a == a[:, :, :1])                      # one decision per (sample, channel)
+    assert set(np.unique(a)) <= {0.0, np.float32(2.0 / (1 - p))}
+    assert abs((a[:, :, 0] == 0).mean() - p) < 0.03      # 2000 channels: 3 standard deviations
+    y.backward(pe.ones(*y.shape))
+    np.testing.assert_array_equal(x.grad.numpy(), a.reshape(y.shape) / 2.0)
+    m.eval()
+    xe = pe.ones(2, 3, 4, 4)
+    assert m(xe) is xe
+
+
+def test_dropout1d_dropout3d_shapes_and_errors():
+    pe.manual_seed(2)
+    y = nn.Dropout1d(0.5)(pe.ones(30, 5)).numpy()  # unbatched (C, L): one draw per row
+    assert np.all(y == y[:, :1]) and set(np.unique(y)) <= {0.0, 2.0}
+    y = nn.Dropout3d(0.5)(pe.ones(2, 30, 2, 2, 2)).numpy().reshape(2, 30, -1)
+    assert np.all(y == y[:, :, :1])
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input, but received a 4D input"):
+        F.dropout1d(pe.ones(1, 2, 3, 4))
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        nn.Dropout2d(1.5)
+    with pytest.warns(UserWarning, match="interpreted as shape \\(N, C, L\\)"):
+        y = F.dropout2d(pe.ones(20, 10, 4), 0.5).numpy()
+    assert np.all(y == y[:, :, :1])
+    assert np.all(F.dropout2d(pe.ones(2, 3, 2, 2), 1.0).numpy() == 0)
+    x = pe.ones(4, 6, 2, 2)
+    out = F.dropout2d(x, 0.5, inplace=True)
+    assert out is x and set(np.unique(x.numpy())) <= {0.0, 2.0}

@@ -7,6 +7,7 @@ from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, 
 from ..ops.index import one_hot
 # normalization
 from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
+from ._layer_fns import dropout1d, dropout2d, dropout3d
 from ..ops.shape import flatten, unflatten
 
 
@@ -19,4 +20,4 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
            "one_hot", "flatten", "unflatten", "identity",
            # normalization
-           "batch_norm", "group_norm", "layer_norm", "rms_norm"]
+           "batch_norm", "group_norm", "layer_norm", "rms_norm", "dropout1d", "dropout2d", "dropout3d"]
