@@ -2,14 +2,16 @@
 from . import functional, init, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh,
                          Threshold)
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, LazyConv2d
 from .containers import ModuleDict, ModuleList, Sequential
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
 from .linear import Identity, LazyLinear, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .module import Module
+from .normalization import GroupNorm, LayerNorm, RMSNorm
 from .parameter import Parameter, UninitializedParameter
 from .regularization import EarlyStopping, bias_parameters, l1_penalty, l2_penalty, weight_parameters
 from .summary import summary

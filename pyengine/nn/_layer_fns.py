@@ -1,4 +1,7 @@
-"""Functional forms of the parameterised layers: linear (one fused GEMM) and dropout."""
+"""Functional forms of the parameterised layers: linear (one fused GEMM) and dropout (element-wise
+and channel-wise)."""
+import warnings
+
 from .. import _C
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
@@ -65,11 +68,13 @@ def linear(input, weight, bias=None):
 
 class DropoutFn(Function):
     """y = x * mask, mask = bernoulli(1 - p) / (1 - p): the kept units are scaled up in training
-    so the expected activation is unchanged and eval mode is the identity."""
+    so the expected activation is unchanged and eval mode is the identity. `mask_shape` (default
+    x's shape) may have 1s where the mask broadcasts: channel dropout draws one value per (N, C)."""
 
     @staticmethod
-    def forward(ctx, x, p):
-        keep = _C.empty(list(x._impl.shape), x._impl.dtype, x._impl.device)
+    def forward(ctx, x, p, mask_shape=None):
+        shape = list(x._impl.shape) if mask_shape is None else mask_shape
+        keep = _C.empty(shape, x._impl.dtype, x._impl.device)
         _C.bernoulli_(keep, 1.0 - p)
         mask = _C.mul(keep, 1.0 / (1.0 - p))
         ctx.mask = _wrap(mask)
@@ -77,7 +82,7 @@ class DropoutFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask, None
+        return g * ctx.mask, None, None
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -92,3 +97,64 @@ def dropout(input, p=0.5, training=True, inplace=False):
     else:
         out = _wrap(DropoutFn.forward(_NoCtx(), input, float(p)))
     return input.copy_(out) if inplace else out
+
+
+def _feature_dropout(input, p, training, inplace):
+    """Dropout of whole channels: one draw per (dim 0, dim 1) index, shared by every element of
+    the feature map behind it (PyTorch's feature_dropout)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if input.ndim < 2:
+        raise RuntimeError(f"Feature dropout requires at least 2 dimensions in the input, got shape "
+                           f"{tuple(input.shape)}")
+    mask_shape = list(input.shape[:2]) + [1] * (input.ndim - 2)
+    if p == 1.0:
+        out = input * 0.0
+    elif _grad_state.enabled and input._requires_grad:
+        out = DropoutFn.apply(input, float(p), mask_shape)
+    else:
+        out = _wrap(DropoutFn.forward(_NoCtx(), input, float(p), mask_shape))
+    return input.copy_(out) if inplace else out
+
+
+def _unbatched_feature_dropout(input, p, training, inplace, batched):
+    if batched:
+        return _feature_dropout(input, p, training, inplace)
+    out = _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or unbatched (C, L) input with probability p."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, "
+                           "a channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _unbatched_feature_dropout(input, p, training, inplace, input.ndim == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) input with probability p. A 3-D input is treated as
+    (N, C, L), as PyTorch 2.13 does (with the same warning)."""
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead.", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel "
+                      "dim. This behavior will change in a future release to interpret the input as one without "
+                      "a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) input with probability p."""
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead.", stacklevel=2)
+    return _unbatched_feature_dropout(input, p, training, inplace, input.ndim == 5)

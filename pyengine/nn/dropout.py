@@ -16,3 +16,25 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _DropoutNd(Dropout):
+    _fn = None
+
+    def forward(self, input):
+        return type(self)._fn(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Channel dropout for (N, C, L) or (C, L) input."""
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Channel dropout for (N, C, H, W) input (3-D input: (N, C, L), as in PyTorch)."""
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel dropout for (N, C, D, H, W) or (C, D, H, W) input."""
+    _fn = staticmethod(F.dropout3d)

@@ -1,10 +1,11 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
 from ._activation_fns import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softmin,
                               softplus, tanh, threshold)
-from ._layer_fns import dropout, linear
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
+from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
 from ..ops.index import one_hot
 from ..ops.shape import flatten, unflatten
 
@@ -14,7 +15,9 @@ def identity(input):
 
 
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
-           "tanh", "threshold", "dropout", "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
-           "one_hot", "flatten", "unflatten", "identity",
-           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+           "tanh", "threshold", "dropout", "dropout1d", "dropout2d", "dropout3d", "linear",
+           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+           "batch_norm", "group_norm", "layer_norm", "rms_norm",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
+           "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss", "one_hot", "flatten", "unflatten",
+           "identity"]
