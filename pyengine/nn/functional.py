@@ -2,6 +2,8 @@
 from ._activation_fns import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softmin,
                               softplus, tanh, threshold)
 from ._layer_fns import dropout, linear
+from ._pool_fns import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
+                        avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
 from ..ops.index import one_hot
@@ -15,4 +17,6 @@ def identity(input):
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
            "tanh", "threshold", "dropout", "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss",
-           "one_hot", "flatten", "unflatten", "identity"]
+           "one_hot", "flatten", "unflatten", "identity",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+           "avg_pool2d", "max_pool1d", "max_pool2d"]
