@@ -155,29 +155,45 @@ void sum_row(const T* row, S sx, const PoolAxis& w, T* y) {
   for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
 }
 
+// Window divisors as a separable product: h factor per output row, w factor per column (or the
+// override for all). Kept as T so the divide loops vectorize. A window with no tap sums to 0;
+// its factor 1 keeps 0 / divisor at 0 (PyTorch outputs 0 there) rather than 0 / 0.
 template <class T>
-inline T divisor(const PoolArgs& a, int64_t oh, int64_t ow) {
-  return a.divisor_override ? static_cast<T>(a.divisor_override)
-                            : static_cast<T>(a.h.extent[oh] * a.w.extent[ow]);
-}
+struct Divisors {
+  const PoolArgs& a;
+  std::vector<T> w;
+  explicit Divisors(const PoolArgs& args) : a(args), w(args.w.out) {
+    for (int64_t ow = 0; ow < a.w.out; ++ow) w[ow] = a.w.count[ow] > 0 ? T(a.w.extent[ow]) : T(1);
+  }
+  // dst[ow] = src[ow] / divisor(oh, ow) along output row oh.
+  void divide_row(int64_t oh, const T* src, T* dst) const {
+    const int64_t n = a.w.out;
+    if (a.divisor_override) {
+      const T d = T(a.divisor_override);
+      for (int64_t ow = 0; ow < n; ++ow) dst[ow] = src[ow] / d;
+      return;
+    }
+    const T dh = a.h.count[oh] > 0 ? T(a.h.extent[oh]) : T(1);
+    const T* dw = w.data();
+    for (int64_t ow = 0; ow < n; ++ow) dst[ow] = src[ow] / (dh * dw[ow]);
+  }
+};
 
 template <int KW, int SW, class T, class S>
 void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   const PoolAxis &h = a.h, &w = a.w;
   const T* x = static_cast<const T*>(a.x);
   const int64_t plane_out = h.out * w.out;
+  const Divisors<T> div(a);
   for (int64_t p = p0; p < p1; ++p) {
     const T* xp = x + (p / a.channels) * a.x_strides[0] + (p % a.channels) * a.x_strides[1];
     T* yp = static_cast<T*>(a.y) + p * plane_out;
     for (int64_t oh = 0; oh < h.out; ++oh) {
       T* y = yp + oh * w.out;
       std::fill(y, y + w.out, T(0));
-      const int64_t ch = h.count[oh];
-      for (int64_t t = 0; t < ch; ++t)
+      for (int64_t t = 0; t < h.count[oh]; ++t)
         sum_row<KW, SW>(xp + (h.first[oh] + t * h.dilation) * a.x_strides[2], sx, w, y);
-      // A window with no input element averages to 0 (PyTorch), whatever the divisor says.
-      for (int64_t ow = 0; ow < w.out; ++ow)
-        y[ow] = (ch > 0 && w.count[ow] > 0) ? y[ow] / divisor<T>(a, oh, ow) : T(0);
+      div.divide_row(oh, y, y);
     }
   }
 }
@@ -202,13 +218,17 @@ void global_avg_planes(const PoolArgs& a, int64_t p0, int64_t p1) {
   }
 }
 
+// One window per plane that covers all of it.
+bool is_global(const PoolArgs& a) {
+  return a.h.out == 1 && a.w.out == 1 && a.h.count[0] == a.h.in && a.w.count[0] == a.w.in && a.h.dilation == 1 &&
+         a.w.dilation == 1;
+}
+
 template <class T>
 void avg_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
-  const PoolAxis &h = a.h, &w = a.w;
+  const PoolAxis& w = a.w;
   const int64_t sx = a.x_strides[3];
-  if (h.out == 1 && w.out == 1 && h.count[0] == h.in && w.count[0] == w.in && h.dilation == 1 &&
-      w.dilation == 1)
-    return global_avg_planes<T>(a, p0, p1);
+  if (is_global(a)) return global_avg_planes<T>(a, p0, p1);
   if (sx == 1 && w.dilation == 1) {
     if (w.kernel == 2 && w.stride == 2) return avg_planes<2, 2, T>(a, Unit{}, p0, p1);
     if (w.kernel == 3 && w.stride == 2) return avg_planes<3, 2, T>(a, Unit{}, p0, p1);
@@ -234,17 +254,29 @@ void spread_row(const T* g, const PoolAxis& w, T* gx) {
   for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
 }
 
+// Global pooling's backward: every element of the plane gets dL/dy / divisor.
+template <class T>
+void global_avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int64_t p1) {
+  const int64_t plane_in = a.h.in * a.w.in;
+  const Divisors<T> div(a);
+  T g;
+  for (int64_t p = p0; p < p1; ++p) {
+    div.divide_row(0, gy + p, &g);
+    std::fill(gx + p * plane_in, gx + (p + 1) * plane_in, g);
+  }
+}
+
 template <int KW, int SW, class T>
 void avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int64_t p1) {
   const PoolAxis &h = a.h, &w = a.w;
   const int64_t plane_in = h.in * w.in, plane_out = h.out * w.out;
+  const Divisors<T> div(a);
   std::vector<T> g(w.out);
   for (int64_t p = p0; p < p1; ++p) {
     T* gxp = gx + p * plane_in;
     std::fill(gxp, gxp + plane_in, T(0));
     for (int64_t oh = 0; oh < h.out; ++oh) {
-      const T* gyr = gy + p * plane_out + oh * w.out;
-      for (int64_t ow = 0; ow < w.out; ++ow) g[ow] = gyr[ow] / divisor<T>(a, oh, ow);
+      div.divide_row(oh, gy + p * plane_out + oh * w.out, g.data());
       for (int64_t t = 0; t < h.count[oh]; ++t)
         spread_row<KW, SW>(g.data(), w, gxp + (h.first[oh] + t * h.dilation) * w.in);
     }
@@ -310,7 +342,9 @@ void avg_pool2d_backward(const PoolArgs& a, void* gx_, const void* gy_) {
     const auto* gy = static_cast<const scalar_t*>(gy_);
     const PoolAxis& w = a.w;
     parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
-      if (w.dilation == 1 && w.kernel == 2 && w.stride == 2)
+      if (is_global(a))
+        global_avg_backward_planes(a, gx, gy, p0, p1);
+      else if (w.dilation == 1 && w.kernel == 2 && w.stride == 2)
         avg_backward_planes<2, 2>(a, gx, gy, p0, p1);
       else if (w.dilation == 1 && w.kernel == 3 && w.stride == 2)
         avg_backward_planes<3, 2>(a, gx, gy, p0, p1);
