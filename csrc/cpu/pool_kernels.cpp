@@ -21,7 +21,7 @@
 
 #include "core/parallel.h"
 #include "cpu/pool.h"
-#include "cpu/reduce_policies.h"  // lanes_sum, lowest, is_nan (same ISA namespace)
+#include "cpu/reduce_policies.h"  // lowest, is_nan (same ISA namespace)
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
@@ -34,6 +34,21 @@ template <class T>
 inline bool takes_over(T v, T best) {
   return v > best || is_nan(v);
 }
+
+// Walks the input planes p0, p0 + 1, ... of (N, C) without a division per plane (that costs as
+// much as summing a small plane).
+template <class T>
+struct PlaneWalk {
+  const T* base;
+  int64_t sn, sc, channels, n, c;
+  PlaneWalk(const PoolArgs& a, int64_t p0)
+      : base(static_cast<const T*>(a.x)), sn(a.x_strides[0]), sc(a.x_strides[1]), channels(a.channels),
+        n(p0 / a.channels), c(p0 % a.channels) {}
+  const T* get() const { return base + n * sn + c * sc; }
+  void next() {
+    if (++c == channels) c = 0, ++n;
+  }
+};
 
 // The compile-time kernel width / stride of an interior loop, or the run-time value (0).
 struct Shape2 {
@@ -94,10 +109,10 @@ void max_row(const T* row, S sx, int64_t ih, const PoolArgs& a, T* y, int64_t* i
 template <int KW, int SW, bool kIdx, class T, class S>
 void max_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   const PoolAxis &h = a.h, &w = a.w;
-  const T* x = static_cast<const T*>(a.x);
   const int64_t plane_out = h.out * w.out;
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + (p / a.channels) * a.x_strides[0] + (p % a.channels) * a.x_strides[1];
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
     T* yp = static_cast<T*>(a.y) + p * plane_out;
     int64_t* ip = kIdx ? a.indices + p * plane_out : nullptr;
     for (int64_t oh = 0; oh < h.out; ++oh) {
@@ -165,6 +180,9 @@ struct Divisors {
   explicit Divisors(const PoolArgs& args) : a(args), w(args.w.out) {
     for (int64_t ow = 0; ow < a.w.out; ++ow) w[ow] = a.w.count[ow] > 0 ? T(a.w.extent[ow]) : T(1);
   }
+  T at(int64_t oh, int64_t ow) const {
+    return a.divisor_override ? T(a.divisor_override) : (a.h.count[oh] > 0 ? T(a.h.extent[oh]) : T(1)) * w[ow];
+  }
   // dst[ow] = src[ow] / divisor(oh, ow) along output row oh.
   void divide_row(int64_t oh, const T* src, T* dst) const {
     const int64_t n = a.w.out;
@@ -182,11 +200,11 @@ struct Divisors {
 template <int KW, int SW, class T, class S>
 void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   const PoolAxis &h = a.h, &w = a.w;
-  const T* x = static_cast<const T*>(a.x);
   const int64_t plane_out = h.out * w.out;
   const Divisors<T> div(a);
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + (p / a.channels) * a.x_strides[0] + (p % a.channels) * a.x_strides[1];
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
     T* yp = static_cast<T*>(a.y) + p * plane_out;
     for (int64_t oh = 0; oh < h.out; ++oh) {
       T* y = yp + oh * w.out;
@@ -198,23 +216,39 @@ void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   }
 }
 
-// One window per plane covering all of it (global average pooling): a lane-parallel sum.
+// Sum of n elements p[i * stride] in T, over one vector register's worth of independent lanes
+// (float addition is never reassociated by the compiler, so the lanes make the loop vectorize;
+// this is PyTorch's accumulation type too).
+template <class T, class S>
+T lane_sum(const T* p, S stride, int64_t n) {
+  constexpr int kLanes = 64 / sizeof(T);
+  T lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] += p[(i + k) * stride];
+  T total = 0;
+  for (; i < n; ++i) total += p[i * stride];
+  for (int k = 0; k < kLanes; ++k) total += lane[k];
+  return total;
+}
+
+// One window per plane covering all of it (global average pooling): one lane-parallel sum per
+// plane (per row when the rows are not adjacent in memory).
 template <class T>
 void global_avg_planes(const PoolArgs& a, int64_t p0, int64_t p1) {
-  const T* x = static_cast<const T*>(a.x);
   const int64_t H = a.h.in, W = a.w.in, sh = a.x_strides[2], sw = a.x_strides[3];
-  const bool flat = sw == 1 && sh == W;
-  const double div = a.divisor_override ? double(a.divisor_override) : double(a.h.extent[0] * a.w.extent[0]);
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + (p / a.channels) * a.x_strides[0] + (p % a.channels) * a.x_strides[1];
-    double s = 0;
-    auto id = [](T v) { return static_cast<double>(v); };
-    if (flat) {
-      s = lanes_sum(xp, 1, H * W, id);
+  const T d = Divisors<T>(a).at(0, 0);
+  T* y = static_cast<T*>(a.y);
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
+    T s = 0;
+    if (sw == 1 && sh == W) {
+      s = lane_sum(xp, Unit{}, H * W);
     } else {
-      for (int64_t ih = 0; ih < H; ++ih) s += lanes_sum(xp + ih * sh, sw, W, id);
+      for (int64_t ih = 0; ih < H; ++ih) s += sw == 1 ? lane_sum(xp + ih * sh, Unit{}, W) : lane_sum(xp + ih * sh, sw, W);
     }
-    static_cast<T*>(a.y)[p] = static_cast<T>(s / div);
+    y[p] = s / d;
   }
 }
 
@@ -258,11 +292,9 @@ void spread_row(const T* g, const PoolAxis& w, T* gx) {
 template <class T>
 void global_avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int64_t p1) {
   const int64_t plane_in = a.h.in * a.w.in;
-  const Divisors<T> div(a);
-  T g;
+  const T d = Divisors<T>(a).at(0, 0);
   for (int64_t p = p0; p < p1; ++p) {
-    div.divide_row(0, gy + p, &g);
-    std::fill(gx + p * plane_in, gx + (p + 1) * plane_in, g);
+    std::fill(gx + p * plane_in, gx + (p + 1) * plane_in, gy[p] / d);
   }
 }
 
