@@ -1,0 +1,389 @@
+// Max and average pooling over the windows the op layer tabulated (see cpu/pool.h).
+//
+// Forward works one output row at a time: the row of outputs is the accumulator, and each input
+// row the windows touch is folded into it in turn (taps in PyTorch's order: window row, then
+// window column). Outputs whose window is regular and fully inside the input - the interior -
+// run a loop over output columns that the compiler vectorizes; kernel width and stride are
+// compile-time constants for the common shapes (2x2 and 3x3, stride 1 or 2). The few border
+// outputs walk their tap tables.
+//
+// Max follows PyTorch's rule: a tap replaces the best so far when it is larger or NaN (so NaN
+// propagates, and the first of equal values keeps the index). Average sums in the input dtype
+// in the same tap order and divides by the window's divisor.
+//
+// Backward scatters into a zeroed plane: max adds dL/dy at the saved argmax, average spreads
+// dL/dy / divisor over the window's taps. Planes are independent, so threads split planes.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "core/parallel.h"
+#include "cpu/pool.h"
+#include "cpu/reduce_policies.h"  // lowest, is_nan (same ISA namespace)
+
+namespace pe::cpu::PE_ISA_NS {
+namespace {
+
+struct Unit {  // a column stride known to be 1 at compile time
+  constexpr operator int64_t() const { return 1; }
+};
+
+template <class T>
+inline bool takes_over(T v, T best) {
+  return v > best || is_nan(v);
+}
+
+// Walks the input planes p0, p0 + 1, ... of (N, C) without a division per plane (that costs as
+// much as summing a small plane).
+template <class T>
+struct PlaneWalk {
+  const T* base;
+  int64_t sn, sc, channels, n, c;
+  PlaneWalk(const PoolArgs& a, int64_t p0)
+      : base(static_cast<const T*>(a.x)), sn(a.x_strides[0]), sc(a.x_strides[1]), channels(a.channels),
+        n(p0 / a.channels), c(p0 % a.channels) {}
+  const T* get() const { return base + n * sn + c * sc; }
+  void next() {
+    if (++c == channels) c = 0, ++n;
+  }
+};
+
+// The compile-time kernel width / stride of an interior loop, or the run-time value (0).
+struct Shape2 {
+  int64_t kw, sw, dw, shift;  // shift = -pad: input column of output 0's first tap
+};
+
+// ---------------------------------------------------------------- max forward
+// Fold one input row into the outputs [lo, hi) whose windows are fully inside it.
+template <int KW, int SW, bool kIdx, class T, class S>
+void max_interior(const T* row, S sx, int64_t row_base, T* y, int64_t* idx, int64_t lo, int64_t hi,
+                  Shape2 g) {
+  const int64_t kw = KW ? KW : g.kw, sw = SW ? SW : g.sw, dw = (KW && SW) ? 1 : g.dw;
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const int64_t c0 = ow * sw + g.shift;
+    T best = y[ow];
+    int64_t bi = kIdx ? idx[ow] : 0;
+    for (int64_t j = 0; j < kw; ++j) {
+      const T v = row[(c0 + j * dw) * sx];
+      if constexpr (kIdx) {
+        if (takes_over(v, best)) {
+          best = v;
+          bi = row_base + c0 + j * dw;
+        }
+      } else {
+        best = takes_over(v, best) ? v : best;
+      }
+    }
+    y[ow] = best;
+    if constexpr (kIdx) idx[ow] = bi;
+  }
+}
+
+// One input row into one output row: border outputs by table, the interior by max_interior.
+template <int KW, int SW, bool kIdx, class T, class S>
+void max_row(const T* row, S sx, int64_t ih, const PoolArgs& a, T* y, int64_t* idx) {
+  const PoolAxis& w = a.w;
+  const int64_t row_base = ih * w.in;
+  auto border = [&](int64_t ow) {
+    T best = y[ow];
+    int64_t bi = kIdx ? idx[ow] : 0;
+    for (int64_t t = 0; t < w.count[ow]; ++t) {
+      const int64_t iw = w.first[ow] + t * w.dilation;
+      const T v = row[iw * sx];
+      if (takes_over(v, best)) {
+        best = v;
+        bi = row_base + iw;
+      }
+    }
+    y[ow] = best;
+    if constexpr (kIdx) idx[ow] = bi;
+  };
+  for (int64_t ow = 0; ow < w.full_lo; ++ow) border(ow);
+  max_interior<KW, SW, kIdx>(row, sx, row_base, y, idx, w.full_lo, w.full_hi,
+                             Shape2{w.kernel, w.stride, w.dilation, -w.pad});
+  for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
+}
+
+template <int KW, int SW, bool kIdx, class T, class S>
+void max_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
+  const PoolAxis &h = a.h, &w = a.w;
+  const int64_t plane_out = h.out * w.out;
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
+    T* yp = static_cast<T*>(a.y) + p * plane_out;
+    int64_t* ip = kIdx ? a.indices + p * plane_out : nullptr;
+    for (int64_t oh = 0; oh < h.out; ++oh) {
+      T* y = yp + oh * w.out;
+      int64_t* idx = kIdx ? ip + oh * w.out : nullptr;
+      const int64_t ih0 = h.first[oh], ch = h.count[oh];
+      for (int64_t ow = 0; ow < w.out; ++ow) {
+        y[ow] = lowest<T>();
+        // The first tap is the answer until a larger (or NaN) one comes; no tap at all: -1.
+        if constexpr (kIdx) idx[ow] = (ch > 0 && w.count[ow] > 0) ? ih0 * w.in + w.first[ow] : -1;
+      }
+      for (int64_t t = 0; t < ch; ++t) {
+        const int64_t ih = ih0 + t * h.dilation;
+        max_row<KW, SW, kIdx>(xp + ih * a.x_strides[2], sx, ih, a, y, idx);
+      }
+    }
+  }
+}
+
+// Pick the compile-time specialisation once per call.
+template <bool kIdx, class T>
+void max_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
+  const PoolAxis& w = a.w;
+  const int64_t sx = a.x_strides[3];
+  if (sx == 1 && w.dilation == 1) {
+    if (w.kernel == 2 && w.stride == 2) return max_planes<2, 2, kIdx, T>(a, Unit{}, p0, p1);
+    if (w.kernel == 3 && w.stride == 2) return max_planes<3, 2, kIdx, T>(a, Unit{}, p0, p1);
+    if (w.kernel == 3 && w.stride == 1) return max_planes<3, 1, kIdx, T>(a, Unit{}, p0, p1);
+    return max_planes<0, 0, kIdx, T>(a, Unit{}, p0, p1);
+  }
+  max_planes<0, 0, kIdx, T>(a, sx, p0, p1);
+}
+
+// ---------------------------------------------------------------- average forward
+template <int KW, int SW, class T, class S>
+void sum_interior(const T* row, S sx, T* y, int64_t lo, int64_t hi, Shape2 g) {
+  const int64_t kw = KW ? KW : g.kw, sw = SW ? SW : g.sw;
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    const int64_t c0 = ow * sw + g.shift;
+    T acc = y[ow];
+    for (int64_t j = 0; j < kw; ++j) acc += row[(c0 + j) * sx];
+    y[ow] = acc;
+  }
+}
+
+template <int KW, int SW, class T, class S>
+void sum_row(const T* row, S sx, const PoolAxis& w, T* y) {
+  auto border = [&](int64_t ow) {
+    T acc = y[ow];
+    for (int64_t t = 0; t < w.count[ow]; ++t) acc += row[(w.first[ow] + t * w.dilation) * sx];
+    y[ow] = acc;
+  };
+  for (int64_t ow = 0; ow < w.full_lo; ++ow) border(ow);
+  sum_interior<KW, SW>(row, sx, y, w.full_lo, w.full_hi, Shape2{w.kernel, w.stride, 1, -w.pad});
+  for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
+}
+
+// Window divisors as a separable product: h factor per output row, w factor per column (or the
+// override for all). Kept as T so the divide loops vectorize. A window with no tap sums to 0;
+// its factor 1 keeps 0 / divisor at 0 (PyTorch outputs 0 there) rather than 0 / 0.
+template <class T>
+struct Divisors {
+  const PoolArgs& a;
+  std::vector<T> w;
+  explicit Divisors(const PoolArgs& args) : a(args), w(args.w.out) {
+    for (int64_t ow = 0; ow < a.w.out; ++ow) w[ow] = a.w.count[ow] > 0 ? T(a.w.extent[ow]) : T(1);
+  }
+  T at(int64_t oh, int64_t ow) const {
+    return a.divisor_override ? T(a.divisor_override) : (a.h.count[oh] > 0 ? T(a.h.extent[oh]) : T(1)) * w[ow];
+  }
+  // dst[ow] = src[ow] / divisor(oh, ow) along output row oh.
+  void divide_row(int64_t oh, const T* src, T* dst) const {
+    const int64_t n = a.w.out;
+    if (a.divisor_override) {
+      const T d = T(a.divisor_override);
+      for (int64_t ow = 0; ow < n; ++ow) dst[ow] = src[ow] / d;
+      return;
+    }
+    const T dh = a.h.count[oh] > 0 ? T(a.h.extent[oh]) : T(1);
+    const T* dw = w.data();
+    for (int64_t ow = 0; ow < n; ++ow) dst[ow] = src[ow] / (dh * dw[ow]);
+  }
+};
+
+template <int KW, int SW, class T, class S>
+void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
+  const PoolAxis &h = a.h, &w = a.w;
+  const int64_t plane_out = h.out * w.out;
+  const Divisors<T> div(a);
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
+    T* yp = static_cast<T*>(a.y) + p * plane_out;
+    for (int64_t oh = 0; oh < h.out; ++oh) {
+      T* y = yp + oh * w.out;
+      std::fill(y, y + w.out, T(0));
+      for (int64_t t = 0; t < h.count[oh]; ++t)
+        sum_row<KW, SW>(xp + (h.first[oh] + t * h.dilation) * a.x_strides[2], sx, w, y);
+      div.divide_row(oh, y, y);
+    }
+  }
+}
+
+// Sum of n elements p[i * stride] in T, over one vector register's worth of independent lanes
+// (float addition is never reassociated by the compiler, so the lanes make the loop vectorize;
+// this is PyTorch's accumulation type too).
+template <class T, class S>
+T lane_sum(const T* p, S stride, int64_t n) {
+  constexpr int kLanes = 64 / sizeof(T);
+  T lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] += p[(i + k) * stride];
+  T total = 0;
+  for (; i < n; ++i) total += p[i * stride];
+  for (int k = 0; k < kLanes; ++k) total += lane[k];
+  return total;
+}
+
+// One window per plane covering all of it (global average pooling): one lane-parallel sum per
+// plane (per row when the rows are not adjacent in memory).
+template <class T>
+void global_avg_planes(const PoolArgs& a, int64_t p0, int64_t p1) {
+  const int64_t H = a.h.in, W = a.w.in, sh = a.x_strides[2], sw = a.x_strides[3];
+  const T d = Divisors<T>(a).at(0, 0);
+  T* y = static_cast<T*>(a.y);
+  PlaneWalk<T> planes(a, p0);
+  for (int64_t p = p0; p < p1; ++p, planes.next()) {
+    const T* xp = planes.get();
+    T s = 0;
+    if (sw == 1 && sh == W) {
+      s = lane_sum(xp, Unit{}, H * W);
+    } else {
+      for (int64_t ih = 0; ih < H; ++ih) s += sw == 1 ? lane_sum(xp + ih * sh, Unit{}, W) : lane_sum(xp + ih * sh, sw, W);
+    }
+    y[p] = s / d;
+  }
+}
+
+// One window per plane that covers all of it.
+bool is_global(const PoolArgs& a) {
+  return a.h.out == 1 && a.w.out == 1 && a.h.count[0] == a.h.in && a.w.count[0] == a.w.in && a.h.dilation == 1 &&
+         a.w.dilation == 1;
+}
+
+template <class T>
+void avg_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
+  const PoolAxis& w = a.w;
+  const int64_t sx = a.x_strides[3];
+  if (is_global(a)) return global_avg_planes<T>(a, p0, p1);
+  if (sx == 1 && w.dilation == 1) {
+    if (w.kernel == 2 && w.stride == 2) return avg_planes<2, 2, T>(a, Unit{}, p0, p1);
+    if (w.kernel == 3 && w.stride == 2) return avg_planes<3, 2, T>(a, Unit{}, p0, p1);
+    if (w.kernel == 3 && w.stride == 1) return avg_planes<3, 1, T>(a, Unit{}, p0, p1);
+    return avg_planes<0, 0, T>(a, Unit{}, p0, p1);
+  }
+  avg_planes<0, 0, T>(a, sx, p0, p1);
+}
+
+// ---------------------------------------------------------------- average backward
+// dL/dx row += the (already divided) dL/dy row spread over each window's columns.
+template <int KW, int SW, class T>
+void spread_row(const T* g, const PoolAxis& w, T* gx) {
+  auto border = [&](int64_t ow) {
+    for (int64_t t = 0; t < w.count[ow]; ++t) gx[w.first[ow] + t * w.dilation] += g[ow];
+  };
+  for (int64_t ow = 0; ow < w.full_lo; ++ow) border(ow);
+  const int64_t kw = KW ? KW : w.kernel, sw = SW ? SW : w.stride;
+  for (int64_t ow = w.full_lo; ow < w.full_hi; ++ow) {
+    T* dst = gx + ow * sw - w.pad;
+    for (int64_t j = 0; j < kw; ++j) dst[j] += g[ow];
+  }
+  for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
+}
+
+// Global pooling's backward: every element of the plane gets dL/dy / divisor.
+template <class T>
+void global_avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int64_t p1) {
+  const int64_t plane_in = a.h.in * a.w.in;
+  const T d = Divisors<T>(a).at(0, 0);
+  for (int64_t p = p0; p < p1; ++p) {
+    std::fill(gx + p * plane_in, gx + (p + 1) * plane_in, gy[p] / d);
+  }
+}
+
+template <int KW, int SW, class T>
+void avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int64_t p1) {
+  const PoolAxis &h = a.h, &w = a.w;
+  const int64_t plane_in = h.in * w.in, plane_out = h.out * w.out;
+  const Divisors<T> div(a);
+  std::vector<T> g(w.out);
+  for (int64_t p = p0; p < p1; ++p) {
+    T* gxp = gx + p * plane_in;
+    std::fill(gxp, gxp + plane_in, T(0));
+    for (int64_t oh = 0; oh < h.out; ++oh) {
+      div.divide_row(oh, gy + p * plane_out + oh * w.out, g.data());
+      for (int64_t t = 0; t < h.count[oh]; ++t)
+        spread_row<KW, SW>(g.data(), w, gxp + (h.first[oh] + t * h.dilation) * w.in);
+    }
+  }
+}
+
+}  // namespace
+
+void max_pool2d_forward(const PoolArgs& a) {
+  const int64_t planes = a.batch * a.channels;
+  const int64_t cost = a.h.in * a.w.in + a.h.out * a.w.out * std::max<int64_t>(a.h.kernel * a.w.kernel, 1);
+  PE_DISPATCH_NUMERIC(a.dtype, "max_pool2d", [&] {
+    parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
+      if (a.indices)
+        max_dispatch<true, scalar_t>(a, p0, p1);
+      else
+        max_dispatch<false, scalar_t>(a, p0, p1);
+    });
+  });
+}
+
+bool max_pool2d_backward(const PoolArgs& a, void* gx_, const void* gy_, const int64_t* indices) {
+  const int64_t planes = a.batch * a.channels;
+  const int64_t plane_in = a.h.in * a.w.in, plane_out = a.h.out * a.w.out;
+  std::atomic<bool> ok{true};
+  PE_DISPATCH_FLOATING(a.dtype, "max_pool2d_backward", [&] {
+    auto* gx = static_cast<scalar_t*>(gx_);
+    const auto* gy = static_cast<const scalar_t*>(gy_);
+    parallel_for(planes, plane_in + plane_out, [&](int64_t p0, int64_t p1) {
+      bool good = true;
+      for (int64_t p = p0; p < p1; ++p) {
+        scalar_t* gxp = gx + p * plane_in;
+        std::fill(gxp, gxp + plane_in, scalar_t(0));
+        const scalar_t* gyp = gy + p * plane_out;
+        const int64_t* ip = indices + p * plane_out;
+        for (int64_t o = 0; o < plane_out; ++o) {
+          const int64_t i = ip[o];
+          if (i >= 0 && i < plane_in)
+            gxp[i] += gyp[o];
+          else if (i != -1)  // -1: a window with no input element gets no gradient
+            good = false;
+        }
+      }
+      if (!good) ok.store(false, std::memory_order_relaxed);
+    });
+  });
+  return ok.load();
+}
+
+void avg_pool2d_forward(const PoolArgs& a) {
+  const int64_t planes = a.batch * a.channels;
+  const int64_t cost = a.h.in * a.w.in + a.h.out * a.w.out;
+  PE_DISPATCH_FLOATING(a.dtype, "avg_pool2d", [&] {
+    parallel_for(planes, cost, [&](int64_t p0, int64_t p1) { avg_dispatch<scalar_t>(a, p0, p1); });
+  });
+}
+
+void avg_pool2d_backward(const PoolArgs& a, void* gx_, const void* gy_) {
+  const int64_t planes = a.batch * a.channels;
+  const int64_t cost = a.h.in * a.w.in + a.h.out * a.w.out;
+  PE_DISPATCH_FLOATING(a.dtype, "avg_pool2d_backward", [&] {
+    auto* gx = static_cast<scalar_t*>(gx_);
+    const auto* gy = static_cast<const scalar_t*>(gy_);
+    const PoolAxis& w = a.w;
+    parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
+      if (is_global(a))
+        global_avg_backward_planes(a, gx, gy, p0, p1);
+      else if (w.dilation == 1 && w.kernel == 2 && w.stride == 2)
+        avg_backward_planes<2, 2>(a, gx, gy, p0, p1);
+      else if (w.dilation == 1 && w.kernel == 3 && w.stride == 2)
+        avg_backward_planes<3, 2>(a, gx, gy, p0, p1);
+      else
+        avg_backward_planes<0, 0>(a, gx, gy, p0, p1);
+    });
+  });
+}
+
+}  // namespace pe::cpu::PE_ISA_NS

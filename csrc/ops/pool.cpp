@@ -1,0 +1,410 @@
+#include "ops/pool.h"
+
+#include <algorithm>
+#include <string>
+
+#include "cpu/pool.h"
+#include "ops/copy.h"
+
+namespace pe::ops {
+
+namespace {
+
+// One call's input as the kernels see it: (N, C, H, W), where 1-D pooling has H = 1 and an
+// unbatched input has N = 1. `spatial` (1 or 2) and `batched` rebuild the user's shapes.
+struct Geometry {
+  const char* name;
+  int spatial;
+  bool batched;
+  int64_t n, c, h, w;
+  Shape shape;  // the user's input shape, for messages
+};
+
+// (h, w) the way the user wrote it: "(w,)" for 1-D pooling, "(h, w)" for 2-D.
+std::string tup(const Geometry& g, int64_t h, int64_t w) {
+  return g.spatial == 1 ? shape_str({w}) : shape_str({h, w});
+}
+
+Geometry geometry(const Shape& shape, int spatial, const char* name) {
+  Geometry g{name, spatial, false, 1, 1, 1, 1, shape};
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  const char* want = spatial == 2 ? "a 3-D (C, H, W) or 4-D (N, C, H, W)" : "a 2-D (C, L) or 3-D (N, C, L)";
+  PE_CHECK(nd == spatial + 1 || nd == spatial + 2, RuntimeError, name, ": expected ", want,
+           " input, got shape ", shape_str(shape));
+  for (int64_t v : shape)
+    PE_CHECK(v >= 0, RuntimeError, name, ": negative dimension in shape ", shape_str(shape));
+  g.batched = nd == spatial + 2;
+  int64_t d = 0;
+  if (g.batched) g.n = shape[d++];
+  g.c = shape[d++];
+  if (spatial == 2) g.h = shape[d++];
+  g.w = shape[d];
+  PE_CHECK(g.h > 0 && g.w > 0, RuntimeError, name, ": expected non-empty spatial dims, got input shape ",
+           shape_str(shape));
+  return g;
+}
+
+Shape output_shape(const Geometry& g, int64_t oh, int64_t ow) {
+  Shape s;
+  if (g.batched) s.push_back(g.n);
+  s.push_back(g.c);
+  if (g.spatial == 2) s.push_back(oh);
+  s.push_back(ow);
+  return s;
+}
+
+void check_input(const Tensor& x, const char* name, bool allow_int) {
+  PE_CHECK(!x.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  PE_CHECK(is_floating(x.dtype()) || (allow_int && x.dtype() == DType::Int64), TypeError, name,
+           ": expected a floating", allow_int ? " or int64" : "", " input (float32",
+           allow_int ? ", float64 or int64" : " or float64", "), got ", dtype_name(x.dtype()));
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }  // b > 0
+
+// PyTorch's output length: floor (or ceil) of (in + 2p - extent) / s + 1, where with ceil_mode
+// the last window must still start inside the input or the left padding. Below 1: no output.
+int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
+  const int64_t span = in + 2 * p - d * (k - 1) - 1;
+  int64_t out = floor_div(span + (ceil ? s - 1 : 0), s) + 1;
+  if (ceil && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+// ---------------------------------------------------------------- window arguments
+struct Window {
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  bool ceil = false;
+};
+
+// A window argument as (h, w): 2-D takes 1 int (both) or 2; 1-D takes exactly 1 (h is `h1d`).
+std::pair<int64_t, int64_t> pair_arg(const Geometry& g, const Shape& v, const char* what, int64_t h1d) {
+  const size_t n = v.size();
+  if (g.spatial == 1) {
+    PE_CHECK(n == 1, RuntimeError, g.name, ": ", what, " must be a single int, got ", shape_str(v));
+    return {h1d, v[0]};
+  }
+  PE_CHECK(n == 1 || n == 2, RuntimeError, g.name, ": ", what,
+           " must either be a single int, or a tuple of two ints, got ", shape_str(v));
+  return {v[0], v[n - 1]};
+}
+
+Window parse_window(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding,
+                    const Shape& dilation, bool ceil) {
+  Window w;
+  std::tie(w.kh, w.kw) = pair_arg(g, kernel, "kernel_size", 1);
+  std::tie(w.sh, w.sw) = stride.empty() ? std::make_pair(w.kh, w.kw) : pair_arg(g, stride, "stride", 1);
+  std::tie(w.ph, w.pw) = pair_arg(g, padding, "padding", 0);
+  std::tie(w.dh, w.dw) = pair_arg(g, dilation, "dilation", 1);
+  w.ceil = ceil;
+  PE_CHECK(w.kh > 0 && w.kw > 0, RuntimeError, g.name, ": kernel_size must be greater than zero, got ",
+           tup(g, w.kh, w.kw));
+  PE_CHECK(w.sh > 0 && w.sw > 0, RuntimeError, g.name, ": stride must be greater than zero, got ",
+           tup(g, w.sh, w.sw));
+  PE_CHECK(w.dh > 0 && w.dw > 0, RuntimeError, g.name, ": dilation must be greater than zero, got ",
+           tup(g, w.dh, w.dw));
+  PE_CHECK(w.ph >= 0 && w.pw >= 0, RuntimeError, g.name, ": padding must be non-negative, got ",
+           tup(g, w.ph, w.pw));
+  // PyTorch's rule (it checks against the kernel size, not the dilated extent).
+  PE_CHECK(w.ph <= w.kh / 2 && w.pw <= w.kw / 2, RuntimeError, g.name,
+           ": pad should be at most half of kernel size, got padding ", tup(g, w.ph, w.pw), " for kernel size ",
+           tup(g, w.kh, w.kw));
+  const int64_t oh = pooled_size(g.h, w.kh, w.sh, w.ph, w.dh, ceil), ow = pooled_size(g.w, w.kw, w.sw, w.pw, w.dw, ceil);
+  if (oh < 1 || ow < 1) {
+    const int64_t eh = w.dh * (w.kh - 1) + 1, ew = w.dw * (w.kw - 1) + 1;
+    const bool dilated = w.dh != 1 || w.dw != 1;
+    throw RuntimeError(str(g.name, ": ", dilated ? "effective kernel size " : "kernel size ", tup(g, eh, ew),
+                           dilated ? str(" (kernel size ", tup(g, w.kh, w.kw), ", dilation ", tup(g, w.dh, w.dw),
+                                         ")")
+                                   : std::string(),
+                           " is larger than the padded input ", tup(g, g.h + 2 * w.ph, g.w + 2 * w.pw),
+                           " of input shape ", shape_str(g.shape), ", so the output size would be ", tup(g, oh, ow)));
+  }
+  return w;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }  // a >= 0, b > 0
+
+// Window o starts at o * s - p; its taps t < k sit at start + t * d. Keep the ones inside [0, in).
+cpu::PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil, bool include_pad) {
+  cpu::PoolAxis a;
+  a.in = in;
+  a.out = pooled_size(in, k, s, p, d, ceil);
+  a.dilation = d;
+  a.kernel = k, a.stride = s, a.pad = p;
+  a.first.resize(a.out), a.count.resize(a.out), a.extent.resize(a.out);
+  for (int64_t o = 0; o < a.out; ++o) {
+    const int64_t start = o * s - p;
+    const int64_t t_lo = start < 0 ? ceil_div(-start, d) : 0;
+    const int64_t t_hi = start < in ? std::min(k, ceil_div(in - start, d)) : 0;
+    a.first[o] = start + t_lo * d;
+    a.count[o] = std::max<int64_t>(0, t_hi - t_lo);
+    // Average pooling's divisor: with count_include_pad, the window clipped to the padded input.
+    a.extent[o] = include_pad ? std::min(start + k, in + p) - start : a.count[o];
+  }
+  // Interior: start >= 0 and the last tap start + (k - 1) d <= in - 1.
+  const int64_t last = in - 1 - (k - 1) * d + p;  // o * s <= last
+  a.full_lo = std::min(ceil_div(p, s), a.out);
+  a.full_hi = last < 0 ? a.full_lo : std::max(a.full_lo, std::min(last / s + 1, a.out));
+  return a;
+}
+
+// PyTorch's adaptive windows: [floor(o * in / out), ceil((o + 1) * in / out)).
+cpu::PoolAxis adaptive_axis(int64_t in, int64_t out) {
+  cpu::PoolAxis a;
+  a.in = in, a.out = out;
+  a.first.resize(out), a.count.resize(out), a.extent.resize(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * in / out, end = ceil_div((o + 1) * in, out);
+    a.first[o] = start;
+    a.count[o] = a.extent[o] = end - start;
+  }
+  if (out > 0 && in % out == 0) {  // equal windows side by side: the regular interior path
+    a.kernel = a.stride = in / out;
+    a.full_lo = 0, a.full_hi = out;
+  }
+  return a;
+}
+
+std::pair<int64_t, int64_t> parse_output_size(const Geometry& g, const Shape& size) {
+  std::pair<int64_t, int64_t> hw;
+  if (g.spatial == 1) {
+    PE_CHECK(size.size() == 1, RuntimeError, g.name, ": output_size must be a single int, got ", shape_str(size));
+    hw = {1, size[0]};
+  } else {
+    PE_CHECK(size.size() == 1 || size.size() == 2, RuntimeError, g.name,
+             ": output_size must be a single int or a tuple of two ints, got ", shape_str(size));
+    hw = {size[0], size.back()};
+  }
+  PE_CHECK(hw.first >= 0 && hw.second >= 0, RuntimeError, g.name,
+           ": output_size must be non-negative, got ", tup(g, hw.first, hw.second));
+  return hw;
+}
+
+// The kernels' view of the input: (N, C, H, W) strides (a missing N or H gets stride 0).
+void set_input(cpu::PoolArgs& a, const Geometry& g, const Tensor& x) {
+  a.dtype = x.dtype();
+  a.batch = g.n, a.channels = g.c;
+  a.x = x.raw_data();
+  const Shape& st = x.strides();
+  int64_t d = 0;
+  a.x_strides[0] = g.batched ? st[d++] : 0;
+  a.x_strides[1] = st[d++];
+  a.x_strides[2] = g.spatial == 2 ? st[d++] : 0;
+  a.x_strides[3] = st[d];
+}
+
+std::pair<Tensor, Tensor> run_max(cpu::PoolArgs& a, const Geometry& g, const Tensor& x, bool return_indices) {
+  set_input(a, g, x);
+  const Shape shape = output_shape(g, a.h.out, a.w.out);
+  Tensor y = Tensor::empty(shape, x.dtype(), x.device());
+  Tensor idx = return_indices ? Tensor::empty(shape, DType::Int64, x.device()) : Tensor();
+  if (y.numel() == 0) return {y, idx};
+  a.y = y.raw_data();
+  a.indices = return_indices ? idx.data<int64_t>() : nullptr;
+  PE_ISA_CALL(max_pool2d_forward, a);
+  return {y, idx};
+}
+
+Tensor run_avg(cpu::PoolArgs& a, const Geometry& g, const Tensor& x) {
+  set_input(a, g, x);
+  Tensor y = Tensor::empty(output_shape(g, a.h.out, a.w.out), x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  a.y = y.raw_data();
+  PE_ISA_CALL(avg_pool2d_forward, a);
+  return y;
+}
+
+std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const char* name, const Shape& kernel,
+                                   const Shape& stride, const Shape& padding, const Shape& dilation, bool ceil,
+                                   bool return_indices) {
+  check_input(x, name, true);
+  const Geometry g = geometry(x.shape(), spatial, name);
+  const Window w = parse_window(g, kernel, stride, padding, dilation, ceil);
+  cpu::PoolArgs a;
+  a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, w.dh, w.ceil, false);
+  a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, w.dw, w.ceil, false);
+  return run_max(a, g, x, return_indices);
+}
+
+std::pair<Tensor, Tensor> adaptive_max_pool(const Tensor& x, int spatial, const char* name, const Shape& size,
+                                            bool return_indices) {
+  check_input(x, name, true);
+  const Geometry g = geometry(x.shape(), spatial, name);
+  const auto [oh, ow] = parse_output_size(g, size);
+  cpu::PoolArgs a;
+  a.h = adaptive_axis(g.h, oh);
+  a.w = adaptive_axis(g.w, ow);
+  return run_max(a, g, x, return_indices);
+}
+
+// The average-pooling geometry shared by forward and backward.
+cpu::PoolArgs avg_args(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding, bool ceil,
+                       bool count_include_pad, std::optional<int64_t> divisor_override) {
+  const Window w = parse_window(g, kernel, stride, padding, Shape{1}, ceil);
+  PE_CHECK(!divisor_override || *divisor_override != 0, RuntimeError, g.name, ": divisor_override must not be zero");
+  cpu::PoolArgs a;
+  a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, 1, w.ceil, count_include_pad);
+  a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, 1, w.ceil, count_include_pad);
+  a.divisor_override = divisor_override.value_or(0);
+  return a;
+}
+
+cpu::PoolArgs adaptive_avg_args(const Geometry& g, const Shape& size) {
+  const auto [oh, ow] = parse_output_size(g, size);
+  cpu::PoolArgs a;
+  a.h = adaptive_axis(g.h, oh);
+  a.w = adaptive_axis(g.w, ow);
+  return a;
+}
+
+// ---------------------------------------------------------------- backward
+void check_grad(const Tensor& grad, const char* name) {
+  PE_CHECK(!grad.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  PE_CHECK(is_floating(grad.dtype()), TypeError, name, ": expected a floating gradient (float32 or float64), got ",
+           dtype_name(grad.dtype()));
+}
+
+// dL/dx for the geometry in `a` (axes built from the forward's arguments).
+Tensor run_avg_backward(cpu::PoolArgs& a, const Geometry& g, const Tensor& grad) {
+  const Shape out_shape = output_shape(g, a.h.out, a.w.out);
+  PE_CHECK(grad.shape() == out_shape, ValueError, g.name, ": gradient shape ", shape_str(grad.shape()),
+           " does not match the output shape ", shape_str(out_shape), " of input shape ", shape_str(g.shape));
+  a.dtype = grad.dtype();
+  a.batch = g.n, a.channels = g.c;
+  Tensor gx = Tensor::empty(g.shape, grad.dtype(), grad.device());
+  if (gx.numel() == 0) return gx;
+  const Tensor gy = contiguous(grad);
+  PE_ISA_CALL(avg_pool2d_backward, a, gx.raw_data(), gy.raw_data());
+  return gx;
+}
+
+Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape, int spatial,
+                    const char* name) {
+  check_grad(grad, name);
+  PE_CHECK(indices.dtype() == DType::Int64, TypeError, name, ": expected int64 indices, got ",
+           dtype_name(indices.dtype()));
+  PE_CHECK(!indices.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  PE_CHECK(grad.shape() == indices.shape(), ValueError, name, ": gradient shape ", shape_str(grad.shape()),
+           " does not match indices shape ", shape_str(indices.shape()));
+  const Geometry g = geometry(input_shape, spatial, name);
+  const Shape& gs = grad.shape();
+  const int64_t nd = static_cast<int64_t>(input_shape.size());
+  PE_CHECK(grad.ndim() == nd && std::equal(gs.begin(), gs.end() - spatial, input_shape.begin()), ValueError,
+           name, ": gradient shape ", shape_str(gs), " does not match input shape ", shape_str(input_shape),
+           " outside the pooled dims");
+  cpu::PoolArgs a;
+  a.dtype = grad.dtype();
+  a.batch = g.n, a.channels = g.c;
+  a.h.in = g.h, a.w.in = g.w;
+  a.h.out = spatial == 2 ? gs[nd - 2] : 1, a.w.out = gs[nd - 1];
+  Tensor gx = Tensor::empty(input_shape, grad.dtype(), grad.device());
+  if (gx.numel() == 0) return gx;
+  const Tensor gy = contiguous(grad), idx = contiguous(indices);
+  const bool ok = PE_ISA_CALL(max_pool2d_backward, a, gx.raw_data(), gy.raw_data(), idx.data<int64_t>());
+  PE_CHECK(ok, IndexError, name, ": an index is out of range for input planes of ", g.h * g.w,
+           " elements (input shape ", shape_str(input_shape), ")");
+  return gx;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- public entry points
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                                     const Shape& padding, const Shape& dilation, bool ceil_mode,
+                                     bool return_indices) {
+  return max_pool(x, 2, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode, return_indices);
+}
+
+std::pair<Tensor, Tensor> max_pool1d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                                     const Shape& padding, const Shape& dilation, bool ceil_mode,
+                                     bool return_indices) {
+  return max_pool(x, 1, "max_pool1d", kernel_size, stride, padding, dilation, ceil_mode, return_indices);
+}
+
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, const Shape& output_size, bool return_indices) {
+  return adaptive_max_pool(x, 2, "adaptive_max_pool2d", output_size, return_indices);
+}
+
+std::pair<Tensor, Tensor> adaptive_max_pool1d(const Tensor& x, const Shape& output_size, bool return_indices) {
+  return adaptive_max_pool(x, 1, "adaptive_max_pool1d", output_size, return_indices);
+}
+
+Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride, const Shape& padding,
+                  bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  check_input(x, "avg_pool2d", false);
+  const Geometry g = geometry(x.shape(), 2, "avg_pool2d");
+  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  return run_avg(a, g, x);
+}
+
+Tensor avg_pool1d(const Tensor& x, const Shape& kernel_size, const Shape& stride, const Shape& padding,
+                  bool ceil_mode, bool count_include_pad) {
+  check_input(x, "avg_pool1d", false);
+  const Geometry g = geometry(x.shape(), 1, "avg_pool1d");
+  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
+  return run_avg(a, g, x);
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size) {
+  check_input(x, "adaptive_avg_pool2d", false);
+  const Geometry g = geometry(x.shape(), 2, "adaptive_avg_pool2d");
+  cpu::PoolArgs a = adaptive_avg_args(g, output_size);
+  return run_avg(a, g, x);
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& x, const Shape& output_size) {
+  check_input(x, "adaptive_avg_pool1d", false);
+  const Geometry g = geometry(x.shape(), 1, "adaptive_avg_pool1d");
+  cpu::PoolArgs a = adaptive_avg_args(g, output_size);
+  return run_avg(a, g, x);
+}
+
+Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
+  return max_backward(grad, indices, input_shape, 2, "max_pool2d_backward");
+}
+
+Tensor max_pool1d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
+  return max_backward(grad, indices, input_shape, 1, "max_pool1d_backward");
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const Shape& kernel_size,
+                           const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad,
+                           std::optional<int64_t> divisor_override) {
+  check_grad(grad, "avg_pool2d_backward");
+  const Geometry g = geometry(input_shape, 2, "avg_pool2d_backward");
+  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  return run_avg_backward(a, g, grad);
+}
+
+Tensor avg_pool1d_backward(const Tensor& grad, const Shape& input_shape, const Shape& kernel_size,
+                           const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad) {
+  check_grad(grad, "avg_pool1d_backward");
+  const Geometry g = geometry(input_shape, 1, "avg_pool1d_backward");
+  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
+  return run_avg_backward(a, g, grad);
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape) {
+  check_grad(grad, "adaptive_avg_pool2d_backward");
+  const Geometry g = geometry(input_shape, 2, "adaptive_avg_pool2d_backward");
+  const int64_t nd = grad.ndim();
+  PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
+           "adaptive_avg_pool2d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
+           shape_str(input_shape));
+  cpu::PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 2], grad.shape()[nd - 1]});
+  return run_avg_backward(a, g, grad);
+}
+
+Tensor adaptive_avg_pool1d_backward(const Tensor& grad, const Shape& input_shape) {
+  check_grad(grad, "adaptive_avg_pool1d_backward");
+  const Geometry g = geometry(input_shape, 1, "adaptive_avg_pool1d_backward");
+  const int64_t nd = grad.ndim();
+  PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
+           "adaptive_avg_pool1d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
+           shape_str(input_shape));
+  cpu::PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 1]});
+  return run_avg_backward(a, g, grad);
+}
+
+}  // namespace pe::ops
