@@ -11,27 +11,10 @@ namespace pe::cpu {
 
 namespace {
 
-// Sizes every kernel derives from the shape: per-group channels, the rows of the column
-// matrix (one per (c, kh, kw) tap) and the number of output positions.
-struct Derived {
-  int64_t cg, kg, rows, positions, in_plane;
-  explicit Derived(const Conv2dShape& s)
-      : cg(s.in_c / s.groups),
-        kg(s.out_c / s.groups),
-        rows(s.in_c / s.groups * s.k_h * s.k_w),
-        positions(s.out_h * s.out_w),
-        in_plane(s.in_h * s.in_w) {}
-};
-
-// A 1x1, stride-1, unpadded convolution whose output has the input's size is a plain GEMM
-// on the input: no column matrix needed.
-bool is_pointwise(const Conv2dShape& s) {
-  return s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
-         s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
-}
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The stride of x's (H, W) plane read as one flat run of H*W elements, or -1 when the view
-// does not allow it (then the pointwise case goes through im2col like any other).
+// does not allow it.
 int64_t flat_plane_stride(const Conv2dShape& s) {
   const int64_t sh = s.x_strides[2], sw = s.x_strides[3];
   if (s.in_h == 1) return sw;
@@ -39,76 +22,267 @@ int64_t flat_plane_stride(const Conv2dShape& s) {
   return sh == s.in_w * sw ? sw : -1;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// How a convolution maps onto GEMMs. Every choice depends on the shape only, never on the
+// thread count.
+//  - Direct:  a 1x1, stride-1, unpadded conv of an input whose (H, W) plane is one flat run:
+//             the input slice is already the GEMM's right operand.
+//  - Shifted: stride 1 (any kernel, padding, dilation). The image is copied once into a
+//             zero-padded, channels-last buffer (hp * wp pixels of cg channels) and the output
+//             is computed on a grid of OH rows of wp columns (the last wp - OW of each row are
+//             junk, dropped). On that grid, kernel row kh reads the padded buffer shifted by
+//             kh*dil_h*wp pixels, and with channels last the kW taps x cg channels of that row
+//             are one plain strided matrix: one GEMM per kernel row (per tap when dil_w > 1),
+//             no column matrix; the GEMM's own packing does the gathering.
+//  - Im2col:  strided convs: an explicit column matrix (C/g*kH*kW rows) for `chunk` images
+//             side by side, so small images still give the GEMM a few hundred columns.
+enum class Method { Direct, Shifted, Im2col };
 
-// The one walk shared by im2col and col2im: for every column-matrix row (c, kh, kw) and output
-// row oh, the column run [0, OW) maps to input pixels iw = ow*stride + off. Only [lo, hi) of
-// them fall inside the image; outside that (and for rows ih outside the image) it is padding.
-// visit(col_run, img_run_or_null, lo, hi, img_step) is called once per (row, oh).
-template <class T, class Img, class Visit>
-void walk_columns(const Conv2dShape& s, T* col, Img* img, const int64_t img_strides[3], Visit visit) {
-  const Derived d(s);
-  const int64_t sc = img_strides[0], sh = img_strides[1], sw = img_strides[2];
-  for (int64_t c = 0; c < d.cg; ++c) {
-    for (int64_t r = 0; r < s.k_h; ++r) {
+struct Plan {
+  int64_t cg, kg;         // channels per group: input, output
+  int64_t rows;           // C/g * kH * kW: the weight's row length
+  int64_t positions;      // output positions per image (OH * OW)
+  int64_t in_plane;       // H * W
+  int64_t flat_stride;    // flat_plane_stride(s)
+  int64_t hp, wp;         // the padded image the patches are read from
+  int64_t padded_size;    // elements of one padded image group (Shifted: with slack for the junk columns)
+  int64_t grid;           // Shifted: OH * wp output columns
+  int64_t taps_per_gemm;  // Shifted: kernel taps of one row one GEMM covers (kW, or 1 if dilated)
+  Method method;
+  int64_t chunk, chunks;  // images per GEMM, number of chunks
+
+  explicit Plan(const Conv2dShape& s)
+      : cg(s.in_c / s.groups),
+        kg(s.out_c / s.groups),
+        rows(s.in_c / s.groups * s.k_h * s.k_w),
+        positions(s.out_h * s.out_w),
+        in_plane(s.in_h * s.in_w),
+        flat_stride(flat_plane_stride(s)),
+        hp(std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.k_h - 1) * s.dil_h + 1)),
+        wp(std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.k_w - 1) * s.dil_w + 1)),
+        grid(s.out_h * wp),
+        taps_per_gemm(s.dil_w == 1 ? s.k_w : 1) {
+    const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
+    const bool pointwise = unit_stride && s.k_h == 1 && s.k_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
+                           s.out_h == s.in_h && s.out_w == s.in_w;
+    method = pointwise && flat_stride >= 0 ? Method::Direct : unit_stride ? Method::Shifted : Method::Im2col;
+    padded_size = method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg : cg * hp * wp;
+    chunk = 1;
+    if (method == Method::Im2col) {
+      // About this many GEMM columns amortise the GEMM's per-call packing of the weight; at
+      // least a quarter of the batch in chunks keeps the threads busy.
+      constexpr int64_t kTargetColumns = 128, kMinChunks = 4;
+      chunk = std::max<int64_t>(1, ceil_div(kTargetColumns, std::max<int64_t>(positions, 1)));
+      chunk = std::max<int64_t>(1, std::min(chunk, s.batch / kMinChunks));
+    }
+    chunks = ceil_div(s.batch, chunk);
+  }
+  int64_t images(const Conv2dShape& s, int64_t c) const { return std::min(chunk, s.batch - c * chunk); }
+};
+
+// Per-thread scratch of one kernel call: a padded image, and the Im2col column matrix and
+// chunk rows, or the Shifted output grid.
+template <class T>
+struct Scratch {
+  std::unique_ptr<T[]> padded, col, rows;
+  explicit Scratch(const Plan& p) {
+    if (p.method == Method::Direct) return;
+    padded.reset(new T[p.padded_size]);
+    if (p.method == Method::Shifted) {
+      rows.reset(new T[p.kg * p.grid]);
+    } else {
+      col.reset(new T[p.rows * p.chunk * p.positions]);
+      if (p.chunk > 1) rows.reset(new T[p.kg * p.chunk * p.positions]);
+    }
+  }
+};
+
+// dst[k, b, :] = src[k, b, :] for `rows` x `nb` runs of `len` elements, with the row (k) and
+// block (b) strides of each side: moves rows between the (N, K, P) tensor layout and the
+// GEMM's side-by-side layout.
+template <class T>
+void copy_runs(int64_t rows, int64_t nb, int64_t len, const T* src, int64_t src_rs, int64_t src_bs, T* dst,
+               int64_t dst_rs, int64_t dst_bs) {
+  for (int64_t k = 0; k < rows; ++k)
+    for (int64_t b = 0; b < nb; ++b)
+      std::memcpy(dst + k * dst_rs + b * dst_bs, src + k * src_rs + b * src_bs, len * sizeof(T));
+}
+
+// ---------------------------------------------------------------- Im2col method
+
+// One image group (x strides) into a zero-padded, channels-first (cg, hp, wp) buffer, so the
+// column-matrix loops have no bounds checks.
+template <class T>
+void pad_image(const Conv2dShape& s, const Plan& p, const T* img, T* padded) {
+  const int64_t sc = s.x_strides[1], sh = s.x_strides[2], sw = s.x_strides[3];
+  std::fill(padded, padded + p.padded_size, T(0));
+  for (int64_t c = 0; c < p.cg; ++c)
+    for (int64_t h = 0; h < s.in_h; ++h) {
+      T* row = padded + (c * p.hp + s.pad_top + h) * p.wp + s.pad_left;
+      const T* src = img + c * sc + h * sh;
+      for (int64_t w = 0; w < s.in_w; ++w) row[w] = src[w * sw];
+    }
+}
+
+// col (rows x positions, rows `ld` apart) = the patches of one padded image group (im2col):
+// row (c, kh, kw), output row oh reads padded[c, oh*stride_h + kh*dil_h, ow*stride_w + kw*dil_w].
+template <class T>
+void im2col(const Conv2dShape& s, const Plan& p, const T* __restrict padded, T* __restrict col, int64_t ld) {
+  const int64_t ow = s.out_w, sw = s.stride_w, row_step = s.stride_h * p.wp;
+  for (int64_t c = 0; c < p.cg; ++c)
+    for (int64_t r = 0; r < s.k_h; ++r)
       for (int64_t q = 0; q < s.k_w; ++q) {
-        T* dst = col + ((c * s.k_h + r) * s.k_w + q) * d.positions;
-        const int64_t off_w = q * s.dil_w - s.pad_left;
-        int64_t lo = off_w >= 0 ? 0 : ceil_div(-off_w, s.stride_w);
-        int64_t hi = s.in_w - 1 - off_w < 0 ? 0 : (s.in_w - 1 - off_w) / s.stride_w + 1;
-        lo = std::min(lo, s.out_w);
-        hi = std::max(lo, std::min(hi, s.out_w));
-        for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dil_h;
-          T* run = dst + oh * s.out_w;
-          if (ih < 0 || ih >= s.in_h) {
-            visit(run, static_cast<Img*>(nullptr), lo, hi, sw * s.stride_w);
-          } else {
-            visit(run, img + c * sc + ih * sh + (lo * s.stride_w + off_w) * sw, lo, hi, sw * s.stride_w);
-          }
-        }
+        const T* src = padded + (c * p.hp + r * s.dil_h) * p.wp + q * s.dil_w;
+        T* dst = col + ((c * s.k_h + r) * s.k_w + q) * ld;
+        for (int64_t oh = 0; oh < s.out_h; ++oh, src += row_step, dst += ow)
+          for (int64_t i = 0; i < ow; ++i) dst[i] = src[i * sw];
       }
+}
+
+// padded += the column matrix scattered back onto its pixels (col2im, im2col's adjoint).
+template <class T>
+void col2im_add(const Conv2dShape& s, const Plan& p, const T* __restrict col, int64_t ld, T* __restrict padded) {
+  const int64_t ow = s.out_w, sw = s.stride_w, row_step = s.stride_h * p.wp;
+  for (int64_t c = 0; c < p.cg; ++c)
+    for (int64_t r = 0; r < s.k_h; ++r)
+      for (int64_t q = 0; q < s.k_w; ++q) {
+        T* dst = padded + (c * p.hp + r * s.dil_h) * p.wp + q * s.dil_w;
+        const T* src = col + ((c * s.k_h + r) * s.k_w + q) * ld;
+        for (int64_t oh = 0; oh < s.out_h; ++oh, dst += row_step, src += ow)
+          for (int64_t i = 0; i < ow; ++i) dst[i * sw] += src[i];
+      }
+}
+
+// img (contiguous cg, H, W) = the interior of a padded channels-first gradient, plus bias[c].
+template <class T>
+void unpad_image(const Conv2dShape& s, const Plan& p, const T* padded, const T* bias, T* img) {
+  for (int64_t c = 0; c < p.cg; ++c) {
+    const T b = bias ? bias[c] : T(0);
+    for (int64_t h = 0; h < s.in_h; ++h) {
+      const T* src = padded + (c * p.hp + s.pad_top + h) * p.wp + s.pad_left;
+      T* dst = img + (c * s.in_h + h) * s.in_w;
+      for (int64_t w = 0; w < s.in_w; ++w) dst[w] = src[w] + b;
     }
   }
 }
 
-// col (rows x positions) = the input patches of one image's group (im2col). Padding reads 0.
+// The column matrix of a chunk: nb images' patches side by side, rows `ld` apart.
 template <class T>
-void im2col(const Conv2dShape& s, const T* img, T* col) {
-  const int64_t strides[3] = {s.x_strides[1], s.x_strides[2], s.x_strides[3]};
-  const int64_t ow = s.out_w;
-  walk_columns(s, col, img, strides, [ow](T* run, const T* src, int64_t lo, int64_t hi, int64_t step) {
-    if (src == nullptr) {
-      std::fill(run, run + ow, T(0));
-      return;
+void chunk_columns(const Conv2dShape& s, const Plan& p, const T* img0, int64_t nb, T* padded, T* col, int64_t ld) {
+  for (int64_t b = 0; b < nb; ++b) {
+    pad_image(s, p, img0 + b * s.x_strides[0], padded);
+    im2col(s, p, padded, col + b * p.positions, ld);
+  }
+}
+
+// ---------------------------------------------------------------- Shifted method
+
+// One image group into the zero-padded channels-last buffer: padded[(h*wp + w)*cg + c].
+template <class T>
+void pad_image_channels_last(const Conv2dShape& s, const Plan& p, const T* img, T* padded) {
+  const int64_t sc = s.x_strides[1], sh = s.x_strides[2], sw = s.x_strides[3];
+  std::fill(padded, padded + p.padded_size, T(0));
+  for (int64_t h = 0; h < s.in_h; ++h)
+    for (int64_t w = 0; w < s.in_w; ++w) {
+      T* dst = padded + ((s.pad_top + h) * p.wp + s.pad_left + w) * p.cg;
+      const T* src = img + h * sh + w * sw;
+      for (int64_t c = 0; c < p.cg; ++c) dst[c] = src[c * sc];
     }
-    std::fill(run, run + lo, T(0));
-    if (step == 1) {
-      std::memcpy(run + lo, src, sizeof(T) * (hi - lo));
-    } else {
-      for (int64_t i = lo; i < hi; ++i) run[i] = src[(i - lo) * step];
+}
+
+// The weight (K, cg, kH, kW) as (K, kH, kW, cg), the order the channels-last taps are read in.
+template <class T>
+void weight_to_taps_last(const Conv2dShape& s, const Plan& p, const T* w, T* out) {
+  const int64_t taps = s.k_h * s.k_w;
+  for (int64_t k = 0; k < s.out_c; ++k)
+    for (int64_t c = 0; c < p.cg; ++c)
+      for (int64_t t = 0; t < taps; ++t) out[k * p.rows + t * p.cg + c] = w[k * p.rows + c * taps + t];
+}
+
+template <class T>
+void weight_from_taps_last(const Conv2dShape& s, const Plan& p, const T* in, T* w) {
+  const int64_t taps = s.k_h * s.k_w;
+  for (int64_t k = 0; k < s.out_c; ++k)
+    for (int64_t c = 0; c < p.cg; ++c)
+      for (int64_t t = 0; t < taps; ++t) w[k * p.rows + c * taps + t] = in[k * p.rows + t * p.cg + c];
+}
+
+// Calls gemm_fn(tap, shift, taps) for each GEMM of the Shifted method: `taps` kernel taps of
+// one kernel row starting at tap index `tap` (= kh*kW + kw), read from the channels-last
+// padded buffer at element offset `shift`.
+template <class F>
+void for_each_tap_gemm(const Conv2dShape& s, const Plan& p, F gemm_fn) {
+  for (int64_t r = 0; r < s.k_h; ++r)
+    for (int64_t q = 0; q < s.k_w; q += p.taps_per_gemm)
+      gemm_fn(r * s.k_w + q, (r * s.dil_h * p.wp + q * s.dil_w) * p.cg, p.taps_per_gemm);
+}
+
+// y (kg, OH, OW) of one image group = bias + sum over kernel rows of W_row @ shifted input.
+template <class T>
+void forward_shifted(const Conv2dShape& s, const Plan& p, const T* img, const T* w_taps, const T* bias, T* out,
+                     Scratch<T>& scratch) {
+  T* padded = scratch.padded.get();
+  T* grid = scratch.rows.get();
+  pad_image_channels_last(s, p, img, padded);
+  for_each_tap_gemm(s, p, [&](int64_t tap, int64_t shift, int64_t taps) {
+    // grid (kg x OH*wp) (+)= w_taps[:, tap*cg : (tap+taps)*cg] @ B, B[(t, c), j] = padded[shift + j*cg + t*cg + c]
+    gemm<T>(p.kg, p.grid, taps * p.cg, T(1), w_taps + tap * p.cg, p.rows, 1, padded + shift, 1, p.cg,
+            tap == 0 ? T(0) : T(1), grid, p.grid, 1);
+  });
+  for (int64_t k = 0; k < p.kg; ++k) {  // keep the OW valid columns of each grid row, add the bias
+    const T b = bias ? bias[k] : T(0);
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const T* src = grid + k * p.grid + oh * p.wp;
+      T* dst = out + (k * s.out_h + oh) * s.out_w;
+      for (int64_t i = 0; i < s.out_w; ++i) dst[i] = src[i] + b;
     }
-    std::fill(run + hi, run + ow, T(0));
+  }
+}
+
+// acc (kg x rows, taps-last) (+)= grad (on the grid, junk columns zero) @ shifted input^T.
+template <class T>
+void backward_weight_shifted(const Conv2dShape& s, const Plan& p, const T* grad, const T* img, T beta, T* acc,
+                             Scratch<T>& scratch) {
+  T* padded = scratch.padded.get();
+  T* grid = scratch.rows.get();
+  for (int64_t k = 0; k < p.kg; ++k)
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      T* dst = grid + k * p.grid + oh * p.wp;
+      std::memcpy(dst, grad + (k * s.out_h + oh) * s.out_w, s.out_w * sizeof(T));
+      std::fill(dst + s.out_w, dst + p.wp, T(0));  // junk columns add nothing
+    }
+  pad_image_channels_last(s, p, img, padded);
+  for_each_tap_gemm(s, p, [&](int64_t tap, int64_t shift, int64_t taps) {
+    gemm<T>(p.kg, taps * p.cg, p.grid, T(1), grid, p.grid, 1, padded + shift, p.cg, 1, beta, acc + tap * p.cg,
+            p.rows, 1);
   });
 }
 
-// img += the column matrix scattered back onto its pixels (col2im, the adjoint of im2col);
-// img is one contiguous (Cg, H, W) block.
-template <class T>
-void col2im_add(const Conv2dShape& s, const T* col, T* img) {
-  const int64_t strides[3] = {s.in_h * s.in_w, s.in_w, 1};
-  walk_columns(s, col, img, strides, [](const T* run, T* dst, int64_t lo, int64_t hi, int64_t step) {
-    if (dst == nullptr) return;
-    for (int64_t i = lo; i < hi; ++i) dst[(i - lo) * step] += run[i];
-  });
+// A stride-1 conv's input gradient is itself a stride-1 conv: of grad_output, padded by
+// dil*(k-1) - pad, with the weight flipped in kH and kW and its two channel dims swapped.
+// True when that padding is not negative (always, unless pad > dil*(k-1)).
+bool input_grad_is_a_conv(const Conv2dShape& s) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.pad_top <= s.dil_h * (s.k_h - 1) &&
+         s.pad_left <= s.dil_w * (s.k_w - 1);
 }
 
-// Enough slots to keep every thread busy on the weight gradient, chosen from the batch size
-// alone (never the thread count) so the order of additions is fixed; fewer when the partial
-// sums would take too much memory.
-int64_t weight_grad_slots(int64_t batch, int64_t weight_size) {
+template <class T>
+void flipped_weight(const Conv2dShape& s, const Plan& p, const T* w, T* out) {
+  // out[g*cg + c, k, r, q] = w[g*kg + k, c, kH-1-r, kW-1-q]; out is (C, kg, kH, kW)
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t c = 0; c < p.cg; ++c)
+      for (int64_t k = 0; k < p.kg; ++k)
+        for (int64_t r = 0; r < s.k_h; ++r)
+          for (int64_t q = 0; q < s.k_w; ++q)
+            out[(((g * p.cg + c) * p.kg + k) * s.k_h + r) * s.k_w + q] =
+                w[(((g * p.kg + k) * p.cg + c) * s.k_h + (s.k_h - 1 - r)) * s.k_w + (s.k_w - 1 - q)];
+}
+
+// Enough slots to keep every thread busy on the weight gradient, chosen from the shape alone
+// (never the thread count) so the order of additions is fixed; fewer when the partial sums
+// would take too much memory.
+int64_t weight_grad_slots(int64_t chunks, int64_t weight_size) {
   constexpr int64_t kMaxSlots = 8, kMaxPartialElems = int64_t(1) << 25;
-  int64_t slots = std::min(batch, kMaxSlots);
+  int64_t slots = std::min(chunks, kMaxSlots);
   while (slots > 1 && weight_size * (slots - 1) > kMaxPartialElems) slots /= 2;
   return std::max<int64_t>(slots, 1);
 }
@@ -117,52 +291,92 @@ int64_t weight_grad_slots(int64_t batch, int64_t weight_size) {
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const Derived d(s);
-  const bool pointwise = is_pointwise(s) && flat_plane_stride(s) >= 0;
-  const int64_t tasks = s.batch * s.groups;
-  parallel_for(tasks, d.kg * d.rows * d.positions, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<T[]> col(pointwise ? nullptr : new T[d.rows * d.positions]);
+  const Plan p(s);
+  std::unique_ptr<T[]> w_taps;
+  if (p.method == Method::Shifted) {
+    w_taps.reset(new T[s.out_c * p.rows]);
+    weight_to_taps_last(s, p, w, w_taps.get());
+  }
+  parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
+    Scratch<T> scratch(p);
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t n = t / s.groups, g = t % s.groups;
-      const T* img = x + n * s.x_strides[0] + g * d.cg * s.x_strides[1];
-      T* out = y + (n * s.out_c + g * d.kg) * d.positions;
+      const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c);
+      const T* img = x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1];
+      const T* bias_g = bias ? bias + g * p.kg : nullptr;
+      T* out = y + (n0 * s.out_c + g * p.kg) * p.positions;
+      if (p.method == Method::Shifted) {
+        forward_shifted(s, p, img, w_taps.get() + g * p.kg * p.rows, bias_g, out, scratch);
+        continue;
+      }
+      // Direct / Im2col: one image writes y in place; several go side by side in scratch and
+      // are copied out after the GEMM.
+      const int64_t cols = nb * p.positions;
+      T* dst = nb == 1 ? out : scratch.rows.get();
       T beta = 0;
-      if (bias != nullptr) {  // start from the bias so the GEMM adds onto it
-        for (int64_t k = 0; k < d.kg; ++k) std::fill(out + k * d.positions, out + (k + 1) * d.positions, bias[g * d.kg + k]);
+      if (bias_g != nullptr) {  // start from the bias so the GEMM adds onto it
+        for (int64_t k = 0; k < p.kg; ++k) std::fill(dst + k * cols, dst + (k + 1) * cols, bias_g[k]);
         beta = 1;
       }
       const T* B = img;
-      int64_t rsB = s.x_strides[1], csB = flat_plane_stride(s);
-      if (!pointwise) {
-        im2col(s, img, col.get());
-        B = col.get(), rsB = d.positions, csB = 1;
+      int64_t rsB = s.x_strides[1], csB = p.flat_stride;
+      if (p.method == Method::Im2col) {
+        chunk_columns(s, p, img, nb, scratch.padded.get(), scratch.col.get(), cols);
+        B = scratch.col.get(), rsB = cols, csB = 1;
       }
-      gemm<T>(d.kg, d.positions, d.rows, T(1), w + g * d.kg * d.rows, d.rows, 1, B, rsB, csB, beta, out,
-              d.positions, 1);
+      gemm<T>(p.kg, cols, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, B, rsB, csB, beta, dst, cols, 1);
+      if (nb > 1)
+        copy_runs(p.kg, nb, p.positions, dst, cols, p.positions, out, p.positions, s.out_c * p.positions);
     }
   });
 }
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const T* bias, T* gx) {
-  const Derived d(s);
-  const bool pointwise = is_pointwise(s);  // gx is contiguous, so its plane is always flat
-  const int64_t tasks = s.batch * s.groups;
-  parallel_for(tasks, d.kg * d.rows * d.positions, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<T[]> col(pointwise ? nullptr : new T[d.rows * d.positions]);
+  const Plan p(s);
+  if (p.method != Method::Direct && input_grad_is_a_conv(s)) {
+    Conv2dShape t = s;  // the conv of grad_output that gives grad_input
+    t.in_c = s.out_c, t.in_h = s.out_h, t.in_w = s.out_w;
+    t.out_c = s.in_c, t.out_h = s.in_h, t.out_w = s.in_w;
+    t.pad_top = s.dil_h * (s.k_h - 1) - s.pad_top, t.pad_left = s.dil_w * (s.k_w - 1) - s.pad_left;
+    t.x_strides[0] = s.out_c * p.positions, t.x_strides[1] = p.positions, t.x_strides[2] = s.out_w, t.x_strides[3] = 1;
+    std::unique_ptr<T[]> flipped(new T[s.out_c * p.rows]);
+    flipped_weight(s, p, w, flipped.get());
+    conv2d_forward(t, gy, flipped.get(), bias, gx);
+    return;
+  }
+  parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
+    Scratch<T> scratch(p);
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t n = t / s.groups, g = t % s.groups;
-      const T* grad = gy + (n * s.out_c + g * d.kg) * d.positions;
-      const T* wg = w + g * d.kg * d.rows;  // read transposed: (rows x kg), rs 1, cs rows
-      T* img = gx + (n * s.in_c + g * d.cg) * d.in_plane;
-      for (int64_t c = 0; c < d.cg; ++c)
-        std::fill(img + c * d.in_plane, img + (c + 1) * d.in_plane, bias ? bias[g * d.cg + c] : T(0));
-      if (pointwise) {
-        gemm<T>(d.cg, d.in_plane, d.kg, T(1), wg, 1, d.rows, grad, d.positions, 1, T(1), img, d.in_plane, 1);
-      } else {
-        gemm<T>(d.rows, d.positions, d.kg, T(1), wg, 1, d.rows, grad, d.positions, 1, T(0), col.get(),
-                d.positions, 1);
-        col2im_add(s, col.get(), img);
+      const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
+      const T* grad = gy + (n0 * s.out_c + g * p.kg) * p.positions;
+      const T* wg = w + g * p.kg * p.rows;  // read transposed: (rows x kg), rs 1, cs rows
+      const T* bias_g = bias ? bias + g * p.cg : nullptr;
+      T* img0 = gx + (n0 * s.in_c + g * p.cg) * p.in_plane;
+      if (p.method == Method::Direct) {  // gx = bias + W^T @ grad, straight into gx (contiguous)
+        for (int64_t ch = 0; ch < p.cg; ++ch)
+          std::fill(img0 + ch * p.in_plane, img0 + (ch + 1) * p.in_plane, bias_g ? bias_g[ch] : T(0));
+        gemm<T>(p.cg, p.in_plane, p.kg, T(1), wg, 1, p.rows, grad, cols, 1, T(1), img0, p.in_plane, 1);
+        continue;
+      }
+      // Im2col (or a Shifted plan whose input gradient is no conv): columns, then col2im.
+      if (nb > 1) {  // gather the chunk's gradient rows side by side
+        copy_runs(p.kg, nb, p.positions, grad, p.positions, s.out_c * p.positions, scratch.rows.get(), cols,
+                  p.positions);
+        grad = scratch.rows.get();
+      }
+      std::unique_ptr<T[]> col_own, pad_own;
+      T* col = scratch.col.get();
+      T* padded = scratch.padded.get();
+      if (col == nullptr) {  // a Shifted plan's scratch has no column matrix
+        col_own.reset(new T[p.rows * cols]);
+        pad_own.reset(new T[p.cg * p.hp * p.wp]);
+        col = col_own.get(), padded = pad_own.get();
+      }
+      gemm<T>(p.rows, cols, p.kg, T(1), wg, 1, p.rows, grad, cols, 1, T(0), col, cols, 1);
+      for (int64_t b = 0; b < nb; ++b) {
+        std::fill(padded, padded + p.cg * p.hp * p.wp, T(0));
+        col2im_add(s, p, col + b * p.positions, cols, padded);
+        unpad_image(s, p, padded, bias_g, img0 + b * s.in_c * p.in_plane);
       }
     }
   });
@@ -170,34 +384,46 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw) {
-  const Derived d(s);
-  const int64_t wsize = s.out_c * d.rows;
+  const Plan p(s);
+  const int64_t wsize = s.out_c * p.rows;
   if (s.batch == 0) {
     std::fill(gw, gw + wsize, T(0));
     return;
   }
-  const bool pointwise = is_pointwise(s) && flat_plane_stride(s) >= 0;
-  const int64_t slots = weight_grad_slots(s.batch, wsize);
-  // Slot 0 accumulates straight into gw; the others into partial buffers added at the end.
-  std::unique_ptr<T[]> partial(slots > 1 ? new T[(slots - 1) * wsize] : nullptr);
-  parallel_for(slots, s.batch / slots * wsize * d.positions, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<T[]> col(pointwise ? nullptr : new T[d.rows * d.positions]);
+  const int64_t slots = weight_grad_slots(p.chunks, wsize);
+  // Slot 0 accumulates into `first` (gw itself, or a taps-last buffer for Shifted), the others
+  // into partial buffers added in slot order at the end.
+  std::unique_ptr<T[]> partial(new T[(slots - 1 + (p.method == Method::Shifted)) * wsize]);
+  T* first = p.method == Method::Shifted ? partial.get() + (slots - 1) * wsize : gw;
+  const int64_t chunks_per_slot = ceil_div(p.chunks, slots);
+  parallel_for(slots, chunks_per_slot * p.chunk * wsize * p.positions, [&](int64_t begin, int64_t end) {
+    Scratch<T> scratch(p);
     for (int64_t slot = begin; slot < end; ++slot) {
-      T* acc = slot == 0 ? gw : partial.get() + (slot - 1) * wsize;
-      for (int64_t n = slot; n < s.batch; n += slots) {
-        const T beta = n == slot ? T(0) : T(1);
+      T* acc = slot == 0 ? first : partial.get() + (slot - 1) * wsize;
+      for (int64_t c = slot; c < p.chunks; c += slots) {
+        const int64_t n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
+        const T beta = c == slot ? T(0) : T(1);
         for (int64_t g = 0; g < s.groups; ++g) {
-          const T* grad = gy + (n * s.out_c + g * d.kg) * d.positions;
-          const T* img = x + n * s.x_strides[0] + g * d.cg * s.x_strides[1];
-          // gw_g (kg x rows) += grad (kg x P) @ patches^T (P x rows)
-          const T* B = img;
-          int64_t rsB = flat_plane_stride(s), csB = s.x_strides[1];
-          if (!pointwise) {
-            im2col(s, img, col.get());
-            B = col.get(), rsB = 1, csB = d.positions;
+          const T* grad = gy + (n0 * s.out_c + g * p.kg) * p.positions;
+          const T* img = x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1];
+          T* acc_g = acc + g * p.kg * p.rows;
+          if (p.method == Method::Shifted) {
+            backward_weight_shifted(s, p, grad, img, beta, acc_g, scratch);
+            continue;
           }
-          gemm<T>(d.kg, d.rows, d.positions, T(1), grad, d.positions, 1, B, rsB, csB, beta, acc + g * d.kg * d.rows,
-                  d.rows, 1);
+          if (nb > 1) {
+            copy_runs(p.kg, nb, p.positions, grad, p.positions, s.out_c * p.positions, scratch.rows.get(), cols,
+                      p.positions);
+            grad = scratch.rows.get();
+          }
+          // gw_g (kg x rows) += grad (kg x cols) @ patches^T (cols x rows)
+          const T* B = img;
+          int64_t rsB = p.flat_stride, csB = s.x_strides[1];
+          if (p.method == Method::Im2col) {
+            chunk_columns(s, p, img, nb, scratch.padded.get(), scratch.col.get(), cols);
+            B = scratch.col.get(), rsB = 1, csB = cols;
+          }
+          gemm<T>(p.kg, p.rows, cols, T(1), grad, cols, 1, B, rsB, csB, beta, acc_g, p.rows, 1);
         }
       }
     }
@@ -206,11 +432,12 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw
     const T* part = partial.get();
     parallel_for(wsize, slots, [&](int64_t begin, int64_t end) {
       for (int64_t slot = 1; slot < slots; ++slot) {
-        const T* p = part + (slot - 1) * wsize;
-        for (int64_t i = begin; i < end; ++i) gw[i] += p[i];
+        const T* q = part + (slot - 1) * wsize;
+        for (int64_t i = begin; i < end; ++i) first[i] += q[i];
       }
     });
   }
+  if (p.method == Method::Shifted) weight_from_taps_last(s, p, first, gw);
 }
 
 template <class T>

@@ -1,0 +1,127 @@
+"""conv2d speed: pyengine vs PyTorch (oneDNN) on the issue-5 shapes and the example networks'.
+
+    PYTHONPATH=. python3 benchmarks/bench_conv.py [--threads 2] [--runs 7] [--only resnet]
+
+For every shape: forward (no grad) and forward+backward (grads of weight, bias and, except for
+a network's first layer, the input). pyengine and PyTorch take turns within each run so
+background load hits both alike; the median per library is printed with GFLOP/s (of the
+forward, 2*N*K*C/g*kH*kW*OH*OW; forward+backward counts 3x that, 2x for a first layer) and
+the time ratio pyengine / PyTorch (< 1 means pyengine is faster).
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import pyengine as pe
+from pyengine.nn import functional as F
+
+from common import limit_threads, machine_line, torch_or_none
+
+# name, (N, C, H, W), out channels, kernel, padding, stride, input needs grad
+SHAPES = [
+    ("issue5 32x64x32x32 64 3x3", (32, 64, 32, 32), 64, 3, 1, 1, True),
+    ("cnn conv1 128x1x28x28 32 3x3", (128, 1, 28, 28), 32, 3, 1, 1, False),
+    ("cnn conv2 128x32x14x14 64 3x3", (128, 32, 14, 14), 64, 3, 1, 1, True),
+    ("resnet 128x16x28x28 16 3x3", (128, 16, 28, 28), 16, 3, 1, 1, True),
+    ("resnet 128x32x14x14 32 3x3", (128, 32, 14, 14), 32, 3, 1, 1, True),
+    ("resnet 128x64x7x7 64 3x3", (128, 64, 7, 7), 64, 3, 1, 1, True),
+    ("resnet down 128x16x28x28 32 3x3 s2", (128, 16, 28, 28), 32, 3, 1, 2, True),
+    ("resnet 1x1 128x32x14x14 64 s1", (128, 32, 14, 14), 64, 1, 0, 1, True),
+]
+
+
+def flops(xs, k, ks, pad, stride):
+    n, c, h, w = xs
+    oh, ow = (h + 2 * pad - ks) // stride + 1, (w + 2 * pad - ks) // stride + 1
+    return 2.0 * n * k * c * ks * ks * oh * ow
+
+
+def make_cases(torch, xs, k, ks, pad, stride, grad_x):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = (rng.standard_normal((k, xs[1], ks, ks)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    px, pw, pb = pe.tensor(x, requires_grad=grad_x), pe.tensor(w, requires_grad=True), pe.tensor(b, requires_grad=True)
+    gy_shape = tuple(F.conv2d(pe.tensor(x), pe.tensor(w), None, stride, pad).shape)
+    pg = pe.tensor(rng.standard_normal(gy_shape).astype(np.float32))
+
+    def pe_fwd():
+        with pe.no_grad():
+            F.conv2d(px, pw, pb, stride, pad)
+
+    def pe_fwd_bwd():
+        F.conv2d(px, pw, pb, stride, pad).backward(pg)
+        px.grad = pw.grad = pb.grad = None
+
+    cases = {"pe": (pe_fwd, pe_fwd_bwd)}
+    if torch is not None:
+        tx, tw, tb = (torch.tensor(x, requires_grad=grad_x), torch.tensor(w, requires_grad=True),
+                      torch.tensor(b, requires_grad=True))
+        tg = torch.tensor(pg.numpy())
+
+        def t_fwd():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(tx, tw, tb, stride, pad)
+
+        def t_fwd_bwd():
+            torch.nn.functional.conv2d(tx, tw, tb, stride, pad).backward(tg)
+            tx.grad = tw.grad = tb.grad = None
+
+        cases["torch"] = (t_fwd, t_fwd_bwd)
+    return cases
+
+
+def timed(fn, loops):
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return (time.perf_counter() - t0) / loops
+
+
+def measure(cases, which, runs):
+    """Median seconds per call for each library; libraries alternate within every run."""
+    fns = {lib: c[which] for lib, c in cases.items()}
+    loops = {}
+    for lib, fn in fns.items():
+        fn()  # warm up (and size the loop to ~0.05 s)
+        loops[lib] = max(1, int(0.05 / max(timed(fn, 1), 1e-7)))
+    samples = {lib: [] for lib in fns}
+    for _ in range(runs):
+        for lib, fn in fns.items():
+            samples[lib].append(timed(fn, loops[lib]))
+    return {lib: statistics.median(s) for lib, s in samples.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, nargs="+", default=[2])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", nargs="*", default=None, help="substrings of shape names to run")
+    args = ap.parse_args()
+    torch = torch_or_none()
+    print(f"machine: {machine_line()}")
+    print(f"pyengine ISA {pe._C.active_isa()}; PyTorch {torch.__version__ if torch else 'not installed'}")
+    print(f"float32, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
+    for threads in args.threads:
+        limit_threads(threads)
+        print(f"\nthreads = {threads}")
+        print(f"{'shape':38} {'pass':8} {'pe ms':>8} {'torch ms':>9} {'pe GF/s':>8} {'th GF/s':>8} {'ratio':>6}")
+        for name, xs, k, ks, pad, stride, grad_x in SHAPES:
+            if args.only and not any(s in name for s in args.only):
+                continue
+            cases = make_cases(torch, xs, k, ks, pad, stride, grad_x)
+            fl = flops(xs, k, ks, pad, stride)
+            for which, label, mult in ((0, "fwd", 1), (1, "fwd+bwd", 3 if grad_x else 2)):
+                t = measure(cases, which, args.runs)
+                pe_t, th_t = t["pe"], t.get("torch")
+                th_ms = f"{th_t * 1e3:9.2f}" if th_t else f"{'-':>9}"
+                th_gf = f"{fl * mult / th_t / 1e9:8.1f}" if th_t else f"{'-':>8}"
+                ratio = f"{pe_t / th_t:6.2f}" if th_t else f"{'-':>6}"
+                print(f"{name:38} {label:8} {pe_t * 1e3:8.2f} {th_ms} {fl * mult / pe_t / 1e9:8.1f} {th_gf} {ratio}",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
