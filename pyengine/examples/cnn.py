@@ -1,6 +1,6 @@
 """A convolve-pool network on Fashion-MNIST (or digit MNIST) with on-the-fly augmentation.
 
-    python -m pyengine.examples.cnn [--epochs 15] [--width 32] [--mnist-root DIR] [--plot cnn_curves.png]
+    python -m pyengine.examples.cnn [--epochs 15] [--width 32] [--convs 1] [--mnist-root DIR] [--plot cnn_curves.png]
 
 Two blocks of (3x3 convolution -> batch norm -> ReLU -> 2x2 max pool) turn the 28x28 image into
 64 maps of 7x7; they are flattened into a fully connected classifier with dropout. Training images
@@ -19,21 +19,27 @@ from ._images import image_loaders
 from ._training import fit, plot_curves, run_epoch
 
 
-def conv_block(in_channels, out_channels):
-    return [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
-            nn.ReLU(), nn.MaxPool2d(2)]
+def conv_block(in_channels, out_channels, convs=1):
+    """`convs` x (3x3 convolution -> batch norm -> ReLU), then a 2x2 max pool."""
+    layers = []
+    for i in range(convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=False),
+                   nn.BatchNorm2d(out_channels), nn.ReLU()]
+    return layers + [nn.MaxPool2d(2)]
 
 
-def build(width=32, dropout=0.3):
+def build(width=32, dropout=0.3, convs=1):
     """28x28 -> (width, 14, 14) -> (2 width, 7, 7) -> 128 -> 10 logits."""
-    return nn.Sequential(*conv_block(1, width), *conv_block(width, 2 * width), nn.Flatten(), nn.Dropout(dropout),
-                         nn.Linear(2 * width * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 10))
+    return nn.Sequential(*conv_block(1, width, convs), *conv_block(width, 2 * width, convs), nn.Flatten(),
+                         nn.Dropout(dropout), nn.Linear(2 * width * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout),
+                         nn.Linear(128, 10))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--width", type=int, default=32, help="channels of the first block (the second has twice)")
+    p.add_argument("--convs", type=int, default=1, help="convolutions per block before each pool")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--dropout", type=float, default=0.3)
@@ -53,7 +59,7 @@ def main(argv=None):
         train_size=args.train_size)
     print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
           f"{len(test_loader.sampler)} test images; {pe.get_num_threads()} threads")
-    model = build(args.width, args.dropout)
+    model = build(args.width, args.dropout, args.convs)
     nn.summary(model, (1, 28, 28))
     optimizer = pe.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
