@@ -7,6 +7,8 @@ import pytest
 import pyengine as pe
 import pyengine.nn as nn
 import pyengine.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyengine.autograd import gradcheck
 
 rng = np.random.default_rng(0)
@@ -132,6 +134,31 @@ def test_rms_norm_matches_numpy(shape, k, dtype):
                                rms_ref(x, k, w, eps), **TOL[dtype])
     np.testing.assert_allclose(F.rms_norm(pe.tensor(x), shape[-k:], eps=0.1).numpy(), rms_ref(x, k, None, 0.1),
                                **TOL[dtype])
+
+
+@settings(max_examples=40, deadline=None)
+@given(N=st.integers(1, 5), Cg=st.integers(1, 4), G=st.integers(1, 3), S=st.integers(1, 40),
+       dtype=st.sampled_from(["float32", "float64"]))
+def test_group_norm_property_any_sizes(N, Cg, G, S, dtype):
+    x = arr(N, Cg * G, S, dtype=dtype, scale=3.0, shift=-1.0)
+    w, b = arr(Cg * G, dtype=dtype), arr(Cg * G, dtype=dtype)
+    np.testing.assert_allclose(F.group_norm(pe.tensor(x), G, pe.tensor(w), pe.tensor(b)).numpy(),
+                               gn_ref(x, G, w, b, 1e-5), rtol=1e-3 if dtype == "float32" else 1e-9,
+                               atol=1e-4 if dtype == "float32" else 1e-10)
+
+
+@pytest.mark.parametrize("fn,shape", [
+    (lambda t, w: F.layer_norm(t, (5,), w, w), (0, 5)),
+    (lambda t, w: F.group_norm(t, 5, w, w), (0, 5, 3)),
+    (lambda t, w: F.rms_norm(t, (5,), w), (3, 0, 5)),
+    (lambda t, w: F.batch_norm(t, None, None, w, w, training=True), (2, 5, 0)),
+])
+def test_empty_inputs_forward_and_backward(fn, shape):
+    x, w = leaf(np.zeros(shape)), leaf(np.ones(5))
+    y = fn(x, w)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape and np.all(w.grad.numpy() == 0)
 
 
 def test_per_sample_norms_on_strided_input():

@@ -398,6 +398,16 @@ void group_norm_forward_t(const GroupNormForwardArgs& a) {
   });
 }
 
+// dst += acc (in double), acc = 0.
+template <class T>
+inline void flush(std::vector<T>& acc_w, std::vector<T>& acc_b, double* dst_w, double* dst_b) {
+  for (size_t c = 0; c < acc_w.size(); ++c) {
+    dst_w[c] += static_cast<double>(acc_w[c]);
+    dst_b[c] += static_cast<double>(acc_b[c]);
+    acc_w[c] = acc_b[c] = T(0);
+  }
+}
+
 template <class T>
 void group_norm_backward_t(const GroupNormBackwardArgs& a) {
   const int64_t N = a.N, C = a.C, G = a.G, Cg = C / G, S = a.S, D = Cg * S;
@@ -413,10 +423,17 @@ void group_norm_backward_t(const GroupNormBackwardArgs& a) {
   std::vector<double> pw(need_params ? blocks * C : 0, 0.0), pb(need_params ? blocks * C : 0, 0.0);
   parallel_for(blocks, (N / std::max<int64_t>(blocks, 1)) * C * S * 3, [&](int64_t b0, int64_t b1) {
     std::vector<double> ds(S == 1 ? 0 : Cg), db(S == 1 ? 0 : Cg);  // per channel: sum(dy*(x-mu)), sum(dy)
+    // S == 1: weight/bias gradients gather in T registers-friendly arrays, flushed into the
+    // block's double row every kFlushRows rows (at fixed rows, so the order stays fixed).
+    constexpr int64_t kFlushRows = 32;
+    const bool rows = S == 1 && need_params;
+    std::vector<T> acc_w(rows ? C : 0), acc_b(rows ? C : 0);
     for (int64_t blk = b0; blk < b1; ++blk) {
       double* bw = need_params ? pw.data() + blk * C : nullptr;
       double* bb = need_params ? pb.data() + blk * C : nullptr;
-      for (int64_t n = N * blk / blocks; n < N * (blk + 1) / blocks; ++n)
+      const int64_t n0 = N * blk / blocks, n1 = N * (blk + 1) / blocks;
+      for (int64_t n = n0; n < n1; ++n) {
+        if (rows && (n - n0) % kFlushRows == 0 && n > n0) flush(acc_w, acc_b, bw, bb);
         for (int64_t g = 0; g < G; ++g) {
           const int64_t q = n * G + g, c0 = g * Cg;
           const T* gp = dy + q * D;
@@ -427,12 +444,15 @@ void group_norm_backward_t(const GroupNormBackwardArgs& a) {
           if (S == 1) {  // layer / RMS norm: one element per channel, weight per element
             const T* w = a.weight ? static_cast<const T*>(a.weight) + c0 : nullptr;
             grad_sums(gp, w, xp, D, mu, sum_b, sum_a);
-            if (need_params)
+            if (need_params) {
+              const T mu_t = static_cast<T>(mu), r_t = static_cast<T>(r);
+              T* aw = acc_w.data() + c0;
+              T* ab = acc_b.data() + c0;
               for (int64_t c = 0; c < Cg; ++c) {
-                const double gv = static_cast<double>(gp[c]);
-                bw[c0 + c] += gv * (static_cast<double>(xp[c]) - mu) * r;
-                bb[c0 + c] += gv;
+                aw[c] += gp[c] * (xp[c] - mu_t) * r_t;
+                ab[c] += gp[c];
               }
+            }
           } else {
             for (int64_t c = 0; c < Cg; ++c) grad_sums<T>(gp + c * S, nullptr, xp + c * S, S, mu, db[c], ds[c]);
             for (int64_t c = 0; c < Cg; ++c) {
@@ -467,6 +487,8 @@ void group_norm_backward_t(const GroupNormBackwardArgs& a) {
             for (int64_t i = 0; i < S; ++i) oc[i] = k * gc[i] - A_t * (xc[i] - mu_t) - B_t;
           }
         }
+      }
+      if (rows) flush(acc_w, acc_b, bw, bb);
     }
   });
   if (!need_params) return;
