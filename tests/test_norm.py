@@ -100,6 +100,15 @@ def test_batch_norm_non_contiguous_and_large_mean():
     np.testing.assert_allclose(y.numpy(), bn_ref(x, None, None, 1e-5), rtol=1e-8, atol=1e-8)
 
 
+def test_batch_norm_updates_strided_running_stats_in_place():
+    stats = pe.tensor(np.tile([0.0, 1.0], (3, 1)))  # column 0: running_mean, column 1: running_var
+    rm, rv = stats[:, 0], stats[:, 1]               # stride-2 views into one buffer
+    x = arr(5, 3, 4)
+    F.batch_norm(pe.tensor(x), rm, rv, training=True, momentum=0.5)
+    np.testing.assert_allclose(stats.numpy()[:, 0], 0.5 * x.mean((0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(stats.numpy()[:, 1], 0.5 + 0.5 * x.var((0, 2), ddof=1), rtol=1e-12)
+
+
 def test_batch_norm_empty_batch_in_eval():
     m = nn.BatchNorm2d(3).eval()
     assert m(pe.zeros(0, 3, 2, 2)).shape == (0, 3, 2, 2)
@@ -308,6 +317,8 @@ def test_errors():
         F.batch_norm(pe.zeros(2, 3), None, None, pe.ones(4), None, training=True)
     with pytest.raises(TypeError, match="running_mean dtype float64 does not match input dtype float32"):
         F.batch_norm(pe.zeros(2, 3), pe.zeros(3, dtype="float64"), pe.ones(3, dtype="float64"))
+    with pytest.raises(ValueError, match=r"must not be broadcast \(stride-0\) views"):
+        F.batch_norm(pe.zeros(2, 3), pe.zeros(1).expand(3), pe.ones(1).expand(3), training=True)
     with pytest.raises(ValueError, match="required in eval mode"):
         F.batch_norm(pe.zeros(2, 3), None, None, training=False)
     with pytest.raises(TypeError, match="expected a floating input"):
