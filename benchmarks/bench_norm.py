@@ -5,7 +5,9 @@ and forward+backward on 32x64x32x32 and the ResNet example's shapes, and layer /
 
 Each case times pyengine and PyTorch alternately for several rounds (the machine is shared)
 and reports the median. GB/s counts the minimum traffic: forward reads x and writes y (2
-tensors), forward+backward adds reading dy and x and writing dx (5 tensors in all). ratio =
+tensors), forward+backward adds reading dy and x and writing dx (5 tensors in all). The module
+rows go through autograd (gradients reset to None before each step); the "kernels" rows call
+the fused forward and backward kernels directly (PyTorch: its native_* ops). ratio =
 pyengine time / PyTorch time (<= 1.0 means pyengine is at least as fast).
 """
 import argparse
@@ -14,6 +16,7 @@ import statistics
 import numpy as np
 
 import pyengine as pe
+from pyengine import _C
 from common import limit_threads, machine_line, median_time, torch_or_none
 
 torch = torch_or_none()
@@ -53,15 +56,68 @@ def cases():
             with torch.no_grad():
                 m(a)
 
+        # Gradients are reset (to None) first, so each step measures the layer's forward and
+        # backward, not the accumulation into .grad of the previous steps' gradients.
         def both_pe(m=m_pe, a=pxg, d=pg):
+            a.grad = None
+            m.zero_grad()
             m(a).backward(d)
 
         def both_t(m=m_t, a=txg, d=tg):
+            a.grad = None
+            m.zero_grad()
             m(a).backward(d)
 
         out.append((label + " fwd", 2 * nbytes, fwd_pe, fwd_t))
         out.append((label + " fwd+bwd", 5 * nbytes, both_pe, both_t))
     return out
+
+
+def kernel_cases():
+    """The fused kernels alone (forward then backward, no autograd engine): pyengine's _C calls
+    against PyTorch's native_* ops, so .grad bookkeeping does not blur the comparison."""
+    rng = np.random.default_rng(1)
+    return [kernel_case(kind, shape, rng.standard_normal(shape, dtype=np.float32))
+            for kind, shape in [("batch_norm", (32, 64, 32, 32)), ("batch_norm", (128, 16, 28, 28)),
+                                ("batch_norm", (128, 32, 14, 14)), ("batch_norm", (128, 64, 7, 7)),
+                                ("group_norm", (32, 64, 32, 32)), ("layer_norm", (4096, 1024))]]
+
+
+def kernel_case(kind, shape, x):
+    """(name, bytes, pyengine fn, torch fn): forward then backward kernel on x."""
+    C, K = shape[1], shape[-1]
+    px, tx = pe.from_numpy(x)._impl, torch.from_numpy(x)
+    n = C if kind != "layer_norm" else K
+    w, b, tw, tb = pe.ones(n)._impl, pe.zeros(n)._impl, torch.ones(n), torch.zeros(n)
+    if kind == "batch_norm":
+        rm, rv, trm, trv = pe.zeros(C)._impl, pe.ones(C)._impl, torch.zeros(C), torch.ones(C)
+
+        def f_pe():
+            y, m, s = _C.batch_norm_forward(px, w, b, rm, rv, None, True, 0.1, 1e-5)
+            _C.batch_norm_backward(y, px, w, m, s, True)
+
+        def f_t():
+            y, m, s = torch.native_batch_norm(tx, tw, tb, trm, trv, True, 0.1, 1e-5)
+            torch.ops.aten.native_batch_norm_backward(y, tx, tw, trm, trv, m, s, True, 1e-5, [True] * 3)
+    elif kind == "group_norm":
+        N, S = shape[0], x[0, 0].size
+
+        def f_pe():
+            y, m, r = _C.group_norm_forward(px, 8, w, b, 1e-5)
+            _C.group_norm_backward(y, px, m, r, 8, w)
+
+        def f_t():
+            y, m, r = torch.native_group_norm(tx, tw, tb, N, C, S, 8, 1e-5)
+            torch.ops.aten.native_group_norm_backward(y, tx, m, r, tw, N, C, S, 8, [True] * 3)
+    else:
+        def f_pe():
+            y, m, r = _C.layer_norm_forward(px, [K], w, b, 1e-5)
+            _C.layer_norm_backward(y, px, [K], m, r, w)
+
+        def f_t():
+            y, m, r = torch.native_layer_norm(tx, [K], tw, tb, 1e-5)
+            torch.ops.aten.native_layer_norm_backward(y, tx, [K], m, r, tw, tb, [True] * 3)
+    return f"{kind} {'x'.join(map(str, shape))} kernels", 5 * x.nbytes, f_pe, f_t
 
 
 def main():
@@ -75,7 +131,7 @@ def main():
     print(f"PyTorch {torch.__version__}; pyengine ISA: {pe._C.active_isa()}; float32, train mode")
     print(f"median over {args.rounds} interleaved rounds (each the median of 7 runs); ratio = pyengine time / "
           "torch time\n")
-    all_cases = cases()
+    all_cases = cases() + kernel_cases()
     for threads in args.threads:
         limit_threads(threads)
         print(f"threads = {threads}")
