@@ -27,9 +27,10 @@ namespace {
 using gemm_detail::sum_lanes;
 using gemm_detail::Vec;
 
-// Sums run in vector registers of T over chunks of at most kChunk elements (a float lane then
-// adds at most kChunk / 32 values, far below where float rounding would matter), and each
-// chunk's lanes are added into double. The order is fixed by the data's length alone.
+// Sums run in two vector registers of T (W lanes each) over chunks of at most kChunk elements
+// (a float lane adds at most kChunk / (2 * W) <= 256 values, far below where float rounding
+// would matter), and each chunk's lanes are added into double. The order is fixed by the
+// data's length (and the ISA's vector width), never by the thread count.
 constexpr int64_t kChunk = 2048;
 
 // s = sum(x - shift), q = sum((x - shift)^2) over n contiguous elements. `shift` must be
@@ -123,7 +124,7 @@ inline void affine_run(const T* x, T* y, int64_t n, T scale, T shift) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
 }
 
-// weight/bias default to 1/0: read through these so the loops need no branches.
+// An optional per-channel parameter: weight defaults to 1, bias to 0 when absent (null).
 template <class T>
 inline T param_or(const void* p, int64_t i, T dflt) {
   return p ? static_cast<const T*>(p)[i] : dflt;
