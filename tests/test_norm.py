@@ -449,3 +449,25 @@ def test_dropout1d_dropout3d_shapes_and_errors():
     x = pe.ones(4, 6, 2, 2)
     out = F.dropout2d(x, 0.5, inplace=True)
     assert out is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
+
+
+# ---------------------------------------------------------------- double backward (create_graph)
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.BatchNorm2d(3), (3, 3, 2, 2)),
+    (lambda: nn.BatchNorm1d(3).eval(), (4, 3)),
+    (lambda: nn.BatchNorm1d(2, affine=False), (5, 2)),
+    (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+    (lambda: nn.LayerNorm((2, 3)), (2, 2, 3)),
+    (lambda: nn.LayerNorm(3, bias=False), (3,)),
+    (lambda: nn.RMSNorm(4), (3, 4)),
+])
+def test_double_backward(make, shape):
+    from pyengine.autograd import gradgradcheck
+    m = make().double()
+    for name, p in m.named_parameters():
+        p.data = pe.tensor(arr(*p.shape) + (1.0 if name == "weight" else 0.0))
+    if getattr(m, "running_var", None) is not None:
+        m.running_mean.copy_(pe.tensor(arr(shape[1])))
+        m.running_var.copy_(pe.tensor(np.abs(arr(shape[1])) + 0.5))
+    params = list(m.parameters())
+    assert gradgradcheck(lambda inp, *ps: m(inp), (leaf(arr(*shape)), *params), atol=1e-4, rtol=1e-3)
