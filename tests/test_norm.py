@@ -471,3 +471,23 @@ def test_double_backward(make, shape):
         m.running_var.copy_(pe.tensor(np.abs(arr(shape[1])) + 0.5))
     params = list(m.parameters())
     assert gradgradcheck(lambda inp, *ps: m(inp), (leaf(arr(*shape)), *params), atol=1e-4, rtol=1e-3)
+
+
+def test_backward_kernels_validate_their_arguments():
+    C = pe._C
+    x = pe.randn(4, 3, 2)._impl
+    out, mean, invstd = C.batch_norm_forward(x, None, None, None, None, None, True, 0.1, 1e-5)
+    with pytest.raises(ValueError, match=r"gradient shape \(4, 3\) does not match input shape \(4, 3, 2\)"):
+        C.batch_norm_backward(pe.randn(4, 3)._impl, x, None, mean, invstd)
+    with pytest.raises(TypeError, match="gradient dtype float64 does not match input dtype float32"):
+        C.batch_norm_backward(pe.randn(4, 3, 2, dtype="float64")._impl, x, None, mean, invstd)
+    with pytest.raises(ValueError, match=r"save_mean must be contiguous with 3 elements, got shape \(2,\)"):
+        C.batch_norm_backward(out, x, None, pe.zeros(2)._impl, invstd)
+    _, m, r = C.group_norm_forward(x, 3, None, None, 1e-5)
+    with pytest.raises(ValueError, match="mean must be contiguous with 4 elements"):
+        C.group_norm_backward(out, x, m, r, 1, None)
+    _, m, r = C.layer_norm_forward(x, [2], None, None, 1e-5)
+    with pytest.raises(ValueError, match=r"given normalized_shape=\(3,\)"):
+        C.layer_norm_backward(out, x, [3], m, r, None)
+    with pytest.raises(ValueError, match="num_groups must be positive, got 0"):
+        C.group_norm_forward(x, 0, None, None, 1e-5)
