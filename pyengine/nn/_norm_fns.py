@@ -26,6 +26,11 @@ def _needs_graph(*tensors):
     return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
 
 
+def _grads(*impls):
+    """Wrap the _C backward's gradients (None where not requested)."""
+    return tuple(None if g is None else _wrap(g) for g in impls)
+
+
 def _check_tensor(op, name, t, optional=True):
     if t is None and optional:
         return
@@ -83,10 +88,9 @@ class BatchNormFn(Function):
         need = ctx.needs_input_grad
         if _grad_state.enabled:  # create_graph
             return _batch_norm_graph_backward(ctx, x, g, weight, need) + (None,) * 6
-        gx, gw, gb = _C.batch_norm_backward(g._impl, x._impl, _impl(weight), *ctx.stats, ctx.training,
-                                            need[0], need[1], need[2])
-        return (_wrap(gx) if gx is not None else None, _wrap(gw) if gw is not None else None,
-                _wrap(gb) if gb is not None else None, None, None, None, None, None, None)
+        grads = _C.batch_norm_backward(g._impl, x._impl, _impl(weight), *ctx.stats, ctx.training, need[0],
+                                       need[1], need[2])
+        return _grads(*grads) + (None,) * 6
 
 
 def _batch_norm_graph_backward(ctx, x, g, weight, need):
@@ -129,9 +133,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 # ---------------------------------------------------------------- group / layer / RMS norm
-def _grads(gx, gw, gb):
-    return tuple(None if g is None else _wrap(g) for g in (gx, gw, gb))
-
 
 class GroupNormFn(Function):
     float_outputs = True
@@ -238,7 +239,7 @@ class RMSNormFn(Function):
             return _trailing_graph_backward(ctx, x, g, weight, False, need + (False,), False)[:2] + (None, None)
         gx, gw = _C.rms_norm_backward(g._impl, x._impl, ctx.normalized_shape, ctx.rstd, _impl(weight), need[0],
                                       need[1])
-        return _grads(gx, gw, None)[:2] + (None, None)
+        return _grads(gx, gw) + (None, None)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
