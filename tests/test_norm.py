@@ -103,6 +103,12 @@ def test_batch_norm_non_contiguous_and_large_mean():
 def test_batch_norm_updates_strided_running_stats_in_place():
     stats = pe.tensor(np.tile([0.0, 1.0], (3, 1)))  # column 0: running_mean, column 1: running_var
     rm, rv = stats[:, 0], stats[:, 1]               # stride-2 views into one buffer
+    other = pe.zeros(3, 2, dtype="float64")
+    rv_contig = pe.ones(3, dtype="float64")         # running stats with different strides
+    x0 = arr(5, 3, 4)
+    F.batch_norm(pe.tensor(x0), other[:, 1], rv_contig, training=True, momentum=1.0)
+    np.testing.assert_allclose(other.numpy()[:, 1], x0.mean((0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(rv_contig.numpy(), x0.var((0, 2), ddof=1), rtol=1e-12)
     x = arr(5, 3, 4)
     F.batch_norm(pe.tensor(x), rm, rv, training=True, momentum=0.5)
     np.testing.assert_allclose(stats.numpy()[:, 0], 0.5 * x.mean((0, 2)), rtol=1e-12)

@@ -157,7 +157,8 @@ inline void for_planes(int64_t b, int64_t e, int64_t C, F&& f) {
 
 template <class T>
 void batch_norm_forward_t(const BatchNormForwardArgs& a) {
-  const int64_t N = a.N, C = a.C, S = a.S, P = N * C, M = N * S, rs = a.running_stride;
+  const int64_t N = a.N, C = a.C, S = a.S, P = N * C, M = N * S;
+  const int64_t ms = a.running_mean_stride, vs = a.running_var_stride;
   const T* x = static_cast<const T*>(a.x);
   T* y = static_cast<T*>(a.y);
   T* rm = static_cast<T*>(a.running_mean);
@@ -174,12 +175,12 @@ void batch_norm_forward_t(const BatchNormForwardArgs& a) {
       invstd = 1.0 / std::sqrt(var + a.eps);
       if (rm) {
         const double mom = a.momentum;
-        rm[c * rs] = static_cast<T>((1 - mom) * rm[c * rs] + mom * mean);
-        rv[c * rs] = static_cast<T>((1 - mom) * rv[c * rs] + mom * var * M / (M - 1));
+        rm[c * ms] = static_cast<T>((1 - mom) * rm[c * ms] + mom * mean);
+        rv[c * vs] = static_cast<T>((1 - mom) * rv[c * vs] + mom * var * M / (M - 1));
       }
     } else {
-      mean = static_cast<double>(rm[c * rs]);
-      invstd = 1.0 / std::sqrt(static_cast<double>(rv[c * rs]) + a.eps);
+      mean = static_cast<double>(rm[c * ms]);
+      invstd = 1.0 / std::sqrt(static_cast<double>(rv[c * vs]) + a.eps);
     }
     const T mean_t = static_cast<T>(mean), invstd_t = static_cast<T>(invstd);
     static_cast<T*>(a.save_mean)[c] = mean_t;
