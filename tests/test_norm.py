@@ -7,6 +7,8 @@ import pytest
 import pyengine as pe
 import pyengine.nn as nn
 import pyengine.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyengine.autograd import gradcheck
 
 rng = np.random.default_rng(0)
@@ -98,6 +100,21 @@ def test_batch_norm_non_contiguous_and_large_mean():
     np.testing.assert_allclose(y.numpy(), bn_ref(x, None, None, 1e-5), rtol=1e-8, atol=1e-8)
 
 
+def test_batch_norm_updates_strided_running_stats_in_place():
+    stats = pe.tensor(np.tile([0.0, 1.0], (3, 1)))  # column 0: running_mean, column 1: running_var
+    rm, rv = stats[:, 0], stats[:, 1]               # stride-2 views into one buffer
+    other = pe.zeros(3, 2, dtype="float64")
+    rv_contig = pe.ones(3, dtype="float64")         # running stats with different strides
+    x0 = arr(5, 3, 4)
+    F.batch_norm(pe.tensor(x0), other[:, 1], rv_contig, training=True, momentum=1.0)
+    np.testing.assert_allclose(other.numpy()[:, 1], x0.mean((0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(rv_contig.numpy(), x0.var((0, 2), ddof=1), rtol=1e-12)
+    x = arr(5, 3, 4)
+    F.batch_norm(pe.tensor(x), rm, rv, training=True, momentum=0.5)
+    np.testing.assert_allclose(stats.numpy()[:, 0], 0.5 * x.mean((0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(stats.numpy()[:, 1], 0.5 + 0.5 * x.var((0, 2), ddof=1), rtol=1e-12)
+
+
 def test_batch_norm_empty_batch_in_eval():
     m = nn.BatchNorm2d(3).eval()
     assert m(pe.zeros(0, 3, 2, 2)).shape == (0, 3, 2, 2)
@@ -132,6 +149,31 @@ def test_rms_norm_matches_numpy(shape, k, dtype):
                                rms_ref(x, k, w, eps), **TOL[dtype])
     np.testing.assert_allclose(F.rms_norm(pe.tensor(x), shape[-k:], eps=0.1).numpy(), rms_ref(x, k, None, 0.1),
                                **TOL[dtype])
+
+
+@settings(max_examples=40, deadline=None)
+@given(N=st.integers(1, 5), Cg=st.integers(1, 4), G=st.integers(1, 3), S=st.integers(1, 40),
+       dtype=st.sampled_from(["float32", "float64"]))
+def test_group_norm_property_any_sizes(N, Cg, G, S, dtype):
+    x = arr(N, Cg * G, S, dtype=dtype, scale=3.0, shift=-1.0)
+    w, b = arr(Cg * G, dtype=dtype), arr(Cg * G, dtype=dtype)
+    np.testing.assert_allclose(F.group_norm(pe.tensor(x), G, pe.tensor(w), pe.tensor(b)).numpy(),
+                               gn_ref(x, G, w, b, 1e-5), rtol=1e-3 if dtype == "float32" else 1e-9,
+                               atol=1e-4 if dtype == "float32" else 1e-10)
+
+
+@pytest.mark.parametrize("fn,shape", [
+    (lambda t, w: F.layer_norm(t, (5,), w, w), (0, 5)),
+    (lambda t, w: F.group_norm(t, 5, w, w), (0, 5, 3)),
+    (lambda t, w: F.rms_norm(t, (5,), w), (3, 0, 5)),
+    (lambda t, w: F.batch_norm(t, None, None, w, w, training=True), (2, 5, 0)),
+])
+def test_empty_inputs_forward_and_backward(fn, shape):
+    x, w = leaf(np.zeros(shape)), leaf(np.ones(5))
+    y = fn(x, w)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape and np.all(w.grad.numpy() == 0)
 
 
 def test_per_sample_norms_on_strided_input():
@@ -245,6 +287,8 @@ def test_results_do_not_depend_on_thread_count(dtype):
     def run():
         outs = []
         for fn in (lambda t, ww: F.batch_norm(t, None, None, ww, None, training=True),
+                   # one channel: with 2 threads the planes are split (the other schedule)
+                   lambda t, ww: F.batch_norm(t.reshape(-1, 1, 16, 16), None, None, ww[:1], None, training=True),
                    lambda t, ww: F.group_norm(t, 4, ww),
                    lambda t, ww: F.layer_norm(t.reshape(-1, 8), (8,), ww)):
             t, ww = leaf(x), leaf(w)
@@ -279,6 +323,8 @@ def test_errors():
         F.batch_norm(pe.zeros(2, 3), None, None, pe.ones(4), None, training=True)
     with pytest.raises(TypeError, match="running_mean dtype float64 does not match input dtype float32"):
         F.batch_norm(pe.zeros(2, 3), pe.zeros(3, dtype="float64"), pe.ones(3, dtype="float64"))
+    with pytest.raises(ValueError, match=r"must not be broadcast \(stride-0\) views"):
+        F.batch_norm(pe.zeros(2, 3), pe.zeros(1).expand(3), pe.ones(1).expand(3), training=True)
     with pytest.raises(ValueError, match="required in eval mode"):
         F.batch_norm(pe.zeros(2, 3), None, None, training=False)
     with pytest.raises(TypeError, match="expected a floating input"):
@@ -409,3 +455,45 @@ def test_dropout1d_dropout3d_shapes_and_errors():
     x = pe.ones(4, 6, 2, 2)
     out = F.dropout2d(x, 0.5, inplace=True)
     assert out is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
+
+
+# ---------------------------------------------------------------- double backward (create_graph)
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.BatchNorm2d(3), (3, 3, 2, 2)),
+    (lambda: nn.BatchNorm1d(3).eval(), (4, 3)),
+    (lambda: nn.BatchNorm1d(2, affine=False), (5, 2)),
+    (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+    (lambda: nn.LayerNorm((2, 3)), (2, 2, 3)),
+    (lambda: nn.LayerNorm(3, bias=False), (3,)),
+    (lambda: nn.RMSNorm(4), (3, 4)),
+])
+def test_double_backward(make, shape):
+    from pyengine.autograd import gradgradcheck
+    m = make().double()
+    for name, p in m.named_parameters():
+        p.data = pe.tensor(arr(*p.shape) + (1.0 if name == "weight" else 0.0))
+    if getattr(m, "running_var", None) is not None:
+        m.running_mean.copy_(pe.tensor(arr(shape[1])))
+        m.running_var.copy_(pe.tensor(np.abs(arr(shape[1])) + 0.5))
+    params = list(m.parameters())
+    assert gradgradcheck(lambda inp, *ps: m(inp), (leaf(arr(*shape)), *params), atol=1e-4, rtol=1e-3)
+
+
+def test_backward_kernels_validate_their_arguments():
+    C = pe._C
+    x = pe.randn(4, 3, 2)._impl
+    out, mean, invstd = C.batch_norm_forward(x, None, None, None, None, None, True, 0.1, 1e-5)
+    with pytest.raises(ValueError, match=r"gradient shape \(4, 3\) does not match input shape \(4, 3, 2\)"):
+        C.batch_norm_backward(pe.randn(4, 3)._impl, x, None, mean, invstd)
+    with pytest.raises(TypeError, match="gradient dtype float64 does not match input dtype float32"):
+        C.batch_norm_backward(pe.randn(4, 3, 2, dtype="float64")._impl, x, None, mean, invstd)
+    with pytest.raises(ValueError, match=r"save_mean must be contiguous with 3 elements, got shape \(2,\)"):
+        C.batch_norm_backward(out, x, None, pe.zeros(2)._impl, invstd)
+    _, m, r = C.group_norm_forward(x, 3, None, None, 1e-5)
+    with pytest.raises(ValueError, match="mean must be contiguous with 4 elements"):
+        C.group_norm_backward(out, x, m, r, 1, None)
+    _, m, r = C.layer_norm_forward(x, [2], None, None, 1e-5)
+    with pytest.raises(ValueError, match=r"given normalized_shape=\(3,\)"):
+        C.layer_norm_backward(out, x, [3], m, r, None)
+    with pytest.raises(ValueError, match="num_groups must be positive, got 0"):
+        C.group_norm_forward(x, 0, None, None, 1e-5)

@@ -26,9 +26,10 @@ struct BatchNormForwardArgs {
   //   running = (1 - momentum) * running + momentum * batch   (running_var gets the UNBIASED var);
   // eval: normalise with the running statistics.
   bool training = true;
-  void* running_mean = nullptr;    // (C,) with stride running_stride, or null
-  void* running_var = nullptr;
-  int64_t running_stride = 1;
+  void* running_mean = nullptr;    // (C,) with stride running_mean_stride, or null
+  void* running_var = nullptr;     // (C,) with stride running_var_stride
+  int64_t running_mean_stride = 1;
+  int64_t running_var_stride = 1;
   double momentum = 0.1;
   double eps = 1e-5;
   void* save_mean = nullptr;       // (C,) contiguous: the mean used (batch or running)

@@ -156,8 +156,11 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
   }
   PE_CHECK(running_mean || training, ValueError, op,
            ": running_mean and running_var are required in eval mode (training=False)");
-  PE_CHECK(!running_mean || running_mean->strides()[0] == running_var->strides()[0], ValueError, op,
-           ": running_mean and running_var must have the same stride");
+  // The update writes one element per channel: a broadcast view would make channels collide.
+  PE_CHECK(!running_mean || C <= 1 || (running_mean->strides()[0] != 0 && running_var->strides()[0] != 0),
+           ValueError, op, ": running_mean and running_var must not be broadcast (stride-0) views, got strides (",
+           running_mean ? running_mean->strides()[0] : 0, ",) and (", running_var ? running_var->strides()[0] : 0,
+           ",)");
   if (training)
     PE_CHECK(N * S != 1, ValueError, "Expected more than 1 value per channel when training, got input size ",
              shape_str(x_in.shape()));
@@ -198,7 +201,8 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
   if (running_mean) {  // read in eval, updated in training
     a.running_mean = running_mean->raw_data();
     a.running_var = running_var->raw_data();
-    a.running_stride = running_mean->strides()[0];
+    a.running_mean_stride = running_mean->strides()[0];
+    a.running_var_stride = running_var->strides()[0];
   }
   a.momentum = factor;
   a.eps = eps;

@@ -4,7 +4,9 @@ Each op is one Function whose forward is one `_C` kernel call that also returns 
 statistics (mean, 1/std) the backward needs, and whose backward is one fused `_C` kernel
 giving the input, weight and bias gradients together. Batch norm's running-statistics update
 happens inside the forward kernel, so it is never part of the graph. Without grad (no_grad or
-nothing requiring grad) the forward runs directly and saves nothing.
+nothing requiring grad) the forward runs directly and saves nothing. Under create_graph (double
+backward) the backward is instead written with differentiable Tensor ops (`_graph_backward`),
+recomputing the statistics from x so that their dependence on x is part of the new graph.
 """
 from .. import _C
 from ..autograd.function import Function
@@ -24,11 +26,45 @@ def _needs_graph(*tensors):
     return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
 
 
+def _grads(*impls):
+    """Wrap the _C backward's gradients (None where not requested)."""
+    return tuple(None if g is None else _wrap(g) for g in impls)
+
+
 def _check_tensor(op, name, t, optional=True):
     if t is None and optional:
         return
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): argument '{name}' must be a Tensor, not {type(t).__name__}")
+
+
+# ---------------------------------------------------------------- double backward
+def _normalized_grad(xs, dxhat, axes, center, eps):
+    """(xhat, dL/dx) with Tensor ops for xhat = (xs - mean) * rstd over `axes` (no mean when
+    not center), given dL/dxhat: rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))."""
+    xc = xs - xs.mean(axes, keepdim=True) if center else xs
+    rstd = ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+    xhat = xc * rstd
+    inner = dxhat - xhat * (dxhat * xhat).mean(axes, keepdim=True)
+    if center:
+        inner = inner - dxhat.mean(axes, keepdim=True)
+    return xhat, rstd * inner
+
+
+def _graph_backward(x, g, weight, has_bias, need, stats_view, axes, param_view, param_axes, center, eps):
+    """Differentiable gradients (input, weight, bias) of y = xhat * w + b. stats_view(t) reshapes
+    a tensor of x's shape so that its statistics run over `axes`; param_view(w) broadcasts the
+    weight against x; weight/bias gradients sum over `param_axes` of x's shape."""
+    dxhat = g if weight is None else g * param_view(weight)
+    xhat, gx = _normalized_grad(stats_view(x), stats_view(dxhat), axes, center, eps)
+    xhat, gx = xhat.reshape(*x.shape), gx.reshape(*x.shape)
+
+    def reduce(t):
+        return t.sum(param_axes) if param_axes else t
+
+    gw = reduce(g * xhat) if weight is not None and need[1] else None
+    gb = reduce(g) if has_bias and need[2] else None
+    return gx if need[0] else None, gw, gb
 
 
 # ---------------------------------------------------------------- batch norm
@@ -43,17 +79,37 @@ class BatchNormFn(Function):
                                                   momentum, eps)
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, invstd)
-        ctx.training = training
+        ctx.training, ctx.eps, ctx.has_bias = training, eps, bias is not None
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx, gw, gb = _C.batch_norm_backward(g._impl, x._impl, _impl(weight), *ctx.stats, ctx.training,
-                                            need[0], need[1], need[2])
-        return (_wrap(gx) if gx is not None else None, _wrap(gw) if gw is not None else None,
-                _wrap(gb) if gb is not None else None, None, None, None, None, None, None)
+        if _grad_state.enabled:  # create_graph
+            return _batch_norm_graph_backward(ctx, x, g, weight, need) + (None,) * 6
+        grads = _C.batch_norm_backward(g._impl, x._impl, _impl(weight), *ctx.stats, ctx.training, need[0],
+                                       need[1], need[2])
+        return _grads(*grads) + (None,) * 6
+
+
+def _batch_norm_graph_backward(ctx, x, g, weight, need):
+    axes = (0,) + tuple(range(2, x.ndim))
+    bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+    def per_channel(t):
+        return t.reshape(*bshape)
+
+    if ctx.training:
+        return _graph_backward(x, g, weight, ctx.has_bias, need, lambda t: t, axes, per_channel, axes, True,
+                               ctx.eps)
+    # eval: the running statistics are constants
+    mean, invstd = (per_channel(_wrap(t)) for t in ctx.stats)
+    scale = invstd if weight is None else invstd * per_channel(weight)
+    gx = g * scale if need[0] else None
+    gw = (g * ((x - mean) * invstd)).sum(axes) if weight is not None and need[1] else None
+    gb = g.sum(axes) if ctx.has_bias and need[2] else None
+    return gx, gw, gb
 
 
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, num_batches_tracked=None):
@@ -77,9 +133,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 # ---------------------------------------------------------------- group / layer / RMS norm
-def _grads(gx, gw, gb):
-    return tuple(None if g is None else _wrap(g) for g in (gx, gw, gb))
-
 
 class GroupNormFn(Function):
     float_outputs = True
@@ -89,13 +142,19 @@ class GroupNormFn(Function):
     def forward(ctx, x, weight, bias, num_groups, eps):
         out, mean, rstd = _C.group_norm_forward(x._impl, num_groups, _impl(weight), _impl(bias), eps)
         ctx.save_for_backward(x, weight)
-        ctx.stats, ctx.num_groups, ctx.has_bias = (mean, rstd), num_groups, bias is not None
+        ctx.stats, ctx.num_groups, ctx.has_bias, ctx.eps = (mean, rstd), num_groups, bias is not None, eps
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # create_graph
+            N, C = x.shape[0], x.shape[1]
+            bshape = (1, C) + (1,) * (x.ndim - 2)
+            return _graph_backward(x, g, weight, ctx.has_bias, need, lambda t: t.reshape(N, ctx.num_groups, -1),
+                                   (2,), lambda w: w.reshape(*bshape), (0,) + tuple(range(2, x.ndim)), True,
+                                   ctx.eps) + (None, None)
         grads = _C.group_norm_backward(g._impl, x._impl, *ctx.stats, ctx.num_groups, _impl(weight), need[0],
                                        need[1], need[2])
         return _grads(*grads) + (None, None)
@@ -113,6 +172,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return _wrap(GroupNormFn.forward(_NoCtx(), *args))
 
 
+def _trailing_graph_backward(ctx, x, g, weight, has_bias, need, center):
+    """_graph_backward for layer / RMS norm: statistics over the trailing normalized dims."""
+    k = len(ctx.normalized_shape)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    return _graph_backward(x, g, weight, has_bias, need, lambda t: t, axes, lambda w: w,
+                           tuple(range(x.ndim - k)), center, ctx.eps)
+
+
 def _shape_list(normalized_shape):
     if isinstance(normalized_shape, int):
         return [normalized_shape]
@@ -128,12 +195,15 @@ class LayerNormFn(Function):
         out, mean, rstd = _C.layer_norm_forward(x._impl, normalized_shape, _impl(weight), _impl(bias), eps)
         ctx.save_for_backward(x, weight)
         ctx.stats, ctx.normalized_shape = (mean, rstd), normalized_shape
+        ctx.has_bias, ctx.eps = bias is not None, eps
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # create_graph
+            return _trailing_graph_backward(ctx, x, g, weight, ctx.has_bias, need, True) + (None, None)
         grads = _C.layer_norm_backward(g._impl, x._impl, ctx.normalized_shape, *ctx.stats, _impl(weight),
                                        need[0], need[1], need[2])
         return _grads(*grads) + (None, None)
@@ -158,16 +228,18 @@ class RMSNormFn(Function):
     def forward(ctx, x, weight, normalized_shape, eps):
         out, rstd = _C.rms_norm_forward(x._impl, normalized_shape, _impl(weight), eps)
         ctx.save_for_backward(x, weight)
-        ctx.rstd, ctx.normalized_shape = rstd, normalized_shape
+        ctx.rstd, ctx.normalized_shape, ctx.eps = rstd, normalized_shape, eps
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # create_graph
+            return _trailing_graph_backward(ctx, x, g, weight, False, need + (False,), False)[:2] + (None, None)
         gx, gw = _C.rms_norm_backward(g._impl, x._impl, ctx.normalized_shape, ctx.rstd, _impl(weight), need[0],
                                       need[1])
-        return _grads(gx, gw, None)[:2] + (None, None)
+        return _grads(gx, gw) + (None, None)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
