@@ -83,6 +83,9 @@ FORWARD_CASES = [
     ((2, 4, 9, 8), (8, 1, 3, 3), (2, 2), (1, 1, 1, 1), (2, 2), 4),        # depthwise multiplier 2, dilated
     ((0, 3, 5, 5), (4, 3, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),        # empty batch
     ((2, 3, 8, 8), (5, 3, 1, 1), (2, 2), (0, 0, 0, 0), (1, 1), 1),        # strided 1x1 (not pointwise)
+    ((9, 3, 6, 7), (4, 3, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),        # strided, small: images chunked
+    ((2, 3, 5, 5), (4, 3, 1, 1), (1, 1), (1, 2, 0, 1), (1, 1), 1),        # 1x1 padded: pad > dil*(k-1)
+    ((2, 2, 6, 5), (3, 2, 2, 3), (1, 1), (0, 1, 2, 0), (3, 2), 1),        # stride 1, dilated both ways
 ]
 
 
@@ -170,6 +173,8 @@ GRAD_CASES = [
     ("depthwise", (2, 3, 5, 5), (3, 1, 3, 3), dict(groups=3, stride=2, padding=1)),
     ("pointwise", (2, 3, 4, 5), (4, 3, 1, 1), {}),
     ("no_bias", (1, 2, 4, 4), (2, 2, 2, 2), dict(bias=False)),
+    ("chunked_strided", (9, 2, 5, 4), (3, 2, 3, 2), dict(stride=2, padding=1)),
+    ("pad_beyond_kernel", (2, 2, 3, 4), (3, 2, 2, 1), dict(padding=2)),
 ]
 
 
@@ -362,3 +367,24 @@ def test_errors(call, err, fragments):
         call()
     for f in fragments:
         assert f in str(info.value), (f, str(info.value))
+
+
+_ISAS = ["generic", "avx2", "avx512"]
+
+
+@pytest.mark.parametrize("isa", _ISAS)
+def test_direct_kernel_on_every_isa(isa):
+    """The stride-1 direct kernel is compiled per ISA: check each build the CPU can run, with
+    output-channel counts that fill the tall and the short register tiles or pad them."""
+    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
+        pytest.skip(f"CPU cannot run {isa}")
+    before = _C.active_isa()
+    _C.set_isa(isa)
+    try:
+        for dtype in (np.float32, np.float64):
+            for k, dil in ((16, 1), (13, 2), (24, 1), (5, 1)):
+                x, w, b = arr(3, 4, 9, 37), arr(k, 4, 3, 2), arr(k)
+                got = F.conv2d(T(x, dtype), T(w, dtype), T(b, dtype), padding=(1, 2), dilation=dil)
+                close(got.numpy(), ref_conv2d(x, w, b, pad=(1, 1, 2, 2), dil=(dil, dil)), dtype)
+    finally:
+        _C.set_isa(before)

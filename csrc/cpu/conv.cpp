@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/parallel.h"
+#include "cpu/conv_kernels.h"
 #include "cpu/gemm.h"
 
 namespace pe::cpu {
@@ -292,6 +293,7 @@ int64_t weight_grad_slots(int64_t chunks, int64_t weight_size) {
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Plan p(s);
+  if (p.method == Method::Shifted) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
   std::unique_ptr<T[]> w_taps;
   if (p.method == Method::Shifted) {
     w_taps.reset(new T[s.out_c * p.rows]);
