@@ -227,7 +227,9 @@ def test_results_do_not_depend_on_thread_count():
             y = F.conv2d(xt, wt, bt, padding=1)
             (y * y).sum().backward()
             yt = F.conv_transpose2d(xt.detach(), wt, stride=2)
-            results.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), yt.detach().numpy()])
+            y1 = F.conv2d(xt.detach()[:1], wt.detach(), padding=2, dilation=2)  # one image: cut by columns
+            results.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), yt.detach().numpy(),
+                            y1.numpy()])
     finally:
         pe.set_num_threads(before)
     for a, b_ in zip(*results):

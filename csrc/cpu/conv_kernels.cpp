@@ -124,26 +124,32 @@ void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T
           dst[k * R + i] = row < kg ? w[(g * kg + row) * K + k] : T(0);
         }
     }
-  parallel_for(s.batch * s.groups, kg * K * positions, [&](int64_t begin, int64_t end) {
+  // Tasks: (image, group) pairs, each cut into column ranges when there are fewer pairs than
+  // threads (a single image at inference). A tile's result does not depend on the cut.
+  const int64_t pairs = s.batch * s.groups, tiles = ldg / NR;
+  const int64_t cuts = std::min(tiles, std::max<int64_t>(1, (get_num_threads() + pairs - 1) / pairs));
+  parallel_for(pairs * cuts, kg * K * positions / cuts, [&](int64_t begin, int64_t end) {
     std::unique_ptr<T[]> buf(new T[pad.size]), grid(new T[panels * R * ldg]);
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t n = t / s.groups, g = t % s.groups;
+      const int64_t n = t / cuts / s.groups, g = t / cuts % s.groups, cut = t % cuts;
+      const int64_t j0 = tiles * cut / cuts * NR, j1 = tiles * (cut + 1) / cuts * NR;
       pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get());
       const T* a_group = packed.get() + g * panels * K * R;
       // Blocks of kc taps: a tile's input rows (kc x NR) stay in L1 while every panel of
       // output channels uses them.
       for (int64_t k0 = 0; k0 < K; k0 += kc)
-        for (int64_t j = 0; j < pad.cols; j += NR)
+        for (int64_t j = j0; j < j1; j += NR)
           for (int64_t pn = 0; pn < panels; ++pn)
             forward_tile<T, R>(std::min(kc, K - k0), a_group + (pn * K + k0) * R, buf.get() + j,
                                pad.offsets.data() + k0, grid.get() + pn * R * ldg + j, ldg, k0 > 0);
       T* out = y + (n * s.out_c + g * kg) * positions;
-      for (int64_t k = 0; k < kg; ++k) {  // keep the OW valid columns of each grid row, add the bias
+      for (int64_t k = 0; k < kg; ++k) {  // keep the valid columns of this cut's grid rows, add the bias
         const T b = bias ? bias[g * kg + k] : T(0);
         for (int64_t oh = 0; oh < s.out_h; ++oh) {
+          const int64_t lo = std::max<int64_t>(0, j0 - oh * pad.wp), hi = std::min(s.out_w, j1 - oh * pad.wp);
           const T* src = grid.get() + k * ldg + oh * pad.wp;
           T* dst = out + (k * s.out_h + oh) * s.out_w;
-          for (int64_t i = 0; i < s.out_w; ++i) dst[i] = src[i] + b;
+          for (int64_t i = lo; i < hi; ++i) dst[i] = src[i] + b;
         }
       }
     }
