@@ -175,6 +175,9 @@ GRAD_CASES = [
     ("no_bias", (1, 2, 4, 4), (2, 2, 2, 2), dict(bias=False)),
     ("chunked_strided", (9, 2, 5, 4), (3, 2, 3, 2), dict(stride=2, padding=1)),
     ("pad_beyond_kernel", (2, 2, 3, 4), (3, 2, 2, 1), dict(padding=2)),
+    # >= 32 taps x channels per output channel: the weight gradient's one-GEMM-per-kernel-row path
+    ("many_taps", (2, 4, 5, 6), (3, 4, 3, 3), dict(padding=1)),
+    ("many_taps_dilated_w", (1, 4, 6, 7), (2, 4, 3, 3), dict(padding=(1, 2), dilation=(1, 2))),
 ]
 
 

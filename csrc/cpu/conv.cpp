@@ -52,7 +52,8 @@ struct Plan {
   Method method;
   int64_t chunk, chunks;  // images per GEMM, number of chunks
 
-  explicit Plan(const Conv2dShape& s)
+  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows).
+  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false)
       : cg(s.in_c / s.groups),
         kg(s.out_c / s.groups),
         rows(s.in_c / s.groups * s.k_h * s.k_w),
@@ -67,6 +68,10 @@ struct Plan {
     const bool pointwise = unit_stride && s.k_h == 1 && s.k_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
                            s.out_h == s.in_h && s.out_w == s.in_w;
     method = pointwise && flat_stride >= 0 ? Method::Direct : unit_stride ? Method::Shifted : Method::Im2col;
+    // A weight with few taps x channels per output channel (a first layer: 1 x 3 x 3) makes the
+    // Shifted GEMMs a few columns wide; a column matrix over many images does better.
+    constexpr int64_t kFewRows = 32;
+    if (for_weight_grad && method == Method::Shifted && rows < kFewRows) method = Method::Im2col;
     padded_size = method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg : cg * hp * wp;
     chunk = 1;
     if (method == Method::Im2col) {
@@ -350,7 +355,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw) {
-  const Plan p(s);
+  const Plan p(s, true);
   const int64_t wsize = s.out_c * p.rows;
   if (s.batch == 0) {
     std::fill(gw, gw + wsize, T(0));
