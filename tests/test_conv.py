@@ -111,10 +111,10 @@ def test_conv2d_reads_any_input_view(view):
     else:
         x = pe.tensor(arr(1, 3, 1, 7)).expand(2, 3, 5, 7)  # stride-0 batch and H
     xn = x.numpy()
-    for ks in ((3, 2), (1, 1)):
+    for ks, stride in (((3, 2), 1), ((1, 1), 1), ((2, 3), 2)):
         w = arr(4, x.shape[1], *ks)
-        got = F.conv2d(x, T(w), padding=(1, 0) if ks == (3, 2) else 0)
-        want = ref_conv2d(xn, w, pad=(1, 1, 0, 0) if ks == (3, 2) else (0, 0, 0, 0))
+        got = F.conv2d(x, T(w), padding=(1, 0) if ks == (3, 2) else 0, stride=stride)
+        want = ref_conv2d(xn, w, pad=(1, 1, 0, 0) if ks == (3, 2) else (0, 0, 0, 0), stride=(stride, stride))
         close(got.numpy(), want, np.float64)
 
 
@@ -379,7 +379,7 @@ _ISAS = ["generic", "avx2", "avx512"]
 
 @pytest.mark.parametrize("isa", _ISAS)
 def test_direct_kernel_on_every_isa(isa):
-    """The stride-1 direct kernel is compiled per ISA: check each build the CPU can run, with
+    """The direct forward kernel is compiled per ISA: check each build the CPU can run, with
     output-channel counts that fill the tall and the short register tiles or pad them."""
     if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
         pytest.skip(f"CPU cannot run {isa}")
@@ -389,7 +389,9 @@ def test_direct_kernel_on_every_isa(isa):
         for dtype in (np.float32, np.float64):
             for k, dil in ((16, 1), (13, 2), (24, 1), (5, 1)):
                 x, w, b = arr(3, 4, 9, 37), arr(k, 4, 3, 2), arr(k)
-                got = F.conv2d(T(x, dtype), T(w, dtype), T(b, dtype), padding=(1, 2), dilation=dil)
-                close(got.numpy(), ref_conv2d(x, w, b, pad=(1, 1, 2, 2), dil=(dil, dil)), dtype)
+                for stride in (1, (2, 3)):
+                    got = F.conv2d(T(x, dtype), T(w, dtype), T(b, dtype), stride, (1, 2), dil)
+                    st = (stride, stride) if stride == 1 else stride
+                    close(got.numpy(), ref_conv2d(x, w, b, st, (1, 1, 2, 2), (dil, dil)), dtype)
     finally:
         _C.set_isa(before)

@@ -27,16 +27,19 @@ int64_t flat_plane_stride(const Conv2dShape& s) {
 // thread count.
 //  - Direct:  a 1x1, stride-1, unpadded conv of an input whose (H, W) plane is one flat run:
 //             the input slice is already the GEMM's right operand.
-//  - Shifted: stride 1 (any kernel, padding, dilation). The forward is the direct kernel of
-//             conv_kernels.cpp, the input gradient a stride-1 conv too (input_grad_is_a_conv).
+//  Every other forward runs the direct kernel of conv_kernels.cpp; the methods below then
+//  only concern the gradients.
+//  - Shifted: stride 1 (any kernel, padding, dilation). The input gradient is a stride-1 conv
+//             too (input_grad_is_a_conv).
 //             The weight gradient: the image is copied once into a zero-padded, channels-last
 //             buffer (hp * wp pixels of cg channels) and the output gradient laid on a grid of
 //             OH rows of wp columns (junk columns past OW zero). On that grid kernel row kh
 //             reads the padded buffer shifted by kh*dil_h*wp pixels, and with channels last the
 //             kW taps x cg channels of that row are one plain strided matrix: one GEMM per
 //             kernel row (per tap when dil_w > 1), no column matrix.
-//  - Im2col:  strided convs: an explicit column matrix (C/g*kH*kW rows) for `chunk` images
-//             side by side, so small images still give the GEMM a few hundred columns.
+//  - Im2col:  strided convs (and weight gradients with few taps x channels): an explicit
+//             column matrix (C/g*kH*kW rows) for `chunk` images side by side, so small images
+//             still give the GEMM a few hundred columns.
 enum class Method { Direct, Shifted, Im2col };
 
 struct Plan {
@@ -270,33 +273,23 @@ int64_t weight_grad_slots(int64_t chunks, int64_t weight_size) {
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Plan p(s);
-  // Stride 1: the direct kernel (conv_kernels.cpp) reads the padded image with no GEMM.
-  if (p.method == Method::Shifted) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
-  parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
-    Scratch<T> scratch(p);
+  // Every forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
+  // column matrix; strided convs read a stride-phase split of the padded image.
+  if (p.method != Method::Direct) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
+  // 1x1, stride 1, unpadded: y[n, group] = bias + W_group @ x[n, group], the input read in place.
+  parallel_for(s.batch * s.groups, p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c);
-      const T* img = x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1];
-      const T* bias_g = bias ? bias + g * p.kg : nullptr;
-      T* out = y + (n0 * s.out_c + g * p.kg) * p.positions;
-      // One image writes y in place; several go side by side in scratch and are copied out
-      // after the GEMM.
-      const int64_t cols = nb * p.positions;
-      T* dst = nb == 1 ? out : scratch.rows.get();
+      const int64_t n = t / s.groups, g = t % s.groups;
+      const T* img = x + n * s.x_strides[0] + g * p.cg * s.x_strides[1];
+      T* out = y + (n * s.out_c + g * p.kg) * p.positions;
       T beta = 0;
-      if (bias_g != nullptr) {  // start from the bias so the GEMM adds onto it
-        for (int64_t k = 0; k < p.kg; ++k) std::fill(dst + k * cols, dst + (k + 1) * cols, bias_g[k]);
+      if (bias != nullptr) {  // start from the bias so the GEMM adds onto it
+        for (int64_t k = 0; k < p.kg; ++k)
+          std::fill(out + k * p.positions, out + (k + 1) * p.positions, bias[g * p.kg + k]);
         beta = 1;
       }
-      const T* B = img;
-      int64_t rsB = s.x_strides[1], csB = p.flat_stride;
-      if (p.method == Method::Im2col) {
-        chunk_columns(s, p, img, nb, scratch.padded.get(), scratch.col.get(), cols);
-        B = scratch.col.get(), rsB = cols, csB = 1;
-      }
-      gemm<T>(p.kg, cols, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, B, rsB, csB, beta, dst, cols, 1);
-      if (nb > 1)
-        copy_runs(p.kg, nb, p.positions, dst, cols, p.positions, out, p.positions, s.out_c * p.positions);
+      gemm<T>(p.kg, p.positions, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, img, s.x_strides[1], p.flat_stride,
+              beta, out, p.positions, 1);
     }
   });
 }

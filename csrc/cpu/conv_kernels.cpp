@@ -30,13 +30,15 @@ struct Vec {
   static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
 };
 
-// The padded image the kernel reads: (cg, hp, wp) channels first, zero borders, and slack
-// after the last channel for the reads of the junk grid columns (and whole-vector tails).
-// Tap k = (c, kh, kw), in the weight's own order, reads it at offsets[k] + j for grid column
-// j = oh * wp + ow (valid for ow < OW).
+// The padded image the kernel reads, split into stride phases so every tap is a contiguous
+// run: phase (a, b) holds the padded pixels (h*stride_h + a, w*stride_w + b) as a (hpp, wpp)
+// plane per channel (with stride 1 there is one phase: the padded image itself). The output
+// is computed on a grid of OH rows of wpp columns (the columns past OW are junk, dropped);
+// tap k = (c, kh, kw), in the weight's own order, reads grid column j = oh*wpp + ow at
+// offsets[k] + j. Zero borders, and slack after the last plane for the junk columns' reads.
 template <class T>
 struct Padded {
-  int64_t cg, kg, taps, K, hp, wp, plane, cols, size;
+  int64_t cg, kg, taps, K, hpp, wpp, plane, cols, size;
   std::vector<int64_t> offsets;
 
   Padded(const Conv2dShape& s, int64_t tail)
@@ -44,30 +46,53 @@ struct Padded {
         kg(s.out_c / s.groups),
         taps(s.k_h * s.k_w),
         K(cg * taps),
-        hp(std::max(s.pad_top + s.in_h, s.out_h + (s.k_h - 1) * s.dil_h)),
-        wp(std::max(s.pad_left + s.in_w, s.out_w + (s.k_w - 1) * s.dil_w)),
-        plane(hp * wp),
-        cols(s.out_h * wp),
-        size(cg * plane + (s.k_w - 1) * s.dil_w + tail),
+        hpp(std::max((s.pad_top + s.in_h + s.stride_h - 1) / s.stride_h, s.out_h + (s.k_h - 1) * s.dil_h / s.stride_h)),
+        wpp(std::max((s.pad_left + s.in_w + s.stride_w - 1) / s.stride_w, s.out_w + (s.k_w - 1) * s.dil_w / s.stride_w)),
+        plane(hpp * wpp),
+        cols(s.out_h * wpp),
+        size(s.stride_h * s.stride_w * cg * plane + (s.k_w - 1) * s.dil_w / s.stride_w + tail),
         offsets(K) {
     for (int64_t c = 0; c < cg; ++c)
       for (int64_t r = 0; r < s.k_h; ++r)
-        for (int64_t q = 0; q < s.k_w; ++q)
-          offsets[(c * s.k_h + r) * s.k_w + q] = c * plane + r * s.dil_h * wp + q * s.dil_w;
+        for (int64_t q = 0; q < s.k_w; ++q) {
+          const int64_t dr = r * s.dil_h, dq = q * s.dil_w;
+          const int64_t phase = (dr % s.stride_h) * s.stride_w + dq % s.stride_w;
+          offsets[(c * s.k_h + r) * s.k_w + q] = (phase * cg + c) * plane + dr / s.stride_h * wpp + dq / s.stride_w;
+        }
   }
 
   // One image group (x's strides) into buf (`size` elements).
   void fill(const Conv2dShape& s, const T* img, T* buf) const {
     const int64_t sc = s.x_strides[1], sh = s.x_strides[2], sw = s.x_strides[3];
     std::fill(buf, buf + size, T(0));
+    // Phase b of a row starts at input column first[b], landing on phase column column[b].
+    std::vector<int64_t> first(s.stride_w), column(s.stride_w);
+    for (int64_t b = 0; b < s.stride_w; ++b) {
+      first[b] = ((b - s.pad_left) % s.stride_w + s.stride_w) % s.stride_w;
+      column[b] = (s.pad_left + first[b]) / s.stride_w;
+    }
+    // Input row h lands in phase row_phase[h], at phase row (pad_top + h) / stride_h.
+    std::vector<int64_t> row_phase(s.in_h), row_at(s.in_h);
+    for (int64_t h = 0; h < s.in_h; ++h) {
+      row_phase[h] = (s.pad_top + h) % s.stride_h;
+      row_at[h] = (s.pad_top + h) / s.stride_h * wpp;
+    }
     for (int64_t c = 0; c < cg; ++c)
       for (int64_t h = 0; h < s.in_h; ++h) {
-        T* row = buf + c * plane + (s.pad_top + h) * wp + s.pad_left;
+        const int64_t a = row_phase[h];
         const T* src = img + c * sc + h * sh;
-        if (sw == 1)
-          std::memcpy(row, src, s.in_w * sizeof(T));
-        else
-          for (int64_t i = 0; i < s.in_w; ++i) row[i] = src[i * sw];
+        if (s.stride_w == 1) {
+          T* row = buf + (a * cg + c) * plane + row_at[h] + s.pad_left;
+          if (sw == 1)
+            std::memcpy(row, src, s.in_w * sizeof(T));
+          else
+            for (int64_t i = 0; i < s.in_w; ++i) row[i] = src[i * sw];
+          continue;
+        }
+        for (int64_t b = 0; b < s.stride_w; ++b) {  // the input columns of phase b: first[b], + stride, ...
+          T* row = buf + ((a * s.stride_w + b) * cg + c) * plane + row_at[h] + column[b];
+          for (int64_t i = first[b]; i < s.in_w; i += s.stride_w) *row++ = src[i * sw];
+        }
       }
   }
 };
@@ -146,8 +171,8 @@ void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T
       for (int64_t k = 0; k < kg; ++k) {  // keep the valid columns of this cut's grid rows, add the bias
         const T b = bias ? bias[g * kg + k] : T(0);
         for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          const int64_t lo = std::max<int64_t>(0, j0 - oh * pad.wp), hi = std::min(s.out_w, j1 - oh * pad.wp);
-          const T* src = grid.get() + k * ldg + oh * pad.wp;
+          const int64_t lo = std::max<int64_t>(0, j0 - oh * pad.wpp), hi = std::min(s.out_w, j1 - oh * pad.wpp);
+          const T* src = grid.get() + k * ldg + oh * pad.wpp;
           T* dst = out + (k * s.out_h + oh) * s.out_w;
           for (int64_t i = lo; i < hi; ++i) dst[i] = src[i] + b;
         }
