@@ -1,10 +1,14 @@
-// The direct stride-1 convolution forward, compiled once per ISA (conv_kernels.cpp).
+// The direct convolution forward, compiled once per ISA (conv_kernels.cpp).
 //
-// No GEMM and no column matrix: each image group is copied into a zero-padded buffer, and a
-// register-tiled kernel (kRows output channels x 2 vectors of output columns) reads the
-// kernel-tap rows straight from it through a table of offsets, one per (c, kh, kw) tap.
-// The output is computed on a grid of OH rows of wp (padded width) columns; the junk columns
-// past OW are dropped when the grid is copied out. conv.cpp calls it for every stride-1 conv.
+// No GEMM and no column matrix: each image group is copied once into a zero-padded buffer
+// (split into stride phases when the conv is strided), and the output is computed on a grid
+// of OH rows of wpp columns (the padded width per phase; the junk columns past OW are
+// dropped). On that grid every kernel tap (c, kh, kw) is one contiguous run of the buffer,
+// so a register-tiled kernel (output channels x 2 vectors of grid columns) reads the taps
+// straight from it through a table of offsets, taps blocked to stay in L1. Parallel over
+// (image, group) pairs, cutting an image's columns when there are fewer pairs than threads.
+// conv.cpp runs every forward but a plain 1x1 through it (and the stride-1 input gradient,
+// which is a conv too).
 #pragma once
 #include "core/isa.h"
 #include "cpu/conv.h"
