@@ -1,12 +1,15 @@
 """conv2d speed: pyengine vs PyTorch (oneDNN) on the issue-5 shapes and the example networks'.
 
-    PYTHONPATH=. python3 benchmarks/bench_conv.py [--threads 2] [--runs 7] [--only resnet]
+    PYTHONPATH=. python3 benchmarks/bench_conv.py [--threads 2] [--runs 7] [--only resnet] [--clock process]
 
 For every shape: forward (no grad) and forward+backward (grads of weight, bias and, except for
 a network's first layer, the input). pyengine and PyTorch take turns within each run so
 background load hits both alike; the median per library is printed with GFLOP/s (of the
 forward, 2*N*K*C/g*kH*kW*OH*OW; forward+backward counts 3x that, 2x for a first layer) and
 the time ratio pyengine / PyTorch (< 1 means pyengine is faster).
+--clock process times with the process's CPU time instead of the wall clock: with --threads 1
+it is much less disturbed by other jobs on a shared machine (with more threads it adds up the
+threads' times, so it is only meaningful for one).
 """
 import argparse
 import statistics
@@ -73,11 +76,14 @@ def make_cases(torch, xs, k, ks, pad, stride, grad_x):
     return cases
 
 
+_clock = time.perf_counter
+
+
 def timed(fn, loops):
-    t0 = time.perf_counter()
+    t0 = _clock()
     for _ in range(loops):
         fn()
-    return (time.perf_counter() - t0) / loops
+    return (_clock() - t0) / loops
 
 
 def measure(cases, which, runs):
@@ -99,11 +105,14 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[2])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--only", nargs="*", default=None, help="substrings of shape names to run")
+    ap.add_argument("--clock", choices=["wall", "process"], default="wall")
     args = ap.parse_args()
+    global _clock
+    _clock = time.process_time if args.clock == "process" else time.perf_counter
     torch = torch_or_none()
     print(f"machine: {machine_line()}")
     print(f"pyengine ISA {pe._C.active_isa()}; PyTorch {torch.__version__ if torch else 'not installed'}")
-    print(f"float32, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
+    print(f"float32, {args.clock} clock, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
     for threads in args.threads:
         limit_threads(threads)
         print(f"\nthreads = {threads}")

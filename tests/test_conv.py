@@ -83,6 +83,9 @@ FORWARD_CASES = [
     ((2, 4, 9, 8), (8, 1, 3, 3), (2, 2), (1, 1, 1, 1), (2, 2), 4),        # depthwise multiplier 2, dilated
     ((0, 3, 5, 5), (4, 3, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),        # empty batch
     ((2, 3, 8, 8), (5, 3, 1, 1), (2, 2), (0, 0, 0, 0), (1, 1), 1),        # strided 1x1 (not pointwise)
+    ((9, 3, 6, 7), (4, 3, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),        # strided, small: images chunked
+    ((2, 3, 5, 5), (4, 3, 1, 1), (1, 1), (1, 2, 0, 1), (1, 1), 1),        # 1x1 padded: pad > dil*(k-1)
+    ((2, 2, 6, 5), (3, 2, 2, 3), (1, 1), (0, 1, 2, 0), (3, 2), 1),        # stride 1, dilated both ways
 ]
 
 
@@ -108,10 +111,10 @@ def test_conv2d_reads_any_input_view(view):
     else:
         x = pe.tensor(arr(1, 3, 1, 7)).expand(2, 3, 5, 7)  # stride-0 batch and H
     xn = x.numpy()
-    for ks in ((3, 2), (1, 1)):
+    for ks, stride in (((3, 2), 1), ((1, 1), 1), ((2, 3), 2)):
         w = arr(4, x.shape[1], *ks)
-        got = F.conv2d(x, T(w), padding=(1, 0) if ks == (3, 2) else 0)
-        want = ref_conv2d(xn, w, pad=(1, 1, 0, 0) if ks == (3, 2) else (0, 0, 0, 0))
+        got = F.conv2d(x, T(w), padding=(1, 0) if ks == (3, 2) else 0, stride=stride)
+        want = ref_conv2d(xn, w, pad=(1, 1, 0, 0) if ks == (3, 2) else (0, 0, 0, 0), stride=(stride, stride))
         close(got.numpy(), want, np.float64)
 
 
@@ -170,6 +173,11 @@ GRAD_CASES = [
     ("depthwise", (2, 3, 5, 5), (3, 1, 3, 3), dict(groups=3, stride=2, padding=1)),
     ("pointwise", (2, 3, 4, 5), (4, 3, 1, 1), {}),
     ("no_bias", (1, 2, 4, 4), (2, 2, 2, 2), dict(bias=False)),
+    ("chunked_strided", (9, 2, 5, 4), (3, 2, 3, 2), dict(stride=2, padding=1)),
+    ("pad_beyond_kernel", (2, 2, 3, 4), (3, 2, 2, 1), dict(padding=2)),
+    # >= 32 taps x channels per output channel: the weight gradient's one-GEMM-per-kernel-row path
+    ("many_taps", (2, 4, 5, 6), (3, 4, 3, 3), dict(padding=1)),
+    ("many_taps_dilated_w", (1, 4, 6, 7), (2, 4, 3, 3), dict(padding=(1, 2), dilation=(1, 2))),
 ]
 
 
@@ -222,7 +230,9 @@ def test_results_do_not_depend_on_thread_count():
             y = F.conv2d(xt, wt, bt, padding=1)
             (y * y).sum().backward()
             yt = F.conv_transpose2d(xt.detach(), wt, stride=2)
-            results.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), yt.detach().numpy()])
+            y1 = F.conv2d(xt.detach()[:1], wt.detach(), padding=2, dilation=2)  # one image: cut by columns
+            results.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy(), yt.detach().numpy(),
+                            y1.numpy()])
     finally:
         pe.set_num_threads(before)
     for a, b_ in zip(*results):
@@ -362,3 +372,26 @@ def test_errors(call, err, fragments):
         call()
     for f in fragments:
         assert f in str(info.value), (f, str(info.value))
+
+
+_ISAS = ["generic", "avx2", "avx512"]
+
+
+@pytest.mark.parametrize("isa", _ISAS)
+def test_direct_kernel_on_every_isa(isa):
+    """The direct forward kernel is compiled per ISA: check each build the CPU can run, with
+    output-channel counts that fill the tall and the short register tiles or pad them."""
+    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
+        pytest.skip(f"CPU cannot run {isa}")
+    before = _C.active_isa()
+    _C.set_isa(isa)
+    try:
+        for dtype in (np.float32, np.float64):
+            for k, dil in ((16, 1), (13, 2), (24, 1), (5, 1)):
+                x, w, b = arr(3, 4, 9, 37), arr(k, 4, 3, 2), arr(k)
+                for stride in (1, (2, 3)):
+                    got = F.conv2d(T(x, dtype), T(w, dtype), T(b, dtype), stride, (1, 2), dil)
+                    st = (stride, stride) if stride == 1 else stride
+                    close(got.numpy(), ref_conv2d(x, w, b, st, (1, 1, 2, 2), (dil, dil)), dtype)
+    finally:
+        _C.set_isa(before)

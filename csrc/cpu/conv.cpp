@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/parallel.h"
+#include "cpu/conv_kernels.h"
 #include "cpu/gemm.h"
 
 namespace pe::cpu {
@@ -26,15 +27,19 @@ int64_t flat_plane_stride(const Conv2dShape& s) {
 // thread count.
 //  - Direct:  a 1x1, stride-1, unpadded conv of an input whose (H, W) plane is one flat run:
 //             the input slice is already the GEMM's right operand.
-//  - Shifted: stride 1 (any kernel, padding, dilation). The image is copied once into a
-//             zero-padded, channels-last buffer (hp * wp pixels of cg channels) and the output
-//             is computed on a grid of OH rows of wp columns (the last wp - OW of each row are
-//             junk, dropped). On that grid, kernel row kh reads the padded buffer shifted by
-//             kh*dil_h*wp pixels, and with channels last the kW taps x cg channels of that row
-//             are one plain strided matrix: one GEMM per kernel row (per tap when dil_w > 1),
-//             no column matrix; the GEMM's own packing does the gathering.
-//  - Im2col:  strided convs: an explicit column matrix (C/g*kH*kW rows) for `chunk` images
-//             side by side, so small images still give the GEMM a few hundred columns.
+//  Every other forward runs the direct kernel of conv_kernels.cpp; the methods below then
+//  only concern the gradients.
+//  - Shifted: stride 1 (any kernel, padding, dilation). The input gradient is a stride-1 conv
+//             too (input_grad_is_a_conv).
+//             The weight gradient: the image is copied once into a zero-padded, channels-last
+//             buffer (hp * wp pixels of cg channels) and the output gradient laid on a grid of
+//             OH rows of wp columns (junk columns past OW zero). On that grid kernel row kh
+//             reads the padded buffer shifted by kh*dil_h*wp pixels, and with channels last the
+//             kW taps x cg channels of that row are one plain strided matrix: one GEMM per
+//             kernel row (per tap when dil_w > 1), no column matrix.
+//  - Im2col:  strided convs (and weight gradients with few taps x channels): an explicit
+//             column matrix (C/g*kH*kW rows) for `chunk` images side by side, so small images
+//             still give the GEMM a few hundred columns.
 enum class Method { Direct, Shifted, Im2col };
 
 struct Plan {
@@ -50,7 +55,8 @@ struct Plan {
   Method method;
   int64_t chunk, chunks;  // images per GEMM, number of chunks
 
-  explicit Plan(const Conv2dShape& s)
+  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows).
+  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false)
       : cg(s.in_c / s.groups),
         kg(s.out_c / s.groups),
         rows(s.in_c / s.groups * s.k_h * s.k_w),
@@ -65,6 +71,10 @@ struct Plan {
     const bool pointwise = unit_stride && s.k_h == 1 && s.k_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
                            s.out_h == s.in_h && s.out_w == s.in_w;
     method = pointwise && flat_stride >= 0 ? Method::Direct : unit_stride ? Method::Shifted : Method::Im2col;
+    // A weight with few taps x channels per output channel (a first layer: 1 x 3 x 3) makes the
+    // Shifted GEMMs a few columns wide; a column matrix over many images does better.
+    constexpr int64_t kFewRows = 32;
+    if (for_weight_grad && method == Method::Shifted && rows < kFewRows) method = Method::Im2col;
     padded_size = method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg : cg * hp * wp;
     chunk = 1;
     if (method == Method::Im2col) {
@@ -189,15 +199,8 @@ void pad_image_channels_last(const Conv2dShape& s, const Plan& p, const T* img, 
     }
 }
 
-// The weight (K, cg, kH, kW) as (K, kH, kW, cg), the order the channels-last taps are read in.
-template <class T>
-void weight_to_taps_last(const Conv2dShape& s, const Plan& p, const T* w, T* out) {
-  const int64_t taps = s.k_h * s.k_w;
-  for (int64_t k = 0; k < s.out_c; ++k)
-    for (int64_t c = 0; c < p.cg; ++c)
-      for (int64_t t = 0; t < taps; ++t) out[k * p.rows + t * p.cg + c] = w[k * p.rows + c * taps + t];
-}
-
+// The weight gradient of the Shifted method accumulates taps-last, (K, kH, kW, cg); back to
+// the weight's (K, cg, kH, kW).
 template <class T>
 void weight_from_taps_last(const Conv2dShape& s, const Plan& p, const T* in, T* w) {
   const int64_t taps = s.k_h * s.k_w;
@@ -214,28 +217,6 @@ void for_each_tap_gemm(const Conv2dShape& s, const Plan& p, F gemm_fn) {
   for (int64_t r = 0; r < s.k_h; ++r)
     for (int64_t q = 0; q < s.k_w; q += p.taps_per_gemm)
       gemm_fn(r * s.k_w + q, (r * s.dil_h * p.wp + q * s.dil_w) * p.cg, p.taps_per_gemm);
-}
-
-// y (kg, OH, OW) of one image group = bias + sum over kernel rows of W_row @ shifted input.
-template <class T>
-void forward_shifted(const Conv2dShape& s, const Plan& p, const T* img, const T* w_taps, const T* bias, T* out,
-                     Scratch<T>& scratch) {
-  T* padded = scratch.padded.get();
-  T* grid = scratch.rows.get();
-  pad_image_channels_last(s, p, img, padded);
-  for_each_tap_gemm(s, p, [&](int64_t tap, int64_t shift, int64_t taps) {
-    // grid (kg x OH*wp) (+)= w_taps[:, tap*cg : (tap+taps)*cg] @ B, B[(t, c), j] = padded[shift + j*cg + t*cg + c]
-    gemm<T>(p.kg, p.grid, taps * p.cg, T(1), w_taps + tap * p.cg, p.rows, 1, padded + shift, 1, p.cg,
-            tap == 0 ? T(0) : T(1), grid, p.grid, 1);
-  });
-  for (int64_t k = 0; k < p.kg; ++k) {  // keep the OW valid columns of each grid row, add the bias
-    const T b = bias ? bias[k] : T(0);
-    for (int64_t oh = 0; oh < s.out_h; ++oh) {
-      const T* src = grid + k * p.grid + oh * p.wp;
-      T* dst = out + (k * s.out_h + oh) * s.out_w;
-      for (int64_t i = 0; i < s.out_w; ++i) dst[i] = src[i] + b;
-    }
-  }
 }
 
 // acc (kg x rows, taps-last) (+)= grad (on the grid, junk columns zero) @ shifted input^T.
@@ -292,40 +273,23 @@ int64_t weight_grad_slots(int64_t chunks, int64_t weight_size) {
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Plan p(s);
-  std::unique_ptr<T[]> w_taps;
-  if (p.method == Method::Shifted) {
-    w_taps.reset(new T[s.out_c * p.rows]);
-    weight_to_taps_last(s, p, w, w_taps.get());
-  }
-  parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
-    Scratch<T> scratch(p);
+  // Every forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
+  // column matrix; strided convs read a stride-phase split of the padded image.
+  if (p.method != Method::Direct) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
+  // 1x1, stride 1, unpadded: y[n, group] = bias + W_group @ x[n, group], the input read in place.
+  parallel_for(s.batch * s.groups, p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c);
-      const T* img = x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1];
-      const T* bias_g = bias ? bias + g * p.kg : nullptr;
-      T* out = y + (n0 * s.out_c + g * p.kg) * p.positions;
-      if (p.method == Method::Shifted) {
-        forward_shifted(s, p, img, w_taps.get() + g * p.kg * p.rows, bias_g, out, scratch);
-        continue;
-      }
-      // Direct / Im2col: one image writes y in place; several go side by side in scratch and
-      // are copied out after the GEMM.
-      const int64_t cols = nb * p.positions;
-      T* dst = nb == 1 ? out : scratch.rows.get();
+      const int64_t n = t / s.groups, g = t % s.groups;
+      const T* img = x + n * s.x_strides[0] + g * p.cg * s.x_strides[1];
+      T* out = y + (n * s.out_c + g * p.kg) * p.positions;
       T beta = 0;
-      if (bias_g != nullptr) {  // start from the bias so the GEMM adds onto it
-        for (int64_t k = 0; k < p.kg; ++k) std::fill(dst + k * cols, dst + (k + 1) * cols, bias_g[k]);
+      if (bias != nullptr) {  // start from the bias so the GEMM adds onto it
+        for (int64_t k = 0; k < p.kg; ++k)
+          std::fill(out + k * p.positions, out + (k + 1) * p.positions, bias[g * p.kg + k]);
         beta = 1;
       }
-      const T* B = img;
-      int64_t rsB = s.x_strides[1], csB = p.flat_stride;
-      if (p.method == Method::Im2col) {
-        chunk_columns(s, p, img, nb, scratch.padded.get(), scratch.col.get(), cols);
-        B = scratch.col.get(), rsB = cols, csB = 1;
-      }
-      gemm<T>(p.kg, cols, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, B, rsB, csB, beta, dst, cols, 1);
-      if (nb > 1)
-        copy_runs(p.kg, nb, p.positions, dst, cols, p.positions, out, p.positions, s.out_c * p.positions);
+      gemm<T>(p.kg, p.positions, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, img, s.x_strides[1], p.flat_stride,
+              beta, out, p.positions, 1);
     }
   });
 }
@@ -384,7 +348,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw) {
-  const Plan p(s);
+  const Plan p(s, true);
   const int64_t wsize = s.out_c * p.rows;
   if (s.batch == 0) {
     std::fill(gw, gw + wsize, T(0));

@@ -1,4 +1,5 @@
-// 2-D convolution kernels (cross-correlation, PyTorch's conv2d), im2col + the shared GEMM.
+// 2-D convolution kernels (cross-correlation, PyTorch's conv2d): a direct forward kernel
+// (cpu/conv_kernels.h) and GEMM-based gradients (cpu/conv.cpp explains the methods).
 //
 // Three kernels cover conv2d and conv_transpose2d, forward and backward: the transposed
 // convolution's forward IS conv2d's input gradient, and its backward is conv2d's forward plus
@@ -9,11 +10,10 @@
 // (N, K, OH, OW). Every size is given explicitly (the op layer computes OH/OW), so a kernel
 // never derives one shape from another.
 //
-// Work is split over (image, group) pairs with pe::parallel_for; each pair runs a
-// single-threaded GEMM (cpu::gemm is single-threaded inside a parallel region) on a per-thread
-// column buffer. With a single pair the GEMM itself runs multi-threaded. The weight gradient
-// accumulates over images in a fixed number of slots that depends only on the batch size,
-// so the result does not depend on the thread count.
+// Work is split over (image, group) pairs with pe::parallel_for; each pair runs
+// single-threaded GEMMs (cpu::gemm is single-threaded inside a parallel region) on per-thread
+// scratch. The weight gradient accumulates over images in a fixed number of slots that
+// depends only on the shape, so no result depends on the thread count.
 #pragma once
 #include <cstdint>
 

@@ -1,0 +1,204 @@
+// Direct stride-1 conv2d forward (see conv_kernels.h), compiled once per ISA.
+#include "cpu/conv_kernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace pe::cpu::PE_ISA_NS {
+
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX2__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+constexpr bool kWide = kVectorBytes == 64;  // 32 vector registers rather than 16
+
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVectorBytes)));
+  typedef T unaligned __attribute__((vector_size(kVectorBytes), aligned(sizeof(T)), may_alias));
+  static constexpr int W = kVectorBytes / sizeof(T);
+  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
+  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
+};
+
+// The padded image the kernel reads, split into stride phases so every tap is a contiguous
+// run: phase (a, b) holds the padded pixels (h*stride_h + a, w*stride_w + b) as a (hpp, wpp)
+// plane per channel (with stride 1 there is one phase: the padded image itself). The output
+// is computed on a grid of OH rows of wpp columns (the columns past OW are junk, dropped);
+// tap k = (c, kh, kw), in the weight's own order, reads grid column j = oh*wpp + ow at
+// offsets[k] + j. Zero borders, and slack after the last plane for the junk columns' reads.
+template <class T>
+struct Padded {
+  int64_t cg, kg, taps, K, hpp, wpp, plane, cols, size;
+  std::vector<int64_t> offsets;
+
+  Padded(const Conv2dShape& s, int64_t tail)
+      : cg(s.in_c / s.groups),
+        kg(s.out_c / s.groups),
+        taps(s.k_h * s.k_w),
+        K(cg * taps),
+        hpp(std::max((s.pad_top + s.in_h + s.stride_h - 1) / s.stride_h, s.out_h + (s.k_h - 1) * s.dil_h / s.stride_h)),
+        wpp(std::max((s.pad_left + s.in_w + s.stride_w - 1) / s.stride_w, s.out_w + (s.k_w - 1) * s.dil_w / s.stride_w)),
+        plane(hpp * wpp),
+        cols(s.out_h * wpp),
+        size(s.stride_h * s.stride_w * cg * plane + (s.k_w - 1) * s.dil_w / s.stride_w + tail),
+        offsets(K) {
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t r = 0; r < s.k_h; ++r)
+        for (int64_t q = 0; q < s.k_w; ++q) {
+          const int64_t dr = r * s.dil_h, dq = q * s.dil_w;
+          const int64_t phase = (dr % s.stride_h) * s.stride_w + dq % s.stride_w;
+          offsets[(c * s.k_h + r) * s.k_w + q] = (phase * cg + c) * plane + dr / s.stride_h * wpp + dq / s.stride_w;
+        }
+  }
+
+  // One image group (x's strides) into buf (`size` elements).
+  void fill(const Conv2dShape& s, const T* img, T* buf) const {
+    const int64_t sc = s.x_strides[1], sh = s.x_strides[2], sw = s.x_strides[3];
+    std::fill(buf, buf + size, T(0));
+    // Phase b of a row starts at input column first[b], landing on phase column column[b].
+    std::vector<int64_t> first(s.stride_w), column(s.stride_w);
+    for (int64_t b = 0; b < s.stride_w; ++b) {
+      first[b] = ((b - s.pad_left) % s.stride_w + s.stride_w) % s.stride_w;
+      column[b] = (s.pad_left + first[b]) / s.stride_w;
+    }
+    // Input row h lands in phase row_phase[h], at phase row (pad_top + h) / stride_h.
+    std::vector<int64_t> row_phase(s.in_h), row_at(s.in_h);
+    for (int64_t h = 0; h < s.in_h; ++h) {
+      row_phase[h] = (s.pad_top + h) % s.stride_h;
+      row_at[h] = (s.pad_top + h) / s.stride_h * wpp;
+    }
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t h = 0; h < s.in_h; ++h) {
+        const int64_t a = row_phase[h];
+        const T* src = img + c * sc + h * sh;
+        if (s.stride_w == 1) {
+          T* row = buf + (a * cg + c) * plane + row_at[h] + s.pad_left;
+          if (sw == 1)
+            std::memcpy(row, src, s.in_w * sizeof(T));
+          else
+            for (int64_t i = 0; i < s.in_w; ++i) row[i] = src[i * sw];
+          continue;
+        }
+        for (int64_t b = 0; b < s.stride_w; ++b) {  // the input columns of phase b: first[b], + stride, ...
+          T* row = buf + ((a * s.stride_w + b) * cg + c) * plane + row_at[h] + column[b];
+          for (int64_t i = first[b]; i < s.in_w; i += s.stride_w) *row++ = src[i * sw];
+        }
+      }
+  }
+};
+
+// ---------------------------------------------------------------- forward
+
+// Output channels per register tile: kRows x 2 vector accumulators, plus 2 vectors of input
+// and a broadcast, fit the register file. A tile two thirds that height serves channel
+// counts that are multiples of it (16, 32, 64) without padding rows.
+constexpr int kRows = kWide ? 12 : 6;
+constexpr int kShortRows = kRows * 2 / 3;
+
+// out (R x 2W, row stride ldo) (+)= sum over k of a[k*R + i] * base[offsets[k] + j].
+template <class T, int R>
+inline void forward_tile(int64_t K, const T* __restrict a, const T* __restrict base,
+                         const int64_t* __restrict offsets, T* __restrict out, int64_t ldo, bool accumulate) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  typename V::type acc0[R], acc1[R];
+  for (int i = 0; i < R; ++i) {
+    acc0[i] = accumulate ? V::load(out + i * ldo) : typename V::type{};
+    acc1[i] = accumulate ? V::load(out + i * ldo + W) : typename V::type{};
+  }
+  for (int64_t k = 0; k < K; ++k, a += R) {
+    const T* b = base + offsets[k];
+    const typename V::type b0 = V::load(b), b1 = V::load(b + W);
+    for (int i = 0; i < R; ++i) {
+      acc0[i] += a[i] * b0;
+      acc1[i] += a[i] * b1;
+    }
+  }
+  for (int i = 0; i < R; ++i) {
+    V::store(out + i * ldo, acc0[i]);
+    V::store(out + i * ldo + W, acc1[i]);
+  }
+}
+
+template <class T, int R>
+void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr int NR = 2 * Vec<T>::W;
+  constexpr int64_t kc = 16384 / (NR * sizeof(T));  // taps per block: 16 KiB of input rows
+  const Padded<T> pad(s, NR);
+  const int64_t K = pad.K, kg = pad.kg, positions = s.out_h * s.out_w;
+  const int64_t ldg = (pad.cols + NR - 1) / NR * NR;  // grid row length, whole tiles
+  const int64_t panels = (kg + R - 1) / R;
+  // The weight, per group, in panels of R output channels: packed[panel][k][i], zero rows past kg.
+  std::unique_ptr<T[]> packed(new T[s.groups * panels * K * R]);
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t pn = 0; pn < panels; ++pn) {
+      T* dst = packed.get() + (g * panels + pn) * K * R;
+      for (int64_t k = 0; k < K; ++k)
+        for (int i = 0; i < R; ++i) {
+          const int64_t row = pn * R + i;
+          dst[k * R + i] = row < kg ? w[(g * kg + row) * K + k] : T(0);
+        }
+    }
+  // Tasks: (image, group) pairs, each cut into column ranges when there are fewer pairs than
+  // threads (a single image at inference). A tile's result does not depend on the cut.
+  const int64_t pairs = s.batch * s.groups, tiles = ldg / NR;
+  const int64_t cuts = std::min(tiles, std::max<int64_t>(1, (get_num_threads() + pairs - 1) / pairs));
+  parallel_for(pairs * cuts, kg * K * positions / cuts, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<T[]> buf(new T[pad.size]), grid(new T[panels * R * ldg]);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / cuts / s.groups, g = t / cuts % s.groups, cut = t % cuts;
+      const int64_t j0 = tiles * cut / cuts * NR, j1 = tiles * (cut + 1) / cuts * NR;
+      pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get());
+      const T* a_group = packed.get() + g * panels * K * R;
+      // Blocks of kc taps: a tile's input rows (kc x NR) stay in L1 while every panel of
+      // output channels uses them.
+      for (int64_t k0 = 0; k0 < K; k0 += kc)
+        for (int64_t j = j0; j < j1; j += NR)
+          for (int64_t pn = 0; pn < panels; ++pn)
+            forward_tile<T, R>(std::min(kc, K - k0), a_group + (pn * K + k0) * R, buf.get() + j,
+                               pad.offsets.data() + k0, grid.get() + pn * R * ldg + j, ldg, k0 > 0);
+      T* out = y + (n * s.out_c + g * kg) * positions;
+      for (int64_t k = 0; k < kg; ++k) {  // keep the valid columns of this cut's grid rows, add the bias
+        const T b = bias ? bias[g * kg + k] : T(0);
+        for (int64_t oh = 0; oh < s.out_h; ++oh) {
+          const int64_t lo = std::max<int64_t>(0, j0 - oh * pad.wpp), hi = std::min(s.out_w, j1 - oh * pad.wpp);
+          const T* src = grid.get() + k * ldg + oh * pad.wpp;
+          T* dst = out + (k * s.out_h + oh) * s.out_w;
+          for (int64_t i = lo; i < hi; ++i) dst[i] = src[i] + b;
+        }
+      }
+    }
+  });
+}
+
+// The tile height that pads the fewest output channels (the taller one on a tie).
+template <class T>
+void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t kg = s.out_c / s.groups;
+  const int64_t pad_tall = (kRows - kg % kRows) % kRows, pad_short = (kShortRows - kg % kShortRows) % kShortRows;
+  if (pad_short < pad_tall)
+    forward_rows<T, kShortRows>(s, x, w, bias, y);
+  else
+    forward_rows<T, kRows>(s, x, w, bias, y);
+}
+
+}  // namespace
+
+void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  forward(s, x, w, bias, y);
+}
+void conv2d_forward_direct(const Conv2dShape& s, const double* x, const double* w, const double* bias, double* y) {
+  forward(s, x, w, bias, y);
+}
+
+}  // namespace pe::cpu::PE_ISA_NS
