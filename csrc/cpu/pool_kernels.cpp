@@ -30,9 +30,11 @@ struct Unit {  // a column stride known to be 1 at compile time
   constexpr operator int64_t() const { return 1; }
 };
 
+// PyTorch's max rule: a later tap takes over when it is larger or NaN. Bitwise | (not ||) keeps
+// the scalar code branch-free: on real data the comparison is a coin flip a branch would mispredict.
 template <class T>
 inline bool takes_over(T v, T best) {
-  return v > best || is_nan(v);
+  return (v > best) | is_nan(v);
 }
 
 // Walks the input planes p0, p0 + 1, ... of (N, C) without a division per plane (that costs as
@@ -55,57 +57,91 @@ struct Shape2 {
   int64_t kw, sw, dw, shift;  // shift = -pad: input column of output 0's first tap
 };
 
-// ---------------------------------------------------------------- max forward
-// Fold one input row into the outputs [lo, hi) whose windows are fully inside it.
-template <int KW, int SW, bool kIdx, class T, class S>
-void max_interior(const T* row, S sx, int64_t row_base, T* y, int64_t* idx, int64_t lo, int64_t hi,
-                  Shape2 g) {
+// ---------------------------------------------------------------- folding rows into outputs
+// How one tap v (at input position pos of its plane) updates an output's running state.
+struct MaxFold {
+  template <bool kIdx, class T>
+  static void tap(T& best, int64_t& bi, T v, int64_t pos) {
+    const bool take = takes_over(v, best);
+    best = take ? v : best;
+    if constexpr (kIdx) bi = take ? pos : bi;
+  }
+};
+struct SumFold {
+  template <bool kIdx, class T>
+  static void tap(T& acc, int64_t&, T v, int64_t) {
+    acc += v;
+  }
+};
+
+// Outputs start .. start + n - 1 of the interior (n = N when N > 0): fold their taps in `row`
+// into the states read from y_in / i_in, written to y_out / i_out. With N fixed the compiler
+// turns the output loop into whole vector operations.
+template <int N, int KW, int SW, bool kIdx, class Fold, class T, class S>
+inline void fold_block(const T* row, S sx, int64_t row_base, Shape2 g, int64_t start, int64_t n_rt, const T* y_in,
+                       const int64_t* i_in, T* y_out, int64_t* i_out) {
+  const int64_t n = N ? N : n_rt;
   const int64_t kw = KW ? KW : g.kw, sw = SW ? SW : g.sw, dw = (KW && SW) ? 1 : g.dw;
-  for (int64_t ow = lo; ow < hi; ++ow) {
-    const int64_t c0 = ow * sw + g.shift;
-    T best = y[ow];
-    int64_t bi = kIdx ? idx[ow] : 0;
-    for (int64_t j = 0; j < kw; ++j) {
-      const T v = row[(c0 + j * dw) * sx];
-      if constexpr (kIdx) {
-        if (takes_over(v, best)) {
-          best = v;
-          bi = row_base + c0 + j * dw;
-        }
-      } else {
-        best = takes_over(v, best) ? v : best;
-      }
-    }
-    y[ow] = best;
-    if constexpr (kIdx) idx[ow] = bi;
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t c0 = (start + j) * sw + g.shift;
+    T best = y_in[j];
+    int64_t bi = kIdx ? i_in[j] : 0;
+    for (int64_t t = 0; t < kw; ++t) Fold::template tap<kIdx>(best, bi, row[(c0 + t * dw) * sx], row_base + c0 + t * dw);
+    y_out[j] = best;
+    if constexpr (kIdx) i_out[j] = bi;
   }
 }
 
-// One input row into one output row: border outputs by table, the interior by max_interior.
-template <int KW, int SW, bool kIdx, class T, class S>
-void max_row(const T* row, S sx, int64_t ih, const PoolArgs& a, T* y, int64_t* idx) {
-  const PoolAxis& w = a.w;
+// The interior outputs [lo, hi) in blocks of one vector register's worth of outputs. Rows are
+// often narrow (28, 14, 7 outputs), so the remainder is not left to a scalar loop: the last
+// block is computed from the states as they were (before the main blocks) into a temporary,
+// ending at hi, and only its outputs that no main block covered are stored.
+template <int KW, int SW, bool kIdx, class Fold, class T, class S>
+void fold_interior(const T* row, S sx, int64_t row_base, T* y, int64_t* idx, int64_t lo, int64_t hi, Shape2 g) {
+  constexpr int B = 64 / sizeof(T);
+  const int64_t n = hi - lo;
+  if (n <= 0) return;
+  int64_t* no_idx = nullptr;
+  auto ip = [&](int64_t o) { return kIdx ? idx + o : no_idx; };
+  if (n < B) {
+    fold_block<0, KW, SW, kIdx, Fold>(row, sx, row_base, g, lo, n, y + lo, ip(lo), y + lo, ip(lo));
+    return;
+  }
+  const int64_t main_end = lo + n / B * B, tail = hi - B;
+  T tail_y[B];
+  int64_t tail_i[kIdx ? B : 1];
+  if (main_end < hi)
+    fold_block<B, KW, SW, kIdx, Fold>(row, sx, row_base, g, tail, B, y + tail, ip(tail), tail_y, tail_i);
+  for (int64_t o = lo; o < main_end; o += B)
+    fold_block<B, KW, SW, kIdx, Fold>(row, sx, row_base, g, o, B, y + o, ip(o), y + o, ip(o));
+  for (int64_t o = main_end; o < hi; ++o) {
+    y[o] = tail_y[o - tail];
+    if constexpr (kIdx) idx[o] = tail_i[o - tail];
+  }
+}
+
+// One input row (row ih of its plane) into one output row: the border outputs walk their tap
+// tables, the interior goes through fold_interior.
+template <int KW, int SW, bool kIdx, class Fold, class T, class S>
+void fold_row(const T* row, S sx, int64_t ih, const PoolAxis& w, T* y, int64_t* idx) {
   const int64_t row_base = ih * w.in;
   auto border = [&](int64_t ow) {
     T best = y[ow];
     int64_t bi = kIdx ? idx[ow] : 0;
     for (int64_t t = 0; t < w.count[ow]; ++t) {
       const int64_t iw = w.first[ow] + t * w.dilation;
-      const T v = row[iw * sx];
-      if (takes_over(v, best)) {
-        best = v;
-        bi = row_base + iw;
-      }
+      Fold::template tap<kIdx>(best, bi, row[iw * sx], row_base + iw);
     }
     y[ow] = best;
     if constexpr (kIdx) idx[ow] = bi;
   };
   for (int64_t ow = 0; ow < w.full_lo; ++ow) border(ow);
-  max_interior<KW, SW, kIdx>(row, sx, row_base, y, idx, w.full_lo, w.full_hi,
-                             Shape2{w.kernel, w.stride, w.dilation, -w.pad});
+  fold_interior<KW, SW, kIdx, Fold>(row, sx, row_base, y, idx, w.full_lo, w.full_hi,
+                                    Shape2{w.kernel, w.stride, w.dilation, -w.pad});
   for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
 }
 
+// ---------------------------------------------------------------- max forward
 template <int KW, int SW, bool kIdx, class T, class S>
 void max_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   const PoolAxis &h = a.h, &w = a.w;
@@ -126,13 +162,12 @@ void max_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
       }
       for (int64_t t = 0; t < ch; ++t) {
         const int64_t ih = ih0 + t * h.dilation;
-        max_row<KW, SW, kIdx>(xp + ih * a.x_strides[2], sx, ih, a, y, idx);
+        fold_row<KW, SW, kIdx, MaxFold>(xp + ih * a.x_strides[2], sx, ih, w, y, idx);
       }
     }
   }
 }
 
-// Pick the compile-time specialisation once per call.
 template <bool kIdx, class T>
 void max_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
   const PoolAxis& w = a.w;
@@ -147,29 +182,6 @@ void max_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
 }
 
 // ---------------------------------------------------------------- average forward
-template <int KW, int SW, class T, class S>
-void sum_interior(const T* row, S sx, T* y, int64_t lo, int64_t hi, Shape2 g) {
-  const int64_t kw = KW ? KW : g.kw, sw = SW ? SW : g.sw;
-  for (int64_t ow = lo; ow < hi; ++ow) {
-    const int64_t c0 = ow * sw + g.shift;
-    T acc = y[ow];
-    for (int64_t j = 0; j < kw; ++j) acc += row[(c0 + j) * sx];
-    y[ow] = acc;
-  }
-}
-
-template <int KW, int SW, class T, class S>
-void sum_row(const T* row, S sx, const PoolAxis& w, T* y) {
-  auto border = [&](int64_t ow) {
-    T acc = y[ow];
-    for (int64_t t = 0; t < w.count[ow]; ++t) acc += row[(w.first[ow] + t * w.dilation) * sx];
-    y[ow] = acc;
-  };
-  for (int64_t ow = 0; ow < w.full_lo; ++ow) border(ow);
-  sum_interior<KW, SW>(row, sx, y, w.full_lo, w.full_hi, Shape2{w.kernel, w.stride, 1, -w.pad});
-  for (int64_t ow = w.full_hi; ow < w.out; ++ow) border(ow);
-}
-
 // Window divisors as a separable product: h factor per output row, w factor per column (or the
 // override for all). Kept as T so the divide loops vectorize. A window with no tap sums to 0;
 // its factor 1 keeps 0 / divisor at 0 (PyTorch outputs 0 there) rather than 0 / 0.
@@ -210,7 +222,8 @@ void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
       T* y = yp + oh * w.out;
       std::fill(y, y + w.out, T(0));
       for (int64_t t = 0; t < h.count[oh]; ++t)
-        sum_row<KW, SW>(xp + (h.first[oh] + t * h.dilation) * a.x_strides[2], sx, w, y);
+        fold_row<KW, SW, false, SumFold>(xp + (h.first[oh] + t * h.dilation) * a.x_strides[2], sx, 0, w, y,
+                                         static_cast<int64_t*>(nullptr));
       div.divide_row(oh, y, y);
     }
   }
@@ -222,14 +235,25 @@ void avg_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
 template <class T, class S>
 T lane_sum(const T* p, S stride, int64_t n) {
   constexpr int kLanes = 64 / sizeof(T);
-  T lane[kLanes] = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) lane[k] += p[(i + k) * stride];
   T total = 0;
-  for (; i < n; ++i) total += p[i * stride];
-  for (int k = 0; k < kLanes; ++k) total += lane[k];
-  return total;
+  if (n >= 4 * kLanes) {  // long: a vector of partial sums
+    T lane[kLanes] = {};
+    for (; i + kLanes <= n; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) lane[k] += p[(i + k) * stride];
+    for (int k = 0; k < kLanes; ++k) total += lane[k];
+  }
+  // Short (a 7x7 plane) or the tail: four scalar chains; the vector set-up and the final
+  // reduction of the lanes would cost more than they save.
+  T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += p[i * stride];
+    s1 += p[(i + 1) * stride];
+    s2 += p[(i + 2) * stride];
+    s3 += p[(i + 3) * stride];
+  }
+  for (; i < n; ++i) s0 += p[i * stride];
+  return total + ((s0 + s1) + (s2 + s3));
 }
 
 // One window per plane covering all of it (global average pooling): one lane-parallel sum per
