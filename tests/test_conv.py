@@ -135,6 +135,15 @@ def test_conv_transpose2d_forward_matches_numpy(dtype, xs, ws, stride, pad, opad
     close(got.numpy(), want, dtype)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_no_input_channels_gives_the_bias(stride):
+    b = arr(3)
+    got = F.conv2d(T(arr(2, 0, 5, 5)), T(arr(3, 0, 3, 3)), T(b), stride=stride, padding=1)
+    np.testing.assert_array_equal(got.numpy(), np.broadcast_to(b.reshape(1, 3, 1, 1), got.shape))
+    got = F.conv_transpose2d(T(arr(2, 0, 4, 4)), T(arr(0, 3, 3, 3)), T(b), stride=stride)
+    np.testing.assert_array_equal(got.numpy(), np.broadcast_to(b.reshape(1, 3, 1, 1), got.shape))
+
+
 def test_conv1d_is_conv2d_on_a_row():
     x, w, b = arr(3, 4, 17), arr(6, 2, 5), arr(6)
     got = F.conv1d(T(x), T(w), T(b), stride=2, padding=3, dilation=2, groups=2)

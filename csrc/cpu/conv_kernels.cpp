@@ -160,6 +160,7 @@ void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T
       const int64_t j0 = tiles * cut / cuts * NR, j1 = tiles * (cut + 1) / cuts * NR;
       pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get());
       const T* a_group = packed.get() + g * panels * K * R;
+      if (K == 0) std::fill(grid.get(), grid.get() + panels * R * ldg, T(0));  // no input channels
       // Blocks of kc taps: a tile's input rows (kc x NR) stay in L1 while every panel of
       // output channels uses them.
       for (int64_t k0 = 0; k0 < K; k0 += kc)
