@@ -4,8 +4,7 @@
 // A micro-kernel computes an MR x NR tile of C from a packed A micro-panel (kc x MR: for each
 // k the MR values of a column of A) and a packed B micro-panel (kc x NR: for each k the NR
 // values of a row of B), vectorised along NR, broadcasting A. The threads split C into
-// rectangles of micro-tiles (choose_split; with 2 threads they share the packing of one
-// operand) and each runs, on its rectangle:
+// rectangles of micro-tiles (choose_split) and each runs, on its rectangle:
 //
 //   ic: rows in blocks of mb            the packed A block (mb x kc) sits in L2/L3
 //     pc: k in blocks of kc             first block applies beta, later ones accumulate
@@ -237,12 +236,11 @@ inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const
 }
 
 // How the threads split C: a grid of ti x tj rectangles (whole micro-tiles), one per thread.
-// A one-dimensional grid lets the team share the operand every thread needs whole (ti = 1:
-// all of A; tj = 1: all of B): each thread packs a slice of each block of it, then a barrier.
-// A two-dimensional grid (4+ threads) has each thread pack what it needs, so A is packed tj
-// times and B ti times. The grid minimises the slowest thread's estimated cost: its
-// multiply-adds plus the elements it packs, each weighted NR / 2 (a core does about NR
-// multiply-adds per cycle and packs about two elements per cycle).
+// Each thread packs the A rows and B columns its rectangle needs, so the threads never wait
+// for each other (one fork/join per GEMM) at the price of packing A tj times and B ti times.
+// The grid minimises the slowest thread's estimated cost: its multiply-adds plus the
+// elements it packs, each weighted NR / 2 (a core does about NR multiply-adds per cycle and
+// packs about two elements per cycle).
 struct Split {
   int64_t ti, tj;
 };
@@ -255,8 +253,7 @@ inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, i
     const int64_t tj = threads / ti;
     if (ti > row_panels || tj > col_panels) continue;
     const double rows = double((row_panels + ti - 1) / ti) * MR, cols = double((col_panels + tj - 1) / tj) * NR;
-    const double packed_rows = ti == 1 ? rows / tj : rows, packed_cols = tj == 1 ? cols / ti : cols;
-    const double cost = rows * cols * K + NR / 2.0 * (packed_rows + packed_cols) * K;
+    const double cost = rows * cols * K + NR / 2.0 * (rows + cols) * K;
     if (best_cost < 0 || cost < best_cost) {
       best = {ti, tj};
       best_cost = cost;
@@ -264,9 +261,6 @@ inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, i
   }
   return best;
 }
-
-// Which packed operand the team shares (see Split).
-enum class Shared { none, a, b };
 
 template <class T, class Kernel>
 void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
@@ -276,89 +270,49 @@ void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T*
   const int64_t row_panels = (M + MR - 1) / MR, col_panels = (N + NR - 1) / NR;
   const Split split = choose_split(threads, row_panels, col_panels, K, MR, NR);
   const int64_t tasks = split.ti * split.tj;
-  auto row_begin = [&](int64_t pi) { return imin(row_panels * pi / split.ti * MR, M); };
-  auto col_begin = [&](int64_t pj) { return imin(col_panels * pj / split.tj * NR, N); };
-
-  // Sharing B needs every thread to pass the same number of (ic, pc, jc) blocks (one barrier
-  // each): the row ranges must have as many mb blocks each.
-  Shared shared = Shared::none;
-  if (split.ti == 1 && split.tj > 1) shared = Shared::a;
-  if (split.tj == 1 && split.ti > 1) {
-    auto ic_blocks = [&](int64_t pi) { return (row_begin(pi + 1) - row_begin(pi) + bl.mb - 1) / bl.mb; };
-    bool same = true;
-    for (int64_t pi = 1; pi < split.ti; ++pi) same = same && ic_blocks(pi) == ic_blocks(0);
-    if (same) shared = Shared::b;
-  }
 
   // Scratch, allocated here (a worker thread must not throw): per task an A block and a B
-  // chunk, each 64-byte aligned (the kernels load packed B with aligned loads). A shared
-  // operand alternates between the buffers of tasks 0 and 1, so a thread can pack the next
-  // block while another still reads the current one: one barrier per block suffices.
+  // chunk, each 64-byte aligned (the kernels load packed B with aligned loads).
   constexpr int64_t kAlign = 64 / sizeof(T);
   const int64_t a_elems = (bl.mb * bl.kc + kAlign - 1) / kAlign * kAlign;
   const int64_t b_elems = (bl.nb * bl.kc + kAlign - 1) / kAlign * kAlign;
   thread_local Scratch scratch;
   T* const buffers = static_cast<T*>(scratch.get((a_elems + b_elems) * tasks * sizeof(T)));
-  auto a_buffer = [&](int64_t t) { return buffers + t * (a_elems + b_elems); };
-  auto b_buffer = [&](int64_t t) { return a_buffer(t) + a_elems; };
 
-  // Task t's rectangle; `share` is Shared::none or `shared`, with `me` of `team` threads.
-  auto run_task = [&](int64_t t, Shared share, int64_t me, int64_t team) {
-    const int64_t pi = t / split.tj, pj = t % split.tj;
-    const int64_t row0 = row_begin(pi), row1 = row_begin(pi + 1), col0 = col_begin(pj), col1 = col_begin(pj + 1);
-    int64_t shared_blocks = 0;  // blocks of the shared operand so far: picks its buffer
-    for (int64_t ic = row0; ic < row1; ic += bl.mb) {
-      const int64_t mb = imin(bl.mb, row1 - ic);
-      const int64_t mb_panels = (mb + MR - 1) / MR;
-      for (int64_t pc = 0; pc < K; pc += bl.kc) {
-        const int64_t kc = imin(bl.kc, K - pc);
-        const T beta_pc = pc == 0 ? beta : T(1);  // later k blocks accumulate
-        T* const a_pack = share == Shared::a ? a_buffer(shared_blocks++ % 2) : a_buffer(t);
-        const int64_t p0 = share == Shared::a ? mb_panels * me / team : 0;
-        const int64_t p1 = share == Shared::a ? mb_panels * (me + 1) / team : mb_panels;
-        for (int64_t p = p0; p < p1; ++p)
-          pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A + (ic + p * MR) * rsA + pc * csA, rsA, csA,
-                              a_pack + p * MR * kc);
-        if (share == Shared::a) {
-#pragma omp barrier
-        }
-        for (int64_t jc = col0; jc < col1; jc += bl.nb) {
-          const int64_t nb = imin(bl.nb, col1 - jc);
-          const int64_t nb_panels = (nb + NR - 1) / NR;
-          T* const b_pack = share == Shared::b ? b_buffer(shared_blocks++ % 2) : b_buffer(t);
-          const int64_t q0 = share == Shared::b ? nb_panels * me / team : 0;
-          const int64_t q1 = share == Shared::b ? nb_panels * (me + 1) / team : nb_panels;
-          if (q0 < q1)
-            pack_b_chunk<T, NR>(imin(nb - q0 * NR, (q1 - q0) * NR), kc, B + pc * rsB + (jc + q0 * NR) * csB, rsB,
-                                csB, b_pack + q0 * NR * kc);
-          if (share == Shared::b) {
-#pragma omp barrier
-          }
-          for (int64_t p = 0; p < mb_panels; ++p) {
-            const int64_t i = ic + p * MR;
-            const T* a = a_pack + p * MR * kc;
-            for (int64_t q = 0; q < nb_panels; ++q) {
-              const int64_t j = jc + q * NR;
-              micro_tile<Kernel>(imin(MR, row1 - i), imin(NR, col1 - j), kc, a, b_pack + q * NR * kc, alpha,
-                                 beta_pc, C + i * rsC + j * csC, rsC, csC);
+  run_parallel(tasks > 1 ? threads : 1, tasks, int64_t(1) << 40, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t pi = t / split.tj, pj = t % split.tj;
+      const int64_t row0 = row_panels * pi / split.ti * MR, row1 = imin(row_panels * (pi + 1) / split.ti * MR, M);
+      const int64_t col0 = col_panels * pj / split.tj * NR, col1 = imin(col_panels * (pj + 1) / split.tj * NR, N);
+      T* a_pack = buffers + t * (a_elems + b_elems);
+      T* b_pack = a_pack + a_elems;
+      for (int64_t ic = row0; ic < row1; ic += bl.mb) {
+        const int64_t mb = imin(bl.mb, row1 - ic);
+        const int64_t mb_panels = (mb + MR - 1) / MR;
+        for (int64_t pc = 0; pc < K; pc += bl.kc) {
+          const int64_t kc = imin(bl.kc, K - pc);
+          const T beta_pc = pc == 0 ? beta : T(1);  // later k blocks accumulate
+          for (int64_t p = 0; p < mb_panels; ++p)
+            pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A + (ic + p * MR) * rsA + pc * csA, rsA, csA,
+                                a_pack + p * MR * kc);
+          for (int64_t jc = col0; jc < col1; jc += bl.nb) {
+            const int64_t nb = imin(bl.nb, col1 - jc);
+            const int64_t nb_panels = (nb + NR - 1) / NR;
+            pack_b_chunk<T, NR>(nb, kc, B + pc * rsB + jc * csB, rsB, csB, b_pack);
+            for (int64_t p = 0; p < mb_panels; ++p) {
+              const int64_t i = ic + p * MR;
+              const T* a = a_pack + p * MR * kc;
+              for (int64_t q = 0; q < nb_panels; ++q) {
+                const int64_t j = jc + q * NR;
+                micro_tile<Kernel>(imin(MR, row1 - i), imin(NR, col1 - j), kc, a, b_pack + q * NR * kc, alpha,
+                                   beta_pc, C + i * rsC + j * csC, rsC, csC);
+              }
             }
           }
         }
       }
     }
-  };
-
-  if (tasks == 1) return run_task(0, Shared::none, 0, 1);
-  // One fork/join per GEMM. The team may come out smaller than asked for (thread limits);
-  // then its threads take the tasks in turn, without sharing (a barrier would need them all).
-#pragma omp parallel num_threads(static_cast<int>(tasks))
-  {
-    const int64_t team = omp_get_num_threads(), me = omp_get_thread_num();
-    if (team == tasks)
-      run_task(me, shared, me, team);
-    else
-      for (int64_t t = me; t < tasks; t += team) run_task(t, Shared::none, 0, 1);
-  }
+  });
 }
 
 // Shapes too small to pay for packing run unpacked.
