@@ -168,6 +168,28 @@ def test_edge_tile_variants(isa_name, dtype):
 
 
 @pytest.mark.parametrize("isa_name", ISAS)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_two_threads_share_packing(isa_name, dtype):
+    """Two threads split C by columns (sharing packed A) or by rows (sharing packed B, when both
+    row ranges have as many blocks; else each packs its own). Tiny caches make several blocks
+    along every loop, so the shared buffers alternate; results bitwise equal to one thread."""
+    rng = np.random.default_rng(17)
+    cases = [(100, 300, 129, True),  # column split: shared A, several A blocks
+             (288, 20, 300, True),  # row split, equal block counts: shared B
+             (300, 20, 300, True),  # row split, unequal block counts: private packing
+             (128, 128, 256, False), (64, 512, 128, False), (784, 256, 128, False)]  # MLP/RNN shapes
+    with isa(isa_name):
+        for m, n, k, tiny in cases:
+            a, b = layout(rng, m, k, dtype, "c"), layout(rng, k, n, dtype, "t")
+            outs = []
+            for nt in (1, 2):
+                with threads(nt), (tiny_caches() if tiny else contextlib.nullcontext()):
+                    outs.append(_C.matmul(T(a), T(b)).numpy())
+            np.testing.assert_array_equal(outs[0], outs[1])
+            assert_close(outs[1], a, b)
+
+
+@pytest.mark.parametrize("isa_name", ISAS)
 def test_broadcast_stride0_operands(isa_name):
     """Operands that repeat one row or column (stride 0) through every path."""
     rng = np.random.default_rng(15)
