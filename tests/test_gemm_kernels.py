@@ -169,14 +169,13 @@ def test_edge_tile_variants(isa_name, dtype):
 
 @pytest.mark.parametrize("isa_name", ISAS)
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_two_threads_share_packing(isa_name, dtype):
-    """Two threads split C by columns (sharing packed A) or by rows (sharing packed B, when both
-    row ranges have as many blocks; else each packs its own). Tiny caches make several blocks
-    along every loop, so the shared buffers alternate; results bitwise equal to one thread."""
+def test_two_threads_split_by_rows_or_columns(isa_name, dtype):
+    """Two threads split C by columns or by rows, with row ranges of equal and unequal block
+    counts; tiny caches make several blocks along every loop. Bitwise equal to one thread."""
     rng = np.random.default_rng(17)
-    cases = [(100, 300, 129, True),  # column split: shared A, several A blocks
-             (288, 20, 300, True),  # row split, equal block counts: shared B
-             (300, 20, 300, True),  # row split, unequal block counts: private packing
+    cases = [(100, 300, 129, True),  # column split, several A blocks
+             (288, 20, 300, True),  # row split, 6 A blocks per thread
+             (300, 20, 300, True),  # row split, 6 and 7 A blocks
              (128, 128, 256, False), (64, 512, 128, False), (784, 256, 128, False)]  # MLP/RNN shapes
     with isa(isa_name):
         for m, n, k, tiny in cases:
