@@ -15,8 +15,9 @@
 //           jr: NR columns              ... while the B micro-panels stream from L2
 //             micro-kernel
 //
-// Packing reads any strides and pads edges with zeros, so every micro-kernel call is a full
-// tile; partial tiles (and C without unit column stride) are written through a small buffer.
+// Packing reads any strides and pads edges with zeros. Tiles on the bottom and right edges of
+// C run the smallest kernel variant that covers them (micro_tile); a tile the variant does
+// not cover exactly (or C without unit column stride) is written through a small buffer.
 #pragma once
 #include <omp.h>
 
