@@ -143,6 +143,52 @@ def test_thread_count_does_not_change_results(isa_name, dtype):
 
 
 @pytest.mark.parametrize("isa_name", ISAS)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_edge_tile_variants(isa_name, dtype):
+    """Every row count up to two tiles (12-row AVX-512 tiles run 4- and 8-row variants on the
+    bottom edge, 6-row AVX2 tiles 2- and 4-row ones, 4-row portable tiles 2-row ones) against
+    column counts around half and whole tiles (NR is 4 to 32), K long enough for the packed
+    path; direct and buffered stores (alpha/beta, a strided C); 1 and 2 threads bitwise equal."""
+    rng = np.random.default_rng(16)
+    with isa(isa_name):
+        for m in range(2, 26):
+            n = [2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49][m % 17]
+            k = max(40, 32768 // (m * n) + 1)
+            a, b = layout(rng, m, k, dtype, "c"), layout(rng, k, n, dtype, "ct"[m % 2])
+            outs = []
+            for nt in (1, 2):
+                with threads(nt):
+                    outs.append(_C.matmul(T(a), T(b)).numpy())
+            np.testing.assert_array_equal(outs[0], outs[1])
+            assert_close(outs[0], a, b)
+            base = layout(rng, m, n, dtype, "cs"[m % 2])  # sliced: C with column stride 3
+            c0, c = np.array(base), T(base)
+            _C.gemm_(c, T(a), T(b), alpha=-0.5, beta=1.5)
+            assert_close(c.numpy(), a, b, -0.5, 1.5, c0)
+
+
+@pytest.mark.parametrize("isa_name", ISAS)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_two_threads_split_by_rows_or_columns(isa_name, dtype):
+    """Two threads split C by columns or by rows, with row ranges of equal and unequal block
+    counts; tiny caches make several blocks along every loop. Bitwise equal to one thread."""
+    rng = np.random.default_rng(17)
+    cases = [(100, 300, 129, True),  # column split, several A blocks
+             (288, 20, 300, True),  # row split, 6 A blocks per thread
+             (300, 20, 300, True),  # row split, 6 and 7 A blocks
+             (128, 128, 256, False), (64, 512, 128, False), (784, 256, 128, False)]  # MLP/RNN shapes
+    with isa(isa_name):
+        for m, n, k, tiny in cases:
+            a, b = layout(rng, m, k, dtype, "c"), layout(rng, k, n, dtype, "t")
+            outs = []
+            for nt in (1, 2):
+                with threads(nt), (tiny_caches() if tiny else contextlib.nullcontext()):
+                    outs.append(_C.matmul(T(a), T(b)).numpy())
+            np.testing.assert_array_equal(outs[0], outs[1])
+            assert_close(outs[1], a, b)
+
+
+@pytest.mark.parametrize("isa_name", ISAS)
 def test_broadcast_stride0_operands(isa_name):
     """Operands that repeat one row or column (stride 0) through every path."""
     rng = np.random.default_rng(15)

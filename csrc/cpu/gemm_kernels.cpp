@@ -15,168 +15,141 @@
 namespace pe::cpu::PE_ISA_NS {
 namespace {
 
+// Every kernel has the full MR x NR tile and smaller variants tile<R, C>() (R <= MR rows,
+// C <= NR columns) that the driver runs on the bottom and right edges of C, so a 4-row
+// remainder does not pay for 12 rows. The packed panels keep their MR / NR layout; a variant
+// just reads fewer of their rows and columns. Every C element is summed over k in the same
+// order whichever variant computes it, so results do not depend on where a tile falls.
+
 // Portable kernel: plain loops over a small tile that the compiler keeps in vector registers.
 template <class T, int MR_, int NR_>
 struct PortableKernel {
   static constexpr int MR = MR_, NR = NR_;
-  static void run(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t rsc, T alpha, T beta) {
-    T acc[MR][NR] = {};
+  template <int R, int C>
+  static void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t rsc, T alpha, T beta) {
+    T acc[R][C] = {};
     for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
-      for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) c[i * rsc + j] = gemm_detail::blend(acc[i][j], alpha, beta, c[i * rsc + j]);
+      for (int i = 0; i < R; ++i)
+        for (int j = 0; j < C; ++j) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < C; ++j) c[i * rsc + j] = gemm_detail::blend(acc[i][j], alpha, beta, c[i * rsc + j]);
   }
 };
 
 #if defined(__AVX512F__) || defined(__AVX2__)
-// The C tile is read (beta != 0) and written only after the k loop; its rows lie far apart,
-// beyond the hardware prefetchers' reach, so ask for them before the loop starts.
-template <int MR, int NR, class T>
-inline void prefetch_c_tile(const T* c, int64_t rsc) {
-  for (int i = 0; i < MR; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc + NR - 1), _MM_HINT_T0);
-  }
-}
+// One vector register type and the handful of intrinsics the kernel needs.
+#if defined(__AVX512F__)
+struct VecF32 {
+  using T = float;
+  using V = __m512;
+  static constexpr int W = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const T* p) { return _mm512_load_ps(p); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V mul(V x, V y) { return _mm512_mul_ps(x, y); }
+  static V fmadd(V x, V y, V z) { return _mm512_fmadd_ps(x, y, z); }
+};
+struct VecF64 {
+  using T = double;
+  using V = __m512d;
+  static constexpr int W = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V load(const T* p) { return _mm512_load_pd(p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V mul(V x, V y) { return _mm512_mul_pd(x, y); }
+  static V fmadd(V x, V y, V z) { return _mm512_fmadd_pd(x, y, z); }
+};
+#else
+struct VecF32 {
+  using T = float;
+  using V = __m256;
+  static constexpr int W = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const T* p) { return _mm256_load_ps(p); }
+  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(T x) { return _mm256_set1_ps(x); }
+  static V mul(V x, V y) { return _mm256_mul_ps(x, y); }
+  static V fmadd(V x, V y, V z) { return _mm256_fmadd_ps(x, y, z); }
+};
+struct VecF64 {
+  using T = double;
+  using V = __m256d;
+  static constexpr int W = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V load(const T* p) { return _mm256_load_pd(p); }
+  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static V set1(T x) { return _mm256_set1_pd(x); }
+  static V mul(V x, V y) { return _mm256_mul_pd(x, y); }
+  static V fmadd(V x, V y, V z) { return _mm256_fmadd_pd(x, y, z); }
+};
 #endif
 
+// MR rows x 2 vectors: 2*MR accumulators, 2 loads of B and MR broadcasts of A per k. AVX-512
+// has 32 registers: MR = 12 keeps 24 accumulators + 2 B vectors + a broadcast; AVX2 has 16:
+// MR = 6 (12 + 2 + 1).
+template <class Vec, int MR_>
+struct VecKernel {
+  using T = typename Vec::T;
+  using V = typename Vec::V;
+  static constexpr int W = Vec::W;
+  static constexpr int MR = MR_, NR = 2 * W;
+
+  template <int R, int C>
+  static void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t rsc, T alpha, T beta) {
+    static_assert(R <= MR && C % W == 0 && C <= NR, "a tile variant fits in the packed panels");
+    constexpr int CV = C / W;  // vectors per row
+    V acc[R][CV];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+      for (int j = 0; j < CV; ++j) acc[i][j] = Vec::zero();
+    // The C tile is read (beta != 0) and written only after the k loop; its rows lie far
+    // apart, beyond the hardware prefetchers' reach, so ask for them before the loop starts.
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * rsc + C - 1), _MM_HINT_T0);
+    }
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+      V bv[CV];
+#pragma GCC unroll 2
+      for (int j = 0; j < CV; ++j) bv[j] = Vec::load(b + j * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const V ai = Vec::set1(a[i]);
+#pragma GCC unroll 2
+        for (int j = 0; j < CV; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
+      }
+    }
+    const V va = Vec::set1(alpha), vb = Vec::set1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 2
+      for (int j = 0; j < CV; ++j) {
+        T* cij = c + i * rsc + j * W;
+        if (beta == T(0))
+          Vec::storeu(cij, Vec::mul(va, acc[i][j]));
+        else
+          Vec::storeu(cij, Vec::fmadd(va, acc[i][j], Vec::mul(vb, Vec::loadu(cij))));
+      }
+    }
+  }
+};
+
 #if defined(__AVX512F__)
-// MR rows x 2 vectors of 512 bits: 2*MR accumulators, 2 loads of B and MR broadcasts of A
-// per k. MR = 12 keeps 24 accumulators + 2 B vectors + broadcasts within 32 registers.
-struct Avx512KernelF32 {
-  static constexpr int MR = 12, NR = 32;
-  static void run(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t rsc,
-                  float alpha, float beta) {
-    __m512 c0[MR], c1[MR];
-    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
-    prefetch_c_tile<MR, NR>(c, rsc);
-#pragma GCC unroll 2
-    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[i]);
-        c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-        c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
-      }
-    }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      float* ci = c + i * rsc;
-      if (beta == 0.0f) {
-        _mm512_storeu_ps(ci, _mm512_mul_ps(va, c0[i]));
-        _mm512_storeu_ps(ci + 16, _mm512_mul_ps(va, c1[i]));
-      } else {
-        _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, c0[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
-        _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, c1[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
-      }
-    }
-  }
-};
-
-struct Avx512KernelF64 {
-  static constexpr int MR = 12, NR = 16;
-  static void run(int64_t kc, const double* __restrict a, const double* __restrict b, double* c, int64_t rsc,
-                  double alpha, double beta) {
-    __m512d c0[MR], c1[MR];
-    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_pd();
-    prefetch_c_tile<MR, NR>(c, rsc);
-#pragma GCC unroll 2
-    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-      const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        const __m512d ai = _mm512_set1_pd(a[i]);
-        c0[i] = _mm512_fmadd_pd(ai, b0, c0[i]);
-        c1[i] = _mm512_fmadd_pd(ai, b1, c1[i]);
-      }
-    }
-    const __m512d va = _mm512_set1_pd(alpha), vb = _mm512_set1_pd(beta);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      double* ci = c + i * rsc;
-      if (beta == 0.0) {
-        _mm512_storeu_pd(ci, _mm512_mul_pd(va, c0[i]));
-        _mm512_storeu_pd(ci + 8, _mm512_mul_pd(va, c1[i]));
-      } else {
-        _mm512_storeu_pd(ci, _mm512_fmadd_pd(va, c0[i], _mm512_mul_pd(vb, _mm512_loadu_pd(ci))));
-        _mm512_storeu_pd(ci + 8, _mm512_fmadd_pd(va, c1[i], _mm512_mul_pd(vb, _mm512_loadu_pd(ci + 8))));
-      }
-    }
-  }
-};
-using KernelF32 = Avx512KernelF32;
-using KernelF64 = Avx512KernelF64;
-
-#elif defined(__AVX2__)
-// 6 rows x 2 vectors of 256 bits: 12 accumulators + 2 B vectors + 1 broadcast of 16 registers.
-struct Avx2KernelF32 {
-  static constexpr int MR = 6, NR = 16;
-  static void run(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t rsc,
-                  float alpha, float beta) {
-    __m256 c0[MR], c1[MR];
-    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
-    prefetch_c_tile<MR, NR>(c, rsc);
-#pragma GCC unroll 2
-    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-      const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) {
-        const __m256 ai = _mm256_broadcast_ss(a + i);
-        c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
-        c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
-      }
-    }
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      float* ci = c + i * rsc;
-      if (beta == 0.0f) {
-        _mm256_storeu_ps(ci, _mm256_mul_ps(va, c0[i]));
-        _mm256_storeu_ps(ci + 8, _mm256_mul_ps(va, c1[i]));
-      } else {
-        _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, c0[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
-        _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, c1[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
-      }
-    }
-  }
-};
-
-struct Avx2KernelF64 {
-  static constexpr int MR = 6, NR = 8;
-  static void run(int64_t kc, const double* __restrict a, const double* __restrict b, double* c, int64_t rsc,
-                  double alpha, double beta) {
-    __m256d c0[MR], c1[MR];
-    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_pd();
-    prefetch_c_tile<MR, NR>(c, rsc);
-#pragma GCC unroll 2
-    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-      const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) {
-        const __m256d ai = _mm256_broadcast_sd(a + i);
-        c0[i] = _mm256_fmadd_pd(ai, b0, c0[i]);
-        c1[i] = _mm256_fmadd_pd(ai, b1, c1[i]);
-      }
-    }
-    const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      double* ci = c + i * rsc;
-      if (beta == 0.0) {
-        _mm256_storeu_pd(ci, _mm256_mul_pd(va, c0[i]));
-        _mm256_storeu_pd(ci + 4, _mm256_mul_pd(va, c1[i]));
-      } else {
-        _mm256_storeu_pd(ci, _mm256_fmadd_pd(va, c0[i], _mm256_mul_pd(vb, _mm256_loadu_pd(ci))));
-        _mm256_storeu_pd(ci + 4, _mm256_fmadd_pd(va, c1[i], _mm256_mul_pd(vb, _mm256_loadu_pd(ci + 4))));
-      }
-    }
-  }
-};
-using KernelF32 = Avx2KernelF32;
-using KernelF64 = Avx2KernelF64;
+using KernelF32 = VecKernel<VecF32, 12>;  // 12 x 32
+using KernelF64 = VecKernel<VecF64, 12>;  // 12 x 16
+#else
+using KernelF32 = VecKernel<VecF32, 6>;  // 6 x 16
+using KernelF64 = VecKernel<VecF64, 6>;  // 6 x 8
+#endif
 
 #else
 // SSE2 baseline: 4 x 8 floats / 4 x 4 doubles = 8 vector accumulators of 128 bits.

@@ -15,8 +15,9 @@
 //           jr: NR columns              ... while the B micro-panels stream from L2
 //             micro-kernel
 //
-// Packing reads any strides and pads edges with zeros, so every micro-kernel call is a full
-// tile; partial tiles (and C without unit column stride) are written through a small buffer.
+// Packing reads any strides and pads edges with zeros. Tiles on the bottom and right edges of
+// C run the smallest kernel variant that covers them (micro_tile); a tile the variant does
+// not cover exactly (or C without unit column stride) is written through a small buffer.
 #pragma once
 #include <omp.h>
 
@@ -185,23 +186,54 @@ void pack_b_chunk(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB
   }
 }
 
-// One micro-tile, wherever it lies: full tiles with unit column stride go straight to C;
-// the rest go through an aligned buffer (so edges still run the fast kernel).
+// One R x C tile variant of the kernel: straight into C when it covers the whole tile and C
+// has unit column stride, else through an aligned buffer (so edges still run a fast kernel).
+template <class Kernel, int R, int C, class T>
+inline void tile_variant(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* Cp,
+                         int64_t rsC, int64_t csC) {
+  if (rows == R && cols == C && csC == 1) {
+    Kernel::template tile<R, C>(kc, a, b, Cp, rsC, alpha, beta);
+    return;
+  }
+  alignas(64) T tile[R * C];
+  Kernel::template tile<R, C>(kc, a, b, tile, C, T(1), T(0));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      T& dst = Cp[r * rsC + c * csC];
+      dst = blend(tile[r * C + c], alpha, beta, dst);
+    }
+}
+
+// Row variants of a kernel: thirds of MR where MR divides by 3 (12 -> 4, 8, 12; 6 -> 2, 4, 6),
+// else halves; columns: NR / 2 or NR. The edge tile runs the smallest variant that covers it.
+template <int MR>
+constexpr int row_step() {
+  return MR % 3 == 0 ? MR / 3 : MR / 2;
+}
+
+template <class Kernel, int R, class T>
+inline void tile_rows(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* C,
+                      int64_t rsC, int64_t csC) {
+  constexpr int NR = Kernel::NR;
+  if (cols <= NR / 2)
+    tile_variant<Kernel, R, NR / 2>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
+  else
+    tile_variant<Kernel, R, NR>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
+}
+
+// One micro-tile of rows x cols (at most MR x NR), wherever it lies.
 template <class Kernel, class T>
 inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* C,
                        int64_t rsC, int64_t csC) {
-  constexpr int MR = Kernel::MR, NR = Kernel::NR;
-  if (rows == MR && cols == NR && csC == 1) {
-    Kernel::run(kc, a, b, C, rsC, alpha, beta);
-    return;
-  }
-  alignas(64) T tile[MR * NR];
-  Kernel::run(kc, a, b, tile, NR, T(1), T(0));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      T& dst = C[r * rsC + c * csC];
-      dst = blend(tile[r * NR + c], alpha, beta, dst);
-    }
+  constexpr int MR = Kernel::MR, S = row_step<MR>();
+  if (rows == MR)  // the common case first
+    tile_rows<Kernel, MR>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
+  else if (rows <= S)
+    tile_rows<Kernel, S>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
+  else if (2 * S < MR && rows <= 2 * S)
+    tile_rows<Kernel, (2 * S < MR ? 2 * S : MR)>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
+  else
+    tile_rows<Kernel, MR>(rows, cols, kc, a, b, alpha, beta, C, rsC, csC);
 }
 
 // How the threads split C: a grid of ti x tj rectangles (whole micro-tiles), one per thread.
