@@ -4,12 +4,12 @@
 // row the windows touch is folded into it in turn (taps in PyTorch's order: window row, then
 // window column). Outputs whose window is regular and fully inside the input - the interior -
 // run a loop over output columns that the compiler vectorizes; kernel width and stride are
-// compile-time constants for the common shapes (2x2 and 3x3, stride 1 or 2). The few border
+// compile-time constants for the common shapes (see with_window_shape). The few border
 // outputs walk their tap tables.
 //
 // Max follows PyTorch's rule: a tap replaces the best so far when it is larger or NaN (so NaN
 // propagates, and the first of equal values keeps the index). Average sums in the input dtype
-// in the same tap order and divides by the window's divisor.
+// in the same tap order and divides by the window's divisor (global pooling: one sum per plane).
 //
 // Backward scatters into a zeroed plane: max adds dL/dy at the saved argmax, average spreads
 // dL/dy / divisor over the window's taps. Planes are independent, so threads split planes.
