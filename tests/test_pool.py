@@ -115,6 +115,8 @@ MAX_CONFIGS = [
     (4, 3, 2, 1, False),
     (1, 1, 0, 1, False),
     (5, 1, 0, 1, False),
+    (2, 1, 0, 1, False),         # 2x2 stride 1 and 4x4 stride 2: the other specialised loops
+    (4, 2, 1, 1, True),
 ]
 SHAPES = [(2, 3, 7, 7), (1, 1, 1, 1), (1, 2, 5, 13), (2, 1, 11, 6), (0, 2, 6, 6), (3, 6, 6)]
 
@@ -156,6 +158,8 @@ AVG_CONFIGS = [  # (kernel, stride, padding, ceil_mode, count_include_pad, divis
     (3, 1, 1, False, True, 5),
     ((2, 4), (3, 1), (1, 2), True, False, None),
     (4, 3, 2, False, True, None),
+    (2, 1, 0, False, True, None),
+    (4, 2, 1, True, False, None),
 ]
 
 

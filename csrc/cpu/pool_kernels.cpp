@@ -4,12 +4,12 @@
 // row the windows touch is folded into it in turn (taps in PyTorch's order: window row, then
 // window column). Outputs whose window is regular and fully inside the input - the interior -
 // run a loop over output columns that the compiler vectorizes; kernel width and stride are
-// compile-time constants for the common shapes (2x2 and 3x3, stride 1 or 2). The few border
+// compile-time constants for the common shapes (see with_window_shape). The few border
 // outputs walk their tap tables.
 //
 // Max follows PyTorch's rule: a tap replaces the best so far when it is larger or NaN (so NaN
 // propagates, and the first of equal values keeps the index). Average sums in the input dtype
-// in the same tap order and divides by the window's divisor.
+// in the same tap order and divides by the window's divisor (global pooling: one sum per plane).
 //
 // Backward scatters into a zeroed plane: max adds dL/dy at the saved argmax, average spreads
 // dL/dy / divisor over the window's taps. Planes are independent, so threads split planes.
@@ -168,17 +168,27 @@ void max_planes(const PoolArgs& a, S sx, int64_t p0, int64_t p1) {
   }
 }
 
+// Pick the compile-time window shape once per call: run(KW, SW, column stride) with KW, SW as
+// std::integral_constant for the common unit-stride shapes (2x2 / 3x3 / 4x4 windows, stride 1
+// or 2), and 0, 0 (the run-time loop) otherwise.
+template <class Run>
+void with_window_shape(const PoolAxis& w, int64_t sx, Run&& run) {
+  using std::integral_constant;
+  if (sx != 1 || w.dilation != 1) return run(integral_constant<int, 0>{}, integral_constant<int, 0>{}, sx);
+  const int64_t k = w.kernel, s = w.stride;
+  if (k == 2 && s == 2) return run(integral_constant<int, 2>{}, integral_constant<int, 2>{}, Unit{});
+  if (k == 3 && s == 2) return run(integral_constant<int, 3>{}, integral_constant<int, 2>{}, Unit{});
+  if (k == 3 && s == 1) return run(integral_constant<int, 3>{}, integral_constant<int, 1>{}, Unit{});
+  if (k == 2 && s == 1) return run(integral_constant<int, 2>{}, integral_constant<int, 1>{}, Unit{});
+  if (k == 4 && s == 2) return run(integral_constant<int, 4>{}, integral_constant<int, 2>{}, Unit{});
+  run(integral_constant<int, 0>{}, integral_constant<int, 0>{}, Unit{});
+}
+
 template <bool kIdx, class T>
 void max_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
-  const PoolAxis& w = a.w;
-  const int64_t sx = a.x_strides[3];
-  if (sx == 1 && w.dilation == 1) {
-    if (w.kernel == 2 && w.stride == 2) return max_planes<2, 2, kIdx, T>(a, Unit{}, p0, p1);
-    if (w.kernel == 3 && w.stride == 2) return max_planes<3, 2, kIdx, T>(a, Unit{}, p0, p1);
-    if (w.kernel == 3 && w.stride == 1) return max_planes<3, 1, kIdx, T>(a, Unit{}, p0, p1);
-    return max_planes<0, 0, kIdx, T>(a, Unit{}, p0, p1);
-  }
-  max_planes<0, 0, kIdx, T>(a, sx, p0, p1);
+  with_window_shape(a.w, a.x_strides[3], [&](auto kw, auto sw, auto sx) {
+    max_planes<decltype(kw)::value, decltype(sw)::value, kIdx, T>(a, sx, p0, p1);
+  });
 }
 
 // ---------------------------------------------------------------- average forward
@@ -284,16 +294,10 @@ bool is_global(const PoolArgs& a) {
 
 template <class T>
 void avg_dispatch(const PoolArgs& a, int64_t p0, int64_t p1) {
-  const PoolAxis& w = a.w;
-  const int64_t sx = a.x_strides[3];
   if (is_global(a)) return global_avg_planes<T>(a, p0, p1);
-  if (sx == 1 && w.dilation == 1) {
-    if (w.kernel == 2 && w.stride == 2) return avg_planes<2, 2, T>(a, Unit{}, p0, p1);
-    if (w.kernel == 3 && w.stride == 2) return avg_planes<3, 2, T>(a, Unit{}, p0, p1);
-    if (w.kernel == 3 && w.stride == 1) return avg_planes<3, 1, T>(a, Unit{}, p0, p1);
-    return avg_planes<0, 0, T>(a, Unit{}, p0, p1);
-  }
-  avg_planes<0, 0, T>(a, sx, p0, p1);
+  with_window_shape(a.w, a.x_strides[3], [&](auto kw, auto sw, auto sx) {
+    avg_planes<decltype(kw)::value, decltype(sw)::value, T>(a, sx, p0, p1);
+  });
 }
 
 // ---------------------------------------------------------------- average backward
