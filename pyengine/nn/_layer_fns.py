@@ -29,9 +29,17 @@ class LinearFn(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx = g @ w if need[0] else None
-        gw = g.mT @ x if need[1] else None
-        gb = g.sum(0) if ctx.has_bias and need[2] else None
+        if _grad_state.enabled:  # create_graph: Tensor ops, so the gradients are differentiable
+            gx = g @ w if need[0] else None
+            gw = g.mT @ x if need[1] else None
+            gb = g.sum(0) if ctx.has_bias and need[2] else None
+            return gx, gw, gb
+        # Plain backward: each gradient is one fresh _C result (no Tensor wrappers in between),
+        # which the engine then adopts as .grad without a copy.
+        gi = g._impl
+        gx = _C.matmul(gi, w._impl) if need[0] else None
+        gw = _C.matmul(_C.transpose(gi, 0, 1), x._impl) if need[1] else None
+        gb = _C.sum(gi, [0], False, None) if ctx.has_bias and need[2] else None
         return gx, gw, gb
 
 
