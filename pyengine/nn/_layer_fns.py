@@ -2,7 +2,7 @@
 from .. import _C
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, dtype_name, shape_of
 from ._activation_fns import _NoCtx
 
 
@@ -13,12 +13,12 @@ class LinearFn(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         xi, wi = x._impl, w._impl
-        out_dtype = _C.promote_types(xi.dtype, wi.dtype)
+        dx, dw = dtype_name(x), dtype_name(w)  # cached on the Tensors: no trips through pybind
+        out_dtype = dx if dx == dw else _C.promote_types(dx, dw)
+        out = _C.empty([shape_of(x)[0], shape_of(w)[0]], out_dtype, xi.device)
         if b is None:
-            out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 0.0)
         else:
-            out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
             _C.copy_(out, b._impl)  # broadcast the bias into a fresh buffer (never alias b)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 1.0)
         ctx.save_for_backward(x, w)
