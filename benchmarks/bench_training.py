@@ -36,14 +36,24 @@ def make_epoch(lib, x, y, batch):
     return epoch
 
 
-def timed(fn, repeats):
-    fn()  # warm up (allocations, first-touch)
-    samples = []
+def timed_pair(fn_a, fn_b, repeats):
+    """Median seconds of fn_a and fn_b, and the median of their per-round ratio. The two run
+    alternately, so load from other processes on a shared machine hits both alike."""
+    fn_a()  # warm up (allocations, first-touch)
+    if fn_b:
+        fn_b()
+    ta, tb, ratios = [], [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        fn_a()
+        ta.append(time.perf_counter() - t0)
+        if fn_b:
+            t0 = time.perf_counter()
+            fn_b()
+            tb.append(time.perf_counter() - t0)
+            ratios.append(ta[-1] / tb[-1])
+    med = statistics.median
+    return med(ta), (med(tb) if tb else None), (med(ratios) if ratios else None)
 
 
 def main():
@@ -58,16 +68,19 @@ def main():
     x = rng.random((args.samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, args.samples)
     print(f"machine: {machine_line()}; threads: {args.threads}; PyTorch: {torch.__version__ if torch else 'absent'}")
-    t_pe = timed(make_epoch(pe, x, y, args.batch), args.repeats)
-    print(f"MLP epoch ({args.samples} samples, batch {args.batch}, SGD momentum), median of {args.repeats}:")
+    t_pe, t_t, ratio = timed_pair(make_epoch(pe, x, y, args.batch),
+                                  make_epoch(torch, x, y, args.batch) if torch else None, args.repeats)
+    print(f"MLP epoch ({args.samples} samples, batch {args.batch}, SGD momentum), median of {args.repeats}, "
+          f"frameworks alternating:")
     print(f"  pyengine {t_pe:.3f} s")
     if torch:
-        t_t = timed(make_epoch(torch, x, y, args.batch), args.repeats)
-        print(f"  PyTorch  {t_t:.3f} s   -> pyengine takes {t_pe / t_t:.2f}x PyTorch's time")
+        print(f"  PyTorch  {t_t:.3f} s   -> pyengine takes {ratio:.2f}x PyTorch's time (median of per-round ratios)")
 
     a, b = pe.ones(4, requires_grad=True), pe.ones(4, requires_grad=True)
     us = 1e6 * median_time(lambda: a + b)
-    line = f"tiny add with autograd: pyengine {us:.2f} µs"
+    ai, bi = a._impl, b._impl
+    kernel_us = 1e6 * median_time(lambda: pe._C.add(ai, bi))
+    line = f"tiny add with autograd: pyengine {us:.2f} µs (_C.add alone {kernel_us:.2f} µs)"
     if torch:
         ta, tb = torch.ones(4, requires_grad=True), torch.ones(4, requires_grad=True)
         line += f", PyTorch {1e6 * median_time(lambda: ta + tb):.2f} µs"

@@ -16,9 +16,9 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
-T.__add__ = lambda self, other: E._add(self, other)
-T.__radd__ = T.__add__
-T.__sub__ = lambda self, other: E._sub(self, other)
+T.__add__ = E._add
+T.__radd__ = E._add  # addition commutes (promotion included)
+T.__sub__ = E._sub
 T.__rsub__ = _r(E._sub)
 T.__mul__ = E.mul
 T.__rmul__ = E.mul

@@ -14,6 +14,7 @@ from .autograd.grad_mode import state as _grad_state
 from .dtypes import _BY_NAME, to_device, to_dtype, device_name
 
 _new = object.__new__
+_weakref = weakref.ref
 
 
 class Tensor:
@@ -49,11 +50,11 @@ class Tensor:
         return shape[_wrap_dim(dim, len(shape))]
 
     def dim(self):
-        return self._impl.ndim
+        return len(self._shape or shape_of(self))
 
     @property
     def ndim(self):
-        return self._impl.ndim
+        return len(self._shape or shape_of(self))
 
     def numel(self):
         return self._impl.numel
@@ -146,8 +147,10 @@ class Tensor:
         ref = self._grad_acc
         node = ref() if ref is not None else None
         if node is None:
-            node = AccumulateGrad(self)
-            self._grad_acc = weakref.ref(node)
+            node = _new(AccumulateGrad)  # AccumulateGrad(self) without the __init__ call
+            node.variable = self
+            node._pre_hooks = None
+            self._grad_acc = _weakref(node)
         return node
 
     def register_hook(self, hook):
@@ -300,9 +303,20 @@ def _init(t, impl):
 
 
 def _wrap(impl):
-    """A fresh Tensor (no autograd history) around a TensorImpl. The hot path of every op."""
+    """A fresh Tensor (no autograd history) around a TensorImpl. The hot path of every op, so
+    _init's body is repeated here rather than called (a Python call costs more than the stores)."""
     t = _new(Tensor)
-    _init(t, impl)
+    t._impl = impl
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._hooks = None
+    t._grad_acc = None
+    t._retains_grad = False
+    t._shape = None
+    t._dt = None
+    t._view_of = None
     return t
 
 

@@ -83,6 +83,15 @@ static py::array to_numpy(const Tensor& t) {
   return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);
 }
 
+// True when `t` is the only view of memory that pyengine allocated itself, and covers all of it
+// with contiguous strides. Autograd then adopts such a gradient as a leaf's .grad instead of
+// copying it: no other tensor (nor a NumPy array or DLPack consumer) can see the buffer.
+static bool sole_dense_owner(const Tensor& t) {
+  const auto& s = t.storage();
+  return s.use_count() == 1 && s->owner.use_count() == 1 && s->owner.get() == s->data && t.offset() == 0 &&
+         t.is_contiguous() && static_cast<size_t>(t.numel()) * t.itemsize() == s->nbytes;
+}
+
 static Shape as_shape(const py::object& o) {
   if (py::isinstance<py::int_>(o)) return {o.cast<int64_t>()};
   return o.cast<Shape>();
@@ -104,6 +113,7 @@ void bind_core(py::module_& m) {
                              [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage()->data); })
       .def_property_readonly("storage_nbytes", [](const Tensor& t) { return t.storage()->nbytes; })
       .def("is_contiguous", &Tensor::is_contiguous)
+      .def("sole_dense_owner", &sole_dense_owner)
       .def("bump_version", &Tensor::bump_version)
       .def("numpy", &to_numpy);
 

@@ -3,6 +3,8 @@
 No recursion anywhere, so a 100,000-op chain works. A node runs when every node that feeds it a
 gradient has run (dependency counting), so each node runs once with its summed gradient.
 """
+from sys import getrefcount as _getrefcount
+
 from . import function as _fn
 from .function import AccumulateGrad
 from .grad_mode import state
@@ -56,20 +58,45 @@ def _run_hooks(hooks, grad):
     return grad
 
 
+# References to an incoming gradient that only the engine holds, seen from _adoptable: the
+# run_backward's `grads` list, _accumulate's and _adoptable's arguments and getrefcount's own;
+# to its TensorImpl: the Tensor's slot and getrefcount's argument. (tests/test_autograd_speed.py
+# checks that fresh gradients are adopted and shared or user-held ones are not.)
+_ENGINE_REFS = 4
+_IMPL_REFS = 2
+
+
+def _adoptable(grad):
+    """True when nothing but the engine can see `grad`, so a leaf may take it as its .grad
+    without a copy (what the op's backward just allocated, typically)."""
+    return (type(grad) is _fn._Tensor and grad.grad_fn is None and not grad._requires_grad
+            and _getrefcount(grad) <= _ENGINE_REFS and _getrefcount(grad._impl) <= _IMPL_REFS
+            and grad._impl.sole_dense_owner())
+
+
 def _accumulate(node, grad, create_graph):
     v = node.variable
-    if tuple(grad.shape) != tuple(v._impl.shape):
+    vimpl = v._impl
+    if grad.shape != v.shape:
         raise RuntimeError(f"gradient of shape {tuple(grad.shape)} does not match the leaf's shape "
-                           f"{tuple(v._impl.shape)}")
-    if grad._impl.dtype != v._impl.dtype:  # e.g. a user Function's backward in another precision
-        grad = grad.to(v._impl.dtype)
-    if v.grad is None:
-        # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor.
-        v.grad = grad if create_graph else grad.detach().clone()
-    elif create_graph:
-        v.grad = v.grad + grad
+                           f"{tuple(vimpl.shape)}")
+    if grad._impl.dtype != vimpl.dtype:  # e.g. a user Function's backward in another precision
+        grad = grad.to(vimpl.dtype)
+    old = v.grad
+    if old is None:
+        # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;
+        # a buffer no one else can see is adopted as it is.
+        if create_graph:
+            v.grad = grad
+        elif _adoptable(grad):
+            v.grad = grad
+        else:
+            v.grad = _fn._wrap(_fn._C.clone(grad._impl))
+    elif create_graph or old._requires_grad:
+        v.grad = old + grad
     else:
-        v.grad = _fn._wrap(_fn._C.add(v.grad._impl, grad._impl))
+        # Like PyTorch: without create_graph, later gradients are added into .grad in place.
+        _fn._C.add(old._impl, grad._impl, out=old._impl)
 
 
 def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=False):
@@ -163,6 +190,7 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                 deps[child] = left
                 if left == 0:
                     ready.append(child)
+            outs = g = None  # the buffers hold the gradients now (see _adoptable's reference count)
     finally:
         state.enabled = prev_mode
 

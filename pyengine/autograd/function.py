@@ -7,6 +7,7 @@ from .grad_mode import state
 
 _new = object.__new__
 _NO_GRADS = [(False,) * n for n in range(8)]
+_FLOAT = ("float32", "float64")
 
 _Tensor = None  # pyengine.tensor.Tensor, bound at import time (tensor.py imports us first)
 _wrap = None
@@ -144,18 +145,29 @@ class Function(Node):
     # ----- recording -----
     @classmethod
     def apply(cls, *args):
+        # The hot path of every differentiable op, so it is written out by hand: no list
+        # comprehensions (each is a function call in Python 3.11) and no helper calls for the
+        # usual one-output case.
         grad_on = state.enabled
         ctx = _new(cls)
+        record = False
         if grad_on:
-            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            n = len(args)
+            if n == 2:
+                a, b = args
+                needs = (isinstance(a, _Tensor) and a._requires_grad, isinstance(b, _Tensor) and b._requires_grad)
+            elif n == 1:
+                a = args[0]
+                needs = (isinstance(a, _Tensor) and a._requires_grad,)
+            else:
+                needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
             record = True in needs
-        else:
-            record = False
         ctx._recording = record
         if record:
             ctx.needs_input_grad = needs
         else:
-            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+            n = len(args)
+            ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
         if cls.forward_calls_tensor_ops and grad_on:  # their ops must not record a graph
             state.enabled = False
             try:
@@ -169,9 +181,29 @@ class Function(Node):
             if record:
                 _connect(ctx, args, outs)
             return outs
-        out = out if isinstance(out, _Tensor) else _wrap(out)
+        if not isinstance(out, _Tensor):
+            out = _wrap(out)
         if record:
-            _connect(ctx, args, (out,))
+            ctx._next = _edges(args, needs)
+            impl = out._impl
+            nd = ctx._non_differentiable
+            if nd is None or id(impl) not in nd:
+                if cls.float_outputs:
+                    differentiable = True
+                else:
+                    dt = out._dt
+                    if dt is None:
+                        dt = out._dt = impl.dtype
+                    differentiable = dt in _FLOAT
+                if differentiable:
+                    out._requires_grad = True
+                    out.grad_fn = ctx
+                    out._output_nr = 0
+            saved = ctx._saved
+            if saved:
+                for e in saved:
+                    if e is not None and e[0] == "out" and e[1] is impl:
+                        e[3] = 0 if out.grad_fn is ctx else None
         return out
 
     def _release(self):
@@ -182,16 +214,26 @@ class Function(Node):
         self._freed = True
 
 
+def _edges(args, needs):
+    """Per input: (node, output_nr) its gradient flows to, or None when it needs none."""
+    edges = []
+    for a, need in zip(args, needs):
+        if not need:
+            edges.append(None)
+            continue
+        fn = a.grad_fn
+        if fn is not None:
+            edges.append((fn, a._output_nr))
+        else:
+            ref = a._grad_acc  # the leaf's live AccumulateGrad, without a method call
+            acc = ref() if ref is not None else None
+            edges.append((acc if acc is not None else a._accumulator(), 0))
+    return tuple(edges)
+
+
 def _connect(ctx, args, outs):
     """Record the graph: edges to where each input's gradient goes; outputs point at ctx."""
-    edges = []
-    for a, need in zip(args, ctx.needs_input_grad):
-        if need:
-            fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
-        else:
-            edges.append(None)
-    ctx._next = tuple(edges)
+    ctx._next = _edges(args, ctx.needs_input_grad)
     nd = ctx._non_differentiable
     check_dtype = len(outs) > 1 or not ctx.float_outputs
     for i, o in enumerate(outs):
@@ -204,7 +246,7 @@ def _connect(ctx, args, outs):
             dt = o._dt
             if dt is None:
                 dt = o._dt = impl.dtype
-            differentiable = dt in ("float32", "float64")
+            differentiable = dt in _FLOAT
         else:
             differentiable = True
         if differentiable:

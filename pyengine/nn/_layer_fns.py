@@ -5,7 +5,7 @@ import warnings
 from .. import _C
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, dtype_name, shape_of
 from ._activation_fns import _NoCtx
 
 
@@ -16,12 +16,12 @@ class LinearFn(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         xi, wi = x._impl, w._impl
-        out_dtype = _C.promote_types(xi.dtype, wi.dtype)
+        dx, dw = dtype_name(x), dtype_name(w)  # cached on the Tensors: no trips through pybind
+        out_dtype = dx if dx == dw else _C.promote_types(dx, dw)
+        out = _C.empty([shape_of(x)[0], shape_of(w)[0]], out_dtype, xi.device)
         if b is None:
-            out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 0.0)
         else:
-            out = _C.empty([xi.shape[0], wi.shape[0]], out_dtype, xi.device)
             _C.copy_(out, b._impl)  # broadcast the bias into a fresh buffer (never alias b)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 1.0)
         ctx.save_for_backward(x, w)
@@ -32,9 +32,17 @@ class LinearFn(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx = g @ w if need[0] else None
-        gw = g.mT @ x if need[1] else None
-        gb = g.sum(0) if ctx.has_bias and need[2] else None
+        if _grad_state.enabled:  # create_graph: Tensor ops, so the gradients are differentiable
+            gx = g @ w if need[0] else None
+            gw = g.mT @ x if need[1] else None
+            gb = g.sum(0) if ctx.has_bias and need[2] else None
+            return gx, gw, gb
+        # Plain backward: each gradient is one fresh _C result (no Tensor wrappers in between),
+        # which the engine then adopts as .grad without a copy.
+        gi = g._impl
+        gx = _C.matmul(gi, w._impl) if need[0] else None
+        gw = _C.matmul(_C.transpose(gi, 0, 1), x._impl) if need[1] else None
+        gb = _C.sum(gi, [0], False, None) if ctx.has_bias and need[2] else None
         return gx, gw, gb
 
 

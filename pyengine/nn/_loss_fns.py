@@ -108,14 +108,51 @@ def _class_layout(input, target, name):
 
 
 def _check_targets(target, n_classes, ignore_index, name):
-    """Every target is in [0, C) or equals ignore_index; the error names the bad value."""
+    """Every target is in [0, C) or equals ignore_index; the error names the bad value. Returns
+    the number of ignored targets."""
     if target.numel() == 0:
-        return
+        return 0
     t = target.detach().numpy(force=True)
-    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    if t.min() >= 0 and t.max() < n_classes:  # the common case, in two reductions
+        return int((t == ignore_index).sum()) if 0 <= ignore_index < n_classes else 0
+    ignored = t == ignore_index
+    bad = ((t < 0) | (t >= n_classes)) & ~ignored
     if bad.any():
         raise IndexError(f"{name}(): target {int(t[bad].flat[0])} is out of bounds for {n_classes} classes "
                          f"(expected 0 <= target < {n_classes}, or ignore_index={ignore_index})")
+    return int(ignored.sum())
+
+
+class NllLossFn(Function):
+    """nll_loss of (N, C) log-probabilities with no class weights, 'mean' or 'sum': one graph
+    node instead of the gather / mask / sum chain. `scale` is -1 ('sum') or -1/counted ('mean');
+    `keep` is the (N, 1) float mask of counted targets, or None when none is ignored."""
+
+    forward_calls_tensor_ops = False
+    float_outputs = True
+
+    @staticmethod
+    def forward(ctx, logp, index, keep, scale):
+        picked = _C.gather(logp._impl, 1, index)
+        if keep is not None:
+            picked = _C.mul(picked, keep)
+        ctx.index, ctx.keep, ctx.scale, ctx.shape = index, keep, scale, logp._impl.shape
+        return _C.mul(_C.sum(picked, None, False, None), scale)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d loss / d logp[n, c] = scale * keep[n] where c = target[n], else 0.
+        n = ctx.shape[0]
+        if _grad_state.enabled:  # create_graph: the same, as differentiable Tensor ops
+            src = (g * ctx.scale).reshape(1, 1).expand(n, 1)
+            if ctx.keep is not None:
+                src = src * _wrap(ctx.keep)
+            zeros = _wrap(_C.full(ctx.shape, 0.0, g._impl.dtype, g._impl.device))
+            return zeros.scatter_add(1, _wrap(ctx.index), src), None, None, None
+        src = _C.mul(_C.reshape(g._impl, [1, 1]), ctx.scale)
+        src = _C.mul(src, ctx.keep) if ctx.keep is not None else _C.expand(src, [n, 1])
+        zeros = _C.full(ctx.shape, 0.0, g._impl.dtype, g._impl.device)
+        return _C.scatter_add(zeros, 1, ctx.index, src), None, None, None
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -125,7 +162,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     class_dim = _class_layout(input, target, "nll_loss")
     n_classes = input.shape[class_dim]
     _check_weight(weight, n_classes, "nll_loss")
-    _check_targets(target, n_classes, ignore_index, "nll_loss")
+    ignored = _check_targets(target, n_classes, ignore_index, "nll_loss")
+    if weight is None and input.ndim == 2 and reduction != "none" and target.numel() > ignored:
+        return _nll_2d(input, target, ignore_index, ignored, reduction)
     keep = target != ignore_index
     safe = E.where(keep, target, 0)  # any valid class: the ignored entries are masked out below
     picked = -input.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
@@ -138,6 +177,21 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if reduction == "sum":
         return loss.sum()
     return _weighted_mean(loss.sum(), w.sum())
+
+
+def _nll_2d(input, target, ignore_index, ignored, reduction):
+    """The fused NllLossFn for (N, C) input when at least one target counts."""
+    ti = _C.unsqueeze(target._impl, 1)
+    keep = None
+    if ignored:
+        mask = _C.ne(ti, ignore_index)
+        ti = _C.where(mask, ti, 0)  # any valid class: the ignored entries are masked out
+        keep = _C.to_dtype(mask, input._impl.dtype)
+    counted = target.numel() - ignored
+    scale = -1.0 if reduction == "sum" else -1.0 / counted
+    if _grad_state.enabled and input._requires_grad:
+        return NllLossFn.apply(input, ti, keep, scale)
+    return _wrap(NllLossFn.forward(_NoCtx(), input, ti, keep, scale))
 
 
 def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_dim):

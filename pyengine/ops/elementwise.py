@@ -100,6 +100,10 @@ def logical_not(input):
 
 
 # ---------------------------------------------------------------- binary
+def _no_save(ctx, a, b):
+    """_Binary's default `save`: add and sub need no operand in backward."""
+
+
 class _Binary(Op):
     """Broadcasting binary op; `grads(ctx, g, a, b)` returns unreduced gradients."""
 
@@ -112,15 +116,14 @@ class _Binary(Op):
             ctx.shapes = (a._shape or shape_of(a), b._shape or shape_of(b))
             da, db = a._dt or dtype_name(a), b._dt or dtype_name(b)
             ctx.dtypes = None if da == db else (da, db)
-            cls.save(ctx, a, b)
+            if cls.save is not _no_save:
+                cls.save(ctx, a, b)
             return cls.op(a._impl, b._impl)
         ctx.shapes = ctx.dtypes = None  # tensor OP scalar: output has the tensor's shape and dtype
         cls.save(ctx, a, b)
         return cls.op(as_operand(a), as_operand(b))
 
-    @staticmethod
-    def save(ctx, a, b):
-        pass
+    save = staticmethod(_no_save)
 
     @classmethod
     def backward(cls, ctx, g):
