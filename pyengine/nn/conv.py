@@ -9,7 +9,8 @@ from ..creation import empty
 from . import init
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .module import Module
-from .parameter import Parameter, UninitializedParameter, is_lazy
+from .lazy import LazyModuleMixin
+from .parameter import Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -57,18 +58,13 @@ class _ConvNd(Module):
         else:
             self.padding = _ntuple(padding, n, "padding")
         self.padding_mode = padding_mode
-        self._factory = {"dtype": dtype, "device": device}
-        if in_channels > 0 or not self._is_lazy_class():
+        if not isinstance(self, LazyModuleMixin):  # lazy layers create theirs at the first call
             self.weight = Parameter(empty(*self._weight_shape(), dtype=dtype, device=device))
             if bias:
                 self.bias = Parameter(empty(out_channels, dtype=dtype, device=device))
             else:
                 self.register_parameter("bias", None)
-            del self.__dict__["_factory"]
             self.reset_parameters()
-
-    def _is_lazy_class(self):
-        return False
 
     def _weight_shape(self):
         if self._transposed:
@@ -187,31 +183,17 @@ class ConvTranspose2d(_ConvTransposeNd):
                                 self._output_padding(input, output_size), self.groups, self.dilation)
 
 
-class LazyConv2d(Conv2d):
+class LazyConv2d(LazyModuleMixin, Conv2d):
     """A Conv2d whose in_channels is read from the first input (dim -3); it then becomes a
     Conv2d, like LazyLinear becomes a Linear."""
+
+    cls_to_become = Conv2d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
         super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device,
                          dtype)
-        self.weight = UninitializedParameter()
-        if bias:
-            self.bias = UninitializedParameter()
-        else:
-            self.register_parameter("bias", None)
-
-    def _is_lazy_class(self):
-        return True
-
-    def reset_parameters(self):
-        if not is_lazy(self.weight):
-            super().reset_parameters()
-
-    def forward(self, input):
-        if is_lazy(self.weight):
-            self.initialize_parameters(input)
-        return Conv2d.forward(self, input)  # the class has just changed to Conv2d
+        self._init_lazy(bias, dtype, device)
 
     def initialize_parameters(self, input):
         if input.ndim not in (3, 4):
@@ -220,11 +202,4 @@ class LazyConv2d(Conv2d):
         self.in_channels = input.shape[-3]
         if self.in_channels % self.groups != 0:
             raise ValueError(f"in_channels ({self.in_channels}) must be divisible by groups ({self.groups})")
-        dtype = self._factory["dtype"] or (input.dtype if input.is_floating_point() else None)
-        device = self._factory["device"]
-        self.weight.materialize(self._weight_shape(), dtype=dtype, device=device)
-        if self.bias is not None:
-            self.bias.materialize((self.out_channels,), dtype=dtype, device=device)
-        self.reset_parameters()
-        del self.__dict__["_factory"]
-        self.__class__ = Conv2d  # PyTorch's cls_to_become
+        self._materialize(input, self._weight_shape(), (self.out_channels,))

@@ -5,7 +5,8 @@ from ..creation import empty
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter, UninitializedParameter, is_lazy
+from .lazy import LazyModuleMixin
+from .parameter import Parameter
 
 
 class Identity(Module):
@@ -46,37 +47,19 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class LazyLinear(Linear):
+class LazyLinear(LazyModuleMixin, Linear):
     """A Linear whose in_features is read from the first input; it then becomes a Linear."""
+
+    cls_to_become = Linear
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
         Module.__init__(self)
         self.in_features, self.out_features = 0, out_features
-        self._factory = {"dtype": dtype, "device": device}
-        self.weight = UninitializedParameter()
-        if bias:
-            self.bias = UninitializedParameter()
-        else:
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self):
-        if not is_lazy(self.weight):
-            super().reset_parameters()
-
-    def forward(self, input):
-        if is_lazy(self.weight):
-            self.initialize_parameters(input)
-        return Linear.forward(self, input)  # the class has just changed to Linear
+        self._init_lazy(bias, dtype, device)
 
     def initialize_parameters(self, input):
         self.in_features = input.shape[-1]
-        dtype = self._factory["dtype"] or (input.dtype if input.is_floating_point() else None)
-        self.weight.materialize((self.out_features, self.in_features), dtype=dtype, device=self._factory["device"])
-        if self.bias is not None:
-            self.bias.materialize((self.out_features,), dtype=dtype, device=self._factory["device"])
-        self.reset_parameters()
-        del self.__dict__["_factory"]
-        self.__class__ = Linear  # PyTorch's cls_to_become: from now on it is a plain Linear
+        self._materialize(input, (self.out_features, self.in_features), (self.out_features,))
 
     def extra_repr(self):
         return f"in_features=<lazy>, out_features={self.out_features}, bias={self.bias is not None}"
