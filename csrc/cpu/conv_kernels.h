@@ -17,6 +17,10 @@
   namespace pe::cpu::isa {                                                                                      \
   void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);    \
   void conv2d_forward_direct(const Conv2dShape& s, const double* x, const double* w, const double* bias, double* y); \
+  void conv2d_backward_weight_direct(const Conv2dShape& s, const float* gy, const float* x, int64_t n0,            \
+                                     int64_t step, float* gw);                                                      \
+  void conv2d_backward_weight_direct(const Conv2dShape& s, const double* gy, const double* x, int64_t n0,          \
+                                     int64_t step, double* gw);                                                     \
   }
 PE_FOR_EACH_ISA(PE_DECLARE_CONV_KERNELS)
 #undef PE_DECLARE_CONV_KERNELS
