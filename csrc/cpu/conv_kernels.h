@@ -9,6 +9,11 @@
 // (image, group) pairs, cutting an image's columns when there are fewer pairs than threads.
 // conv.cpp runs every forward but a plain 1x1 through it (and the stride-1 input gradient,
 // which is a conv too).
+//
+// conv2d_backward_weight_direct is the same sum read the other way round, for few output
+// channels: gw (out_c x C/g*kH*kW, overwritten) = the sum over images n0, n0 + step, ... of
+// gy's grid rows against each tap's run of the padded image. Single-threaded: conv.cpp runs
+// one call per slot of images and adds the slots in order.
 #pragma once
 #include "core/isa.h"
 #include "cpu/conv.h"
