@@ -404,3 +404,56 @@ def test_direct_kernel_on_every_isa(isa):
                     close(got.numpy(), ref_conv2d(x, w, b, st, (1, 1, 2, 2), (dil, dil)), dtype)
     finally:
         _C.set_isa(before)
+
+
+def ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups):
+    """dL/dw of conv2d for output gradient gy: every tap's patch against gy. pad = (rows, columns)."""
+    k, cg, kh, kw = ws
+    _, _, oh, ow = gy.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    gw = np.zeros(ws)
+    kg = k // groups
+    for g in range(groups):
+        for r in range(kh):
+            for s in range(kw):
+                patch = xp[:, g * cg:(g + 1) * cg, r * dil[0]:r * dil[0] + stride[0] * (oh - 1) + 1:stride[0],
+                           s * dil[1]:s * dil[1] + stride[1] * (ow - 1) + 1:stride[1]]
+                gw[g * kg:(g + 1) * kg, :, r, s] = np.einsum("nchw,nkhw->kc", patch, gy[:, g * kg:(g + 1) * kg])
+    return gw
+
+
+# The direct weight gradient's register tile is 4 output channels x 3 or 6 taps (padded past
+# the edges), small images are taken several at a time and wide ones in column blocks; more
+# than 32 channels per group goes to the GEMM path.
+WEIGHT_GRAD_CASES = [
+    # x shape, w shape, stride, padding, dilation, groups
+    ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # first layer
+    ((5, 3, 7, 7), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),        # several images per pass
+    ((2, 16, 6, 5), (16, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),     # strided
+    ((3, 17, 5, 9), (17, 17, 2, 3), (1, 1), (0, 2), (2, 1), 1),     # dilated, 17 = 4*4 + 1
+    ((2, 5, 40, 37), (3, 5, 3, 3), (1, 1), (1, 1), (1, 1), 1),      # wide image: column blocks
+    ((2, 6, 7, 8), (10, 3, 3, 2), (1, 2), (1, 0), (1, 2), 2),       # groups, strided one way
+    ((2, 33, 5, 5), (33, 33, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # GEMM path
+    ((1, 1, 1, 1), (1, 1, 1, 1), (1, 1), (0, 0), (1, 1), 1),        # one pixel, pointwise
+    ((2, 3, 4, 4), (5, 3, 1, 1), (1, 1), (1, 1), (1, 1), 1),        # padded 1x1
+]
+
+
+@pytest.mark.parametrize("isa", _ISAS)
+def test_weight_grad_on_every_isa(isa):
+    """The direct weight gradient is compiled per ISA: every build the CPU can run, both dtypes,
+    channel and tap counts around its register tile."""
+    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
+        pytest.skip(f"CPU cannot run {isa}")
+    before = _C.active_isa()
+    _C.set_isa(isa)
+    try:
+        for dtype in (np.float32, np.float64):
+            for xs, ws, stride, pad, dil, groups in WEIGHT_GRAD_CASES:
+                x, w = arr(*xs), T(arr(*ws), dtype, True)
+                y = F.conv2d(T(x, dtype), w, None, stride, pad, dil, groups)
+                gy = arr(*y.shape)
+                y.backward(T(gy, dtype))
+                close(w.grad.numpy(), ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups), dtype)
+    finally:
+        _C.set_isa(before)

@@ -1,5 +1,6 @@
-// 2-D convolution kernels (cross-correlation, PyTorch's conv2d): a direct forward kernel
-// (cpu/conv_kernels.h) and GEMM-based gradients (cpu/conv.cpp explains the methods).
+// 2-D convolution kernels (cross-correlation, PyTorch's conv2d): a direct forward kernel and
+// a direct weight gradient for few output channels (cpu/conv_kernels.h), GEMM-based gradients
+// otherwise (cpu/conv.cpp explains the methods).
 //
 // Three kernels cover conv2d and conv_transpose2d, forward and backward: the transposed
 // convolution's forward IS conv2d's input gradient, and its backward is conv2d's forward plus

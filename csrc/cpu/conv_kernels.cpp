@@ -193,6 +193,95 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
     forward_rows<T, kRows>(s, x, w, bias, y);
 }
 
+// ---------------------------------------------------------------- weight gradient
+
+// gw[k, tap] = sum over images and grid columns j of gy[k, j] * buf[offsets[tap] + j]: the
+// forward's sum read the other way round (junk grid columns hold a zero gradient). A register
+// tile is kGradRows output channels x kGradTaps taps, each a vector accumulator over grid
+// columns: per vector of columns it loads kGradRows gradient vectors and one input vector
+// per tap. The vector sums live in memory across column blocks and images and are reduced
+// horizontally once at the end. Small images are taken a few at a time (each its own padded
+// buffer and gradient grid), so one tile runs over a few hundred columns before it stores.
+constexpr int kGradRows = 4;
+constexpr int kGradTaps = kWide ? 6 : 3;
+
+// vacc (R rows ldv apart, TT vectors each) += the tile's sums over nb images of n columns;
+// image b's gradient rows start at g + b*gstep (rows ldg apart), its buffer at base + b*bstep.
+template <class T, int R, int TT>
+inline void weight_grad_tile(int64_t nb, int64_t n, const T* __restrict g, int64_t ldg, int64_t gstep,
+                             const T* __restrict base, int64_t bstep, const int64_t* __restrict offsets,
+                             T* __restrict vacc, int64_t ldv) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  typename V::type acc[R][TT];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < TT; ++t) acc[i][t] = V::load(vacc + i * ldv + t * W);
+  for (int64_t img = 0; img < nb; ++img, g += gstep, base += bstep) {
+    const T* b[TT];
+    for (int t = 0; t < TT; ++t) b[t] = base + offsets[t];
+    for (int64_t j = 0; j < n; j += W) {
+      typename V::type gv[R];
+      for (int i = 0; i < R; ++i) gv[i] = V::load(g + i * ldg + j);
+      for (int t = 0; t < TT; ++t) {
+        const typename V::type x = V::load(b[t] + j);
+        for (int i = 0; i < R; ++i) acc[i][t] += gv[i] * x;
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < TT; ++t) V::store(vacc + i * ldv + t * W, acc[i][t]);
+}
+
+template <class T>
+void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
+  constexpr int W = Vec<T>::W, R = kGradRows, TT = kGradTaps;
+  // Columns per block: the tile's R gradient rows (8 KiB) and TT input runs stay in L1.
+  constexpr int64_t kColBlock = 8192 / (R * sizeof(T)) / W * W;
+  const Padded<T> pad(s, W);
+  const int64_t K = pad.K, kg = pad.kg, panels = (kg + R - 1) / R;
+  const int64_t Kp = (K + TT - 1) / TT * TT;  // taps past K read offset 0 and are dropped
+  const int64_t ldg = (pad.cols + W - 1) / W * W;
+  // Images per pass: enough to fill a column block, no more than this call's images.
+  const int64_t mine = n0 < s.batch ? (s.batch - n0 + step - 1) / step : 0;
+  const int64_t nb = std::max<int64_t>(1, std::min(mine, kColBlock / std::max<int64_t>(ldg, 1)));
+  const int64_t row = nb * ldg;  // a gradient grid row: nb images side by side
+  std::vector<int64_t> offsets(pad.offsets);
+  offsets.resize(Kp, 0);
+  // Gradient rows on the grid: rows past kg, junk columns and missing images stay zero.
+  std::unique_ptr<T[]> buf(new T[nb * pad.size]), grid(new T[panels * R * row]());
+  std::unique_ptr<T[]> vacc(new T[s.groups * panels * R * Kp * W]());
+  const int64_t positions = s.out_h * s.out_w;
+  for (int64_t m0 = 0; m0 < mine; m0 += nb)
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const int64_t count = std::min(nb, mine - m0);
+      for (int64_t b = 0; b < count; ++b) {
+        const int64_t n = n0 + (m0 + b) * step;
+        pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get() + b * pad.size);
+        const T* grad = gy + (n * s.out_c + g * kg) * positions;
+        for (int64_t k = 0; k < kg; ++k)
+          for (int64_t oh = 0; oh < s.out_h; ++oh)
+            std::memcpy(grid.get() + k * row + b * ldg + oh * pad.wpp, grad + (k * s.out_h + oh) * s.out_w,
+                        s.out_w * sizeof(T));
+      }
+      T* vg = vacc.get() + g * panels * R * Kp * W;
+      for (int64_t j0 = 0; j0 < ldg; j0 += kColBlock) {
+        const int64_t len = std::min(kColBlock, ldg - j0);
+        for (int64_t pn = 0; pn < panels; ++pn)
+          for (int64_t t0 = 0; t0 < Kp; t0 += TT)
+            weight_grad_tile<T, R, TT>(count, len, grid.get() + pn * R * row + j0, row, ldg, buf.get() + j0, pad.size,
+                                       offsets.data() + t0, vg + (pn * R * Kp + t0) * W, Kp * W);
+      }
+    }
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t k = 0; k < kg; ++k)
+      for (int64_t t = 0; t < K; ++t) {
+        const T* v = vacc.get() + ((g * panels * R + k) * Kp + t) * W;
+        T sum = 0;
+        for (int l = 0; l < W; ++l) sum += v[l];
+        gw[(g * kg + k) * K + t] = sum;
+      }
+}
+
 }  // namespace
 
 void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
@@ -200,6 +289,15 @@ void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w,
 }
 void conv2d_forward_direct(const Conv2dShape& s, const double* x, const double* w, const double* bias, double* y) {
   forward(s, x, w, bias, y);
+}
+
+void conv2d_backward_weight_direct(const Conv2dShape& s, const float* gy, const float* x, int64_t n0, int64_t step,
+                                   float* gw) {
+  weight_grad(s, gy, x, n0, step, gw);
+}
+void conv2d_backward_weight_direct(const Conv2dShape& s, const double* gy, const double* x, int64_t n0, int64_t step,
+                                   double* gw) {
+  weight_grad(s, gy, x, n0, step, gw);
 }
 
 }  // namespace pe::cpu::PE_ISA_NS
