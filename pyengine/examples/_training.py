@@ -69,7 +69,8 @@ def plot_curves(histories, path, title):
         ax_loss.plot(epochs, h["val_loss"], color=color, label=f"{name} validation")
         ax_acc.plot(epochs, h["train_acc"], color=color, linestyle="--", label=f"{name} train")
         ax_acc.plot(epochs, h["val_acc"], color=color, label=f"{name} validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    # log scale: one early spike (a deep plain net's first epochs) must not flatten the rest
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
