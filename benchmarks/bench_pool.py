@@ -5,7 +5,7 @@
 Each case times pyengine and PyTorch alternately for several rounds (the machine is shared) and
 reports the median over rounds of each round's median. GB/s counts the compulsory traffic:
 input + output for the forward; input + output + dL/dy + dL/dx for forward + backward (max
-pooling's indices not counted). ratio = torch time / pyengine time (>1: pyengine is faster).
+pooling's indices not counted). ratio = pyengine time / torch time (<1: pyengine is faster), as in bench_conv/bench_norm.
 """
 import argparse
 import statistics
@@ -64,7 +64,7 @@ def main():
     args = p.parse_args()
     print(f"machine: {machine_line()}")
     print(f"PyTorch: {torch.__version__ if torch else 'not installed'}; pyengine ISA: {pe._C.active_isa()}")
-    print("float32; time in ms (median); ratio = torch time / pyengine time (>1: pyengine faster)\n")
+    print("float32; time in ms (median); ratio = pyengine time / torch time (<1: pyengine faster)\n")
     rng = np.random.default_rng(0)
     for threads in args.threads:
         limit_threads(threads)
@@ -86,7 +86,7 @@ def main():
             for kind, run_pe, run_t, traffic in rows:
                 t_pe, t_t = interleaved([run_pe, run_t], args.rounds)
                 print(f"{name:22s} {'x'.join(map(str, shape)):18s} {kind:8s} {1e3 * t_pe:8.3f} {1e3 * t_t:9.3f} "
-                      f"{traffic / t_pe / 1e9:8.2f} {traffic / t_t / 1e9:10.2f} {t_t / t_pe:6.2f}x")
+                      f"{traffic / t_pe / 1e9:8.2f} {traffic / t_t / 1e9:10.2f} {t_pe / t_t:7.2f}")
         print()
 
 
