@@ -7,28 +7,15 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "cpu/gemm_direct.h"
 
 namespace pe::cpu::PE_ISA_NS {
 
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX2__)
-constexpr int kVectorBytes = 32;
-#else
-constexpr int kVectorBytes = 16;
-#endif
+using gemm_detail::kVectorBytes;  // the ISA's vector registers (cpu/gemm_direct.h)
+using gemm_detail::Vec;
 constexpr bool kWide = kVectorBytes == 64;  // 32 vector registers rather than 16
-
-template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(kVectorBytes)));
-  typedef T unaligned __attribute__((vector_size(kVectorBytes), aligned(sizeof(T)), may_alias));
-  static constexpr int W = kVectorBytes / sizeof(T);
-  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
-  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
-};
 
 // The padded image the kernel reads, split into stride phases so every tap is a contiguous
 // run: phase (a, b) holds the padded pixels (h*stride_h + a, w*stride_w + b) as a (hpp, wpp)

@@ -56,13 +56,14 @@ constexpr int kVectorBytes = 16;
 #endif
 
 // Vector registers of the ISA this file is compiled for, as GCC/Clang vector types, and an
-// unaligned, alias-safe load into one.
+// unaligned, alias-safe load from and store to memory.
 template <class T>
 struct Vec {
   typedef T type __attribute__((vector_size(kVectorBytes)));
   typedef T unaligned __attribute__((vector_size(kVectorBytes), aligned(sizeof(T)), may_alias));
   static constexpr int W = kVectorBytes / sizeof(T);
   static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
+  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
 };
 
 // Pairwise sum of a vector's lanes: log2(W) dependent adds rather than W.
