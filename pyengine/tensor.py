@@ -14,7 +14,6 @@ from .autograd.grad_mode import state as _grad_state
 from .dtypes import _BY_NAME, to_device, to_dtype, device_name
 
 _new = object.__new__
-_weakref = weakref.ref
 
 
 class Tensor:
@@ -143,14 +142,10 @@ class Tensor:
         return self
 
     def _accumulator(self):
-        """This leaf's AccumulateGrad node (one per leaf, held weakly so the graph owns it)."""
-        ref = self._grad_acc
-        node = ref() if ref is not None else None
+        """This leaf's AccumulateGrad node: made at first use, then kept (see AccumulateGrad)."""
+        node = self._grad_acc
         if node is None:
-            node = _new(AccumulateGrad)  # AccumulateGrad(self) without the __init__ call
-            node.variable = self
-            node._pre_hooks = None
-            self._grad_acc = _weakref(node)
+            node = self._grad_acc = AccumulateGrad(self)
         return node
 
     def register_hook(self, hook):

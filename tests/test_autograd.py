@@ -422,3 +422,30 @@ def test_graphs_form_no_reference_cycles():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_leaf_keeps_one_accumulate_node_and_no_reference_cycle():
+    import gc
+    import weakref
+    w = pe.ones(3, requires_grad=True)
+    y1, y2 = w * 2.0, w + 1.0
+    assert y1.grad_fn._next[0][0] is y2.grad_fn._next[0][0]  # the same AccumulateGrad node
+    node = y1.grad_fn._next[0][0]
+    assert node.variable is w
+    gc.disable()
+    try:
+        ref = weakref.ref(w)
+        del w, y1, y2
+        assert ref() is None  # freed by reference counting alone: the node holds the leaf weakly
+    finally:
+        gc.enable()
+    assert node.variable is None
+
+
+def test_backward_after_the_leaf_is_gone_is_a_no_op_for_it():
+    w = pe.ones(3, requires_grad=True)
+    v = pe.ones(3, requires_grad=True)
+    loss = (w * v).sum()
+    del w
+    loss.backward()
+    assert v.grad.tolist() == [1.0, 1.0, 1.0]

@@ -225,3 +225,35 @@ def test_in_place_writes_bump_the_shared_version():
 def test_empty_tensors_are_contiguous_whatever_their_strides():
     t = _C.as_strided(_C.from_numpy(np.zeros(4)), [0, 3], [1, 7], 0)
     assert t.is_contiguous()
+
+
+def test_recycled_small_blocks_stay_aligned_and_independent():
+    # Small storages come back from a per-thread cache: every size class, 64-byte alignment,
+    # and a recycled block must not alias a live tensor or keep stale values visible.
+    live = []
+    for nbytes in [1, 8, 63, 64, 65, 200, 1000, 4096, 4097, 16384, 16385, 70000]:
+        n = max(1, nbytes // 8)
+        for _ in range(3):
+            t = _C.full([n], float(nbytes), "float64")
+            dropped = _C.full([n], -1.0, "float64")
+            del dropped  # goes back to the cache; the next tensor of this size may reuse it
+            assert t.data_ptr % 64 == 0
+            live.append((t, float(nbytes)))
+    ptrs = [t.data_ptr for t, _ in live]
+    assert len(set(ptrs)) == len(ptrs)
+    for t, value in live:
+        assert (t.numpy() == value).all()
+
+
+@pytest.mark.parametrize("ndim", [7, 9])
+def test_elementwise_loops_over_many_non_mergeable_dims(ndim):
+    # More dims than the loop keeps inline: permuted so no two dims merge.
+    rng = np.random.default_rng(ndim)
+    shape = (2, 3) * (ndim // 2) + (2,) * (ndim % 2)
+    a = rng.normal(size=shape)
+    b = rng.normal(size=shape[::-1])
+    perm = list(range(ndim))[::-1]
+    ta = _C.permute(_C.from_numpy(a), perm)
+    tb = _C.from_numpy(b)
+    np.testing.assert_array_equal(_C.add(ta, tb).numpy(), a.transpose(perm) + b)
+    np.testing.assert_array_equal(_C.contiguous(ta).numpy(), a.transpose(perm))

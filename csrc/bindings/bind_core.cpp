@@ -88,7 +88,7 @@ static py::array to_numpy(const Tensor& t) {
 // copying it: no other tensor (nor a NumPy array or DLPack consumer) can see the buffer.
 static bool sole_dense_owner(const Tensor& t) {
   const auto& s = t.storage();
-  return s.use_count() == 1 && s->owner.use_count() == 1 && s->owner.get() == s->data && t.offset() == 0 &&
+  return s.use_count() == 1 && s->owns_host_memory && t.offset() == 0 &&
          t.is_contiguous() && static_cast<size_t>(t.numel()) * t.itemsize() == s->nbytes;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 namespace pe {
 
@@ -28,15 +29,90 @@ void check_device(Device d) {
            " out of range: this machine has ", n, " CUDA device(s)");
 }
 
-void* host_alloc(size_t nbytes) {
+// Small blocks are recycled through per-thread free lists, one per power-of-two size class.
+// aligned_alloc takes glibc's slow memalign path on every call (no fast per-thread cache),
+// and that cost dominated ops on tiny tensors. Big blocks go straight to the system, and each
+// list is capped, so the cache holds at most about 2 MiB per thread.
+namespace {
+
+constexpr size_t kSmallestClass = kAlignment;  // 64 B
+constexpr int kNumClasses = 9;                  // 64 B .. 16 KiB
+constexpr size_t kBlocksPerClass = 64;
+
+size_t rounded_size(size_t nbytes) {
   // aligned_alloc needs a size that is a multiple of the alignment; never ask for 0 bytes.
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
+  return rounded == 0 ? kAlignment : rounded;
+}
+
+// The size class holding `rounded` bytes, or -1 for blocks too big to cache.
+int size_class(size_t rounded) {
+  size_t bytes = kSmallestClass;
+  for (int c = 0; c < kNumClasses; ++c, bytes *= 2)
+    if (rounded <= bytes) return c;
+  return -1;
+}
+
+size_t class_bytes(int c) { return kSmallestClass << c; }
+
+struct BlockCache {
+  std::vector<void*> free_blocks[kNumClasses];
+  ~BlockCache() {
+    for (auto& list : free_blocks)
+      for (void* p : list) std::free(p);
+  }
+};
+
+// The cache is reached through a plain pointer, which stays readable while the thread shuts
+// down: a block freed after the cache is gone (a tensor dropped by a later destructor) simply
+// goes back to the system.
+thread_local BlockCache* t_cache = nullptr;
+thread_local bool t_cache_gone = false;
+
+struct CacheOwner {
+  ~CacheOwner() {
+    delete t_cache;
+    t_cache = nullptr;
+    t_cache_gone = true;
+  }
+};
+thread_local CacheOwner t_cache_owner;
+
+BlockCache* thread_cache() {
+  if (t_cache || t_cache_gone) return t_cache;
+  (void)&t_cache_owner;  // constructs the owner, which frees the cache at thread exit
+  t_cache = new BlockCache;
+  return t_cache;
+}
+
+}  // namespace
+
+void* host_alloc(size_t nbytes) {
+  size_t rounded = rounded_size(nbytes);
+  int c = size_class(rounded);
+  if (c >= 0) {
+    rounded = class_bytes(c);
+    if (BlockCache* cache = thread_cache(); cache && !cache->free_blocks[c].empty()) {
+      void* p = cache->free_blocks[c].back();
+      cache->free_blocks[c].pop_back();
+      return p;
+    }
+  }
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (!p) throw RuntimeError(str("out of memory: could not allocate ", nbytes, " bytes on the CPU"));
   return p;
 }
 
-void host_free(void* p) { std::free(p); }
+void host_free(void* p, size_t nbytes) {
+  int c = size_class(rounded_size(nbytes));
+  if (c >= 0) {
+    BlockCache* cache = thread_cache();
+    if (cache && cache->free_blocks[c].size() < kBlocksPerClass) {
+      cache->free_blocks[c].push_back(p);
+      return;
+    }
+  }
+  std::free(p);
+}
 
 }  // namespace pe

@@ -24,7 +24,9 @@ DeviceHooks& cuda_hooks();
 bool cuda_available();   // hooks installed and a device present
 void check_device(Device d);  // throws RuntimeError if d cannot be used
 
+// 64-byte aligned host memory. Small blocks are recycled per thread, so host_free must get the
+// same `nbytes` that host_alloc was asked for.
 void* host_alloc(size_t nbytes);
-void host_free(void* p);
+void host_free(void* p, size_t nbytes);
 
 }  // namespace pe

@@ -13,24 +13,36 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "core/small_dims.h"
 #include "core/tensor.h"
 
 namespace pe {
 
+// Dims are kept inline up to this many (after size-1 dims are dropped); more spill to the heap.
+using LoopDims = SmallDims<6>;
+
 template <int N>
 class StridedLoop {
  public:
-  StridedLoop(const Shape& shape, const std::array<char*, N>& base,
-              const std::array<Shape, N>& byte_strides)
+  // `byte_strides[k][d]`: operand k's stride in bytes along dim d of `shape`.
+  StridedLoop(const Shape& shape, const std::array<char*, N>& base, const std::array<LoopDims, N>& byte_strides)
       : base_(base) {
     numel_ = shape_numel(shape);
-    // Keep dims of size > 1, outermost first.
+    // Keep dims of size > 1, outermost first, merging a dim into the one before it when that
+    // is contiguous for every operand.
     for (size_t d = 0; d < shape.size(); ++d) {
       if (shape[d] == 1) continue;
-      shape_.push_back(shape[d]);
-      for (int k = 0; k < N; ++k) strides_[k].push_back(byte_strides[k][d]);
+      bool merge = !shape_.empty();
+      for (int k = 0; k < N && merge; ++k)
+        if (strides_[k].back() != byte_strides[k][d] * shape[d]) merge = false;
+      if (merge) {
+        shape_.back() *= shape[d];
+        for (int k = 0; k < N; ++k) strides_[k].back() = byte_strides[k][d];
+      } else {
+        shape_.push_back(shape[d]);
+        for (int k = 0; k < N; ++k) strides_[k].push_back(byte_strides[k][d]);
+      }
     }
-    coalesce();
     if (shape_.empty()) {  // a scalar loop: one element
       shape_.push_back(1);
       for (int k = 0; k < N; ++k) strides_[k].push_back(0);
@@ -54,41 +66,25 @@ class StridedLoop {
   }
 
  private:
-  void coalesce() {
-    if (shape_.size() < 2) return;
-    Shape shape{shape_[0]};
-    std::array<Shape, N> strides;
-    for (int k = 0; k < N; ++k) strides[k].push_back(strides_[k][0]);
-    for (size_t d = 1; d < shape_.size(); ++d) {
-      bool merge = true;
-      for (int k = 0; k < N; ++k)
-        if (strides[k].back() != strides_[k][d] * shape_[d]) merge = false;
-      if (merge) {
-        shape.back() *= shape_[d];
-        for (int k = 0; k < N; ++k) strides[k].back() = strides_[k][d];
-      } else {
-        shape.push_back(shape_[d]);
-        for (int k = 0; k < N; ++k) strides[k].push_back(strides_[k][d]);
-      }
-    }
-    shape_ = shape;
-    strides_ = strides;
-  }
-
   template <class F>
   void run_range(int64_t begin, int64_t end, F& inner) const {
     const int64_t nd = ndim();
     const int64_t last = nd - 1;
+    std::array<int64_t, N> inner_strides;
+    for (int k = 0; k < N; ++k) inner_strides[k] = strides_[k][last];
+    std::array<char*, N> ptrs;
+    if (nd == 1) {  // one run (the usual case once contiguous dims are merged)
+      for (int k = 0; k < N; ++k) ptrs[k] = base_[k] + begin * inner_strides[k];
+      inner(ptrs.data(), inner_strides.data(), end - begin);
+      return;
+    }
     // Unravel `begin` into a multi-index (innermost dim last).
-    std::vector<int64_t> idx(nd, 0);
+    LoopDims idx(nd, 0);
     int64_t rem = begin;
     for (int64_t d = last; d >= 0; --d) {
       idx[d] = rem % shape_[d];
       rem /= shape_[d];
     }
-    std::array<int64_t, N> inner_strides;
-    for (int k = 0; k < N; ++k) inner_strides[k] = strides_[k][last];
-    std::array<char*, N> ptrs;
     while (begin < end) {
       for (int k = 0; k < N; ++k) {
         char* p = base_[k];
@@ -106,19 +102,25 @@ class StridedLoop {
     }
   }
 
-  Shape shape_;
-  std::array<Shape, N> strides_;
+  LoopDims shape_;
+  std::array<LoopDims, N> strides_;
   std::array<char*, N> base_;
   int64_t numel_ = 0;
 };
 
-// Byte strides of `t` seen with shape `shape` (right-aligned broadcasting: missing and
-// size-1 dims that are expanded get stride 0). The caller has checked broadcastability.
-inline Shape broadcast_byte_strides(const Tensor& t, const Shape& shape) {
-  Shape out(shape.size(), 0);
-  int64_t offset = static_cast<int64_t>(shape.size()) - t.ndim();
+// Byte strides of `t` seen with an `nd`-dim broadcast shape, written into `out` (already sized
+// nd and zeroed): right-aligned broadcasting, so missing and size-1 dims that are expanded keep
+// stride 0. The caller has checked broadcastability.
+template <class Dims>
+void write_broadcast_byte_strides(const Tensor& t, int64_t nd, Dims& out) {
+  const int64_t offset = nd - t.ndim();
   for (int64_t d = 0; d < t.ndim(); ++d)
     if (t.shape()[d] != 1) out[d + offset] = t.strides()[d] * static_cast<int64_t>(t.itemsize());
+}
+
+inline Shape broadcast_byte_strides(const Tensor& t, const Shape& shape) {
+  Shape out(shape.size(), 0);
+  write_broadcast_byte_strides(t, static_cast<int64_t>(shape.size()), out);
   return out;
 }
 
@@ -126,10 +128,13 @@ inline Shape broadcast_byte_strides(const Tensor& t, const Shape& shape) {
 template <int N>
 StridedLoop<N> make_loop(const Shape& shape, const std::array<const Tensor*, N>& ts) {
   std::array<char*, N> base;
-  std::array<Shape, N> strides;
+  std::array<LoopDims, N> strides;
+  const int64_t nd = static_cast<int64_t>(shape.size());
   for (int k = 0; k < N; ++k) {
-    base[k] = static_cast<char*>(ts[k]->raw_data());
-    strides[k] = broadcast_byte_strides(*ts[k], shape);
+    const Tensor& t = *ts[k];
+    base[k] = static_cast<char*>(t.raw_data());
+    strides[k].resize(shape.size(), 0);
+    write_broadcast_byte_strides(t, nd, strides[k]);
   }
   return StridedLoop<N>(shape, base, strides);
 }

@@ -14,8 +14,14 @@ struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device;
-  std::shared_ptr<void> owner;  // frees the memory (ours, a NumPy array's, a DLPack capsule's)
+  std::shared_ptr<void> owner;  // frees memory owned elsewhere (a NumPy array's, a DLPack capsule's, a GPU's)
+  bool owns_host_memory = false;  // host_alloc'd by allocate(); freed by the destructor
   std::atomic<int64_t> version{0};
+
+  Storage() = default;
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
 
   // Fresh, uninitialised memory on `device`.
   static std::shared_ptr<Storage> allocate(size_t nbytes, Device device);

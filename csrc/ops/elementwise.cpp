@@ -234,6 +234,17 @@ Tensor unary(UnaryOp op, const Tensor& x, const std::optional<Tensor>& out) {
 Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::optional<Tensor>& out) {
   check_op(static_cast<int>(op), static_cast<int>(BinaryOp::kCount), "binary");
   const char* name = ew::op_name(op);
+  // The common case in training code, without the general path's temporaries: two tensors of
+  // one floating dtype and one shape on one device, no `out`. Every check below passes for it
+  // and every conversion is a no-op, so the result is the general path's.
+  const Tensor* x = tensor_of(a);
+  const Tensor* y = tensor_of(b);
+  if (!out && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) && x->device() == y->device() &&
+      x->shape() == y->shape()) {
+    Tensor result = Tensor::empty(x->shape(), ew::returns_bool(op) ? DType::Bool : x->dtype(), x->device());
+    run_binary(op, result, *x, *y);
+    return result;
+  }
   Device device = common_device(name, {&a, &b}, out);
   DType promoted = result_type({a, b});
   if (op == BinaryOp::Sub) {

@@ -76,6 +76,8 @@ def _adoptable(grad):
 
 def _accumulate(node, grad, create_graph):
     v = node.variable
+    if v is None:  # the leaf is gone: no one can see its gradient
+        return
     vimpl = v._impl
     if grad.shape != v.shape:
         raise RuntimeError(f"gradient of shape {tuple(grad.shape)} does not match the leaf's shape "
@@ -145,8 +147,10 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                     if grads[nr] is not None:
                         grads[nr] = _run_hooks(hs, grads[nr])
             is_leaf = type(node) is AccumulateGrad
-            if is_leaf and node.variable._hooks and grads[0] is not None:
-                grads[0] = _run_hooks(node.variable._hooks, grads[0])
+            if is_leaf and grads[0] is not None:
+                leaf = node.variable
+                if leaf is not None and leaf._hooks:
+                    grads[0] = _run_hooks(leaf._hooks, grads[0])
             if capture is not None and node in capture:
                 for nr, i in capture[node]:
                     results[i] = grads[nr]

@@ -3,6 +3,8 @@
 A Function instance is both the `ctx` its forward/backward see and the graph node the engine
 runs. `apply` records the graph only when grad mode is on and some input requires grad.
 """
+from weakref import ref as _weakref
+
 from .grad_mode import state
 
 _new = object.__new__
@@ -44,13 +46,22 @@ class Node:
 
 
 class AccumulateGrad(Node):
-    """The sink for a leaf: adds incoming gradients into `variable.grad`."""
+    """The sink for a leaf: adds incoming gradients into `variable.grad`.
 
-    __slots__ = ("variable", "_pre_hooks", "__weakref__")
+    The leaf keeps its node for life (so ops on it need not make a new one) and the node refers
+    back to the leaf weakly, so there is no reference cycle. A leaf that is gone gets no
+    gradient: no one could read it.
+    """
+
+    __slots__ = ("_variable", "_pre_hooks", "__weakref__")
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = _weakref(variable)
         self._pre_hooks = None
+
+    @property
+    def variable(self):
+        return self._variable()
 
 
 class Function(Node):
@@ -225,8 +236,7 @@ def _edges(args, needs):
         if fn is not None:
             edges.append((fn, a._output_nr))
         else:
-            ref = a._grad_acc  # the leaf's live AccumulateGrad, without a method call
-            acc = ref() if ref is not None else None
+            acc = a._grad_acc  # the leaf's AccumulateGrad, without a method call once it exists
             edges.append((acc if acc is not None else a._accumulator(), 0))
     return tuple(edges)
 
