@@ -457,3 +457,62 @@ def test_weight_grad_on_every_isa(isa):
                 close(w.grad.numpy(), ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups), dtype)
     finally:
         _C.set_isa(before)
+
+
+# The channel-vector kernels (conv_kernels.cpp) take over from the grid kernels when many
+# output channels meet small images, where the grid's junk columns waste most: these cases
+# are chosen so that every ISA build picks them (>= 2 vectors of output channels, >= 64 taps,
+# 5x5 to 9x9 outputs). They cover a partial channel block (40), several images per tile list
+# with a short last chunk (13 images), a single image cut across threads, strides, dilation,
+# groups, and the input gradient (a stride-1 conv with 32+ channels out of it).
+CHANNEL_VECTOR_CASES = [
+    # x shape, w shape, stride, padding, dilation, groups
+    ((13, 32, 7, 7), (64, 32, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((2, 9, 5, 6), (40, 9, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((3, 16, 9, 9), (32, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),
+    ((1, 8, 6, 6), (48, 8, 3, 3), (1, 1), (2, 2), (2, 2), 1),
+    ((2, 16, 7, 7), (64, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),
+]
+
+
+@pytest.mark.parametrize("isa", _ISAS)
+def test_channel_vector_kernels_on_every_isa(isa):
+    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
+        pytest.skip(f"CPU cannot run {isa}")
+    before = _C.active_isa()
+    _C.set_isa(isa)
+    try:
+        for dtype in (np.float32, np.float64):
+            for xs, ws, stride, pad, dil, groups in CHANNEL_VECTOR_CASES:
+                x, b = arr(*xs), arr(ws[0])
+                xt, w = T(x, dtype, True), T(arr(*ws), dtype, True)
+                y = F.conv2d(xt, w, T(b, dtype), stride, pad, dil, groups)
+                want = ref_conv2d(x, w.detach().numpy().astype(np.float64), b, stride,
+                                  (pad[0], pad[0], pad[1], pad[1]), dil, groups)
+                close(y.detach().numpy(), want, dtype)
+                gy = arr(*y.shape)
+                y.backward(T(gy, dtype))
+                close(w.grad.numpy(), ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups), dtype)
+                if stride == (1, 1) and groups == 1:
+                    gx = ref_conv_transpose2d(gy, w.detach().numpy().astype(np.float64), None, stride, pad, dil=dil)
+                    close(xt.grad.numpy(), gx, dtype)
+    finally:
+        _C.set_isa(before)
+
+
+def test_channel_vector_kernels_do_not_depend_on_thread_count():
+    x, w = arr(13, 32, 7, 7).astype(np.float32), arr(64, 32, 3, 3).astype(np.float32)
+    before = pe.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            pe.set_num_threads(threads)
+            xt, wt = T(x, np.float32, True), T(w, np.float32, True)
+            y = F.conv2d(xt, wt, padding=1)
+            (y * y).sum().backward()
+            one = F.conv2d(xt.detach()[:1], wt.detach(), padding=1)  # a single image: cut across threads
+            results.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), one.numpy()])
+    finally:
+        pe.set_num_threads(before)
+    for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)

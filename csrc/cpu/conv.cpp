@@ -281,14 +281,10 @@ void add_slots(int64_t slots, int64_t size, const T* partial, T* first) {
 }
 
 // The direct weight gradient (conv_kernels.cpp) reads the taps from the padded image as the
-// forward does, with no GEMM and no column matrix. It wins where the GEMMs are thin: up to 32
-// output channels per group (measured on the ResNet / CNN shapes: 16 and 32 channels, first
-// layers, strided). From 64 channels the GEMMs are efficient and win; a plain 1x1 conv reads
-// its input in place as a GEMM operand.
-bool use_direct_weight_grad(const Plan& p) {
-  constexpr int64_t kMaxDirectChannels = 32;
-  return p.method != Method::Direct && p.kg <= kMaxDirectChannels;
-}
+// forward does, with no GEMM and no column matrix: its grid kernel for few output channels,
+// its channel-vector kernel for many. A plain 1x1 conv reads its input in place as a GEMM
+// operand instead.
+bool use_direct_weight_grad(const Plan& p) { return p.method != Method::Direct; }
 
 }  // namespace
 

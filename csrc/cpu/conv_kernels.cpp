@@ -78,7 +78,11 @@ struct Padded {
         }
         for (int64_t b = 0; b < s.stride_w; ++b) {  // the input columns of phase b: first[b], + stride, ...
           T* row = buf + ((a * s.stride_w + b) * cg + c) * plane + row_at[h] + column[b];
-          for (int64_t i = first[b]; i < s.in_w; i += s.stride_w) *row++ = src[i * sw];
+          const int64_t count = (s.in_w - first[b] + s.stride_w - 1) / s.stride_w;
+          if (s.stride_w == 2 && sw == 1)  // the common strided conv: a constant stride the compiler vectorises
+            for (int64_t i = 0; i < count; ++i) row[i] = src[first[b] + 2 * i];
+          else
+            for (int64_t i = 0; i < count; ++i) row[i] = src[(first[b] + i * s.stride_w) * sw];
         }
       }
   }
@@ -169,12 +173,168 @@ void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T
   });
 }
 
-// The tile height that pads the fewest output channels (the taller one on a tie).
+// ---------------------------------------------------------------- channel-vector kernels
+//
+// On small images the grid above wastes work: a 7x7 output sits on a 7 x 9 grid rounded up to
+// 64 columns, so a quarter of the multiply-adds land on junk columns. With many output
+// channels the register tile can run along the channels instead: P output positions (any
+// positions, listed by their grid column) x V vectors of output channels. Per tap it loads
+// V weight vectors and broadcasts one input value per position, so only real positions are
+// computed. The weight gradient is the same sum read the other way round: TT taps x V
+// vectors of output channels, summed over positions, with the output gradient transposed
+// to (positions, channels) so a vector of channels is one load.
+//
+// P + V loads feed P x V multiply-adds (TT + V for TT x V): the tiles below keep the FMA
+// units busy and fit the register file (32 vector registers with AVX-512, 16 otherwise).
+constexpr int kCvWideVectors = kWide ? 4 : 2;  // the taller tile: 64 (AVX-512) or 2 vectors of channels
+constexpr int kCvPositions = 6;
+constexpr int kCvNarrowPositions = kWide ? 12 : 6;  // positions of the 2-vector tile
+constexpr int kCvTaps = 6;
+
+// out (P rows ldo apart, V*W channels each) (+)= sum over k of x[p][offsets[k]] * a[k][:].
+template <class T, int V, int P>
+inline void cv_forward_tile(int64_t K, const T* __restrict a, const T* const* __restrict xs,
+                            const int64_t* __restrict offsets, T* __restrict out, int64_t ldo, bool accumulate) {
+  using Vt = Vec<T>;
+  constexpr int W = Vt::W;
+  typename Vt::type acc[P][V];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) acc[p][v] = accumulate ? Vt::load(out + p * ldo + v * W) : typename Vt::type{};
+  for (int64_t k = 0; k < K; ++k, a += V * W) {
+    typename Vt::type wv[V];
+    for (int v = 0; v < V; ++v) wv[v] = Vt::load(a + v * W);
+    const int64_t off = offsets[k];
+    for (int p = 0; p < P; ++p) {
+      const T xv = xs[p][off];
+      for (int v = 0; v < V; ++v) acc[p][v] += xv * wv[v];
+    }
+  }
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) Vt::store(out + p * ldo + v * W, acc[p][v]);
+}
+
+// The buffer column of each output position of `nb` images whose padded buffers lie
+// `image_step` apart (oh*wpp + ow in image b's buffer), padded to whole tiles of P by
+// repeating the last position (the extra rows of a tile are computed and dropped).
+inline std::vector<int64_t> position_columns(const Conv2dShape& s, int64_t wpp, int64_t nb, int64_t image_step,
+                                             int64_t multiple) {
+  const int64_t positions = s.out_h * s.out_w, total = nb * positions;
+  std::vector<int64_t> cols((total + multiple - 1) / multiple * multiple);
+  for (int64_t q = 0; q < static_cast<int64_t>(cols.size()); ++q) {
+    const int64_t i = std::min(q, total - 1), b = i / positions, p = i % positions;
+    cols[q] = b * image_step + p / s.out_w * wpp + p % s.out_w;
+  }
+  return cols;
+}
+
+template <class T, int V, int P>
+void forward_channel_vectors(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr int VW = V * Vec<T>::W;
+  constexpr int64_t kMaxTaps = 16384 / (VW * sizeof(T));  // taps per block: 16 KiB of weights stay in L1
+  const Padded<T> pad(s, 0);                             // only real positions are read: no slack
+  const int64_t K = pad.K, kg = pad.kg, positions = s.out_h * s.out_w;
+  const int64_t k_blocks = std::max<int64_t>(1, (K + kMaxTaps - 1) / kMaxTaps);
+  const int64_t kc = std::max<int64_t>(1, (K + k_blocks - 1) / k_blocks);  // equal blocks, no short last one
+  const int64_t blocks = (kg + VW - 1) / VW, ldo = blocks * VW;
+  // Small images are taken a few at a time, so a tile's worth of padding positions is spread
+  // over more real ones; enough chunks are left to keep every thread busy.
+  constexpr int64_t kMinPositions = 24 * P;
+  const int64_t threads = get_num_threads();
+  int64_t nb = std::max<int64_t>(1, (kMinPositions + positions - 1) / std::max<int64_t>(positions, 1));
+  nb = std::max<int64_t>(1, std::min(nb, s.batch / (2 * threads)));
+  const std::vector<int64_t> cols = position_columns(s, pad.wpp, nb, pad.size, P);
+  const int64_t tiles = static_cast<int64_t>(cols.size()) / P;
+  // The weight, per group, in blocks of VW output channels: packed[block][k][c], zero past kg.
+  std::unique_ptr<T[]> packed(new T[s.groups * blocks * K * VW]);
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t b = 0; b < blocks; ++b) {
+      T* dst = packed.get() + (g * blocks + b) * K * VW;
+      for (int64_t k = 0; k < K; ++k)
+        for (int c = 0; c < VW; ++c) {
+          const int64_t ch = b * VW + c;
+          dst[k * VW + c] = ch < kg ? w[(g * kg + ch) * K + k] : T(0);
+        }
+    }
+  // Tasks: (image chunk, group) pairs, cut into tile ranges when there are fewer than threads.
+  const int64_t chunks = (s.batch + nb - 1) / nb, pairs = chunks * s.groups;
+  const int64_t cuts = std::min(tiles, std::max<int64_t>(1, (threads + pairs - 1) / pairs));
+  parallel_for(pairs * cuts, kg * K * positions * nb / cuts, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<T[]> buf(new T[nb * pad.size]), acc(new T[tiles * P * ldo]());
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t chunk = t / cuts / s.groups, g = t / cuts % s.groups, cut = t % cuts;
+      const int64_t n0 = chunk * nb, count = std::min(nb, s.batch - n0);
+      // Tiles past this chunk's last image (a short last chunk) are skipped.
+      const int64_t last = count * positions - 1, live = last / P + 1;
+      const int64_t t0 = live * cut / cuts, t1 = live * (cut + 1) / cuts;
+      for (int64_t b = 0; b < count; ++b)
+        pad.fill(s, x + (n0 + b) * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get() + b * pad.size);
+      const T* a_group = packed.get() + g * blocks * K * VW;
+      if (K == 0) std::fill(acc.get(), acc.get() + tiles * P * ldo, T(0));  // no input channels
+      for (int64_t k0 = 0; k0 < K; k0 += kc)
+        for (int64_t b = 0; b < blocks; ++b)
+          for (int64_t tile = t0; tile < t1; ++tile) {
+            const T* xs[P];
+            for (int p = 0; p < P; ++p) xs[p] = buf.get() + cols[std::min(tile * P + p, last)];
+            cv_forward_tile<T, V, P>(std::min(kc, K - k0), a_group + (b * K + k0) * VW, xs, pad.offsets.data() + k0,
+                                     acc.get() + tile * P * ldo + b * VW, ldo, k0 > 0);
+          }
+      // Channels-last tile rows back to (K, OH, OW) per image, plus the bias.
+      const int64_t q0 = t0 * P, q1 = std::min(count * positions, t1 * P);
+      for (int64_t b = q0 / positions; b * positions < q1; ++b) {
+        const int64_t p0 = std::max(q0 - b * positions, int64_t(0)), p1 = std::min(q1 - b * positions, positions);
+        const T* src = acc.get() + b * positions * ldo;
+        T* out = y + ((n0 + b) * s.out_c + g * kg) * positions;
+        for (int64_t k = 0; k < kg; ++k) {
+          const T bk = bias ? bias[g * kg + k] : T(0);
+          for (int64_t p = p0; p < p1; ++p) out[k * positions + p] = src[p * ldo + k] + bk;
+        }
+      }
+    }
+  });
+}
+
+// Multiply-adds that land on real outputs, as a share of those a kernel computes.
+inline double grid_efficiency(const Conv2dShape& s, int64_t wpp, int64_t tile_cols, int64_t rows, int64_t kg) {
+  const int64_t grid = (s.out_h * wpp + tile_cols - 1) / tile_cols * tile_cols;
+  const int64_t padded_rows = (kg + rows - 1) / rows * rows;
+  return double(s.out_h * s.out_w) / double(std::max<int64_t>(grid, 1)) * double(kg) / double(padded_rows);
+}
+
+inline double channel_vector_efficiency(const Conv2dShape& s, int64_t positions_per_tile, int64_t vw, int64_t kg) {
+  const int64_t positions = s.out_h * s.out_w;
+  const int64_t padded = (positions + positions_per_tile - 1) / positions_per_tile * positions_per_tile;
+  const int64_t padded_channels = (kg + vw - 1) / vw * vw;
+  return double(positions) / double(std::max<int64_t>(padded, 1)) * double(kg) / double(padded_channels);
+}
+
+// Enough output channels for the channel-vector tile to be compute-bound (two vectors, the
+// smaller tile), enough taps to amortise a tile's set-up and the final transposition, and a
+// clearly better share of real work than the grid.
+template <class T>
+bool use_channel_vectors(const Conv2dShape& s, int64_t kg, int64_t wpp, double grid_share) {
+  constexpr int W = Vec<T>::W;
+  constexpr int64_t kMinTaps = 64;
+  if (kg < 2 * W || s.in_c / s.groups * s.k_h * s.k_w < kMinTaps) return false;
+  const int V = kg > 2 * W ? kCvWideVectors : 2;
+  const int P = V == 2 ? kCvNarrowPositions : kCvPositions;
+  return channel_vector_efficiency(s, P, V * W, kg) > grid_share + 0.05;
+}
+
+// The tile height that pads the fewest output channels (the taller one on a tie), or the
+// channel-vector kernel where the grid wastes more.
 template <class T>
 void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr int W = Vec<T>::W, NR = 2 * W;
   const int64_t kg = s.out_c / s.groups;
   const int64_t pad_tall = (kRows - kg % kRows) % kRows, pad_short = (kShortRows - kg % kShortRows) % kShortRows;
-  if (pad_short < pad_tall)
+  const int rows = pad_short < pad_tall ? kShortRows : kRows;
+  const int64_t wpp = Padded<T>(s, 0).wpp;
+  if (use_channel_vectors<T>(s, kg, wpp, grid_efficiency(s, wpp, NR, rows, kg))) {
+    if (kg > 2 * W)
+      return forward_channel_vectors<T, kCvWideVectors, kCvPositions>(s, x, w, bias, y);
+    return forward_channel_vectors<T, 2, kCvNarrowPositions>(s, x, w, bias, y);
+  }
+  if (rows == kShortRows)
     forward_rows<T, kShortRows>(s, x, w, bias, y);
   else
     forward_rows<T, kRows>(s, x, w, bias, y);
@@ -220,7 +380,7 @@ inline void weight_grad_tile(int64_t nb, int64_t n, const T* __restrict g, int64
 }
 
 template <class T>
-void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
+void weight_grad_grid(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
   constexpr int W = Vec<T>::W, R = kGradRows, TT = kGradTaps;
   // Columns per block: the tile's R gradient rows (8 KiB) and TT input runs stay in L1.
   constexpr int64_t kColBlock = 8192 / (R * sizeof(T)) / W * W;
@@ -267,6 +427,93 @@ void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int6
         for (int l = 0; l < W; ++l) sum += v[l];
         gw[(g * kg + k) * K + t] = sum;
       }
+}
+
+// acc (TT rows lda apart, V*W channels each) += sum over positions q of
+// x[offsets[t] + cols[q]] * gyt[q][:] (gyt rows ldk apart).
+template <class T, int V, int TT>
+inline void cv_weight_grad_tile(int64_t n, const T* __restrict gyt, int64_t ldk, const T* __restrict base,
+                                const int64_t* __restrict cols, const int64_t* __restrict offsets,
+                                T* __restrict acc_out, int64_t lda) {
+  using Vt = Vec<T>;
+  constexpr int W = Vt::W;
+  typename Vt::type acc[TT][V];
+  for (int t = 0; t < TT; ++t)
+    for (int v = 0; v < V; ++v) acc[t][v] = Vt::load(acc_out + t * lda + v * W);
+  int64_t off[TT];
+  for (int t = 0; t < TT; ++t) off[t] = offsets[t];
+  for (int64_t q = 0; q < n; ++q) {
+    typename Vt::type gv[V];
+    for (int v = 0; v < V; ++v) gv[v] = Vt::load(gyt + q * ldk + v * W);
+    const T* xq = base + cols[q];
+    for (int t = 0; t < TT; ++t) {
+      const T xv = xq[off[t]];
+      for (int v = 0; v < V; ++v) acc[t][v] += xv * gv[v];
+    }
+  }
+  for (int t = 0; t < TT; ++t)
+    for (int v = 0; v < V; ++v) Vt::store(acc_out + t * lda + v * W, acc[t][v]);
+}
+
+// dst[p * ldd + k] = src[k * cols + p] for k < rows, p < cols, in blocks of 16 columns so the
+// destination rows being written stay in L1 (column by column, every store hit a new line).
+template <class T>
+void transpose_block_rows(int64_t rows, int64_t cols, const T* src, T* dst, int64_t ldd) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t p0 = 0; p0 < cols; p0 += kBlock) {
+    const int64_t p1 = std::min(cols, p0 + kBlock);
+    for (int64_t k = 0; k < rows; ++k)
+      for (int64_t p = p0; p < p1; ++p) dst[p * ldd + k] = src[k * cols + p];
+  }
+}
+
+// The channel-vector weight gradient (see the channel-vector kernels above): per image n0,
+// n0 + step, ... the padded buffer and the output gradient transposed to (positions,
+// channels); blocks of positions whose gradient rows stay in L1 run through every tap tile.
+// Sums in acc[group][block][tap][VW], written to gw (overwritten) at the end.
+template <class T, int V, int TT>
+void weight_grad_channel_vectors(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
+  constexpr int VW = V * Vec<T>::W;
+  const Padded<T> pad(s, 0);
+  const int64_t K = pad.K, kg = pad.kg, positions = s.out_h * s.out_w;
+  const int64_t blocks = (kg + VW - 1) / VW, ldk = blocks * VW;
+  const int64_t Kp = (K + TT - 1) / TT * TT;  // taps past K read offset 0 and are dropped
+  const int64_t pos_block = std::max<int64_t>(1, 16384 / (ldk * static_cast<int64_t>(sizeof(T))));
+  std::vector<int64_t> offsets(pad.offsets);
+  offsets.resize(Kp, 0);
+  const std::vector<int64_t> cols = position_columns(s, pad.wpp, 1, 0, 1);
+  std::unique_ptr<T[]> buf(new T[pad.size]), gyt(new T[positions * ldk]());  // channels past kg stay zero
+  std::unique_ptr<T[]> acc(new T[s.groups * blocks * Kp * VW]());
+  for (int64_t n = n0; n < s.batch; n += step)
+    for (int64_t g = 0; g < s.groups; ++g) {
+      pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get());
+      const T* grad = gy + (n * s.out_c + g * kg) * positions;
+      transpose_block_rows(kg, positions, grad, gyt.get(), ldk);
+      for (int64_t q0 = 0; q0 < positions; q0 += pos_block)
+        for (int64_t blk = 0; blk < blocks; ++blk)
+          for (int64_t t0 = 0; t0 < Kp; t0 += TT)
+            cv_weight_grad_tile<T, V, TT>(std::min(pos_block, positions - q0), gyt.get() + q0 * ldk + blk * VW, ldk,
+                                          buf.get(), cols.data() + q0, offsets.data() + t0,
+                                          acc.get() + ((g * blocks + blk) * Kp + t0) * VW, VW);
+    }
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t k = 0; k < kg; ++k)
+      for (int64_t t = 0; t < K; ++t)
+        gw[(g * kg + k) * K + t] = acc[((g * blocks + k / VW) * Kp + t) * VW + k % VW];
+}
+
+// The channel-vector kernel where the output channels fill its vectors and the grid would
+// waste work (the forward's rule); the grid kernel otherwise.
+template <class T>
+void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
+  constexpr int W = Vec<T>::W;
+  const int64_t kg = s.out_c / s.groups;
+  const int64_t wpp = Padded<T>(s, 0).wpp;
+  if (use_channel_vectors<T>(s, kg, wpp, grid_efficiency(s, wpp, W, kGradRows, kg))) {
+    if (kg > 2 * W) return weight_grad_channel_vectors<T, kCvWideVectors, kCvTaps>(s, gy, x, n0, step, gw);
+    return weight_grad_channel_vectors<T, 2, kCvTaps>(s, gy, x, n0, step, gw);
+  }
+  weight_grad_grid(s, gy, x, n0, step, gw);
 }
 
 }  // namespace
