@@ -569,3 +569,23 @@ def test_matches_torch_forward_indices_and_grads():
     np.testing.assert_array_equal(idx.numpy(), tF.adaptive_max_pool2d(torch.tensor(xn), (4, 3), True)[1].numpy())
     _, idx = F.max_pool1d(pe.tensor(xn[0]), 3, 2, 1, return_indices=True)
     np.testing.assert_array_equal(idx.numpy(), tF.max_pool1d(torch.tensor(xn[0]), 3, 2, 1, return_indices=True)[1])
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_global_average_pool_on_every_isa(isa):
+    # Short contiguous planes are summed a vector at a time (one ISA build each): plane sizes
+    # below, at and between the vector widths of float32 and float64, and the long-plane path.
+    isas = ["generic", "avx2", "avx512"]
+    if isas.index(isa) > isas.index(_C.best_isa()):
+        pytest.skip(f"CPU cannot run {isa}")
+    before = _C.active_isa()
+    _C.set_isa(isa)
+    try:
+        for dtype in ("float32", "float64"):
+            for h, w in [(1, 1), (1, 3), (2, 4), (3, 3), (4, 4), (4, 5), (7, 7), (8, 8), (5, 13), (9, 9)]:
+                x = rng.standard_normal((3, 5, h, w)).astype(dtype)
+                y = _C.adaptive_avg_pool2d(impl(x), 1).numpy()
+                np.testing.assert_allclose(y[..., 0, 0], x.astype(np.float64).mean((-1, -2)), **tol(dtype),
+                                           err_msg=f"{h}x{w}")
+    finally:
+        _C.set_isa(before)

@@ -66,15 +66,26 @@ struct Vec {
   static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
 };
 
-// Pairwise sum of a vector's lanes: log2(W) dependent adds rather than W.
+// Pairwise sum of a vector's lanes: the upper half added onto the lower half, log2(W) times,
+// as vector adds on ever narrower registers (log2(W) dependent adds rather than W).
+template <class T, int Bytes>
+struct HalvingSum {
+  typedef T type __attribute__((vector_size(Bytes)));
+  static T run(type v) {
+    if constexpr (Bytes == 2 * sizeof(T)) {
+      return v[0] + v[1];
+    } else {
+      typename HalvingSum<T, Bytes / 2>::type lo, hi;
+      std::memcpy(&lo, &v, Bytes / 2);
+      std::memcpy(&hi, reinterpret_cast<const char*>(&v) + Bytes / 2, Bytes / 2);
+      return HalvingSum<T, Bytes / 2>::run(lo + hi);
+    }
+  }
+};
+
 template <class T>
 inline T sum_lanes(typename Vec<T>::type v) {
-  constexpr int W = Vec<T>::W;
-  T lanes[W];
-  std::memcpy(lanes, &v, sizeof(v));
-  for (int w = W / 2; w > 0; w /= 2)
-    for (int l = 0; l < w; ++l) lanes[l] += lanes[l + w];
-  return lanes[0];
+  return HalvingSum<T, kVectorBytes>::run(v);
 }
 
 // One row's dot product: two vector accumulators (even / odd vectors of the row), then the

@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "cpu/gemm_direct.h"  // Vec / sum_lanes: the ISA's vector registers
 #include "cpu/pool.h"
 #include "cpu/reduce_policies.h"  // lowest, is_nan (same ISA namespace)
 
@@ -266,6 +267,22 @@ T lane_sum(const T* p, S stride, int64_t n) {
   return total + ((s0 + s1) + (s2 + s3));
 }
 
+// Sum of n contiguous elements: lane_sum, except for short runs (a 7x7 plane) of at least a
+// vector, which take whole vectors and one halving sum of the lanes: a few vector instructions
+// instead of one scalar add per element.
+template <class T>
+T plane_sum(const T* p, int64_t n) {
+  using V = gemm_detail::Vec<T>;
+  constexpr int W = V::W;
+  if (n < W || n >= 4 * (64 / static_cast<int64_t>(sizeof(T)))) return lane_sum(p, Unit{}, n);
+  typename V::type acc = V::load(p);
+  int64_t i = W;
+  for (; i + W <= n; i += W) acc += V::load(p + i);
+  T s = gemm_detail::sum_lanes<T>(acc);
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 // One window per plane covering all of it (global average pooling): one lane-parallel sum per
 // plane (per row when the rows are not adjacent in memory).
 template <class T>
@@ -278,7 +295,7 @@ void global_avg_planes(const PoolArgs& a, int64_t p0, int64_t p1) {
     const T* xp = planes.get();
     T s = 0;
     if (sw == 1 && sh == W) {
-      s = lane_sum(xp, Unit{}, H * W);
+      s = plane_sum(xp, H * W);
     } else {
       for (int64_t ih = 0; ih < H; ++ih) s += sw == 1 ? lane_sum(xp + ih * sh, Unit{}, W) : lane_sum(xp + ih * sh, sw, W);
     }
