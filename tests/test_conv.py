@@ -8,7 +8,7 @@ import pytest
 
 import pyengine as pe
 from pyengine import _C, nn
-from pyengine.autograd import gradcheck
+from pyengine.autograd import gradcheck, gradgradcheck
 from pyengine.nn import functional as F
 
 rng = np.random.default_rng(0)
@@ -222,10 +222,40 @@ def test_only_requested_grads_are_computed():
     assert gw is None and gb is None and tuple(gx.shape) == (1, 2, 4, 4)
 
 
-def test_double_backward_is_a_clear_error():
-    x, w = T(arr(1, 1, 3, 3), grad=True), T(arr(1, 1, 2, 2), grad=True)
-    with pytest.raises(NotImplementedError, match="double backward"):
-        pe.autograd.grad(F.conv2d(x, w).sum(), x, create_graph=True)
+GRADGRAD_CASES = [
+    ("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=1), (2, 3, 5, 4), (4, 3, 3, 3), 4),
+    ("conv2d strided dilated", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=(2, 1)),
+     (2, 2, 7, 6), (3, 2, 3, 2), 3),
+    ("conv2d groups same", lambda x, w, b: F.conv2d(x, w, b, padding="same", groups=2), (1, 4, 5, 5),
+     (4, 2, 2, 3), 4),
+    ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+     (2, 3, 3, 4), (3, 2, 3, 3), 2),
+    ("conv_transpose2d groups", lambda x, w, b: F.conv_transpose2d(x, w, b, groups=2, dilation=2), (1, 4, 3, 3),
+     (4, 1, 2, 2), 2),
+    ("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1), (2, 3, 9), (2, 3, 3), 2),
+]
+
+
+@pytest.mark.parametrize("name,fn,xs,ws,nb", GRADGRAD_CASES, ids=[c[0] for c in GRADGRAD_CASES])
+def test_double_backward_gradgradcheck(name, fn, xs, ws, nb):
+    inputs = (T(arr(*xs), grad=True), T(arr(*ws), grad=True), T(arr(nb), grad=True))
+    assert gradgradcheck(fn, inputs)
+
+
+def test_gradient_penalty_matches_torch():
+    torch = pytest.importorskip("torch")
+    x, w = arr(2, 3, 6, 6), arr(4, 3, 3, 3)
+    grads = []
+    for lib in (pe, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        conv = F.conv2d if lib is pe else torch.nn.functional.conv2d
+        out = conv(xt, wt, stride=2, padding=1)
+        (gx,) = lib.autograd.grad((out * out).sum(), xt, create_graph=True)
+        penalty = (gx * gx).sum() + (out.tanh()).sum()
+        penalty.backward()
+        grads.append((xt.grad.detach().numpy(), wt.grad.detach().numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_results_do_not_depend_on_thread_count():
@@ -331,8 +361,8 @@ def test_lazy_conv2d_infers_in_channels_and_trains():
 
 
 def test_module_errors():
-    with pytest.raises(NotImplementedError, match="reflect"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.Conv2d(3, 4, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="divisible by groups"):
@@ -516,3 +546,97 @@ def test_channel_vector_kernels_do_not_depend_on_thread_count():
         pe.set_num_threads(before)
     for a, b_ in zip(*results):
         np.testing.assert_array_equal(a, b_)
+
+
+# ---------------------------------------------------------------- padding modes
+PAD_CASES = [
+    # input shape, pad, mode, value
+    ((2, 3, 5, 6), (1, 2), "constant", None),
+    ((2, 3, 5, 6), (1, 2, 3, 0), "constant", 1.5),
+    ((2, 3, 5, 6), (-1, 2, 0, -2), "constant", None),    # negative amounts crop
+    ((2, 3, 4, 5, 6), (1, 1, 2, 0, 0, 3), "constant", -2.0),
+    ((2, 3, 7), (2, 3), "reflect", None),
+    ((2, 3, 5, 6), (1, 2, 4, 3), "reflect", None),
+    ((2, 3, 5, 6), (0, 5, 1, 0), "replicate", None),
+    ((2, 3, 4, 5, 6), (1, 1, 2, 0, 0, 3), "replicate", None),
+    ((2, 3, 5, 6), (2, 6, 5, 1), "circular", None),
+    ((1, 2, 3), (3, 1), "circular", None),
+]
+
+
+@pytest.mark.parametrize("xs,pad,mode,value", PAD_CASES)
+def test_pad_matches_torch_and_gradchecks(xs, pad, mode, value):
+    torch = pytest.importorskip("torch")
+    x = arr(*xs)
+    xt, tx = T(x, grad=True), torch.tensor(x, requires_grad=True)
+    kw = {} if value is None else {"value": value}
+    y, ty = F.pad(xt, pad, mode, **kw), torch.nn.functional.pad(tx, pad, mode, **kw)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    g = arr(*ty.shape)
+    y.backward(T(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda t: F.pad(t, pad, mode, **kw), (T(arr(*xs), grad=True),))
+
+
+@pytest.mark.parametrize("call,err,fragment", [
+    (lambda x: F.pad(x, (1, 2, 3)), ValueError, "divisible by 2"),
+    (lambda x: F.pad(x, (1, 1) * 5), ValueError, "too large for a 4-D input"),
+    (lambda x: F.pad(x, (5, 0), "reflect"), ValueError, "smaller than the size 4"),
+    (lambda x: F.pad(x, (5, 0), "circular"), ValueError, "at most the size 4"),
+    (lambda x: F.pad(x, (-1, 0), "replicate"), ValueError, "only supported in constant mode"),
+    (lambda x: F.pad(x, (1, 0), "wrap"), NotImplementedError, "mode must be one of"),
+    (lambda x: F.pad(x, (1, 0), "reflect", 2.0), ValueError, "doesn't take in a value"),
+])
+def test_pad_errors(call, err, fragment):
+    with pytest.raises(err, match=fragment):
+        call(T(arr(1, 2, 3, 4)))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("cls,args,kw,xs", [
+    ("Conv2d", (3, 4, 3), dict(padding=1), (2, 3, 6, 5)),
+    ("Conv2d", (3, 4, (2, 3)), dict(padding="same", dilation=(1, 2)), (2, 3, 6, 7)),
+    ("Conv2d", (4, 6, 3), dict(padding=(2, 1), stride=2, groups=2), (1, 4, 7, 6)),
+    ("Conv1d", (3, 5, 4), dict(padding="same"), (2, 3, 9)),
+])
+def test_padding_modes_match_torch(mode, cls, args, kw, xs):
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.nn, cls)(*args, padding_mode=mode, dtype=torch.float64, **kw)
+    ours = getattr(nn, cls)(*args, padding_mode=mode, dtype=pe.float64, **kw)
+    ours.load_state_dict({k: pe.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    assert f"padding_mode={mode}" in repr(ours)
+    x = arr(*xs)
+    xt, tx = T(x, grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = ours(xt), theirs(tx)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = arr(*ty.shape)
+    y.backward(T(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls,args,xs", [
+    ("ZeroPad2d", ((1, 0, 2, 3),), (2, 3, 4, 5)),
+    ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    ("ConstantPad2d", ((1, 2, 0, 1), -1.0), (3, 4, 5)),
+    ("ConstantPad3d", (1, 0.5), (1, 2, 3, 4, 5)),
+    ("ReflectionPad1d", ((2, 1),), (2, 3, 4)),
+    ("ReflectionPad2d", (2,), (1, 2, 4, 5)),
+    ("ReplicationPad1d", (3,), (2, 3, 4)),
+    ("ReplicationPad2d", ((0, 3, 1, 2),), (2, 3, 4, 5)),
+    ("CircularPad1d", (2,), (2, 3, 4)),
+    ("CircularPad2d", ((1, 2, 3, 1),), (1, 2, 4, 5)),
+])
+def test_padding_layers_match_torch(cls, args, xs):
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, cls)(*args), getattr(torch.nn, cls)(*args)
+    assert repr(ours) == repr(theirs)
+    x = arr(*xs)
+    np.testing.assert_array_equal(ours(T(x)).numpy(), theirs(torch.tensor(x)).numpy())
+
+
+def test_padding_layer_argument_errors():
+    with pytest.raises(ValueError, match="expected padding to be an int or a tuple of 4 ints"):
+        nn.ReflectionPad2d((1, 2))

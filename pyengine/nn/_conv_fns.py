@@ -69,11 +69,6 @@ def _opt_wrap(impl):
     return None if impl is None else _wrap(impl)
 
 
-def _no_double_backward(fn):
-    if _grad_state.enabled:  # only true inside backward(create_graph=True)
-        raise NotImplementedError(f"double backward through {fn} is not supported yet (create_graph=True)")
-
-
 def _needs_graph(*tensors):
     return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
 
@@ -94,12 +89,61 @@ class Conv2dFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("conv2d")
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # backward(create_graph=True): gradients that are graphs themselves
+            gx = Conv2dInputGradFn.apply(g, w, x, ctx.geometry) if need[0] else None
+            gw = Conv2dWeightGradFn.apply(g, x, w, ctx.geometry) if need[1] else None
+            gb = g.sum((0, 2, 3)) if ctx.has_bias and need[2] else None
+            return gx, gw, gb, None, None, None, None
         mask = [need[0], need[1], ctx.has_bias and need[2]]
         gx, gw, gb = _C.conv2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
         return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None
+
+
+# conv2d's two gradients are bilinear: gx = A_w^T g and gw = the weight gradient of (g, x), where
+# A_w is the convolution with weight w. Their own gradients are convolutions again, so each is a
+# Function whose backward calls the others: double (and higher) backward to any order.
+class Conv2dInputGradFn(Function):
+    """gx = conv2d's input gradient for output gradient g and weight w; x only gives the shape."""
+
+    float_outputs = True
+    forward_calls_tensor_ops = False
+
+    @staticmethod
+    def forward(ctx, g, w, x, geometry):
+        ctx.save_for_backward(g, w, x)
+        ctx.geometry = geometry
+        return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [True, False, False])[0]
+
+    @staticmethod
+    def backward(ctx, ggx):
+        g, w, x = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dg = Conv2dFn.apply(ggx, w, None, *ctx.geometry) if need[0] else None  # A_w ggx
+        dw = Conv2dWeightGradFn.apply(g, ggx, w, ctx.geometry) if need[1] else None
+        return dg, dw, None, None
+
+
+class Conv2dWeightGradFn(Function):
+    """gw = conv2d's weight gradient for output gradient g and input x; w only gives the shape."""
+
+    float_outputs = True
+    forward_calls_tensor_ops = False
+
+    @staticmethod
+    def forward(ctx, g, x, w, geometry):
+        ctx.save_for_backward(g, x, w)
+        ctx.geometry = geometry
+        return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [False, True, False])[1]
+
+    @staticmethod
+    def backward(ctx, ggw):
+        g, x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dg = Conv2dFn.apply(x, ggw, None, *ctx.geometry) if need[0] else None  # A_ggw x
+        dx = Conv2dInputGradFn.apply(g, ggw, x, ctx.geometry) if need[1] else None
+        return dg, dx, None, None
 
 
 class ConvTranspose2dFn(Function):
@@ -118,9 +162,15 @@ class ConvTranspose2dFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("conv_transpose2d")
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # create_graph: conv_transpose2d(x, w) = A_w^T x, so
+            stride, padding, _, groups, dilation = ctx.geometry
+            conv = (stride, padding, dilation, groups)
+            gx = Conv2dFn.apply(g, w, None, *conv) if need[0] else None           # A_w g
+            gw = Conv2dWeightGradFn.apply(x, g, w, conv) if need[1] else None   # conv of g, output grad x
+            gb = g.sum((0, 2, 3)) if ctx.has_bias and need[2] else None
+            return gx, gw, gb, None, None, None, None, None
         mask = [need[0], need[1], ctx.has_bias and need[2]]
         gx, gw, gb = _C.conv_transpose2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
         return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None

@@ -8,6 +8,7 @@ import math
 from ..creation import empty
 from . import init
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ._pad_fns import pad
 from .module import Module
 from .lazy import LazyModuleMixin
 from .parameter import Parameter
@@ -42,8 +43,8 @@ class _ConvNd(Module):
             raise ValueError(f"out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode='{padding_mode}'")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode='{padding_mode}' is not supported yet; only 'zeros' is")
+        if padding_mode != "zeros" and self._transposed:
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _ntuple(kernel_size, n, "kernel_size")
         self.stride = _ntuple(stride, n, "stride")
@@ -58,6 +59,17 @@ class _ConvNd(Module):
         else:
             self.padding = _ntuple(padding, n, "padding")
         self.padding_mode = padding_mode
+        # F.pad's amounts for the non-zeros modes, last dim first (PyTorch's attribute name).
+        if self.padding == "same":
+            pads = []
+            for k, d in zip(reversed(self.kernel_size), reversed(self.dilation)):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            self._reversed_padding_repeated_twice = pads
+        elif self.padding == "valid":
+            self._reversed_padding_repeated_twice = [0, 0] * n
+        else:
+            self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for _ in range(2)]
         if not isinstance(self, LazyModuleMixin):  # lazy layers create theirs at the first call
             self.weight = Parameter(empty(*self._weight_shape(), dtype=dtype, device=device))
             if bias:
@@ -108,6 +120,9 @@ class Conv1d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -120,6 +135,9 @@ class Conv2d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 

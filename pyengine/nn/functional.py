@@ -6,6 +6,7 @@ from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
 from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
+from ._pad_fns import pad
 from ._pool_fns import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
                         avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
 from ..ops.index import one_hot
@@ -18,7 +19,7 @@ def identity(input):
 
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
            "tanh", "threshold", "dropout", "dropout1d", "dropout2d", "dropout3d", "linear",
-           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad",
            "batch_norm", "group_norm", "layer_norm", "rms_norm",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "max_pool2d",

@@ -1,0 +1,75 @@
+"""F.pad: constant, reflect, replicate and circular padding of the last dims (PyTorch's pad).
+
+Built from differentiable ops, so autograd (and double backward) come for free: constant
+padding concatenates filled blocks (negative amounts crop), the other modes gather along each
+padded dim with an index that reflects, clamps or wraps.
+"""
+from ..creation import full, tensor
+from ..ops.index import index_select
+from ..ops.shape import cat
+from ..tensor import Tensor
+
+_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _source_index(n, before, after, mode):
+    """Which input position each output position along one dim reads."""
+    positions = range(-before, n + after)
+    if mode == "reflect":
+        if before >= n or after >= n:
+            raise ValueError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
+                             "dimension in reflect mode")
+        return [-i if i < 0 else 2 * (n - 1) - i if i >= n else i for i in positions]
+    if mode == "replicate":
+        if n == 0:
+            raise ValueError("pad(): replicate mode needs a non-empty padded dimension")
+        return [min(max(i, 0), n - 1) for i in positions]
+    if before > n or after > n:
+        raise ValueError(f"pad(): padding ({before}, {after}) must be at most the size {n} of the padded dimension "
+                         "in circular mode")
+    return [i % n for i in positions]
+
+
+def _constant_pad_dim(x, dim, before, after, value):
+    n = x.shape[dim]
+    if before < 0 or after < 0:  # negative padding crops
+        x = x.narrow(dim, max(-before, 0), n - max(-before, 0) - max(-after, 0))
+        before, after = max(before, 0), max(after, 0)
+    parts = []
+    for amount in (before, None, after):
+        if amount is None:
+            parts.append(x)
+        elif amount > 0:
+            shape = list(x.shape)
+            shape[dim] = amount
+            parts.append(full(shape, value, dtype=x.dtype, device=x.device))
+    return cat(parts, dim) if len(parts) > 1 else x
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad)//2 dims: pad = (last_before, last_after, second_last_before, ...)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    pad = tuple(pad)
+    if len(pad) % 2 != 0:
+        raise ValueError(f"pad(): padding length must be divisible by 2, got {len(pad)} values {pad}")
+    if len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad(): padding length {len(pad)} is too large for a {input.ndim}-D input")
+    if mode not in _MODES:
+        raise NotImplementedError(f"pad(): mode must be one of {_MODES}, got {mode!r}")
+    if mode != "constant" and value not in (None, 0):
+        raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
+    if mode != "constant" and any(p < 0 for p in pad):
+        raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+    out = input
+    for i in range(len(pad) // 2):
+        dim = input.ndim - 1 - i
+        before, after = pad[2 * i], pad[2 * i + 1]
+        if before == 0 and after == 0:
+            continue
+        if mode == "constant":
+            out = _constant_pad_dim(out, dim, before, after, 0 if value is None else value)
+        else:
+            index = tensor(_source_index(out.shape[dim], before, after, mode), device=out.device)
+            out = index_select(out, dim, index)
+    return out
