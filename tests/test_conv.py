@@ -452,9 +452,10 @@ def ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups):
     return gw
 
 
-# The direct weight gradient's register tile is 4 output channels x 3 or 6 taps (padded past
-# the edges), small images are taken several at a time and wide ones in column blocks; more
-# than 32 channels per group goes to the GEMM path.
+# The direct weight gradient's grid tile is 4 output channels x 3 or 6 taps (padded past the
+# edges), small images are taken several at a time and wide ones in column blocks; many
+# channels on small images go to the channel-vector tile (see CHANNEL_VECTOR_CASES too); a
+# plain 1x1 conv is one GEMM per image.
 WEIGHT_GRAD_CASES = [
     # x shape, w shape, stride, padding, dilation, groups
     ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # first layer
@@ -463,7 +464,7 @@ WEIGHT_GRAD_CASES = [
     ((3, 17, 5, 9), (17, 17, 2, 3), (1, 1), (0, 2), (2, 1), 1),     # dilated, 17 = 4*4 + 1
     ((2, 5, 40, 37), (3, 5, 3, 3), (1, 1), (1, 1), (1, 1), 1),      # wide image: column blocks
     ((2, 6, 7, 8), (10, 3, 3, 2), (1, 2), (1, 0), (1, 2), 2),       # groups, strided one way
-    ((2, 33, 5, 5), (33, 33, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # GEMM path
+    ((2, 33, 5, 5), (33, 33, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # many channels, a partial vector block
     ((1, 1, 1, 1), (1, 1, 1, 1), (1, 1), (0, 0), (1, 1), 1),        # one pixel, pointwise
     ((2, 3, 4, 4), (5, 3, 1, 1), (1, 1), (1, 1), (1, 1), 1),        # padded 1x1
 ]
@@ -504,16 +505,24 @@ CHANNEL_VECTOR_CASES = [
     ((2, 16, 7, 7), (64, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),
 ]
 
+# Depthwise convs (one output channel per group) run one-row tiles of the grid kernels.
+DEPTHWISE_CASES = [
+    ((2, 6, 7, 9), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 6),
+    ((3, 4, 12, 11), (4, 1, 5, 5), (1, 1), (2, 2), (1, 1), 4),
+    ((2, 5, 9, 8), (5, 1, 3, 3), (2, 2), (1, 1), (1, 1), 5),
+    ((1, 3, 8, 8), (3, 1, 3, 3), (1, 1), (2, 2), (2, 2), 3),
+]
+
 
 @pytest.mark.parametrize("isa", _ISAS)
-def test_channel_vector_kernels_on_every_isa(isa):
+def test_channel_vector_and_depthwise_kernels_on_every_isa(isa):
     if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
         pytest.skip(f"CPU cannot run {isa}")
     before = _C.active_isa()
     _C.set_isa(isa)
     try:
         for dtype in (np.float32, np.float64):
-            for xs, ws, stride, pad, dil, groups in CHANNEL_VECTOR_CASES:
+            for xs, ws, stride, pad, dil, groups in CHANNEL_VECTOR_CASES + DEPTHWISE_CASES:
                 x, b = arr(*xs), arr(ws[0])
                 xt, w = T(x, dtype, True), T(arr(*ws), dtype, True)
                 y = F.conv2d(xt, w, T(b, dtype), stride, pad, dil, groups)
@@ -523,8 +532,9 @@ def test_channel_vector_kernels_on_every_isa(isa):
                 gy = arr(*y.shape)
                 y.backward(T(gy, dtype))
                 close(w.grad.numpy(), ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups), dtype)
-                if stride == (1, 1) and groups == 1:
-                    gx = ref_conv_transpose2d(gy, w.detach().numpy().astype(np.float64), None, stride, pad, dil=dil)
+                if stride == (1, 1):
+                    gx = ref_conv_transpose2d(gy, w.detach().numpy().astype(np.float64), None, stride, pad,
+                                              groups=groups, dil=dil)
                     close(xt.grad.numpy(), gx, dtype)
     finally:
         _C.set_isa(before)

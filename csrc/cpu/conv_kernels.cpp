@@ -90,6 +90,30 @@ struct Padded {
 
 // ---------------------------------------------------------------- forward
 
+// The weight (K, C/g*kH*kW) per group in panels of `width` output channels, tap-major:
+// packed[g][panel][tap][i] = w[g*kg + panel*width + i][tap], zero rows past kg. Taps go in
+// blocks of 16, so each weight row is read in cache-line runs (one tap of `width` rows at a
+// time would touch a new line per element on a large weight).
+template <class T>
+std::unique_ptr<T[]> pack_channel_panels(const Conv2dShape& s, const T* w, int64_t width) {
+  constexpr int64_t kTapBlock = 16;
+  const int64_t kg = s.out_c / s.groups, K = s.in_c / s.groups * s.k_h * s.k_w;
+  const int64_t panels = (kg + width - 1) / width;
+  std::unique_ptr<T[]> packed(new T[s.groups * panels * K * width]);
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t pn = 0; pn < panels; ++pn) {
+      T* dst = packed.get() + (g * panels + pn) * K * width;
+      for (int64_t k0 = 0; k0 < K; k0 += kTapBlock)
+        for (int64_t i = 0; i < width; ++i) {
+          const int64_t row = pn * width + i, k1 = std::min(K, k0 + kTapBlock);
+          const T* src = w + (g * kg + row) * K;
+          for (int64_t k = k0; k < k1; ++k) dst[k * width + i] = row < kg ? src[k] : T(0);
+        }
+    }
+  return packed;
+}
+
+
 // Output channels per register tile: kRows x 2 vector accumulators, plus 2 vectors of input
 // and a broadcast, fit the register file. A tile two thirds that height serves channel
 // counts that are multiples of it (16, 32, 64) without padding rows.
@@ -130,16 +154,7 @@ void forward_rows(const Conv2dShape& s, const T* x, const T* w, const T* bias, T
   const int64_t ldg = (pad.cols + NR - 1) / NR * NR;  // grid row length, whole tiles
   const int64_t panels = (kg + R - 1) / R;
   // The weight, per group, in panels of R output channels: packed[panel][k][i], zero rows past kg.
-  std::unique_ptr<T[]> packed(new T[s.groups * panels * K * R]);
-  for (int64_t g = 0; g < s.groups; ++g)
-    for (int64_t pn = 0; pn < panels; ++pn) {
-      T* dst = packed.get() + (g * panels + pn) * K * R;
-      for (int64_t k = 0; k < K; ++k)
-        for (int i = 0; i < R; ++i) {
-          const int64_t row = pn * R + i;
-          dst[k * R + i] = row < kg ? w[(g * kg + row) * K + k] : T(0);
-        }
-    }
+  std::unique_ptr<T[]> packed = pack_channel_panels(s, w, R);
   // Tasks: (image, group) pairs, each cut into column ranges when there are fewer pairs than
   // threads (a single image at inference). A tile's result does not depend on the cut.
   const int64_t pairs = s.batch * s.groups, tiles = ldg / NR;
@@ -245,16 +260,7 @@ void forward_channel_vectors(const Conv2dShape& s, const T* x, const T* w, const
   const std::vector<int64_t> cols = position_columns(s, pad.wpp, nb, pad.size, P);
   const int64_t tiles = static_cast<int64_t>(cols.size()) / P;
   // The weight, per group, in blocks of VW output channels: packed[block][k][c], zero past kg.
-  std::unique_ptr<T[]> packed(new T[s.groups * blocks * K * VW]);
-  for (int64_t g = 0; g < s.groups; ++g)
-    for (int64_t b = 0; b < blocks; ++b) {
-      T* dst = packed.get() + (g * blocks + b) * K * VW;
-      for (int64_t k = 0; k < K; ++k)
-        for (int c = 0; c < VW; ++c) {
-          const int64_t ch = b * VW + c;
-          dst[k * VW + c] = ch < kg ? w[(g * kg + ch) * K + k] : T(0);
-        }
-    }
+  std::unique_ptr<T[]> packed = pack_channel_panels(s, w, VW);
   // Tasks: (image chunk, group) pairs, cut into tile ranges when there are fewer than threads.
   const int64_t chunks = (s.batch + nb - 1) / nb, pairs = chunks * s.groups;
   const int64_t cuts = std::min(tiles, std::max<int64_t>(1, (threads + pairs - 1) / pairs));
@@ -334,7 +340,9 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
       return forward_channel_vectors<T, kCvWideVectors, kCvPositions>(s, x, w, bias, y);
     return forward_channel_vectors<T, 2, kCvNarrowPositions>(s, x, w, bias, y);
   }
-  if (rows == kShortRows)
+  if (kg == 1)  // depthwise: a taller tile would be all padding
+    forward_rows<T, 1>(s, x, w, bias, y);
+  else if (rows == kShortRows)
     forward_rows<T, kShortRows>(s, x, w, bias, y);
   else
     forward_rows<T, kRows>(s, x, w, bias, y);
@@ -379,9 +387,9 @@ inline void weight_grad_tile(int64_t nb, int64_t n, const T* __restrict g, int64
     for (int t = 0; t < TT; ++t) V::store(vacc + i * ldv + t * W, acc[i][t]);
 }
 
-template <class T>
+template <class T, int R>
 void weight_grad_grid(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
-  constexpr int W = Vec<T>::W, R = kGradRows, TT = kGradTaps;
+  constexpr int W = Vec<T>::W, TT = kGradTaps;
   // Columns per block: the tile's R gradient rows (8 KiB) and TT input runs stay in L1.
   constexpr int64_t kColBlock = 8192 / (R * sizeof(T)) / W * W;
   const Padded<T> pad(s, W);
@@ -467,10 +475,11 @@ void transpose_block_rows(int64_t rows, int64_t cols, const T* src, T* dst, int6
   }
 }
 
-// The channel-vector weight gradient (see the channel-vector kernels above): per image n0,
-// n0 + step, ... the padded buffer and the output gradient transposed to (positions,
-// channels); blocks of positions whose gradient rows stay in L1 run through every tap tile.
-// Sums in acc[group][block][tap][VW], written to gw (overwritten) at the end.
+// The channel-vector weight gradient (see the channel-vector kernels above): images n0,
+// n0 + step, ... a few at a time (each its padded buffer, and the output gradient transposed to
+// (positions, channels)), so the sums (taps x channels, in memory between tile calls) are
+// loaded and stored once per few hundred positions; blocks of positions whose gradient rows
+// stay in L1 run through every tap tile. Written to gw (overwritten) at the end.
 template <class T, int V, int TT>
 void weight_grad_channel_vectors(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
   constexpr int VW = V * Vec<T>::W;
@@ -478,21 +487,29 @@ void weight_grad_channel_vectors(const Conv2dShape& s, const T* gy, const T* x, 
   const int64_t K = pad.K, kg = pad.kg, positions = s.out_h * s.out_w;
   const int64_t blocks = (kg + VW - 1) / VW, ldk = blocks * VW;
   const int64_t Kp = (K + TT - 1) / TT * TT;  // taps past K read offset 0 and are dropped
-  const int64_t pos_block = std::max<int64_t>(1, 16384 / (ldk * static_cast<int64_t>(sizeof(T))));
+  // Positions per block: a block's gradient rows of one channel block (VW each) stay in L1.
+  const int64_t pos_block = 16384 / (VW * static_cast<int64_t>(sizeof(T)));
+  constexpr int64_t kMinPositions = 512;
+  const int64_t mine = n0 < s.batch ? (s.batch - n0 + step - 1) / step : 0;
+  const int64_t nb = std::max<int64_t>(1, std::min(mine, kMinPositions / std::max<int64_t>(positions, 1)));
   std::vector<int64_t> offsets(pad.offsets);
   offsets.resize(Kp, 0);
-  const std::vector<int64_t> cols = position_columns(s, pad.wpp, 1, 0, 1);
-  std::unique_ptr<T[]> buf(new T[pad.size]), gyt(new T[positions * ldk]());  // channels past kg stay zero
+  const std::vector<int64_t> cols = position_columns(s, pad.wpp, nb, pad.size, 1);
+  std::unique_ptr<T[]> buf(new T[nb * pad.size]), gyt(new T[nb * positions * ldk]());  // channels past kg stay zero
   std::unique_ptr<T[]> acc(new T[s.groups * blocks * Kp * VW]());
-  for (int64_t n = n0; n < s.batch; n += step)
+  for (int64_t m0 = 0; m0 < mine; m0 += nb)
     for (int64_t g = 0; g < s.groups; ++g) {
-      pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get());
-      const T* grad = gy + (n * s.out_c + g * kg) * positions;
-      transpose_block_rows(kg, positions, grad, gyt.get(), ldk);
-      for (int64_t q0 = 0; q0 < positions; q0 += pos_block)
+      const int64_t count = std::min(nb, mine - m0), total = count * positions;
+      for (int64_t b = 0; b < count; ++b) {
+        const int64_t n = n0 + (m0 + b) * step;
+        pad.fill(s, x + n * s.x_strides[0] + g * pad.cg * s.x_strides[1], buf.get() + b * pad.size);
+        transpose_block_rows(kg, positions, gy + (n * s.out_c + g * kg) * positions, gyt.get() + b * positions * ldk,
+                             ldk);
+      }
+      for (int64_t q0 = 0; q0 < total; q0 += pos_block)
         for (int64_t blk = 0; blk < blocks; ++blk)
           for (int64_t t0 = 0; t0 < Kp; t0 += TT)
-            cv_weight_grad_tile<T, V, TT>(std::min(pos_block, positions - q0), gyt.get() + q0 * ldk + blk * VW, ldk,
+            cv_weight_grad_tile<T, V, TT>(std::min(pos_block, total - q0), gyt.get() + q0 * ldk + blk * VW, ldk,
                                           buf.get(), cols.data() + q0, offsets.data() + t0,
                                           acc.get() + ((g * blocks + blk) * Kp + t0) * VW, VW);
     }
@@ -513,7 +530,9 @@ void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int6
     if (kg > 2 * W) return weight_grad_channel_vectors<T, kCvWideVectors, kCvTaps>(s, gy, x, n0, step, gw);
     return weight_grad_channel_vectors<T, 2, kCvTaps>(s, gy, x, n0, step, gw);
   }
-  weight_grad_grid(s, gy, x, n0, step, gw);
+  if (kg == 1)  // depthwise: one output channel per group, a one-row tile
+    return weight_grad_grid<T, 1>(s, gy, x, n0, step, gw);
+  weight_grad_grid<T, kGradRows>(s, gy, x, n0, step, gw);
 }
 
 }  // namespace
