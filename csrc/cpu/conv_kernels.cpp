@@ -290,9 +290,13 @@ void forward_channel_vectors(const Conv2dShape& s, const T* x, const T* w, const
         const int64_t p0 = std::max(q0 - b * positions, int64_t(0)), p1 = std::min(q1 - b * positions, positions);
         const T* src = acc.get() + b * positions * ldo;
         T* out = y + ((n0 + b) * s.out_c + g * kg) * positions;
-        for (int64_t k = 0; k < kg; ++k) {
-          const T bk = bias ? bias[g * kg + k] : T(0);
-          for (int64_t p = p0; p < p1; ++p) out[k * positions + p] = src[p * ldo + k] + bk;
+        constexpr int64_t kBlock = 16;  // 16 tile rows stay in L1 while every channel reads them
+        for (int64_t q0 = p0; q0 < p1; q0 += kBlock) {
+          const int64_t q1 = std::min(p1, q0 + kBlock);
+          for (int64_t k = 0; k < kg; ++k) {
+            const T bk = bias ? bias[g * kg + k] : T(0);
+            for (int64_t p = q0; p < q1; ++p) out[k * positions + p] = src[p * ldo + k] + bk;
+          }
         }
       }
     }
