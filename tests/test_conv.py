@@ -1,6 +1,7 @@
 """Convolutions: conv1d/conv2d/conv_transpose1d/conv_transpose2d kernels vs a NumPy reference,
 gradcheck for every option that changes the code path, differential tests against PyTorch,
 the layers (init, repr, state_dict from torch, LazyConv2d), thread-count independence, errors."""
+import contextlib
 import math
 
 import numpy as np
@@ -416,15 +417,24 @@ def test_errors(call, err, fragments):
 _ISAS = ["generic", "avx2", "avx512"]
 
 
-@pytest.mark.parametrize("isa", _ISAS)
-def test_direct_kernel_on_every_isa(isa):
-    """The direct forward kernel is compiled per ISA: check each build the CPU can run, with
-    output-channel counts that fill the tall and the short register tiles or pad them."""
+@contextlib.contextmanager
+def isa_build(isa):
+    """Run the block on one ISA build of the kernels (skip the test if the CPU can't run it)."""
     if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
         pytest.skip(f"CPU cannot run {isa}")
     before = _C.active_isa()
     _C.set_isa(isa)
     try:
+        yield
+    finally:
+        _C.set_isa(before)
+
+
+@pytest.mark.parametrize("isa", _ISAS)
+def test_direct_kernel_on_every_isa(isa):
+    """The direct forward kernel is compiled per ISA: check each build the CPU can run, with
+    output-channel counts that fill the tall and the short register tiles or pad them."""
+    with isa_build(isa):
         for dtype in (np.float32, np.float64):
             for k, dil in ((16, 1), (13, 2), (24, 1), (5, 1)):
                 x, w, b = arr(3, 4, 9, 37), arr(k, 4, 3, 2), arr(k)
@@ -432,8 +442,6 @@ def test_direct_kernel_on_every_isa(isa):
                     got = F.conv2d(T(x, dtype), T(w, dtype), T(b, dtype), stride, (1, 2), dil)
                     st = (stride, stride) if stride == 1 else stride
                     close(got.numpy(), ref_conv2d(x, w, b, st, (1, 1, 2, 2), (dil, dil)), dtype)
-    finally:
-        _C.set_isa(before)
 
 
 def ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups):
@@ -474,11 +482,7 @@ WEIGHT_GRAD_CASES = [
 def test_weight_grad_on_every_isa(isa):
     """The direct weight gradient is compiled per ISA: every build the CPU can run, both dtypes,
     channel and tap counts around its register tile."""
-    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
-        pytest.skip(f"CPU cannot run {isa}")
-    before = _C.active_isa()
-    _C.set_isa(isa)
-    try:
+    with isa_build(isa):
         for dtype in (np.float32, np.float64):
             for xs, ws, stride, pad, dil, groups in WEIGHT_GRAD_CASES:
                 x, w = arr(*xs), T(arr(*ws), dtype, True)
@@ -486,8 +490,6 @@ def test_weight_grad_on_every_isa(isa):
                 gy = arr(*y.shape)
                 y.backward(T(gy, dtype))
                 close(w.grad.numpy(), ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups), dtype)
-    finally:
-        _C.set_isa(before)
 
 
 # The channel-vector kernels (conv_kernels.cpp) take over from the grid kernels when many
@@ -516,11 +518,7 @@ DEPTHWISE_CASES = [
 
 @pytest.mark.parametrize("isa", _ISAS)
 def test_channel_vector_and_depthwise_kernels_on_every_isa(isa):
-    if _ISAS.index(isa) > _ISAS.index(_C.best_isa()):
-        pytest.skip(f"CPU cannot run {isa}")
-    before = _C.active_isa()
-    _C.set_isa(isa)
-    try:
+    with isa_build(isa):
         for dtype in (np.float32, np.float64):
             for xs, ws, stride, pad, dil, groups in CHANNEL_VECTOR_CASES + DEPTHWISE_CASES:
                 x, b = arr(*xs), arr(ws[0])
@@ -536,8 +534,6 @@ def test_channel_vector_and_depthwise_kernels_on_every_isa(isa):
                     gx = ref_conv_transpose2d(gy, w.detach().numpy().astype(np.float64), None, stride, pad,
                                               groups=groups, dil=dil)
                     close(xt.grad.numpy(), gx, dtype)
-    finally:
-        _C.set_isa(before)
 
 
 def test_channel_vector_kernels_do_not_depend_on_thread_count():
