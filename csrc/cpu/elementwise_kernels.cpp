@@ -6,6 +6,7 @@
 // broadcast scalar (byte stride 0, e.g. `x * 0.5`). Anything else walks byte strides.
 #include "core/iter.h"
 #include "cpu/elementwise.h"
+#include "cpu/fast_math.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
@@ -21,13 +22,36 @@ constexpr int64_t cost_of() {
   return Op::domain == ew::Domain::Float ? 8 : 1;
 }
 
+// The CPU's own version of a shared functor where libm would keep the loop scalar: exp and
+// sigmoid through fast_math.h's vectorisable exp (CUDA keeps the shared functors).
+template <class Op>
+struct CpuFunctor {
+  using type = Op;
+};
+struct CpuExp {
+  template <class T>
+  T operator()(T x) const { return fast_exp(x); }
+};
+struct CpuSigmoid {
+  template <class T>
+  T operator()(T x) const { return fast_sigmoid(x); }
+};
+template <>
+struct CpuFunctor<ew::Exp> {
+  using type = CpuExp;
+};
+template <>
+struct CpuFunctor<ew::Sigmoid> {
+  using type = CpuSigmoid;
+};
+
 template <class Op, class T>
 void unary_loop(const Tensor& out, const Tensor& in) {
   using R = decltype(Op{}(T{}));
   auto loop = make_loop<2>(out.shape(), {&out, &in});
   loop.run(
       [](char* const* p, const int64_t* s, int64_t n) {
-        const Op op{};
+        const typename CpuFunctor<Op>::type op{};
         if (s[0] == sizeof(R) && s[1] == sizeof(T)) {
           R* o = reinterpret_cast<R*>(p[0]);
           const T* x = reinterpret_cast<const T*>(p[1]);

@@ -20,36 +20,12 @@
 #include <limits>
 
 #include "core/parallel.h"
+#include "cpu/fast_math.h"  // fast_exp: exp the compiler vectorises
 #include "cpu/softmax.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
 
-// exp for float32 in a form the compiler vectorizes (std::exp is a scalar libm call):
-// exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 (ln 2 split in two for accuracy),
-// exp(r) by Cephes' degree-6 polynomial on |r| <= ln(2)/2 (about 1 ulp). Below -87.3 the
-// result is flushed to 0 (it would be denormal: < 1e-38 of the row sum); NaN stays NaN.
-inline float exp_f32(float x) {
-  const float lo = -87.33654f, hi = 88.37626f;
-  const float xc = std::min(std::max(x, lo), hi);
-  const float k = std::floor(xc * 1.44269504088896341f + 0.5f);
-  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float y = p * scale;
-  return x != x ? x : (x < lo ? 0.0f : y);
-}
-
-inline float fast_exp(float x) { return exp_f32(x); }
-inline double fast_exp(double x) { return std::exp(x); }
 
 // Element offset of row r (row-major over the kept dims) for one operand's strides.
 inline int64_t row_offset(int64_t r, const Shape& shape, const Shape& strides) {

@@ -125,7 +125,8 @@ PE_EW_FLOAT_UNARY(Rsqrt, T(1) / std::sqrt(x))
 PE_EW_FLOAT_UNARY(Sin, std::sin(x))
 PE_EW_FLOAT_UNARY(Cos, std::cos(x))
 PE_EW_FLOAT_UNARY(Tanh, std::tanh(x))
-PE_EW_FLOAT_UNARY(Sigmoid, T(1) / (T(1) + std::exp(-x)))
+// e^x / (1 + e^x) on the negative side: 1 / (1 + e^-x) would give 0 once e^-x overflows.
+PE_EW_FLOAT_UNARY(Sigmoid, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
 PE_EW_FLOAT_UNARY(Erf, std::erf(x))
 PE_EW_FLOAT_UNARY(Reciprocal, T(1) / x)
 #undef PE_EW_FLOAT_UNARY

@@ -1,0 +1,81 @@
+// exp for the CPU kernels in plain arithmetic the compiler vectorises (std::exp is one scalar
+// libm call per element). Included by per-ISA kernel files, so each build gets its own vector
+// code; CUDA keeps the shared functors of ops/elementwise_math.h.
+//
+// exp(x) = 2^k * exp(r): k = x / ln 2 rounded to nearest (adding and subtracting 1.5 * 2^mantissa
+// rounds without a floor call, which SSE2 lacks), r = x - k ln 2 with ln 2 split in a short
+// high part (k * high is exact) and a low part, so |r| <= ln(2)/2 to full precision. exp(r) is
+// Cephes' minimax polynomial (float32) or Pade form (float64), about 1 ulp. 2^k is built from
+// exponent bits in two halves, 2^(k/2) * 2^(k - k/2), so the results that overflow to inf or
+// fall into the denormals come out right (one rounding, in the last multiply). x is clamped
+// first so k stays small; beyond the clamp the multiply still gives inf or 0. NaN stays NaN.
+//
+// Everything here lives in the including ISA's namespace with internal linkage, so the
+// AVX-512 build of a function never stands in for the generic one at link time.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace pe::cpu::PE_ISA_NS {
+namespace {
+
+inline float pow2_f32(int32_t k) {  // 2^k for -126 <= k <= 127
+  const int32_t bits = (k + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline double pow2_f64(int64_t k) {  // 2^k for -1022 <= k <= 1023
+  const int64_t bits = (k + 1023) << 52;
+  double d;
+  std::memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+inline float fast_exp(float x) {
+  const float xc = std::min(std::max(x, -104.0f), 89.0f);  // e^-104 underflows to 0, e^89 overflows
+  constexpr float kRound = 12582912.0f;                    // 1.5 * 2^23
+  const float k = (xc * 1.44269504088896341f + kRound) - kRound;
+  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  const int32_t ki = static_cast<int32_t>(k), half = ki >> 1;
+  const float y = p * pow2_f32(half) * pow2_f32(ki - half);
+  return x != x ? x : y;
+}
+
+inline double fast_exp(double x) {
+  const double xc = std::min(std::max(x, -746.0), 710.0);  // e^-746 underflows to 0, e^710 overflows
+  constexpr double kRound = 6755399441055744.0;             // 1.5 * 2^52
+  const double k = (xc * 1.4426950408889634073599 + kRound) - kRound;
+  const double r = (xc - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6;
+  const double rr = r * r;
+  const double px = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
+                         9.99999999999999999910e-1);
+  const double qx = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
+                     2.27265548208155028766e-1) * rr + 2.00000000000000000009e0;
+  const double e = 1.0 + 2.0 * (px / (qx - px));
+  const int64_t ki = static_cast<int64_t>(k), half = ki >> 1;
+  const double y = e * pow2_f64(half) * pow2_f64(ki - half);
+  return x != x ? x : y;
+}
+
+// sigmoid as the shared functor computes it (1 / (1 + e^-x), or e^x / (1 + e^x) for x < 0 so
+// the far negative tail keeps its tiny values instead of 0), with the vectorised exp.
+template <class T>
+inline T fast_sigmoid(T x) {
+  const T e = fast_exp(-std::abs(x));
+  const T s = T(1) / (T(1) + e);
+  return x >= T(0) ? s : e * s;
+}
+
+}  // namespace
+}  // namespace pe::cpu::PE_ISA_NS
