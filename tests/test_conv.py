@@ -462,8 +462,8 @@ def ref_conv2d_weight_grad(x, gy, ws, stride, pad, dil, groups):
 
 # The direct weight gradient's grid tile is 4 output channels x 3 or 6 taps (padded past the
 # edges), small images are taken several at a time and wide ones in column blocks; many
-# channels on small images go to the channel-vector tile (see CHANNEL_VECTOR_CASES too); a
-# plain 1x1 conv is one GEMM per image.
+# channels on small images go to the channel-vector tile (see CHANNEL_VECTOR_CASES too), on
+# large images (> 32x32 outputs) to GEMMs in conv.cpp; a plain 1x1 conv is one GEMM per image.
 WEIGHT_GRAD_CASES = [
     # x shape, w shape, stride, padding, dilation, groups
     ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # first layer
@@ -473,6 +473,8 @@ WEIGHT_GRAD_CASES = [
     ((2, 5, 40, 37), (3, 5, 3, 3), (1, 1), (1, 1), (1, 1), 1),      # wide image: column blocks
     ((2, 6, 7, 8), (10, 3, 3, 2), (1, 2), (1, 0), (1, 2), 2),       # groups, strided one way
     ((2, 33, 5, 5), (33, 33, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # many channels, a partial vector block
+    ((1, 3, 33, 33), (40, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # many channels, large image: shifted GEMMs
+    ((1, 2, 66, 65), (40, 2, 3, 3), (2, 2), (1, 1), (1, 1), 1),     # the same strided: im2col GEMMs
     ((1, 1, 1, 1), (1, 1, 1, 1), (1, 1), (0, 0), (1, 1), 1),        # one pixel, pointwise
     ((2, 3, 4, 4), (5, 3, 1, 1), (1, 1), (1, 1), (1, 1), 1),        # padded 1x1
 ]
