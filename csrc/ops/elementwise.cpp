@@ -245,6 +245,18 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
     run_binary(op, result, *x, *y);
     return result;
   }
+  // The same for a floating tensor and a Python int or float (x * 0.5, 1 - x): the tensor's
+  // dtype wins promotion, so the number becomes a 0-d tensor of it, broadcast by stride 0.
+  // (pow keeps the general path: its x ** 2 shortcut and integer-exponent checks.)
+  const Tensor* t = x ? x : y;
+  const Operand& number = x ? b : a;
+  if (!out && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
+      !std::holds_alternative<bool>(number)) {
+    const Tensor n = number_tensor(number, t->dtype(), t->device());
+    Tensor result = Tensor::empty(t->shape(), ew::returns_bool(op) ? DType::Bool : t->dtype(), t->device());
+    run_binary(op, result, x ? *t : n, x ? n : *t);
+    return result;
+  }
   Device device = common_device(name, {&a, &b}, out);
   DType promoted = result_type({a, b});
   if (op == BinaryOp::Sub) {
