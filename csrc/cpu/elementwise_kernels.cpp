@@ -22,8 +22,8 @@ constexpr int64_t cost_of() {
   return Op::domain == ew::Domain::Float ? 8 : 1;
 }
 
-// The CPU's own version of a shared functor where libm would keep the loop scalar: exp and
-// sigmoid through fast_math.h's vectorisable exp (CUDA keeps the shared functors).
+// The CPU's own version of a shared functor where libm would keep the loop scalar: exp,
+// sigmoid and tanh through fast_math.h (CUDA keeps the shared functors).
 template <class Op>
 struct CpuFunctor {
   using type = Op;
@@ -43,6 +43,14 @@ struct CpuFunctor<ew::Exp> {
 template <>
 struct CpuFunctor<ew::Sigmoid> {
   using type = CpuSigmoid;
+};
+struct CpuTanh {
+  template <class T>
+  T operator()(T x) const { return fast_tanh(x); }
+};
+template <>
+struct CpuFunctor<ew::Tanh> {
+  using type = CpuTanh;
 };
 
 template <class Op, class T>

@@ -77,5 +77,25 @@ inline T fast_sigmoid(T x) {
   return x >= T(0) ? s : e * s;
 }
 
+// tanh: for |x| < 0.625 Cephes' odd polynomial (float32) or rational form (float64) in x^2,
+// where 1 - 2/(e^2|x| + 1) would cancel; beyond, that form with the vectorised exp (the sign
+// put back). Both branches are computed and one is selected, so the loop stays vector code.
+inline float fast_tanh(float x) {
+  const float z = std::abs(x), s = x * x;
+  const float small = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s - 5.37397155531e-2f) * s +
+                        1.33314422036e-1f) * s - 3.33332819422e-1f) * s * x + x;
+  const float large = 1.0f - 2.0f / (fast_exp(2.0f * z) + 1.0f);
+  return x == 0.0f ? x : z < 0.625f ? small : (x < 0.0f ? -large : large);  // -0 stays -0
+}
+
+inline double fast_tanh(double x) {
+  const double z = std::abs(x), s = x * x;
+  const double p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3;
+  const double q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3;
+  const double small = x + x * s * (p / q);
+  const double large = 1.0 - 2.0 / (fast_exp(2.0 * z) + 1.0);
+  return x == 0.0 ? x : z < 0.625 ? small : (x < 0.0 ? -large : large);  // -0 stays -0
+}
+
 }  // namespace
 }  // namespace pe::cpu::PE_ISA_NS
