@@ -247,7 +247,7 @@ inline std::vector<int64_t> position_columns(const Conv2dShape& s, int64_t wpp, 
 template <class T, int V, int P>
 void forward_channel_vectors(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   constexpr int VW = V * Vec<T>::W;
-  constexpr int64_t kMaxTaps = 16384 / (VW * sizeof(T));  // taps per block: 16 KiB of weights stay in L1
+  constexpr int64_t kMaxTaps = 32768 / (VW * sizeof(T));  // taps per block: 32 KiB of weights stay in L1
   const Padded<T> pad(s, 0);                             // only real positions are read: no slack
   const int64_t K = pad.K, kg = pad.kg, positions = s.out_h * s.out_w;
   const int64_t k_blocks = std::max<int64_t>(1, (K + kMaxTaps - 1) / kMaxTaps);
