@@ -23,6 +23,11 @@ constexpr bool kWide = kVectorBytes == 64;  // 32 vector registers rather than 1
 // is computed on a grid of OH rows of wpp columns (the columns past OW are junk, dropped);
 // tap k = (c, kh, kw), in the weight's own order, reads grid column j = oh*wpp + ow at
 // offsets[k] + j. Zero borders, and slack after the last plane for the junk columns' reads.
+// Columns of one stride phase of the padded image: the grid row length wpp below.
+inline int64_t padded_width(const Conv2dShape& s) {
+  return std::max((s.pad_left + s.in_w + s.stride_w - 1) / s.stride_w, s.out_w + (s.k_w - 1) * s.dil_w / s.stride_w);
+}
+
 template <class T>
 struct Padded {
   int64_t cg, kg, taps, K, hpp, wpp, plane, cols, size;
@@ -34,7 +39,7 @@ struct Padded {
         taps(s.k_h * s.k_w),
         K(cg * taps),
         hpp(std::max((s.pad_top + s.in_h + s.stride_h - 1) / s.stride_h, s.out_h + (s.k_h - 1) * s.dil_h / s.stride_h)),
-        wpp(std::max((s.pad_left + s.in_w + s.stride_w - 1) / s.stride_w, s.out_w + (s.k_w - 1) * s.dil_w / s.stride_w)),
+        wpp(padded_width(s)),
         plane(hpp * wpp),
         cols(s.out_h * wpp),
         size(s.stride_h * s.stride_w * cg * plane + (s.k_w - 1) * s.dil_w / s.stride_w + tail),
@@ -340,7 +345,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
   const int64_t kg = s.out_c / s.groups;
   const int64_t pad_tall = (kRows - kg % kRows) % kRows, pad_short = (kShortRows - kg % kShortRows) % kShortRows;
   const int rows = pad_short < pad_tall ? kShortRows : kRows;
-  const int64_t wpp = Padded<T>(s, 0).wpp;
+  const int64_t wpp = padded_width(s);
   if (use_channel_vectors<T>(s, kg, wpp, grid_efficiency(s, wpp, NR, rows, kg))) {
     if (kg > 2 * W)
       return forward_channel_vectors<T, kCvWideVectors, kCvPositions>(s, x, w, bias, y);
@@ -531,7 +536,7 @@ template <class T>
 void weight_grad(const Conv2dShape& s, const T* gy, const T* x, int64_t n0, int64_t step, T* gw) {
   constexpr int W = Vec<T>::W;
   const int64_t kg = s.out_c / s.groups;
-  const int64_t wpp = Padded<T>(s, 0).wpp;
+  const int64_t wpp = padded_width(s);
   if (use_channel_vectors<T>(s, kg, wpp, grid_efficiency(s, wpp, W, kGradRows, kg))) {
     if (kg > 2 * W) return weight_grad_channel_vectors<T, kCvWideVectors, kCvTaps>(s, gy, x, n0, step, gw);
     return weight_grad_channel_vectors<T, 2, kCvTaps>(s, gy, x, n0, step, gw);

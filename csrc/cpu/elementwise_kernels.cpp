@@ -28,30 +28,19 @@ template <class Op>
 struct CpuFunctor {
   using type = Op;
 };
-struct CpuExp {
-  template <class T>
-  T operator()(T x) const { return fast_exp(x); }
-};
-struct CpuSigmoid {
-  template <class T>
-  T operator()(T x) const { return fast_sigmoid(x); }
-};
-template <>
-struct CpuFunctor<ew::Exp> {
-  using type = CpuExp;
-};
-template <>
-struct CpuFunctor<ew::Sigmoid> {
-  using type = CpuSigmoid;
-};
-struct CpuTanh {
-  template <class T>
-  T operator()(T x) const { return fast_tanh(x); }
-};
-template <>
-struct CpuFunctor<ew::Tanh> {
-  using type = CpuTanh;
-};
+#define PE_CPU_FUNCTOR(Shared, fn)                 \
+  struct Cpu##Shared {                             \
+    template <class T>                             \
+    T operator()(T x) const { return fn(x); }      \
+  };                                               \
+  template <>                                      \
+  struct CpuFunctor<ew::Shared> {                  \
+    using type = Cpu##Shared;                      \
+  };
+PE_CPU_FUNCTOR(Exp, fast_exp)
+PE_CPU_FUNCTOR(Sigmoid, fast_sigmoid)
+PE_CPU_FUNCTOR(Tanh, fast_tanh)
+#undef PE_CPU_FUNCTOR
 
 template <class Op, class T>
 void unary_loop(const Tensor& out, const Tensor& in) {
