@@ -1,5 +1,7 @@
 // The CUDA backend as _C sees it (only compiled with PE_WITH_CUDA): installs the device hooks
-// and the op table, and answers device queries for bind_cuda.cpp.
+// and answers device queries for bind_cuda.cpp. Implemented by device.cu (the CUDA runtime) or
+// device_emu.cpp (the emulated GPU). The kernels register themselves in the op families'
+// kernel slots (core/dispatch.h) when the module loads.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -7,10 +9,9 @@
 
 namespace pe::cuda {
 
-// Fills pe::cuda_hooks() (device.cu) and pe::ops::cuda_ops() (cuda_ops.cpp). Touches no
-// driver: safe on machines without a GPU or a driver.
+// Fills pe::cuda_hooks(). Touches no driver: safe on machines without a GPU or a driver.
 void install_backend();
-void register_ops();  // cuda_ops.cpp
+bool is_emulated();  // true in the PYENGINE_CUDA=EMU build
 
 // Device queries; each raises pe::RuntimeError naming the index when it is not a usable device.
 int device_count();  // 0 on any error (no driver, no device)

@@ -1,18 +1,17 @@
-// Glue between the op table and the CUDA launchers (compiled into _C only with CUDA): turns
-// validated pe::Tensor arguments into raw operands and registers the entries of
-// pe::ops::cuda_ops(). The op layer has checked shapes, dtypes and devices; this file only
-// adapts dtypes where a kernel computes in another one, and picks the device.
+// Glue for the families whose kernel slots take tensors (copy, elementwise, reduce, matmul):
+// turns validated pe::Tensor / ReduceArgs arguments into the raw operands of the launchers in
+// launchers.h and registers them in the slots. Host C++, compiled into _C in CUDA and emulated
+// builds. The op layer has checked shapes, dtypes and devices, and the slot has selected the
+// tensors' device; this file only adapts dtypes where a kernel computes in another one.
+#include <numeric>
+
 #include "core/iter.h"
-#include "cuda/backend.h"
+#include "cuda/device_buffer.h"
 #include "cuda/launchers.h"
 #include "ops/copy.h"
-#include "ops/cuda_table.h"
-
-// The reduce family's op codes; its slot is registered once that header is in the tree.
-#if __has_include("ops/reduce.h")
+#include "ops/elementwise.h"
+#include "ops/linalg.h"
 #include "ops/reduce.h"
-#define PE_CUDA_HAS_REDUCE_OPS 1
-#endif
 
 namespace pe::cuda {
 namespace {
@@ -32,75 +31,92 @@ Matrix matrix(const Tensor& t, const Shape& batch_shape) {
   return {op.data, t.strides()[t.ndim() - 2], t.strides()[t.ndim() - 1], Dims(op.strides.begin(), op.strides.end() - 2)};
 }
 
-void copy_op(const Tensor& dst, const Tensor& src) {
-  set_device(dst.device().index);
-  copy(dst.shape(), operand(dst, dst.shape()), operand(src, dst.shape()));
-}
+void copy_op(const Tensor& dst, const Tensor& src) { copy(dst.shape(), operand(dst, dst.shape()), operand(src, dst.shape())); }
 
-void fill_op(const Tensor& dst, double value) {
-  set_device(dst.device().index);
-  fill(dst.shape(), operand(dst, dst.shape()), value);
-}
+void fill_op(const Tensor& dst, double value) { fill(dst.shape(), operand(dst, dst.shape()), value); }
 
-void unary_op(int op, const Tensor& out, const Tensor& in) {
-  set_device(out.device().index);
+void unary_op(ew::UnaryOp op, const Tensor& out, const Tensor& in) {
   unary(op, out.shape(), operand(out, out.shape()), operand(in, out.shape()));
 }
 
-void binary_op(int op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  set_device(out.device().index);
+void binary_op(ew::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   binary(op, out.shape(), operand(out, out.shape()), operand(a, out.shape()), operand(b, out.shape()));
 }
 
-// out (batch..., m, n) = a (batch..., m, k) @ b (batch..., k, n); a and b are (expanded) views
-// in out's dtype.
+void check_floating(DType dt, const char* name) {
+  PE_CHECK(is_floating(dt), TypeError, name, " on CUDA tensors takes float32 or float64, got ", dtype_name(dt));
+}
+
+// out (batch..., m, n) = a (batch..., m, k) @ b (batch..., k, n).
 void matmul_op(const Tensor& out, const Tensor& a, const Tensor& b) {
-  set_device(out.device().index);
+  check_floating(out.dtype(), "matmul");
   const int64_t nd = out.ndim();
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   gemm(out.dtype(), batch, out.shape()[nd - 2], out.shape()[nd - 1], a.shape()[a.ndim() - 1], 1.0, matrix(a, batch),
        matrix(b, batch), 0.0, matrix(out, batch));
 }
 
-#ifdef PE_CUDA_HAS_REDUCE_OPS
-// `out` has in's shape with every reduced dim 1. Kernels run in one dtype: the input is
-// converted to it first (on the device), and all/any run as min/max on bool.
-void reduce_op(int code, const Tensor& out, const Tensor& in, const Shape& dims) {
-  Reduce op;
-  DType compute = out.dtype();
-  switch (static_cast<ops::ReduceOp>(code)) {
-    case ops::ReduceOp::Sum: op = Reduce::Sum; break;
-    case ops::ReduceOp::Prod: op = Reduce::Prod; break;
-    case ops::ReduceOp::Mean: op = Reduce::Mean; break;
-    case ops::ReduceOp::Amax: op = Reduce::Max; break;
-    case ops::ReduceOp::Amin: op = Reduce::Min; break;
-    case ops::ReduceOp::LogSumExp: op = Reduce::LogSumExp; break;
-    case ops::ReduceOp::All: op = Reduce::Min, compute = DType::Bool; break;
-    case ops::ReduceOp::Any: op = Reduce::Max, compute = DType::Bool; break;
-    default: throw RuntimeError(str("reduce op code ", code, " is not implemented for CUDA tensors yet"));
-  }
-  set_device(out.device().index);
-  std::vector<bool> reduced(in.ndim(), false);
-  for (int64_t d : dims) reduced[d] = true;
-  Tensor x = ops::to_dtype(in, compute);
-  Tensor o = out.dtype() == compute ? out : Tensor::empty(out.shape(), compute, out.device());
-  reduce(op, x.shape(), operand(o, x.shape()), operand(x, x.shape()), reduced);
-  if (o.raw_data() != out.raw_data()) ops::copy_(out, o);
+void gemm_op(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
+  check_floating(c.dtype(), "gemm_");
+  gemm(c.dtype(), {}, c.shape()[0], c.shape()[1], a.shape()[1], alpha, matrix(a, {}), matrix(b, {}), beta,
+       matrix(c, {}));
 }
-#endif
+
+// The reduction as the kernel sees it: kept dims then reduced dims, the output contiguous over
+// the kept dims. The kernel runs in one dtype (the output's; bool for all/any, which run as
+// min/max): an input of another dtype is converted into a contiguous device buffer first.
+void reduce_op(const ops::ReduceArgs& a) {
+  Reduce op;
+  DType compute = a.out_dtype;
+  switch (a.op) {
+    case ReduceOp::Sum: op = Reduce::Sum; break;
+    case ReduceOp::Prod: op = Reduce::Prod; break;
+    case ReduceOp::Mean: op = Reduce::Mean; break;
+    case ReduceOp::Amax: op = Reduce::Max; break;
+    case ReduceOp::Amin: op = Reduce::Min; break;
+    case ReduceOp::LogSumExp: op = Reduce::LogSumExp; break;
+    case ReduceOp::All: op = Reduce::Min, compute = DType::Bool; break;
+    case ReduceOp::Any: op = Reduce::Max, compute = DType::Bool; break;
+    default: throw RuntimeError("argmax/argmin, var/std and norm are not implemented for CUDA tensors");
+  }
+  Dims shape = a.kept_shape, in_strides = a.kept_strides;
+  shape.insert(shape.end(), a.red_shape.begin(), a.red_shape.end());
+  in_strides.insert(in_strides.end(), a.red_strides.begin(), a.red_strides.end());
+  const size_t nkept = a.kept_shape.size();
+  std::vector<bool> reduced(shape.size(), false);
+  std::fill(reduced.begin() + nkept, reduced.end(), true);
+  Dims out_strides(shape.size(), 0);
+  for (int64_t d = int64_t(nkept) - 1, s = 1; d >= 0; --d) out_strides[d] = s, s *= shape[d];
+  const int64_t numel = std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<int64_t>());
+  const int64_t kept = std::accumulate(a.kept_shape.begin(), a.kept_shape.end(), int64_t(1), std::multiplies<int64_t>());
+
+  Operand in{const_cast<void*>(a.in), a.in_dtype, in_strides};
+  DeviceBuffer converted_in, converted_out;
+  if (a.in_dtype != compute) {
+    converted_in = DeviceBuffer(numel * int64_t(itemsize(compute)));
+    Operand dst{converted_in.get(), compute, contiguous_strides(shape)};
+    copy(shape, dst, in);
+    in = dst;
+  }
+  Operand out{a.out, compute, out_strides};
+  if (a.out_dtype != compute) {
+    converted_out = DeviceBuffer(kept * int64_t(itemsize(compute)));
+    out.data = converted_out.get();
+  }
+  reduce(op, shape, out, in, reduced);
+  if (a.out_dtype != compute)
+    copy(a.kept_shape, Operand{a.out, a.out_dtype, contiguous_strides(a.kept_shape)},
+         Operand{out.data, compute, contiguous_strides(a.kept_shape)});
+}
 
 }  // namespace
 
-void register_ops() {
-  ops::CudaOps& table = ops::cuda_ops();
-  table.copy_ = &copy_op;
-  table.fill_ = &fill_op;
-  table.unary = &unary_op;
-  table.binary = &binary_op;
-  table.matmul = &matmul_op;
-#ifdef PE_CUDA_HAS_REDUCE_OPS
-  table.reduce = &reduce_op;
-#endif
-}
+PE_REGISTER_CUDA_KERNEL(ops::copy_kernel, copy_op);
+PE_REGISTER_CUDA_KERNEL(ops::fill_kernel, fill_op);
+PE_REGISTER_CUDA_KERNEL(ops::unary_kernel, unary_op);
+PE_REGISTER_CUDA_KERNEL(ops::binary_kernel, binary_op);
+PE_REGISTER_CUDA_KERNEL(ops::matmul_kernel, matmul_op);
+PE_REGISTER_CUDA_KERNEL(ops::gemm_kernel, gemm_op);
+PE_REGISTER_CUDA_KERNEL(ops::reduce_kernel, reduce_op);
 
 }  // namespace pe::cuda

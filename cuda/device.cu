@@ -121,7 +121,9 @@ void install_backend() {
   h.copy_to_device = &copy_to_device;
   h.copy_to_host = &copy_to_host;
   h.copy_device = &copy_device;
-  register_ops();
+  h.set_device = &set_device;
 }
+
+bool is_emulated() { return false; }
 
 }  // namespace pe::cuda

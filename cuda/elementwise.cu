@@ -1,5 +1,5 @@
 // Elementwise unary and binary ops on strided, broadcast operands. The per-element math is
-// the functors of ops/elementwise_math.h, shared with the CPU kernels; this file only walks
+// the functors of math/elementwise_math.h, shared with the CPU kernels; this file only walks
 // the elements: one grid-stride loop, one offset computation per element.
 #include <stdexcept>
 #include <string>
@@ -7,7 +7,7 @@
 #include "cuda/cuda_emu.h"
 #include "cuda/launchers.h"
 #include "cuda/strided.h"
-#include "ops/elementwise_math.h"
+#include "math/elementwise_math.h"
 
 namespace pe::cuda {
 namespace {
@@ -45,11 +45,10 @@ void check_out(const char* name, const Operand& out) {
 
 }  // namespace
 
-void unary(int op, const Dims& shape, const Operand& out, const Operand& in) {
-  if (op < 0 || op >= int(ew::UnaryOp::kCount)) throw std::runtime_error("CUDA unary: bad op code " + std::to_string(op));
-  const char* name = ew::op_name(ew::UnaryOp(op));
+void unary(ew::UnaryOp op, const Dims& shape, const Operand& out, const Operand& in) {
+  const char* name = ew::op_name(op);
   Strided<2> g = make_strided<2>(shape, {&out.strides, &in.strides});
-  ew::visit_unary(ew::UnaryOp(op), [&](auto fn) {
+  ew::visit_unary(op, [&](auto fn) {
     using F = decltype(fn);
     PE_DISPATCH_ALL(in.dtype, name, [&] {
       using T = scalar_t;
@@ -67,14 +66,13 @@ void unary(int op, const Dims& shape, const Operand& out, const Operand& in) {
   });
 }
 
-void binary(int op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b) {
-  if (op < 0 || op >= int(ew::BinaryOp::kCount)) throw std::runtime_error("CUDA binary: bad op code " + std::to_string(op));
-  const char* name = ew::op_name(ew::BinaryOp(op));
+void binary(ew::BinaryOp op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b) {
+  const char* name = ew::op_name(op);
   if (a.dtype != b.dtype)
     throw std::runtime_error(std::string("CUDA ") + name + ": operands must share the compute dtype, got " +
                              dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
   Strided<3> g = make_strided<3>(shape, {&out.strides, &a.strides, &b.strides});
-  ew::visit_binary(ew::BinaryOp(op), [&](auto fn) {
+  ew::visit_binary(op, [&](auto fn) {
     using F = decltype(fn);
     PE_DISPATCH_ALL(a.dtype, name, [&] {
       using T = scalar_t;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "math/elementwise_math.h"
 
 namespace pe::cuda {
 
@@ -24,11 +25,11 @@ struct Operand {
 void copy(const Dims& shape, const Operand& dst, const Operand& src);
 void fill(const Dims& shape, const Operand& dst, double value);
 
-// elementwise.cu: out = f(in) / out = f(a, b) with f the functor of op code `op`
-// (int(ew::UnaryOp) / int(ew::BinaryOp), ops/elementwise_math.h). Inputs have the op's compute
-// dtype (a and b the same); out has the functor's result dtype (that dtype, or bool).
-void unary(int op, const Dims& shape, const Operand& out, const Operand& in);
-void binary(int op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b);
+// elementwise.cu: out = f(in) / out = f(a, b) with f the functor of `op` (math/elementwise_math.h).
+// Inputs have the op's compute dtype (a and b the same); out has the functor's result dtype
+// (that dtype, or bool).
+void unary(ew::UnaryOp op, const Dims& shape, const Operand& out, const Operand& in);
+void binary(ew::BinaryOp op, const Dims& shape, const Operand& out, const Operand& a, const Operand& b);
 
 // reduce.cu: out[j] = op over the dims where `reduced[d]` of in[...]. `in` has `shape`; out's
 // strides are given in the same rank, and ignored on reduced dims. in and out share a dtype:

@@ -1,13 +1,21 @@
-"""pyengine.cuda: is a CUDA device usable here?"""
+"""pyengine.cuda: is a CUDA device usable here, and is it a real GPU or the emulated one?"""
 from . import _C
 
 
 def is_available():
-    """False when pyengine was built without CUDA, or on any driver/device error."""
+    """False when pyengine was built without CUDA, or on any driver/device error. True on the
+    emulated GPU (a PYENGINE_CUDA=EMU build): see is_emulated()."""
     try:
         return bool(_C.cuda_is_available())
     except Exception:
         return False
+
+
+def is_emulated():
+    """True in a PYENGINE_CUDA=EMU build: device="cuda" runs the real CUDA kernels, glue and
+    device branches, compiled by the host compiler, on CPU threads, with device memory in host
+    RAM. For testing CUDA code on machines without a GPU; slow."""
+    return bool(_C.cuda_is_emulated())
 
 
 def device_count():
@@ -19,3 +27,22 @@ def device_count():
 
 def is_built():
     return bool(_C.cuda_built())
+
+
+def get_device_name(device=0):
+    return _C.cuda_device_name(_index(device))
+
+
+def get_device_capability(device=0):
+    return tuple(_C.cuda_device_capability(_index(device)))
+
+
+def synchronize(device=0):
+    _C.cuda_synchronize(_index(device))
+
+
+def _index(device):
+    if isinstance(device, int):
+        return device
+    text = str(device)
+    return int(text.split(":")[1]) if ":" in text else 0

@@ -1,4 +1,4 @@
-// Elementwise math: one Python function per op in the op lists of ops/elementwise_math.h,
+// Elementwise math: one Python function per op in the op lists of math/elementwise_math.h,
 // plus where, clamp and result_type. Python numbers are accepted for any tensor operand of
 // binary ops, where and clamp (pybind11 tries bool, then int, then float).
 #include "bindings/bind.h"

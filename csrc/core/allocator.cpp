@@ -16,6 +16,18 @@ bool cuda_available() {
   return h.available && h.available();
 }
 
+namespace {
+thread_local int current_device = 0;
+}
+
+void select_cuda_device(int index) {
+  auto& h = cuda_hooks();
+  if (h.set_device) h.set_device(index);
+  current_device = index;
+}
+
+int current_cuda_device() { return current_device; }
+
 void check_device(Device d) {
   if (d.is_cpu()) return;
   auto& h = cuda_hooks();

@@ -18,11 +18,16 @@ struct DeviceHooks {
   void (*copy_to_device)(void* dst, const void* src, size_t nbytes, int index) = nullptr;
   void (*copy_to_host)(void* dst, const void* src, size_t nbytes, int index) = nullptr;
   void (*copy_device)(void* dst, const void* src, size_t nbytes, int index) = nullptr;
+  void (*set_device)(int index) = nullptr;  // make cuda:index current for this host thread
 };
 
 DeviceHooks& cuda_hooks();
 bool cuda_available();   // hooks installed and a device present
 void check_device(Device d);  // throws RuntimeError if d cannot be used
+// Makes cuda:index current on this thread (kernel slots call it before a CUDA kernel), and the
+// index that launchers allocate scratch memory on.
+void select_cuda_device(int index);
+int current_cuda_device();
 
 // 64-byte aligned host memory. Small blocks are recycled per thread, so host_free must get the
 // same `nbytes` that host_alloc was asked for.

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/iter.h"
+#include "ops/copy.h"
 
 namespace pe::cpu {
 
@@ -49,5 +50,8 @@ void fill(const Tensor& dst, double value) {
     });
   });
 }
+
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::copy_kernel, copy);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::fill_kernel, fill);
 
 }  // namespace pe::cpu

@@ -5,7 +5,7 @@
 // turns into straight vector code: all operands contiguous, and a contiguous operand with a
 // broadcast scalar (byte stride 0, e.g. `x * 0.5`). Anything else walks byte strides.
 #include "core/iter.h"
-#include "cpu/elementwise.h"
+#include "ops/elementwise.h"
 #include "cpu/fast_math.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -149,5 +149,9 @@ void elementwise_binary(ew::BinaryOp op, const Tensor& out, const Tensor& a, con
 void elementwise_where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) {
   PE_DISPATCH_ALL(out.dtype(), "where", [&] { where_loop<scalar_t>(out, cond, a, b); });
 }
+
+PE_REGISTER_CPU_KERNEL(ops::unary_kernel, elementwise_unary);
+PE_REGISTER_CPU_KERNEL(ops::binary_kernel, elementwise_binary);
+PE_REGISTER_CPU_KERNEL(ops::where_kernel, elementwise_where);
 
 }  // namespace pe::cpu::PE_ISA_NS

@@ -1,7 +1,7 @@
 // exp (and sigmoid and tanh built on it) for the CPU kernels in plain arithmetic the compiler
 // vectorises (std::exp is one scalar libm call per element). Included by per-ISA kernel files,
 // so each build gets its own vector code; CUDA keeps the shared functors of
-// ops/elementwise_math.h.
+// math/elementwise_math.h.
 //
 // exp(x) = 2^k * exp(r): k = x / ln 2 rounded to nearest (adding and subtracting 1.5 * 2^mantissa
 // rounds without a floor call, which SSE2 lacks), r = x - k ln 2 with ln 2 split in a short

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "core/isa.h"
-#include "ops/optimizer_math.h"
+#include "math/optimizer_math.h"
 
 #define PE_DECLARE_OPTIMIZER_KERNELS(isa)                                                         \
   namespace pe::cpu::isa {                                                                        \

@@ -1,5 +1,5 @@
 // Fused optimizer updates, compiled once per ISA. The per-element math is in
-// ops/optimizer_math.h; here it only gets a loop: the option flags become template arguments
+// math/optimizer_math.h; here it only gets a loop: the option flags become template arguments
 // (so the inner loop has no branches and vectorises), the pointers are declared restrict (the
 // op layer guarantees the buffers are distinct), and big tensors are split across threads.
 // Every element is independent, so results never depend on the thread count.

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/parallel.h"
-#include "cpu/philox.h"
+#include "math/philox.h"
 
 namespace pe::cpu {
 

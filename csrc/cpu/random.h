@@ -1,4 +1,4 @@
-// CPU random fills on Philox4x32-10 (cpu/philox.h). A draw of n elements reads the Philox
+// CPU random fills on Philox4x32-10 (math/philox.h). A draw of n elements reads the Philox
 // blocks offset, offset + 1, ... of the stream keyed by the seed; element i takes its words
 // from block offset + i / E, where E (elements per block) depends on the distribution and
 // dtype. So element i depends only on (seed, offset, i), never on how threads split the work.

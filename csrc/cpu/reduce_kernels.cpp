@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "cpu/reduce.h"
 #include "cpu/reduce_policies.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -292,5 +291,7 @@ void reduce(const ReduceArgs& a) {
   }
   throw RuntimeError(str("reduce kernel: unknown op ", static_cast<int>(a.op)));
 }
+
+PE_REGISTER_CPU_KERNEL(ops::reduce_kernel, reduce);
 
 }  // namespace pe::cpu::PE_ISA_NS

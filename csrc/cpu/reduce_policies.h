@@ -17,10 +17,12 @@
 #include <limits>
 #include <type_traits>
 
-#include "cpu/reduce.h"
+#include "ops/reduce.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
+
+using ops::ReduceArgs;
 
 constexpr int kLanes = 8;
 

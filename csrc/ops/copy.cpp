@@ -1,16 +1,9 @@
 #include "ops/copy.h"
 
 #include "core/allocator.h"
-#include "cpu/copy.h"
-#include "ops/cuda_table.h"
 #include "ops/view.h"
 
 namespace pe::ops {
-
-CudaOps& cuda_ops() {
-  static CudaOps table;
-  return table;
-}
 
 // Host <-> device moves go through a contiguous staging tensor on the source side.
 static void copy_across_devices(const Tensor& dst, const Tensor& src) {
@@ -34,14 +27,12 @@ void copy_(const Tensor& dst, const Tensor& src) {
            shape_str(src.shape()), " cannot be broadcast to destination shape ", shape_str(dst.shape()));
   dst.bump_version();  // an in-place write: autograd must see that saved copies of dst are stale
   if (dst.device() != src.device()) return copy_across_devices(dst, src);
-  if (dst.device().is_cuda()) return cuda_op(cuda_ops().copy_, "copy")(dst, src);
-  cpu::copy(dst, src);
+  copy_kernel(dst.device(), dst, src);
 }
 
 void fill_(const Tensor& dst, double value) {
   dst.bump_version();
-  if (dst.device().is_cuda()) return cuda_op(cuda_ops().fill_, "fill")(dst, value);
-  cpu::fill(dst, value);
+  fill_kernel(dst.device(), dst, value);
 }
 
 Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }

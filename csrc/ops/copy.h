@@ -1,5 +1,6 @@
 // Copies and conversions: the only way data moves between layouts, dtypes and devices.
 #pragma once
+#include "core/dispatch.h"
 #include "core/tensor.h"
 
 namespace pe::ops {
@@ -13,5 +14,10 @@ Tensor to_dtype(const Tensor& t, DType dtype);  // t itself when the dtype match
 Tensor to_device(const Tensor& t, Device device);
 Tensor empty_like(const Tensor& t);
 Tensor full(const Shape& shape, double value, DType dtype, Device device = {});
+
+// Kernels (one device; dst and src on it): dst[...] = src broadcast to dst's shape and converted
+// to dst's dtype (src already broadcastable, dst non-overlapping); dst[...] = value.
+inline KernelSlot<void (*)(const Tensor& dst, const Tensor& src)> copy_kernel{"copy_"};
+inline KernelSlot<void (*)(const Tensor& dst, double value)> fill_kernel{"fill_"};
 
 }  // namespace pe::ops

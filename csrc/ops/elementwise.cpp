@@ -3,9 +3,7 @@
 #include <algorithm>
 
 #include "core/iter.h"
-#include "cpu/elementwise.h"
 #include "ops/copy.h"
-#include "ops/cuda_table.h"
 #include "ops/view.h"
 
 namespace pe::ops {
@@ -186,15 +184,10 @@ Tensor write_result(const char* name, const Shape& shape, DType dtype, Device de
 // Kernel dispatch on device (arguments already validated)
 // ---------------------------------------------------------------------------------------
 
-void run_unary(UnaryOp op, const Tensor& dst, const Tensor& x) {
-  if (dst.device().is_cuda()) return cuda_op(cuda_ops().unary, ew::op_name(op))(static_cast<int>(op), dst, x);
-  PE_ISA_CALL(elementwise_unary, op, dst, x);
-}
+void run_unary(UnaryOp op, const Tensor& dst, const Tensor& x) { unary_kernel(dst.device(), op, dst, x); }
 
 void run_binary(BinaryOp op, const Tensor& dst, const Tensor& a, const Tensor& b) {
-  if (dst.device().is_cuda())
-    return cuda_op(cuda_ops().binary, ew::op_name(op))(static_cast<int>(op), dst, a, b);
-  PE_ISA_CALL(elementwise_binary, op, dst, a, b);
+  binary_kernel(dst.device(), op, dst, a, b);
 }
 
 void check_op(int op, int count, const char* what) {
@@ -297,10 +290,7 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
   Tensor tc = materialise(cond, DType::Bool, device);
   Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
   return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
-                      [&](const Tensor& dst) {
-                        if (dst.device().is_cuda()) return cuda_op(cuda_ops().where, "where")(dst, tc, ta, tb);
-                        PE_ISA_CALL(elementwise_where, dst, tc, ta, tb);
-                      });
+                      [&](const Tensor& dst) { where_kernel(dst.device(), dst, tc, ta, tb); });
 }
 
 Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,

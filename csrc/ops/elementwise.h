@@ -1,12 +1,13 @@
 // Elementwise ops: type promotion, scalar operands, broadcasting, `out=` handling and device
-// dispatch. The math itself lives in ops/elementwise_math.h; the loops in cpu/ and cuda/.
+// dispatch. The math itself lives in math/elementwise_math.h; the loops in cpu/ and cuda/.
 #pragma once
 #include <optional>
 #include <variant>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
-#include "ops/elementwise_math.h"
+#include "math/elementwise_math.h"
 
 namespace pe::ops {
 
@@ -30,5 +31,15 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b);
 // min(max(x, min), max); at least one bound. With min > max every element becomes max.
 Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::optional<Operand>& max,
              const std::optional<Tensor>& out = std::nullopt);
+
+// Kernels. Contract (see the top of math/elementwise_math.h): inputs already have the op's
+// compute dtype and broadcast to out.shape(); out has the op's result dtype and overlaps no
+// input except as the same view; every operand is on one device.
+inline KernelSlot<void (*)(ew::UnaryOp op, const Tensor& out, const Tensor& in)> unary_kernel{"unary elementwise op"};
+inline KernelSlot<void (*)(ew::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b)> binary_kernel{
+    "binary elementwise op"};
+// out = cond ? a : b; cond is bool, a and b have out's dtype.
+inline KernelSlot<void (*)(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b)> where_kernel{
+    "where"};
 
 }  // namespace pe::ops

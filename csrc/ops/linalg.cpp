@@ -2,11 +2,8 @@
 
 #include <cmath>
 
-#include "core/parallel.h"
-#include "cpu/gemm.h"
-#include "cpu/gemm_kernels.h"
+#include "cpu/gemm_kernels.h"  // cache sizes the GEMM blocks for
 #include "ops/copy.h"
-#include "ops/cuda_table.h"
 #include "ops/view.h"
 
 namespace pe::ops {
@@ -31,70 +28,6 @@ Shape leading(const Tensor& t, int64_t keep_last) {
   return Shape(t.shape().begin(), t.shape().end() - keep_last);
 }
 
-// Rows of a stack of matrices (dims 0..ndim-2) that form one evenly strided run, so the whole
-// stack is a single taller matrix. Returns that row stride, or -1 when they do not.
-int64_t merged_row_stride(const Tensor& t) {
-  int64_t stride = -1, span = 0;  // stride and row count of the run of inner dims seen so far
-  for (int64_t d = t.ndim() - 2; d >= 0; --d) {
-    int64_t n = t.shape()[d];
-    if (n == 1) continue;
-    if (stride < 0) {
-      stride = t.strides()[d];
-      span = n;
-    } else {
-      if (t.strides()[d] != stride * span) return -1;
-      span *= n;
-    }
-  }
-  return stride < 0 ? 0 : stride;
-}
-
-// out[..., M, N] = a[..., M, K] @ b[..., K, N]; a and b already expanded to out's batch dims
-// (broadcast batch dims have stride 0) and converted to out's dtype.
-template <class T>
-void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
-  const int64_t nd = out.ndim(), M = out.shape()[nd - 2], N = out.shape()[nd - 1], K = a.shape()[nd - 1];
-  const int64_t rsA = a.strides()[nd - 2], csA = a.strides()[nd - 1];
-  const int64_t rsB = b.strides()[nd - 2], csB = b.strides()[nd - 1];
-  const Shape batch = leading(out, 2);
-  const int64_t nbatch = shape_numel(batch);
-  T* C = out.data<T>();
-  const T* A = a.data<T>();
-  const T* B = b.data<T>();
-  if (out.numel() == 0) return;
-
-  // One matrix B for the whole stack (a Linear layer on a 3-D input): one tall GEMM.
-  bool b_shared = true;
-  for (int64_t d = 0; d < nd - 2; ++d) b_shared = b_shared && (b.strides()[d] == 0 || b.shape()[d] == 1);
-  int64_t rs_merged = b_shared ? merged_row_stride(a) : -1;
-  if (rs_merged >= 0) {
-    cpu::gemm<T>(nbatch * M, N, K, T(1), A, rs_merged, csA, B, rsB, csB, T(0), C, N,
-                 1);
-    return;
-  }
-
-  auto one = [&](int64_t t) {
-    int64_t rem = t, offA = 0, offB = 0;
-    for (int64_t d = nd - 3; d >= 0; --d) {
-      int64_t i = rem % batch[d];
-      rem /= batch[d];
-      offA += i * a.strides()[d];
-      offB += i * b.strides()[d];
-    }
-    cpu::gemm<T>(M, N, K, T(1), A + offA, rsA, csA, B + offB, rsB, csB, T(0), C + t * M * N, N, 1);
-  };
-  // Big matrices: one after another, each GEMM uses every thread. Small ones: threads take
-  // whole matrices (GEMM inside a parallel region runs single-threaded).
-  const int64_t flops = M * N * std::max<int64_t>(K, 1);
-  if (flops >= (int64_t(1) << 18)) {
-    for (int64_t t = 0; t < nbatch; ++t) one(t);
-  } else {
-    parallel_for(nbatch, flops, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) one(t);
-    });
-  }
-}
-
 // a: (..., M, K), b: (..., K, N) with batch dims broadcastable to `batch`. Returns
 // (batch..., M, N) in the promoted dtype.
 Tensor batched_matmul(const char* name, const Tensor& a, const Tensor& b, const Shape& batch) {
@@ -106,12 +39,7 @@ Tensor batched_matmul(const char* name, const Tensor& a, const Tensor& b, const 
   b_shape.insert(b_shape.end(), {K, N});
   Tensor out = Tensor::empty(out_shape, dt, a.device());
   Tensor ax = expand(to_dtype(a, dt), a_shape), bx = expand(to_dtype(b, dt), b_shape);
-  if (out.device().is_cuda()) {
-    PE_CHECK(is_floating(dt), TypeError, name, ": ", dtype_name(dt), " is not implemented for CUDA tensors");
-    cuda_op(cuda_ops().matmul, name)(out, ax, bx);
-    return out;
-  }
-  PE_DISPATCH_NUMERIC(dt, name, [&] { batched_gemm_cpu<scalar_t>(out, ax, bx); });
+  matmul_kernel(out.device(), out, ax, bx);
   return out;
 }
 
@@ -190,21 +118,8 @@ Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, do
   if (shares_storage(b_w, c)) b_w = clone(b_w);
   Tensor c_w = work == c.dtype() ? c : to_dtype(c, work);
 
-  if (c.device().is_cuda()) {
-    PE_CHECK(alpha == 1.0 && beta == 0.0, RuntimeError,
-             "gemm_ with alpha != 1 or beta != 0 is not implemented for CUDA tensors yet");
-    Tensor tmp = Tensor::empty(product, work, c.device());
-    cuda_op(cuda_ops().matmul, "gemm_")(tmp, a_w, b_w);
-    copy_(c, tmp);
-  } else {
-    PE_DISPATCH_NUMERIC(work, "gemm_", [&] {
-      cpu::gemm<scalar_t>(product[0], product[1], a.shape()[1], static_cast<scalar_t>(alpha), a_w.data<scalar_t>(),
-                          a_w.strides()[0], a_w.strides()[1], b_w.data<scalar_t>(), b_w.strides()[0],
-                          b_w.strides()[1], static_cast<scalar_t>(beta), c_w.data<scalar_t>(), c_w.strides()[0],
-                          c_w.strides()[1]);
-    });
-    if (c_w.raw_data() != c.raw_data()) copy_(c, c_w);
-  }
+  gemm_kernel(c.device(), c_w, a_w, b_w, alpha, beta);
+  if (c_w.raw_data() != c.raw_data()) copy_(c, c_w);
   c.bump_version();
   return c;
 }

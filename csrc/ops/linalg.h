@@ -1,8 +1,9 @@
 // Matrix products: argument checks, 1-D promotion, batch broadcasting and output allocation.
-// Every product ends in cpu::gemm (CPU) or the CUDA table's matmul slot.
+// Every product ends in one of the two kernel slots below.
 #pragma once
 #include <array>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
 
 namespace pe::ops {
@@ -24,5 +25,14 @@ Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha = 1
 // the sizes read from the OS.
 std::array<int64_t, 3> gemm_cache_sizes();
 void set_gemm_cache_sizes(int64_t l1, int64_t l2, int64_t l3);
+
+// Kernels. out (batch..., M, N), contiguous, = a (batch..., M, K) @ b (batch..., K, N), where a
+// and b are views in out's dtype (float32, float64, int64) expanded to out's batch dims (stride 0
+// where broadcast).
+inline KernelSlot<void (*)(const Tensor& out, const Tensor& a, const Tensor& b)> matmul_kernel{"matmul"};
+// c = alpha * a @ b + beta * c on 2-D views of one dtype; c's elements do not overlap each other
+// or a and b; beta == 0 never reads c.
+inline KernelSlot<void (*)(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta)>
+    gemm_kernel{"gemm_"};
 
 }  // namespace pe::ops

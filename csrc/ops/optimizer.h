@@ -1,5 +1,5 @@
 // Fused optimizer steps: each updates one parameter (and its state buffers) in place in one
-// kernel pass, with PyTorch's update rule (see ops/optimizer_math.h), and bumps the versions
+// kernel pass, with PyTorch's update rule (see math/optimizer_math.h), and bumps the versions
 // of everything it wrote.
 //
 // Checked once here: param is float32/float64 on the CPU; grad and every state buffer have
@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "core/tensor.h"
-#include "ops/optimizer_math.h"
+#include "math/optimizer_math.h"
 
 namespace pe::ops {
 

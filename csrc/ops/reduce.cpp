@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cpu/reduce.h"
 #include "ops/copy.h"
-#include "ops/cuda_table.h"
 
 namespace pe::ops {
 
@@ -14,7 +12,7 @@ namespace {
 // Which dims a reduction folds, and the shapes of its result.
 struct Plan {
   std::vector<bool> reduced;  // per input dim
-  Shape dims;                 // the reduced dims, sorted (what the CUDA slot gets)
+  Shape dims;                 // the reduced dims, sorted
   Shape keep_shape;           // input shape with reduced dims set to 1
   Shape out_shape;            // keep_shape, or without those dims when !keepdim
   int64_t count = 1;          // elements folded into each output
@@ -61,12 +59,6 @@ void append_dim(Shape& shape, Shape& strides, int64_t size, int64_t stride) {
   strides.push_back(stride);
 }
 
-// Ops the CUDA table's `reduce` slot can run (it takes no extra parameters).
-bool cuda_slot_op(ReduceOp op) {
-  return op != ReduceOp::ArgMax && op != ReduceOp::ArgMin && op != ReduceOp::Var && op != ReduceOp::Std &&
-         op != ReduceOp::Norm;
-}
-
 struct Extra {
   Tensor* index = nullptr;  // ArgMax/ArgMin
   double p = 2.0;
@@ -81,13 +73,7 @@ Tensor launch(ReduceOp op, const char* name, const Tensor& x, const Plan& plan, 
   Tensor out;
   if (out_dtype) out = Tensor::empty(plan.out_shape, *out_dtype, dev);
   if (extra.index) *extra.index = Tensor::empty(plan.out_shape, DType::Int64, dev);
-  if (dev.is_cuda()) {
-    PE_CHECK(cuda_slot_op(op), RuntimeError, name, "() is not implemented for CUDA tensors yet");
-    const Tensor kept = out.as_strided(plan.keep_shape, contiguous_strides(plan.keep_shape), 0);
-    cuda_op(cuda_ops().reduce, name)(static_cast<int>(op), kept, x, plan.dims);
-    return out;
-  }
-  cpu::ReduceArgs a;
+  ReduceArgs a;
   a.op = op;
   a.in_dtype = x.dtype();
   a.in = x.raw_data();
@@ -104,7 +90,7 @@ Tensor launch(ReduceOp op, const char* name, const Tensor& x, const Plan& plan, 
     else
       append_dim(a.kept_shape, a.kept_strides, x.shape()[d], x.strides()[d]);
   }
-  PE_ISA_CALL(reduce, a);
+  reduce_kernel(dev, a);
   return out;
 }
 

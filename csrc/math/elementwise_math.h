@@ -15,11 +15,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__CUDACC__)
-#define PE_HOST_DEVICE __host__ __device__
-#else
-#define PE_HOST_DEVICE
-#endif
+#include "math/host_device.h"
 
 namespace pe::ew {
 

@@ -8,13 +8,7 @@
 #pragma once
 #include <cstdint>
 
-#ifndef PE_HOST_DEVICE
-#if defined(__CUDACC__)
-#define PE_HOST_DEVICE __host__ __device__
-#else
-#define PE_HOST_DEVICE
-#endif
-#endif
+#include "math/host_device.h"
 
 namespace pe::philox {
 

@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "ops/elementwise_math.h"  // PE_HOST_DEVICE
+#include "math/host_device.h"
 
 namespace pe::optim {
 
