@@ -6,25 +6,30 @@
 //
 //   * __global__/__device__/__host__/__forceinline__/__launch_bounds__/__align__ macros;
 //   * dim3, and thread-local blockIdx/threadIdx/blockDim/gridDim;
-//   * PE_LAUNCH(kernel, grid, block, shmem_bytes, args...): one OS thread per CUDA thread of
-//     a block, spawned once per launch; the blocks of the grid run ONE AT A TIME, the threads
-//     meeting at a barrier between blocks;
-//   * __syncthreads() = a reusable block barrier; __syncwarp() and the warp shuffles
-//     (__shfl_sync/__shfl_down_sync/__shfl_xor_sync) = a per-warp rendezvous (a warp is 32
-//     consecutive threads of the block: every lane publishes its value, barrier, reads its
-//     partner's; two alternating slot banks stand in for a second barrier);
-//   * `__shared__` becomes `static`. That is correct only because one block runs at a time,
-//     and because emulated launches are serialised process-wide (a mutex), so no two blocks
-//     ever see the same `static` at once;
+//   * PE_LAUNCH(kernel, grid, block, shmem_bytes, args...): the blocks of the grid are shared out
+//     among a pool of host threads (PYENGINE_EMU_THREADS, default: one per core); each host
+//     thread runs one block at a time, every CUDA thread of the block as a fiber (ucontext) that
+//     runs until it finishes or waits at a barrier - so a kernel without barriers costs about a
+//     function call per thread, and a block's threads interleave only where CUDA lets them meet;
+//   * __syncthreads() = a block barrier; __syncwarp() and the warp shuffles
+//     (__shfl_sync/__shfl_down_sync/__shfl_up_sync/__shfl_xor_sync) = a per-warp meeting (a
+//     warp is 32 consecutive threads of the block: every lane publishes its value, meets the
+//     others, reads its partner's; two alternating slot banks stand in for a second barrier);
+//   * `__shared__` becomes `static thread_local`: exactly one block's shared memory, because a
+//     block's fibers all run on one host thread and a host thread runs one block at a time;
+//     launches are serialised process-wide (one pool);
 //   * PE_DYNAMIC_SHARED(T, name): the launch's dynamic shared memory as a T*;
-//   * atomicAdd on int/unsigned/int64/float/double (GCC __atomic builtins, CAS for floats).
+//   * atomicAdd on int/unsigned/int64/float/double (GCC __atomic builtins, CAS for floats):
+//     blocks really run concurrently, so atomics and races between blocks are real.
 //
 // Kernel bugs become exceptions, not hangs: an exception thrown in any kernel thread stops
 // the launch and is re-raised by PE_LAUNCH; a barrier that some threads of a block skip
 // (__syncthreads under divergent control flow, an early return) is reported, and so is a
 // deadlock (every live thread waiting). Launch configurations CUDA would reject (more than
 // 1024 threads per block, an empty grid, over 48 KiB dynamic shared memory) throw too, so
-// tests catch them before a GPU does.
+// tests catch them before a GPU does. Sanitizer builds annotate the fiber switches (ASan's
+// and TSan's fiber APIs), so ASan checks every access of every CUDA thread and TSan sees races
+// between blocks running on different host threads.
 #pragma once
 
 #ifdef __CUDACC__
@@ -58,16 +63,20 @@ inline void check(const char* kernel) {
 
 #else
 // ------------------------------------------------------------------------------------------
-// Host compiler: CUDA emulated with threads.
+// Host compiler: CUDA emulated with fibers.
 // ------------------------------------------------------------------------------------------
+#include <ucontext.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -78,13 +87,24 @@ inline void check(const char* kernel) {
 #include <utility>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define PE_EMU_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define PE_EMU_TSAN 1
+#endif
+
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
-#define __shared__ static
+// A block's threads all run on one host thread (as fibers), and each host thread runs one
+// block at a time, so a thread_local static is exactly one block's shared memory.
+#define __shared__ static thread_local
 
 struct dim3 {
   unsigned x, y, z;
@@ -99,163 +119,293 @@ constexpr int warpSize = 32;
 
 namespace pe_emu {
 
-// Thrown into the other threads of a launch once one has failed, to unwind them.
-struct Aborted {};
+// A launch's kernel with its arguments bound: run(t) is CUDA thread t of the current block.
+using ThreadBody = std::function<void()>;
 
-class Launch {
+// One host thread's engine: runs whole blocks, each CUDA thread of a block as a fiber (its own
+// stack, ucontext), switching only where CUDA threads must meet: __syncthreads(), __syncwarp()
+// and the shuffles. A kernel without barriers costs one fiber start per thread.
+class BlockRunner {
  public:
-  Launch(dim3 grid, dim3 block, size_t shmem)
-      : grid_(grid), block_(block), nthreads_(block.x * block.y * block.z), live_(nthreads_) {
-    block_barrier_.count = nthreads_;
-    int nwarps = (nthreads_ + warpSize - 1) / warpSize;
-    warp_barriers_ = std::make_unique<Barrier[]>(nwarps);
-    for (int w = 0; w < nwarps; ++w) warp_barriers_[w].count = std::min(warpSize, nthreads_ - w * warpSize);
-    lanes_.resize(nthreads_);
-    shared_.resize((shmem + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t) + 1);
-  }
+  static constexpr size_t kStackBytes = 256 * 1024;  // per CUDA thread; kernels keep small frames
 
-  template <class Kernel, class Params>
-  void run(Kernel kernel, const Params& params) {
-    std::vector<std::thread> threads;
-    threads.reserve(nthreads_);
-    try {
-      for (int t = 0; t < nthreads_; ++t)
-        threads.emplace_back([this, t, kernel, &params] { thread_main(t, kernel, params); });
-    } catch (...) {  // could not start every thread: stop the ones that did
-      {
-        std::lock_guard<std::mutex> lk(m_);
-        live_ = static_cast<int>(threads.size());
-        abort_locked(std::current_exception());
-      }
-      for (auto& th : threads) th.join();
-      std::rethrow_exception(error_);
+  // Runs block `block` of the launch; throws what a kernel thread threw, or a logic_error for a
+  // broken barrier (divergent __syncthreads, deadlock).
+  void run_block(const ThreadBody& body, dim3 grid, dim3 block, dim3 block_index, size_t shmem) {
+    nthreads_ = static_cast<int>(block.x * block.y * block.z);
+    ensure_fibers(nthreads_);
+    if (shared_.size() < shmem + 16) shared_.assign(shmem + 16, 0);
+    body_ = &body;
+    grid_ = grid, block_ = block, block_index_ = block_index;
+    error_ = nullptr;
+    block_barrier_ = Barrier{nthreads_};
+    const int nwarps = (nthreads_ + warpSize - 1) / warpSize;
+    warp_barriers_.assign(nwarps, Barrier{});
+    for (int w = 0; w < nwarps; ++w) warp_barriers_[w].count = std::min(warpSize, nthreads_ - w * warpSize);
+    for (int t = 0; t < nthreads_; ++t) {
+      Fiber& f = fibers_[t];
+      f.state = kReady;
+      f.waiting = nullptr;
+      f.bank = 0;
+      getcontext(&f.ctx);
+      f.ctx.uc_stack.ss_sp = f.stack.get();
+      f.ctx.uc_stack.ss_size = kStackBytes;
+      f.ctx.uc_link = &scheduler_;
+      makecontext(&f.ctx, reinterpret_cast<void (*)()>(&BlockRunner::fiber_entry), 0);
+#ifdef PE_EMU_TSAN
+      if (!f.tsan) f.tsan = __tsan_create_fiber(0);
+#endif
     }
-    for (auto& th : threads) th.join();
+    current() = this;
+    blockDim = block, gridDim = grid, blockIdx = block_index;
+    schedule();
+    current() = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
-  // __syncthreads(): every thread of the block, at the same kind of barrier.
-  enum Tag { kSyncThreads = 1, kBlockEnd = 2 };
-  void sync_block(Tag tag) { arrive(block_barrier_, tag); }
-  void sync_warp() { arrive(warp_barriers_[my_thread() / warpSize], 0); }
+  // __syncthreads(): every thread of the block.
+  void sync_block() { arrive(block_barrier_, "__syncthreads()"); }
+  void sync_warp() { arrive(warp_barriers_[me_ / warpSize], "a warp-synchronous operation"); }
 
-  // Shuffle: publish my value, meet my warp, read lane `src` (my own value when `src` is out
-  // of the warp or names a lane that does not exist). The slots alternate between two banks,
-  // so one barrier per shuffle suffices: a lane writes a bank again only after the next
-  // shuffle's barrier, which every lane reaches after reading that bank.
+  // Shuffle: publish my value, meet my warp, read lane `src` (my own value when `src` is out of
+  // the warp or names a lane that does not exist). Slots alternate between two banks, so one
+  // meeting per shuffle suffices: a lane writes a bank again only after the next shuffle's
+  // meeting, which every lane reaches after reading that bank.
   template <class T>
   T shuffle(T value, int src_lane_in_warp) {
-    static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= sizeof(Slot::bytes[0]), "shuffle: type too large");
-    const int me = my_thread(), warp_base = me / warpSize * warpSize;
-    Slot& mine = lanes_[me];
+    static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= 16, "shuffle: type too large");
+    Fiber& mine = fibers_[me_];
     const int bank = mine.bank;
     mine.bank ^= 1;
-    std::memcpy(mine.bytes[bank], &value, sizeof(T));
+    std::memcpy(mine.slot[bank], &value, sizeof(T));
     sync_warp();
-    const int src = warp_base + src_lane_in_warp;
+    const int src = me_ / warpSize * warpSize + src_lane_in_warp;
     T out = value;
     if (src_lane_in_warp >= 0 && src_lane_in_warp < warpSize && src < nthreads_)
-      std::memcpy(&out, lanes_[src].bytes[bank], sizeof(T));
+      std::memcpy(&out, fibers_[src].slot[bank], sizeof(T));
     return out;
   }
 
   void* dynamic_shared() { return shared_.data(); }
 
-  static Launch*& current() {  // the launch the calling kernel thread belongs to
-    static thread_local Launch* launch = nullptr;
-    return launch;
+  static BlockRunner*& current() {  // the runner of the calling host thread, while it runs a block
+    static thread_local BlockRunner* runner = nullptr;
+    return runner;
   }
 
  private:
+  enum State { kReady, kWaiting, kDone };
   struct Barrier {
-    std::condition_variable cv;
-    int count = 0, arrived = 0, tag = 0;
+    int count = 0, arrived = 0;
     unsigned generation = 0;
   };
-  struct Slot {
-    alignas(16) unsigned char bytes[2][16];  // two banks (see shuffle)
-    int bank = 0;                            // the bank this lane's next shuffle uses
+  struct Fiber {
+    ucontext_t ctx;
+    std::unique_ptr<unsigned char[]> stack;
+    State state = kReady;
+    Barrier* waiting = nullptr;  // the barrier a waiting fiber is parked at
+    unsigned generation = 0;     // ... and that barrier's generation when it arrived
+    int bank = 0;                // shuffle bank of the next shuffle
+    alignas(16) unsigned char slot[2][16];
+#ifdef PE_EMU_TSAN
+    void* tsan = nullptr;
+#endif
   };
 
-  int my_thread() const { return static_cast<int>(threadIdx.x + block_.x * (threadIdx.y + block_.y * threadIdx.z)); }
-
-  template <class Kernel, class Params>
-  void thread_main(int t, Kernel kernel, const Params& params) {
-    current() = this;
-    blockDim = block_;
-    gridDim = grid_;
-    threadIdx = dim3(t % block_.x, t / block_.x % block_.y, t / (block_.x * block_.y));
-    try {
-      for (unsigned bz = 0; bz < grid_.z; ++bz)
-        for (unsigned by = 0; by < grid_.y; ++by)
-          for (unsigned bx = 0; bx < grid_.x; ++bx) {
-            blockIdx = dim3(bx, by, bz);
-            std::apply(kernel, params);  // kernel parameters are by value: a copy per thread
-            sync_block(kBlockEnd);       // the next block reuses the `static` shared memory
-          }
-    } catch (const Aborted&) {
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(m_);
-      abort_locked(std::current_exception());
-    }
-    std::lock_guard<std::mutex> lk(m_);
-    --live_;
-    if (live_ > 0 && waiting_ == live_ && !aborted_)
-      abort_locked(std::make_exception_ptr(std::logic_error(
-          "emulated CUDA kernel deadlocked: a thread finished while the others wait at a barrier")));
-    current() = nullptr;
+  void ensure_fibers(int n) {
+    if (static_cast<int>(fibers_.size()) >= n) return;
+    std::vector<Fiber> more(n);
+    for (size_t i = 0; i < fibers_.size(); ++i) more[i].stack = std::move(fibers_[i].stack);
+    for (auto& f : more)
+      if (!f.stack) f.stack.reset(new unsigned char[kStackBytes]);
+    fibers_ = std::move(more);
+#ifdef PE_EMU_TSAN
+    for (auto& f : fibers_) f.tsan = nullptr;  // (new fibers are created lazily in run_block)
+#endif
   }
 
-  void arrive(Barrier& b, int tag) {
-    std::unique_lock<std::mutex> lk(m_);
-    if (aborted_) throw Aborted{};
-    if (b.arrived == 0) {
-      b.tag = tag;
-    } else if (b.tag != tag) {
-      abort_locked(std::make_exception_ptr(std::logic_error(
-          "emulated CUDA kernel: __syncthreads() was not reached by every thread of block (" +
-          std::to_string(blockIdx.x) + ", " + std::to_string(blockIdx.y) + ", " + std::to_string(blockIdx.z) +
-          ") (a barrier inside divergent code, or an early return before it)")));
-      throw Aborted{};
+  static void fiber_entry() {
+    BlockRunner* r = current();
+#ifdef PE_EMU_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &r->sched_stack_bottom_, &r->sched_stack_size_);
+#endif
+    try {
+      (*r->body_)();
+    } catch (...) {
+      if (!r->error_) r->error_ = std::current_exception();
     }
-    if (++b.arrived == b.count) {  // last one in releases the others
+    r->fibers_[r->me_].state = kDone;
+    r->switch_to_scheduler(true);
+  }
+
+  // Round-robin over the fibers until all are done: a fiber runs until it finishes or parks at
+  // a barrier that its arrival did not complete; a pass that resumes nobody is a deadlock.
+  void schedule() {
+    int done = 0;
+    while (done < nthreads_ && !error_) {
+      bool progressed = false;
+      for (int t = 0; t < nthreads_ && !error_; ++t) {
+        Fiber& f = fibers_[t];
+        if (f.state == kDone) continue;
+        if (f.state == kWaiting && f.waiting->generation == f.generation) continue;
+        f.state = kReady;
+        me_ = t;
+        threadIdx = dim3(t % block_.x, t / block_.x % block_.y, t / (block_.x * block_.y));
+        switch_to(f);
+        progressed = true;
+        if (f.state == kDone) ++done;
+      }
+      if (!progressed && !error_) report_stuck();
+    }
+  }
+
+  [[noreturn]] void report_stuck() {
+    bool some_done = false;
+    for (int t = 0; t < nthreads_; ++t) some_done = some_done || fibers_[t].state == kDone;
+    const std::string where = "(" + std::to_string(block_index_.x) + ", " + std::to_string(block_index_.y) + ", " +
+                              std::to_string(block_index_.z) + ")";
+    throw std::logic_error(
+        some_done ? "emulated CUDA kernel: __syncthreads() was not reached by every thread of block " + where +
+                        " (a barrier inside divergent code, or an early return before it)"
+                  : "emulated CUDA kernel deadlocked in block " + where +
+                        ": every thread waits at a barrier that cannot complete (threads of one warp or block "
+                        "at different barriers)");
+  }
+
+  void arrive(Barrier& b, const char*) {
+    Fiber& f = fibers_[me_];
+    if (++b.arrived == b.count) {  // last one in: release the others, carry on
       b.arrived = 0;
       ++b.generation;
-      waiting_ -= b.count - 1;
-      b.cv.notify_all();
-      return;
+    } else {
+      f.state = kWaiting;
+      f.waiting = &b;
+      f.generation = b.generation;
+      switch_to_scheduler(false);
     }
-    unsigned generation = b.generation;
-    if (++waiting_ == live_) {
-      abort_locked(std::make_exception_ptr(std::logic_error(
-          "emulated CUDA kernel deadlocked: every thread waits at a barrier that cannot complete "
-          "(threads of one warp or block at different barriers)")));
-      throw Aborted{};
-    }
-    b.cv.wait(lk, [&] { return b.generation != generation || aborted_; });
-    if (aborted_) throw Aborted{};
   }
 
-  // Records the first error and wakes every waiting thread. Call with m_ held.
-  void abort_locked(std::exception_ptr e) {
-    if (!error_) error_ = e;
-    aborted_ = true;
-    block_barrier_.cv.notify_all();
-    for (int w = 0; w < (nthreads_ + warpSize - 1) / warpSize; ++w) warp_barriers_[w].cv.notify_all();
+  void switch_to(Fiber& f) {
+#ifdef PE_EMU_TSAN
+    __tsan_switch_to_fiber(f.tsan, 0);
+#endif
+#ifdef PE_EMU_ASAN
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, f.stack.get(), kStackBytes);
+#endif
+    swapcontext(&scheduler_, &f.ctx);
+#ifdef PE_EMU_ASAN
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
   }
 
-  dim3 grid_, block_;
-  int nthreads_;
-  std::mutex m_;
-  int live_;         // threads that have not finished
-  int waiting_ = 0;  // threads blocked at some barrier
-  bool aborted_ = false;
+  void switch_to_scheduler(bool finished) {
+#ifdef PE_EMU_TSAN
+    __tsan_switch_to_fiber(sched_tsan_, 0);
+#endif
+#ifdef PE_EMU_ASAN
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(finished ? nullptr : &fake, sched_stack_bottom_, sched_stack_size_);
+#endif
+    if (finished) {
+      setcontext(&scheduler_);
+    } else {
+      swapcontext(&fibers_[me_].ctx, &scheduler_);
+#ifdef PE_EMU_ASAN
+      __sanitizer_finish_switch_fiber(fake, &sched_stack_bottom_, &sched_stack_size_);
+#endif
+    }
+  }
+
+  std::vector<Fiber> fibers_;
+  std::vector<unsigned char> shared_;
+  ucontext_t scheduler_;
+  const ThreadBody* body_ = nullptr;
+  dim3 grid_, block_, block_index_;
+  int nthreads_ = 0, me_ = 0;
   std::exception_ptr error_;
   Barrier block_barrier_;
-  std::unique_ptr<Barrier[]> warp_barriers_;
-  std::vector<Slot> lanes_;
-  std::vector<std::max_align_t> shared_;
+  std::vector<Barrier> warp_barriers_;
+#ifdef PE_EMU_ASAN
+  const void* sched_stack_bottom_ = nullptr;
+  size_t sched_stack_size_ = 0;
+#endif
+#ifdef PE_EMU_TSAN
+  void* sched_tsan_ = __tsan_get_current_fiber();
+#endif
 };
+
+// Host threads that run the blocks of a launch in parallel, each with its own BlockRunner.
+// The launching thread takes part; the helpers are started once and kept.
+class Pool {
+ public:
+  static Pool& instance() {
+    static Pool* pool = new Pool;  // never destroyed: threads may outlive static destructors
+    return *pool;
+  }
+
+  // Calls work(worker) on `n` workers (the caller is worker 0) and waits for all of them.
+  void run(int n, const std::function<void(int)>& work) {
+    n = std::max(1, std::min(n, size()));
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      work_ = &work;
+      pending_ = n - 1;
+      active_ = n - 1;
+      ++generation_;
+    }
+    cv_.notify_all();
+    work(0);
+    std::unique_lock<std::mutex> lk(m_);
+    done_cv_.wait(lk, [&] { return pending_ == 0; });
+    work_ = nullptr;
+  }
+
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+
+ private:
+  Pool() {
+    const char* env = std::getenv("PYENGINE_EMU_THREADS");
+    int n = env ? std::atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
+    n = std::max(1, std::min(n, 64));
+    for (int i = 1; i < n; ++i) {
+      std::thread th([this, i] { loop(i); });
+      th.detach();
+      threads_.push_back(i);
+    }
+  }
+
+  void loop(int me) {
+    unsigned seen = 0;
+    for (;;) {
+      const std::function<void(int)>* work;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (active_ <= 0) continue;
+        --active_;
+        work = work_;
+      }
+      (*work)(me);
+      std::lock_guard<std::mutex> lk(m_);
+      if (--pending_ == 0) done_cv_.notify_all();
+    }
+  }
+
+  std::vector<int> threads_;
+  std::mutex m_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int)>* work_ = nullptr;
+  int pending_ = 0, active_ = 0;
+  unsigned generation_ = 0;
+};
+
+// The calling host thread's block engine (one per host thread, shared by every kernel).
+inline BlockRunner& thread_runner() {
+  static thread_local BlockRunner runner;
+  return runner;
+}
 
 inline std::mutex& launch_mutex() {
   static std::mutex m;
@@ -276,19 +426,44 @@ inline void check_config(const char* name, dim3 grid, dim3 block, size_t shmem) 
 }
 
 // The emulated <<<grid, block, shmem>>>: arguments are converted to the kernel's parameter
-// types once, as CUDA does, and every thread calls the kernel with its own copy.
+// types once, as CUDA does, and every CUDA thread calls the kernel with its own copy. Blocks
+// are shared out among the pool's host threads; launches are serialised process-wide (one
+// pool), and the first error of any block stops the launch and is rethrown here.
 template <class... Params, class... Args>
 void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shmem, const char* name, Args&&... args) {
   check_config(name, grid, block, shmem);
-  std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  std::lock_guard<std::mutex> serial(launch_mutex());  // `__shared__` statics: one launch at a time
-  Launch(grid, block, shmem).run(kernel, params);
+  const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
+  const ThreadBody body = [&] {
+    std::tuple<std::decay_t<Params>...> mine = params;  // by value, like CUDA's parameter space
+    std::apply(kernel, mine);
+  };
+  const uint64_t nblocks = uint64_t(grid.x) * grid.y * grid.z;
+  std::lock_guard<std::mutex> serial(launch_mutex());
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_m;
+  Pool::instance().run(static_cast<int>(std::min<uint64_t>(nblocks, 64)), [&](int) {
+    BlockRunner& runner = thread_runner();
+    for (uint64_t b; !failed.load(std::memory_order_relaxed) && (b = next.fetch_add(1)) < nblocks;) {
+      const dim3 index(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
+                       static_cast<unsigned>(b / (uint64_t(grid.x) * grid.y)));
+      try {
+        runner.run_block(body, grid, block, index, shmem);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(error_m);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  });
+  if (error) std::rethrow_exception(error);
 }
 
-inline Launch& current_launch() {
-  Launch* l = Launch::current();
-  if (!l) throw std::logic_error("CUDA device function called outside an emulated kernel launch");
-  return *l;
+inline BlockRunner& current_block() {
+  BlockRunner* r = BlockRunner::current();
+  if (!r) throw std::logic_error("CUDA device function called outside an emulated kernel launch");
+  return *r;
 }
 
 template <class T>
@@ -310,10 +485,10 @@ T atomic_add(T* address, T value) {
 #define PE_LAUNCH(kernel, grid, block, shmem, ...) \
   ::pe_emu::launch(kernel, dim3(grid), dim3(block), size_t(shmem), #kernel, __VA_ARGS__)
 
-#define PE_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::pe_emu::current_launch().dynamic_shared())
+#define PE_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::pe_emu::current_block().dynamic_shared())
 
-inline void __syncthreads() { ::pe_emu::current_launch().sync_block(::pe_emu::Launch::kSyncThreads); }
-inline void __syncwarp(unsigned = 0xffffffffu) { ::pe_emu::current_launch().sync_warp(); }
+inline void __syncthreads() { ::pe_emu::current_block().sync_block(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::pe_emu::current_block().sync_warp(); }
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 // Shuffles within a warp (the mask is not emulated: every lane of the warp must take part,
@@ -325,25 +500,25 @@ inline int pe_emu_lane() {
 template <class T>
 T __shfl_sync(unsigned, T value, int src_lane, int width = warpSize) {
   int lane = pe_emu_lane(), base = lane / width * width;
-  return ::pe_emu::current_launch().shuffle(value, base + ((src_lane % width) + width) % width);
+  return ::pe_emu::current_block().shuffle(value, base + ((src_lane % width) + width) % width);
 }
 template <class T>
 T __shfl_down_sync(unsigned, T value, unsigned delta, int width = warpSize) {
   int lane = pe_emu_lane(), src = lane + static_cast<int>(delta);
   if (src / width != lane / width) src = lane;  // past the segment: keep my own value
-  return ::pe_emu::current_launch().shuffle(value, src);
+  return ::pe_emu::current_block().shuffle(value, src);
 }
 template <class T>
 T __shfl_up_sync(unsigned, T value, unsigned delta, int width = warpSize) {
   int lane = pe_emu_lane(), src = lane - static_cast<int>(delta);
   if (src < lane / width * width) src = lane;
-  return ::pe_emu::current_launch().shuffle(value, src);
+  return ::pe_emu::current_block().shuffle(value, src);
 }
 template <class T>
 T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = warpSize) {
   int lane = pe_emu_lane(), src = lane ^ lane_mask;
   if (src / width != lane / width) src = lane;
-  return ::pe_emu::current_launch().shuffle(value, src);
+  return ::pe_emu::current_block().shuffle(value, src);
 }
 
 inline int atomicAdd(int* a, int v) { return ::pe_emu::atomic_add(a, v); }
