@@ -75,6 +75,9 @@ class Function(Node):
     # float_outputs: the op's outputs are floating point whenever a differentiable input is, so
     # apply need not ask each output's dtype (pyengine's own ops set it; user Functions don't).
     float_outputs = False
+    # The class of the graph nodes apply() records: a subclass named like PyTorch's nodes
+    # ("Conv2dFn" / "Conv2d" -> "Conv2dBackward"), so grad_fn reads as users know it.
+    _node_cls = None
     # forward_calls_tensor_ops: forward may use Tensor ops, so apply runs it under no_grad.
     # pyengine's own ops call _C directly and skip that.
     forward_calls_tensor_ops = True
@@ -144,6 +147,18 @@ class Function(Node):
         ids = {id(t._impl if isinstance(t, _Tensor) else t) for t in tensors}
         self._non_differentiable = ids
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_node_of" in cls.__dict__:  # the generated node class itself
+            return
+        base = cls.__name__
+        for suffix in ("Fn", "Backward"):
+            if base.endswith(suffix) and len(base) > len(suffix):
+                base = base[: -len(suffix)]
+                break
+        cls._node_cls = type(base.lstrip("_") + "Backward", (cls,),
+                             {"_node_of": cls, "__module__": cls.__module__, "__slots__": ()})
+
     # ----- subclass API -----
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -160,7 +175,7 @@ class Function(Node):
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
         # usual one-output case.
         grad_on = state.enabled
-        ctx = _new(cls)
+        ctx = _new(cls._node_cls)
         record = False
         if grad_on:
             n = len(args)
