@@ -39,7 +39,7 @@ if(PE_CUDA_MODE STREQUAL "EMU")
   endforeach()
   message(STATUS "pyengine: building the emulated GPU (PYENGINE_CUDA=EMU): CUDA kernels on CPU threads")
   target_sources(_C PRIVATE ${PE_EMU_WRAPPERS} ${PE_CUDA_HOST_SOURCES} ${CMAKE_SOURCE_DIR}/cuda/device_emu.cpp
-                 ${CMAKE_SOURCE_DIR}/cuda/emu_selftest.cpp)
+                 ${CMAKE_SOURCE_DIR}/cuda/cuda_emu.cpp ${CMAKE_SOURCE_DIR}/cuda/emu_selftest.cpp)
   target_compile_definitions(_C PRIVATE PE_WITH_CUDA=1 PE_CUDA_EMULATED=1)
   target_link_libraries(_C PRIVATE Threads::Threads)
   return()

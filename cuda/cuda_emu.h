@@ -8,7 +8,7 @@
 //   * dim3, and thread-local blockIdx/threadIdx/blockDim/gridDim;
 //   * PE_LAUNCH(kernel, grid, block, shmem_bytes, args...): the blocks of the grid are shared out
 //     among a pool of host threads (PYENGINE_EMU_THREADS, default: one per core); each host
-//     thread runs one block at a time, every CUDA thread of the block as a fiber (ucontext) that
+//     thread runs one block at a time, every CUDA thread of the block as a fiber (own stack) that
 //     runs until it finishes or waits at a barrier - so a kernel without barriers costs about a
 //     function call per thread, and a block's threads interleave only where CUDA lets them meet;
 //   * __syncthreads() = a block barrier; __syncwarp() and the warp shuffles
@@ -65,7 +65,9 @@ inline void check(const char* kernel) {
 // ------------------------------------------------------------------------------------------
 // Host compiler: CUDA emulated with fibers.
 // ------------------------------------------------------------------------------------------
+#if !defined(__x86_64__)
 #include <ucontext.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -119,11 +121,45 @@ constexpr int warpSize = 32;
 
 namespace pe_emu {
 
+// ---- fiber contexts -------------------------------------------------------------------------
+// A suspended fiber is its stack pointer. On x86-64 the switch saves the callee-saved registers
+// on the old stack and pops them from the new one (no system call, unlike swapcontext, which
+// saves the signal mask: that syscall was most of an emulated thread's cost). Other machines use
+// ucontext.
+#if defined(__x86_64__)
+struct Context {
+  void* sp = nullptr;
+};
+extern "C" void pe_emu_switch(void** save_sp, void* load_sp);  // cuda/cuda_emu.cpp
+inline void switch_context(Context& save, const Context& load) { pe_emu_switch(&save.sp, load.sp); }
+// A fresh context that starts `entry` (which must never return) on [stack, stack + size).
+inline void make_context(Context& c, unsigned char* stack, size_t size, void (*entry)()) {
+  auto top = reinterpret_cast<uintptr_t>(stack + size) & ~uintptr_t(15);
+  auto* slots = reinterpret_cast<void**>(top);
+  slots[-1] = nullptr;                           // entry's (unused) return address: rsp = 8 mod 16
+  slots[-2] = reinterpret_cast<void*>(entry);    // popped by `ret`
+  for (int r = 3; r <= 8; ++r) slots[-r] = nullptr;  // rbp rbx r12..r15
+  c.sp = slots - 8;
+}
+#else
+struct Context {
+  ucontext_t uc;
+};
+inline void switch_context(Context& save, const Context& load) { swapcontext(&save.uc, &load.uc); }
+inline void make_context(Context& c, unsigned char* stack, size_t size, void (*entry)()) {
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack;
+  c.uc.uc_stack.ss_size = size;
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+}
+#endif
+
 // A launch's kernel with its arguments bound: run(t) is CUDA thread t of the current block.
 using ThreadBody = std::function<void()>;
 
 // One host thread's engine: runs whole blocks, each CUDA thread of a block as a fiber (its own
-// stack, ucontext), switching only where CUDA threads must meet: __syncthreads(), __syncwarp()
+// stack), switching only where CUDA threads must meet: __syncthreads(), __syncwarp()
 // and the shuffles. A kernel without barriers costs one fiber start per thread.
 class BlockRunner {
  public:
@@ -147,11 +183,7 @@ class BlockRunner {
       f.state = kReady;
       f.waiting = nullptr;
       f.bank = 0;
-      getcontext(&f.ctx);
-      f.ctx.uc_stack.ss_sp = f.stack.get();
-      f.ctx.uc_stack.ss_size = kStackBytes;
-      f.ctx.uc_link = &scheduler_;
-      makecontext(&f.ctx, reinterpret_cast<void (*)()>(&BlockRunner::fiber_entry), 0);
+      make_context(f.ctx, f.stack.get(), kStackBytes, &BlockRunner::fiber_entry);
 #ifdef PE_EMU_TSAN
       if (!f.tsan) f.tsan = __tsan_create_fiber(0);
 #endif
@@ -200,7 +232,7 @@ class BlockRunner {
     unsigned generation = 0;
   };
   struct Fiber {
-    ucontext_t ctx;
+    Context ctx;
     std::unique_ptr<unsigned char[]> stack;
     State state = kReady;
     Barrier* waiting = nullptr;  // the barrier a waiting fiber is parked at
@@ -293,7 +325,7 @@ class BlockRunner {
     void* fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, f.stack.get(), kStackBytes);
 #endif
-    swapcontext(&scheduler_, &f.ctx);
+    switch_context(scheduler_, f.ctx);
 #ifdef PE_EMU_ASAN
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
@@ -308,9 +340,10 @@ class BlockRunner {
     __sanitizer_start_switch_fiber(finished ? nullptr : &fake, sched_stack_bottom_, sched_stack_size_);
 #endif
     if (finished) {
-      setcontext(&scheduler_);
+      Context dead;  // never resumed
+      switch_context(dead, scheduler_);
     } else {
-      swapcontext(&fibers_[me_].ctx, &scheduler_);
+      switch_context(fibers_[me_].ctx, scheduler_);
 #ifdef PE_EMU_ASAN
       __sanitizer_finish_switch_fiber(fake, &sched_stack_bottom_, &sched_stack_size_);
 #endif
@@ -319,7 +352,7 @@ class BlockRunner {
 
   std::vector<Fiber> fibers_;
   std::vector<unsigned char> shared_;
-  ucontext_t scheduler_;
+  Context scheduler_;
   const ThreadBody* body_ = nullptr;
   dim3 grid_, block_, block_index_;
   int nthreads_ = 0, me_ = 0;
@@ -433,10 +466,7 @@ template <class... Params, class... Args>
 void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shmem, const char* name, Args&&... args) {
   check_config(name, grid, block, shmem);
   const std::tuple<std::decay_t<Params>...> params(std::forward<Args>(args)...);
-  const ThreadBody body = [&] {
-    std::tuple<std::decay_t<Params>...> mine = params;  // by value, like CUDA's parameter space
-    std::apply(kernel, mine);
-  };
+  const ThreadBody body = [&] { std::apply(kernel, params); };  // the kernel copies (by-value params)
   const uint64_t nblocks = uint64_t(grid.x) * grid.y * grid.z;
   std::lock_guard<std::mutex> serial(launch_mutex());
   std::atomic<uint64_t> next{0};
