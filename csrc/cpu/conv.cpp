@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/dispatch.h"
 #include "core/parallel.h"
 #include "cpu/conv_kernels.h"
 #include "cpu/gemm.h"
@@ -471,5 +472,45 @@ void channel_sum(int64_t n, int64_t c, int64_t p, const T* y, T* out) {
 PE_CONV_INSTANTIATE(float)
 PE_CONV_INSTANTIATE(double)
 #undef PE_CONV_INSTANTIATE
+
+// ---------------------------------------------------------------- kernel slots
+// Thin adapters from the op family's raw-pointer arguments (ops/conv.h) to the templates
+// above, which pick the ISA build of their inner kernels themselves (PE_ISA_CALL): one
+// registration serves every ISA column.
+namespace {
+
+void forward_slot(const ops::Conv2dArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "conv2d", [&] {
+    conv2d_forward<scalar_t>(a.shape, static_cast<const scalar_t*>(a.x), static_cast<const scalar_t*>(a.w),
+                             static_cast<const scalar_t*>(a.bias), static_cast<scalar_t*>(a.out));
+  });
+}
+
+void input_grad_slot(const ops::Conv2dArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] {
+    conv2d_backward_input<scalar_t>(a.shape, static_cast<const scalar_t*>(a.gy), static_cast<const scalar_t*>(a.w),
+                                    static_cast<const scalar_t*>(a.bias), static_cast<scalar_t*>(a.out));
+  });
+}
+
+void weight_grad_slot(const ops::Conv2dArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "conv2d weight gradient", [&] {
+    conv2d_backward_weight<scalar_t>(a.shape, static_cast<const scalar_t*>(a.gy), static_cast<const scalar_t*>(a.x),
+                                     static_cast<scalar_t*>(a.out));
+  });
+}
+
+void bias_grad_slot(const ops::ChannelSumArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "conv bias gradient", [&] {
+    channel_sum<scalar_t>(a.n, a.c, a.p, static_cast<const scalar_t*>(a.in), static_cast<scalar_t*>(a.out));
+  });
+}
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::conv2d_forward_kernel, forward_slot);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::conv2d_input_grad_kernel, input_grad_slot);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::conv2d_weight_grad_kernel, weight_grad_slot);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::conv_bias_grad_kernel, bias_grad_slot);
 
 }  // namespace pe::cpu

@@ -2,9 +2,8 @@
 // a direct weight gradient for few output channels (cpu/conv_kernels.h), GEMM-based gradients
 // otherwise (cpu/conv.cpp explains the methods).
 //
-// Three kernels cover conv2d and conv_transpose2d, forward and backward: the transposed
-// convolution's forward IS conv2d's input gradient, and its backward is conv2d's forward plus
-// conv2d's weight gradient, so the op layer only re-labels the operands (ops/conv.cpp).
+// Three kernels cover conv2d and conv_transpose2d, forward and backward (see ops/conv.h);
+// conv.cpp registers them, and channel_sum, in the op family's kernel slots.
 //
 // Layouts: the convolution input x is (N, C, H, W) with arbitrary element strides; the weight
 // is contiguous (K, C/groups, kH, kW); outputs and output gradients are contiguous
@@ -18,18 +17,11 @@
 #pragma once
 #include <cstdint>
 
+#include "ops/conv.h"
+
 namespace pe::cpu {
 
-struct Conv2dShape {
-  int64_t batch = 0, groups = 1;
-  int64_t in_c = 0, in_h = 0, in_w = 0;     // convolution input (all groups)
-  int64_t out_c = 0, out_h = 0, out_w = 0;  // convolution output (all groups)
-  int64_t k_h = 1, k_w = 1;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t pad_top = 0, pad_left = 0;  // bottom/right padding only shows in out_h/out_w
-  int64_t dil_h = 1, dil_w = 1;
-  int64_t x_strides[4] = {0, 0, 0, 0};  // element strides of x (N, C, H, W)
-};
+using ops::Conv2dShape;  // the geometry every conv kernel takes (ops/conv.h)
 
 // y = conv(x, w) + bias (bias may be null). y contiguous (N, K, OH, OW), fully overwritten.
 template <class T>

@@ -1,6 +1,5 @@
 #include "ops/conv.h"
 
-#include "cpu/conv.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -45,7 +44,12 @@ void check_groups(const char* name, int64_t groups) {
   PE_CHECK(groups >= 1, ValueError, name, ": groups must be positive, got ", groups);
 }
 
-// Shared checks of input, weight and bias: 4-D, one floating dtype, CPU, bias (channels,).
+void check_device(const char* name, const char* what, const Tensor& t, const Tensor& x) {
+  PE_CHECK(t.device() == x.device(), RuntimeError, name, ": expected the ", what, " on ", x.device().str(),
+           " like the input, got ", t.device().str());
+}
+
+// Shared checks of input, weight and bias: 4-D, one floating dtype, one device, bias (channels,).
 void check_tensors(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
   PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
   PE_CHECK(w.ndim() == 4, ValueError, name, ": expected a 4-D weight, got shape ", shape_str(w.shape()));
@@ -53,27 +57,26 @@ void check_tensors(const char* name, const Tensor& x, const Tensor& w, const Opt
            dtype_name(x.dtype()));
   PE_CHECK(w.dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and weight dtype ",
            dtype_name(w.dtype()), " differ");
-  PE_CHECK(!x.device().is_cuda() && !w.device().is_cuda(), RuntimeError, name,
-           " is not implemented for CUDA tensors yet");
+  check_device(name, "weight", w, x);
   if (!b) return;
   PE_CHECK(b->dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and bias dtype ",
            dtype_name(b->dtype()), " differ");
-  PE_CHECK(!b->device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  check_device(name, "bias", *b, x);
   PE_CHECK(b->ndim() == 1 && b->shape()[0] == bias_len, ValueError, name, ": expected a bias of shape (", bias_len,
            ",), got ", shape_str(b->shape()));
 }
 
 // The kernel's description of a convolution whose input is `in` (N, C, H, W) with weight shape
 // `w` (K, C/groups, kH, kW) and output size (out_h, out_w).
-cpu::Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w, const Geometry& g,
-                            int64_t groups) {
-  cpu::Conv2dShape s;
+Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w, const Geometry& g,
+                       int64_t groups) {
+  Conv2dShape s;
   s.batch = in.shape()[0], s.groups = groups;
   s.in_c = in.shape()[1], s.in_h = in.shape()[2], s.in_w = in.shape()[3];
   s.out_c = w[0], s.out_h = out_h, s.out_w = out_w;
   s.k_h = w[2], s.k_w = w[3];
   s.stride_h = g.stride[0], s.stride_w = g.stride[1];
-  s.pad_top = g.pad[0], s.pad_left = g.pad[2];
+  s.pad_top = g.pad[0], s.pad_bottom = g.pad[1], s.pad_left = g.pad[2], s.pad_right = g.pad[3];
   s.dil_h = g.dilation[0], s.dil_w = g.dilation[1];
   for (int i = 0; i < 4; ++i) s.x_strides[i] = in.strides()[i];
   return s;
@@ -114,7 +117,7 @@ void check_grad(const char* name, const Tensor& grad, const Shape& expected, con
            ", got ", shape_str(grad.shape()));
   PE_CHECK(grad.dtype() == x.dtype(), TypeError, name, ": grad_output dtype ", dtype_name(grad.dtype()),
            " and input dtype ", dtype_name(x.dtype()), " differ");
-  PE_CHECK(!grad.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  check_device(name, "grad_output", grad, x);
 }
 
 const void* bias_data(const OptTensor& b, OptTensor& keep) {
@@ -123,13 +126,34 @@ const void* bias_data(const OptTensor& b, OptTensor& keep) {
   return keep->raw_data();
 }
 
+// The kernels' description of a convolution (ops/conv.h), operands left unset.
+Conv2dArgs make_args(const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w, const Geometry& g,
+                     int64_t groups) {
+  Conv2dArgs a;
+  a.dtype = in.dtype();
+  a.shape = make_shape(in, w, out_h, out_w, g, groups);
+  return a;
+}
+
 Tensor bias_grad(const Tensor& grad) {  // grad contiguous (N, C, H, W)
   Tensor gb = Tensor::empty({grad.shape()[1]}, grad.dtype(), grad.device());
-  PE_DISPATCH_FLOATING(grad.dtype(), "conv bias gradient", [&] {
-    cpu::channel_sum<scalar_t>(grad.shape()[0], grad.shape()[1], grad.shape()[2] * grad.shape()[3],
-                               grad.data<scalar_t>(), gb.data<scalar_t>());
-  });
+  if (gb.numel() == 0) return gb;
+  ChannelSumArgs a;
+  a.dtype = grad.dtype();
+  a.n = grad.shape()[0], a.c = grad.shape()[1], a.p = grad.shape()[2] * grad.shape()[3];
+  a.in = grad.raw_data(), a.out = gb.raw_data();
+  conv_bias_grad_kernel(grad.device(), a);
   return gb;
+}
+
+// Allocates a gradient of `shape` and runs `slot` into it (nothing to run when it is empty).
+Tensor run_into(const KernelSlot<void (*)(const Conv2dArgs&)>& slot, Conv2dArgs a, const Shape& shape,
+                const Tensor& like) {
+  Tensor out = Tensor::empty(shape, like.dtype(), like.device());
+  if (out.numel() == 0) return out;
+  a.out = out.raw_data();
+  slot(out.device(), a);
+  return out;
 }
 
 // conv_transpose2d's output size: (in - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1.
@@ -164,17 +188,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::v
               const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
   const Geometry g = parse_geometry("conv2d", stride, padding, dilation, true);
   const auto o = check_conv2d("conv2d", x, w, b, g, groups);
-  Tensor y = Tensor::empty({x.shape()[0], w.shape()[0], o[0], o[1]}, x.dtype(), x.device());
-  if (y.numel() == 0) return y;
   const Tensor wc = contiguous(w);
   OptTensor bc;
-  const void* bp = bias_data(b, bc);
-  const cpu::Conv2dShape s = make_shape(x, w.shape(), o[0], o[1], g, groups);
-  PE_DISPATCH_FLOATING(x.dtype(), "conv2d", [&] {
-    cpu::conv2d_forward<scalar_t>(s, x.data<scalar_t>(), wc.data<scalar_t>(), static_cast<const scalar_t*>(bp),
-                                  y.data<scalar_t>());
-  });
-  return y;
+  Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
+  a.x = x.raw_data(), a.w = wc.raw_data(), a.bias = bias_data(b, bc);
+  return run_into(conv2d_forward_kernel, a, {x.shape()[0], w.shape()[0], o[0], o[1]}, x);
 }
 
 ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
@@ -184,21 +202,11 @@ ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor&
   const auto o = check_conv2d("conv2d_backward", x, w, std::nullopt, g, groups);
   check_grad("conv2d_backward", grad_out, {x.shape()[0], w.shape()[0], o[0], o[1]}, x);
   const Tensor gy = contiguous(grad_out), wc = contiguous(w);
-  const cpu::Conv2dShape s = make_shape(x, w.shape(), o[0], o[1], g, groups);
+  Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
+  a.x = x.raw_data(), a.w = wc.raw_data(), a.gy = gy.raw_data();
   OptTensor gx, gw, gb;
-  PE_DISPATCH_FLOATING(x.dtype(), "conv2d_backward", [&] {
-    if (output_mask[0]) {
-      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
-      if (gx->numel() > 0)
-        cpu::conv2d_backward_input<scalar_t>(s, gy.data<scalar_t>(), wc.data<scalar_t>(), nullptr,
-                                             gx->data<scalar_t>());
-    }
-    if (output_mask[1]) {
-      gw = Tensor::empty(w.shape(), w.dtype(), w.device());
-      if (gw->numel() > 0)
-        cpu::conv2d_backward_weight<scalar_t>(s, gy.data<scalar_t>(), x.data<scalar_t>(), gw->data<scalar_t>());
-    }
-  });
+  if (output_mask[0]) gx = run_into(conv2d_input_grad_kernel, a, x.shape(), x);
+  if (output_mask[1]) gw = run_into(conv2d_weight_grad_kernel, a, w.shape(), x);
   if (output_mask[2]) gb = bias_grad(gy);
   return {gx, gw, gb};
 }
@@ -214,12 +222,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const OptTensor& b, co
   if (y.numel() == 0) return y;
   const Tensor xc = contiguous(x), wc = contiguous(w);
   OptTensor bc;
-  const void* bp = bias_data(b, bc);
-  const cpu::Conv2dShape s = make_shape(y, w.shape(), x.shape()[2], x.shape()[3], g, groups);
-  PE_DISPATCH_FLOATING(x.dtype(), "conv_transpose2d", [&] {
-    cpu::conv2d_backward_input<scalar_t>(s, xc.data<scalar_t>(), wc.data<scalar_t>(),
-                                         static_cast<const scalar_t*>(bp), y.data<scalar_t>());
-  });
+  Conv2dArgs a = make_args(y, w.shape(), x.shape()[2], x.shape()[3], g, groups);  // the adjoint conv's input is y
+  a.gy = xc.raw_data(), a.w = wc.raw_data(), a.bias = bias_data(b, bc), a.out = y.raw_data();
+  conv2d_input_grad_kernel(y.device(), a);
   return y;
 }
 
@@ -233,22 +238,11 @@ ConvGrads conv_transpose2d_backward(const Tensor& grad_out, const Tensor& x, con
   check_grad(name, grad_out, {x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x);
   const Tensor xc = contiguous(x), wc = contiguous(w);
   // The adjoint conv reads grad_out as its input (any strides) and writes x's shape.
-  const cpu::Conv2dShape s = make_shape(grad_out, w.shape(), x.shape()[2], x.shape()[3], g, groups);
+  Conv2dArgs a = make_args(grad_out, w.shape(), x.shape()[2], x.shape()[3], g, groups);
+  a.x = grad_out.raw_data(), a.w = wc.raw_data(), a.gy = xc.raw_data();
   OptTensor gx, gw, gb;
-  PE_DISPATCH_FLOATING(x.dtype(), name, [&] {
-    if (output_mask[0]) {
-      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
-      if (gx->numel() > 0)
-        cpu::conv2d_forward<scalar_t>(s, grad_out.data<scalar_t>(), wc.data<scalar_t>(), nullptr,
-                                      gx->data<scalar_t>());
-    }
-    if (output_mask[1]) {
-      gw = Tensor::empty(w.shape(), w.dtype(), w.device());
-      if (gw->numel() > 0)
-        cpu::conv2d_backward_weight<scalar_t>(s, xc.data<scalar_t>(), grad_out.data<scalar_t>(),
-                                              gw->data<scalar_t>());
-    }
-  });
+  if (output_mask[0]) gx = run_into(conv2d_forward_kernel, a, x.shape(), x);
+  if (output_mask[1]) gw = run_into(conv2d_weight_grad_kernel, a, w.shape(), x);
   if (output_mask[2]) gb = bias_grad(contiguous(grad_out));
   return {gx, gw, gb};
 }
