@@ -1,5 +1,23 @@
-"""gradcheck: compare autograd's Jacobian with central finite differences (float64)."""
+"""gradcheck: compare autograd's Jacobian with central finite differences (float64).
+
+Works on any device: CPU inputs are perturbed in place through a NumPy view; inputs on another
+device through a host copy written back after each change.
+"""
 import numpy as np
+
+
+def _host(t):
+    """t's values as a float64 NumPy vector (copied from the device when needed)."""
+    return t.detach().cpu().numpy().astype(np.float64).ravel().copy()
+
+
+def _perturbable(x):
+    """(host array, push): writing the array and calling push() changes x's values."""
+    from .. import _C
+    if x._impl.device == "cpu":
+        return x._impl.numpy(), lambda: None  # zero-copy view of x's storage (any strides)
+    host = x.detach().cpu().numpy().copy()
+    return host, lambda: _C.copy_(x._impl, _C.from_numpy(host))
 
 
 def _outputs(fn, inputs):
@@ -12,16 +30,19 @@ def _outputs(fn, inputs):
 def _numerical_jacobians(fn, inputs, x, eps):
     """d(out_k)/d(x) by central differences: one (out.numel, x.numel) matrix per output."""
     from .grad_mode import no_grad
-    buf = x._impl.numpy()  # zero-copy view of x's storage (any strides)
+    buf, push = _perturbable(x)
     cols = []
     with no_grad():
         for idx in np.ndindex(*buf.shape):
             orig = buf[idx]
             buf[idx] = orig + eps
-            plus = [o.detach().numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+            push()
+            plus = [_host(o) for o in _outputs(fn, inputs)]
             buf[idx] = orig - eps
-            minus = [o.detach().numpy().astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+            push()
+            minus = [_host(o) for o in _outputs(fn, inputs)]
             buf[idx] = orig
+            push()
             cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_out = len(_outputs(fn, inputs))
     with no_grad():
@@ -39,12 +60,12 @@ def _analytical_jacobians(fn, inputs, diff_inputs):
         if not o.requires_grad:
             continue
         for j in range(o.numel()):
-            g = zeros_like(o)
+            g = zeros_like(o, device="cpu")
             g._impl.numpy().reshape(-1)[j] = 1.0  # zeros_like is contiguous: a view
-            grads = autograd_grad([o], diff_inputs, [g], retain_graph=True, allow_unused=True)
+            grads = autograd_grad([o], diff_inputs, [g.to(o.device)], retain_graph=True, allow_unused=True)
             for i, gi in enumerate(grads):
                 if gi is not None:
-                    jac[k][i][j] = gi.detach().numpy().astype(np.float64).ravel()
+                    jac[k][i][j] = _host(gi)
     return jac
 
 
