@@ -334,8 +334,8 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
 T.clone = clone
 T.contiguous = contiguous
 T.to = to
-T.cpu = lambda self: to(self, device="cpu")
-T.cuda = lambda self, device=None: to(self, device="cuda" if device is None else device)
+T.cpu = lambda self, memory_format=None: to(self, device="cpu")
+T.cuda = lambda self, device=None, non_blocking=False: to(self, device="cuda" if device is None else device)
 T.float = lambda self: to(self, "float32")
 T.double = lambda self: to(self, "float64")
 T.long = lambda self: to(self, "int64")

@@ -263,7 +263,8 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         from .creation import tensor
-        return (tensor, (self.detach().numpy(force=True).copy(), None, None, self._requires_grad))
+        device = None if self._impl.device == "cpu" else self._impl.device  # unpickles where it was
+        return (tensor, (self.detach().numpy(force=True).copy(), None, device, self._requires_grad))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:

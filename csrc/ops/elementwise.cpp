@@ -52,13 +52,18 @@ Tensor number_tensor(const Operand& o, DType dt, Device device) {
   return to_device(t, device);
 }
 
-// The operand as a tensor of the compute dtype on `device` (a no-op for a matching tensor).
+// The operand as a tensor of the compute dtype on `device` (a no-op for a matching tensor;
+// a 0-d CPU tensor joining tensors on a GPU is copied there, see common_device).
 Tensor materialise(const Operand& o, DType dt, Device device) {
-  if (const Tensor* t = tensor_of(o)) return to_dtype(*t, dt);
+  if (const Tensor* t = tensor_of(o)) return to_device(to_dtype(*t, dt), device);
   return number_tensor(o, dt, device);
 }
 
-// The one device all tensor operands (and `out`) live on; numbers follow it.
+// PyTorch's one exception to "all on one device": a 0-d CPU input counts as a number, so
+// x_cuda * torch.tensor(2.0) works (not the reverse: a 0-d CUDA tensor is a device tensor).
+bool is_cpu_scalar(const Tensor& t) { return t.ndim() == 0 && t.device().is_cpu(); }
+
+// The one device all tensor operands (and `out`) live on; numbers and 0-d CPU inputs follow it.
 Device common_device(const char* name, const std::vector<const Operand*>& operands,
                      const std::optional<Tensor>& out) {
   std::optional<Device> device;
@@ -68,7 +73,7 @@ Device common_device(const char* name, const std::vector<const Operand*>& operan
              device->str(), " and ", t.device().str());
   };
   for (const Operand* o : operands)
-    if (const Tensor* t = tensor_of(*o)) visit(*t);
+    if (const Tensor* t = tensor_of(*o); t && !is_cpu_scalar(*t)) visit(*t);
   if (out) visit(*out);
   return device.value_or(Device{});
 }
@@ -220,7 +225,7 @@ Tensor unary(UnaryOp op, const Tensor& x, const std::optional<Tensor>& out) {
   Device device = common_device(name, {&xo}, out);
   DType compute = compute_dtype(ew::op_domain(op), x.dtype(), name);
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
-  Tensor in = to_dtype(x, compute);
+  Tensor in = materialise(xo, compute, device);
   return write_result(name, x.shape(), result, device, {in}, out, [&](const Tensor& dst) { run_unary(op, dst, in); });
 }
 
@@ -270,7 +275,7 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
   // x ** 2 (as in squared errors) is x * x exactly, and far cheaper than pow().
   if (op == BinaryOp::Pow && tensor_of(a) && is_number_two(b)) {
-    Tensor x = to_dtype(*tensor_of(a), compute);
+    Tensor x = materialise(a, compute, device);
     return write_result(name, x.shape(), compute, device, {x}, out,
                         [&](const Tensor& dst) { run_unary(UnaryOp::Square, dst, x); });
   }

@@ -84,6 +84,8 @@ def _accumulate(node, grad, create_graph):
                            f"{tuple(vimpl.shape)}")
     if grad._impl.dtype != vimpl.dtype:  # e.g. a user Function's backward in another precision
         grad = grad.to(vimpl.dtype)
+    if grad._impl.device != vimpl.device:  # or on another device: .grad lives with its leaf (PyTorch)
+        grad = grad.to(device=vimpl.device)
     old = v.grad
     if old is None:
         # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;

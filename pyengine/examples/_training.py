@@ -1,5 +1,5 @@
-"""What the training examples share: an epoch loop with a tqdm bar, evaluation, early stopping,
-and the learning-curve plot."""
+"""What the training examples share: the --device option, an epoch loop with a tqdm bar,
+evaluation, early stopping, and the learning-curve plot."""
 import time
 
 import numpy as np
@@ -7,8 +7,33 @@ import numpy as np
 import pyengine as pe
 
 
-def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"):
-    """One pass over `loader`; trains when an optimizer is given. Returns (mean loss, accuracy)."""
+def add_device_argument(parser):
+    parser.add_argument("--device", default="cpu",
+                        help="where the model trains: cpu (default), cuda or cuda:N; batches are moved there")
+
+
+def resolve_device(name):
+    """The pe.device for --device, or a clean exit when it is unknown or CUDA is not usable here."""
+    try:
+        device = pe.device(name)
+    except ValueError as e:
+        raise SystemExit(f"--device: {e}") from None
+    if device.type == "cuda" and not pe.cuda.is_available():
+        raise SystemExit("--device cuda: no usable CUDA device here (pyengine built without CUDA, or no GPU/driver)")
+    return device
+
+
+def device_note(device):
+    """How the examples' first line names where they run."""
+    if device.type == "cpu":
+        return f"cpu, {pe.get_num_threads()} threads"
+    emulated = " (emulated on the CPU)" if pe.cuda.is_emulated() else ""
+    return f"{device}: {pe.cuda.get_device_name(device.index)}{emulated}"
+
+
+def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train", device=None):
+    """One pass over `loader`; trains when an optimizer is given. Batches are moved to `device`
+    (the model must already be there). Returns (mean loss, accuracy)."""
     from tqdm import tqdm
     training = optimizer is not None
     model.train(training)
@@ -17,6 +42,8 @@ def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"
     with context:
         bar = tqdm(loader, desc=desc, leave=False, unit="batch", mininterval=0.5)
         for x, y in bar:
+            if device is not None:
+                x, y = x.to(device), y.to(device)
             out = model(x)
             loss = loss_fn(out, y)
             if training:
@@ -32,15 +59,16 @@ def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"
 
 
 def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=None, penalty=None,
-        early_stopping=None, name="model"):
+        early_stopping=None, name="model", device=None):
     """Train for up to `epochs`, validating after each; returns the history dict. With early
     stopping (on validation accuracy) the best weights are restored at the end."""
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "epoch_seconds": []}
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        tl, ta = run_epoch(model, train_loader, loss_fn, optimizer, penalty, desc=f"{name} epoch {epoch}")
+        tl, ta = run_epoch(model, train_loader, loss_fn, optimizer, penalty, desc=f"{name} epoch {epoch}",
+                           device=device)
         seconds = time.perf_counter() - start
-        vl, va = run_epoch(model, val_loader, loss_fn, desc=f"{name} validate")
+        vl, va = run_epoch(model, val_loader, loss_fn, desc=f"{name} validate", device=device)
         for k, v in zip(history, (tl, ta, vl, va, seconds)):
             history[k].append(v)
         print(f"  {name:12s} epoch {epoch:2d}: train loss {tl:.4f} acc {ta:.4f} | val loss {vl:.4f} "

@@ -1,7 +1,7 @@
 """A convolve-pool network on Fashion-MNIST (or digit MNIST) with on-the-fly augmentation.
 
     python -m pyengine.examples.cnn [--epochs 10] [--width 32] [--convs 2] [--mnist-root DIR]
-                                    [--plot cnn_curves.png]
+                                    [--plot cnn_curves.png] [--device cpu|cuda]
 
 Two blocks of (two 3x3 convolutions, each with batch norm and ReLU, then a 2x2 max pool) turn
 the 28x28 image into 64 maps of 7x7; they are flattened into a fully connected classifier with
@@ -17,7 +17,7 @@ import pyengine as pe
 from pyengine import nn
 
 from ._images import image_loaders
-from ._training import fit, plot_curves, run_epoch
+from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
 
 def conv_block(in_channels, out_channels, convs=1):
@@ -52,24 +52,27 @@ def main(argv=None):
     p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
     p.add_argument("--plot", default="cnn_curves.png")
     p.add_argument("--seed", type=int, default=0)
+    add_device_argument(p)
     args = p.parse_args(argv)
+    device = resolve_device(args.device)
 
     pe.manual_seed(args.seed)
     train_loader, val_loader, test_loader, data_name = image_loaders(
         args.mnist_root, args.val_size, args.batch_size, args.seed, shift=args.shift, flip=not args.no_flip,
         train_size=args.train_size)
     print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
-          f"{len(test_loader.sampler)} test images; {pe.get_num_threads()} threads")
-    model = build(args.width, args.dropout, args.convs)
+          f"{len(test_loader.sampler)} test images; {device_note(device)}")
+    model = build(args.width, args.dropout, args.convs).to(device)
     nn.summary(model, (1, 28, 28))
     optimizer = pe.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     stopper = nn.EarlyStopping(patience=args.patience, mode="max")
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
-    history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, None, stopper, "cnn")
+    history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, None, stopper, "cnn",
+                  device=device)
     wall = time.perf_counter() - start
-    _, test_acc = run_epoch(model, test_loader, loss_fn, desc="cnn test")
+    _, test_acc = run_epoch(model, test_loader, loss_fn, desc="cnn test", device=device)
     plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)")
     sec = float(np.mean(history["epoch_seconds"]))
     print(f"\n{data_name} CNN: best validation accuracy {stopper.best:.4f} at epoch {stopper.best_epoch + 1}; "

@@ -1,7 +1,7 @@
 """A small ResNet with batch norm on Fashion-MNIST, against the plain network of the same depth.
 
     python -m pyengine.examples.resnet [--depth 44] [--widths 8,16,32] [--epochs 5]
-                                       [--train-size 8000] [--plot resnet_curves.png]
+                                       [--train-size 8000] [--plot resnet_curves.png] [--device cpu|cuda]
 
 The defaults (44 layers, a subset of the training images) show the effect in about half an hour
 on two cores; `--depth 20 --widths 16,32,64 --train-size 55000` is the paper's ResNet-20 shape.
@@ -22,7 +22,7 @@ from pyengine import nn
 from pyengine.models import resnet
 
 from ._images import image_loaders
-from ._training import fit, plot_curves, run_epoch
+from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
 
 def main(argv=None):
@@ -39,29 +39,32 @@ def main(argv=None):
     p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
     p.add_argument("--plot", default="resnet_curves.png")
     p.add_argument("--seed", type=int, default=0)
+    add_device_argument(p)
     args = p.parse_args(argv)
+    device = resolve_device(args.device)
 
     widths = tuple(int(w) for w in args.widths.split(","))
     train_loader, val_loader, test_loader, data_name = image_loaders(
         args.mnist_root, args.val_size, args.batch_size, args.seed, shift=2, flip=True, train_size=args.train_size)
     print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
-          f"{len(test_loader.sampler)} test images; {pe.get_num_threads()} threads")
+          f"{len(test_loader.sampler)} test images; {device_note(device)}")
     loss_fn = nn.CrossEntropyLoss()
     histories, results = {}, []
     for kind in args.models.split(","):
         if kind not in ("plain", "residual"):
             raise SystemExit(f"--models: expected 'plain' and/or 'residual', got {kind!r}")
         pe.manual_seed(args.seed)  # same initial convolutions for both networks
-        model = resnet(args.depth, widths, skip=(kind == "residual"))
+        model = resnet(args.depth, widths, skip=(kind == "residual")).to(device)
         name = f"{kind}-{args.depth}"
         params = sum(p.numel() for p in model.parameters())
         print(f"{name}: {params:,} parameters")
         optimizer = pe.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
         scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
         start = time.perf_counter()
-        history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, name=name)
+        history = fit(model, train_loader, val_loader, loss_fn, optimizer, args.epochs, scheduler, name=name,
+                      device=device)
         wall = time.perf_counter() - start
-        _, test_acc = run_epoch(model, test_loader, loss_fn, desc=f"{name} test")
+        _, test_acc = run_epoch(model, test_loader, loss_fn, desc=f"{name} test", device=device)
         histories[name] = history
         results.append((name, params, history["train_loss"][-1], history["train_acc"][-1], history["val_acc"][-1],
                         test_acc, float(np.mean(history["epoch_seconds"])), wall))

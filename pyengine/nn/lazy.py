@@ -2,6 +2,7 @@
 gives the missing size, then real parameters, the layer's own init, and a change of class into the
 plain layer (PyTorch's cls_to_become), so a lazy module is indistinguishable from an eager one
 after its first call."""
+from ..creation import empty
 from .parameter import UninitializedParameter, is_lazy
 
 
@@ -14,10 +15,11 @@ class LazyModuleMixin:
 
     def _init_lazy(self, bias, dtype, device):
         """Placeholders for weight and (if wanted) bias; remember the factory arguments."""
-        self._factory = {"dtype": dtype, "device": device}
-        self.weight = UninitializedParameter()
+        self._factory = {"dtype": dtype}
+        # The placeholders hold the device (Module.to() moves them); they materialise there.
+        self.weight = UninitializedParameter(empty(0, device=device))
         if bias:
-            self.bias = UninitializedParameter()
+            self.bias = UninitializedParameter(empty(0, device=device))
         else:
             self.register_parameter("bias", None)
 
@@ -34,10 +36,9 @@ class LazyModuleMixin:
     def _materialize(self, input, weight_shape, bias_shape):
         # A floating-point input decides the dtype unless one was given at construction.
         dtype = self._factory["dtype"] or (input.dtype if input.is_floating_point() else None)
-        device = self._factory["device"]
-        self.weight.materialize(weight_shape, dtype=dtype, device=device)
+        self.weight.materialize(weight_shape, dtype=dtype)
         if self.bias is not None:
-            self.bias.materialize(bias_shape, dtype=dtype, device=device)
+            self.bias.materialize(bias_shape, dtype=dtype)
         del self.__dict__["_factory"]
         self.__class__ = self.cls_to_become
         self.reset_parameters()

@@ -270,11 +270,13 @@ class Module:
 
     def _apply(self, fn):
         """Replace every parameter's and buffer's data by fn(data), keeping the Parameter objects
-        (an optimizer built before .to() still holds the right tensors)."""
+        (an optimizer built before .to() still holds the right tensors; their .grad moves too).
+        Buffers are replaced by fn(buffer), as in PyTorch. A lazy module's placeholders move as
+        well, so they materialise on the device the module was moved to."""
         with no_grad():
             for m in self.modules():
                 for p in m._parameters.values():
-                    if p is None or is_lazy(p):
+                    if p is None:
                         continue
                     p.data = fn(p.data)
                     if p.grad is not None:
@@ -285,13 +287,15 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """to(dtype), to(device), to(device, dtype): floating tensors change dtype, all move device."""
-        from ..dtypes import to_dtype
+        """to(dtype), to(device), to(device, dtype), to(tensor): floating parameters and buffers
+        change dtype, all move device; in place (returns self), keeping the Parameter objects."""
+        from ..dtypes import device as device_cls, to_dtype
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda") or type(a).__name__ == "device":
+            elif (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda") or isinstance(a, device_cls)
+                  or (isinstance(a, int) and not isinstance(a, bool))):
                 device = a
             else:
                 dtype = a

@@ -35,8 +35,9 @@ class UninitializedParameter(Parameter):
         return "<UninitializedParameter>"
 
     def materialize(self, shape, dtype=None, device=None):
-        """Give the parameter real (uninitialised) storage of `shape`, keeping the object."""
-        self.data = empty(*shape, dtype=dtype, device=device)
+        """Give the parameter real (uninitialised) storage of `shape`, keeping the object; on the
+        placeholder's device (where Module.to() put it) unless `device` is given."""
+        self.data = empty(*shape, dtype=dtype, device=self.device if device is None else device)
         self.__class__ = Parameter
 
 

@@ -68,9 +68,11 @@ def summary(model, input_shape, batch_size=2, dtype=None, device=None, print_sum
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
+        first = next(iter(model.parameters()), None)
         if dtype is None:
-            first = next(iter(model.parameters()), None)
             dtype = first.dtype if first is not None else None
+        if device is None:  # the input goes where the model is
+            device = first.device if first is not None else None
         with no_grad():
             model(zeros(batch_size, *input_shape, dtype=dtype, device=device))
     finally:

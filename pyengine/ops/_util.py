@@ -23,6 +23,20 @@ def cast_back(g, dtype):
     return g if g is None or dtype is None or g._impl.dtype == dtype else g.to(dtype)
 
 
+def device_back(g, device):
+    """A gradient on the device of the input it belongs to: a 0-d CPU tensor may be an operand of
+    an op on CUDA tensors (as in PyTorch), and its gradient goes back to the CPU."""
+    return g if g is None or device is None or g._impl.device == device else g.to(device=device)
+
+
+def devices_if_mixed(*xs):
+    """Per-operand device names when tensor operands differ in device (a 0-d CPU tensor with CUDA
+    tensors; backward moves gradients back), else None."""
+    names = [x._impl.device if isinstance(x, Tensor) else None for x in xs]
+    present = {n for n in names if n is not None}
+    return names if len(present) > 1 else None
+
+
 def dtypes_if_mixed(*xs):
     """Per-operand dtype names when tensor operands differ in dtype (backward casts back), else None."""
     names = [_cached_dtype(x) if isinstance(x, Tensor) else None for x in xs]

@@ -4,7 +4,8 @@ import math
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, dtype_name
-from ._util import Op, as_operand, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
+from ._util import (Op, as_operand, as_tensor_arg, cast_back, device_back, devices_if_mixed, dtypes_if_mixed,
+                    reduce_grad, shape_of)
 
 
 # ---------------------------------------------------------------- unary
@@ -113,9 +114,11 @@ class _Binary(Op):
     def forward(cls, ctx, a, b):
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             # the hottest path in training code: cached shape/dtype, no helper calls
-            ctx.shapes = (a._shape or shape_of(a), b._shape or shape_of(b))
+            ctx.shapes = sa, sb = (a._shape or shape_of(a), b._shape or shape_of(b))
             da, db = a._dt or dtype_name(a), b._dt or dtype_name(b)
             ctx.dtypes = None if da == db else (da, db)
+            if not (sa and sb):  # a 0-d operand: it may be a CPU scalar next to a CUDA tensor
+                ctx.devices = devices_if_mixed(a, b)
             if cls.save is not _no_save:
                 cls.save(ctx, a, b)
             return cls.op(a._impl, b._impl)
@@ -124,6 +127,7 @@ class _Binary(Op):
         return cls.op(as_operand(a), as_operand(b))
 
     save = staticmethod(_no_save)
+    devices = None  # (device of a, device of b) when they differ; see forward
 
     @classmethod
     def backward(cls, ctx, g):
@@ -137,6 +141,8 @@ class _Binary(Op):
             gb = None if gb is None else reduce_grad(gb, sb)
         if ctx.dtypes is not None:
             ga, gb = cast_back(ga, ctx.dtypes[0]), cast_back(gb, ctx.dtypes[1])
+        if ctx.devices is not None:
+            ga, gb = device_back(ga, ctx.devices[0]), device_back(gb, ctx.devices[1])
         return ga, gb
 
 
@@ -317,6 +323,7 @@ class WhereBackward(Op):
         ctx.cond = cond
         ctx.shapes = (shape_of(a), shape_of(b))
         ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
+        ctx.devices = devices_if_mixed(a, b) or (None, None)
         return _C.where(cond._impl, as_operand(a), as_operand(b))
 
     @staticmethod
@@ -324,8 +331,9 @@ class WhereBackward(Op):
         need = ctx.needs_input_grad
         sa, sb = ctx.shapes
         da, db = ctx.dtypes
-        ga = cast_back(reduce_grad(where(ctx.cond, g, 0.0), sa), da) if need[1] else None
-        gb = cast_back(reduce_grad(where(ctx.cond, 0.0, g), sb), db) if need[2] else None
+        va, vb = ctx.devices
+        ga = device_back(cast_back(reduce_grad(where(ctx.cond, g, 0.0), sa), da), va) if need[1] else None
+        gb = device_back(cast_back(reduce_grad(where(ctx.cond, 0.0, g), sb), db), vb) if need[2] else None
         return None, ga, gb
 
 
