@@ -1,4 +1,4 @@
-// Glue for the families whose kernel slots take tensors (copy, elementwise, reduce, matmul):
+// Glue for the families whose kernel slots take tensors (copy, elementwise incl. where, reduce, matmul):
 // turns validated pe::Tensor / ReduceArgs arguments into the raw operands of the launchers in
 // launchers.h and registers them in the slots. Host C++, compiled into _C in CUDA and emulated
 // builds. The op layer has checked shapes, dtypes and devices, and the slot has selected the
@@ -43,6 +43,11 @@ void binary_op(ew::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor
   binary(op, out.shape(), operand(out, out.shape()), operand(a, out.shape()), operand(b, out.shape()));
 }
 
+void where_op(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) {
+  where(out.shape(), operand(out, out.shape()), operand(cond, out.shape()), operand(a, out.shape()),
+        operand(b, out.shape()));
+}
+
 void check_floating(DType dt, const char* name) {
   PE_CHECK(is_floating(dt), TypeError, name, " on CUDA tensors takes float32 or float64, got ", dtype_name(dt));
 }
@@ -63,11 +68,17 @@ void gemm_op(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, do
 }
 
 // The reduction as the kernel sees it: kept dims then reduced dims, the output contiguous over
-// the kept dims. The kernel runs in one dtype (the output's; bool for all/any, which run as
-// min/max): an input of another dtype is converted into a contiguous device buffer first.
+// the kept dims. Sum..LogSumExp run in one dtype (the output's; bool for all/any, which run as
+// min/max): an input of another dtype is converted into a contiguous device buffer first. The
+// ops with more state (argmax/argmin, var/std, norm) run in the input's dtype, which is also
+// their values' dtype.
 void reduce_op(const ops::ReduceArgs& a) {
   Reduce op;
   DType compute = a.out_dtype;
+  ReduceExtra extra;
+  extra.index = a.out_index;
+  extra.p = a.p;
+  extra.correction = a.correction;
   switch (a.op) {
     case ReduceOp::Sum: op = Reduce::Sum; break;
     case ReduceOp::Prod: op = Reduce::Prod; break;
@@ -77,7 +88,12 @@ void reduce_op(const ops::ReduceArgs& a) {
     case ReduceOp::LogSumExp: op = Reduce::LogSumExp; break;
     case ReduceOp::All: op = Reduce::Min, compute = DType::Bool; break;
     case ReduceOp::Any: op = Reduce::Max, compute = DType::Bool; break;
-    default: throw RuntimeError("argmax/argmin, var/std and norm are not implemented for CUDA tensors");
+    case ReduceOp::ArgMax: op = Reduce::ArgMax, compute = a.in_dtype; break;
+    case ReduceOp::ArgMin: op = Reduce::ArgMin, compute = a.in_dtype; break;
+    case ReduceOp::Var: op = Reduce::Var, compute = a.in_dtype; break;
+    case ReduceOp::Std: op = Reduce::Std, compute = a.in_dtype; break;
+    case ReduceOp::Norm: op = Reduce::Norm, compute = a.in_dtype; break;
+    default: throw RuntimeError(str("reduction: unknown op ", static_cast<int>(a.op)));
   }
   Dims shape = a.kept_shape, in_strides = a.kept_strides;
   shape.insert(shape.end(), a.red_shape.begin(), a.red_shape.end());
@@ -98,13 +114,15 @@ void reduce_op(const ops::ReduceArgs& a) {
     copy(shape, dst, in);
     in = dst;
   }
+  // a.out is null when argmax/argmin want only indices (then out_dtype means nothing).
+  const bool convert_out = a.out != nullptr && a.out_dtype != compute;
   Operand out{a.out, compute, out_strides};
-  if (a.out_dtype != compute) {
+  if (convert_out) {
     converted_out = DeviceBuffer(kept * int64_t(itemsize(compute)));
     out.data = converted_out.get();
   }
-  reduce(op, shape, out, in, reduced);
-  if (a.out_dtype != compute)
+  reduce(op, shape, out, in, reduced, extra);
+  if (convert_out)
     copy(a.kept_shape, Operand{a.out, a.out_dtype, contiguous_strides(a.kept_shape)},
          Operand{out.data, compute, contiguous_strides(a.kept_shape)});
 }
@@ -115,6 +133,7 @@ PE_REGISTER_CUDA_KERNEL(ops::copy_kernel, copy_op);
 PE_REGISTER_CUDA_KERNEL(ops::fill_kernel, fill_op);
 PE_REGISTER_CUDA_KERNEL(ops::unary_kernel, unary_op);
 PE_REGISTER_CUDA_KERNEL(ops::binary_kernel, binary_op);
+PE_REGISTER_CUDA_KERNEL(ops::where_kernel, where_op);
 PE_REGISTER_CUDA_KERNEL(ops::matmul_kernel, matmul_op);
 PE_REGISTER_CUDA_KERNEL(ops::gemm_kernel, gemm_op);
 PE_REGISTER_CUDA_KERNEL(ops::reduce_kernel, reduce_op);

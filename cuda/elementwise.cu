@@ -1,4 +1,4 @@
-// Elementwise unary and binary ops on strided, broadcast operands. The per-element math is
+// Elementwise unary and binary ops, and where, on strided, broadcast operands. The per-element math is
 // the functors of math/elementwise_math.h, shared with the CPU kernels; this file only walks
 // the elements: one grid-stride loop, one offset computation per element.
 #include <stdexcept>
@@ -27,6 +27,15 @@ __global__ void binary_kernel(R* out, const T* a, const T* b, Strided<3> g, F f)
     int64_t off[3];
     g.offsets(i, off);
     out[off[0]] = f(a[off[1]], b[off[2]]);
+  }
+}
+
+template <class T>
+__global__ void where_kernel(T* out, const bool* cond, const T* a, const T* b, Strided<4> g) {
+  PE_GRID_STRIDE_LOOP(i, g.numel) {
+    int64_t off[4];
+    g.offsets(i, off);
+    out[off[0]] = cond[off[1]] ? a[off[2]] : b[off[3]];
   }
 }
 
@@ -87,6 +96,21 @@ void binary(ew::BinaryOp op, const Dims& shape, const Operand& out, const Operan
         no_kernel(name, a.dtype);
       }
     });
+  });
+}
+
+void where(const Dims& shape, const Operand& out, const Operand& cond, const Operand& a, const Operand& b) {
+  if (cond.dtype != DType::Bool || a.dtype != out.dtype || b.dtype != out.dtype)
+    throw std::runtime_error(std::string("CUDA where: expected a bool condition and values of the output's dtype ") +
+                             dtype_name(out.dtype) + ", got " + dtype_name(cond.dtype) + ", " + dtype_name(a.dtype) +
+                             " and " + dtype_name(b.dtype));
+  Strided<4> g = make_strided<4>(shape, {&out.strides, &cond.strides, &a.strides, &b.strides});
+  if (g.numel == 0) return;
+  PE_DISPATCH_ALL(out.dtype, "CUDA where", [&] {
+    using T = scalar_t;
+    auto* kernel = &where_kernel<T>;
+    PE_LAUNCH(kernel, blocks_for(g.numel), kThreads, 0, static_cast<T*>(out.data), static_cast<const bool*>(cond.data),
+              static_cast<const T*>(a.data), static_cast<const T*>(b.data), g);
   });
 }
 

@@ -1,4 +1,5 @@
-// Reductions over any set of dims (sum, mean, max, min, prod, logsumexp) on strided inputs.
+// Reductions over any set of dims (sum, mean, max, min, prod, logsumexp; argmax/argmin,
+// var/std and norms through the policies of reduce_policies.h) on strided inputs.
 //
 // Many elements per output: one block per output (grid-stride over outputs); each thread
 // folds a strided slice of the reduced elements, then the block combines the per-thread
@@ -8,6 +9,7 @@
 
 #include "cuda/cuda_emu.h"
 #include "cuda/launchers.h"
+#include "cuda/reduce_policies.h"
 #include "cuda/strided.h"
 
 namespace pe::cuda {
@@ -175,6 +177,98 @@ void launch_reduce(T* out, const T* in, const Strided<2>& outer, const Strided<1
   launch(&reduce_thread_kernel<Op<T>, T>, &reduce_block_kernel<Op<T>, T>, out, in, outer, inner, mean);
 }
 
+// Policy kernels (reduce_policies.h): the same two shapes, with a state of several values.
+// The output offset of operand 0 also places the argmax index (same layout as the values).
+template <class P, class T>
+__global__ void policy_thread_kernel(P pol, const T* in, Strided<2> outer, Strided<1> inner) {
+  PE_GRID_STRIDE_LOOP(j, outer.numel) {
+    int64_t base[2];
+    outer.offsets(j, base);
+    typename P::acc_t acc = pol.init();
+    for (int64_t k = 0; k < inner.numel; ++k) {
+      int64_t off[1];
+      inner.offsets(k, off);
+      pol.add(acc, in[base[1] + off[0]], k);
+    }
+    pol.write(acc, inner.numel, base[0]);
+  }
+}
+
+template <class P>
+__device__ __forceinline__ typename P::acc_t policy_warp_merge(const P& pol, typename P::acc_t v) {
+  for (int delta = warpSize / 2; delta > 0; delta /= 2) {
+    typename P::acc_t other = P::shfl(v, delta);
+    pol.merge(v, other);
+  }
+  return v;
+}
+
+// block_reduce for a policy state; thread 0 ends with the result. Every thread must call it.
+template <class P>
+__device__ typename P::acc_t policy_block_merge(const P& pol, typename P::acc_t v) {
+  __shared__ typename P::acc_t partial[32];  // one per warp
+  const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
+  const int nwarps = (blockDim.x + warpSize - 1) / warpSize;
+  v = policy_warp_merge(pol, v);
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nwarps ? partial[lane] : pol.init();
+    v = policy_warp_merge(pol, v);
+  }
+  __syncthreads();  // `partial` is reused by the next output this block reduces
+  return v;
+}
+
+template <class P, class T>
+__global__ void policy_block_kernel(P pol, const T* in, Strided<2> outer, Strided<1> inner) {
+  for (int64_t j = blockIdx.x; j < outer.numel; j += gridDim.x) {
+    int64_t base[2];
+    outer.offsets(j, base);
+    typename P::acc_t acc = pol.init();
+    for (int64_t k = threadIdx.x; k < inner.numel; k += blockDim.x) {  // increasing k per thread
+      int64_t off[1];
+      inner.offsets(k, off);
+      pol.add(acc, in[base[1] + off[0]], k);
+    }
+    acc = policy_block_merge(pol, acc);
+    if (threadIdx.x == 0) pol.write(acc, inner.numel, base[0]);
+  }
+}
+
+template <class P, class T>
+void launch_policy(const P& pol, const T* in, const Strided<2>& outer, const Strided<1>& inner) {
+  if (inner.numel < kBlockReduceMin) {
+    auto* k = &policy_thread_kernel<P, T>;
+    PE_LAUNCH(k, blocks_for(outer.numel), kThreads, 0, pol, in, outer, inner);
+    return;
+  }
+  int64_t threads = (inner.numel + 31) / 32 * 32;
+  threads = threads > kThreads ? kThreads : threads;
+  unsigned blocks = static_cast<unsigned>(outer.numel < 4096 ? outer.numel : 4096);
+  auto* k = &policy_block_kernel<P, T>;
+  PE_LAUNCH(k, blocks, unsigned(threads), 0, pol, in, outer, inner);
+}
+
+template <class T>
+void run_policy(Reduce op, void* out, const T* x, const Strided<2>& outer, const Strided<1>& inner,
+                const ReduceExtra& extra) {
+  T* o = static_cast<T*>(out);
+  switch (op) {
+    case Reduce::ArgMax: return launch_policy(ArgExtremeP<T, true>{o, extra.index}, x, outer, inner);
+    case Reduce::ArgMin: return launch_policy(ArgExtremeP<T, false>{o, extra.index}, x, outer, inner);
+    default: break;
+  }
+  if constexpr (std::is_floating_point<T>::value) {
+    switch (op) {
+      case Reduce::Var: return launch_policy(VarP<T, false>{o, extra.correction}, x, outer, inner);
+      case Reduce::Std: return launch_policy(VarP<T, true>{o, extra.correction}, x, outer, inner);
+      case Reduce::Norm: return launch_policy(NormP<T>{o, norm_kind(extra.p), extra.p}, x, outer, inner);
+      default: break;
+    }
+  }
+}
+
 // A template, so that `if constexpr` drops the kernels a dtype has no use for (no bool sums,
 // no integer logsumexp); reduce() has checked the op against the dtype.
 template <class T>
@@ -193,13 +287,15 @@ void run_reduce(Reduce op, T* o, const T* x, const Strided<2>& outer, const Stri
         if constexpr (std::is_floating_point<T>::value)
           launch(&logsumexp_thread_kernel<T>, &logsumexp_block_kernel<T>, o, x, outer, inner, false);
         return;
+      default: return;  // the policy ops go through run_policy
     }
   }
 }
 
 }  // namespace
 
-void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced) {
+void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced,
+            const ReduceExtra& extra) {
   Dims outer_shape, inner_shape, out_strides, in_outer, in_inner;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (reduced[d]) {
@@ -214,12 +310,18 @@ void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in,
   Strided<2> outer = make_strided<2>(outer_shape, {&out_strides, &in_outer});
   Strided<1> inner = make_strided<1>(inner_shape, {&in_inner});
   if (outer.numel == 0) return;
-  const bool floating_only = op == Reduce::Mean || op == Reduce::LogSumExp;
-  const bool bool_ok = op == Reduce::Max || op == Reduce::Min;
+  const bool arg = op == Reduce::ArgMax || op == Reduce::ArgMin;
+  const bool floating_only =
+      op == Reduce::Mean || op == Reduce::LogSumExp || op == Reduce::Var || op == Reduce::Std || op == Reduce::Norm;
+  const bool bool_ok = op == Reduce::Max || op == Reduce::Min || arg;
   if ((floating_only && !is_floating(in.dtype)) || (in.dtype == DType::Bool && !bool_ok))
     throw std::runtime_error("CUDA reduce: no kernel for this op on dtype " + std::string(dtype_name(in.dtype)));
+  if (arg && extra.index == nullptr) throw std::runtime_error("CUDA reduce: argmax/argmin need an index output");
+  const bool policy = arg || op == Reduce::Var || op == Reduce::Std || op == Reduce::Norm;
   PE_DISPATCH_ALL(in.dtype, "CUDA reduce", [&] {
-    run_reduce(op, static_cast<scalar_t*>(out.data), static_cast<const scalar_t*>(in.data), outer, inner);
+    const auto* x = static_cast<const scalar_t*>(in.data);
+    if (policy) run_policy(op, out.data, x, outer, inner, extra);
+    else run_reduce(op, static_cast<scalar_t*>(out.data), x, outer, inner);
   });
 }
 

@@ -225,7 +225,8 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         raise TypeError("randint() missing required argument 'high'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    impl = _C.randint(int(low), int(high), _shape(tuple(size)), "int64")
+    # Drawn on the target device (same numbers as the CPU for the same seed).
+    impl = _C.randint(int(low), int(high), _shape(tuple(size)), "int64", device_name(device))
     if dtype is not None and to_dtype(dtype).name != "int64":
         impl = _C.to_dtype(impl, to_dtype(dtype).name)
     return _finish(impl, device, requires_grad)

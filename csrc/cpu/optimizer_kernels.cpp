@@ -1,12 +1,13 @@
-// Fused optimizer updates, compiled once per ISA. The per-element math is in
-// math/optimizer_math.h; here it only gets a loop: the option flags become template arguments
-// (so the inner loop has no branches and vectorises), the pointers are declared restrict (the
-// op layer guarantees the buffers are distinct), and big tensors are split across threads.
-// Every element is independent, so results never depend on the thread count.
+// Fused optimizer updates, compiled once per ISA and registered in the ops/optimizer.h slots.
+// The per-element math is in math/optimizer_math.h; here it only gets a loop: the option flags
+// become template arguments (so the inner loop has no branches and vectorises), the pointers
+// are declared restrict (the op layer guarantees the buffers are distinct), and big tensors
+// are split across threads. Every element is independent, so results never depend on the
+// thread count.
 #include <type_traits>
 
 #include "core/parallel.h"
-#include "cpu/optimizer.h"
+#include "ops/optimizer.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
@@ -18,32 +19,6 @@ constexpr int64_t kStepCost = 8;
 
 // The *_range loops take the coefficients by value: a local copy cannot alias the buffers being
 // written, so the compiler keeps them in registers and vectorises (through a reference it may not).
-
-// f(std::true_type{}) or f(std::false_type{}): turns a run-time flag into a template argument.
-template <class F>
-void with_flag(bool flag, F&& f) {
-  if (flag)
-    f(std::true_type{});
-  else
-    f(std::false_type{});
-}
-
-template <class F>
-void with_decay(Decay mode, F&& f) {
-  switch (mode) {
-    case Decay::None: return f(std::integral_constant<Decay, Decay::None>{});
-    case Decay::L2: return f(std::integral_constant<Decay, Decay::L2>{});
-    case Decay::Decoupled: return f(std::integral_constant<Decay, Decay::Decoupled>{});
-  }
-}
-
-// Element i of an optional buffer, or `dummy` when the option (a template flag) is off: then
-// the buffer is nullptr and the update never touches the element.
-template <bool USED, class T>
-inline T& element(T* buf, int64_t i, T& dummy) {
-  if constexpr (USED) return buf[i];
-  return dummy;
-}
 
 template <class T, bool DECAY, int MOMENTUM, bool NESTEROV>
 void sgd_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict buf,
@@ -82,23 +57,17 @@ void adadelta_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g
   for (int64_t i = b; i < e; ++i) adadelta_update<T, DECAY>(p[i], g[i], sq[i], acc[i], c);
 }
 
-}  // namespace
-
 template <class T>
 void sgd_step(int64_t n, T* param, const T* grad, T* momentum_buf, const SgdOptions& o) {
   const SgdCoeffs<T> c(o);
-  const int momentum_mode = o.momentum == 0 ? 0 : (o.first_step ? 1 : 2);
   with_flag(o.weight_decay != 0, [&](auto decay) {
     with_flag(o.nesterov, [&](auto nesterov) {
-      auto run = [&](auto mode) {
+      with_sgd_momentum(o, [&](auto mode) {
         parallel_for(n, kStepCost, [&](int64_t b, int64_t e) {
           sgd_range<T, decltype(decay)::value, decltype(mode)::value, decltype(nesterov)::value>(
               b, e, param, grad, momentum_buf, c);
         });
-      };
-      if (momentum_mode == 0) run(std::integral_constant<int, 0>{});
-      if (momentum_mode == 1) run(std::integral_constant<int, 1>{});
-      if (momentum_mode == 2) run(std::integral_constant<int, 2>{});
+      });
     });
   });
 }
@@ -107,8 +76,7 @@ template <class T>
 void adam_step(int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
                const AdamOptions& o) {
   const AdamCoeffs<T> c(o);
-  Decay decay = o.weight_decay == 0 ? Decay::None : (o.decoupled ? Decay::Decoupled : Decay::L2);
-  with_decay(decay, [&](auto d) {
+  with_decay(adam_decay(o), [&](auto d) {
     with_flag(o.amsgrad, [&](auto amsgrad) {
       parallel_for(n, kStepCost, [&](int64_t b, int64_t e) {
         adam_range<T, decltype(d)::value, decltype(amsgrad)::value>(b, e, param, grad, exp_avg, exp_avg_sq,
@@ -154,14 +122,52 @@ void adadelta_step(int64_t n, T* param, const T* grad, T* square_avg, T* acc_del
   });
 }
 
-#define PE_INSTANTIATE_OPTIMIZER_KERNELS(T)                                                          \
-  template void sgd_step<T>(int64_t, T*, const T*, T*, const SgdOptions&);                         \
-  template void adam_step<T>(int64_t, T*, const T*, T*, T*, T*, const AdamOptions&);               \
-  template void rmsprop_step<T>(int64_t, T*, const T*, T*, T*, T*, const RmspropOptions&);         \
-  template void adagrad_step<T>(int64_t, T*, const T*, T*, const AdagradOptions&);                 \
-  template void adadelta_step<T>(int64_t, T*, const T*, T*, T*, const AdadeltaOptions&);
-PE_INSTANTIATE_OPTIMIZER_KERNELS(float)
-PE_INSTANTIATE_OPTIMIZER_KERNELS(double)
-#undef PE_INSTANTIATE_OPTIMIZER_KERNELS
+// The slot entry points: the dtype picks T.
+template <class T>
+T* as(void* p) {
+  return static_cast<T*>(p);
+}
+
+void sgd(const ops::SgdArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "sgd_step_", [&] {
+    sgd_step<scalar_t>(a.n, as<scalar_t>(a.param), static_cast<const scalar_t*>(a.grad), as<scalar_t>(a.momentum_buf),
+                       a.o);
+  });
+}
+
+void adam(const ops::AdamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "adam_step_", [&] {
+    adam_step<scalar_t>(a.n, as<scalar_t>(a.param), static_cast<const scalar_t*>(a.grad), as<scalar_t>(a.exp_avg),
+                        as<scalar_t>(a.exp_avg_sq), as<scalar_t>(a.max_exp_avg_sq), a.o);
+  });
+}
+
+void rmsprop(const ops::RmspropArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "rmsprop_step_", [&] {
+    rmsprop_step<scalar_t>(a.n, as<scalar_t>(a.param), static_cast<const scalar_t*>(a.grad),
+                           as<scalar_t>(a.square_avg), as<scalar_t>(a.grad_avg), as<scalar_t>(a.momentum_buf), a.o);
+  });
+}
+
+void adagrad(const ops::AdagradArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "adagrad_step_", [&] {
+    adagrad_step<scalar_t>(a.n, as<scalar_t>(a.param), static_cast<const scalar_t*>(a.grad), as<scalar_t>(a.sum), a.o);
+  });
+}
+
+void adadelta(const ops::AdadeltaArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "adadelta_step_", [&] {
+    adadelta_step<scalar_t>(a.n, as<scalar_t>(a.param), static_cast<const scalar_t*>(a.grad),
+                            as<scalar_t>(a.square_avg), as<scalar_t>(a.acc_delta), a.o);
+  });
+}
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL(ops::sgd_step_kernel, sgd);
+PE_REGISTER_CPU_KERNEL(ops::adam_step_kernel, adam);
+PE_REGISTER_CPU_KERNEL(ops::rmsprop_step_kernel, rmsprop);
+PE_REGISTER_CPU_KERNEL(ops::adagrad_step_kernel, adagrad);
+PE_REGISTER_CPU_KERNEL(ops::adadelta_step_kernel, adadelta);
 
 }  // namespace pe::cpu::PE_ISA_NS

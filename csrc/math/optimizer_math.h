@@ -10,10 +10,13 @@
 // a Python number to a float32 kernel.
 //
 // Flags that change the code path are template parameters so the inner loops have no
-// branches and vectorise; `maximize` is a multiplication by -1 or +1 (exact either way).
+// branches and vectorise; `maximize` is a multiplication by -1 or +1 (exact either way). The
+// host-side helpers at the end turn the run-time options into those template arguments, the
+// same way for the CPU loops and the CUDA kernels.
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "math/host_device.h"
 
@@ -76,6 +79,14 @@ PE_HOST_DEVICE inline T nan_maximum(T a, T b) {
 // Optional state buffers are passed by reference like the others (references, unlike pointers
 // into the buffers, keep the loops vectorisable); when the option is off the caller passes a
 // dummy that the update never touches.
+
+// Element i of an optional buffer, or `dummy` when the option (a template flag) is off: then
+// the buffer is nullptr and the update never touches the element.
+template <bool USED, class T>
+PE_HOST_DEVICE inline T& element(T* buf, int64_t i, T& dummy) {
+  if constexpr (USED) return buf[i];
+  return dummy;
+}
 
 // Weight decay modes of the update rules.
 enum class Decay { None, L2, Decoupled };
@@ -213,6 +224,38 @@ PE_HOST_DEVICE inline void adadelta_update(T& p, T grad, T& square_avg, T& acc_d
   acc_delta = acc_delta * c.rho;
   acc_delta = acc_delta + c.one_minus_rho * delta * delta;
   p = p + c.neg_lr * delta;
+}
+
+// ----- options -> template arguments (host code, shared by both backends' launchers) ---------
+
+// f(std::true_type{}) or f(std::false_type{}).
+template <class F>
+void with_flag(bool flag, F&& f) {
+  if (flag)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
+template <class F>
+void with_decay(Decay mode, F&& f) {
+  switch (mode) {
+    case Decay::None: return f(std::integral_constant<Decay, Decay::None>{});
+    case Decay::L2: return f(std::integral_constant<Decay, Decay::L2>{});
+    case Decay::Decoupled: return f(std::integral_constant<Decay, Decay::Decoupled>{});
+  }
+}
+
+// sgd_update's MOMENTUM argument as an integral_constant.
+template <class F>
+void with_sgd_momentum(const SgdOptions& o, F&& f) {
+  if (o.momentum == 0) return f(std::integral_constant<int, 0>{});
+  if (o.first_step) return f(std::integral_constant<int, 1>{});
+  f(std::integral_constant<int, 2>{});
+}
+
+inline Decay adam_decay(const AdamOptions& o) {
+  return o.weight_decay == 0 ? Decay::None : (o.decoupled ? Decay::Decoupled : Decay::L2);
 }
 
 }  // namespace pe::optim

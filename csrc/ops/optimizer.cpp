@@ -5,8 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/isa.h"
-#include "cpu/optimizer.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -45,18 +43,14 @@ bool has_repeated_elements(const Tensor& t) {
 // Contiguous, counting empty tensors as contiguous whatever their strides (as PyTorch does).
 bool is_dense(const Tensor& t) { return t.numel() == 0 || t.is_contiguous(); }
 
-template <class T>
-T* data_or_null(const Tensor* t) {
-  return t ? t->data<T>() : nullptr;
-}
+void* data_or_null(const Tensor* t) { return t ? t->raw_data() : nullptr; }
 
 // The operands of one fused step: validates everything once, gives the kernel contiguous
-// param and grad, and afterwards copies a temporary back and bumps versions.
+// param and grad (on param's device), and afterwards copies a temporary back and bumps versions.
 class StepOperands {
  public:
   StepOperands(const char* op, const Tensor& param, const Tensor& grad) : op_(op), param_(param), grad_(grad) {
     PE_CHECK(param.defined() && grad.defined(), ValueError, op, ": param and grad must be tensors");
-    check_cpu("param", param);
     PE_CHECK(is_floating(param.dtype()), TypeError, op, ": param must be float32 or float64, got ",
              dtype_name(param.dtype()));
     PE_CHECK(!has_repeated_elements(param), ValueError, op, ": param of shape ", shape_str(param.shape()),
@@ -104,13 +98,9 @@ class StepOperands {
   }
 
  private:
-  void check_cpu(const char* name, const Tensor& t) const {
-    PE_CHECK(t.device().is_cpu(), RuntimeError, op_, " is not implemented for CUDA tensors yet (", name,
-             " is on ", t.device().str(), ")");
-  }
-
   void check_like_param(const char* name, const Tensor& t) const {
-    check_cpu(name, t);
+    PE_CHECK(t.device() == param_.device(), RuntimeError, op_, ": expected all tensors on one device, but param is on ",
+             param_.device().str(), " and ", name, " is on ", t.device().str());
     PE_CHECK(t.dtype() == param_.dtype(), TypeError, op_, ": ", name, " dtype ", dtype_name(t.dtype()),
              " does not match param dtype ", dtype_name(param_.dtype()));
     PE_CHECK(t.shape() == param_.shape(), ValueError, op_, ": ", name, " shape ", shape_str(t.shape()),
@@ -134,10 +124,7 @@ void sgd_step_(const Tensor& param, const Tensor& grad, const OptionalTensor& mo
   StepOperands s("sgd_step_", param, grad);
   const Tensor* buf = s.optional_state("momentum_buf", momentum_buf, o.momentum != 0, "momentum != 0");
   s.run([&](const Tensor& p, const Tensor& g) {
-    PE_DISPATCH_FLOATING(p.dtype(), "sgd_step_", [&] {
-      PE_ISA_CALL(sgd_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
-                  data_or_null<scalar_t>(buf), o);
-    });
+    sgd_step_kernel(p.device(), SgdArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(), data_or_null(buf), o});
   });
 }
 
@@ -149,10 +136,8 @@ void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
   s.state("exp_avg_sq", exp_avg_sq);
   const Tensor* vmax = s.optional_state("max_exp_avg_sq", max_exp_avg_sq, o.amsgrad, "amsgrad=True");
   s.run([&](const Tensor& p, const Tensor& g) {
-    PE_DISPATCH_FLOATING(p.dtype(), "adam_step_", [&] {
-      PE_ISA_CALL(adam_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(), exp_avg.data<scalar_t>(),
-                  exp_avg_sq.data<scalar_t>(), data_or_null<scalar_t>(vmax), o);
-    });
+    adam_step_kernel(p.device(), AdamArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(), exp_avg.raw_data(),
+                                          exp_avg_sq.raw_data(), data_or_null(vmax), o});
   });
 }
 
@@ -163,10 +148,8 @@ void rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square
   const Tensor* gavg = s.optional_state("grad_avg", grad_avg, o.centered, "centered=True");
   const Tensor* buf = s.optional_state("momentum_buf", momentum_buf, o.momentum > 0, "momentum > 0");
   s.run([&](const Tensor& p, const Tensor& g) {
-    PE_DISPATCH_FLOATING(p.dtype(), "rmsprop_step_", [&] {
-      PE_ISA_CALL(rmsprop_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
-                  square_avg.data<scalar_t>(), data_or_null<scalar_t>(gavg), data_or_null<scalar_t>(buf), o);
-    });
+    rmsprop_step_kernel(p.device(), RmspropArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(), square_avg.raw_data(),
+                                                data_or_null(gavg), data_or_null(buf), o});
   });
 }
 
@@ -175,9 +158,7 @@ void adagrad_step_(const Tensor& param, const Tensor& grad, const Tensor& sum, c
   StepOperands s("adagrad_step_", param, grad);
   s.state("sum", sum);
   s.run([&](const Tensor& p, const Tensor& g) {
-    PE_DISPATCH_FLOATING(p.dtype(), "adagrad_step_", [&] {
-      PE_ISA_CALL(adagrad_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(), sum.data<scalar_t>(), o);
-    });
+    adagrad_step_kernel(p.device(), AdagradArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(), sum.raw_data(), o});
   });
 }
 
@@ -187,10 +168,8 @@ void adadelta_step_(const Tensor& param, const Tensor& grad, const Tensor& squar
   s.state("square_avg", square_avg);
   s.state("acc_delta", acc_delta);
   s.run([&](const Tensor& p, const Tensor& g) {
-    PE_DISPATCH_FLOATING(p.dtype(), "adadelta_step_", [&] {
-      PE_ISA_CALL(adadelta_step<scalar_t>, p.numel(), p.data<scalar_t>(), g.data<scalar_t>(),
-                  square_avg.data<scalar_t>(), acc_delta.data<scalar_t>(), o);
-    });
+    adadelta_step_kernel(p.device(), AdadeltaArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(),
+                                                  square_avg.raw_data(), acc_delta.raw_data(), o});
   });
 }
 

@@ -2,14 +2,15 @@
 // kernel pass, with PyTorch's update rule (see math/optimizer_math.h), and bumps the versions
 // of everything it wrote.
 //
-// Checked once here: param is float32/float64 on the CPU; grad and every state buffer have
-// param's shape and dtype; state buffers are contiguous and overlap neither the parameter nor
-// each other. A non-contiguous parameter is updated through a contiguous temporary that is
+// Checked once here: param is float32/float64; grad and every state buffer have param's shape,
+// dtype and device; state buffers are contiguous and overlap neither the parameter nor each
+// other. A non-contiguous parameter is updated through a contiguous temporary that is
 // copied back; a non-contiguous (or aliasing) gradient is read through a contiguous copy.
 // An optional buffer is required when its option is on and ignored when it is off.
 #pragma once
 #include <optional>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
 #include "math/optimizer_math.h"
 
@@ -29,5 +30,56 @@ void rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square
 void adagrad_step_(const Tensor& param, const Tensor& grad, const Tensor& sum, const optim::AdagradOptions& o);
 void adadelta_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& acc_delta,
                     const optim::AdadeltaOptions& o);
+
+// Kernels: one pass over n elements, the math of math/optimizer_math.h. Contract (what the op
+// bodies above guarantee): n > 0; every pointer addresses n contiguous elements of `dtype`
+// (float32 or float64) on the slot's device; param and the state buffers overlap nothing
+// else; grad overlaps none of them; an optional buffer is null exactly when its option is off
+// (SGD momentum == 0, Adam !amsgrad, RMSprop !centered / momentum <= 0).
+struct SgdArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void* momentum_buf;
+  optim::SgdOptions o;
+};
+struct AdamArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void *exp_avg, *exp_avg_sq, *max_exp_avg_sq;
+  optim::AdamOptions o;
+};
+struct RmspropArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void *square_avg, *grad_avg, *momentum_buf;
+  optim::RmspropOptions o;
+};
+struct AdagradArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void* sum;
+  optim::AdagradOptions o;
+};
+struct AdadeltaArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void *square_avg, *acc_delta;
+  optim::AdadeltaOptions o;
+};
+inline KernelSlot<void (*)(const SgdArgs&)> sgd_step_kernel{"sgd_step_"};
+inline KernelSlot<void (*)(const AdamArgs&)> adam_step_kernel{"adam_step_"};
+inline KernelSlot<void (*)(const RmspropArgs&)> rmsprop_step_kernel{"rmsprop_step_"};
+inline KernelSlot<void (*)(const AdagradArgs&)> adagrad_step_kernel{"adagrad_step_"};
+inline KernelSlot<void (*)(const AdadeltaArgs&)> adadelta_step_kernel{"adadelta_step_"};
 
 }  // namespace pe::ops

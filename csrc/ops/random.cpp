@@ -4,7 +4,6 @@
 #include <mutex>
 
 #include "core/allocator.h"
-#include "cpu/random.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -39,16 +38,24 @@ void check_floating(DType dtype, const char* name) {
            dtype_name(dtype));
 }
 
-// Fills `t` (any layout, any device) through a contiguous CPU buffer when it cannot be
-// written directly. `fill(buffer, seed, offset)` runs the kernel.
-template <class Fill>
-void fill_random(const Tensor& t, cpu::Dist dist, Fill fill) {
-  const bool direct = t.device().is_cpu() && t.is_contiguous();
-  const Tensor buffer = direct ? t : Tensor::empty(t.shape(), t.dtype());
-  const auto [seed, offset] = reserve(cpu::philox_blocks(dist, t.dtype(), t.numel()));
-  fill(buffer, seed, offset);
+// Fills `t` (any layout, any device) on its device, through a contiguous buffer there when it
+// cannot be written directly.
+void fill_random(const Tensor& t, const philox::Draw& draw) {
+  const bool direct = t.is_contiguous();
+  const Tensor buffer = direct ? t : Tensor::empty(t.shape(), t.dtype(), t.device());
+  const int64_t per = philox::elements_per_block(draw.dist, t.dtype() == DType::Float64);
+  const auto [seed, offset] = reserve((t.numel() + per - 1) / per);
+  if (t.numel() > 0) random_kernel(t.device(), RandomArgs{t.dtype(), buffer.raw_data(), t.numel(), seed, offset, draw});
   if (!direct) copy_(t, buffer);
   t.bump_version();
+}
+
+philox::Draw make_draw(philox::Dist dist, double a, double span) {
+  philox::Draw d;
+  d.dist = dist;
+  d.a = a;
+  d.span = span;
+  return d;
 }
 
 Tensor new_tensor(const Shape& shape, DType dtype, Device device) {
@@ -77,7 +84,7 @@ const Tensor& uniform_(const Tensor& t, double low, double high) {
   check_floating(t.dtype(), "uniform_");
   PE_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high, ValueError,
            "uniform_: expected finite low <= high, got low=", low, ", high=", high);
-  fill_random(t, cpu::Dist::Uniform, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_uniform(b, low, high, s, o); });
+  fill_random(t, make_draw(philox::Dist::Uniform, low, high - low));
   return t;
 }
 
@@ -85,13 +92,13 @@ const Tensor& normal_(const Tensor& t, double mean, double std) {
   check_floating(t.dtype(), "normal_");
   PE_CHECK(std::isfinite(mean) && std::isfinite(std) && std >= 0, ValueError,
            "normal_: expected a finite mean and a finite std >= 0, got mean=", mean, ", std=", std);
-  fill_random(t, cpu::Dist::Normal, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_normal(b, mean, std, s, o); });
+  fill_random(t, make_draw(philox::Dist::Normal, mean, std));
   return t;
 }
 
 const Tensor& bernoulli_(const Tensor& t, double p) {
   PE_CHECK(p >= 0 && p <= 1, ValueError, "bernoulli_: expected 0 <= p <= 1, got p=", p);
-  fill_random(t, cpu::Dist::Bernoulli, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_bernoulli(b, p, s, o); });
+  fill_random(t, make_draw(philox::Dist::Bernoulli, p, 0.0));
   return t;
 }
 
@@ -114,7 +121,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
   PE_CHECK(dtype != DType::Bool || (low >= 0 && high <= 2), ValueError,
            "randint: a bool result needs 0 <= low < high <= 2, got low=", low, ", high=", high);
   Tensor t = new_tensor(shape, dtype, device);
-  fill_random(t, cpu::Dist::Randint, [&](const Tensor& b, uint64_t s, uint64_t o) { cpu::fill_randint(b, low, high, s, o); });
+  philox::Draw d;
+  d.dist = philox::Dist::Randint;
+  d.low = low;
+  d.range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  fill_random(t, d);
   return t;
 }
 

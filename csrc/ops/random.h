@@ -1,12 +1,14 @@
 // Random tensors from the process-wide Philox generator state (seed, offset). Every draw
 // reserves the Philox blocks it reads by advancing the offset, so draws never overlap and a
-// (seed, offset) pair replays a draw exactly, on any thread count. CUDA tensors get the same
-// numbers as the CPU (they are made on the CPU and copied).
+// (seed, offset) pair replays a draw exactly, on any thread count. CUDA tensors are filled on
+// the device with the same numbers as the CPU (the element math is math/philox.h, shared).
 #pragma once
 #include <cstdint>
 #include <utility>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
+#include "math/philox.h"
 
 namespace pe::ops {
 
@@ -20,5 +22,19 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
 const Tensor& uniform_(const Tensor& t, double low, double high);
 const Tensor& normal_(const Tensor& t, double mean, double std);
 const Tensor& bernoulli_(const Tensor& t, double p);  // 1 with probability p, else 0
+
+// Kernel: fill `out` with a draw. Contract: out holds n > 0 contiguous elements of `dtype` on
+// the slot's device (float32/float64 for Uniform and Normal; any dtype for Randint and
+// Bernoulli); element i comes from philox::emit on block offset + i / E of the stream keyed by
+// seed, E = philox::elements_per_block(draw.dist, dtype == Float64); the op has reserved
+// ceil(n / E) blocks.
+struct RandomArgs {
+  DType dtype;
+  void* out;
+  int64_t n;
+  uint64_t seed, offset;
+  philox::Draw draw;
+};
+inline KernelSlot<void (*)(const RandomArgs&)> random_kernel{"random fill"};
 
 }  // namespace pe::ops

@@ -1,0 +1,36 @@
+// Random fills on the GPU: one thread per Philox block (grid-stride), each writing the
+// elements that block yields with philox::emit, the same code the CPU runs (math/philox.h), so
+// a (seed, offset) gives the CPU's numbers. Nothing is copied from the host.
+#include "cuda/cuda_emu.h"
+#include "cuda/strided.h"
+#include "math/philox.h"
+#include "ops/random.h"
+
+namespace pe::cuda {
+namespace {
+
+template <class T>
+__global__ void random_kernel(T* out, int64_t n, int64_t blocks, int per, uint64_t seed, uint64_t offset,
+                              philox::Draw draw) {
+  PE_GRID_STRIDE_LOOP(b, blocks) {
+    const philox::Block blk = philox::block(seed, offset + static_cast<uint64_t>(b));
+    const int64_t left = n - b * per;
+    philox::emit(draw, blk, out + b * per, static_cast<int>(left < per ? left : per));
+  }
+}
+
+void random_fill(const ops::RandomArgs& a) {
+  const int per = philox::elements_per_block(a.draw.dist, a.dtype == DType::Float64);
+  const int64_t blocks = (a.n + per - 1) / per;
+  PE_DISPATCH_ALL(a.dtype, "random fill", [&] {
+    auto* k = &random_kernel<scalar_t>;
+    PE_LAUNCH(k, blocks_for(blocks), kThreads, 0, static_cast<scalar_t*>(a.out), a.n, blocks, per, a.seed, a.offset,
+              a.draw);
+  });
+}
+
+}  // namespace
+
+PE_REGISTER_CUDA_KERNEL(ops::random_kernel, random_fill);
+
+}  // namespace pe::cuda
