@@ -156,6 +156,8 @@ def test_devices_must_match():
         C.cat([x, D(np.ones((2, 2), np.float32), "cpu")], 0)
     # advanced indexing moves CPU index tensors to x's device, as PyTorch does
     check(C.index_take(x, [I([1, 0], "cpu")]), np.ones((2, 2), np.float32), "cuda")
+    C.index_put_(x, [I([1], "cpu")], D(np.array([5.0, 6.0]), "cpu"), False)  # values too (and cast)
+    check(x, np.array([[1, 1], [5, 6]], np.float32), "cuda")
 
 
 # ---------------------------------------------------------------- index_take / index_put_

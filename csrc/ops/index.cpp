@@ -1,3 +1,5 @@
+// The index family's op bodies: argument checks (every index value through index_range_kernel,
+// on the index's device, before anything is written), allocation, and one slot call per kernel.
 #include "ops/index.h"
 
 #include <algorithm>
@@ -232,15 +234,13 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
 
 // Checks k index tensors against x's first k dims and returns, over their broadcast shape (the
 // "batch"), the element offset into x of each indexed position.
-static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<Tensor>& indices_in) {
-  const int64_t k = static_cast<int64_t>(indices_in.size());
+static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<Tensor>& indices) {
+  const int64_t k = static_cast<int64_t>(indices.size());
   PE_CHECK(k <= x.ndim(), IndexError, op, ": too many indices for tensor of dimension ", x.ndim(), " (got ", k, ")");
   Shape batch;
   std::string shapes;
-  std::vector<Tensor> indices;
-  for (const Tensor& t : indices_in) {
+  for (const Tensor& t : indices) {
     check_index_dtype(op, t);
-    indices.push_back(to_device(t, x.device()));
     shapes += (shapes.empty() ? "" : ", ") + shape_str(t.shape());
   }
   for (const Tensor& t : indices) {
@@ -253,7 +253,8 @@ static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<T
   }
   check_result_size(op, concat(batch, Shape(x.shape().begin() + k, x.shape().end())), x.dtype());
   std::vector<Tensor> checked;
-  for (int64_t d = 0; d < k; ++d) checked.push_back(checked_index(op, indices[d], d, x.shape()[d], true));
+  for (int64_t d = 0; d < k; ++d)  // an index on another device moves to x's (PyTorch allows CPU indices)
+    checked.push_back(checked_index(op, to_device(indices[d], x.device()), d, x.shape()[d], true));
   Tensor offsets = Tensor::empty(batch, DType::Int64, x.device());
   fill_(offsets, 0);
   if (offsets.numel() > 0)
@@ -279,9 +280,8 @@ Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
   return out;
 }
 
-Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values_in, bool accumulate) {
+Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
   check_no_self_overlap("index_put_", x);
-  Tensor values = to_device(values_in, x.device());
   Tensor offsets = index_offsets("index_put_", x, indices);
   const Shape& batch = offsets.shape();
   const size_t k = indices.size();
@@ -292,7 +292,8 @@ Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Ten
   const int64_t nb = shape_numel(batch);
   if (nb > 0 && shape_numel(inner) > 0) {
     // values as (nb, inner...): a view when the broadcast allows it (e.g. a scalar), else a copy.
-    Tensor v = reshape(expand(to_dtype(values, x.dtype()), shape), concat({nb}, inner));
+    // values on another device move to x's (a CPU scalar into a CUDA tensor), as in PyTorch.
+    Tensor v = reshape(expand(to_dtype(to_device(values, x.device()), x.dtype()), shape), concat({nb}, inner));
     // Step j writes values row j at x's inner block + offsets[j] (offsets is contiguous).
     put_kernel(x.device(), PutArgs{x.dtype(), inner, nb, operand(x, Shape(x.strides().begin() + k, x.strides().end())),
                                    operand(v, Shape(v.strides().begin() + 1, v.strides().end())),
