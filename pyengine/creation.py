@@ -184,22 +184,22 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
                        for v in (start, end, step))
         dtype = get_default_dtype() if is_float else "int64"
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
-    impl = _C.arange(start, end, step, to_dtype(dtype).name)
-    return _finish(impl, device, requires_grad)
+    impl = _C.arange(start, end, step, to_dtype(dtype).name, device_name(device))
+    return _finish(impl, None, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    impl = _C.linspace(float(start), float(end), int(steps), _dtype_name(dtype))
-    return _finish(impl, device, requires_grad)
+    impl = _C.linspace(float(start), float(end), int(steps), _dtype_name(dtype), device_name(device))
+    return _finish(impl, None, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    impl = _C.eye(int(n), int(n if m is None else m), _dtype_name(dtype))
-    return _finish(impl, device, requires_grad)
+    impl = _C.eye(int(n), int(n if m is None else m), _dtype_name(dtype), device_name(device))
+    return _finish(impl, None, requires_grad)
 
 
 def manual_seed(seed):

@@ -50,34 +50,40 @@ void bind_index(py::module_& m) {
   // argument is an integer (int, bool, NumPy integer), else float32 (PyTorch's rule).
   m.def(
       "arange",
-      [](const py::object& start, const py::object& end, const py::object& step, const py::object& dtype) {
+      [](const py::object& start, const py::object& end, const py::object& step, const py::object& dtype,
+         const std::string& device) {
         Number a = as_number("arange", "start", end.is_none() ? py::int_(0) : start);
         Number b = as_number("arange", "end", end.is_none() ? start : end);
         Number s = as_number("arange", "step", step);
         DType dt = !dtype.is_none()                               ? parse_dtype(dtype)
                    : (a.integral && b.integral && s.integral) ? DType::Int64
                                                               : DType::Float32;
+        Device dev = Device::parse(device);
         py::gil_scoped_release nogil;
-        return ops::arange(a.value, b.value, s.value, dt);
+        return ops::arange(a.value, b.value, s.value, dt, dev);
       },
-      py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none());
+      py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none(),
+      py::arg("device") = "cpu");
   m.def(
       "linspace",
-      [](const py::object& start, const py::object& end, int64_t steps, const py::object& dtype) {
+      [](const py::object& start, const py::object& end, int64_t steps, const py::object& dtype,
+         const std::string& device) {
         double a = as_number("linspace", "start", start).value, b = as_number("linspace", "end", end).value;
         DType dt = parse_dtype(dtype);
+        Device dev = Device::parse(device);
         py::gil_scoped_release nogil;
-        return ops::linspace(a, b, steps, dt);
+        return ops::linspace(a, b, steps, dt, dev);
       },
-      py::arg("start"), py::arg("end"), py::arg("steps"), py::arg("dtype") = "float32");
+      py::arg("start"), py::arg("end"), py::arg("steps"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
   m.def(
       "eye",
-      [](int64_t n, std::optional<int64_t> m_, const py::object& dtype) {
+      [](int64_t n, std::optional<int64_t> m_, const py::object& dtype, const std::string& device) {
         DType dt = parse_dtype(dtype);
+        Device dev = Device::parse(device);
         py::gil_scoped_release nogil;
-        return ops::eye(n, m_, dt);
+        return ops::eye(n, m_, dt, dev);
       },
-      py::arg("n"), py::arg("m") = py::none(), py::arg("dtype") = "float32");
+      py::arg("n"), py::arg("m") = py::none(), py::arg("dtype") = "float32", py::arg("device") = "cpu");
 }
 
 }  // namespace pe::bind

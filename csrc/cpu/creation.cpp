@@ -1,47 +1,47 @@
-#include "cpu/creation.h"
-
+// CPU kernels that fill a fresh contiguous tensor with a structured pattern (contracts in
+// ops/index.h; the arange/linspace values come from math/creation_math.h).
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 
 #include "core/parallel.h"
+#include "math/creation_math.h"
+#include "ops/index.h"
 
 namespace pe::cpu {
+namespace {
 
-void arange(const Tensor& out, double start, double step) {
-  PE_DISPATCH_NUMERIC(out.dtype(), "arange", [&] {
-    scalar_t* o = out.data<scalar_t>();
-    parallel_for(out.numel(), 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) o[i] = static_cast<scalar_t>(start + static_cast<double>(i) * step);
+void arange(const ops::ArangeArgs& a) {
+  PE_DISPATCH_NUMERIC(a.dtype, "arange", [&] {
+    scalar_t* o = static_cast<scalar_t*>(a.out);
+    parallel_for(a.n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = creation::arange_value<scalar_t>(a.start, a.step, i);
     });
   });
 }
 
-void linspace(const Tensor& out, double start_d, double end_d) {
-  const int64_t steps = out.numel();
-  PE_DISPATCH_NUMERIC(out.dtype(), "linspace", [&] {
-    // As PyTorch: the arithmetic runs in the output type for floats and in double for
-    // integers; the first half counts up from start, the second half down from end.
-    using step_t = std::conditional_t<std::is_integral_v<scalar_t>, double, scalar_t>;
-    const scalar_t start = static_cast<scalar_t>(start_d), end = static_cast<scalar_t>(end_d);
-    const step_t step = (static_cast<step_t>(end) - static_cast<step_t>(start)) / static_cast<step_t>(steps - 1);
-    const int64_t halfway = steps / 2;
-    scalar_t* o = out.data<scalar_t>();
-    parallel_for(steps, 1, [&](int64_t begin, int64_t stop) {
-      for (int64_t i = begin; i < stop; ++i)
-        o[i] = i < halfway ? static_cast<scalar_t>(start + step * static_cast<step_t>(i))
-                           : static_cast<scalar_t>(end - step * static_cast<step_t>(steps - i - 1));
+void linspace(const ops::LinspaceArgs& a) {
+  PE_DISPATCH_NUMERIC(a.dtype, "linspace", [&] {
+    const creation::Linspace<scalar_t> value(a.start, a.end, a.n);
+    scalar_t* o = static_cast<scalar_t*>(a.out);
+    parallel_for(a.n, 1, [&](int64_t begin, int64_t stop) {
+      for (int64_t i = begin; i < stop; ++i) o[i] = value(i);
     });
   });
 }
 
-void eye(const Tensor& out) {
-  const int64_t n = out.size(0), m = out.size(1);
-  PE_DISPATCH_ALL(out.dtype(), "eye", [&] {
-    scalar_t* o = out.data<scalar_t>();
+void eye(const ops::EyeArgs& a) {
+  const int64_t n = a.n, m = a.m;
+  PE_DISPATCH_ALL(a.dtype, "eye", [&] {
+    scalar_t* o = static_cast<scalar_t*>(a.out);
     std::memset(o, 0, static_cast<size_t>(n * m) * sizeof(scalar_t));
     for (int64_t i = 0; i < std::min(n, m); ++i) o[i * m + i] = scalar_t(1);
   });
 }
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::arange_kernel, arange);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::linspace_kernel, linspace);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::eye_kernel, eye);
 
 }  // namespace pe::cpu

@@ -1,16 +1,19 @@
-#include "cpu/index.h"
-
+// CPU kernels of the index family (contracts in ops/index.h): bounds check, reading through
+// indices (take: gather, index_select, index_take), writing through them (put: scatter_add_,
+// index_put_), advanced-index offsets, nonzero, tril/triu and one_hot.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 
 #include "core/iter.h"
+#include "ops/index.h"
 
 namespace pe::cpu {
+namespace {
 
 // Kernels that only move elements don't care what the bits mean: one instantiation per size.
 template <class F>
-static void dispatch_by_itemsize(size_t itemsize, F&& f) {
+void dispatch_by_itemsize(size_t itemsize, F&& f) {
   switch (itemsize) {
     case 1: return f(uint8_t{});
     case 4: return f(uint32_t{});
@@ -20,14 +23,47 @@ static void dispatch_by_itemsize(size_t itemsize, F&& f) {
 }
 
 template <class T>
-static inline T& at(char* p) { return *reinterpret_cast<T*>(p); }
+inline T& at(char* p) { return *reinterpret_cast<T*>(p); }
 template <class T>
-static inline const T& at(const char* p) { return *reinterpret_cast<const T*>(p); }
+inline const T& at(const char* p) { return *reinterpret_cast<const T*>(p); }
 
-void take(const Tensor& out, const Tensor& x, const Tensor& idx, int64_t scale) {
-  dispatch_by_itemsize(out.itemsize(), [&](auto tag) {
+// The strided loop over operands given in element strides.
+template <int N>
+StridedLoop<N> loop_over(const Shape& shape, const std::array<const ops::IndexOperand*, N>& ops,
+                         const std::array<size_t, N>& itemsizes) {
+  std::array<char*, N> base;
+  std::array<LoopDims, N> strides;
+  for (int k = 0; k < N; ++k) {
+    base[k] = static_cast<char*>(ops[k]->data);
+    for (int64_t s : ops[k]->strides) strides[k].push_back(s * static_cast<int64_t>(itemsizes[k]));
+  }
+  return StridedLoop<N>(shape, base, strides);
+}
+
+ops::IndexRangeResult index_range(const ops::IndexRangeArgs& a) {
+  const int64_t* v = a.index;
+  std::atomic<int64_t> first{a.n};
+  parallel_for(a.n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (v[i] >= a.lo && v[i] < a.hi) continue;
+      // Keep the smallest position, so the error names the same index on any thread count.
+      int64_t cur = first.load();
+      while (i < cur && !first.compare_exchange_weak(cur, i)) {
+      }
+      return;
+    }
+  });
+  const int64_t pos = first.load();
+  if (pos == a.n) return {};
+  return {pos, v[pos]};
+}
+
+void take(const ops::TakeArgs& a) {
+  const size_t isz = itemsize(a.dtype);
+  dispatch_by_itemsize(isz, [&](auto tag) {
     using T = decltype(tag);
-    auto loop = make_loop<3>(out.shape(), {&out, &x, &idx});
+    const int64_t scale = a.scale * static_cast<int64_t>(sizeof(T));
+    auto loop = loop_over<3>(a.shape, {&a.out, &a.x, &a.index}, {isz, isz, sizeof(int64_t)});
     loop.run([scale](char* const* p, const int64_t* s, int64_t n) {
       char* o = p[0];
       const char* xp = p[1];
@@ -48,15 +84,18 @@ void take(const Tensor& out, const Tensor& x, const Tensor& idx, int64_t scale) 
 }
 
 template <class T, bool Accumulate>
-static void put_typed(const Tensor& x, const Tensor& src, const Tensor& idx, int64_t scale, int64_t steps,
-                      int64_t src_step, int64_t idx_step) {
+void put_typed(const ops::PutArgs& a) {
   auto apply = [](char* dst, const char* v) {
     if constexpr (Accumulate)
       at<T>(dst) = static_cast<T>(at<T>(dst) + at<T>(v));
     else
       at<T>(dst) = at<T>(v);
   };
-  auto loop = make_loop<3>(x.shape(), {&x, &src, &idx});
+  const int64_t scale = a.scale * static_cast<int64_t>(sizeof(T));
+  const int64_t src_step = a.src_step * static_cast<int64_t>(sizeof(T));
+  const int64_t idx_step = a.index_step * static_cast<int64_t>(sizeof(int64_t));
+  const int64_t steps = a.steps;
+  auto loop = loop_over<3>(a.shape, {&a.x, &a.src, &a.index}, {sizeof(T), sizeof(T), sizeof(int64_t)});
   loop.run(
       [&](char* const* p, const int64_t* s, int64_t n) {
         // j outermost so a run of p walks memory in order for each j.
@@ -74,41 +113,20 @@ static void put_typed(const Tensor& x, const Tensor& src, const Tensor& idx, int
       steps);
 }
 
-void put(const Tensor& x, const Tensor& src, const Tensor& idx, int64_t scale, int64_t steps, int64_t src_step,
-         int64_t idx_step, bool accumulate) {
-  if (steps <= 0) return;
-  PE_DISPATCH_ALL(x.dtype(), "put", [&] {
-    if (accumulate)
-      put_typed<scalar_t, true>(x, src, idx, scale, steps, src_step, idx_step);
+void put(const ops::PutArgs& a) {
+  if (a.steps <= 0) return;
+  PE_DISPATCH_ALL(a.dtype, "put", [&] {
+    if (a.accumulate)
+      put_typed<scalar_t, true>(a);
     else
-      put_typed<scalar_t, false>(x, src, idx, scale, steps, src_step, idx_step);
+      put_typed<scalar_t, false>(a);
   });
 }
 
-int64_t first_out_of_range(const Tensor& index, int64_t lo, int64_t hi) {
-  const int64_t* v = index.data<int64_t>();
-  const int64_t n = index.numel();
-  std::atomic<int64_t> first{n};
-  parallel_for(n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (v[i] >= lo && v[i] < hi) continue;
-      // Keep the smallest position, so the error names the same index on any thread count.
-      int64_t cur = first.load();
-      while (i < cur && !first.compare_exchange_weak(cur, i)) {
-      }
-      return;
-    }
-  });
-  return first.load() == n ? -1 : first.load();
-}
-
-int64_t max_value(const Tensor& index) {
-  const int64_t* v = index.data<int64_t>();
-  return *std::max_element(v, v + index.numel());
-}
-
-void add_index_offsets(const Tensor& offsets, const Tensor& index, int64_t size, int64_t stride) {
-  auto loop = make_loop<2>(offsets.shape(), {&offsets, &index});
+void index_offsets(const ops::IndexOffsetArgs& a) {
+  const ops::IndexOperand offsets{a.offsets, contiguous_strides(a.shape)};
+  auto loop = loop_over<2>(a.shape, {&offsets, &a.index}, {sizeof(int64_t), sizeof(int64_t)});
+  const int64_t size = a.size, stride = a.stride;
   loop.run([size, stride](char* const* p, const int64_t* s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       int64_t k = at<int64_t>(p[1] + i * s[1]);
@@ -124,58 +142,54 @@ constexpr int64_t kNonzeroChunk = 1 << 16;
 
 // f(element pointer, multi-index) for the row-major positions [begin, end) of x.
 template <class F>
-static void walk_row_major(const Tensor& x, int64_t begin, int64_t end, F&& f) {
-  const int64_t nd = x.ndim();
-  const int64_t isz = static_cast<int64_t>(x.itemsize());
+void walk_row_major(const ops::NonzeroArgs& a, int64_t begin, int64_t end, F&& f) {
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  const int64_t isz = static_cast<int64_t>(itemsize(a.dtype));
+  const Shape& shape = a.shape;
+  const Shape& strides = a.x.strides;
   std::vector<int64_t> idx(nd);
-  const char* p = static_cast<const char*>(x.raw_data());
+  const char* p = static_cast<const char*>(a.x.data);
   int64_t rem = begin;
   for (int64_t d = nd - 1; d >= 0; --d) {
-    idx[d] = rem % x.shape()[d];
-    rem /= x.shape()[d];
-    p += idx[d] * x.strides()[d] * isz;
+    idx[d] = rem % shape[d];
+    rem /= shape[d];
+    p += idx[d] * strides[d] * isz;
   }
   for (int64_t i = begin; i < end; ++i) {
     f(p, idx.data());
     for (int64_t d = nd - 1; d >= 0; --d) {  // odometer step
-      p += x.strides()[d] * isz;
-      if (++idx[d] < x.shape()[d]) break;
-      p -= x.strides()[d] * isz * x.shape()[d];
+      p += strides[d] * isz;
+      if (++idx[d] < shape[d]) break;
+      p -= strides[d] * isz * shape[d];
       idx[d] = 0;
     }
   }
 }
 
 template <class F>
-static void for_each_nonzero_chunk(const Tensor& x, F&& f) {
-  const int64_t n = x.numel();
+void for_each_nonzero_chunk(int64_t n, F&& f) {
   const int64_t chunks = (n + kNonzeroChunk - 1) / kNonzeroChunk;
   parallel_for(chunks, kNonzeroChunk, [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; ++c) f(c, c * kNonzeroChunk, std::min(n, (c + 1) * kNonzeroChunk));
   });
 }
 
-std::vector<int64_t> nonzero_counts(const Tensor& x) {
-  std::vector<int64_t> counts((x.numel() + kNonzeroChunk - 1) / kNonzeroChunk, 0);
-  PE_DISPATCH_ALL(x.dtype(), "nonzero", [&] {
-    for_each_nonzero_chunk(x, [&](int64_t c, int64_t begin, int64_t end) {
+void nonzero(const ops::NonzeroArgs& a) {
+  const int64_t numel = shape_numel(a.shape);
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  std::vector<int64_t> start((numel + kNonzeroChunk - 1) / kNonzeroChunk + 1, 0);
+  PE_DISPATCH_ALL(a.dtype, "nonzero", [&] {
+    for_each_nonzero_chunk(numel, [&](int64_t c, int64_t begin, int64_t end) {
       int64_t k = 0;
-      walk_row_major(x, begin, end, [&](const char* e, const int64_t*) { k += at<scalar_t>(e) != scalar_t(0); });
-      counts[c] = k;
+      walk_row_major(a, begin, end, [&](const char* e, const int64_t*) { k += at<scalar_t>(e) != scalar_t(0); });
+      start[c + 1] = k;
     });
-  });
-  return counts;
-}
-
-void nonzero_fill(const Tensor& out, const Tensor& x, const std::vector<int64_t>& counts) {
-  std::vector<int64_t> start(counts.size(), 0);
-  for (size_t c = 1; c < counts.size(); ++c) start[c] = start[c - 1] + counts[c - 1];
-  const int64_t nd = x.ndim();
-  int64_t* o = out.data<int64_t>();
-  PE_DISPATCH_ALL(x.dtype(), "nonzero", [&] {
-    for_each_nonzero_chunk(x, [&](int64_t c, int64_t begin, int64_t end) {
+    for (size_t c = 1; c < start.size(); ++c) start[c] += start[c - 1];  // prefix sums
+    int64_t* o = a.allocate(start.back());
+    if (start.back() == 0 || nd == 0) return;
+    for_each_nonzero_chunk(numel, [&](int64_t c, int64_t begin, int64_t end) {
       int64_t* row = o + start[c] * nd;
-      walk_row_major(x, begin, end, [&](const char* e, const int64_t* idx) {
+      walk_row_major(a, begin, end, [&](const char* e, const int64_t* idx) {
         if (at<scalar_t>(e) == scalar_t(0)) return;
         std::copy(idx, idx + nd, row);
         row += nd;
@@ -184,22 +198,26 @@ void nonzero_fill(const Tensor& out, const Tensor& x, const std::vector<int64_t>
   });
 }
 
-// ---- tril / triu ----
+// ---- tril / triu, one_hot ----
 
-void tril_triu(const Tensor& out, const Tensor& x, int64_t diagonal, bool upper) {
-  if (out.numel() == 0) return;
-  const int64_t rows = x.size(-2), cols = x.size(-1);
-  // Loop over rows (all dims but the last); the row number i comes from the position in
-  // the contiguous output.
-  Shape row_shape(x.shape().begin(), x.shape().end() - 1);
-  Tensor out_rows = out.as_strided(row_shape, Shape(out.strides().begin(), out.strides().end() - 1), out.offset());
-  Tensor x_rows = x.as_strided(row_shape, Shape(x.strides().begin(), x.strides().end() - 1), x.offset());
-  const int64_t isz = static_cast<int64_t>(x.itemsize());
-  const int64_t row_bytes = cols * isz, x_col = x.stride(-1) * isz;
-  char* const out_base = static_cast<char*>(out.raw_data());
-  dispatch_by_itemsize(x.itemsize(), [&](auto tag) {
+void triangle(const ops::TriangleArgs& a) {
+  const int64_t nd = static_cast<int64_t>(a.shape.size());
+  const int64_t rows = a.shape[nd - 2], cols = a.shape[nd - 1];
+  // Loop over rows (all dims but the last); the row number i comes from the position in the
+  // contiguous output.
+  Shape row_shape(a.shape.begin(), a.shape.end() - 1);
+  const size_t isz = itemsize(a.dtype);
+  Shape out_strides = contiguous_strides(a.shape);
+  out_strides.pop_back();
+  const ops::IndexOperand out_rows{a.out, out_strides};
+  const ops::IndexOperand x_rows{a.x.data, Shape(a.x.strides.begin(), a.x.strides.end() - 1)};
+  const int64_t row_bytes = cols * static_cast<int64_t>(isz), x_col = a.x.strides[nd - 1] * static_cast<int64_t>(isz);
+  char* const out_base = static_cast<char*>(a.out);
+  const int64_t diagonal = a.diagonal;
+  const bool upper = a.upper;
+  dispatch_by_itemsize(isz, [&](auto tag) {
     using T = decltype(tag);
-    auto loop = make_loop<2>(row_shape, {&out_rows, &x_rows});
+    auto loop = loop_over<2>(row_shape, {&out_rows, &x_rows}, {isz, isz});
     loop.run(
         [&](char* const* p, const int64_t* s, int64_t n) {
           for (int64_t r = 0; r < n; ++r) {
@@ -210,20 +228,31 @@ void tril_triu(const Tensor& out, const Tensor& x, int64_t diagonal, bool upper)
             int64_t lo = upper ? std::clamp<int64_t>(i + diagonal, 0, cols) : 0;
             int64_t hi = upper ? cols : std::clamp<int64_t>(i + diagonal + 1, 0, cols);
             std::memset(o, 0, static_cast<size_t>(row_bytes));
-            for (int64_t j = lo; j < hi; ++j) at<T>(o + j * isz) = at<T>(xr + j * x_col);
+            for (int64_t j = lo; j < hi; ++j) at<T>(o + j * sizeof(T)) = at<T>(xr + j * x_col);
           }
         },
         cols);
   });
 }
 
-void one_hot(const Tensor& out, const Tensor& idx, int64_t classes) {
-  const int64_t* v = idx.data<int64_t>();
-  int64_t* o = out.data<int64_t>();
-  parallel_for(idx.numel(), classes, [&](int64_t begin, int64_t end) {
+void one_hot(const ops::OneHotArgs& a) {
+  const int64_t* v = a.index;
+  int64_t* o = a.out;
+  const int64_t classes = a.classes;
+  parallel_for(a.n, classes, [&](int64_t begin, int64_t end) {
     std::memset(o + begin * classes, 0, static_cast<size_t>((end - begin) * classes) * sizeof(int64_t));
     for (int64_t i = begin; i < end; ++i) o[i * classes + v[i]] = 1;
   });
 }
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::index_range_kernel, index_range);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::take_kernel, take);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::put_kernel, put);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::index_offsets_kernel, index_offsets);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::nonzero_kernel, nonzero);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::triangle_kernel, triangle);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::one_hot_kernel, one_hot);
 
 }  // namespace pe::cpu

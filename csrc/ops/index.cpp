@@ -1,22 +1,40 @@
+// The index family's op bodies: argument checks (every index value through index_range_kernel,
+// on the index's device, before anything is written), allocation, and one slot call per kernel.
 #include "ops/index.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "cpu/copy.h"
-#include "cpu/creation.h"
-#include "cpu/index.h"
+#include "core/iter.h"
 #include "ops/copy.h"
+#include "ops/reduce.h"
 #include "ops/view.h"
 
 namespace pe::ops {
 
 // ---- shared checks ----
 
-// The one place CUDA tensors are turned away until cuda/ has index kernels.
-static void require_cpu(const char* op, const Tensor& t) {
-  PE_CHECK(!t.device().is_cuda(), RuntimeError, op, " is not implemented for CUDA tensors yet");
+static void check_same_device(const char* op, const Tensor& x, const Tensor& other, const char* name) {
+  PE_CHECK(x.device() == other.device(), RuntimeError, op, ": expected all tensors on the same device, got self on ",
+           x.device().str(), " and ", name, " on ", other.device().str());
+}
+
+// The kernels' view of a tensor whose shape is the kernel's shape.
+static IndexOperand operand(const Tensor& t) { return {t.raw_data(), t.strides()}; }
+static IndexOperand operand(const Tensor& t, Shape strides) { return {t.raw_data(), std::move(strides)}; }
+
+// `t`'s element strides seen in the broadcast shape `shape` (0 along broadcast dims).
+static Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  Shape s = broadcast_byte_strides(t, shape);
+  for (int64_t& v : s) v /= static_cast<int64_t>(t.itemsize());
+  return s;
+}
+
+// The first value of the contiguous int64 tensor `index` outside [lo, hi), on its device.
+static IndexRangeResult out_of_range(const Tensor& index, int64_t lo, int64_t hi) {
+  if (index.numel() == 0) return {};
+  return index_range_kernel(index.device(), IndexRangeArgs{index.data<int64_t>(), index.numel(), lo, hi});
 }
 
 static void check_index_dtype(const char* op, const Tensor& index) {
@@ -41,8 +59,8 @@ static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, in
   check_index_dtype(op, index);
   check_result_size(op, index.shape(), DType::Int64);  // an expanded view may be huge
   Tensor c = contiguous(index);
-  int64_t bad = cpu::first_out_of_range(c, wrap ? -size : 0, size);
-  PE_CHECK(bad < 0, IndexError, op, ": index ", c.data<int64_t>()[bad], " is out of bounds for dimension ", dim,
+  IndexRangeResult bad = out_of_range(c, wrap ? -size : 0, size);
+  PE_CHECK(bad.position < 0, IndexError, op, ": index ", bad.value, " is out of bounds for dimension ", dim,
            " with size ", size);
   return c;
 }
@@ -71,15 +89,15 @@ static bool broadcasts_to(const Shape& from, const Shape& to) {
 // gather/scatter treat a 0-d tensor as 1-d of size 1, as PyTorch does.
 static Tensor at_least_1d(const Tensor& t) { return t.ndim() == 0 ? t.as_strided({1}, {1}, t.offset()) : t; }
 
-static int64_t byte_stride(const Tensor& t, int64_t dim) { return t.stride(dim) * static_cast<int64_t>(t.itemsize()); }
-
 // ---- cat ----
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   PE_CHECK(!tensors.empty(), ValueError, "cat: expected a non-empty list of tensors");
   DType dtype = tensors[0].dtype();
+  const Device device = tensors[0].device();
   for (size_t i = 0; i < tensors.size(); ++i) {
-    require_cpu("cat", tensors[i]);
+    PE_CHECK(tensors[i].device() == device, RuntimeError, "cat: expected all tensors on the same device, got tensor 0 on ",
+             device.str(), " and tensor ", i, " on ", tensors[i].device().str());
     PE_CHECK(tensors[i].ndim() > 0, ValueError, "cat: zero-dimensional tensor (at position ", i,
              ") cannot be concatenated");
     dtype = promote_types(dtype, tensors[i].dtype());
@@ -87,7 +105,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   // PyTorch's legacy rule: 1-D empty tensors (shape (0,)) take no part in the shape checks.
   auto skipped = [](const Tensor& t) { return t.ndim() == 1 && t.numel() == 0; };
   auto it = std::find_if(tensors.begin(), tensors.end(), [&](const Tensor& t) { return !skipped(t); });
-  if (it == tensors.end()) return Tensor::empty({0}, dtype);
+  if (it == tensors.end()) return Tensor::empty({0}, dtype, device);
   const size_t ref = static_cast<size_t>(it - tensors.begin());
   const Tensor& r = tensors[ref];
   dim = wrap_dim(dim, r.ndim());
@@ -108,12 +126,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   Shape shape = r.shape();
   shape[dim] = total;
   check_result_size("cat", shape, dtype);
-  Tensor out = Tensor::empty(shape, dtype);
+  Tensor out = Tensor::empty(shape, dtype, device);
   int64_t at = 0;
   for (const Tensor& t : tensors) {
     if (skipped(t)) continue;
     // Each input lands in its slab of out; the copy converts dtypes and follows any strides.
-    if (t.numel() > 0) cpu::copy(out.as_strided(t.shape(), out.strides(), at * out.stride(dim)), t);
+    if (t.numel() > 0) copy_(out.as_strided(t.shape(), out.strides(), at * out.stride(dim)), t);
     at += t.shape()[dim];
   }
   return out;
@@ -141,28 +159,26 @@ static void check_index_shapes(const char* op, const Tensor& x, int64_t dim, con
 }
 
 Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
-  require_cpu("gather", x_in);
-  require_cpu("gather", index_in);
+  check_same_device("gather", x_in, index_in, "index");
   check_index_dtype("gather", index_in);
   Tensor x = at_least_1d(x_in), index = at_least_1d(index_in);
   dim = wrap_dim(dim, x.ndim());
   check_index_shapes("gather", x, dim, index, nullptr);
   Tensor idx = checked_index("gather", index, dim, x.size(dim), false);
-  Tensor out = Tensor::empty(index_in.shape(), x.dtype());
+  Tensor out = Tensor::empty(index_in.shape(), x.dtype(), x.device());
   if (out.numel() == 0) return out;
   // x seen with index's shape and dim frozen at 0; the kernel adds index * stride(dim).
   Shape xs = x.strides();
   xs[dim] = 0;
-  cpu::take(out.as_strided(idx.shape(), contiguous_strides(idx.shape()), 0), x.as_strided(idx.shape(), xs, x.offset()), idx,
-            byte_stride(x, dim));
+  take_kernel(x.device(), TakeArgs{x.dtype(), idx.shape(), operand(out, contiguous_strides(idx.shape())),
+                                   operand(x, xs), operand(idx), x.stride(dim)});
   return out;
 }
 
 static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index_in,
                                const Tensor& src_in) {
-  require_cpu(op, x_in);
-  require_cpu(op, index_in);
-  require_cpu(op, src_in);
+  check_same_device(op, x_in, index_in, "index");
+  check_same_device(op, x_in, src_in, "src");
   check_index_dtype(op, index_in);
   PE_CHECK(src_in.dtype() == x_in.dtype(), TypeError, op, ": expected src of the same dtype as self (",
            dtype_name(x_in.dtype()), "), got ", dtype_name(src_in.dtype()));
@@ -175,9 +191,8 @@ static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, 
     // Parallel over index's positions outside `dim`; along `dim` (the `steps`) in order.
     Shape lines = idx.shape();
     lines[dim] = 1;
-    cpu::put(x.as_strided(lines, x.strides(), x.offset()), src.as_strided(lines, src.strides(), src.offset()),
-             idx.as_strided(lines, idx.strides(), idx.offset()), byte_stride(x, dim), idx.size(dim),
-             byte_stride(src, dim), byte_stride(idx, dim), true);
+    put_kernel(x.device(), PutArgs{x.dtype(), lines, idx.size(dim), operand(x), operand(src), operand(idx),
+                                   src.stride(dim), idx.stride(dim), x.stride(dim), true});
   }
   x_in.bump_version();
   return x_in;
@@ -188,14 +203,12 @@ Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Ten
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  require_cpu("scatter_add", x);
   check_result_size("scatter_add", x.shape(), x.dtype());
   return scatter_add_impl("scatter_add", clone(x), dim, index, src);
 }
 
 Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
-  require_cpu("index_select", x_in);
-  require_cpu("index_select", index);
+  check_same_device("index_select", x_in, index, "index");
   check_index_dtype("index_select", index);
   PE_CHECK(index.ndim() <= 1, ValueError, "index_select: index should be 0-d or 1-d, got shape ",
            shape_str(index.shape()));
@@ -206,14 +219,14 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
   Tensor idx = checked_index("index_select", index, dim, x.size(dim), false);
   Shape shape = x.shape();
   shape[dim] = idx.numel();
-  Tensor out = Tensor::empty(x_in.ndim() == 0 ? Shape{} : shape, x.dtype());
+  Tensor out = Tensor::empty(x_in.ndim() == 0 ? Shape{} : shape, x.dtype(), x.device());
   if (out.numel() == 0) return out;
   // out[..., j, ...] = x[..., idx[j], ...]: x with dim frozen, idx broadcast along the other dims.
   Shape xs = x.strides(), is(shape.size(), 0);
   xs[dim] = 0;
   is[dim] = 1;
-  cpu::take(out.as_strided(shape, contiguous_strides(shape), 0), x.as_strided(shape, xs, x.offset()),
-            idx.as_strided(shape, is, idx.offset()), byte_stride(x, dim));
+  take_kernel(x.device(), TakeArgs{x.dtype(), shape, operand(out, contiguous_strides(shape)), operand(x, xs),
+                                   operand(idx, is), x.stride(dim)});
   return out;
 }
 
@@ -227,7 +240,6 @@ static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<T
   Shape batch;
   std::string shapes;
   for (const Tensor& t : indices) {
-    require_cpu(op, t);
     check_index_dtype(op, t);
     shapes += (shapes.empty() ? "" : ", ") + shape_str(t.shape());
   }
@@ -241,34 +253,34 @@ static Tensor index_offsets(const char* op, const Tensor& x, const std::vector<T
   }
   check_result_size(op, concat(batch, Shape(x.shape().begin() + k, x.shape().end())), x.dtype());
   std::vector<Tensor> checked;
-  for (int64_t d = 0; d < k; ++d) checked.push_back(checked_index(op, indices[d], d, x.shape()[d], true));
-  Tensor offsets = Tensor::empty(batch, DType::Int64);
-  cpu::fill(offsets, 0);
+  for (int64_t d = 0; d < k; ++d)  // an index on another device moves to x's (PyTorch allows CPU indices)
+    checked.push_back(checked_index(op, to_device(indices[d], x.device()), d, x.shape()[d], true));
+  Tensor offsets = Tensor::empty(batch, DType::Int64, x.device());
+  fill_(offsets, 0);
   if (offsets.numel() > 0)
-    for (int64_t d = 0; d < k; ++d) cpu::add_index_offsets(offsets, checked[d], x.shape()[d], x.strides()[d]);
+    for (int64_t d = 0; d < k; ++d)
+      index_offsets_kernel(x.device(), IndexOffsetArgs{batch, offsets.data<int64_t>(),
+                                                       operand(checked[d], broadcast_strides(checked[d], batch)),
+                                                       x.shape()[d], x.strides()[d]});
   return offsets;
 }
 
 Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
-  require_cpu("index_take", x);
   Tensor offsets = index_offsets("index_take", x, indices);
   const Shape& batch = offsets.shape();
   const size_t k = indices.size();
   Shape inner(x.shape().begin() + k, x.shape().end());
   Shape shape = concat(batch, inner);
-  Tensor out = Tensor::empty(shape, x.dtype());
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   if (out.numel() == 0) return out;
   // x's inner block at offset 0 for every batch position; offsets broadcast over the block.
   Shape xs = concat(Shape(batch.size(), 0), Shape(x.strides().begin() + k, x.strides().end()));
   Shape os = concat(offsets.strides(), Shape(inner.size(), 0));
-  cpu::take(out, x.as_strided(shape, xs, x.offset()), offsets.as_strided(shape, os, 0),
-            static_cast<int64_t>(x.itemsize()));
+  take_kernel(x.device(), TakeArgs{x.dtype(), shape, operand(out), operand(x, xs), operand(offsets, os), 1});
   return out;
 }
 
 Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
-  require_cpu("index_put_", x);
-  require_cpu("index_put_", values);
   check_no_self_overlap("index_put_", x);
   Tensor offsets = index_offsets("index_put_", x, indices);
   const Shape& batch = offsets.shape();
@@ -280,12 +292,12 @@ Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Ten
   const int64_t nb = shape_numel(batch);
   if (nb > 0 && shape_numel(inner) > 0) {
     // values as (nb, inner...): a view when the broadcast allows it (e.g. a scalar), else a copy.
-    Tensor v = reshape(expand(to_dtype(values, x.dtype()), shape), concat({nb}, inner));
-    Shape v_inner_strides(v.strides().begin() + 1, v.strides().end());
-    const int64_t isz = static_cast<int64_t>(x.itemsize());
-    cpu::put(x.as_strided(inner, Shape(x.strides().begin() + k, x.strides().end()), x.offset()),
-             v.as_strided(inner, v_inner_strides, v.offset()), offsets.as_strided(inner, Shape(inner.size(), 0), 0),
-             isz, nb, v.stride(0) * isz, static_cast<int64_t>(sizeof(int64_t)), accumulate);
+    // values on another device move to x's (a CPU scalar into a CUDA tensor), as in PyTorch.
+    Tensor v = reshape(expand(to_dtype(to_device(values, x.device()), x.dtype()), shape), concat({nb}, inner));
+    // Step j writes values row j at x's inner block + offsets[j] (offsets is contiguous).
+    put_kernel(x.device(), PutArgs{x.dtype(), inner, nb, operand(x, Shape(x.strides().begin() + k, x.strides().end())),
+                                   operand(v, Shape(v.strides().begin() + 1, v.strides().end())),
+                                   operand(offsets, Shape(inner.size(), 0)), v.stride(0), 1, 1, accumulate});
   }
   x.bump_version();
   return x;
@@ -294,24 +306,25 @@ Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Ten
 // ---- nonzero, tril/triu, one_hot ----
 
 Tensor nonzero(const Tensor& x) {
-  require_cpu("nonzero", x);
-  std::vector<int64_t> counts = cpu::nonzero_counts(x);
-  int64_t n = 0;
-  for (int64_t c : counts) n += c;
-  Tensor out = Tensor::empty({n, x.ndim()}, DType::Int64);
-  if (out.numel() > 0) cpu::nonzero_fill(out, x, counts);
+  Tensor out;
+  auto allocate = [&](int64_t n) {
+    out = Tensor::empty({n, x.ndim()}, DType::Int64, x.device());
+    return out.data<int64_t>();
+  };
+  nonzero_kernel(x.device(), NonzeroArgs{x.dtype(), x.shape(), operand(x), allocate});
   return out;
 }
 
 static Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool upper) {
-  require_cpu(op, x);
   PE_CHECK(x.ndim() >= 2, ValueError, op, ": expected a tensor with at least 2 dimensions, got shape ",
            shape_str(x.shape()));
   check_result_size(op, x.shape(), x.dtype());
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (out.numel() == 0) return out;
   // Beyond these bounds every diagonal gives the same result; clamping keeps i + diagonal exact.
   const int64_t rows = x.size(-2), cols = x.size(-1);
-  cpu::tril_triu(out, x, std::clamp<int64_t>(diagonal, -rows - 1, cols + 1), upper);
+  triangle_kernel(x.device(), TriangleArgs{x.dtype(), x.shape(), out.raw_data(), operand(x),
+                                           std::clamp<int64_t>(diagonal, -rows - 1, cols + 1), upper});
   return out;
 }
 
@@ -319,35 +332,35 @@ Tensor tril(const Tensor& x, int64_t diagonal) { return triangle("tril", x, diag
 Tensor triu(const Tensor& x, int64_t diagonal) { return triangle("triu", x, diagonal, true); }
 
 Tensor one_hot(const Tensor& idx_in, int64_t num_classes) {
-  require_cpu("one_hot", idx_in);
   PE_CHECK(idx_in.dtype() == DType::Int64, TypeError, "one_hot: expected an int64 tensor of class values, got ",
            dtype_name(idx_in.dtype()));
   PE_CHECK(num_classes >= -1, ValueError, "one_hot: num_classes must be -1 (infer) or non-negative, got ",
            num_classes);
   Tensor idx = contiguous(idx_in);
   const int64_t kMax = std::numeric_limits<int64_t>::max();
-  int64_t bad = cpu::first_out_of_range(idx, 0, kMax);
-  PE_CHECK(bad < 0, ValueError, "one_hot: class values must be non-negative, got ", idx.data<int64_t>()[bad]);
+  IndexRangeResult bad = out_of_range(idx, 0, kMax);
+  PE_CHECK(bad.position < 0, ValueError, "one_hot: class values must be non-negative, got ", bad.value);
   if (num_classes == -1) {
     PE_CHECK(idx.numel() > 0, ValueError,
              "one_hot: cannot infer the number of classes from an empty tensor; pass num_classes");
-    num_classes = cpu::max_value(idx) + 1;  // values < kMax here, so no overflow
+    Tensor max = to_device(amax(idx, std::nullopt, false), Device{});
+    num_classes = max.data<int64_t>()[0] + 1;  // values < kMax here, so no overflow
   } else {
-    bad = cpu::first_out_of_range(idx, 0, num_classes);
-    PE_CHECK(bad < 0, ValueError, "one_hot: class values must be smaller than num_classes (", num_classes,
-             "), got ", idx.data<int64_t>()[bad]);
+    bad = out_of_range(idx, 0, num_classes);
+    PE_CHECK(bad.position < 0, ValueError, "one_hot: class values must be smaller than num_classes (", num_classes,
+             "), got ", bad.value);
   }
   Shape shape = idx.shape();
   shape.push_back(num_classes);
   check_result_size("one_hot", shape, DType::Int64);
-  Tensor out = Tensor::empty(shape, DType::Int64);
-  if (out.numel() > 0) cpu::one_hot(out, idx, num_classes);
+  Tensor out = Tensor::empty(shape, DType::Int64, idx.device());
+  if (out.numel() > 0) one_hot_kernel(idx.device(), OneHotArgs{idx.data<int64_t>(), idx.numel(), num_classes, out.data<int64_t>()});
   return out;
 }
 
 // ---- creation ----
 
-Tensor arange(double start, double end, double step, DType dtype) {
+Tensor arange(double start, double end, double step, DType dtype, Device device) {
   PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
   PE_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
            "arange: unsupported range: ", start, " -> ", end, " by step ", step);
@@ -363,27 +376,27 @@ Tensor arange(double start, double end, double step, DType dtype) {
   const double length = std::ceil((end - start) / step);
   PE_CHECK(length < 9e18, ValueError, "arange: too many elements (", length, ")");
   check_result_size("arange", {static_cast<int64_t>(length)}, dtype);
-  Tensor out = Tensor::empty({static_cast<int64_t>(length)}, dtype);
-  if (out.numel() > 0) cpu::arange(out, start, step);
+  Tensor out = Tensor::empty({static_cast<int64_t>(length)}, dtype, device);
+  if (out.numel() > 0) arange_kernel(device, ArangeArgs{dtype, out.raw_data(), out.numel(), start, step});
   return out;
 }
 
-Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
   PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use int64, float32 or float64");
   PE_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
   check_result_size("linspace", {steps}, dtype);
-  Tensor out = Tensor::empty({steps}, dtype);
-  if (steps == 1) cpu::fill(out, start);
-  if (steps >= 2) cpu::linspace(out, start, end);
+  Tensor out = Tensor::empty({steps}, dtype, device);
+  if (steps == 1) fill_(out, start);
+  if (steps >= 2) linspace_kernel(device, LinspaceArgs{dtype, out.raw_data(), steps, start, end});
   return out;
 }
 
-Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype) {
+Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype, Device device) {
   const int64_t m = m_opt.value_or(n);
   PE_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be non-negative, got n=", n, ", m=", m);
   check_result_size("eye", {n, m}, dtype);
-  Tensor out = Tensor::empty({n, m}, dtype);
-  if (out.numel() > 0) cpu::eye(out);
+  Tensor out = Tensor::empty({n, m}, dtype, device);
+  if (out.numel() > 0) eye_kernel(device, EyeArgs{dtype, out.raw_data(), n, m});
   return out;
 }
 
