@@ -20,10 +20,9 @@ if(NOT PE_CUDA_MODE MATCHES "^(AUTO|ON|OFF|EMU)$")
 endif()
 
 # Kernel families: each cuda/<family>.cu holds pure kernels, their launchers and its kernel-slot
-# registrations, and compiles both ways. device.cu (the CUDA runtime: devices, memory) is
-# nvcc-only; device_emu.cpp is its emulated twin.
+# registrations, and compiles both ways. device.cpp (the CUDA runtime: devices, memory) is for
+# real GPUs only; device_emu.cpp is its emulated twin.
 file(GLOB PE_CUDA_KERNEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cuda/*.cu)
-list(REMOVE_ITEM PE_CUDA_KERNEL_SOURCES ${CMAKE_SOURCE_DIR}/cuda/device.cu)
 # Host C++ shared by both forms: Tensor-level glue of the families that take tensors.
 set(PE_CUDA_HOST_SOURCES ${CMAKE_SOURCE_DIR}/cuda/cuda_ops.cpp)
 
@@ -74,6 +73,11 @@ if(PE_WITH_CUDA)
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     set(CMAKE_CUDA_ARCHITECTURES "80;90")
   endif()
+  # nvcc compiles the host half of the .cu files with the compiler that builds the rest of _C:
+  # the core's inline functions and the C++ library must come from one compiler.
+  if(NOT DEFINED CMAKE_CUDA_HOST_COMPILER)
+    set(CMAKE_CUDA_HOST_COMPILER "${CMAKE_CXX_COMPILER}")
+  endif()
   set(CMAKE_CUDA_STANDARD 17)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   enable_language(CUDA)
@@ -83,7 +87,7 @@ if(PE_WITH_CUDA)
 
   # An object library, so that _C's host-compiler flags (-Wall, -fno-math-errno) do not
   # reach nvcc, and nvcc's do not reach the host sources.
-  add_library(pe_cuda OBJECT ${PE_CUDA_KERNEL_SOURCES} ${CMAKE_SOURCE_DIR}/cuda/device.cu)
+  add_library(pe_cuda OBJECT ${PE_CUDA_KERNEL_SOURCES})
   set_target_properties(pe_cuda PROPERTIES
     CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}"
     POSITION_INDEPENDENT_CODE ON)
@@ -93,7 +97,7 @@ if(PE_WITH_CUDA)
   target_link_libraries(pe_cuda PRIVATE CUDA::cudart_static)
 
   # The Tensor-level glue is plain host C++.
-  target_sources(_C PRIVATE $<TARGET_OBJECTS:pe_cuda> ${PE_CUDA_HOST_SOURCES})
+  target_sources(_C PRIVATE $<TARGET_OBJECTS:pe_cuda> ${PE_CUDA_HOST_SOURCES} ${CMAKE_SOURCE_DIR}/cuda/device.cpp)
   target_compile_definitions(_C PRIVATE PE_WITH_CUDA=1)
   # Static cudart: the module needs no libcudart.so at run time, only a driver when a GPU
   # is used; without a driver every query reports "no CUDA".

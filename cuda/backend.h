@@ -1,5 +1,5 @@
 // The CUDA backend as _C sees it (only compiled with PE_WITH_CUDA): installs the device hooks
-// and answers device queries for bind_cuda.cpp. Implemented by device.cu (the CUDA runtime) or
+// and answers device queries for bind_cuda.cpp. Implemented by device.cpp (the CUDA runtime) or
 // device_emu.cpp (the emulated GPU). The kernels register themselves in the op families'
 // kernel slots (core/dispatch.h) when the module loads.
 #pragma once

@@ -1,4 +1,4 @@
-// The emulated GPU's device side (PYENGINE_CUDA=EMU): the same entry points as device.cu, with
+// The emulated GPU's device side (PYENGINE_CUDA=EMU): the same entry points as device.cpp, with
 // host memory standing in for device memory and memcpy for the CUDA copies. One device,
 // "cuda:0". Everything above these hooks - storages, the op layer's device branches, the glue
 // and the kernels in cuda/*.cu (run on CPU threads by cuda_emu.h) - is the code a real GPU runs.

@@ -1,6 +1,7 @@
 // Where a tensor's memory lives. CUDA memory is reached only through the hooks a CUDA
 // backend registers (csrc/core/allocator.h), so the core builds and runs without CUDA.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"

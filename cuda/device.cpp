@@ -1,5 +1,7 @@
 // CUDA devices and memory for the core: the hooks behind pe::cuda_hooks(), and the device
-// queries bind_cuda.cpp exposes. Host code only (the CUDA runtime API), compiled by nvcc.
+// queries bind_cuda.cpp exposes. Host code only (the CUDA runtime API): compiled by the same C++
+// compiler as the rest of _C, not by nvcc, so the core's inline helpers (pe::str, the error
+// types) are instantiated by one compiler only.
 //
 // "Is there CUDA?" must never crash or throw: on a machine without a driver or a GPU, any
 // error from cudaGetDeviceCount means zero devices, and nothing else is ever called.
@@ -22,10 +24,12 @@ int query_device_count() {
   return n;
 }
 
-void check(cudaError_t e, const std::string& what) {
+// The message is built only on failure: set_device runs before every CUDA kernel.
+template <class... What>
+void check(cudaError_t e, const What&... what) {
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw RuntimeError(str("CUDA error while ", what, ": ", cudaGetErrorString(e)));
+    throw RuntimeError(str("CUDA error while ", what..., ": ", cudaGetErrorString(e)));
   }
 }
 
@@ -59,18 +63,18 @@ void free_memory(void* p, int index) {
 
 void copy_to_device(void* dst, const void* src, size_t nbytes, int index) {
   set_device(index);
-  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyHostToDevice), str("copying ", nbytes, " bytes to cuda:", index));
+  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyHostToDevice), "copying ", nbytes, " bytes to cuda:", index);
 }
 
 void copy_to_host(void* dst, const void* src, size_t nbytes, int index) {
   set_device(index);
-  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToHost), str("copying ", nbytes, " bytes from cuda:", index));
+  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToHost), "copying ", nbytes, " bytes from cuda:", index);
 }
 
 void copy_device(void* dst, const void* src, size_t nbytes, int index) {
   set_device(index);
   // cudaMemcpyDefault: unified addressing finds both ends, also across devices.
-  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyDefault), str("copying ", nbytes, " bytes on cuda:", index));
+  check(cudaMemcpy(dst, src, nbytes, cudaMemcpyDefault), "copying ", nbytes, " bytes on cuda:", index);
 }
 
 }  // namespace
@@ -82,13 +86,13 @@ int device_count() {
 
 void set_device(int index) {
   check_index(index);
-  check(cudaSetDevice(index), str("selecting cuda:", index));
+  check(cudaSetDevice(index), "selecting cuda:", index);
 }
 
 std::string device_name(int index) {
   check_index(index);
   cudaDeviceProp prop;
-  check(cudaGetDeviceProperties(&prop, index), str("querying cuda:", index));
+  check(cudaGetDeviceProperties(&prop, index), "querying cuda:", index);
   return prop.name;
 }
 
@@ -103,13 +107,13 @@ std::pair<int, int> device_capability(int index) {
 std::pair<size_t, size_t> memory_info(int index) {
   set_device(index);
   size_t free_bytes = 0, total = 0;
-  check(cudaMemGetInfo(&free_bytes, &total), str("querying memory of cuda:", index));
+  check(cudaMemGetInfo(&free_bytes, &total), "querying memory of cuda:", index);
   return {free_bytes, total};
 }
 
 void synchronize(int index) {
   set_device(index);
-  check(cudaDeviceSynchronize(), str("synchronizing cuda:", index));
+  check(cudaDeviceSynchronize(), "synchronizing cuda:", index);
 }
 
 void install_backend() {
