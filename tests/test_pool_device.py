@@ -134,7 +134,7 @@ def test_modules_forward_and_backward(dtype):
 
 
 def test_max_pool_backward_index_out_of_range_raises_index_error():
-    g = pe.ones((1, 1, 2, 2), device="cuda")
+    g = pe.tensor(np.ones((1, 1, 2, 2)), device="cuda")
     for bad in (16, -2):
         idx = pe.tensor(np.full((1, 1, 2, 2), bad), device="cuda")
         with pytest.raises(IndexError, match="index is out of range for input planes of 16 elements"):

@@ -101,7 +101,8 @@ def test_cuda_gradcheck_float64():
 def _index_ops_on_cuda():
     """The nll part of the losses gathers / scatters through the index family's kernels."""
     try:
-        _C.gather(pe.zeros((1, 2), device="cuda")._impl, 1, pe.zeros((1, 1), dtype=pe.int64, device="cuda")._impl)
+        _C.gather(pe.tensor(np.zeros((1, 2)), device="cuda")._impl, 1,
+                  pe.tensor(np.zeros((1, 1), np.int64), device="cuda")._impl)
         return True
     except RuntimeError:
         return False
