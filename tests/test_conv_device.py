@@ -13,6 +13,7 @@ import pytest
 import pyengine as pe
 from pyengine import nn
 from pyengine.nn import functional as F
+from device_gradcheck import gradcheck_on
 
 pytestmark = pytest.mark.skipif(not pe.cuda.is_available(), reason="needs a CUDA device (or the emulated GPU)")
 
@@ -179,43 +180,14 @@ def test_device_mismatch_is_an_error():
 
 
 # ---------------------------------------------------------------- gradcheck on the device
-def device_gradcheck(fn, arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
-    """Central finite differences of fn on "cuda" (inputs perturbed on the host, uploaded each
-    time) against autograd's Jacobian on "cuda", one one-hot output gradient per row.
-    (pyengine.autograd.gradcheck writes into tensors through NumPy views: CPU tensors only.)"""
-    def call(arrs, requires_grad=False):
-        ts = [pe.tensor(a, device="cuda", requires_grad=requires_grad) for a in arrs]
-        return ts, fn(*ts)
-
-    ts, out = call(arrays, True)
-    n_out = int(np.prod(out.shape))
-    analytical = [np.zeros((n_out, a.size)) for a in arrays]
-    for j in range(n_out):
-        onehot = np.zeros(n_out)
-        onehot[j] = 1
-        grads = pe.autograd.grad([out], ts, [pe.tensor(onehot.reshape(tuple(out.shape)), device="cuda")],
-                                 retain_graph=True)
-        for i, g in enumerate(grads):
-            analytical[i][j] = np_(g).ravel()
-    for i, a in enumerate(arrays):
-        numerical = np.zeros((n_out, a.size))
-        for k in range(a.size):
-            plus, minus = [b.copy() for b in arrays], [b.copy() for b in arrays]
-            plus[i].reshape(-1)[k] += eps
-            minus[i].reshape(-1)[k] -= eps
-            with pe.no_grad():
-                numerical[:, k] = (np_(call(plus)[1]) - np_(call(minus)[1])).ravel() / (2 * eps)
-        np.testing.assert_allclose(analytical[i], numerical, atol=atol, rtol=rtol, err_msg=f"input {i}")
-
-
 def test_conv2d_gradcheck_on_device():
     rng = np.random.default_rng(6)
     arrays = [rng.standard_normal((1, 2, 4, 3)), rng.standard_normal((2, 1, 2, 2)), rng.standard_normal(2)]
-    device_gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
-                     arrays)
+    gradcheck_on("cuda", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
+                 *arrays)
 
 
 def test_conv_transpose2d_gradcheck_on_device():
     rng = np.random.default_rng(7)
     arrays = [rng.standard_normal((1, 2, 2, 3)), rng.standard_normal((2, 1, 2, 2)), rng.standard_normal(1)]
-    device_gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), arrays)
+    gradcheck_on("cuda", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), *arrays)

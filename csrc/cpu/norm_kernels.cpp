@@ -1,5 +1,5 @@
 // Batch norm and group norm (which also serves layer norm and RMS norm), forward and fused
-// backward. See cpu/norm.h for how the op layer lays the tensors out.
+// backward. See ops/norm.h for how the op layer lays the tensors out.
 //
 // Statistics: one pass over memory per "plane" (a contiguous run of S elements that shares
 // one channel), summing d = x - shift and d*d in vector registers, chunk by chunk into double,
@@ -19,10 +19,15 @@
 
 #include "core/parallel.h"
 #include "cpu/gemm_direct.h"  // Vec / sum_lanes: the ISA's vector registers
-#include "cpu/norm.h"
+#include "ops/norm.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
+
+using ops::BatchNormBackwardArgs;
+using ops::BatchNormForwardArgs;
+using ops::GroupNormBackwardArgs;
+using ops::GroupNormForwardArgs;
 
 using gemm_detail::sum_lanes;
 using gemm_detail::Vec;
@@ -507,8 +512,6 @@ void group_norm_backward_t(const GroupNormBackwardArgs& a) {
   }
 }
 
-}  // namespace
-
 void batch_norm_forward(const BatchNormForwardArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "batch_norm", [&] { batch_norm_forward_t<scalar_t>(a); });
 }
@@ -521,5 +524,12 @@ void group_norm_forward(const GroupNormForwardArgs& a) {
 void group_norm_backward(const GroupNormBackwardArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "group_norm_backward", [&] { group_norm_backward_t<scalar_t>(a); });
 }
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL(ops::batch_norm_forward_kernel, batch_norm_forward);
+PE_REGISTER_CPU_KERNEL(ops::batch_norm_backward_kernel, batch_norm_backward);
+PE_REGISTER_CPU_KERNEL(ops::group_norm_forward_kernel, group_norm_forward);
+PE_REGISTER_CPU_KERNEL(ops::group_norm_backward_kernel, group_norm_backward);
 
 }  // namespace pe::cpu::PE_ISA_NS

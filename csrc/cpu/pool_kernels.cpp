@@ -1,4 +1,4 @@
-// Max and average pooling over the windows the op layer tabulated (see cpu/pool.h).
+// Max and average pooling over the windows the op layer tabulated (see ops/pool.h).
 //
 // Forward works one output row at a time: the row of outputs is the accumulator, and each input
 // row the windows touch is folded into it in turn (taps in PyTorch's order: window row, then
@@ -21,11 +21,14 @@
 
 #include "core/parallel.h"
 #include "cpu/gemm_direct.h"  // Vec / sum_lanes: the ISA's vector registers
-#include "cpu/pool.h"
 #include "cpu/reduce_policies.h"  // lowest, is_nan (same ISA namespace)
+#include "ops/pool.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
+
+using ops::PoolArgs;
+using ops::PoolAxis;
 
 struct Unit {  // a column stride known to be 1 at compile time
   constexpr operator int64_t() const { return 1; }
@@ -360,8 +363,6 @@ void avg_backward_planes(const PoolArgs& a, T* gx, const T* gy, int64_t p0, int6
   }
 }
 
-}  // namespace
-
 void max_pool2d_forward(const PoolArgs& a) {
   const int64_t planes = a.batch * a.channels;
   const int64_t cost = a.h.in * a.w.in + a.h.out * a.w.out * std::max<int64_t>(a.h.kernel * a.w.kernel, 1);
@@ -430,5 +431,12 @@ void avg_pool2d_backward(const PoolArgs& a, void* gx_, const void* gy_) {
     });
   });
 }
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL(ops::max_pool_forward_kernel, max_pool2d_forward);
+PE_REGISTER_CPU_KERNEL(ops::max_pool_backward_kernel, max_pool2d_backward);
+PE_REGISTER_CPU_KERNEL(ops::avg_pool_forward_kernel, avg_pool2d_forward);
+PE_REGISTER_CPU_KERNEL(ops::avg_pool_backward_kernel, avg_pool2d_backward);
 
 }  // namespace pe::cpu::PE_ISA_NS

@@ -21,10 +21,12 @@
 
 #include "core/parallel.h"
 #include "cpu/fast_math.h"  // fast_exp: exp the compiler vectorises
-#include "cpu/softmax.h"
+#include "ops/softmax.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
+
+using ops::SoftmaxArgs;
 
 
 // Element offset of row r (row-major over the kept dims) for one operand's strides.
@@ -241,8 +243,6 @@ bool use_columns(const SoftmaxArgs& a, bool backward) {
   return !backward || a.grad.row_strides.back() == 1;
 }
 
-}  // namespace
-
 void softmax_forward(const SoftmaxArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "softmax", [&] {
     use_columns(a, false) ? forward_columns<scalar_t>(a) : forward_rows<scalar_t>(a);
@@ -254,5 +254,10 @@ void softmax_backward(const SoftmaxArgs& a) {
     use_columns(a, true) ? backward_columns<scalar_t>(a) : backward_rows<scalar_t>(a);
   });
 }
+
+}  // namespace
+
+PE_REGISTER_CPU_KERNEL(ops::softmax_forward_kernel, softmax_forward);
+PE_REGISTER_CPU_KERNEL(ops::softmax_backward_kernel, softmax_backward);
 
 }  // namespace pe::cpu::PE_ISA_NS

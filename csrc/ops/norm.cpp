@@ -1,16 +1,20 @@
 #include "ops/norm.h"
 
-#include "cpu/norm.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
 
 namespace {
 
-void check_float_cpu(const Tensor& t, const char* op, const char* what) {
+void check_float(const Tensor& t, const char* op, const char* what) {
   PE_CHECK(is_floating(t.dtype()), TypeError, op, ": expected a floating ", what,
            " (float32 or float64), got ", dtype_name(t.dtype()));
-  PE_CHECK(!t.device().is_cuda(), RuntimeError, op, " is not implemented for CUDA tensors yet");
+}
+
+// Every operand of a call lives on the input's device.
+void check_device(const Tensor& t, const Tensor& x, const char* op, const char* name) {
+  PE_CHECK(t.device() == x.device(), RuntimeError, op, ": ", name, " is on ", t.device().str(),
+           " but the input is on ", x.device().str());
 }
 
 // A per-channel / per-element parameter: same dtype as x, the expected shape; made contiguous.
@@ -19,7 +23,7 @@ const void* param_data(const OptTensor& p, Tensor& keep, const Tensor& x, const 
   if (!p) return nullptr;
   PE_CHECK(p->dtype() == x.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name(p->dtype()),
            " does not match input dtype ", dtype_name(x.dtype()));
-  PE_CHECK(!p->device().is_cuda(), RuntimeError, op, " is not implemented for CUDA tensors yet");
+  check_device(*p, x, op, name);
   PE_CHECK(p->shape() == expected, ValueError, op, ": ", name, " of shape ", shape_str(p->shape()),
            " does not match ", what_expected, " (expected shape ", shape_str(expected), ", input of shape ",
            shape_str(x.shape()), ")");
@@ -34,7 +38,8 @@ int64_t prod(const Shape& s, size_t from, size_t to) {
 }
 
 void check_grad(const Tensor& grad, const Tensor& x, const char* op) {
-  check_float_cpu(grad, op, "gradient");
+  check_float(grad, op, "gradient");
+  check_device(grad, x, op, "gradient");
   PE_CHECK(grad.shape() == x.shape(), ValueError, op, ": gradient shape ", shape_str(grad.shape()),
            " does not match input shape ", shape_str(x.shape()));
   PE_CHECK(grad.dtype() == x.dtype(), TypeError, op, ": gradient dtype ", dtype_name(grad.dtype()),
@@ -42,14 +47,15 @@ void check_grad(const Tensor& grad, const Tensor& x, const char* op) {
 }
 
 void check_stat(const Tensor& s, const Tensor& x, int64_t numel, const char* op, const char* name) {
+  check_device(s, x, op, name);
   PE_CHECK(s.dtype() == x.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name(s.dtype()),
            " does not match input dtype ", dtype_name(x.dtype()));
   PE_CHECK(s.numel() == numel && s.is_contiguous(), ValueError, op, ": ", name, " must be contiguous with ",
            numel, " elements, got shape ", shape_str(s.shape()));
 }
 
-OptTensor empty_if(bool need, const Shape& shape, DType dt) {
-  return need ? OptTensor(Tensor::empty(shape, dt)) : std::nullopt;
+OptTensor empty_if(bool need, const Shape& shape, const Tensor& like) {
+  return need ? OptTensor(Tensor::empty(shape, like.dtype(), like.device())) : std::nullopt;
 }
 
 void* data_or_null(const OptTensor& t) { return t ? t->raw_data() : nullptr; }
@@ -59,15 +65,15 @@ std::tuple<Tensor, Tensor, Tensor> run_group_forward(const Tensor& x_in, int64_t
                                                      bool subtract_mean, const void* w, const void* b, double eps,
                                                      const Shape& stat_shape) {
   Tensor x = contiguous(x_in);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor mean = Tensor::empty(subtract_mean ? stat_shape : Shape{0}, x.dtype());
-  Tensor rstd = Tensor::empty(stat_shape, x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mean = Tensor::empty(subtract_mean ? stat_shape : Shape{0}, x.dtype(), x.device());
+  Tensor rstd = Tensor::empty(stat_shape, x.dtype(), x.device());
   if (x.numel() == 0) {
     fill_(mean, 0.0);
     fill_(rstd, 0.0);  // empty groups have no statistics; nothing reads them
     return {out, mean, rstd};
   }
-  cpu::GroupNormForwardArgs a;
+  GroupNormForwardArgs a;
   a.dtype = x.dtype();
   a.N = N, a.C = C, a.S = S, a.G = G;
   a.subtract_mean = subtract_mean;
@@ -78,7 +84,7 @@ std::tuple<Tensor, Tensor, Tensor> run_group_forward(const Tensor& x_in, int64_t
   a.eps = eps;
   a.mean = subtract_mean ? mean.raw_data() : nullptr;
   a.rstd = rstd.raw_data();
-  PE_ISA_CALL(group_norm_forward, a);
+  group_norm_forward_kernel(x.device(), a);
   return {out, mean, rstd};
 }
 
@@ -86,15 +92,15 @@ NormGrads run_group_backward(const Tensor& grad_in, const Tensor& x_in, const Te
                              int64_t N, int64_t C, int64_t S, int64_t G, const void* w, const Shape& param_shape,
                              GradMask mask, bool has_bias) {
   Tensor x = contiguous(x_in), grad = contiguous(grad_in);
-  OptTensor gx = empty_if(mask[0], x.shape(), x.dtype());
-  OptTensor gw = empty_if(mask[1], param_shape, x.dtype());
-  OptTensor gb = empty_if(mask[2] && has_bias, param_shape, x.dtype());
+  OptTensor gx = empty_if(mask[0], x.shape(), x);
+  OptTensor gw = empty_if(mask[1], param_shape, x);
+  OptTensor gb = empty_if(mask[2] && has_bias, param_shape, x);
   if (x.numel() == 0) {
     if (gw) fill_(*gw, 0.0);
     if (gb) fill_(*gb, 0.0);
     return {gx, gw, gb};
   }
-  cpu::GroupNormBackwardArgs a;
+  GroupNormBackwardArgs a;
   a.dtype = x.dtype();
   a.N = N, a.C = C, a.S = S, a.G = G;
   a.subtract_mean = mean != nullptr;
@@ -106,7 +112,7 @@ NormGrads run_group_backward(const Tensor& grad_in, const Tensor& x_in, const Te
   a.grad_input = data_or_null(gx);
   a.grad_weight = data_or_null(gw);
   a.grad_bias = data_or_null(gb);
-  PE_ISA_CALL(group_norm_backward, a);
+  group_norm_backward_kernel(x.device(), a);
   return {gx, gw, gb};
 }
 
@@ -134,7 +140,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
                                                       const OptTensor& num_batches_tracked, bool training,
                                                       std::optional<double> momentum, double eps) {
   const char* op = "batch_norm";
-  check_float_cpu(x_in, op, "input");
+  check_float(x_in, op, "input");
   PE_CHECK(x_in.ndim() >= 2, ValueError, op, ": expected input of shape (N, C, *) with at least 2 dims, got shape ",
            shape_str(x_in.shape()));
   const int64_t N = x_in.shape()[0], C = x_in.shape()[1], S = prod(x_in.shape(), 2, x_in.ndim());
@@ -149,7 +155,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
     const char* name = r == &running_mean ? "running_mean" : "running_var";
     PE_CHECK((*r)->dtype() == x_in.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name((*r)->dtype()),
              " does not match input dtype ", dtype_name(x_in.dtype()));
-    PE_CHECK(!(*r)->device().is_cuda(), RuntimeError, op, " is not implemented for CUDA tensors yet");
+    check_device(**r, x_in, op, name);
     PE_CHECK((*r)->ndim() == 1 && (*r)->shape()[0] == C, ValueError, op, ": expected ", (*r)->numel(),
              " channels (", name, " shape ", shape_str((*r)->shape()), "), got input of shape ",
              shape_str(x_in.shape()));
@@ -166,31 +172,33 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
              shape_str(x_in.shape()));
   const bool update = training && running_mean.has_value();
   if (num_batches_tracked && update) {
-    PE_CHECK(num_batches_tracked->dtype() == DType::Int64 && num_batches_tracked->numel() == 1 &&
-                 !num_batches_tracked->device().is_cuda(),
-             TypeError, op, ": num_batches_tracked must be a CPU int64 tensor with one element, got ",
+    PE_CHECK(num_batches_tracked->dtype() == DType::Int64 && num_batches_tracked->numel() == 1, TypeError, op,
+             ": num_batches_tracked must be an int64 tensor with one element, got ",
              dtype_name(num_batches_tracked->dtype()), " of shape ", shape_str(num_batches_tracked->shape()));
+    PE_CHECK(!num_batches_tracked->device().is_cuda() || num_batches_tracked->device() == x_in.device(),
+             RuntimeError, op, ": num_batches_tracked is on ", num_batches_tracked->device().str(),
+             " but the input is on ", x_in.device().str());
   }
   PE_CHECK(momentum || !update || num_batches_tracked, ValueError, op,
            ": momentum=None (cumulative average) needs num_batches_tracked");
   PE_CHECK(eps >= 0, ValueError, op, ": eps must be non-negative, got ", eps);
 
   Tensor x = contiguous(x_in);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor save_mean = Tensor::empty({C}, x.dtype()), save_invstd = Tensor::empty({C}, x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor save_mean = Tensor::empty({C}, x.dtype(), x.device());
+  Tensor save_invstd = Tensor::empty({C}, x.dtype(), x.device());
   double factor = momentum.value_or(0.0);
-  if (num_batches_tracked && update) {
-    int64_t* count = num_batches_tracked->data<int64_t>();
-    *count += 1;
-    num_batches_tracked->bump_version();
-    if (!momentum) factor = 1.0 / static_cast<double>(*count);
+  if (num_batches_tracked && update) {  // a one-element counter on any device, counted on the host
+    const int64_t count = to_device(*num_batches_tracked, Device{}).data<int64_t>()[0] + 1;
+    fill_(*num_batches_tracked, static_cast<double>(count));  // also bumps its version
+    if (!momentum) factor = 1.0 / static_cast<double>(count);
   }
   if (x.numel() == 0 && training) {  // no values: nothing to normalise, statistics undefined
     fill_(save_mean, 0.0);
     fill_(save_invstd, 0.0);
     return {out, save_mean, save_invstd};
   }
-  cpu::BatchNormForwardArgs a;
+  BatchNormForwardArgs a;
   a.dtype = x.dtype();
   a.N = N, a.C = C, a.S = S;
   a.x = x.raw_data();
@@ -208,7 +216,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
   a.eps = eps;
   a.save_mean = save_mean.raw_data();
   a.save_invstd = save_invstd.raw_data();
-  PE_ISA_CALL(batch_norm_forward, a);
+  batch_norm_forward_kernel(x.device(), a);
   if (update) {
     running_mean->bump_version();
     running_var->bump_version();
@@ -219,7 +227,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
 NormGrads batch_norm_backward(const Tensor& grad_in, const Tensor& x_in, const OptTensor& weight,
                               const Tensor& save_mean, const Tensor& save_invstd, bool training, GradMask mask) {
   const char* op = "batch_norm_backward";
-  check_float_cpu(x_in, op, "input");
+  check_float(x_in, op, "input");
   check_grad(grad_in, x_in, op);
   PE_CHECK(x_in.ndim() >= 2, ValueError, op, ": expected input of shape (N, C, *), got shape ",
            shape_str(x_in.shape()));
@@ -230,15 +238,15 @@ NormGrads batch_norm_backward(const Tensor& grad_in, const Tensor& x_in, const O
   check_stat(save_mean, x_in, C, op, "save_mean");
   check_stat(save_invstd, x_in, C, op, "save_invstd");
   Tensor x = contiguous(x_in), grad = contiguous(grad_in);
-  OptTensor gx = empty_if(mask[0], x.shape(), x.dtype());
-  OptTensor gw = empty_if(mask[1], {C}, x.dtype());
-  OptTensor gb = empty_if(mask[2], {C}, x.dtype());
+  OptTensor gx = empty_if(mask[0], x.shape(), x);
+  OptTensor gw = empty_if(mask[1], {C}, x);
+  OptTensor gb = empty_if(mask[2], {C}, x);
   if (x.numel() == 0) {
     if (gw) fill_(*gw, 0.0);
     if (gb) fill_(*gb, 0.0);
     return {gx, gw, gb};
   }
-  cpu::BatchNormBackwardArgs a;
+  BatchNormBackwardArgs a;
   a.dtype = x.dtype();
   a.N = N, a.C = C, a.S = S;
   a.training = training;
@@ -250,7 +258,7 @@ NormGrads batch_norm_backward(const Tensor& grad_in, const Tensor& x_in, const O
   a.grad_input = data_or_null(gx);
   a.grad_weight = data_or_null(gw);
   a.grad_bias = data_or_null(gb);
-  PE_ISA_CALL(batch_norm_backward, a);
+  batch_norm_backward_kernel(x.device(), a);
   return {gx, gw, gb};
 }
 
@@ -270,7 +278,7 @@ int64_t checked_groups(const Tensor& x, int64_t G, const char* op) {
 std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t num_groups, const OptTensor& weight,
                                                       const OptTensor& bias, double eps) {
   const char* op = "group_norm";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   const int64_t C = checked_groups(x, num_groups, op), N = x.shape()[0], S = prod(x.shape(), 2, x.ndim());
   const std::string chans = str("the input's ", C, " channels");
   Tensor wk, bk;
@@ -282,7 +290,7 @@ std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t n
 NormGrads group_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               int64_t num_groups, const OptTensor& weight, GradMask mask) {
   const char* op = "group_norm_backward";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   check_grad(grad, x, op);
   const int64_t C = checked_groups(x, num_groups, op), N = x.shape()[0], S = prod(x.shape(), 2, x.ndim());
   const std::string chans = str("the input's ", C, " channels");
@@ -297,7 +305,7 @@ NormGrads group_norm_backward(const Tensor& grad, const Tensor& x, const Tensor&
 std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, const Shape& ns, const OptTensor& weight,
                                                       const OptTensor& bias, double eps) {
   const char* op = "layer_norm";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   auto [M, K] = rows_of(x, ns, op);
   const std::string what = "normalized_shape " + shape_str(ns);
   Tensor wk, bk;
@@ -309,7 +317,7 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, const Sha
 NormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Shape& ns, const Tensor& mean,
                               const Tensor& rstd, const OptTensor& weight, GradMask mask) {
   const char* op = "layer_norm_backward";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   check_grad(grad, x, op);
   auto [M, K] = rows_of(x, ns, op);
   const std::string what = "normalized_shape " + shape_str(ns);
@@ -322,7 +330,7 @@ NormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Shape& 
 
 std::tuple<Tensor, Tensor> rms_norm_forward(const Tensor& x, const Shape& ns, const OptTensor& weight, double eps) {
   const char* op = "rms_norm";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   auto [M, K] = rows_of(x, ns, op);
   const std::string what = "normalized_shape " + shape_str(ns);
   Tensor wk;
@@ -334,7 +342,7 @@ std::tuple<Tensor, Tensor> rms_norm_forward(const Tensor& x, const Shape& ns, co
 NormGrads rms_norm_backward(const Tensor& grad, const Tensor& x, const Shape& ns, const Tensor& rstd,
                             const OptTensor& weight, GradMask mask) {
   const char* op = "rms_norm_backward";
-  check_float_cpu(x, op, "input");
+  check_float(x, op, "input");
   check_grad(grad, x, op);
   auto [M, K] = rows_of(x, ns, op);
   const std::string what = "normalized_shape " + shape_str(ns);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "cpu/pool.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -54,7 +53,6 @@ Shape output_shape(const Geometry& g, int64_t oh, int64_t ow) {
 }
 
 void check_input(const Tensor& x, const char* name, bool allow_int) {
-  PE_CHECK(!x.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
   PE_CHECK(is_floating(x.dtype()) || (allow_int && x.dtype() == DType::Int64), TypeError, name,
            ": expected a floating", allow_int ? " or int64" : "", " input (float32",
            allow_int ? ", float64 or int64" : " or float64", "), got ", dtype_name(x.dtype()));
@@ -126,8 +124,8 @@ Window parse_window(const Geometry& g, const Shape& kernel, const Shape& stride,
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }  // a >= 0, b > 0
 
 // Window o starts at o * s - p; its taps t < k sit at start + t * d. Keep the ones inside [0, in).
-cpu::PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil, bool include_pad) {
-  cpu::PoolAxis a;
+PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil, bool include_pad) {
+  PoolAxis a;
   a.in = in;
   a.out = pooled_size(in, k, s, p, d, ceil);
   a.dilation = d;
@@ -150,8 +148,8 @@ cpu::PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d,
 }
 
 // PyTorch's adaptive windows: [floor(o * in / out), ceil((o + 1) * in / out)).
-cpu::PoolAxis adaptive_axis(int64_t in, int64_t out) {
-  cpu::PoolAxis a;
+PoolAxis adaptive_axis(int64_t in, int64_t out) {
+  PoolAxis a;
   a.in = in, a.out = out;
   a.first.resize(out), a.count.resize(out), a.extent.resize(out);
   for (int64_t o = 0; o < out; ++o) {
@@ -182,7 +180,7 @@ std::pair<int64_t, int64_t> parse_output_size(const Geometry& g, const Shape& si
 }
 
 // The kernels' view of the input: (N, C, H, W) strides (a missing N or H gets stride 0).
-void set_input(cpu::PoolArgs& a, const Geometry& g, const Tensor& x) {
+void set_input(PoolArgs& a, const Geometry& g, const Tensor& x) {
   a.dtype = x.dtype();
   a.batch = g.n, a.channels = g.c;
   a.x = x.raw_data();
@@ -194,7 +192,7 @@ void set_input(cpu::PoolArgs& a, const Geometry& g, const Tensor& x) {
   a.x_strides[3] = st[d];
 }
 
-std::pair<Tensor, Tensor> run_max(cpu::PoolArgs& a, const Geometry& g, const Tensor& x, bool return_indices) {
+std::pair<Tensor, Tensor> run_max(PoolArgs& a, const Geometry& g, const Tensor& x, bool return_indices) {
   set_input(a, g, x);
   const Shape shape = output_shape(g, a.h.out, a.w.out);
   Tensor y = Tensor::empty(shape, x.dtype(), x.device());
@@ -202,16 +200,16 @@ std::pair<Tensor, Tensor> run_max(cpu::PoolArgs& a, const Geometry& g, const Ten
   if (y.numel() == 0) return {y, idx};
   a.y = y.raw_data();
   a.indices = return_indices ? idx.data<int64_t>() : nullptr;
-  PE_ISA_CALL(max_pool2d_forward, a);
+  max_pool_forward_kernel(x.device(), a);
   return {y, idx};
 }
 
-Tensor run_avg(cpu::PoolArgs& a, const Geometry& g, const Tensor& x) {
+Tensor run_avg(PoolArgs& a, const Geometry& g, const Tensor& x) {
   set_input(a, g, x);
   Tensor y = Tensor::empty(output_shape(g, a.h.out, a.w.out), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   a.y = y.raw_data();
-  PE_ISA_CALL(avg_pool2d_forward, a);
+  avg_pool_forward_kernel(x.device(), a);
   return y;
 }
 
@@ -221,7 +219,7 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const char* nam
   check_input(x, name, true);
   const Geometry g = geometry(x.shape(), spatial, name);
   const Window w = parse_window(g, kernel, stride, padding, dilation, ceil);
-  cpu::PoolArgs a;
+  PoolArgs a;
   a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, w.dh, w.ceil, false);
   a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, w.dw, w.ceil, false);
   return run_max(a, g, x, return_indices);
@@ -232,27 +230,27 @@ std::pair<Tensor, Tensor> adaptive_max_pool(const Tensor& x, int spatial, const 
   check_input(x, name, true);
   const Geometry g = geometry(x.shape(), spatial, name);
   const auto [oh, ow] = parse_output_size(g, size);
-  cpu::PoolArgs a;
+  PoolArgs a;
   a.h = adaptive_axis(g.h, oh);
   a.w = adaptive_axis(g.w, ow);
   return run_max(a, g, x, return_indices);
 }
 
 // The average-pooling geometry shared by forward and backward.
-cpu::PoolArgs avg_args(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding, bool ceil,
+PoolArgs avg_args(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding, bool ceil,
                        bool count_include_pad, std::optional<int64_t> divisor_override) {
   const Window w = parse_window(g, kernel, stride, padding, Shape{1}, ceil);
   PE_CHECK(!divisor_override || *divisor_override != 0, RuntimeError, g.name, ": divisor_override must not be zero");
-  cpu::PoolArgs a;
+  PoolArgs a;
   a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, 1, w.ceil, count_include_pad);
   a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, 1, w.ceil, count_include_pad);
   a.divisor_override = divisor_override.value_or(0);
   return a;
 }
 
-cpu::PoolArgs adaptive_avg_args(const Geometry& g, const Shape& size) {
+PoolArgs adaptive_avg_args(const Geometry& g, const Shape& size) {
   const auto [oh, ow] = parse_output_size(g, size);
-  cpu::PoolArgs a;
+  PoolArgs a;
   a.h = adaptive_axis(g.h, oh);
   a.w = adaptive_axis(g.w, ow);
   return a;
@@ -260,13 +258,12 @@ cpu::PoolArgs adaptive_avg_args(const Geometry& g, const Shape& size) {
 
 // ---------------------------------------------------------------- backward
 void check_grad(const Tensor& grad, const char* name) {
-  PE_CHECK(!grad.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
   PE_CHECK(is_floating(grad.dtype()), TypeError, name, ": expected a floating gradient (float32 or float64), got ",
            dtype_name(grad.dtype()));
 }
 
 // dL/dx for the geometry in `a` (axes built from the forward's arguments).
-Tensor run_avg_backward(cpu::PoolArgs& a, const Geometry& g, const Tensor& grad) {
+Tensor run_avg_backward(PoolArgs& a, const Geometry& g, const Tensor& grad) {
   const Shape out_shape = output_shape(g, a.h.out, a.w.out);
   PE_CHECK(grad.shape() == out_shape, ValueError, g.name, ": gradient shape ", shape_str(grad.shape()),
            " does not match the output shape ", shape_str(out_shape), " of input shape ", shape_str(g.shape));
@@ -275,7 +272,7 @@ Tensor run_avg_backward(cpu::PoolArgs& a, const Geometry& g, const Tensor& grad)
   Tensor gx = Tensor::empty(g.shape, grad.dtype(), grad.device());
   if (gx.numel() == 0) return gx;
   const Tensor gy = contiguous(grad);
-  PE_ISA_CALL(avg_pool2d_backward, a, gx.raw_data(), gy.raw_data());
+  avg_pool_backward_kernel(grad.device(), a, gx.raw_data(), gy.raw_data());
   return gx;
 }
 
@@ -284,7 +281,8 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   check_grad(grad, name);
   PE_CHECK(indices.dtype() == DType::Int64, TypeError, name, ": expected int64 indices, got ",
            dtype_name(indices.dtype()));
-  PE_CHECK(!indices.device().is_cuda(), RuntimeError, name, " is not implemented for CUDA tensors yet");
+  PE_CHECK(indices.device() == grad.device(), RuntimeError, name, ": indices on ", indices.device().str(),
+           " but gradient on ", grad.device().str());
   PE_CHECK(grad.shape() == indices.shape(), ValueError, name, ": gradient shape ", shape_str(grad.shape()),
            " does not match indices shape ", shape_str(indices.shape()));
   const Geometry g = geometry(input_shape, spatial, name);
@@ -293,7 +291,7 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   PE_CHECK(grad.ndim() == nd && std::equal(gs.begin(), gs.end() - spatial, input_shape.begin()), ValueError,
            name, ": gradient shape ", shape_str(gs), " does not match input shape ", shape_str(input_shape),
            " outside the pooled dims");
-  cpu::PoolArgs a;
+  PoolArgs a;
   a.dtype = grad.dtype();
   a.batch = g.n, a.channels = g.c;
   a.h.in = g.h, a.w.in = g.w;
@@ -301,7 +299,7 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   Tensor gx = Tensor::empty(input_shape, grad.dtype(), grad.device());
   if (gx.numel() == 0) return gx;
   const Tensor gy = contiguous(grad), idx = contiguous(indices);
-  const bool ok = PE_ISA_CALL(max_pool2d_backward, a, gx.raw_data(), gy.raw_data(), idx.data<int64_t>());
+  const bool ok = max_pool_backward_kernel(grad.device(), a, gx.raw_data(), gy.raw_data(), idx.data<int64_t>());
   PE_CHECK(ok, IndexError, name, ": an index is out of range for input planes of ", g.h * g.w,
            " elements (input shape ", shape_str(input_shape), ")");
   return gx;
@@ -334,7 +332,7 @@ Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride
                   bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   check_input(x, "avg_pool2d", false);
   const Geometry g = geometry(x.shape(), 2, "avg_pool2d");
-  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
   return run_avg(a, g, x);
 }
 
@@ -342,21 +340,21 @@ Tensor avg_pool1d(const Tensor& x, const Shape& kernel_size, const Shape& stride
                   bool ceil_mode, bool count_include_pad) {
   check_input(x, "avg_pool1d", false);
   const Geometry g = geometry(x.shape(), 1, "avg_pool1d");
-  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
+  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
   return run_avg(a, g, x);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool2d", false);
   const Geometry g = geometry(x.shape(), 2, "adaptive_avg_pool2d");
-  cpu::PoolArgs a = adaptive_avg_args(g, output_size);
+  PoolArgs a = adaptive_avg_args(g, output_size);
   return run_avg(a, g, x);
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool1d", false);
   const Geometry g = geometry(x.shape(), 1, "adaptive_avg_pool1d");
-  cpu::PoolArgs a = adaptive_avg_args(g, output_size);
+  PoolArgs a = adaptive_avg_args(g, output_size);
   return run_avg(a, g, x);
 }
 
@@ -373,7 +371,7 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const S
                            std::optional<int64_t> divisor_override) {
   check_grad(grad, "avg_pool2d_backward");
   const Geometry g = geometry(input_shape, 2, "avg_pool2d_backward");
-  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
   return run_avg_backward(a, g, grad);
 }
 
@@ -381,7 +379,7 @@ Tensor avg_pool1d_backward(const Tensor& grad, const Shape& input_shape, const S
                            const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad) {
   check_grad(grad, "avg_pool1d_backward");
   const Geometry g = geometry(input_shape, 1, "avg_pool1d_backward");
-  cpu::PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
+  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
   return run_avg_backward(a, g, grad);
 }
 
@@ -392,7 +390,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool2d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
            shape_str(input_shape));
-  cpu::PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 2], grad.shape()[nd - 1]});
+  PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 2], grad.shape()[nd - 1]});
   return run_avg_backward(a, g, grad);
 }
 
@@ -403,7 +401,7 @@ Tensor adaptive_avg_pool1d_backward(const Tensor& grad, const Shape& input_shape
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool1d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
            shape_str(input_shape));
-  cpu::PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 1]});
+  PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 1]});
   return run_avg_backward(a, g, grad);
 }
 

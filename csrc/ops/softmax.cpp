@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "cpu/softmax.h"
 
 namespace pe::ops {
 
@@ -11,12 +10,11 @@ namespace {
 void check_input(const Tensor& t, const char* name, const char* what) {
   PE_CHECK(is_floating(t.dtype()), TypeError, name, "(): expected a floating ", what,
            " (float32 or float64), got ", dtype_name(t.dtype()));
-  PE_CHECK(!t.device().is_cuda(), RuntimeError, name, "() is not implemented for CUDA tensors yet");
 }
 
 // Split `t` into rows along `dim` (already wrapped): the kept dims' strides and the dim's stride.
-cpu::SoftmaxOperand operand(const Tensor& t, int64_t dim) {
-  cpu::SoftmaxOperand o;
+SoftmaxOperand operand(const Tensor& t, int64_t dim) {
+  SoftmaxOperand o;
   o.data = t.raw_data();
   for (int64_t d = 0; d < t.ndim(); ++d) {
     if (d == dim)
@@ -28,14 +26,14 @@ cpu::SoftmaxOperand operand(const Tensor& t, int64_t dim) {
 }
 
 // The shared set-up: rows of `like` along dim, output allocated contiguous with its shape.
-cpu::SoftmaxArgs make_args(const Tensor& like, int64_t dim, const Tensor& out, bool log) {
-  cpu::SoftmaxArgs a;
+SoftmaxArgs make_args(const Tensor& like, int64_t dim, const Tensor& out, bool log) {
+  SoftmaxArgs a;
   a.dtype = like.dtype();
   a.log = log;
   a.n = like.ndim() == 0 ? 1 : like.shape()[dim];
   for (int64_t d = 0; d < like.ndim(); ++d)
     if (d != dim) a.row_shape.push_back(like.shape()[d]);
-  cpu::SoftmaxOperand o = operand(out, dim);
+  SoftmaxOperand o = operand(out, dim);
   a.out = out.raw_data();
   a.out_row_strides = o.row_strides;
   a.out_stride = o.stride;
@@ -47,9 +45,9 @@ Tensor forward(const Tensor& x, int64_t dim, bool log, const char* name) {
   const int64_t d = wrap_dim(dim, std::max<int64_t>(x.ndim(), 1));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  cpu::SoftmaxArgs a = make_args(x, d, out, log);
+  SoftmaxArgs a = make_args(x, d, out, log);
   a.in = operand(x, d);
-  PE_ISA_CALL(softmax_forward, a);
+  softmax_forward_kernel(x.device(), a);
   return out;
 }
 
@@ -65,10 +63,10 @@ Tensor backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, cons
   const int64_t d = wrap_dim(dim, std::max<int64_t>(y.ndim(), 1));
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   if (out.numel() == 0) return out;
-  cpu::SoftmaxArgs a = make_args(y, d, out, log);
+  SoftmaxArgs a = make_args(y, d, out, log);
   a.in = operand(y, d);
   a.grad = operand(grad, d);
-  PE_ISA_CALL(softmax_backward, a);
+  softmax_backward_kernel(y.device(), a);
   return out;
 }
 
