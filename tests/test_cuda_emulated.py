@@ -469,10 +469,13 @@ def test_launches_from_several_python_threads():
 # every kernel slot is filled for CUDA
 # ----------------------------------------------------------------------------------------
 @pytest.mark.skipif(not _C.cuda_built(), reason="built without CUDA: no slot has a CUDA kernel, by design")
-@pytest.mark.xfail(strict=False, reason="kernels landing")
 def test_every_kernel_slot_has_a_cuda_kernel():
     slots = _C.kernel_slots()
-    assert slots and all(isinstance(name, str) for name, _ in slots)
+    names = {name for name, _ in slots}
+    # every family is there: copies, elementwise, reductions, matmul, conv, pooling, norms,
+    # softmax, optimizers, indexing, creation, random numbers
+    assert {"copy_", "binary elementwise op", "where", "reduction", "matmul", "conv2d", "max pooling",
+            "batch_norm", "softmax", "adam_step_", "index take", "arange", "random fill"} <= names
     missing = sorted(name for name, has_cuda in slots if not has_cuda)
     assert missing == []
 

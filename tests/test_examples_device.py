@@ -1,9 +1,6 @@
 """The examples' --device option end to end: the same tiny networks, from the same initial weights
 and the same batches, train to the same losses on the CPU and on CUDA (a GPU, or the emulated one
-of a PYENGINE_CUDA=EMU build). Tiny shapes: on the emulator every kernel runs on CPU threads.
-
-Parts that reach an op whose CUDA kernel has not landed yet skip with that op's name (see
-tests/_pending.py)."""
+of a PYENGINE_CUDA=EMU build). Tiny shapes: on the emulator every kernel runs on CPU threads."""
 import copy
 
 import numpy as np
@@ -14,7 +11,6 @@ from pyengine import nn
 from pyengine.data import DataLoader, TensorDataset
 from pyengine.examples import _training, cnn, mlp, resnet
 
-from _pending import cuda_pending
 
 needs_cuda = pytest.mark.skipif(not pe.cuda.is_available(),
                                 reason="needs a CUDA device (a GPU or the PYENGINE_CUDA=EMU build)")
@@ -79,8 +75,7 @@ def train(model, device, x, y, loss_fn, make_optimizer):
 
 def assert_same_training(model, x, y, loss_fn, make_optimizer):
     cpu_losses, cpu_params = train(model, "cpu", x, y, loss_fn, make_optimizer)
-    with cuda_pending():
-        cuda_losses, cuda_params = train(model, "cuda", x, y, loss_fn, make_optimizer)
+    cuda_losses, cuda_params = train(model, "cuda", x, y, loss_fn, make_optimizer)
     assert cpu_losses[-1] < cpu_losses[0] or len(set(cpu_losses)) > 1  # it did train
     np.testing.assert_allclose(cuda_losses, cpu_losses, rtol=1e-4, atol=1e-6)
     for c, g in zip(cpu_params, cuda_params):
@@ -115,9 +110,8 @@ def test_example_epoch_loop_moves_batches_to_the_device():
     for device in ("cpu", "cuda"):
         model = tiny_mlp().to(device)
         optimizer = pe.optim.SGD(model.parameters(), lr=LR)
-        with cuda_pending():
-            train_stats = _training.run_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, device=device)
-            eval_stats = _training.run_epoch(model, loader, nn.CrossEntropyLoss(), device=device)
+        train_stats = _training.run_epoch(model, loader, nn.CrossEntropyLoss(), optimizer, device=device)
+        eval_stats = _training.run_epoch(model, loader, nn.CrossEntropyLoss(), device=device)
         results[device] = train_stats + eval_stats
     np.testing.assert_allclose(results["cuda"], results["cpu"], rtol=1e-4, atol=1e-6)
 
