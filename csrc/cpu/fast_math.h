@@ -22,15 +22,17 @@
 namespace pe::cpu::PE_ISA_NS {
 namespace {
 
+// The shifts run on unsigned values: k outside the range (from a NaN input, whose result the
+// caller replaces) must not be a signed-shift overflow.
 inline float pow2_f32(int32_t k) {  // 2^k for -126 <= k <= 127
-  const int32_t bits = (k + 127) << 23;
+  const uint32_t bits = static_cast<uint32_t>(k + 127) << 23;
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
 }
 
 inline double pow2_f64(int64_t k) {  // 2^k for -1022 <= k <= 1023
-  const int64_t bits = (k + 1023) << 52;
+  const uint64_t bits = static_cast<uint64_t>(k + 1023) << 52;
   double d;
   std::memcpy(&d, &bits, sizeof d);
   return d;
