@@ -18,12 +18,12 @@ namespace {
 template <class T>
 struct SumOp {
   __host__ __device__ static T identity() { return T(0); }
-  __host__ __device__ static T combine(T a, T b) { return a + b; }
+  __host__ __device__ static T combine(T a, T b) { return ew::add_wrapping(a, b); }
 };
 template <class T>
 struct ProdOp {
   __host__ __device__ static T identity() { return T(1); }
-  __host__ __device__ static T combine(T a, T b) { return a * b; }
+  __host__ __device__ static T combine(T a, T b) { return ew::mul_wrapping(a, b); }
 };
 // max/min propagate NaN, as NumPy's amax/amin and PyTorch do. On bool they are any/all.
 template <class T>

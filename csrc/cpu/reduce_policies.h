@@ -17,6 +17,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "math/elementwise_math.h"  // ew::add_wrapping / mul_wrapping
 #include "ops/reduce.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -81,8 +82,8 @@ struct SumP : Output<sum_out_t<T>> {
   using acc_t = wide_t<T>;
   using Output<out_t>::Output;
   acc_t init() const { return 0; }
-  void add(acc_t& a, T x, int64_t) const { a += static_cast<acc_t>(x); }
-  void merge(acc_t& a, const acc_t& b) const { a += b; }
+  void add(acc_t& a, T x, int64_t) const { a = ew::add_wrapping(a, static_cast<acc_t>(x)); }
+  void merge(acc_t& a, const acc_t& b) const { a = ew::add_wrapping(a, b); }
   void write(const acc_t& a, int64_t, int64_t o) const { this->out[o] = static_cast<out_t>(a); }
 };
 
@@ -100,8 +101,8 @@ struct ProdP : SumP<T> {
   using typename SumP<T>::acc_t;
   using SumP<T>::SumP;
   acc_t init() const { return 1; }
-  void add(acc_t& a, T x, int64_t) const { a *= static_cast<acc_t>(x); }
-  void merge(acc_t& a, const acc_t& b) const { a *= b; }
+  void add(acc_t& a, T x, int64_t) const { a = ew::mul_wrapping(a, static_cast<acc_t>(x)); }
+  void merge(acc_t& a, const acc_t& b) const { a = ew::mul_wrapping(a, b); }
 };
 
 // amax / amin: NaN wins (it propagates).

@@ -77,6 +77,17 @@ PE_HOST_DEVICE inline int64_t wrap_sub(int64_t a, int64_t b) {
 PE_HOST_DEVICE inline int64_t wrap_mul(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
 }
+// a + b and a * b for accumulators (sums, products): wrapping for int64, plain otherwise.
+template <class T>
+PE_HOST_DEVICE inline T add_wrapping(T a, T b) {
+  if constexpr (std::is_same<T, int64_t>::value) return wrap_add(a, b);
+  else return a + b;
+}
+template <class T>
+PE_HOST_DEVICE inline T mul_wrapping(T a, T b) {
+  if constexpr (std::is_same<T, int64_t>::value) return wrap_mul(a, b);
+  else return a * b;
+}
 
 // Integer power by squaring. Negative exponents follow PyTorch's integer pow: 1 and -1 keep
 // their magnitude, every other base truncates to 0.
