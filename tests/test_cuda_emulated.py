@@ -344,8 +344,10 @@ def test_reduce_sum_matches_the_cpu_property(shape, data):
 # ----------------------------------------------------------------------------------------
 @needs_cuda
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
+# Tiles are 128 x 128 (float32) / 64 x 64 (float64) of C, walked 8 deep in k: shapes on both
+# sides of those edges, and several tiles in each direction.
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (31, 17, 33), (32, 16, 32), (65, 3, 2), (2, 70, 5), (0, 4, 3),
-                                   (3, 0, 4)])
+                                   (3, 0, 4), (129, 9, 130), (64, 8, 64), (200, 15, 131), (127, 7, 257)])
 def test_matmul_tile_edges(m, k, n, dtype):
     a = rng.standard_normal((m, k))
     b = rng.standard_normal((k, n))
