@@ -29,6 +29,6 @@ print(pe.cuda.get_device_name(), pe.cuda.get_device_capability(), 'smoke:', floa
 " || exit 1
 # Every test that runs on device="cuda" (the device fixture's cuda half and the *_device files).
 start=$(date +%s)
-PYTHONPATH=. timeout 240 $PY -m pytest -q -p no:cacheprovider -rf -k "cuda or device" tests 2>&1 | tail -40
+PYTHONPATH=. timeout 150 $PY -m pytest -q -p no:cacheprovider -rf -k "cuda or device" tests 2>&1 | tail -40
 echo "== device tests done in $(( $(date +%s) - start )) s"
-PYTHONPATH=. timeout 120 $PY benchmarks/bench_gpu.py
+PYTHONPATH=. timeout 90 $PY benchmarks/bench_gpu.py --reps 5
