@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 log=${OUT:-/tmp}/gpu_check.log
 exec > >(tee "$log") 2>&1
 PY=${PYTHON:-python3}
+# The system compiler, not a toolchain that links its own static libstdc++ into _C (the H200
+# image's $CXX=/opt/gcc does): a second C++ runtime beside the one numpy loads crashes iostreams.
+for tool in gcc g++; do [ -x /usr/bin/$tool ] || { echo "no /usr/bin/$tool"; exit 1; }; done
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv
 nvcc --version | tail -1
 c++ --version | head -1
@@ -16,6 +20,7 @@ $PY -c "import sys, numpy, pytest, pybind11; print('python', sys.version.split()
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
 rm -f pyengine/_C*.so
 # This GPU's architecture only, and the generic CPU kernels only: the check is about the GPU.
+rm -rf build/gpu
 cmake -S . -B build/gpu -G Ninja -DPYENGINE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" -DPYENGINE_MULTI_ISA=OFF \
   -Dpybind11_DIR="$($PY -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PY)" > /dev/null || exit 1
 start=$(date +%s)
