@@ -73,28 +73,18 @@ void gemm_op(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, do
 // ops with more state (argmax/argmin, var/std, norm) run in the input's dtype, which is also
 // their values' dtype.
 void reduce_op(const ops::ReduceArgs& a) {
-  Reduce op;
+  // The kernels run in one dtype: the output's for the folds, bool for all/any (min/max on
+  // bool), the input's for the arg/moment/norm policies (which write their own output type).
+  const ReduceOp op = a.op;
   DType compute = a.out_dtype;
+  if (op == ReduceOp::All || op == ReduceOp::Any) compute = DType::Bool;
+  if (op == ReduceOp::ArgMax || op == ReduceOp::ArgMin || op == ReduceOp::Var || op == ReduceOp::Std ||
+      op == ReduceOp::Norm)
+    compute = a.in_dtype;
   ReduceExtra extra;
   extra.index = a.out_index;
   extra.p = a.p;
   extra.correction = a.correction;
-  switch (a.op) {
-    case ReduceOp::Sum: op = Reduce::Sum; break;
-    case ReduceOp::Prod: op = Reduce::Prod; break;
-    case ReduceOp::Mean: op = Reduce::Mean; break;
-    case ReduceOp::Amax: op = Reduce::Max; break;
-    case ReduceOp::Amin: op = Reduce::Min; break;
-    case ReduceOp::LogSumExp: op = Reduce::LogSumExp; break;
-    case ReduceOp::All: op = Reduce::Min, compute = DType::Bool; break;
-    case ReduceOp::Any: op = Reduce::Max, compute = DType::Bool; break;
-    case ReduceOp::ArgMax: op = Reduce::ArgMax, compute = a.in_dtype; break;
-    case ReduceOp::ArgMin: op = Reduce::ArgMin, compute = a.in_dtype; break;
-    case ReduceOp::Var: op = Reduce::Var, compute = a.in_dtype; break;
-    case ReduceOp::Std: op = Reduce::Std, compute = a.in_dtype; break;
-    case ReduceOp::Norm: op = Reduce::Norm, compute = a.in_dtype; break;
-    default: throw RuntimeError(str("reduction: unknown op ", static_cast<int>(a.op)));
-  }
   Dims shape = a.kept_shape, in_strides = a.kept_strides;
   shape.insert(shape.end(), a.red_shape.begin(), a.red_shape.end());
   in_strides.insert(in_strides.end(), a.red_strides.begin(), a.red_strides.end());

@@ -8,6 +8,7 @@
 
 #include "core/dtype.h"
 #include "math/elementwise_math.h"
+#include "math/reduce_ops.h"
 
 namespace pe::cuda {
 
@@ -33,22 +34,22 @@ void binary(ew::BinaryOp op, const Dims& shape, const Operand& out, const Operan
 // out = cond ? a : b; cond is bool, a and b have out's dtype.
 void where(const Dims& shape, const Operand& out, const Operand& cond, const Operand& a, const Operand& b);
 
-// reduce.cu: out[j] = op over the dims where `reduced[d]` of in[...]. `in` has `shape`; out's
-// strides are given in the same rank, and ignored on reduced dims. in and out share a dtype:
-// float32, float64 or int64; bool for Max/Min (= any/all) and ArgMax/ArgMin; Mean, LogSumExp,
+// reduce.cu: out[j] = op (the shared vocabulary of math/reduce_ops.h) over the dims where
+// `reduced[d]` of in[...]. `in` has `shape`; out's strides are given in the same rank, and
+// ignored on reduced dims. in and out share a dtype: float32, float64 or int64; bool for
+// Amax/Amin, All/Any (bool only) and ArgMax/ArgMin; Mean, LogSumExp,
 // Var, Std and Norm floating only. An empty reduction gives the op's identity (0 for sum, NaN
 // for mean and var, -inf/+inf or the int64 limits for max/min, false/true on bool, 1 for prod,
 // -inf for logsumexp, 0 for norm); ArgMax/ArgMin and the inf-norms need a non-empty one.
 // ArgMax/ArgMin: out.data may be null (indices only); extra.index receives the int64 index of
 // the first extreme (NaN counts as the extreme), laid out like out. Var/Std divide by
 // max(0, n - extra.correction); Norm has order extra.p (inf, -inf and 0 included).
-enum class Reduce { Sum, Mean, Max, Min, Prod, LogSumExp, ArgMax, ArgMin, Var, Std, Norm };
 struct ReduceExtra {
   int64_t* index = nullptr;
   double p = 2.0;
   double correction = 1.0;
 };
-void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced,
+void reduce(ReduceOp op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced,
             const ReduceExtra& extra = {});
 
 // gemm.cu: for every batch index, C = alpha * A @ B + beta * C with A (m, k), B (k, n),

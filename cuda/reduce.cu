@@ -251,19 +251,19 @@ void launch_policy(const P& pol, const T* in, const Strided<2>& outer, const Str
 }
 
 template <class T>
-void run_policy(Reduce op, void* out, const T* x, const Strided<2>& outer, const Strided<1>& inner,
+void run_policy(ReduceOp op, void* out, const T* x, const Strided<2>& outer, const Strided<1>& inner,
                 const ReduceExtra& extra) {
   T* o = static_cast<T*>(out);
   switch (op) {
-    case Reduce::ArgMax: return launch_policy(ArgExtremeP<T, true>{o, extra.index}, x, outer, inner);
-    case Reduce::ArgMin: return launch_policy(ArgExtremeP<T, false>{o, extra.index}, x, outer, inner);
+    case ReduceOp::ArgMax: return launch_policy(ArgExtremeP<T, true>{o, extra.index}, x, outer, inner);
+    case ReduceOp::ArgMin: return launch_policy(ArgExtremeP<T, false>{o, extra.index}, x, outer, inner);
     default: break;
   }
   if constexpr (std::is_floating_point<T>::value) {
     switch (op) {
-      case Reduce::Var: return launch_policy(VarP<T, false>{o, extra.correction}, x, outer, inner);
-      case Reduce::Std: return launch_policy(VarP<T, true>{o, extra.correction}, x, outer, inner);
-      case Reduce::Norm: return launch_policy(NormP<T>{o, norm_kind(extra.p), extra.p}, x, outer, inner);
+      case ReduceOp::Var: return launch_policy(VarP<T, false>{o, extra.correction}, x, outer, inner);
+      case ReduceOp::Std: return launch_policy(VarP<T, true>{o, extra.correction}, x, outer, inner);
+      case ReduceOp::Norm: return launch_policy(NormP<T>{o, norm_kind(extra.p), extra.p}, x, outer, inner);
       default: break;
     }
   }
@@ -272,18 +272,18 @@ void run_policy(Reduce op, void* out, const T* x, const Strided<2>& outer, const
 // A template, so that `if constexpr` drops the kernels a dtype has no use for (no bool sums,
 // no integer logsumexp); reduce() has checked the op against the dtype.
 template <class T>
-void run_reduce(Reduce op, T* o, const T* x, const Strided<2>& outer, const Strided<1>& inner) {
+void run_reduce(ReduceOp op, T* o, const T* x, const Strided<2>& outer, const Strided<1>& inner) {
   if constexpr (std::is_same<T, bool>::value) {
-    if (op == Reduce::Max) launch_reduce<MaxOp>(o, x, outer, inner, false);
-    else launch_reduce<MinOp>(o, x, outer, inner, false);
+    if (op == ReduceOp::Amax || op == ReduceOp::Any) launch_reduce<MaxOp>(o, x, outer, inner, false);
+    else launch_reduce<MinOp>(o, x, outer, inner, false);  // Amin, All
   } else {
     switch (op) {
-      case Reduce::Sum: return launch_reduce<SumOp>(o, x, outer, inner, false);
-      case Reduce::Mean: return launch_reduce<SumOp>(o, x, outer, inner, true);
-      case Reduce::Prod: return launch_reduce<ProdOp>(o, x, outer, inner, false);
-      case Reduce::Max: return launch_reduce<MaxOp>(o, x, outer, inner, false);
-      case Reduce::Min: return launch_reduce<MinOp>(o, x, outer, inner, false);
-      case Reduce::LogSumExp:
+      case ReduceOp::Sum: return launch_reduce<SumOp>(o, x, outer, inner, false);
+      case ReduceOp::Mean: return launch_reduce<SumOp>(o, x, outer, inner, true);
+      case ReduceOp::Prod: return launch_reduce<ProdOp>(o, x, outer, inner, false);
+      case ReduceOp::Amax: return launch_reduce<MaxOp>(o, x, outer, inner, false);
+      case ReduceOp::Amin: return launch_reduce<MinOp>(o, x, outer, inner, false);
+      case ReduceOp::LogSumExp:
         if constexpr (std::is_floating_point<T>::value)
           launch(&logsumexp_thread_kernel<T>, &logsumexp_block_kernel<T>, o, x, outer, inner, false);
         return;
@@ -294,7 +294,7 @@ void run_reduce(Reduce op, T* o, const T* x, const Strided<2>& outer, const Stri
 
 }  // namespace
 
-void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced,
+void reduce(ReduceOp op, const Dims& shape, const Operand& out, const Operand& in, const std::vector<bool>& reduced,
             const ReduceExtra& extra) {
   Dims outer_shape, inner_shape, out_strides, in_outer, in_inner;
   for (size_t d = 0; d < shape.size(); ++d) {
@@ -310,14 +310,16 @@ void reduce(Reduce op, const Dims& shape, const Operand& out, const Operand& in,
   Strided<2> outer = make_strided<2>(outer_shape, {&out_strides, &in_outer});
   Strided<1> inner = make_strided<1>(inner_shape, {&in_inner});
   if (outer.numel == 0) return;
-  const bool arg = op == Reduce::ArgMax || op == Reduce::ArgMin;
+  const bool arg = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
   const bool floating_only =
-      op == Reduce::Mean || op == Reduce::LogSumExp || op == Reduce::Var || op == Reduce::Std || op == Reduce::Norm;
-  const bool bool_ok = op == Reduce::Max || op == Reduce::Min || arg;
+      op == ReduceOp::Mean || op == ReduceOp::LogSumExp || op == ReduceOp::Var || op == ReduceOp::Std || op == ReduceOp::Norm;
+  const bool logical = op == ReduceOp::All || op == ReduceOp::Any;
+  if (logical && in.dtype != DType::Bool) throw std::runtime_error("CUDA reduce: all/any run on bool");
+  const bool bool_ok = op == ReduceOp::Amax || op == ReduceOp::Amin || logical || arg;
   if ((floating_only && !is_floating(in.dtype)) || (in.dtype == DType::Bool && !bool_ok))
     throw std::runtime_error("CUDA reduce: no kernel for this op on dtype " + std::string(dtype_name(in.dtype)));
   if (arg && extra.index == nullptr) throw std::runtime_error("CUDA reduce: argmax/argmin need an index output");
-  const bool policy = arg || op == Reduce::Var || op == Reduce::Std || op == Reduce::Norm;
+  const bool policy = arg || op == ReduceOp::Var || op == ReduceOp::Std || op == ReduceOp::Norm;
   PE_DISPATCH_ALL(in.dtype, "CUDA reduce", [&] {
     const auto* x = static_cast<const scalar_t*>(in.data);
     if (policy) run_policy(op, out.data, x, outer, inner, extra);
