@@ -15,21 +15,23 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
-T.__add__ = E._add
-T.__radd__ = E._add  # addition commutes (promotion included)
-T.__sub__ = E._sub
+# The arithmetic operators are the Functions' apply itself (a plain function per class, see
+# autograd.function._make_apply): `x + y` is one Python call before the kernel.
+T.__add__ = E.AddBackward.apply
+T.__radd__ = E.AddBackward.apply  # addition commutes (promotion included)
+T.__sub__ = E.SubBackward.apply
 T.__rsub__ = _r(E._sub)
-T.__mul__ = E.mul
-T.__rmul__ = E.mul
-T.__truediv__ = E.div
+T.__mul__ = E.MulBackward.apply
+T.__rmul__ = E.MulBackward.apply
+T.__truediv__ = E.DivBackward.apply
 T.__rtruediv__ = _r(E.div)
-T.__pow__ = E.pow
+T.__pow__ = E.PowBackward.apply
 T.__rpow__ = _r(E.pow)
 T.__matmul__ = L.matmul
 T.__rmatmul__ = _r(L.matmul)
-T.__neg__ = E.neg
+T.__neg__ = E.NegBackward.apply
 T.__pos__ = lambda self: self
-T.__abs__ = E.abs
+T.__abs__ = E.AbsBackward.apply
 
 T.__lt__ = E.lt
 T.__le__ = E.le

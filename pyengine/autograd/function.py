@@ -165,6 +165,8 @@ class Function(Node):
                 break
         cls._node_cls = type(base.lstrip("_") + "Backward", (cls,),
                              {"_node_of": cls, "__module__": cls.__module__, "__slots__": ()})
+        if "apply" not in cls.__dict__ and getattr(cls.apply, "_made_by_function", False):
+            cls.apply = staticmethod(_make_apply(cls))
 
     # ----- subclass API -----
     @staticmethod
@@ -175,9 +177,30 @@ class Function(Node):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
 
-    # ----- recording -----
-    @classmethod
-    def apply(cls, *args):
+    @staticmethod
+    def apply(*args):
+        """Run forward on args and, when grad mode is on and some Tensor argument requires grad,
+        record the node. Replaced per subclass by _make_apply(cls) (the hot path of every op)."""
+        raise TypeError("call apply on a Function subclass")
+
+    def _release(self):
+        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
+        # tensors) so memory goes back as soon as backward has passed, even while the output
+        # tensor (and so this node) is still referenced.
+        self.__dict__.clear()
+        self._freed = True
+
+
+Function.apply._made_by_function = True  # subclasses get their own (see __init_subclass__)
+
+
+def _make_apply(cls):
+    """`cls.apply`: record `cls` into the graph around its forward (see Function.apply's doc).
+
+    A plain function closed over cls, made once per class by Function.__init_subclass__: calling
+    it makes no bound-method object, and Tensor can use it directly as an operator method.
+    """
+    def apply(*args):
         # The hot path of every differentiable op, so it is written out by hand: no list
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
         # usual one- and two-argument cases.
@@ -261,12 +284,9 @@ class Function(Node):
                         e[3] = 0 if out.grad_fn is ctx else None
         return out
 
-    def _release(self):
-        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
-        # tensors) so memory goes back as soon as backward has passed, even while the output
-        # tensor (and so this node) is still referenced.
-        self.__dict__.clear()
-        self._freed = True
+    apply.__qualname__ = cls.__qualname__ + ".apply"
+    apply._made_by_function = True
+    return apply
 
 
 def _edges(args, needs):
