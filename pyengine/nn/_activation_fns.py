@@ -1,4 +1,4 @@
-"""Differentiable activations and softmax: one Function per op, forward and backward side by side.
+"""Differentiable activations: one Function per op, forward and backward side by side.
 
 Forwards run _C kernels directly; backwards are written as Tensor ops so that they stay
 differentiable under create_graph (double backward), with a fused _C kernel when no graph is built.
@@ -6,10 +6,9 @@ differentiable under create_graph (double backward), with a fused _C kernel when
 import math
 
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
 from ..ops._util import Op
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -187,66 +186,3 @@ def sigmoid(input):
 
 def tanh(input):
     return E.tanh(input)
-
-
-# ---------------------------------------------------------------- softmax family
-class SoftmaxFn(Op):
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = _C.softmax(x._impl, dim)
-        if ctx is not None:
-            ctx.dim = dim
-            ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if _grad_state.enabled:  # create_graph: the same formula as differentiable Tensor ops
-            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
-        return _wrap(_C.softmax_backward(g._impl, y._impl, ctx.dim)), None
-
-
-class LogSoftmaxFn(Op):
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = _C.log_softmax(x._impl, dim)
-        if ctx is not None:
-            ctx.dim = dim
-            ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if _grad_state.enabled:
-            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-        return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
-
-
-def _softmax_dim(x, dim, name):
-    if dim is None:  # PyTorch's legacy implicit choice
-        dim = 0 if x.ndim in (0, 1, 3) else 1
-    return dim
-
-
-def _softmax_input(input, dtype, name):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
-    if dtype is not None:
-        input = input.to(dtype)
-    return input
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype, "softmax")
-    return SoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype, "log_softmax")
-    return LogSoftmaxFn.apply(x, _softmax_dim(x, dim, "log_softmax"))
-
-
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    return softmax(-_softmax_input(input, dtype, "softmin"), dim)

@@ -9,7 +9,8 @@ from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
 from ..ops._util import Op
 from ..tensor import Tensor, _wrap
-from ._activation_fns import log_softmax, softplus
+from ._activation_fns import softplus
+from ._softmax_fns import log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 
