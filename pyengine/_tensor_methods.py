@@ -1,7 +1,6 @@
 """Attach operators and methods to Tensor. Each points straight at the functional op, so a
 method call costs one Python call more than the kernel, not several."""
 from . import _C
-from .autograd.grad_mode import state as _grad_state
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops._util import Op, as_operand
@@ -16,21 +15,23 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
-T.__add__ = E._add
-T.__radd__ = E._add  # addition commutes (promotion included)
-T.__sub__ = E._sub
+# The arithmetic operators are the Functions' apply itself (a plain function per class, see
+# autograd.function._make_apply): `x + y` is one Python call before the kernel.
+T.__add__ = E.AddBackward.apply
+T.__radd__ = E.AddBackward.apply  # addition commutes (promotion included)
+T.__sub__ = E.SubBackward.apply
 T.__rsub__ = _r(E._sub)
-T.__mul__ = E.mul
-T.__rmul__ = E.mul
-T.__truediv__ = E.div
+T.__mul__ = E.MulBackward.apply
+T.__rmul__ = E.MulBackward.apply
+T.__truediv__ = E.DivBackward.apply
 T.__rtruediv__ = _r(E.div)
-T.__pow__ = E.pow
+T.__pow__ = E.PowBackward.apply
 T.__rpow__ = _r(E.pow)
 T.__matmul__ = L.matmul
 T.__rmatmul__ = _r(L.matmul)
-T.__neg__ = E.neg
+T.__neg__ = E.NegBackward.apply
 T.__pos__ = lambda self: self
-T.__abs__ = E.abs
+T.__abs__ = E.AbsBackward.apply
 
 T.__lt__ = E.lt
 T.__le__ = E.le
@@ -273,11 +274,14 @@ class ContiguousBackward(Op):
 
 
 class ToCopyBackward(Op):
-    """dtype/device conversion: the gradient converts back."""
+    """dtype/device conversion: the gradient converts back (none to an integer dtype)."""
+
+    float_outputs = False  # the target dtype may be an integer one
 
     @staticmethod
     def forward(ctx, x, dtype, device):
-        ctx.src = (x._impl.dtype, x._impl.device)
+        if ctx is not None:
+            ctx.src = (x._impl.dtype, x._impl.device)
         impl = x._impl
         if dtype is not None and dtype != impl.dtype:
             impl = _C.to_dtype(impl, dtype)
@@ -293,17 +297,13 @@ class ToCopyBackward(Op):
 
 
 def clone(self, *, memory_format=None):
-    if _grad_state.enabled and self._requires_grad:
-        return CloneBackward.apply(self)
-    return _wrap(_C.clone(self._impl))
+    return CloneBackward.apply(self)
 
 
 def contiguous(self, memory_format=None):
     if self._impl.is_contiguous():
         return self
-    if _grad_state.enabled and self._requires_grad:
-        return ContiguousBackward.apply(self)
-    return _wrap(_C.contiguous(self._impl))
+    return ContiguousBackward.apply(self)
 
 
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
@@ -322,13 +322,7 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
     impl = self._impl
     if (dt is None or dt == impl.dtype) and (dev is None or dev == impl.device):
         return clone(self) if copy else self
-    if _grad_state.enabled and self._requires_grad and (dt is None or dt in ("float32", "float64")):
-        return ToCopyBackward.apply(self, dt, dev)
-    if dt is not None and dt != impl.dtype:
-        impl = _C.to_dtype(impl, dt)
-    if dev is not None and dev != impl.device:
-        impl = _C.to_device(impl, dev)
-    return _wrap(impl)
+    return ToCopyBackward.apply(self, dt, dev)
 
 
 T.clone = clone

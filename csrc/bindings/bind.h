@@ -21,7 +21,7 @@ void bind_index(py::module_& m);        // cat, gather, scatter_add, index, inde
 void bind_random(py::module_& m);       // Philox rand, randn, randint
 void bind_dlpack(py::module_& m);       // __dlpack__ / from_dlpack
 void bind_cuda(py::module_& m);         // cuda availability and device info
-void bind_nn(py::module_& m);           // softmax / log-softmax / fused losses
+void bind_softmax(py::module_& m);      // softmax / log-softmax forward / backward
 void bind_optim(py::module_& m);        // fused optimizer update steps
 void bind_conv(py::module_& m);         // convolution forward / backward (1-D, 2-D, transposed)
 void bind_pool(py::module_& m);         // max / average / adaptive pooling forward / backward

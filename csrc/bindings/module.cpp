@@ -29,7 +29,7 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_random(m);
   pe::bind::bind_dlpack(m);
   pe::bind::bind_cuda(m);
-  pe::bind::bind_nn(m);
+  pe::bind::bind_softmax(m);
   pe::bind::bind_optim(m);
   pe::bind::bind_conv(m);
   pe::bind::bind_pool(m);

@@ -1,7 +1,9 @@
 """Function: one differentiable op, forward and backward side by side.
 
 A Function instance is both the `ctx` its forward/backward see and the graph node the engine
-runs. `apply` records the graph only when grad mode is on and some input requires grad.
+runs. `apply` records the graph only when grad mode is on and some input requires grad; when it
+does not, Functions whose forward accepts ctx=None (`ctx_optional`, every pyengine op) get None
+and no node is made at all. That is the one "no graph needed" fast path: ops call `apply`.
 """
 from weakref import ref as _weakref
 
@@ -81,6 +83,11 @@ class Function(Node):
     # forward_calls_tensor_ops: forward may use Tensor ops, so apply runs it under no_grad.
     # pyengine's own ops call _C directly and skip that.
     forward_calls_tensor_ops = True
+    # ctx_optional: forward accepts ctx=None, meaning "no graph is recorded": it then skips
+    # everything it would keep for backward. apply passes None (and makes no node) when grad mode
+    # is off or no Tensor argument requires grad; pyengine's own ops (ops._util.Op) set it, user
+    # Functions always get a real ctx.
+    ctx_optional = False
     _saved = None
     _non_differentiable = None
     _out_meta = None
@@ -158,6 +165,8 @@ class Function(Node):
                 break
         cls._node_cls = type(base.lstrip("_") + "Backward", (cls,),
                              {"_node_of": cls, "__module__": cls.__module__, "__slots__": ()})
+        if "apply" not in cls.__dict__ and getattr(cls.apply, "_made_by_function", False):
+            cls.apply = staticmethod(_make_apply(cls))
 
     # ----- subclass API -----
     @staticmethod
@@ -168,31 +177,74 @@ class Function(Node):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
 
-    # ----- recording -----
-    @classmethod
-    def apply(cls, *args):
+    @staticmethod
+    def apply(*args):
+        """Run forward on args and, when grad mode is on and some Tensor argument requires grad,
+        record the node. Replaced per subclass by _make_apply(cls) (the hot path of every op)."""
+        raise TypeError("call apply on a Function subclass")
+
+    def _release(self):
+        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
+        # tensors) so memory goes back as soon as backward has passed, even while the output
+        # tensor (and so this node) is still referenced.
+        self.__dict__.clear()
+        self._freed = True
+
+
+Function.apply._made_by_function = True  # subclasses get their own (see __init_subclass__)
+
+
+def _make_apply(cls):
+    """`cls.apply`: record `cls` into the graph around its forward (see Function.apply's doc).
+
+    A plain function closed over cls, made once per class by Function.__init_subclass__: calling
+    it makes no bound-method object, and Tensor can use it directly as an operator method.
+    """
+    def apply(*args):
         # The hot path of every differentiable op, so it is written out by hand: no list
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
-        # usual one-output case.
+        # usual one- and two-argument cases.
+        n = len(args)
         grad_on = state.enabled
-        ctx = _new(cls._node_cls)
         record = False
-        if grad_on:
-            n = len(args)
-            if n == 2:
-                a, b = args
-                needs = (isinstance(a, _Tensor) and a._requires_grad, isinstance(b, _Tensor) and b._requires_grad)
-            elif n == 1:
+        if grad_on:  # does any Tensor argument require grad? (short-circuits; no tuple built)
+            if n == 1:
                 a = args[0]
-                needs = (isinstance(a, _Tensor) and a._requires_grad,)
+                record = isinstance(a, _Tensor) and a._requires_grad
+            elif n == 2:
+                a, b = args
+                record = (isinstance(a, _Tensor) and a._requires_grad) or (isinstance(b, _Tensor) and b._requires_grad)
+            else:
+                for a in args:
+                    if isinstance(a, _Tensor) and a._requires_grad:
+                        record = True
+                        break
+        if not record and cls.ctx_optional:
+            # The one "no graph needed" fast path: no node; forward sees ctx=None. Spelled-out
+            # calls for one and two arguments: a star call costs more than the check.
+            if n == 1:
+                out = cls.forward(None, args[0])
+            elif n == 2:
+                out = cls.forward(None, args[0], args[1])
+            else:
+                out = cls.forward(None, *args)
+            if type(out) is _TensorImpl:
+                return _wrap(out)
+            if type(out) is tuple:
+                return tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
+            return out if isinstance(out, _Tensor) else _wrap(out)
+        if record:
+            if n == 1:
+                needs = (True,)
+            elif n == 2:
+                needs = (isinstance(a, _Tensor) and a._requires_grad, isinstance(b, _Tensor) and b._requires_grad)
             else:
                 needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
-            record = True in needs
+        ctx = _new(cls._node_cls)
         ctx._recording = record
         if record:
             ctx.needs_input_grad = needs
         else:
-            n = len(args)
             ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
         if cls.forward_calls_tensor_ops and grad_on:  # their ops must not record a graph
             state.enabled = False
@@ -232,12 +284,9 @@ class Function(Node):
                         e[3] = 0 if out.grad_fn is ctx else None
         return out
 
-    def _release(self):
-        # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
-        # tensors) so memory goes back as soon as backward has passed, even while the output
-        # tensor (and so this node) is still referenced.
-        self.__dict__.clear()
-        self._freed = True
+    apply.__qualname__ = cls.__qualname__ + ".apply"
+    apply._made_by_function = True
+    return apply
 
 
 def _edges(args, needs):

@@ -1,4 +1,4 @@
-"""Differentiable activations and softmax: one Function per op, forward and backward side by side.
+"""Differentiable activations: one Function per op, forward and backward side by side.
 
 Forwards run _C kernels directly; backwards are written as Tensor ops so that they stay
 differentiable under create_graph (double backward), with a fused _C kernel when no graph is built.
@@ -6,10 +6,9 @@ differentiable under create_graph (double backward), with a fused _C kernel when
 import math
 
 from .. import _C
-from ..autograd.function import Function
-from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
-from ..tensor import Tensor, _wrap
+from ..ops._util import Op
+from ..tensor import Tensor
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -24,29 +23,13 @@ def _check_float(x, name):
         raise TypeError(f"{name}(): expected a floating input (float32 or float64), got {x.dtype}")
 
 
-def _run(cls, x, *args):
-    """Record the graph only when it is needed (Function.apply checks too; this skips its cost)."""
-    if _grad_state.enabled and x._requires_grad:
-        return cls.apply(x, *args)
-    return _wrap(cls.forward(_NoCtx(), x, *args))
-
-
-class _NoCtx:
-    """Stand-in ctx for the no-graph path: saving is a no-op."""
-
-    _recording = False
-
-    @staticmethod
-    def save_for_backward(*_):
-        pass
-
-
 # ---------------------------------------------------------------- piecewise activations
-class LeakyReluFn(Function):
+class LeakyReluFn(Op):
     @staticmethod
     def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.slope = slope
         return _C.where(_C.gt(x._impl, 0), x._impl, _C.mul(x._impl, slope))
 
     @staticmethod
@@ -55,13 +38,14 @@ class LeakyReluFn(Function):
         return E.where(x > 0, g, g * ctx.slope), None
 
 
-class EluFn(Function):
+class EluFn(Op):
     """alpha * (exp(x) - 1) for x <= 0; the gradient there is y + alpha."""
 
     @staticmethod
     def forward(ctx, x, alpha):
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.alpha = alpha
         return _C.where(_C.gt(x._impl, 0), x._impl, _C.mul(_C.expm1(x._impl), alpha))
 
     @staticmethod
@@ -70,13 +54,14 @@ class EluFn(Function):
         return E.where(x > 0, g, g * (x.exp() * ctx.alpha)), None
 
 
-class ThresholdFn(Function):
+class ThresholdFn(Op):
     """y = x if x > threshold else value (PyTorch's Threshold; a step when value is constant)."""
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        ctx.save_for_backward(x)
-        ctx.threshold = threshold
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.threshold = threshold
         out = _C.where(_C.gt(x._impl, threshold), x._impl, value)
         return out if out.dtype == x._impl.dtype else _C.to_dtype(out, x._impl.dtype)
 
@@ -86,11 +71,12 @@ class ThresholdFn(Function):
         return E.where(x > ctx.threshold, g, 0.0), None, None
 
 
-class GeluFn(Function):
+class GeluFn(Op):
     @staticmethod
     def forward(ctx, x, approximate):
-        ctx.save_for_backward(x)
-        ctx.approximate = approximate
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.approximate = approximate
         xi = x._impl
         if approximate == "tanh":
             inner = _C.mul(_C.add(xi, _C.mul(_C.mul(_C.mul(xi, xi), xi), _GELU_C)), _SQRT_2_OVER_PI)
@@ -110,14 +96,15 @@ class GeluFn(Function):
         return g * (cdf + x * pdf), None
 
 
-class SoftplusFn(Function):
+class SoftplusFn(Op):
     """log(1 + exp(beta x)) / beta, computed as (max(z, 0) + log1p(exp(-|z|))) / beta so it never
     overflows; linear (y = x) where beta x > threshold, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        ctx.save_for_backward(x)
-        ctx.beta, ctx.threshold = beta, threshold
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.beta, ctx.threshold = beta, threshold
         z = _C.mul(x._impl, beta) if beta != 1 else x._impl
         soft = _C.add(_C.relu(z), _C.log1p(_C.exp(_C.neg(_C.abs(z)))))
         if beta != 1:
@@ -136,10 +123,11 @@ class SoftplusFn(Function):
         return E.where(z > ctx.threshold, g, d), None, None
 
 
-class SiluFn(Function):
+class SiluFn(Op):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        if ctx is not None:
+            ctx.save_for_backward(x)
         return _C.mul(x._impl, _C.sigmoid(x._impl))
 
     @staticmethod
@@ -157,18 +145,18 @@ def relu(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     _check_float(input, "leaky_relu")
-    out = _run(LeakyReluFn, input, float(negative_slope))
+    out = LeakyReluFn.apply(input, float(negative_slope))
     return input.copy_(out) if inplace else out
 
 
 def elu(input, alpha=1.0, inplace=False):
     _check_float(input, "elu")
-    out = _run(EluFn, input, float(alpha))
+    out = EluFn.apply(input, float(alpha))
     return input.copy_(out) if inplace else out
 
 
 def threshold(input, threshold, value, inplace=False):
-    out = _run(ThresholdFn, input, threshold, value)
+    out = ThresholdFn.apply(input, threshold, value)
     return input.copy_(out) if inplace else out
 
 
@@ -176,19 +164,19 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
     _check_float(input, "gelu")
-    return _run(GeluFn, input, approximate)
+    return GeluFn.apply(input, approximate)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     _check_float(input, "softplus")
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    return _run(SoftplusFn, input, float(beta), float(threshold))
+    return SoftplusFn.apply(input, float(beta), float(threshold))
 
 
 def silu(input, inplace=False):
     _check_float(input, "silu")
-    out = _run(SiluFn, input)
+    out = SiluFn.apply(input)
     return input.copy_(out) if inplace else out
 
 
@@ -198,64 +186,3 @@ def sigmoid(input):
 
 def tanh(input):
     return E.tanh(input)
-
-
-# ---------------------------------------------------------------- softmax family
-class SoftmaxFn(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = _C.softmax(x._impl, dim)
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if _grad_state.enabled:  # create_graph: the same formula as differentiable Tensor ops
-            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
-        return _wrap(_C.softmax_backward(g._impl, y._impl, ctx.dim)), None
-
-
-class LogSoftmaxFn(Function):
-    @staticmethod
-    def forward(ctx, x, dim):
-        y = _C.log_softmax(x._impl, dim)
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if _grad_state.enabled:
-            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-        return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
-
-
-def _softmax_dim(x, dim, name):
-    if dim is None:  # PyTorch's legacy implicit choice
-        dim = 0 if x.ndim in (0, 1, 3) else 1
-    return dim
-
-
-def _softmax_input(input, dtype, name):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
-    if dtype is not None:
-        input = input.to(dtype)
-    return input
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype, "softmax")
-    return _run(SoftmaxFn, x, _softmax_dim(x, dim, "softmax"))
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(input, dtype, "log_softmax")
-    return _run(LogSoftmaxFn, x, _softmax_dim(x, dim, "log_softmax"))
-
-
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    return softmax(-_softmax_input(input, dtype, "softmin"), dim)

@@ -6,10 +6,9 @@ All of them run the three C++ kernels behind `_C.conv2d` / `_C.conv2d_backward` 
 Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv1d/conv2d.
 """
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
-from ._activation_fns import _NoCtx
 
 
 # ---------------------------------------------------------------- argument normalisation
@@ -69,22 +68,16 @@ def _opt_wrap(impl):
     return None if impl is None else _wrap(impl)
 
 
-def _needs_graph(*tensors):
-    return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
-
-
 # ---------------------------------------------------------------- autograd Functions
-class Conv2dFn(Function):
+class Conv2dFn(Op):
     """y = conv2d(x, w) + b; backward is one fused C++ call that returns the requested grads."""
-
-    float_outputs = True
-    forward_calls_tensor_ops = False
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        ctx.save_for_backward(x, w)
-        ctx.geometry = (stride, padding, dilation, groups)
-        ctx.has_bias = b is not None
+        if ctx is not None:
+            ctx.save_for_backward(x, w)
+            ctx.geometry = (stride, padding, dilation, groups)
+            ctx.has_bias = b is not None
         return _C.conv2d(x._impl, w._impl, _impl(b), stride, padding, dilation, groups)
 
     @staticmethod
@@ -104,16 +97,14 @@ class Conv2dFn(Function):
 # conv2d's two gradients are bilinear: gx = A_w^T g and gw = the weight gradient of (g, x), where
 # A_w is the convolution with weight w. Their own gradients are convolutions again, so each is a
 # Function whose backward calls the others: double (and higher) backward to any order.
-class Conv2dInputGradFn(Function):
+class Conv2dInputGradFn(Op):
     """gx = conv2d's input gradient for output gradient g and weight w; x only gives the shape."""
-
-    float_outputs = True
-    forward_calls_tensor_ops = False
 
     @staticmethod
     def forward(ctx, g, w, x, geometry):
-        ctx.save_for_backward(g, w, x)
-        ctx.geometry = geometry
+        if ctx is not None:
+            ctx.save_for_backward(g, w, x)
+            ctx.geometry = geometry
         return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [True, False, False])[0]
 
     @staticmethod
@@ -125,16 +116,14 @@ class Conv2dInputGradFn(Function):
         return dg, dw, None, None
 
 
-class Conv2dWeightGradFn(Function):
+class Conv2dWeightGradFn(Op):
     """gw = conv2d's weight gradient for output gradient g and input x; w only gives the shape."""
-
-    float_outputs = True
-    forward_calls_tensor_ops = False
 
     @staticmethod
     def forward(ctx, g, x, w, geometry):
-        ctx.save_for_backward(g, x, w)
-        ctx.geometry = geometry
+        if ctx is not None:
+            ctx.save_for_backward(g, x, w)
+            ctx.geometry = geometry
         return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [False, True, False])[1]
 
     @staticmethod
@@ -146,18 +135,16 @@ class Conv2dWeightGradFn(Function):
         return dg, dx, None, None
 
 
-class ConvTranspose2dFn(Function):
+class ConvTranspose2dFn(Op):
     """The adjoint of conv2d: forward runs conv2d's input-gradient kernel, backward conv2d's
     forward (for the input) and weight-gradient kernels."""
 
-    float_outputs = True
-    forward_calls_tensor_ops = False
-
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
-        ctx.save_for_backward(x, w)
-        ctx.geometry = (stride, padding, output_padding, groups, dilation)
-        ctx.has_bias = b is not None
+        if ctx is not None:
+            ctx.save_for_backward(x, w)
+            ctx.geometry = (stride, padding, output_padding, groups, dilation)
+            ctx.has_bias = b is not None
         return _C.conv_transpose2d(x._impl, w._impl, _impl(b), stride, padding, output_padding, groups, dilation)
 
     @staticmethod
@@ -176,13 +163,6 @@ class ConvTranspose2dFn(Function):
         return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None
 
 
-def _run(cls, x, w, b, *args):
-    """Record the graph only when some operand needs it; otherwise call the kernel directly."""
-    if _needs_graph(x, w, b):
-        return cls.apply(x, w, b, *args)
-    return _wrap(cls.forward(_NoCtx(), x, w, b, *args))
-
-
 # ---------------------------------------------------------------- public functions
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
@@ -191,7 +171,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     dilation = _tuple(dilation, 2, "dilation", "conv2d")
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv2d")
     x = input if batched else input.unsqueeze(0)
-    out = _run(Conv2dFn, x, weight, bias, stride, padding, dilation, groups)
+    out = Conv2dFn.apply(x, weight, bias, stride, padding, dilation, groups)
     return out if batched else out.squeeze(0)
 
 
@@ -203,7 +183,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv1d")
     padding = [0, 0] + padding if len(padding) == 2 else [0] + padding  # no padding along H=1
     x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
-    out = _run(Conv2dFn, x, weight.unsqueeze(2), bias, [1] + stride, padding, [1] + dilation, groups)
+    out = Conv2dFn.apply(x, weight.unsqueeze(2), bias, [1] + stride, padding, [1] + dilation, groups)
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
 
 
@@ -216,7 +196,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     args = [_tuple(stride, 2, "stride", fn), _tuple(padding, 2, "padding", fn),
             _tuple(output_padding, 2, "output_padding", fn), groups, _tuple(dilation, 2, "dilation", fn)]
     x = input if batched else input.unsqueeze(0)
-    out = _run(ConvTranspose2dFn, x, weight, bias, *args)
+    out = ConvTranspose2dFn.apply(x, weight, bias, *args)
     return out if batched else out.squeeze(0)
 
 
@@ -229,5 +209,5 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),
             [0] + _tuple(output_padding, 1, "output_padding", fn), groups, [1] + _tuple(dilation, 1, "dilation", fn)]
     x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
-    out = _run(ConvTranspose2dFn, x, weight.unsqueeze(2), bias, *args)
+    out = ConvTranspose2dFn.apply(x, weight.unsqueeze(2), bias, *args)
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)

@@ -3,13 +3,12 @@ and channel-wise)."""
 import warnings
 
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap, dtype_name, shape_of
-from ._activation_fns import _NoCtx
 
 
-class LinearFn(Function):
+class LinearFn(Op):
     """y = x @ W.T + b for 2-D x. Forward is one GEMM that starts from the broadcast bias
     (beta=1), so no separate add; the backward's two products are GEMMs on transposed views."""
 
@@ -24,8 +23,9 @@ class LinearFn(Function):
         else:
             _C.copy_(out, b._impl)  # broadcast the bias into a fresh buffer (never alias b)
             _C.gemm_(out, xi, _C.transpose(wi, 0, 1), 1.0, 1.0)
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
+        if ctx is not None:
+            ctx.save_for_backward(x, w)
+            ctx.has_bias = b is not None
         return out
 
     @staticmethod
@@ -66,15 +66,11 @@ def linear(input, weight, bias=None):
     _check_linear(input, weight, bias)
     lead = tuple(input.shape[:-1])
     x2 = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
-    if _grad_state.enabled and (input._requires_grad or weight._requires_grad or
-                                (bias is not None and bias._requires_grad)):
-        out = LinearFn.apply(x2, weight, bias)
-    else:
-        out = _wrap(LinearFn.forward(_NoCtx(), x2, weight, bias))
+    out = LinearFn.apply(x2, weight, bias)
     return out if input.ndim == 2 else out.reshape(*lead, weight.shape[0])
 
 
-class DropoutFn(Function):
+class DropoutFn(Op):
     """y = x * mask, mask = bernoulli(1 - p) / (1 - p): the kept units are scaled up in training
     so the expected activation is unchanged and eval mode is the identity. `mask_shape` (default
     x's shape) may have 1s where the mask broadcasts: channel dropout draws one value per (N, C)."""
@@ -85,7 +81,8 @@ class DropoutFn(Function):
         keep = _C.empty(shape, x._impl.dtype, x._impl.device)
         _C.bernoulli_(keep, 1.0 - p)
         mask = _C.mul(keep, 1.0 / (1.0 - p))
-        ctx.mask = _wrap(mask)
+        if ctx is not None:
+            ctx.mask = _wrap(mask)
         return _C.mul(x._impl, mask)
 
     @staticmethod
@@ -100,10 +97,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if p == 1.0:
         out = input * 0.0
-    elif _grad_state.enabled and input._requires_grad:
-        out = DropoutFn.apply(input, float(p))
     else:
-        out = _wrap(DropoutFn.forward(_NoCtx(), input, float(p)))
+        out = DropoutFn.apply(input, float(p))
     return input.copy_(out) if inplace else out
 
 
@@ -120,10 +115,8 @@ def _feature_dropout(input, p, training, inplace):
     mask_shape = list(input.shape[:2]) + [1] * (input.ndim - 2)
     if p == 1.0:
         out = input * 0.0
-    elif _grad_state.enabled and input._requires_grad:
-        out = DropoutFn.apply(input, float(p), mask_shape)
     else:
-        out = _wrap(DropoutFn.forward(_NoCtx(), input, float(p), mask_shape))
+        out = DropoutFn.apply(input, float(p), mask_shape)
     return input.copy_(out) if inplace else out
 
 

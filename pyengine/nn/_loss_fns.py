@@ -5,11 +5,12 @@ entropy), so input, target and weight gradients all come from the ops' own backw
 The one exception is binary_cross_entropy, whose backward is PyTorch's clamped formula.
 """
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
-from ._activation_fns import _NoCtx, log_softmax, softplus
+from ._activation_fns import softplus
+from ._softmax_fns import log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -123,20 +124,18 @@ def _check_targets(target, n_classes, ignore_index, name):
     return int(ignored.sum())
 
 
-class NllLossFn(Function):
+class NllLossFn(Op):
     """nll_loss of (N, C) log-probabilities with no class weights, 'mean' or 'sum': one graph
     node instead of the gather / mask / sum chain. `scale` is -1 ('sum') or -1/counted ('mean');
     `keep` is the (N, 1) float mask of counted targets, or None when none is ignored."""
-
-    forward_calls_tensor_ops = False
-    float_outputs = True
 
     @staticmethod
     def forward(ctx, logp, index, keep, scale):
         picked = _C.gather(logp._impl, 1, index)
         if keep is not None:
             picked = _C.mul(picked, keep)
-        ctx.index, ctx.keep, ctx.scale, ctx.shape = index, keep, scale, logp._impl.shape
+        if ctx is not None:
+            ctx.index, ctx.keep, ctx.scale, ctx.shape = index, keep, scale, logp._impl.shape
         return _C.mul(_C.sum(picked, None, False, None), scale)
 
     @staticmethod
@@ -189,9 +188,7 @@ def _nll_2d(input, target, ignore_index, ignored, reduction):
         keep = _C.to_dtype(mask, input._impl.dtype)
     counted = target.numel() - ignored
     scale = -1.0 if reduction == "sum" else -1.0 / counted
-    if _grad_state.enabled and input._requires_grad:
-        return NllLossFn.apply(input, ti, keep, scale)
-    return _wrap(NllLossFn.forward(_NoCtx(), input, ti, keep, scale))
+    return NllLossFn.apply(input, ti, keep, scale)
 
 
 def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_dim):
@@ -263,14 +260,15 @@ def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class
     return -terms.sum() / n if n else -terms.sum() * float("nan")
 
 
-class BinaryCrossEntropyFn(Function):
+class BinaryCrossEntropyFn(Op):
     """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 so a confident wrong
     prediction costs 100 instead of inf; the backward is PyTorch's
     w (x - t) / max(x (1 - x), 1e-12)."""
 
     @staticmethod
     def forward(ctx, x, t, w):
-        ctx.save_for_backward(x, t, w)
+        if ctx is not None:
+            ctx.save_for_backward(x, t, w)
         log_x = _C.clamp(_C.log(x._impl), -100.0, None)
         log_1mx = _C.clamp(_C.log(_C.sub(1.0, x._impl)), -100.0, None)
         loss = _C.neg(_C.add(_C.mul(t._impl, log_x), _C.mul(_C.sub(1.0, t._impl), log_1mx)))
@@ -306,11 +304,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if weight is not None:
         _check_tensor(weight, "weight", "binary_cross_entropy")
         weight = weight.expand(input.shape)
-    needs = _grad_state.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in (input, target, weight))
-    if needs:
-        loss = BinaryCrossEntropyFn.apply(input, target, weight)
-    else:
-        loss = _wrap(BinaryCrossEntropyFn.forward(_NoCtx(), input, target, weight))
+    loss = BinaryCrossEntropyFn.apply(input, target, weight)
     return _reduce(loss, reduction)
 
 

@@ -9,10 +9,9 @@ backward) the backward is instead written with differentiable Tensor ops (`_grap
 recomputing the statistics from x so that their dependence on x is part of the new graph.
 """
 from .. import _C
-from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
-from ._activation_fns import _NoCtx
 
 # torch.finfo(dtype).eps: RMSNorm's default eps.
 _FINFO_EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
@@ -20,10 +19,6 @@ _FINFO_EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-1
 
 def _impl(t):
     return None if t is None else t._impl
-
-
-def _needs_graph(*tensors):
-    return _grad_state.enabled and any(t is not None and t._requires_grad for t in tensors)
 
 
 def _grads(*impls):
@@ -68,18 +63,16 @@ def _graph_backward(x, g, weight, has_bias, need, stats_view, axes, param_view, 
 
 
 # ---------------------------------------------------------------- batch norm
-class BatchNormFn(Function):
-    float_outputs = True
-    forward_calls_tensor_ops = False
-
+class BatchNormFn(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, num_batches_tracked, training, momentum, eps):
         out, mean, invstd = _C.batch_norm_forward(x._impl, _impl(weight), _impl(bias), _impl(running_mean),
                                                   _impl(running_var), _impl(num_batches_tracked), training,
                                                   momentum, eps)
-        ctx.save_for_backward(x, weight)
-        ctx.stats = (mean, invstd)
-        ctx.training, ctx.eps, ctx.has_bias = training, eps, bias is not None
+        if ctx is not None:
+            ctx.save_for_backward(x, weight)
+            ctx.stats = (mean, invstd)
+            ctx.training, ctx.eps, ctx.has_bias = training, eps, bias is not None
         return out
 
     @staticmethod
@@ -120,9 +113,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     _check_tensor("batch_norm", "input", input, optional=False)
     args = (input, weight, bias, running_mean, running_var, num_batches_tracked, bool(training),
             None if momentum is None else float(momentum), float(eps))
-    if _needs_graph(input, weight, bias):
-        return BatchNormFn.apply(*args)
-    return _wrap(BatchNormFn.forward(_NoCtx(), *args))
+    return BatchNormFn.apply(*args)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -134,15 +125,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 # ---------------------------------------------------------------- group / layer / RMS norm
 
-class GroupNormFn(Function):
-    float_outputs = True
-    forward_calls_tensor_ops = False
-
+class GroupNormFn(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, num_groups, eps):
         out, mean, rstd = _C.group_norm_forward(x._impl, num_groups, _impl(weight), _impl(bias), eps)
-        ctx.save_for_backward(x, weight)
-        ctx.stats, ctx.num_groups, ctx.has_bias, ctx.eps = (mean, rstd), num_groups, bias is not None, eps
+        if ctx is not None:
+            ctx.save_for_backward(x, weight)
+            ctx.stats, ctx.num_groups, ctx.has_bias, ctx.eps = (mean, rstd), num_groups, bias is not None, eps
         return out
 
     @staticmethod
@@ -167,9 +156,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _check_tensor("group_norm", "weight", weight)
     _check_tensor("group_norm", "bias", bias)
     args = (input, weight, bias, int(num_groups), float(eps))
-    if _needs_graph(input, weight, bias):
-        return GroupNormFn.apply(*args)
-    return _wrap(GroupNormFn.forward(_NoCtx(), *args))
+    return GroupNormFn.apply(*args)
 
 
 def _trailing_graph_backward(ctx, x, g, weight, has_bias, need, center):
@@ -186,16 +173,14 @@ def _shape_list(normalized_shape):
     return [int(s) for s in normalized_shape]
 
 
-class LayerNormFn(Function):
-    float_outputs = True
-    forward_calls_tensor_ops = False
-
+class LayerNormFn(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_shape, eps):
         out, mean, rstd = _C.layer_norm_forward(x._impl, normalized_shape, _impl(weight), _impl(bias), eps)
-        ctx.save_for_backward(x, weight)
-        ctx.stats, ctx.normalized_shape = (mean, rstd), normalized_shape
-        ctx.has_bias, ctx.eps = bias is not None, eps
+        if ctx is not None:
+            ctx.save_for_backward(x, weight)
+            ctx.stats, ctx.normalized_shape = (mean, rstd), normalized_shape
+            ctx.has_bias, ctx.eps = bias is not None, eps
         return out
 
     @staticmethod
@@ -215,20 +200,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_tensor("layer_norm", "weight", weight)
     _check_tensor("layer_norm", "bias", bias)
     args = (input, weight, bias, _shape_list(normalized_shape), float(eps))
-    if _needs_graph(input, weight, bias):
-        return LayerNormFn.apply(*args)
-    return _wrap(LayerNormFn.forward(_NoCtx(), *args))
+    return LayerNormFn.apply(*args)
 
 
-class RMSNormFn(Function):
-    float_outputs = True
-    forward_calls_tensor_ops = False
-
+class RMSNormFn(Op):
     @staticmethod
     def forward(ctx, x, weight, normalized_shape, eps):
         out, rstd = _C.rms_norm_forward(x._impl, normalized_shape, _impl(weight), eps)
-        ctx.save_for_backward(x, weight)
-        ctx.rstd, ctx.normalized_shape, ctx.eps = rstd, normalized_shape, eps
+        if ctx is not None:
+            ctx.save_for_backward(x, weight)
+            ctx.rstd, ctx.normalized_shape, ctx.eps = rstd, normalized_shape, eps
         return out
 
     @staticmethod
@@ -250,6 +231,4 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = _FINFO_EPS.get(input._impl.dtype, 0.0)
     args = (input, weight, _shape_list(normalized_shape), float(eps))
-    if _needs_graph(input, weight):
-        return RMSNormFn.apply(*args)
-    return _wrap(RMSNormFn.forward(_NoCtx(), *args))
+    return RMSNormFn.apply(*args)

@@ -3,13 +3,12 @@
 Every pooling is a linear map of its input once the windows are fixed (for max pooling: once
 the argmax is known), so two Functions cover all of them: the forward y = A x (a _C pooling
 kernel) and its adjoint dL/dx = A^T dL/dy (the matching _C backward kernel). Each one's backward
-is the other, so gradients stay differentiable under create_graph. The no-grad path calls _C
-directly and, for max pooling, skips computing the indices.
+is the other, so gradients stay differentiable under create_graph. Without a graph, max pooling
+skips computing the indices unless they are asked for.
 """
 from functools import partial
 
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op
 from ..tensor import Tensor, _wrap
 
@@ -17,14 +16,6 @@ from ..tensor import Tensor, _wrap
 def _check(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
-
-
-def _needs_graph(x):
-    return _grad_state.enabled and x._requires_grad
-
-
-def _apply(cls, x, *args):
-    return cls.apply(x, *args) if _needs_graph(x) else _wrap(cls.forward(None, x, *args))
 
 
 # ---------------------------------------------------------------- average pooling (fixed windows)
@@ -40,7 +31,7 @@ class AvgPoolFn(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return _apply(AvgUnpoolFn, g, ctx.pool, ctx.unpool, ctx.in_shape), None, None
+        return AvgUnpoolFn.apply(g, ctx.pool, ctx.unpool, ctx.in_shape), None, None
 
 
 class AvgUnpoolFn(Op):
@@ -54,31 +45,31 @@ class AvgUnpoolFn(Op):
 
     @staticmethod
     def backward(ctx, gg):
-        return _apply(AvgPoolFn, gg, ctx.pool, ctx.unpool), None, None, None
+        return AvgPoolFn.apply(gg, ctx.pool, ctx.unpool), None, None, None
 
 
 # ---------------------------------------------------------------- max pooling
 class MaxPoolFn(Op):
     """y = x at the argmax of each window. `pool(impl, return_indices)` -> (out, indices);
     `unpool(grad, indices, input_shape)` scatters back. The indices go to `box` (the caller
-    returns them when asked) and are saved, so an in-place change to them is caught."""
+    returns them when asked; None when not) and are saved, so an in-place change to them is caught."""
 
     @staticmethod
     def forward(ctx, x, pool, unpool, spatial, box):
+        if ctx is None and box is None:  # no graph and no indices asked for: skip computing them
+            return pool(x._impl, return_indices=False)[0]
         out, idx = pool(x._impl, return_indices=True)
-        box.append(idx)
-        ctx.save_for_backward(idx)
-        ctx.unpool, ctx.spatial, ctx.in_shape = unpool, spatial, x._impl.shape
+        if box is not None:
+            box.append(idx)
+        if ctx is not None:
+            ctx.save_for_backward(idx)
+            ctx.unpool, ctx.spatial, ctx.in_shape = unpool, spatial, x._impl.shape
         return out
 
     @staticmethod
     def backward(ctx, g):
         (idx,) = ctx.saved_tensors
-        if _grad_state.enabled:
-            gx = MaxUnpoolFn.apply(g, idx, ctx.unpool, ctx.spatial, ctx.in_shape)
-        else:
-            gx = _wrap(ctx.unpool(g._impl, idx._impl, ctx.in_shape))
-        return gx, None, None, None, None
+        return MaxUnpoolFn.apply(g, idx, ctx.unpool, ctx.spatial, ctx.in_shape), None, None, None, None
 
 
 class MaxUnpoolFn(Op):
@@ -86,7 +77,8 @@ class MaxUnpoolFn(Op):
 
     @staticmethod
     def forward(ctx, g, idx, unpool, spatial, in_shape):
-        ctx.idx, ctx.spatial = idx, spatial
+        if ctx is not None:
+            ctx.idx, ctx.spatial = idx, spatial
         return unpool(g._impl, idx._impl, in_shape)
 
     @staticmethod
@@ -98,19 +90,14 @@ class MaxUnpoolFn(Op):
 
 def _max_pool(x, name, pool, unpool, spatial, return_indices):
     _check(x, name)
-    if _needs_graph(x):
-        box = []
-        out = MaxPoolFn.apply(x, pool, unpool, spatial, box)
-        return (out, _wrap(box[0])) if return_indices else out
-    out, idx = pool(x._impl, return_indices=return_indices)
-    return (_wrap(out), _wrap(idx)) if return_indices else _wrap(out)
+    box = [] if return_indices else None
+    out = MaxPoolFn.apply(x, pool, unpool, spatial, box)
+    return (out, _wrap(box[0])) if return_indices else out
 
 
 def _avg_pool(x, name, pool, unpool):
     _check(x, name)
-    if _needs_graph(x):
-        return AvgPoolFn.apply(x, pool, unpool)
-    return _wrap(pool(x._impl))
+    return AvgPoolFn.apply(x, pool, unpool)
 
 
 # ---------------------------------------------------------------- the functional API

@@ -1,6 +1,5 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
-from ._activation_fns import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softmin,
-                              softplus, tanh, threshold)
+from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
@@ -9,6 +8,7 @@ from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
 from ._pad_fns import pad
 from ._pool_fns import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
                         avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
+from ._softmax_fns import log_softmax, softmax, softmin
 from ..ops.index import one_hot
 from ..ops.shape import flatten, unflatten
 

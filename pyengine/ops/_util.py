@@ -1,7 +1,6 @@
 """Helpers shared by every op family."""
 from .. import _C
 from ..autograd.function import Function
-from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor, _wrap, dtype_name as _cached_dtype, shape_of as _cached_shape
 
 _SCALARS = (bool, int, float)
@@ -11,10 +10,12 @@ _FLOAT = ("float32", "float64")
 class Op(Function):
     """Base of pyengine's own Functions: forward calls _C directly (no Tensor ops), outputs are
     floating point when a differentiable input is, and backward returns gradients in each
-    input's dtype (see cast_back)."""
+    input's dtype (see cast_back). forward accepts ctx=None (no graph: keep nothing for
+    backward), so `apply` is the whole op: it skips making a node when none is needed."""
 
     float_outputs = True
     forward_calls_tensor_ops = False
+    ctx_optional = True
 
 
 def cast_back(g, dtype):
@@ -62,16 +63,6 @@ def as_tensor_arg(x):
         return x
     from ..creation import tensor
     return tensor(x)
-
-
-def needs_grad(*xs):
-    """True when an op on xs must record the graph."""
-    if not grad_state.enabled:
-        return False
-    for x in xs:
-        if isinstance(x, Tensor) and x._requires_grad:
-            return True
-    return False
 
 
 def shape_of(x):

@@ -18,6 +18,8 @@ class _Unary(Op):
     @classmethod
     def forward(cls, ctx, x):
         y = cls.op(x._impl)
+        if ctx is None:
+            return y
         if cls.saves == "x":
             ctx.save_for_backward(x)
         elif cls.saves == "y":
@@ -57,9 +59,7 @@ def _unary(name, grad, saves="x", fused=None):
         if out is not None:
             op(x._impl, out=out._impl)
             return out
-        if x._requires_grad and _grad_state.enabled:
-            return cls.apply(x)
-        return _wrap(op(x._impl))
+        return cls.apply(x)
 
     fn.__name__ = name
     fn.__qualname__ = name
@@ -112,6 +112,10 @@ class _Binary(Op):
 
     @classmethod
     def forward(cls, ctx, a, b):
+        if ctx is None:
+            if isinstance(a, Tensor) and isinstance(b, Tensor):
+                return cls.op(a._impl, b._impl)
+            return cls.op(as_operand(a), as_operand(b))
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             # the hottest path in training code: cached shape/dtype, no helper calls
             ctx.shapes = sa, sb = (a._shape or shape_of(a), b._shape or shape_of(b))
@@ -267,10 +271,7 @@ def _binary(name, cls):
         if out is not None:
             op(as_operand(input), as_operand(other), out=out._impl)
             return out
-        if _grad_state.enabled and ((isinstance(input, Tensor) and input._requires_grad) or
-                                    (isinstance(other, Tensor) and other._requires_grad)):
-            return cls.apply(input, other)
-        return _wrap(op(as_operand(input), as_operand(other)))
+        return cls.apply(input, other)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {name} with broadcasting and PyTorch type promotion."
@@ -320,6 +321,8 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 class WhereBackward(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
+        if ctx is None:
+            return _C.where(cond._impl, as_operand(a), as_operand(b))
         ctx.cond = cond
         ctx.shapes = (shape_of(a), shape_of(b))
         ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
@@ -344,17 +347,15 @@ def where(condition, input=None, other=None):
         return cond.nonzero(as_tuple=True)
     if cond._impl.dtype != "bool":
         raise TypeError(f"where expected condition to be a bool tensor, got pyengine.{cond._impl.dtype}")
-    if _grad_state.enabled and ((isinstance(input, Tensor) and input._requires_grad) or
-                                (isinstance(other, Tensor) and other._requires_grad)):
-        return WhereBackward.apply(cond, input, other)
-    return _wrap(_C.where(cond._impl, as_operand(input), as_operand(other)))
+    return WhereBackward.apply(cond, input, other)
 
 
 class ClampBackward(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.bounds = (lo, hi)
+        if ctx is not None:
+            ctx.save_for_backward(x)
+            ctx.bounds = (lo, hi)
         return _C.clamp(x._impl, as_operand(lo) if lo is not None else None,
                         as_operand(hi) if hi is not None else None)
 
@@ -375,10 +376,7 @@ def clamp(input, min=None, max=None, *, out=None):
         _C.clamp(input._impl, as_operand(min) if min is not None else None,
                  as_operand(max) if max is not None else None, out=out._impl)
         return out
-    if _grad_state.enabled and input._requires_grad:
-        return ClampBackward.apply(input, min, max)
-    return _wrap(_C.clamp(input._impl, as_operand(min) if min is not None else None,
-                          as_operand(max) if max is not None else None))
+    return ClampBackward.apply(input, min, max)
 
 
 clip = clamp
@@ -387,7 +385,8 @@ clip = clamp
 class MaskedFillBackward(Op):
     @staticmethod
     def forward(ctx, x, mask, value):
-        ctx.mask = mask
+        if ctx is not None:
+            ctx.mask = mask
         out = _C.where(mask._impl, value, x._impl)
         return out if out.dtype == x._impl.dtype else _C.to_dtype(out, x._impl.dtype)
 
@@ -410,7 +409,4 @@ def masked_fill(input, mask, value):
     if tuple(out_shape) != tuple(input._impl.shape):
         raise RuntimeError(f"masked_fill: mask of shape {tuple(mask._impl.shape)} cannot be broadcast to the "
                            f"input's shape {tuple(input._impl.shape)}")
-    if _grad_state.enabled and input._requires_grad:
-        return MaskedFillBackward.apply(input, mask, value)
-    out = _C.where(mask._impl, value, input._impl)
-    return _wrap(out if out.dtype == input._impl.dtype else _C.to_dtype(out, input._impl.dtype))
+    return MaskedFillBackward.apply(input, mask, value)

@@ -11,9 +11,8 @@ import operator
 import numpy as np
 
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, _wrap_dim
-from ._util import Op, needs_grad, shape_of
+from ._util import Op, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -46,7 +45,8 @@ class BasicIndexBackward(Op):
 
     @staticmethod
     def forward(ctx, x, steps):
-        ctx.in_shape, ctx.steps = x._impl.shape, steps
+        if ctx is not None:
+            ctx.in_shape, ctx.steps = x._impl.shape, steps
         return _apply_steps(x._impl, steps)
 
     @staticmethod
@@ -59,7 +59,8 @@ class BasicIndexGradBackward(Op):
 
     @staticmethod
     def forward(ctx, g, shape, steps):
-        ctx.steps = steps
+        if ctx is not None:
+            ctx.steps = steps
         z = _zeros(shape, g._impl)
         _C.copy_(_apply_steps(z, steps), g._impl)
         return z
@@ -70,10 +71,7 @@ class BasicIndexGradBackward(Op):
 
 
 def basic_index(x, steps):
-    if _grad_state.enabled and x._requires_grad:
-        out = BasicIndexBackward.apply(x, steps)
-    else:
-        out = _wrap(_apply_steps(x._impl, steps))
+    out = BasicIndexBackward.apply(x, steps)
     # Remember what this is a view of, so an in-place write into it can be recorded on the base
     # (ops/inplace.py). Views of views point at the root base with the steps composed.
     base = x._view_of
@@ -84,7 +82,8 @@ def basic_index(x, steps):
 class IndexTakeBackward(Op):
     @staticmethod
     def forward(ctx, x, indices):
-        ctx.in_shape, ctx.indices = x._impl.shape, indices
+        if ctx is not None:
+            ctx.in_shape, ctx.indices = x._impl.shape, indices
         return _C.index_take(x._impl, indices)
 
     @staticmethod
@@ -97,7 +96,8 @@ class IndexTakeGradBackward(Op):
 
     @staticmethod
     def forward(ctx, g, shape, indices):
-        ctx.indices = indices
+        if ctx is not None:
+            ctx.indices = indices
         z = _zeros(shape, g._impl)
         _C.index_put_(z, indices, g._impl, True)
         return z
@@ -108,9 +108,7 @@ class IndexTakeGradBackward(Op):
 
 
 def index_take(x, indices):
-    if _grad_state.enabled and x._requires_grad:
-        return IndexTakeBackward.apply(x, indices)
-    return _wrap(_C.index_take(x._impl, indices))
+    return IndexTakeBackward.apply(x, indices)
 
 
 # ---------------------------------------------------------------- key parsing
@@ -322,7 +320,8 @@ def _check_index(name, index):
 class GatherBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
+        if ctx is not None:
+            ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
         return _C.gather(x._impl, dim, index._impl)
 
     @staticmethod
@@ -334,15 +333,14 @@ class GatherBackward(Op):
 def gather(input, dim, index):
     _check_index("gather", index)
     dim = _wrap_dim(dim, input._impl.ndim)
-    if _grad_state.enabled and input._requires_grad:
-        return GatherBackward.apply(input, dim, index)
-    return _wrap(_C.gather(input._impl, dim, index._impl))
+    return GatherBackward.apply(input, dim, index)
 
 
 class ScatterAddBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index = dim, index
+        if ctx is not None:
+            ctx.dim, ctx.index = dim, index
         return _C.scatter_add(x._impl, dim, index._impl, src._impl)
 
     @staticmethod
@@ -355,15 +353,14 @@ class ScatterAddBackward(Op):
 def scatter_add(input, dim, index, src):
     _check_index("scatter_add", index)
     dim = _wrap_dim(dim, input._impl.ndim)
-    if needs_grad(input, src):
-        return ScatterAddBackward.apply(input, dim, index, src)
-    return _wrap(_C.scatter_add(input._impl, dim, index._impl, src._impl))
+    return ScatterAddBackward.apply(input, dim, index, src)
 
 
 class IndexSelectBackward(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
+        if ctx is not None:
+            ctx.in_shape, ctx.dim, ctx.index = x._impl.shape, dim, index
         return _C.index_select(x._impl, dim, index._impl)
 
     @staticmethod
@@ -381,9 +378,7 @@ def index_select(input, dim, index):
     if index._impl.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
     dim = _wrap_dim(dim, input._impl.ndim)
-    if _grad_state.enabled and input._requires_grad:
-        return IndexSelectBackward.apply(input, dim, index)
-    return _wrap(_C.index_select(input._impl, dim, index._impl))
+    return IndexSelectBackward.apply(input, dim, index)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -95,8 +95,9 @@ class IndexPutBackward(Op):
 
     @staticmethod
     def forward(ctx, x, value, key):
-        ctx.key, ctx.value_shape = key, shape_of(value) if isinstance(value, Tensor) else ()
-        ctx.value_dtype = value._impl.dtype if isinstance(value, Tensor) else None
+        if ctx is not None:
+            ctx.key, ctx.value_shape = key, shape_of(value) if isinstance(value, Tensor) else ()
+            ctx.value_dtype = value._impl.dtype if isinstance(value, Tensor) else None
         bump_after(x._impl, lambda: _assign(x._impl, key, as_operand(value)))
         return x._impl
 

@@ -1,17 +1,15 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting), mm, bmm, dot."""
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
-from ..tensor import _wrap
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
 class MatmulBackward(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx._recording and ctx.needs_input_grad[1] else None,
-                              b if ctx._recording and ctx.needs_input_grad[0] else None)
-        ctx.shapes = (shape_of(a), shape_of(b))
-        ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
+        if ctx is not None:
+            ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+            ctx.shapes = (shape_of(a), shape_of(b))
+            ctx.dtypes = dtypes_if_mixed(a, b) or (None, None)
         return _C.matmul(a._impl, b._impl)
 
     @staticmethod
@@ -40,9 +38,7 @@ def matmul(input, other):
     if a._impl.ndim == 0 or b._impl.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a._impl.ndim}D and {b._impl.ndim}D")
-    if _grad_state.enabled and (a._requires_grad or b._requires_grad):
-        return MatmulBackward.apply(a, b)
-    return _wrap(_C.matmul(a._impl, b._impl))
+    return MatmulBackward.apply(a, b)
 
 
 def _check_ndim(name, want, a, b):

@@ -3,7 +3,6 @@ import math
 from collections import namedtuple
 
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import to_dtype
 from ..tensor import Tensor, _wrap
 from ._util import Op, as_tensor_arg, cast_back, normalize_dims
@@ -57,10 +56,17 @@ def _setup(ctx, x, dims, keepdim, n_args, dtype=None):
     ctx.in_dtype = None if dtype is None else x._impl.dtype  # reduce(..., dtype=) computes in another dtype
 
 
-class SumBackward(_Reduction):
+class _DtypeReduction(_Reduction):
+    # sum/mean/prod(..., dtype=) may give an integer result: apply checks the output's dtype
+    # (an integer output gets no gradient).
+    float_outputs = False
+
+
+class SumBackward(_DtypeReduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4, dtype)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4, dtype)
         return _C.sum(x._impl, dims, keepdim, dtype)
 
     @staticmethod
@@ -68,10 +74,11 @@ class SumBackward(_Reduction):
         return g.expand(ctx.in_shape)
 
 
-class MeanBackward(_Reduction):
+class MeanBackward(_DtypeReduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4, dtype)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4, dtype)
         return _C.mean(x._impl, dims, keepdim, dtype)
 
     @staticmethod
@@ -80,11 +87,12 @@ class MeanBackward(_Reduction):
         return (g / float(n) if n else g).expand(ctx.in_shape)
 
 
-class ProdBackward(_Reduction):
+class ProdBackward(_DtypeReduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        _setup(ctx, x, dims, keepdim, 4, dtype)
-        ctx.save_for_backward(x)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4, dtype)
+            ctx.save_for_backward(x)
         return _C.prod(x._impl, dims, keepdim, dtype)
 
     @staticmethod
@@ -110,9 +118,10 @@ class _ExtremumBackward(_Reduction):
 
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
-        _setup(ctx, x, dims, keepdim, 3)
         out = cls.op(x._impl, dims, keepdim)
-        ctx.save_for_backward(x, out)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 3)
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
@@ -139,8 +148,9 @@ class _ExtremumDimBackward(Op):
     @classmethod
     def forward(cls, ctx, x, dim, keepdim):
         values, indices = cls.op(x._impl, dim, keepdim)
-        ctx.in_shape, ctx.dim, ctx.keepdim = x._impl.shape, dim, keepdim
-        ctx.indices = indices
+        if ctx is not None:
+            ctx.in_shape, ctx.dim, ctx.keepdim = x._impl.shape, dim, keepdim
+            ctx.indices = indices
         return values, indices
 
     @staticmethod
@@ -167,9 +177,10 @@ class MinDimBackward(_ExtremumDimBackward):
 class VarBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        _setup(ctx, x, dims, keepdim, 4)
-        ctx.correction = correction
-        ctx.save_for_backward(x)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4)
+            ctx.correction = correction
+            ctx.save_for_backward(x)
         return _C.var(x._impl, dims, correction, keepdim)
 
     @staticmethod
@@ -183,10 +194,11 @@ class VarBackward(_Reduction):
 class StdBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
-        _setup(ctx, x, dims, keepdim, 4)
-        ctx.correction = correction
         out = _C.std(x._impl, dims, correction, keepdim)
-        ctx.save_for_backward(x, out)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4)
+            ctx.correction = correction
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
@@ -201,9 +213,10 @@ class StdBackward(_Reduction):
 class LogsumexpBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        _setup(ctx, x, dims, keepdim, 3)
         out = _C.logsumexp(x._impl, dims, keepdim)
-        ctx.save_for_backward(x, out)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 3)
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
@@ -216,10 +229,11 @@ class LogsumexpBackward(_Reduction):
 class NormBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
-        _setup(ctx, x, dims, keepdim, 4)
-        ctx.p = p
         out = _C.norm(x._impl, p, dims, keepdim)
-        ctx.save_for_backward(x, out)
+        if ctx is not None:
+            _setup(ctx, x, dims, keepdim, 4)
+            ctx.p = p
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
@@ -242,19 +256,7 @@ class NormBackward(_Reduction):
 
 # ---------------------------------------------------------------- functional API
 def _reduce(cls, x, *args):
-    dtype = args[-1] if cls in (SumBackward, MeanBackward, ProdBackward) else None
-    if _grad_state.enabled and x._requires_grad and dtype in (None, "float32", "float64"):
-        return cls.apply(x, *args)
-    return _wrap(cls.forward(_Scratch(), x, *args))
-
-
-class _Scratch:
-    """A throwaway ctx for running a forward without recording (save_for_backward is a no-op)."""
-
-    _recording = False
-
-    def save_for_backward(self, *tensors):
-        pass
+    return cls.apply(x, *args)
 
 
 def _dtype_name(dtype):
@@ -302,11 +304,7 @@ def _extremum(cls_all, cls_dim, input, dim, keepdim, other):
                                "Specify the reduction dim with the 'dim' argument.")
         return _reduce(cls_all, x, None, False)
     (d,) = normalize_dims(dim, x._impl.ndim)
-    if _grad_state.enabled and x._requires_grad:
-        values, indices = cls_dim.apply(x, d, keepdim)
-    else:
-        v, i = cls_dim.op(x._impl, d, keepdim)
-        values, indices = _wrap(v), _wrap(i)
+    values, indices = cls_dim.apply(x, d, keepdim)
     return values_indices(values, indices)
 
 

@@ -1,8 +1,7 @@
 """Shape and movement ops: reshape/view, permute/transpose, expand, (un)squeeze, flatten, cat,
 stack, split, chunk, tril/triu. Views share storage; their gradients are views/reshapes back."""
 from .. import _C
-from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor, _wrap, _wrap_dim
+from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad
 
 
@@ -18,7 +17,8 @@ class _ReshapeLike(Op):
 
     @classmethod
     def forward(cls, ctx, x, arg):
-        ctx.in_shape = x._impl.shape
+        if ctx is not None:
+            ctx.in_shape = x._impl.shape
         return cls.op(x._impl, arg)
 
     @staticmethod
@@ -36,9 +36,10 @@ class ReshapeBackward(_ReshapeLike):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = x._impl.shape
         out = _C.reshape(x._impl, shape)
-        ctx.is_view = out.storage_ptr == x._impl.storage_ptr  # reshape copies when it must
+        if ctx is not None:
+            ctx.in_shape = x._impl.shape
+            ctx.is_view = out.storage_ptr == x._impl.storage_ptr  # reshape copies when it must
         return out
 
 
@@ -52,22 +53,16 @@ class SqueezeBackward(_ReshapeLike):
     is_view = True
 
 
-def _apply(cls, x, arg):
-    if _grad_state.enabled and x._requires_grad:
-        return cls.apply(x, arg)
-    return _wrap(cls.op(x._impl, arg))
-
-
 def view(input, *shape):
-    return _apply(ViewBackward, input, _size_arg(shape))
+    return ViewBackward.apply(input, _size_arg(shape))
 
 
 def reshape(input, *shape):
-    return _apply(ReshapeBackward, input, _size_arg(shape))
+    return ReshapeBackward.apply(input, _size_arg(shape))
 
 
 def unsqueeze(input, dim):
-    return _apply(UnsqueezeBackward, input, dim)
+    return UnsqueezeBackward.apply(input, dim)
 
 
 def squeeze(input, dim=None):
@@ -76,7 +71,7 @@ def squeeze(input, dim=None):
         for d in sorted((_wrap_dim(d, input.ndim) for d in dim), reverse=True):
             x = squeeze(x, d)
         return x
-    return _apply(SqueezeBackward, input, dim)
+    return SqueezeBackward.apply(input, dim)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -106,7 +101,8 @@ class PermuteBackward(Op):
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = dims
+        if ctx is not None:
+            ctx.dims = dims
         return _C.permute(x._impl, dims)
 
     @staticmethod
@@ -120,9 +116,7 @@ class PermuteBackward(Op):
 
 def permute(input, *dims):
     dims = _size_arg(dims)
-    if _grad_state.enabled and input._requires_grad:
-        return PermuteBackward.apply(input, dims)
-    return _wrap(_C.permute(input._impl, dims))
+    return PermuteBackward.apply(input, dims)
 
 
 class TransposeBackward(Op):
@@ -130,7 +124,8 @@ class TransposeBackward(Op):
 
     @staticmethod
     def forward(ctx, x, d0, d1):
-        ctx.pair = (d0, d1)
+        if ctx is not None:
+            ctx.pair = (d0, d1)
         return _C.transpose(x._impl, d0, d1)
 
     @staticmethod
@@ -139,9 +134,7 @@ class TransposeBackward(Op):
 
 
 def transpose(input, dim0, dim1):
-    if _grad_state.enabled and input._requires_grad:
-        return TransposeBackward.apply(input, dim0, dim1)
-    return _wrap(_C.transpose(input._impl, dim0, dim1))
+    return TransposeBackward.apply(input, dim0, dim1)
 
 
 swapaxes = swapdims = transpose
@@ -169,7 +162,8 @@ class ExpandBackward(Op):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = x._impl.shape
+        if ctx is not None:
+            ctx.in_shape = x._impl.shape
         return _C.expand(x._impl, shape)
 
     @staticmethod
@@ -179,9 +173,7 @@ class ExpandBackward(Op):
 
 def expand(input, *sizes):
     sizes = _size_arg(sizes)
-    if _grad_state.enabled and input._requires_grad:
-        return ExpandBackward.apply(input, sizes)
-    return _wrap(_C.expand(input._impl, sizes))
+    return ExpandBackward.apply(input, sizes)
 
 
 def expand_as(input, other):
@@ -225,9 +217,10 @@ def broadcast_tensors(*tensors):
 class CatBackward(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
-        ctx.dim = dim
-        ctx.sizes = [t._impl.shape[dim] if t._impl.ndim else 0 for t in tensors]
-        ctx.dtypes = dtypes_if_mixed(*tensors) or [None] * len(tensors)
+        if ctx is not None:
+            ctx.dim = dim
+            ctx.sizes = [t._impl.shape[dim] if t._impl.ndim else 0 for t in tensors]
+            ctx.dtypes = dtypes_if_mixed(*tensors) or [None] * len(tensors)
         return _C.cat([t._impl for t in tensors], dim)
 
     @staticmethod
@@ -251,9 +244,7 @@ def cat(tensors, dim=0):
     if ref == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     dim = _wrap_dim(dim, ref)
-    if _grad_state.enabled and builtins_any(t._requires_grad for t in tensors):
-        return CatBackward.apply(dim, *tensors)
-    return _wrap(_C.cat([t._impl for t in tensors], dim))
+    return CatBackward.apply(dim, *tensors)
 
 
 concat = concatenate = cat
@@ -318,7 +309,8 @@ def unbind(input, dim=0):
 class _TriBackward(Op):
     @classmethod
     def forward(cls, ctx, x, diagonal):
-        ctx.diagonal = diagonal
+        if ctx is not None:
+            ctx.diagonal = diagonal
         return cls.op(x._impl, diagonal)
 
     @classmethod
@@ -337,9 +329,7 @@ class TriuBackward(_TriBackward):
 def _tri(cls, input, diagonal):
     if input.ndim < 2:
         raise RuntimeError(f"tril/triu: input tensor must have at least 2 dimensions, got {input.ndim}")
-    if _grad_state.enabled and input._requires_grad:
-        return cls.apply(input, diagonal)
-    return _wrap(cls.op(input._impl, diagonal))
+    return cls.apply(input, diagonal)
 
 
 def tril(input, diagonal=0):

@@ -1,10 +1,10 @@
-// The nn family: softmax / log-softmax (forward and fused backward along any dim).
+// The softmax family: softmax / log-softmax (forward and fused backward along any dim).
 #include "bindings/bind.h"
 #include "ops/softmax.h"
 
 namespace pe::bind {
 
-void bind_nn(py::module_& m) {
+void bind_softmax(py::module_& m) {
   m.def("softmax", &ops::softmax, py::arg("x"), py::arg("dim"), release_gil(),
         "numerically stable softmax along dim (float32/float64, any strides; result contiguous)");
   m.def("log_softmax", &ops::log_softmax, py::arg("x"), py::arg("dim"), release_gil(),
