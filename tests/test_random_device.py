@@ -93,7 +93,7 @@ def test_python_creation_functions(device):
 
 def test_device_kernel_is_registered():
     slots = dict(_C.kernel_slots())
-    assert slots.get("random fill") == pe.cuda.is_available()
+    assert slots.get("random fill") == pe.cuda.is_built()  # registered in any CUDA build, GPU or not
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
