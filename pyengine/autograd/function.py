@@ -199,7 +199,12 @@ def _make_apply(cls):
 
     A plain function closed over cls, made once per class by Function.__init_subclass__: calling
     it makes no bound-method object, and Tensor can use it directly as an operator method.
+    forward and ctx_optional are read once here (class-body attributes): a classmethod forward
+    is then bound once, not on every call.
     """
+    forward = cls.forward
+    ctx_optional = cls.ctx_optional
+
     def apply(*args):
         # The hot path of every differentiable op, so it is written out by hand: no list
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
@@ -219,15 +224,15 @@ def _make_apply(cls):
                     if isinstance(a, _Tensor) and a._requires_grad:
                         record = True
                         break
-        if not record and cls.ctx_optional:
+        if not record and ctx_optional:
             # The one "no graph needed" fast path: no node; forward sees ctx=None. Spelled-out
             # calls for one and two arguments: a star call costs more than the check.
             if n == 1:
-                out = cls.forward(None, args[0])
+                out = forward(None, args[0])
             elif n == 2:
-                out = cls.forward(None, args[0], args[1])
+                out = forward(None, args[0], args[1])
             else:
-                out = cls.forward(None, *args)
+                out = forward(None, *args)
             if type(out) is _TensorImpl:
                 return _wrap(out)
             if type(out) is tuple:
@@ -249,11 +254,11 @@ def _make_apply(cls):
         if cls.forward_calls_tensor_ops and grad_on:  # their ops must not record a graph
             state.enabled = False
             try:
-                out = cls.forward(ctx, *args)
+                out = forward(ctx, *args)
             finally:
                 state.enabled = True
         else:
-            out = cls.forward(ctx, *args)
+            out = forward(ctx, *args)
         if type(out) is tuple:
             outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
             if record:
