@@ -175,7 +175,7 @@ def test_weight_grad_is_deterministic():
 def test_device_mismatch_is_an_error():
     x = pe.tensor(np.zeros((1, 3, 5, 5)), device="cuda")
     w = pe.tensor(np.zeros((4, 3, 3, 3)))
-    with pytest.raises(RuntimeError, match="weight on cuda"):
+    with pytest.raises(RuntimeError, match="got input on cuda:0 and weight on cpu"):
         F.conv2d(x, w)
 
 

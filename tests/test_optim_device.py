@@ -107,5 +107,5 @@ def test_mixed_devices_rejected(device):
     if device == "cpu":
         pytest.skip("needs a second device")
     p = pe.zeros(3, device=device)
-    with pytest.raises(RuntimeError, match="one device"):
+    with pytest.raises(RuntimeError, match="expected all tensors on the same device, got param on"):
         pe._C.sgd_step_(p._impl, pe.zeros(3)._impl, None, 0.1)

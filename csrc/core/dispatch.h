@@ -57,8 +57,6 @@ class KernelSlot {
              " tensors");
     return fn;
   }
-  bool has(DeviceType type) const { return type == DeviceType::CUDA ? cuda_ != nullptr : cpu_[0] != nullptr; }
-  const char* name() const { return name_; }
 
   template <class... Args>
   decltype(auto) operator()(Device device, Args&&... args) const {

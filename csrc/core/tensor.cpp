@@ -65,4 +65,9 @@ Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
   return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
 }
 
+void check_same_device(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
+  PE_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors on the same device, got ", a_name, " on ",
+           a.device().str(), " and ", b_name, " on ", b.device().str());
+}
+
 }  // namespace pe

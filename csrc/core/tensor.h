@@ -16,6 +16,10 @@ int64_t shape_numel(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 // Wrap a possibly negative dim into [0, ndim); IndexError names the valid range.
 int64_t wrap_dim(int64_t dim, int64_t ndim);
+class Tensor;
+// RuntimeError "<op>: expected all tensors on the same device, got <a_name> on cuda:0 and
+// <b_name> on cpu" unless a and b share a device: the one device check of every op family.
+void check_same_device(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name);
 
 class Tensor {
  public:

@@ -44,11 +44,6 @@ void check_groups(const char* name, int64_t groups) {
   PE_CHECK(groups >= 1, ValueError, name, ": groups must be positive, got ", groups);
 }
 
-void check_device(const char* name, const char* what, const Tensor& t, const Tensor& x) {
-  PE_CHECK(t.device() == x.device(), RuntimeError, name, ": expected the ", what, " on ", x.device().str(),
-           " like the input, got ", t.device().str());
-}
-
 // Shared checks of input, weight and bias: 4-D, one floating dtype, one device, bias (channels,).
 void check_tensors(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
   PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
@@ -57,11 +52,11 @@ void check_tensors(const char* name, const Tensor& x, const Tensor& w, const Opt
            dtype_name(x.dtype()));
   PE_CHECK(w.dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and weight dtype ",
            dtype_name(w.dtype()), " differ");
-  check_device(name, "weight", w, x);
+  check_same_device(name, x, "input", w, "weight");
   if (!b) return;
   PE_CHECK(b->dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and bias dtype ",
            dtype_name(b->dtype()), " differ");
-  check_device(name, "bias", *b, x);
+  check_same_device(name, x, "input", *b, "bias");
   PE_CHECK(b->ndim() == 1 && b->shape()[0] == bias_len, ValueError, name, ": expected a bias of shape (", bias_len,
            ",), got ", shape_str(b->shape()));
 }
@@ -117,7 +112,7 @@ void check_grad(const char* name, const Tensor& grad, const Shape& expected, con
            ", got ", shape_str(grad.shape()));
   PE_CHECK(grad.dtype() == x.dtype(), TypeError, name, ": grad_output dtype ", dtype_name(grad.dtype()),
            " and input dtype ", dtype_name(x.dtype()), " differ");
-  check_device(name, "grad_output", grad, x);
+  check_same_device(name, x, "input", grad, "grad_output");
 }
 
 const void* bias_data(const OptTensor& b, OptTensor& keep) {

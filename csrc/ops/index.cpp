@@ -15,10 +15,6 @@ namespace pe::ops {
 
 // ---- shared checks ----
 
-static void check_same_device(const char* op, const Tensor& x, const Tensor& other, const char* name) {
-  PE_CHECK(x.device() == other.device(), RuntimeError, op, ": expected all tensors on the same device, got self on ",
-           x.device().str(), " and ", name, " on ", other.device().str());
-}
 
 // The kernels' view of a tensor whose shape is the kernel's shape.
 static IndexOperand operand(const Tensor& t) { return {t.raw_data(), t.strides()}; }
@@ -159,7 +155,7 @@ static void check_index_shapes(const char* op, const Tensor& x, int64_t dim, con
 }
 
 Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
-  check_same_device("gather", x_in, index_in, "index");
+  check_same_device("gather", x_in, "input", index_in, "index");
   check_index_dtype("gather", index_in);
   Tensor x = at_least_1d(x_in), index = at_least_1d(index_in);
   dim = wrap_dim(dim, x.ndim());
@@ -177,8 +173,8 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
 
 static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index_in,
                                const Tensor& src_in) {
-  check_same_device(op, x_in, index_in, "index");
-  check_same_device(op, x_in, src_in, "src");
+  check_same_device(op, x_in, "input", index_in, "index");
+  check_same_device(op, x_in, "input", src_in, "src");
   check_index_dtype(op, index_in);
   PE_CHECK(src_in.dtype() == x_in.dtype(), TypeError, op, ": expected src of the same dtype as self (",
            dtype_name(x_in.dtype()), "), got ", dtype_name(src_in.dtype()));
@@ -208,7 +204,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 }
 
 Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
-  check_same_device("index_select", x_in, index, "index");
+  check_same_device("index_select", x_in, "input", index, "index");
   check_index_dtype("index_select", index);
   PE_CHECK(index.ndim() <= 1, ValueError, "index_select: index should be 0-d or 1-d, got shape ",
            shape_str(index.shape()));

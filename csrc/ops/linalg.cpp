@@ -12,8 +12,7 @@ namespace {
 
 // Same device, and a dtype the products support (float32, float64, int64).
 void check_operands(const char* name, const Tensor& a, const Tensor& b) {
-  PE_CHECK(a.device() == b.device(), RuntimeError, name, ": expected both tensors on the same device, got ",
-           a.device().str(), " and ", b.device().str());
+  check_same_device(name, a, "input", b, "other");
   PE_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, TypeError, name,
            ": expected float32, float64 or int64 tensors, got ", dtype_name(a.dtype()), " and ",
            dtype_name(b.dtype()));
@@ -90,8 +89,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
   check_operands("gemm_", a, b);
-  PE_CHECK(c.device() == a.device(), RuntimeError, "gemm_: expected the output on ", a.device().str(),
-           " like the operands, got ", c.device().str());
+  check_same_device("gemm_", a, "input", c, "output");
   PE_CHECK(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, ValueError,
            "gemm_: expected 2-D tensors, got shapes ", shape_str(c.shape()), " (output), ", shape_str(a.shape()),
            " and ", shape_str(b.shape()));

@@ -12,10 +12,6 @@ void check_float(const Tensor& t, const char* op, const char* what) {
 }
 
 // Every operand of a call lives on the input's device.
-void check_device(const Tensor& t, const Tensor& x, const char* op, const char* name) {
-  PE_CHECK(t.device() == x.device(), RuntimeError, op, ": ", name, " is on ", t.device().str(),
-           " but the input is on ", x.device().str());
-}
 
 // A per-channel / per-element parameter: same dtype as x, the expected shape; made contiguous.
 const void* param_data(const OptTensor& p, Tensor& keep, const Tensor& x, const Shape& expected, const char* op,
@@ -23,7 +19,7 @@ const void* param_data(const OptTensor& p, Tensor& keep, const Tensor& x, const 
   if (!p) return nullptr;
   PE_CHECK(p->dtype() == x.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name(p->dtype()),
            " does not match input dtype ", dtype_name(x.dtype()));
-  check_device(*p, x, op, name);
+  check_same_device(op, x, "input", *p, name);
   PE_CHECK(p->shape() == expected, ValueError, op, ": ", name, " of shape ", shape_str(p->shape()),
            " does not match ", what_expected, " (expected shape ", shape_str(expected), ", input of shape ",
            shape_str(x.shape()), ")");
@@ -39,7 +35,7 @@ int64_t prod(const Shape& s, size_t from, size_t to) {
 
 void check_grad(const Tensor& grad, const Tensor& x, const char* op) {
   check_float(grad, op, "gradient");
-  check_device(grad, x, op, "gradient");
+  check_same_device(op, x, "input", grad, "gradient");
   PE_CHECK(grad.shape() == x.shape(), ValueError, op, ": gradient shape ", shape_str(grad.shape()),
            " does not match input shape ", shape_str(x.shape()));
   PE_CHECK(grad.dtype() == x.dtype(), TypeError, op, ": gradient dtype ", dtype_name(grad.dtype()),
@@ -47,7 +43,7 @@ void check_grad(const Tensor& grad, const Tensor& x, const char* op) {
 }
 
 void check_stat(const Tensor& s, const Tensor& x, int64_t numel, const char* op, const char* name) {
-  check_device(s, x, op, name);
+  check_same_device(op, x, "input", s, name);
   PE_CHECK(s.dtype() == x.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name(s.dtype()),
            " does not match input dtype ", dtype_name(x.dtype()));
   PE_CHECK(s.numel() == numel && s.is_contiguous(), ValueError, op, ": ", name, " must be contiguous with ",
@@ -155,7 +151,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x_in, const 
     const char* name = r == &running_mean ? "running_mean" : "running_var";
     PE_CHECK((*r)->dtype() == x_in.dtype(), TypeError, op, ": ", name, " dtype ", dtype_name((*r)->dtype()),
              " does not match input dtype ", dtype_name(x_in.dtype()));
-    check_device(**r, x_in, op, name);
+    check_same_device(op, x_in, "input", **r, name);
     PE_CHECK((*r)->ndim() == 1 && (*r)->shape()[0] == C, ValueError, op, ": expected ", (*r)->numel(),
              " channels (", name, " shape ", shape_str((*r)->shape()), "), got input of shape ",
              shape_str(x_in.shape()));

@@ -99,8 +99,7 @@ class StepOperands {
 
  private:
   void check_like_param(const char* name, const Tensor& t) const {
-    PE_CHECK(t.device() == param_.device(), RuntimeError, op_, ": expected all tensors on one device, but param is on ",
-             param_.device().str(), " and ", name, " is on ", t.device().str());
+    check_same_device(op_, param_, "param", t, name);
     PE_CHECK(t.dtype() == param_.dtype(), TypeError, op_, ": ", name, " dtype ", dtype_name(t.dtype()),
              " does not match param dtype ", dtype_name(param_.dtype()));
     PE_CHECK(t.shape() == param_.shape(), ValueError, op_, ": ", name, " shape ", shape_str(t.shape()),

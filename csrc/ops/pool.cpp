@@ -281,8 +281,7 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   check_grad(grad, name);
   PE_CHECK(indices.dtype() == DType::Int64, TypeError, name, ": expected int64 indices, got ",
            dtype_name(indices.dtype()));
-  PE_CHECK(indices.device() == grad.device(), RuntimeError, name, ": indices on ", indices.device().str(),
-           " but gradient on ", grad.device().str());
+  check_same_device(name, grad, "gradient", indices, "indices");
   PE_CHECK(grad.shape() == indices.shape(), ValueError, name, ": gradient shape ", shape_str(grad.shape()),
            " does not match indices shape ", shape_str(indices.shape()));
   const Geometry g = geometry(input_shape, spatial, name);

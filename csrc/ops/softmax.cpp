@@ -58,8 +58,7 @@ Tensor backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, cons
            " does not match output shape ", shape_str(y.shape()));
   PE_CHECK(grad.dtype() == y.dtype(), TypeError, name, "(): gradient dtype ", dtype_name(grad.dtype()),
            " does not match output dtype ", dtype_name(y.dtype()));
-  PE_CHECK(grad.device() == y.device(), RuntimeError, name, "(): gradient on ", grad.device().str(),
-           " but output on ", y.device().str());
+  check_same_device(name, grad, "gradient", y, "output");
   const int64_t d = wrap_dim(dim, std::max<int64_t>(y.ndim(), 1));
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   if (out.numel() == 0) return out;

@@ -45,7 +45,7 @@ class LogSoftmaxFn(Op):
         return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
 
 
-def _softmax_dim(x, dim, name):
+def _softmax_dim(x, dim):
     if dim is None:  # PyTorch's legacy implicit choice
         dim = 0 if x.ndim in (0, 1, 3) else 1
     return dim
@@ -61,12 +61,12 @@ def _softmax_input(input, dtype, name):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "softmax")
-    return SoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
+    return SoftmaxFn.apply(x, _softmax_dim(x, dim))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "log_softmax")
-    return LogSoftmaxFn.apply(x, _softmax_dim(x, dim, "log_softmax"))
+    return LogSoftmaxFn.apply(x, _softmax_dim(x, dim))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
