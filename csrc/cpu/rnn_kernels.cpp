@@ -5,6 +5,7 @@
 // its own unit-stride stream, so the compiler turns it into vector code. Rows are independent
 // and split over threads: results never depend on the thread count.
 #include <cstdint>
+#include <vector>
 
 #include "core/parallel.h"
 #include "cpu/fast_math.h"
@@ -35,34 +36,63 @@ const T* prev_row(const void* prev, const void* init, int64_t r, int64_t rows_pr
   return static_cast<const T*>(r < rows_prev ? prev : init) + r * H;
 }
 
+// dst = src + bias (bias may be null): one unit-stride vector loop, the test outside it.
+template <class T>
+void plus_bias(int64_t n, const T* __restrict src, const T* __restrict bias, T* __restrict dst) {
+  if (bias) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i] + bias[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// pre = ((xg + b_ih) + hg) + b_hh over n values: CUDA's order of additions.
+template <class T>
+void add_rows(int64_t n, const T* xg, const T* b_ih, const T* __restrict hg, const T* b_hh, T* __restrict pre) {
+  plus_bias(n, xg, b_ih, pre);
+  for (int64_t i = 0; i < n; ++i) pre[i] += hg[i];
+  if (b_hh)
+    for (int64_t i = 0; i < n; ++i) pre[i] += b_hh[i];
+}
+
 template <class T, Mode M>
 void step_forward(const RnnStepForwardArgs& a) {
   const int64_t H = a.H, GH = rnn::gate_count(M) * H, SH = rnn::saved_gate_count(M) * H;
   const T* b_ih = static_cast<const T*>(a.b_ih);
   const T* b_hh = static_cast<const T*>(a.b_hh);
   parallel_for(a.rows, GH * 8, [&](int64_t r0, int64_t r1) {
+    // A row's pre-activations (GRU: r and z, then xn and hn apart), so the unit loops below
+    // read plain arrays and vectorise.
+    std::vector<T> buffer(GH + H);
+    T* __restrict pre = buffer.data();
     for (int64_t r = r0; r < r1; ++r) {
       const T* xg = static_cast<const T*>(a.xg) + r * GH;
       const T* hg = static_cast<const T*>(a.hg) + r * GH;
-      T* h = static_cast<T*>(a.h) + r * H;
-      auto pre = [&](int64_t i) { return xg[i] + rnn::bias_at(b_ih, i) + hg[i] + rnn::bias_at(b_hh, i); };
+      T* __restrict h = static_cast<T*>(a.h) + r * H;
+      if constexpr (M == Mode::Gru) {
+        add_rows<T>(2 * H, xg, b_ih, hg, b_hh, pre);
+        plus_bias<T>(H, xg + 2 * H, b_ih ? b_ih + 2 * H : nullptr, pre + 2 * H);  // xn
+        plus_bias<T>(H, hg + 2 * H, b_hh ? b_hh + 2 * H : nullptr, pre + 3 * H);  // hn
+      } else {
+        add_rows<T>(GH, xg, b_ih, hg, b_hh, pre);
+      }
       if constexpr (M == Mode::Tanh || M == Mode::Relu) {
-        for (int64_t j = 0; j < H; ++j) h[j] = rnn::rnn_forward<T, FastAct>(M, pre(j));
+        for (int64_t j = 0; j < H; ++j) h[j] = rnn::rnn_forward<T, FastAct>(M, pre[j]);
       } else if constexpr (M == Mode::Lstm) {
-        const T* c_prev = prev_row<T>(a.c_prev, a.c_init, r, a.rows_prev, H);
-        T* c = static_cast<T*>(a.c) + r * H;
-        T* gates = static_cast<T*>(a.gates) + r * SH;
+        const T* __restrict c_prev = prev_row<T>(a.c_prev, a.c_init, r, a.rows_prev, H);
+        T* __restrict c = static_cast<T*>(a.c) + r * H;
+        T* __restrict gates = static_cast<T*>(a.gates) + r * SH;
+#pragma omp simd
         for (int64_t j = 0; j < H; ++j)
-          rnn::lstm_forward<T, FastAct>(pre(j), pre(H + j), pre(2 * H + j), pre(3 * H + j), c_prev[j], c[j], h[j],
+          rnn::lstm_forward<T, FastAct>(pre[j], pre[H + j], pre[2 * H + j], pre[3 * H + j], c_prev[j], c[j], h[j],
                                         gates + j, H);
       } else {
-        const T* h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
-        T* gates = static_cast<T*>(a.gates) + r * SH;
-        for (int64_t j = 0; j < H; ++j) {
-          const T xn = xg[2 * H + j] + rnn::bias_at(b_ih, 2 * H + j);
-          const T hn = hg[2 * H + j] + rnn::bias_at(b_hh, 2 * H + j);
-          h[j] = rnn::gru_forward<T, FastAct>(pre(j), pre(H + j), xn, hn, h_prev[j], gates + j, H);
-        }
+        const T* __restrict h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
+        T* __restrict gates = static_cast<T*>(a.gates) + r * SH;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j)
+          h[j] = rnn::gru_forward<T, FastAct>(pre[j], pre[H + j], pre[2 * H + j], pre[3 * H + j], h_prev[j],
+                                              gates + j, H);
       }
     }
   });
@@ -72,28 +102,36 @@ template <class T, Mode M>
 void step_backward(const RnnStepBackwardArgs& a) {
   const int64_t H = a.H, GH = rnn::gate_count(M) * H, SH = rnn::saved_gate_count(M) * H;
   parallel_for(a.rows, GH * 8, [&](int64_t r0, int64_t r1) {
+    std::vector<T> buffer(H);
+    T* __restrict dh = buffer.data();
     for (int64_t r = r0; r < r1; ++r) {
       const T* dh_in = static_cast<const T*>(a.dh) + r * H;
-      const T* dh_extra = a.dh_extra ? static_cast<const T*>(a.dh_extra) + r * H : nullptr;
-      T* dgi = static_cast<T*>(a.dgi) + r * GH;
-      T* dgh = static_cast<T*>(a.dgh) + r * GH;
-      auto dh = [&](int64_t j) { return dh_extra ? dh_in[j] + dh_extra[j] : dh_in[j]; };
-      if constexpr (M == Mode::Tanh || M == Mode::Relu) {
-        const T* h = static_cast<const T*>(a.h) + r * H;
-        for (int64_t j = 0; j < H; ++j) dgi[j] = rnn::rnn_backward<T>(M, dh(j), h[j]);
-      } else if constexpr (M == Mode::Lstm) {
-        const T* gates = static_cast<const T*>(a.gates) + r * SH;
-        const T* c = static_cast<const T*>(a.c) + r * H;
-        const T* c_prev = prev_row<T>(a.c_prev, a.c_init, r, a.rows_prev, H);
-        T* dc = static_cast<T*>(a.dc) + r * H;
-        for (int64_t j = 0; j < H; ++j)
-          dc[j] = rnn::lstm_backward<T, FastAct>(dh(j), dc[j], gates + j, c[j], c_prev[j], dgi + j, H);
+      if (a.dh_extra) {
+        const T* dh_extra = static_cast<const T*>(a.dh_extra) + r * H;
+        for (int64_t j = 0; j < H; ++j) dh[j] = dh_in[j] + dh_extra[j];
       } else {
-        const T* gates = static_cast<const T*>(a.gates) + r * SH;
-        const T* h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
-        T* dh_prev = static_cast<T*>(a.dh_prev) + r * H;
+        for (int64_t j = 0; j < H; ++j) dh[j] = dh_in[j];
+      }
+      T* __restrict dgi = static_cast<T*>(a.dgi) + r * GH;
+      T* __restrict dgh = static_cast<T*>(a.dgh) + r * GH;
+      if constexpr (M == Mode::Tanh || M == Mode::Relu) {
+        const T* __restrict h = static_cast<const T*>(a.h) + r * H;
+        for (int64_t j = 0; j < H; ++j) dgi[j] = rnn::rnn_backward<T>(M, dh[j], h[j]);
+      } else if constexpr (M == Mode::Lstm) {
+        const T* __restrict gates = static_cast<const T*>(a.gates) + r * SH;
+        const T* __restrict c = static_cast<const T*>(a.c) + r * H;
+        const T* __restrict c_prev = prev_row<T>(a.c_prev, a.c_init, r, a.rows_prev, H);
+        T* __restrict dc = static_cast<T*>(a.dc) + r * H;
+#pragma omp simd
         for (int64_t j = 0; j < H; ++j)
-          dh_prev[j] = rnn::gru_backward<T>(dh(j), gates + j, h_prev[j], dgi + j, dgh + j, H);
+          dc[j] = rnn::lstm_backward<T, FastAct>(dh[j], dc[j], gates + j, c[j], c_prev[j], dgi + j, H);
+      } else {
+        const T* __restrict gates = static_cast<const T*>(a.gates) + r * SH;
+        const T* __restrict h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
+        T* __restrict dh_prev = static_cast<T*>(a.dh_prev) + r * H;
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j)
+          dh_prev[j] = rnn::gru_backward<T>(dh[j], gates + j, h_prev[j], dgi + j, dgh + j, H);
       }
     }
   });
