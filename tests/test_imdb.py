@@ -206,7 +206,8 @@ def _acl_expected(split, word_index, num_words=None):
     """(index lists, labels) of a split's fixture reviews: negatives then positives, by id."""
     xs, ys = [], []
     for label, sentiment in ((0, "neg"), (1, "pos")):
-        names = sorted((n for (s, t, n) in ACL_REVIEWS if s == split and t == sentiment), key=lambda n: int(n.split("_")[0]))
+        names = sorted((n for (s, t, n) in ACL_REVIEWS if s == split and t == sentiment),
+                       key=lambda n: int(n.split("_")[0]))
         for n in names:
             idx = [word_index[w] + 3 if w in word_index else 2 for w in tokenize(ACL_REVIEWS[(split, sentiment, n)])]
             xs.append([1] + [i if num_words is None or i < num_words else 2 for i in idx])
@@ -327,3 +328,67 @@ def test_bag_of_words_binary_and_counts():
         bag_of_words(seqs, 4)
     with pytest.raises(ValueError, match="num_words must be a positive integer"):
         bag_of_words(seqs, 0)
+
+
+# --- the example, end to end on generated copies --------------------------------------------------------
+def _synthetic_reviews(n, rng):
+    """Rank lists whose label shows: positive reviews use "great" (rank 5), negative ones "bad" (6)."""
+    xs, ys = [], []
+    for i in range(n):
+        label = i % 2
+        words = rng.integers(7, 40, size=rng.integers(4, 14)).tolist()
+        words[rng.integers(len(words))] = 5 if label else 6
+        xs.append(words)
+        ys.append(label)
+    return xs, ys
+
+
+EXAMPLE_TINY = ["--num-words", "50", "--maxlen", "12", "--epochs", "2", "--batch-size", "8", "--val-size", "8",
+                "--hidden", "4", "--embedding-dim", "4", "--units", "4"]
+
+
+def _run_example(path, tmp_path, capsys, extra=()):
+    pytest.importorskip("matplotlib")
+    from pyengine.examples import imdb
+    plot = str(tmp_path / "curves.png")
+    results = imdb.main(["--data", path, "--plot", plot, *EXAMPLE_TINY, *extra])
+    out = capsys.readouterr().out
+    assert set(results) == {"bow", "rnn", "lstm"} and all(0.0 <= a <= 1.0 for a in results.values())
+    for kind, published in (("bow", "0.88"), ("rnn", "0.76"), ("lstm", "0.87")):
+        row = next(line for line in out.splitlines() if line.startswith(kind + " "))
+        assert published in row and f"{results[kind]:.4f}" in row
+    assert os.path.getsize(plot) > 10_000
+    return results
+
+
+def test_example_learns_on_an_npz_copy(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    write_npz(str(tmp_path), train=_synthetic_reviews(48, rng), test=_synthetic_reviews(16, rng))
+    results = _run_example(str(tmp_path / "imdb.npz"), tmp_path, capsys,
+                           ["--epochs", "12", "--lr", "0.02", "--hidden", "8", "--units", "8", "--embedding-dim", "8"])
+    # one word tells the label: chance is 0.5 on these 16 test reviews
+    assert results["bow"] >= 0.8 and results["lstm"] >= 0.7, results
+
+
+def test_example_runs_on_an_aclimdb_copy(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    words = ["w" + chr(ord("a") + i) + chr(ord("a") + j) for i in range(7) for j in range(6)]  # 42 > any rank
+    reviews = {}
+    for split, n in (("train", 40), ("test", 12)):
+        for i, (ranks, label) in enumerate(zip(*_synthetic_reviews(n, rng))):
+            text = " ".join("great" if r == 5 else "bad" if r == 6 else words[r] for r in ranks)
+            reviews[(split, "pos" if label else "neg", f"{i}_{8 if label else 2}.txt")] = text + ".<br /><br />"
+    _run_example(write_aclimdb(str(tmp_path), reviews), tmp_path, capsys)
+
+
+def test_example_without_data_says_where_to_get_it(tmp_path, capsys, monkeypatch):
+    from pyengine.examples import imdb
+    monkeypatch.delenv(IMDB_ENV, raising=False)
+    with pytest.raises(SystemExit) as e:
+        imdb.main([])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pyengine-imdb: no IMDB path given") and KERAS_NPZ_URL in err and ACLIMDB_URL in err
+    with pytest.raises(SystemExit) as e:
+        imdb.main(["--data", str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "nowhere does not exist" in capsys.readouterr().err
