@@ -358,14 +358,15 @@ def _run_example(path, tmp_path, capsys, extra=()):
         row = next(line for line in out.splitlines() if line.startswith(kind + " "))
         assert published in row and f"{results[kind]:.4f}" in row
     assert os.path.getsize(plot) > 10_000
-    return results
+    return results, out
 
 
 def test_example_learns_on_an_npz_copy(tmp_path, capsys):
     rng = np.random.default_rng(0)
     write_npz(str(tmp_path), train=_synthetic_reviews(48, rng), test=_synthetic_reviews(16, rng))
-    results = _run_example(str(tmp_path / "imdb.npz"), tmp_path, capsys,
-                           ["--epochs", "12", "--lr", "0.02", "--hidden", "8", "--units", "8", "--embedding-dim", "8"])
+    results, _ = _run_example(str(tmp_path / "imdb.npz"), tmp_path, capsys,
+                              ["--epochs", "12", "--lr", "0.02", "--hidden", "8", "--units", "8",
+                               "--embedding-dim", "8"])
     # one word tells the label: chance is 0.5 on these 16 test reviews
     assert results["bow"] >= 0.8 and results["lstm"] >= 0.7, results
 
@@ -378,7 +379,8 @@ def test_example_runs_on_an_aclimdb_copy(tmp_path, capsys):
         for i, (ranks, label) in enumerate(zip(*_synthetic_reviews(n, rng))):
             text = " ".join("great" if r == 5 else "bad" if r == 6 else words[r] for r in ranks)
             reviews[(split, "pos" if label else "neg", f"{i}_{8 if label else 2}.txt")] = text + ".<br /><br />"
-    _run_example(write_aclimdb(str(tmp_path), reviews), tmp_path, capsys)
+    _, out = _run_example(write_aclimdb(str(tmp_path), reviews), tmp_path, capsys, ["--limit", "30"])
+    assert "IMDB: 22 training, 8 validation, 12 test reviews, 50-word vocabulary" in out
 
 
 def test_example_without_data_says_where_to_get_it(tmp_path, capsys, monkeypatch):
@@ -392,3 +394,6 @@ def test_example_without_data_says_where_to_get_it(tmp_path, capsys, monkeypatch
     with pytest.raises(SystemExit) as e:
         imdb.main(["--data", str(tmp_path / "nowhere")])
     assert e.value.code == 2 and "nowhere does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        imdb.main(["--models", "bow,cnn"])
+    assert e.value.code == 2 and "--models: unknown cnn" in capsys.readouterr().err

@@ -108,7 +108,7 @@ def load(args):
     try:
         (x_train, y_train), (x_test, y_test) = load_imdb(args.data, num_words=args.num_words)
     except (FileNotFoundError, ValueError) as e:
-        print(f"pyengine-imdb: {e}", file=sys.stderr)
+        print(f"pyengine-imdb: {e}\nthen run: pyengine-imdb --data PATH", file=sys.stderr)
         raise SystemExit(2) from None
     if args.limit:
         x_train, y_train, x_test, y_test = x_train[:args.limit], y_train[:args.limit], x_test[:args.limit], \
