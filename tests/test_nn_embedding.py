@@ -125,7 +125,7 @@ def test_module_init_and_from_pretrained():
 # ---------------------------------------------------------------- embedding_bag vs torch
 IDX1 = [1, 2, 6, 1, 3, 2, 2, 0, 5]
 OFFSETS = {  # 1-D input cut at offsets; include_last_offset; empty bags first, inside and last
-    "plain": ([0, 2, 5], False),
+    "plain": ([0, 2, 5, 8], False),  # the last bag has one entry
     "empty": ([0, 0, 4, 4, 9], False),
     "last": ([0, 3, 3, 9], True),
 }
