@@ -234,6 +234,19 @@ def test_include_last_offset_before_the_end(mode):
     np.testing.assert_array_equal(g1, np.asarray(w.grad))
 
 
+@pytest.mark.parametrize("mode", ["sum", "max"])
+def test_max_norm_layer_called_twice_before_backward(mode):
+    """The second call renormalises the weight in place; the first call's backward must not need it."""
+    mp = pe.nn.EmbeddingBag(V, D, max_norm=0.5, mode=mode, dtype=pe.float64)
+    mt = torch.nn.EmbeddingBag(V, D, max_norm=0.5, mode=mode).double()
+    mt.load_state_dict({"weight": torch.tensor(np.asarray(mp.weight.detach()))})
+    a, b = [1, 2, 3, 1], [3, 4, 5, 0]
+    (mp(pe.tensor([a])) + mp(pe.tensor([b]))).sum().backward()
+    (mt(torch.tensor([a])) + mt(torch.tensor([b]))).sum().backward()
+    _close(mp.weight, mt.weight, 1e-12)
+    _close(mp.weight.grad, mt.weight.grad, 1e-12)
+
+
 def test_embedding_bag_all_empty_and_no_bags():
     wp, wt = _weights("float64")
     for mode in ("sum", "mean", "max"):

@@ -258,7 +258,9 @@ class EmbeddingBagFn(Op):
         if ctx is not None:
             ctx.flat, ctx.bag_of, ctx.num_weights = flat, bags.bag_of, w.shape[0]
             ctx.mask, ctx.sizes, ctx.scale = mask, sizes, scale_grad_by_freq
-            ctx.save_for_backward(weight, per_sample_weights)
+            # The weight only for per_sample_weights' gradient: a later max_norm lookup may renormalise
+            # it in place (a second call of the same layer), which must not break this backward.
+            ctx.save_for_backward(weight if ctx.needs_input_grad[1] else None, per_sample_weights)
         return out
 
     @staticmethod
