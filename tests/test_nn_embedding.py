@@ -281,7 +281,9 @@ def test_embedding_gradcheck_and_gradgradcheck(padding_idx, scale):
 def test_embedding_bag_gradcheck(mode):
     idx, off = pe.tensor(IDX1), pe.tensor([0, 0, 4, 4])
     w = pe.tensor(W, requires_grad=True)
-    assert gradcheck(lambda w: F.embedding_bag(idx, w, off, mode=mode, padding_idx=2), [w])
+    fn = lambda w: F.embedding_bag(idx, w, off, mode=mode, padding_idx=2)  # noqa: E731
+    assert gradcheck(fn, [w])
+    assert gradgradcheck(fn, [w])
 
 
 def test_embedding_bag_per_sample_weights_gradcheck():

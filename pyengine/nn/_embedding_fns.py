@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import _C
-from ..autograd.grad_mode import no_grad, state as _grad_state
+from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op
 from ..ops.index import index_select, scatter_add
 from ..tensor import Tensor, _wrap
@@ -332,8 +332,11 @@ class EmbeddingBagMaxFn(Op):
             return _wrap(_C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)), None, None, None
         if ctx.nonempty is not None:
             g = g * _wrap(_C.to_dtype(ctx.nonempty, g._impl.dtype))
-        zeros = _wrap(_C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device))
-        return scatter_add(zeros, 0, _wrap(ctx.word), g), None, None, None
+        gw = _C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)
+        if _grad_state.enabled:  # create_graph: the differentiable scatter_add (its backward is a gather)
+            return scatter_add(_wrap(gw), 0, _wrap(ctx.word), g), None, None, None
+        _C.scatter_add_(gw, 0, ctx.word, g._impl)  # into the fresh zeros: no copy of the table
+        return _wrap(gw), None, None, None
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
