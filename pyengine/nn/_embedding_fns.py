@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import _C
-from ..autograd.grad_mode import no_grad, state as _grad_state
+from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op
 from ..ops.index import index_select, scatter_add
 from ..tensor import Tensor, _wrap
@@ -32,11 +32,11 @@ def _check_indices(indices, op, arg="indices"):
                         f"Long, Int; but got pyengine.{dt} tensor instead (while checking arguments for {op})")
 
 
-def _check_same_device(indices, weight, op):
-    a, b = indices._impl.device, weight._impl.device
+def _check_same_device(indices, other, op, name="weight"):
+    a, b = indices._impl.device, other._impl.device
     if a != b:
-        raise RuntimeError(f"{op}(): expected indices and weight on the same device, got indices on {a} and "
-                           f"weight on {b}")
+        raise RuntimeError(f"{op}(): expected indices and {name} on the same device, got indices on {a} and "
+                           f"{name} on {b}")
 
 
 def _out_of_range(flat, rows):
@@ -179,7 +179,7 @@ class _Bags:
         slots that hold an entry, for the max mode's reduction over a dense dim."""
         lengths = self.lengths
         width = int(lengths.max()) if lengths.size else 0
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        starts = np.cumsum(lengths) - lengths
         slot = np.arange(width, dtype=np.int64)
         filled = slot[None, :] < lengths[:, None]
         return np.where(filled, starts[:, None] + slot[None, :], 0), filled
@@ -204,7 +204,7 @@ def _bag_layout(input, offsets, include_last_offset):
         b.lengths = np.full(count, width, dtype=np.int64)
     else:
         _check_indices(offsets, "embedding_bag", arg="offsets")
-        _check_same_device(input, offsets, "embedding_bag")
+        _check_same_device(input, offsets, "embedding_bag", "offsets")
         off = _host(offsets._impl).astype(np.int64)  # one small device-to-host copy (a sync on a GPU)
         if off.size and off[0] != 0:
             raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
@@ -216,8 +216,10 @@ def _bag_layout(input, offsets, include_last_offset):
             i = int(np.argmax(np.diff(off) < 0))
             raise ValueError(f"offsets must be non-decreasing, got offsets[{i}] = {off[i]} > offsets[{i + 1}] = "
                              f"{off[i + 1]}")
-        ends = off[1:] if include_last_offset else np.append(off[1:], n)
-        starts = off[:ends.size]
+        if include_last_offset:  # offsets[-1] closes the last bag
+            starts, ends = off[:-1], off[1:]
+        else:  # the last bag runs to the end
+            starts, ends = off, np.append(off[1:], n)[:off.size]
         b.count, b.fixed = int(ends.size), None
         b.lengths = ends - starts
         b.used = int(ends[-1]) if ends.size else 0
@@ -256,7 +258,9 @@ class EmbeddingBagFn(Op):
         if ctx is not None:
             ctx.flat, ctx.bag_of, ctx.num_weights = flat, bags.bag_of, w.shape[0]
             ctx.mask, ctx.sizes, ctx.scale = mask, sizes, scale_grad_by_freq
-            ctx.save_for_backward(weight, per_sample_weights)
+            # The weight only for per_sample_weights' gradient: a later max_norm lookup may renormalise
+            # it in place (a second call of the same layer), which must not break this backward.
+            ctx.save_for_backward(weight if ctx.needs_input_grad[1] else None, per_sample_weights)
         return out
 
     @staticmethod
@@ -328,8 +332,11 @@ class EmbeddingBagMaxFn(Op):
             return _wrap(_C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)), None, None, None
         if ctx.nonempty is not None:
             g = g * _wrap(_C.to_dtype(ctx.nonempty, g._impl.dtype))
-        zeros = _wrap(_C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device))
-        return scatter_add(zeros, 0, _wrap(ctx.word), g), None, None, None
+        gw = _C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)
+        if _grad_state.enabled:  # create_graph: the differentiable scatter_add (its backward is a gather)
+            return scatter_add(_wrap(gw), 0, _wrap(ctx.word), g), None, None, None
+        _C.scatter_add_(gw, 0, ctx.word, g._impl)  # into the fresh zeros: no copy of the table
+        return _wrap(gw), None, None, None
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
@@ -365,15 +372,20 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     elif mode not in ("sum", "mean"):
         raise ValueError("mode has to be one of sum, mean or max")
     _check_sparse(sparse)
-    flat = _C.reshape(input._impl, [-1])
-    if max_norm is not None:
-        _embedding_renorm_(weight._impl, flat, max_norm, norm_type)
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
                                   "on GitHub.")
+    if per_sample_weights is not None:
+        if per_sample_weights._impl.dtype != weight._impl.dtype:
+            raise TypeError(f"embedding_bag: expected per_sample_weights of the weight's dtype "
+                            f"(pyengine.{weight._impl.dtype}), got pyengine.{per_sample_weights._impl.dtype}")
+        _check_same_device(input, per_sample_weights, "embedding_bag", "per_sample_weights")
     padding_idx = _wrap_padding_idx(padding_idx, weight.shape[0], bag=True)
     bags = _bag_layout(input, offsets, include_last_offset)
+    flat = _C.reshape(input._impl, [-1])
+    if max_norm is not None:  # after every check, so a bad call leaves the weight as it was
+        _embedding_renorm_(weight._impl, flat, max_norm, norm_type)
     if bags.used < flat.shape[0]:  # entries past the last offset (include_last_offset) are in no bag
         flat = _C.slice(flat, 0, 0, bags.used, 1)
         if per_sample_weights is not None:

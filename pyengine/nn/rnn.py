@@ -148,7 +148,8 @@ class RNNBase(Module):
         else:
             mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch, self.proj_size if self.proj_size > 0 else self.hidden_size)
+        P = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (self.num_layers * num_directions, mini_batch, P)
 
     def get_expected_cell_size(self, input, batch_sizes):
         L, B, _ = self.get_expected_hidden_size(input, batch_sizes)
