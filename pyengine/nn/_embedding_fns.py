@@ -11,8 +11,6 @@ adjoints), so create_graph=True works.
 A fused native embedding_bag (segment sum/mean/max over offsets) would save the padded layout
 the max mode builds here and the host trip for the bag layout; see _bag_layout.
 """
-import math
-
 import numpy as np
 
 from .. import _C
@@ -174,15 +172,14 @@ class _Bags:
 
     __slots__ = ("count", "used", "lengths", "bag_of", "fixed")
 
-    def positions(self):
-        """The padded (count, max length) layout of entry positions (0 in the empty slots) and the
-        slots that hold an entry, for the max mode's reduction over a dense dim."""
+    def positions(self, width):
+        """Per slot of the padded (count, width) layout, the input position it reads: a bag's
+        entries, then its first entry again in the empty slots (position 0 for empty bags)."""
         lengths = self.lengths
-        width = int(lengths.max()) if lengths.size else 0
         starts = np.cumsum(lengths) - lengths
-        slot = np.arange(width, dtype=np.int64)
-        filled = slot[None, :] < lengths[:, None]
-        return np.where(filled, starts[:, None] + slot[None, :], 0), filled
+        slot = np.arange(width, dtype=np.int64)[None, :]
+        first = np.where(lengths > 0, starts, 0)[:, None]
+        return np.where(slot < lengths[:, None], starts[:, None] + slot, first).reshape(-1)
 
 
 def _host(impl):
@@ -287,37 +284,38 @@ class EmbeddingBagFn(Op):
 
 class EmbeddingBagMaxFn(Op):
     """Elementwise max over each bag's rows. The bags are laid out padded to the longest (2-D
-    input is that layout already); empty slots and padding entries read -inf, one max_dim reduces,
-    and the row index of each maximum is kept for backward (the first maximum wins, as in torch).
-    Empty bags give zeros and no gradient."""
+    input is that layout already), one max_dim reduces, and the row index of each maximum is kept
+    for backward (the first maximum wins, as in torch). No (bags, width, D) masking: a short bag's
+    empty slots and its padding entries repeat one of its own entries, which leaves the max and
+    the first maximum's row unchanged. Empty bags (or bags of padding only) give zeros and no
+    gradient."""
 
     @staticmethod
     def forward(ctx, weight, flat, bags, padding_idx):
         w = weight._impl
         count, d = bags.count, w.shape[1]
-        if bags.fixed is not None:
-            width, padded, filled = bags.fixed, flat, None
-        else:
-            pos, filled_np = bags.positions()
-            width = pos.shape[1]
-            filled = None if filled_np.all() else _to_device(filled_np, flat.device)
-            padded = _C.index_select(flat, 0, _to_device(pos.reshape(-1), flat.device)) if flat.shape[0] else flat
+        width = bags.fixed if bags.fixed is not None else (int(bags.lengths.max()) if count else 0)
         if count == 0 or width == 0 or flat.shape[0] == 0:
-            out = _C.full([count, d], 0.0, w.dtype, w.device)
             if ctx is not None:
-                ctx.word = None
-            return out
-        valid = filled
+                ctx.word, ctx.num_weights = None, w.shape[0]
+            return _C.full([count, d], 0.0, w.dtype, w.device)
+        device = flat.device
+        if bags.fixed is not None:
+            padded = _C.reshape(flat, [count, width])
+        else:
+            padded = _C.reshape(_C.index_select(flat, 0, _to_device(bags.positions(width), device)), [count, width])
+        empty = bags.lengths == 0
+        nonempty = _to_device(~empty[:, None], device) if empty.any() else None
         if padding_idx is not None:
-            not_pad = _C.reshape(_C.ne(padded, padding_idx), [count, width])
-            valid = not_pad if valid is None else _C.logical_and(valid, not_pad)
-        rows = _C.reshape(_take_rows(w, padded), [count, width, d])
-        if valid is not None:
-            rows = _C.where(_C.unsqueeze(valid, 2), rows, -math.inf)
+            # Padding entries take the bag's first other entry (max_dim gives the first True slot).
+            not_pad = _C.ne(padded, padding_idx)
+            first = _C.max_dim(not_pad, 1, True)[1]
+            padded = _C.where(not_pad, padded, _C.gather(padded, 1, first))
+            has = _C.any(not_pad, [1], True)
+            nonempty = has if nonempty is None else _C.logical_and(nonempty, has)
+        rows = _C.reshape(_take_rows(w, _C.reshape(padded, [-1])), [count, width, d])
         out, arg = _C.max_dim(rows, 1, False)
-        nonempty = None
-        if valid is not None:
-            nonempty = _C.unsqueeze(_C.any(valid, [1], False), 1)
+        if nonempty is not None:
             out = _C.where(nonempty, out, 0.0)
         if ctx is not None:
             # The weight row of each maximum: the padded index at the winning slot.
