@@ -1,6 +1,8 @@
 #include "core/allocator.h"
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <new>
 #include <vector>
 
@@ -43,7 +45,7 @@ void check_device(Device d) {
 
 // Small blocks are recycled through per-thread free lists, one per power-of-two size class.
 // aligned_alloc takes glibc's slow memalign path on every call (no fast per-thread cache),
-// and that cost dominated ops on tiny tensors. Big blocks go straight to the system, and each
+// and that cost dominated ops on tiny tensors. Big blocks go to the big-block cache below; each
 // list is capped, so the cache holds at most about 2 MiB per thread.
 namespace {
 
@@ -97,6 +99,51 @@ BlockCache* thread_cache() {
   return t_cache;
 }
 
+// Big blocks (above the size classes) are kept in one process-wide cache keyed by their exact
+// page-rounded size, up to kBigCacheBytes in all. glibc hands big requests to mmap and gives
+// them back to the system on free, so a loop that allocates the same large activations every
+// step (a recurrent layer's per-step values, conv workspaces) would otherwise page-fault fresh
+// zeroed memory each time; with the cache the same blocks come back. Sanitizer builds skip it,
+// so use-after-free of big blocks stays visible.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t kBigCacheBytes = 0;
+#else
+constexpr size_t kBigCacheBytes = size_t(256) << 20;
+#endif
+constexpr size_t kPage = 4096;
+
+struct BigBlockCache {
+  std::mutex mutex;
+  std::multimap<size_t, void*> blocks;  // size -> block
+  size_t bytes = 0;
+};
+
+BigBlockCache& big_cache() {
+  static BigBlockCache* cache = new BigBlockCache;  // never destroyed: frees may come at exit
+  return *cache;
+}
+
+void* take_big_block(size_t rounded) {
+  if (kBigCacheBytes == 0) return nullptr;
+  BigBlockCache& c = big_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.blocks.find(rounded);
+  if (it == c.blocks.end()) return nullptr;
+  void* p = it->second;
+  c.blocks.erase(it);
+  c.bytes -= rounded;
+  return p;
+}
+
+bool keep_big_block(void* p, size_t rounded) {
+  BigBlockCache& c = big_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.bytes + rounded > kBigCacheBytes) return false;
+  c.blocks.emplace(rounded, p);
+  c.bytes += rounded;
+  return true;
+}
+
 }  // namespace
 
 void* host_alloc(size_t nbytes) {
@@ -109,6 +156,9 @@ void* host_alloc(size_t nbytes) {
       cache->free_blocks[c].pop_back();
       return p;
     }
+  } else {
+    rounded = (rounded + kPage - 1) / kPage * kPage;
+    if (void* p = take_big_block(rounded)) return p;
   }
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (!p) throw RuntimeError(str("out of memory: could not allocate ", nbytes, " bytes on the CPU"));
@@ -116,13 +166,16 @@ void* host_alloc(size_t nbytes) {
 }
 
 void host_free(void* p, size_t nbytes) {
-  int c = size_class(rounded_size(nbytes));
+  const size_t rounded = rounded_size(nbytes);
+  int c = size_class(rounded);
   if (c >= 0) {
     BlockCache* cache = thread_cache();
     if (cache && cache->free_blocks[c].size() < kBlocksPerClass) {
       cache->free_blocks[c].push_back(p);
       return;
     }
+  } else if (keep_big_block(p, (rounded + kPage - 1) / kPage * kPage)) {
+    return;
   }
   std::free(p);
 }

@@ -128,6 +128,10 @@ Tensor empty_seq(const Shape& s, const Tensor& like, bool zeroed) {
   return zeroed ? zeros(s, like) : Tensor::empty(s, like.dtype(), like.device());
 }
 
+// w^T as a contiguous copy, made once per layer: the GEMM packs a row-major right operand with
+// straight copies, a transposed view with transposes, and a step loop packs it T times.
+Tensor transposed(const Tensor& w) { return contiguous(transpose(w, 0, 1)); }
+
 RnnWeights contiguous_weights(const RnnWeights& w) {
   auto c = [](const OptTensor& t) -> OptTensor { return t ? OptTensor(contiguous(*t)) : std::nullopt; };
   return {contiguous(w.w_ih), contiguous(w.w_hh), c(w.b_ih), c(w.b_hh), c(w.w_hr)};
@@ -147,7 +151,7 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
 
   // The input projection of every step at once.
   Tensor xg = Tensor::empty({d.T, d.B, GH}, x.dtype(), x.device());
-  mm(steps_flat(xg, 0, d.T), steps_flat(x, 0, d.T), transpose(w.w_ih, 0, 1));
+  mm(steps_flat(xg, 0, d.T), steps_flat(x, 0, d.T), transposed(w.w_ih));
 
   RnnForward out;
   // Rows outside a step must read as zeros in y (and h_pre), see the top of this file.
@@ -160,7 +164,8 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
   }
   if (proj) out.h_pre = empty_seq({d.T, d.B, d.H}, x, packed);
   Tensor hg = Tensor::empty({d.B, GH}, x.dtype(), x.device());
-  const Tensor w_hh_t = transpose(w.w_hh, 0, 1);
+  const Tensor w_hh_t = transposed(w.w_hh);
+  const OptTensor w_hr_t = proj ? OptTensor(transposed(*w.w_hr)) : std::nullopt;
 
   for (int64_t s = 0; s < d.T; ++s) {
     const int64_t t = sched.step(s), n = sched.rows(t), np = sched.rows_prev(t), tp = sched.prev_step(t);
@@ -187,7 +192,7 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
     a.h = select(proj ? *out.h_pre : out.y, 0, t).raw_data();
     a.gates = select(out.gates, 0, t).raw_data();
     rnn_step_forward_kernel(x.device(), a);
-    if (proj) mm(rows_of(out.y, t, 0, n), rows_of(*out.h_pre, t, 0, n), transpose(*w.w_hr, 0, 1));
+    if (proj) mm(rows_of(out.y, t, 0, n), rows_of(*out.h_pre, t, 0, n), *w_hr_t);
 
     const auto [f0, f1] = sched.finishing(t);
     if (f0 < f1) {
