@@ -103,8 +103,15 @@ void rnn_step_backward(const RnnStepBackwardArgs& a) {
   });
 }
 
+// The directions of a bidirectional layer one after another: their kernels queue on the device,
+// which is where the parallelism is.
+void one_after_another(int64_t n, const std::function<void(int64_t)>& task) {
+  for (int64_t i = 0; i < n; ++i) task(i);
+}
+
 }  // namespace
 
+PE_REGISTER_CUDA_KERNEL(ops::side_by_side_kernel, one_after_another);
 PE_REGISTER_CUDA_KERNEL(ops::rnn_step_forward_kernel, rnn_step_forward);
 PE_REGISTER_CUDA_KERNEL(ops::rnn_step_backward_kernel, rnn_step_backward);
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import pyengine as pe
-from pyengine.nn._rnn_fns import rnn_layer
+from pyengine.nn._rnn_fns import rnn_bidirectional_layer, rnn_layer
 from device_gradcheck import gradcheck_on
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -214,3 +214,46 @@ def test_batch_size_and_mode_errors():
     x32 = pe.zeros(3, 3, 4)
     with pytest.raises(TypeError, match="expected dtype float32"):
         rnn_layer("gru", x32, *ins[1:])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("mode, proj, packed", [("lstm", 0, False), ("gru", 0, True), ("lstm", 2, True)])
+def test_bidirectional_node_equals_two_layer_calls(device, mode, proj, packed, threads):
+    """Both directions side by side (one thread each on the CPU) give exactly the values and
+    gradients of the two directions run one after the other."""
+    sizes = [4, 3, 3, 1, 1] if packed else None
+    fwd_arrays = make_args(mode, T=5, B=4, proj=proj, seed=11)
+    rev_arrays = make_args(mode, T=5, B=4, proj=proj, seed=12)[1:]
+    results = []
+    old = pe.get_num_threads()
+    pe.set_num_threads(threads)
+    try:
+        for together in (True, False):
+            x = to_pe(fwd_arrays[:1], device)[0]
+            fwd, rev = to_pe(fwd_arrays[1:], device), to_pe(rev_arrays, device)
+            if together:
+                (yf, hf, cf), (yr, hr, cr) = rnn_bidirectional_layer(mode, x, fwd, rev, batch_sizes=sizes)
+            else:
+                yf, hf, cf = rnn_layer(mode, x, *fwd, batch_sizes=sizes)
+                yr, hr, cr = rnn_layer(mode, x, *rev, batch_sizes=sizes, reverse=True)
+            loss = (yf * yf).sum() + (yr * yr * 0.5).sum() + hf.sum() + (hr * 3).sum()
+            if cf is not None:
+                loss = loss + (cf * cr).sum()
+            loss.backward()
+            results.append([t.detach().cpu().numpy() for t in (yf, hf, yr, hr)]
+                           + [t.grad.cpu().numpy() for t in [x] + fwd + rev if t is not None])
+    finally:
+        pe.set_num_threads(old)
+    assert len(results[0]) == len(results[1])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bidirectional_errors_leave_nothing_half_done():
+    arrays = make_args("gru", T=3)
+    x = to_pe(arrays[:1], "cpu")[0]
+    fwd = to_pe(arrays[1:], "cpu")
+    bad = list(fwd)
+    bad[0] = pe.zeros(2, 6, dtype="float64")
+    with pytest.raises(ValueError, match=r"hx: expected shape \(3, 6\), got \(2, 6\)"):
+        rnn_bidirectional_layer("gru", x, fwd, bad)

@@ -14,6 +14,17 @@ rnn::Mode parse_mode(const std::string& s) {
   throw ValueError("rnn: mode must be 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru', got '" + s + "'");
 }
 
+// A direction as Python passes it: (h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr).
+using DirectionTuple = std::tuple<Tensor, ops::OptTensor, Tensor, Tensor, ops::OptTensor, ops::OptTensor, ops::OptTensor>;
+// What backward gets per direction: (y, gates, c, h_pre, dy, dh_n, dc_n).
+using DirectionGradTuple = std::tuple<Tensor, Tensor, ops::OptTensor, ops::OptTensor, ops::OptTensor, ops::OptTensor,
+                                      ops::OptTensor>;
+
+ops::RnnDirection direction(const DirectionTuple& t) {
+  const auto& [h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr] = t;
+  return {h0, c0, {w_ih, w_hh, b_ih, b_hh, w_hr}};
+}
+
 }  // namespace
 
 void bind_rnn(py::module_& m) {
@@ -53,6 +64,46 @@ void bind_rnn(py::module_& m) {
       py::arg("c"), py::arg("h_pre"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("need_x") = true,
       "-> (dx or None, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr): backward through time of "
       "rnn_layer_forward; dy, dh_n, dc_n None = zero");
+  m.def(
+      "rnn_bidirectional_forward",
+      [](const std::string& mode, const Tensor& x, const DirectionTuple& fwd, const DirectionTuple& rev,
+         const std::vector<int64_t>& batch_sizes) {
+        const rnn::Mode md = parse_mode(mode);
+        py::gil_scoped_release nogil;
+        auto f = ops::rnn_bidirectional_forward(md, x, {direction(fwd), direction(rev)}, batch_sizes);
+        auto tuple = [](const ops::RnnForward& r) { return std::make_tuple(r.y, r.h_n, r.c_n, r.gates, r.c, r.h_pre); };
+        return std::make_tuple(tuple(f[0]), tuple(f[1]));
+      },
+      py::arg("mode"), py::arg("x"), py::arg("forward"), py::arg("reverse"),
+      py::arg("batch_sizes") = std::vector<int64_t>{},
+      "-> ((y, h_n, c_n, gates, c, h_pre) forward, (same) reverse): both directions of a layer, side by side "
+      "on the CPU; each direction given as (h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)");
+  m.def(
+      "rnn_bidirectional_backward",
+      [](const std::string& mode, const Tensor& x, const DirectionTuple& fwd, const DirectionTuple& rev,
+         const std::vector<int64_t>& batch_sizes, const DirectionGradTuple& gf, const DirectionGradTuple& gr,
+         bool need_x) {
+        const rnn::Mode md = parse_mode(mode);
+        py::gil_scoped_release nogil;
+        auto saved = [](const DirectionGradTuple& g) {
+          return ops::RnnForward{std::get<0>(g), std::get<0>(g), std::nullopt, std::get<1>(g), std::get<2>(g),
+                                 std::get<3>(g)};
+        };
+        const std::array<ops::RnnForward, 2> s{saved(gf), saved(gr)};
+        auto grads = [&](const DirectionGradTuple& g, int i) {
+          return ops::RnnDirectionGrads{&s[i], std::get<4>(g), std::get<5>(g), std::get<6>(g)};
+        };
+        auto r = ops::rnn_bidirectional_backward(md, x, {direction(fwd), direction(rev)}, batch_sizes,
+                                                 {grads(gf, 0), grads(gr, 1)}, need_x);
+        auto tuple = [](const ops::RnnGrads& g) {
+          return std::make_tuple(g.h0, g.c0, g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.w_hr);
+        };
+        return std::make_tuple(r[0].x, tuple(r[0]), tuple(r[1]));
+      },
+      py::arg("mode"), py::arg("x"), py::arg("forward"), py::arg("reverse"), py::arg("batch_sizes"),
+      py::arg("grads_forward"), py::arg("grads_reverse"), py::arg("need_x") = true,
+      "-> (dx or None, (dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr) forward, (same) reverse); grads_* = "
+      "(y, gates, c, h_pre, dy, dh_n, dc_n) of each direction");
 }
 
 }  // namespace pe::bind

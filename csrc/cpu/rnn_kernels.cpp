@@ -4,7 +4,12 @@
 // per-unit math with the vectorisable sigmoid/tanh of fast_math.h, each gate block read as
 // its own unit-stride stream, so the compiler turns it into vector code. Rows are independent
 // and split over threads: results never depend on the thread count.
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <vector>
 
 #include "core/parallel.h"
@@ -163,6 +168,25 @@ struct Backward {
   static void run(const RnnStepBackwardArgs& a) { step_backward<T, M>(a); }
 };
 
+void side_by_side(int64_t n, const std::function<void(int64_t)>& task) {
+  const int threads = static_cast<int>(std::min<int64_t>(n, get_num_threads()));
+  if (threads <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; ++i) task(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(n);  // an exception must not leave a parallel region
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int64_t i = 0; i < n; ++i) {
+    try {
+      task(i);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 void rnn_step_forward(const RnnStepForwardArgs& a) { by_mode_and_dtype<RnnStepForwardArgs, Forward>(a); }
 void rnn_step_backward(const RnnStepBackwardArgs& a) { by_mode_and_dtype<RnnStepBackwardArgs, Backward>(a); }
 
@@ -170,5 +194,6 @@ void rnn_step_backward(const RnnStepBackwardArgs& a) { by_mode_and_dtype<RnnStep
 
 PE_REGISTER_CPU_KERNEL(ops::rnn_step_forward_kernel, rnn_step_forward);
 PE_REGISTER_CPU_KERNEL(ops::rnn_step_backward_kernel, rnn_step_backward);
+PE_REGISTER_CPU_KERNEL(ops::side_by_side_kernel, side_by_side);
 
 }  // namespace pe::cpu::PE_ISA_NS

@@ -128,9 +128,13 @@ Tensor empty_seq(const Shape& s, const Tensor& like, bool zeroed) {
   return zeroed ? zeros(s, like) : Tensor::empty(s, like.dtype(), like.device());
 }
 
-// w^T as a contiguous copy, made once per layer: the GEMM packs a row-major right operand with
-// straight copies, a transposed view with transposes, and a step loop packs it T times.
-Tensor transposed(const Tensor& w) { return contiguous(transpose(w, 0, 1)); }
+// w^T for the per-step GEMMs: the GEMM packs a row-major right operand with straight copies and
+// a transposed view with transposes, and a step loop packs it T times, so a sequence pays once
+// for a contiguous copy; a single step (a cell) takes the view.
+Tensor transposed(const Tensor& w, int64_t steps) {
+  Tensor t = transpose(w, 0, 1);
+  return steps > 2 ? contiguous(t) : t;
+}
 
 RnnWeights contiguous_weights(const RnnWeights& w) {
   auto c = [](const OptTensor& t) -> OptTensor { return t ? OptTensor(contiguous(*t)) : std::nullopt; };
@@ -151,7 +155,7 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
 
   // The input projection of every step at once.
   Tensor xg = Tensor::empty({d.T, d.B, GH}, x.dtype(), x.device());
-  mm(steps_flat(xg, 0, d.T), steps_flat(x, 0, d.T), transposed(w.w_ih));
+  mm(steps_flat(xg, 0, d.T), steps_flat(x, 0, d.T), transpose(w.w_ih, 0, 1));
 
   RnnForward out;
   // Rows outside a step must read as zeros in y (and h_pre), see the top of this file.
@@ -164,8 +168,8 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
   }
   if (proj) out.h_pre = empty_seq({d.T, d.B, d.H}, x, packed);
   Tensor hg = Tensor::empty({d.B, GH}, x.dtype(), x.device());
-  const Tensor w_hh_t = transposed(w.w_hh);
-  const OptTensor w_hr_t = proj ? OptTensor(transposed(*w.w_hr)) : std::nullopt;
+  const Tensor w_hh_t = transposed(w.w_hh, d.T);
+  const OptTensor w_hr_t = proj ? OptTensor(transposed(*w.w_hr, d.T)) : std::nullopt;
 
   for (int64_t s = 0; s < d.T; ++s) {
     const int64_t t = sched.step(s), n = sched.rows(t), np = sched.rows_prev(t), tp = sched.prev_step(t);
@@ -296,6 +300,37 @@ RnnGrads rnn_layer_backward(rnn::Mode mode, const Tensor& x_in, const Tensor& h0
     mm(*g.w_hr, transpose(steps_flat(*dh_total, 0, d.T), 0, 1), steps_flat(*saved.h_pre, 0, d.T));
   }
   return g;
+}
+
+std::array<RnnForward, 2> rnn_bidirectional_forward(rnn::Mode mode, const Tensor& x,
+                                                   const std::array<RnnDirection, 2>& dirs,
+                                                   const std::vector<int64_t>& batch_sizes) {
+  for (const RnnDirection& d : dirs) check_layer(mode, x, d.h0, d.c0, d.w, batch_sizes);  // before any work
+  const Tensor xc = contiguous(x);  // once, not per direction
+  std::array<RnnForward, 2> out;
+  side_by_side_kernel(x.device(), 2, [&](int64_t i) {
+    out[i] = rnn_layer_forward(mode, xc, dirs[i].h0, dirs[i].c0, dirs[i].w, batch_sizes, i == 1);
+  });
+  return out;
+}
+
+std::array<RnnGrads, 2> rnn_bidirectional_backward(rnn::Mode mode, const Tensor& x,
+                                                  const std::array<RnnDirection, 2>& dirs,
+                                                  const std::vector<int64_t>& batch_sizes,
+                                                  const std::array<RnnDirectionGrads, 2>& grads, bool need_x) {
+  for (const RnnDirection& d : dirs) check_layer(mode, x, d.h0, d.c0, d.w, batch_sizes);
+  const Tensor xc = contiguous(x);
+  std::array<RnnGrads, 2> out;
+  side_by_side_kernel(x.device(), 2, [&](int64_t i) {
+    const RnnDirectionGrads& g = grads[i];
+    out[i] = rnn_layer_backward(mode, xc, dirs[i].h0, dirs[i].c0, dirs[i].w, batch_sizes, i == 1, *g.saved, g.dy,
+                                g.dh_n, g.dc_n, need_x);
+  });
+  if (need_x) {
+    binary(ew::BinaryOp::Add, *out[0].x, *out[1].x, *out[0].x);
+    out[1].x.reset();
+  }
+  return out;
 }
 
 }  // namespace pe::ops

@@ -8,6 +8,8 @@
 // copies. Packed (variable-length) batches follow PackedSequence's order: row b takes part in
 // step t iff b < batch_sizes[t] (non-increasing), so each step works on a prefix of the rows.
 #pragma once
+#include <array>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -55,7 +57,36 @@ RnnGrads rnn_layer_backward(rnn::Mode mode, const Tensor& x, const Tensor& h0, c
                             const RnnForward& saved, const OptTensor& dy, const OptTensor& dh_n,
                             const OptTensor& dc_n, bool need_x);
 
+// The two directions of a bidirectional layer (0: forward, 1: reverse) over the same input, side
+// by side where the device allows it (side_by_side_kernel): on the CPU each direction gets a
+// thread of its own (its GEMMs and step kernels then run on that thread), so no step waits for
+// the other direction or for a fork/join. Backward returns dx summed over both directions in
+// grads[0].x (grads[1].x is empty).
+struct RnnDirection {
+  Tensor h0;
+  OptTensor c0;
+  RnnWeights w;
+};
+std::array<RnnForward, 2> rnn_bidirectional_forward(rnn::Mode mode, const Tensor& x,
+                                                   const std::array<RnnDirection, 2>& dirs,
+                                                   const std::vector<int64_t>& batch_sizes);
+struct RnnDirectionGrads {  // what backward gets per direction
+  const RnnForward* saved;
+  OptTensor dy, dh_n, dc_n;
+};
+std::array<RnnGrads, 2> rnn_bidirectional_backward(rnn::Mode mode, const Tensor& x,
+                                                  const std::array<RnnDirection, 2>& dirs,
+                                                  const std::vector<int64_t>& batch_sizes,
+                                                  const std::array<RnnDirectionGrads, 2>& grads, bool need_x);
+
 // ---------------------------------------------------------------- kernels
+// Runs task(0) .. task(n-1), independent pieces of host-side work, side by side where the device
+// gains from it (CPU: one thread each, nested parallel regions and GEMMs inside a task run on
+// that thread) or one after another (CUDA: the device is the parallel part). An exception in a
+// task is rethrown after all tasks ended.
+inline KernelSlot<void (*)(int64_t n, const std::function<void(int64_t)>& task)> side_by_side_kernel{
+    "side_by_side"};
+
 // One step of one layer on rows [0, rows) of the batch. Every operand is contiguous with the row
 // strides written beside it, in `dtype` (float32/float64), on the slot's device. The state a row
 // continues from is row r of `*_prev` (the neighbouring step's saved state) for r < rows_prev,

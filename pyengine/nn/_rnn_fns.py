@@ -57,7 +57,47 @@ class RnnLayerFn(Op):
         return (None, gx, gh0, gc0, gw_ih, gw_hh, gb_ih, gb_hh, gw_hr, None, None)
 
 
+class RnnBidirectionalFn(Op):
+    """Both directions of a layer in one node: the two step loops run side by side on the CPU.
+    Arguments: mode, x, the forward direction's (h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr), the
+    reverse direction's, batch_sizes. Outputs: y, h_n, c_n of the forward, then of the reverse."""
+
+    @staticmethod
+    def forward(ctx, mode, x, *rest):
+        fwd, rev, batch_sizes = rest[:7], rest[7:14], rest[14]
+        out_f, out_r = _C.rnn_bidirectional_forward(mode, x._impl, tuple(_impl(t) for t in fwd),
+                                                    tuple(_impl(t) for t in rev), batch_sizes)
+        if ctx is not None:
+            ctx.save_for_backward(x, *fwd, *rev)
+            ctx.mode, ctx.batch_sizes = mode, batch_sizes
+            ctx.forward_values = (out_f[:1] + out_f[3:], out_r[:1] + out_r[3:])  # (y, gates, c, h_pre)
+        return out_f[:3] + out_r[:3]
+
+    @staticmethod
+    def backward(ctx, dy_f, dh_f, dc_f, dy_r, dh_r, dc_r):
+        if _grad_state.enabled:
+            raise RuntimeError("double backward through a recurrent layer (create_graph=True) is not supported")
+        saved = ctx.saved_tensors
+        x, fwd, rev = saved[0], saved[1:8], saved[8:15]
+        vf, vr = ctx.forward_values
+        dx, gf, gr = _C.rnn_bidirectional_backward(
+            ctx.mode, x._impl, tuple(_impl(t) for t in fwd), tuple(_impl(t) for t in rev), ctx.batch_sizes,
+            vf + (_impl(dy_f), _impl(dh_f), _impl(dc_f)), vr + (_impl(dy_r), _impl(dh_r), _impl(dc_r)),
+            ctx.needs_input_grad[1])
+        wrap = lambda g: None if g is None else _wrap(g)  # noqa: E731
+        return (None, wrap(dx)) + tuple(wrap(g) for g in gf) + tuple(wrap(g) for g in gr) + (None,)
+
+
 def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None, batch_sizes=None, reverse=False):
     """One layer in one direction over the whole sequence (see the module docstring)."""
     sizes = [] if batch_sizes is None else [int(n) for n in batch_sizes]
     return RnnLayerFn.apply(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, bool(reverse))
+
+
+def rnn_bidirectional_layer(mode, x, forward, reverse, batch_sizes=None):
+    """Both directions of a layer over the same input, side by side on the CPU. forward and
+    reverse are each (h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr) as rnn_layer takes them. Returns
+    ((y, h_n, c_n) forward, (y, h_n, c_n) reverse), the same values as two rnn_layer calls."""
+    sizes = [] if batch_sizes is None else [int(n) for n in batch_sizes]
+    out = RnnBidirectionalFn.apply(mode, x, *forward, *reverse, sizes)
+    return out[:3], out[3:]

@@ -1,9 +1,9 @@
 """Recurrent layers with PyTorch's API: RNN (tanh/relu), LSTM (with proj_size), GRU and the three
 cells, with PyTorch's parameter names, shapes, order and init, so state_dicts carry over.
 
-Every layer and direction is one call of `_rnn_fns.rnn_layer` (one graph node over the whole
-sequence once the fused kernel lands); this file only stacks layers and directions, applies
-inter-layer dropout and handles layouts: batch_first, unbatched input, PackedSequence (padded
+Every layer is one graph node over the whole sequence: `_rnn_fns.rnn_layer` for one direction,
+`_rnn_fns.rnn_bidirectional_layer` for both (side by side on the CPU); this file only stacks
+layers and directions, applies inter-layer dropout and handles layouts: batch_first, unbatched input, PackedSequence (padded
 time-major in sorted order inside, with rnn_layer's batch_sizes) and the initial states.
 A cell is rnn_layer over one time step.
 """
@@ -15,7 +15,7 @@ from ..creation import empty, zeros
 from ..ops.shape import cat, stack
 from . import init
 from ._layer_fns import dropout as _dropout
-from ._rnn_fns import rnn_layer
+from ._rnn_fns import rnn_bidirectional_layer, rnn_layer
 from .module import Module
 from .parameter import Parameter
 from .utils.rnn import PackedSequence, _pack_time_major, _pad_time_major
@@ -243,14 +243,16 @@ class RNNBase(Module):
         layer_input = x
         hs, cs = [], []
         for layer in range(self.num_layers):
-            outs = []
-            for direction in range(num_directions):
-                k = layer * num_directions + direction
-                y, h, c = rnn_layer(mode, layer_input, h0[k], None if c0 is None else c0[k],
-                                    *self._layer_weights(k), batch_sizes=batch_sizes, reverse=direction == 1)
-                outs.append(y)
-                hs.append(h)
-                cs.append(c)
+            def direction(k):  # (h0, c0, weights...) of layer-direction k
+                return (h0[k], None if c0 is None else c0[k]) + tuple(self._layer_weights(k))
+            if num_directions == 1:
+                results = [rnn_layer(mode, layer_input, *direction(layer), batch_sizes=batch_sizes)]
+            else:  # both directions in one node, side by side on the CPU
+                results = rnn_bidirectional_layer(mode, layer_input, direction(2 * layer), direction(2 * layer + 1),
+                                                  batch_sizes=batch_sizes)
+            outs = [y for y, _, _ in results]
+            hs.extend(h for _, h, _ in results)
+            cs.extend(c for _, _, c in results)
             layer_input = outs[0] if num_directions == 1 else cat(outs, 2)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = _dropout(layer_input, self.dropout, True)
