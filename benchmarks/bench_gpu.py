@@ -1,8 +1,10 @@
 """GPU speed on a real NVIDIA GPU: GFLOP/s of pyengine's CUDA kernels next to the GPU's FP32 peak.
 
 SGEMM 4096^3, the issue-5 convolution (32x64x32x32 input, 64 3x3 filters, pad 1) forward and
-forward+backward, and one training step of the example MLP (784-256-128-10, batch 256) and of a
-small CNN (batch 128, 28x28). Each time is the median of several synchronised runs after a
+forward+backward, one training step of the example MLP (784-256-128-10, batch 256) and of a
+small CNN (batch 128, 28x28), and the recurrent layers of benchmarks/bench_rnn.py (an LSTM of seq 50,
+batch 64, input 32, hidden 128; a 2-layer bidirectional LSTM of seq 100, batch 32, input 128,
+hidden 256) forward and forward+backward. Each time is the median of several synchronised runs after a
 warm-up. The FP32 peak is the CUDA-core peak: 2 FLOP (one FMA) x cores x boost clock, with the
 cores per SM of the device's architecture. Run by benchmarks/gpu_check.sh; pass --device cuda on
 the emulated build only to smoke-test the script (numbers there mean nothing).
@@ -104,10 +106,32 @@ def main():
     cnn_flops = 6 * cb * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 64 * 49 * 10)
     rows.append((f"CNN train step (batch {cb})", cnn_flops / t / 1e9, t))
 
-    print(f"{'what':40} {'ms':>9} {'GFLOP/s':>9} {'% of FP32 peak':>15}")
+    for T, B, I, H, layers, bidir in ([(5, 4, 8, 16, 1, False), (5, 4, 8, 16, 2, True)] if args.small else
+                                      [(50, 64, 32, 128, 1, False), (100, 32, 128, 256, 2, True)]):
+        lstm = nn.LSTM(I, H, num_layers=layers, bidirectional=bidir).to(dev)
+        xr = pe.randn(T, B, I, device=dev, requires_grad=True)
+        dirs = 2 if bidir else 1
+        flops, width = 0, I
+        for _ in range(layers):
+            flops += dirs * 2 * T * B * 4 * H * (width + H)
+            width = H * dirs
+        name = f"LSTM T{T} B{B} I{I} H{H}" + (f" {layers}-layer bidir" if bidir else "")
+
+        def lstm_fwd():
+            with pe.no_grad():
+                lstm(xr)
+
+        def lstm_fb():
+            lstm(xr)[0].sum().backward()
+        t = timed(lstm_fwd, args.reps)
+        rows.append((name + " fwd", flops / t / 1e9, t))
+        t = timed(lstm_fb, args.reps)
+        rows.append((name + " fwd+bwd", 3 * flops / t / 1e9, t))
+
+    print(f"{'what':46} {'ms':>9} {'GFLOP/s':>9} {'% of FP32 peak':>15}")
     for what, gf, t in rows:
         pct = f"{100 * gf / peak:.1f}%" if peak else "-"
-        print(f"{what:40} {t * 1e3:9.3f} {gf:9.1f} {pct:>15}")
+        print(f"{what:46} {t * 1e3:9.3f} {gf:9.1f} {pct:>15}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ void bind_optim(py::module_& m);        // fused optimizer update steps
 void bind_conv(py::module_& m);         // convolution forward / backward (1-D, 2-D, transposed)
 void bind_pool(py::module_& m);         // max / average / adaptive pooling forward / backward
 void bind_norm(py::module_& m);         // batch / layer / group / RMS normalization forward / backward
+void bind_rnn(py::module_& m);          // recurrent layers (RNN, LSTM, GRU) forward / backward through time
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 

@@ -34,4 +34,5 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_conv(m);
   pe::bind::bind_pool(m);
   pe::bind::bind_norm(m);
+  pe::bind::bind_rnn(m);
 }

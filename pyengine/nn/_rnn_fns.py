@@ -1,8 +1,6 @@
 """One recurrent layer in one direction over a whole sequence: the autograd op nn.RNN, nn.LSTM,
 nn.GRU and the three cells are built on.
 
-CONTRACT (stable; the body is being replaced by the fused native kernel):
-
     rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None, batch_sizes=None, reverse=False)
         -> (y, h_n, c_n)
 
@@ -18,50 +16,48 @@ batch_sizes  None, or a tuple of T non-increasing ints with batch_sizes[0] == B:
 reverse      run t = T-1 .. 0 (each row starts at its own last step with h0)
 returns      y (T, B, P), h_n (B, P) = each row's state after its last step, c_n (B, H) or None.
 Differentiable with respect to x, h0, c0 and every weight.
+
+One graph node per call: the forward is one `_C.rnn_layer_forward` (the whole sequence loop in
+C++ on either device, fused step kernels, GEMMs) that also returns the per-step values its
+backward reads, and the backward is one `_C.rnn_layer_backward` (backward through time in C++,
+weight gradients of all steps in one GEMM each).
 """
-from .. import _C  # noqa: F401  (the native kernel lands here)
-from .. import ops as _ops  # noqa: F401
-import pyengine as pe
+from .. import _C
+from ..autograd.grad_mode import state as _grad_state
+from ..ops._util import Op
+from ..tensor import _wrap
 
 
-def _step(mode, xt, h, c, w_ih, w_hh, b_ih, b_hh, w_hr):
-    gi = pe.matmul(xt, w_ih.t())
-    gh = pe.matmul(h, w_hh.t())
-    if b_ih is not None:
-        gi = gi + b_ih
-    if b_hh is not None:
-        gh = gh + b_hh
-    if mode == "rnn_tanh":
-        return pe.tanh(gi + gh), None
-    if mode == "rnn_relu":
-        return pe.relu(gi + gh), None
-    if mode == "lstm":
-        i, f, g, o = (gi + gh).chunk(4, 1)
-        c2 = pe.sigmoid(f) * c + pe.sigmoid(i) * pe.tanh(g)
-        h2 = pe.sigmoid(o) * pe.tanh(c2)
-        if w_hr is not None:
-            h2 = pe.matmul(h2, w_hr.t())
-        return h2, c2
-    r_i, z_i, n_i = gi.chunk(3, 1)
-    r_h, z_h, n_h = gh.chunk(3, 1)
-    r = pe.sigmoid(r_i + r_h)
-    z = pe.sigmoid(z_i + z_h)
-    n = pe.tanh(n_i + r * n_h)
-    return (1 - z) * n + z * h, None
+def _impl(t):
+    return None if t is None else t._impl
+
+
+class RnnLayerFn(Op):
+    @staticmethod
+    def forward(ctx, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+        y, h_n, c_n, gates, c, h_pre = _C.rnn_layer_forward(mode, x._impl, h0._impl, _impl(c0), w_ih._impl,
+                                                            w_hh._impl, _impl(b_ih), _impl(b_hh), _impl(w_hr),
+                                                            batch_sizes, reverse)
+        if ctx is not None:
+            ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+            ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
+            ctx.forward_values = (y, gates, c, h_pre)
+        return y, h_n, c_n
+
+    @staticmethod
+    def backward(ctx, dy, dh_n, dc_n):
+        if _grad_state.enabled:
+            raise RuntimeError("double backward through a recurrent layer (create_graph=True) is not supported")
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        grads = _C.rnn_layer_backward(ctx.mode, x._impl, h0._impl, _impl(c0), w_ih._impl, w_hh._impl, _impl(b_ih),
+                                      _impl(b_hh), _impl(w_hr), ctx.batch_sizes, ctx.reverse, *ctx.forward_values,
+                                      _impl(dy), _impl(dh_n), _impl(dc_n), need[1])
+        gx, gh0, gc0, gw_ih, gw_hh, gb_ih, gb_hh, gw_hr = (None if g is None else _wrap(g) for g in grads)
+        return (None, gx, gh0, gc0, gw_ih, gw_hh, gb_ih, gb_hh, gw_hr, None, None)
 
 
 def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None, batch_sizes=None, reverse=False):
-    """TEMPORARY pure-Python body with the final contract (see the module docstring)."""
-    T, B = x.shape[0], x.shape[1]
-    sizes = tuple(batch_sizes) if batch_sizes is not None else (B,) * T
-    h, c = h0, c0
-    ys = [None] * T
-    for t in (range(T - 1, -1, -1) if reverse else range(T)):
-        n = sizes[t]
-        h_new, c_new = _step(mode, x[t, :n], h[:n], None if c is None else c[:n], w_ih, w_hh, b_ih, b_hh, w_hr)
-        ys[t] = h_new if n == B else pe.cat([h_new, pe.zeros(B - n, h_new.shape[1], dtype=x.dtype,
-                                                                   device=x.device)], 0)
-        h = h_new if n == B else pe.cat([h_new, h[n:]], 0)
-        if c is not None:
-            c = c_new if n == B else pe.cat([c_new, c[n:]], 0)
-    return pe.stack(ys, 0), h, c
+    """One layer in one direction over the whole sequence (see the module docstring)."""
+    sizes = [] if batch_sizes is None else [int(n) for n in batch_sizes]
+    return RnnLayerFn.apply(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, bool(reverse))

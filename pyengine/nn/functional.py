@@ -1,5 +1,6 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
+from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
@@ -19,7 +20,7 @@ def identity(input):
 
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "softmin", "softplus",
            "tanh", "threshold", "dropout", "dropout1d", "dropout2d", "dropout3d", "linear",
-           "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad",
+           "embedding", "embedding_bag", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad",
            "batch_norm", "group_norm", "layer_norm", "rms_norm",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "max_pool2d",
