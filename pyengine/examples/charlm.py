@@ -22,6 +22,11 @@ token in the stream teaches the model to start afresh after each line, which is 
 relies on. Validation runs the same way over the validation lines (in a fixed order) and reports
 the perplexity per character, exp(mean negative log-likelihood), counting each "\\n" as a
 character to predict. A unigram model (training-set character frequencies) is the baseline.
+
+Measured (words list, 1 CPU thread on a shared machine): the defaults (5 epochs, 1x256, batch 32,
+bptt 32) reach validation perplexity 6.17 per character (2.63 bits) against the unigram's 21.75,
+in 194 s with the same code on PyTorch 2.13; on pyengine (emulated-CUDA build, generic ISA) with
+--max-lines 30000 --epochs 3: 7.91 (PyTorch, same settings: 7.97), 34 s an epoch (PyTorch 6.5 s).
 """
 import argparse
 import os

