@@ -169,13 +169,18 @@ def test_results_do_not_depend_on_the_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
-def test_no_grad_forward_saves_nothing_and_gives_the_same_values():
-    ins = to_pe(make_args("lstm"), "cpu")
-    y1, _, _ = rnn_layer("lstm", *ins)
+@pytest.mark.parametrize("mode, proj, sizes, reverse", [("lstm", 0, None, False), ("lstm", 2, [3, 3, 2, 1, 1], True),
+                                                       ("lstm", 0, [3, 2, 2, 2, 1], False), ("gru", 0, [3, 1, 1, 1, 1], True)])
+def test_no_grad_forward_keeps_only_rolling_buffers_and_gives_the_same_values(device, mode, proj, sizes, reverse):
+    """Without a graph the forward reuses one step's buffers (two cell states): same results."""
+    ins = to_pe(make_args(mode, proj=proj), device)
+    with_graph = rnn_layer(mode, *ins, batch_sizes=sizes, reverse=reverse)
     with pe.no_grad():
-        y2, h2, _ = rnn_layer("lstm", *ins)
-    assert y2.grad_fn is None and not y2.requires_grad
-    np.testing.assert_array_equal(y1.detach().numpy(), y2.numpy())
+        without = rnn_layer(mode, *ins, batch_sizes=sizes, reverse=reverse)
+    assert without[0].grad_fn is None and not without[0].requires_grad
+    for a, b in zip(with_graph, without):
+        if a is not None:
+            np.testing.assert_array_equal(a.detach().cpu().numpy(), b.cpu().numpy())
 
 
 def test_one_graph_node_per_layer():

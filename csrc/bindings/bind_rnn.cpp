@@ -33,18 +33,20 @@ void bind_rnn(py::module_& m) {
       "rnn_layer_forward",
       [](const std::string& mode, const Tensor& x, const Tensor& h0, const OptTensor& c0, const Tensor& w_ih,
          const Tensor& w_hh, const OptTensor& b_ih, const OptTensor& b_hh, const OptTensor& w_hr,
-         const std::vector<int64_t>& batch_sizes, bool reverse) {
+         const std::vector<int64_t>& batch_sizes, bool reverse, bool save) {
         const rnn::Mode md = parse_mode(mode);
         py::gil_scoped_release nogil;
-        ops::RnnForward f = ops::rnn_layer_forward(md, x, h0, c0, {w_ih, w_hh, b_ih, b_hh, w_hr}, batch_sizes, reverse);
+        ops::RnnForward f =
+            ops::rnn_layer_forward(md, x, h0, c0, {w_ih, w_hh, b_ih, b_hh, w_hr}, batch_sizes, reverse, save);
         return std::make_tuple(f.y, f.h_n, f.c_n, f.gates, f.c, f.h_pre);
       },
       py::arg("mode"), py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"),
       py::arg("b_hh"), py::arg("w_hr") = py::none(), py::arg("batch_sizes") = std::vector<int64_t>{},
-      py::arg("reverse") = false,
+      py::arg("reverse") = false, py::arg("save") = true,
       "-> (y (T, B, P), h_n (B, P), c_n (B, H) or None, gates, c, h_pre): one layer, one direction; "
       "mode 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru'; x (T, B, I); batch_sizes [] or T non-increasing sizes "
-      "(PackedSequence order); the last three results are what rnn_layer_backward reads");
+      "(PackedSequence order); the last three results are what rnn_layer_backward reads (save=False: "
+      "no backward will follow, per-step values not kept)");
   m.def(
       "rnn_layer_backward",
       [](const std::string& mode, const Tensor& x, const Tensor& h0, const OptTensor& c0, const Tensor& w_ih,
@@ -67,15 +69,15 @@ void bind_rnn(py::module_& m) {
   m.def(
       "rnn_bidirectional_forward",
       [](const std::string& mode, const Tensor& x, const DirectionTuple& fwd, const DirectionTuple& rev,
-         const std::vector<int64_t>& batch_sizes) {
+         const std::vector<int64_t>& batch_sizes, bool save) {
         const rnn::Mode md = parse_mode(mode);
         py::gil_scoped_release nogil;
-        auto f = ops::rnn_bidirectional_forward(md, x, {direction(fwd), direction(rev)}, batch_sizes);
+        auto f = ops::rnn_bidirectional_forward(md, x, {direction(fwd), direction(rev)}, batch_sizes, save);
         auto tuple = [](const ops::RnnForward& r) { return std::make_tuple(r.y, r.h_n, r.c_n, r.gates, r.c, r.h_pre); };
         return std::make_tuple(tuple(f[0]), tuple(f[1]));
       },
       py::arg("mode"), py::arg("x"), py::arg("forward"), py::arg("reverse"),
-      py::arg("batch_sizes") = std::vector<int64_t>{},
+      py::arg("batch_sizes") = std::vector<int64_t>{}, py::arg("save") = true,
       "-> ((y, h_n, c_n, gates, c, h_pre) forward, (same) reverse): both directions of a layer, side by side "
       "on the CPU; each direction given as (h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)");
   m.def(

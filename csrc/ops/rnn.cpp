@@ -144,7 +144,8 @@ RnnWeights contiguous_weights(const RnnWeights& w) {
 }  // namespace
 
 RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h0_in, const OptTensor& c0_in,
-                             const RnnWeights& w_in, const std::vector<int64_t>& batch_sizes, bool reverse) {
+                             const RnnWeights& w_in, const std::vector<int64_t>& batch_sizes, bool reverse,
+                             bool save) {
   const LayerDims d = check_layer(mode, x_in, h0_in, c0_in, w_in, batch_sizes);
   const Schedule sched{d, batch_sizes, reverse};
   const Tensor x = contiguous(x_in), h0 = contiguous(h0_in);
@@ -160,13 +161,18 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
   RnnForward out;
   // Rows outside a step must read as zeros in y (and h_pre), see the top of this file.
   out.y = empty_seq({d.T, d.B, d.P}, x, packed);
-  out.gates = Tensor::empty({d.T, d.B, rnn::saved_gate_count(mode) * d.H}, x.dtype(), x.device());
+  // Without backward (save = false) the per-step values live in buffers reused across steps,
+  // which stay in cache: one step's gates and h_pre, two cell states (this step's and the last).
+  const int64_t kept = save ? d.T : 1;
+  auto slot = [&](int64_t t) { return save ? t : int64_t(0); };         // gates, h_pre
+  auto c_slot = [&](int64_t t, int64_t s) { return save ? t : s % 2; };      // cell states
+  out.gates = Tensor::empty({kept, d.B, rnn::saved_gate_count(mode) * d.H}, x.dtype(), x.device());
   out.h_n = Tensor::empty({d.B, d.P}, x.dtype(), x.device());
   if (lstm) {
-    out.c = Tensor::empty({d.T, d.B, d.H}, x.dtype(), x.device());
+    out.c = Tensor::empty({save ? d.T : 2, d.B, d.H}, x.dtype(), x.device());
     out.c_n = Tensor::empty({d.B, d.H}, x.dtype(), x.device());
   }
-  if (proj) out.h_pre = empty_seq({d.T, d.B, d.H}, x, packed);
+  if (proj) out.h_pre = empty_seq({kept, d.B, d.H}, x, packed);
   Tensor hg = Tensor::empty({d.B, GH}, x.dtype(), x.device());
   const Tensor w_hh_t = transposed(w.w_hh, d.T);
   const OptTensor w_hr_t = proj ? OptTensor(transposed(*w.w_hr, d.T)) : std::nullopt;
@@ -189,19 +195,19 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
     if (np > 0) a.h_prev = select(out.y, 0, tp).raw_data();
     a.h_init = h0.raw_data();
     if (lstm) {
-      if (np > 0) a.c_prev = select(*out.c, 0, tp).raw_data();
+      if (np > 0) a.c_prev = select(*out.c, 0, c_slot(tp, s - 1)).raw_data();
       a.c_init = c0->raw_data();
-      a.c = select(*out.c, 0, t).raw_data();
+      a.c = select(*out.c, 0, c_slot(t, s)).raw_data();
     }
-    a.h = select(proj ? *out.h_pre : out.y, 0, t).raw_data();
-    a.gates = select(out.gates, 0, t).raw_data();
+    a.h = proj ? select(*out.h_pre, 0, slot(t)).raw_data() : select(out.y, 0, t).raw_data();
+    a.gates = select(out.gates, 0, slot(t)).raw_data();
     rnn_step_forward_kernel(x.device(), a);
-    if (proj) mm(rows_of(out.y, t, 0, n), rows_of(*out.h_pre, t, 0, n), *w_hr_t);
+    if (proj) mm(rows_of(out.y, t, 0, n), rows_of(*out.h_pre, slot(t), 0, n), *w_hr_t);
 
     const auto [f0, f1] = sched.finishing(t);
     if (f0 < f1) {
       copy_(rows_of(out.h_n, f0, f1), rows_of(out.y, t, f0, f1));
-      if (lstm) copy_(rows_of(*out.c_n, f0, f1), rows_of(*out.c, t, f0, f1));
+      if (lstm) copy_(rows_of(*out.c_n, f0, f1), rows_of(*out.c, c_slot(t, s), f0, f1));
     }
   }
   return out;
@@ -304,12 +310,12 @@ RnnGrads rnn_layer_backward(rnn::Mode mode, const Tensor& x_in, const Tensor& h0
 
 std::array<RnnForward, 2> rnn_bidirectional_forward(rnn::Mode mode, const Tensor& x,
                                                    const std::array<RnnDirection, 2>& dirs,
-                                                   const std::vector<int64_t>& batch_sizes) {
+                                                   const std::vector<int64_t>& batch_sizes, bool save) {
   for (const RnnDirection& d : dirs) check_layer(mode, x, d.h0, d.c0, d.w, batch_sizes);  // before any work
   const Tensor xc = contiguous(x);  // once, not per direction
   std::array<RnnForward, 2> out;
   side_by_side_kernel(x.device(), 2, [&](int64_t i) {
-    out[i] = rnn_layer_forward(mode, xc, dirs[i].h0, dirs[i].c0, dirs[i].w, batch_sizes, i == 1);
+    out[i] = rnn_layer_forward(mode, xc, dirs[i].h0, dirs[i].c0, dirs[i].w, batch_sizes, i == 1, save);
   });
   return out;
 }

@@ -47,9 +47,12 @@ struct RnnGrads {
 
 // x (T, B, I), h0 (B, P), c0 (B, H) for LSTM. batch_sizes empty = every row takes part in every
 // step; otherwise T non-increasing sizes, the first == B (rows outside a step keep their state
-// and get zeros in y). reverse runs t = T-1 .. 0.
+// and get zeros in y). reverse runs t = T-1 .. 0. save = false (no backward will follow) keeps
+// only the last step's gates / h_pre and two cell states, so gates, c and h_pre are not for
+// rnn_layer_backward then.
 RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x, const Tensor& h0, const OptTensor& c0,
-                             const RnnWeights& w, const std::vector<int64_t>& batch_sizes, bool reverse);
+                             const RnnWeights& w, const std::vector<int64_t>& batch_sizes, bool reverse,
+                             bool save = true);
 
 // The gradients of every input; dy, dh_n, dc_n may be absent (zero). need_x = false skips dx.
 RnnGrads rnn_layer_backward(rnn::Mode mode, const Tensor& x, const Tensor& h0, const OptTensor& c0,
@@ -69,7 +72,7 @@ struct RnnDirection {
 };
 std::array<RnnForward, 2> rnn_bidirectional_forward(rnn::Mode mode, const Tensor& x,
                                                    const std::array<RnnDirection, 2>& dirs,
-                                                   const std::vector<int64_t>& batch_sizes);
+                                                   const std::vector<int64_t>& batch_sizes, bool save = true);
 struct RnnDirectionGrads {  // what backward gets per direction
   const RnnForward* saved;
   OptTensor dy, dh_n, dc_n;

@@ -37,7 +37,7 @@ class RnnLayerFn(Op):
     def forward(ctx, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
         y, h_n, c_n, gates, c, h_pre = _C.rnn_layer_forward(mode, x._impl, h0._impl, _impl(c0), w_ih._impl,
                                                             w_hh._impl, _impl(b_ih), _impl(b_hh), _impl(w_hr),
-                                                            batch_sizes, reverse)
+                                                            batch_sizes, reverse, ctx is not None)
         if ctx is not None:
             ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
             ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
@@ -66,7 +66,7 @@ class RnnBidirectionalFn(Op):
     def forward(ctx, mode, x, *rest):
         fwd, rev, batch_sizes = rest[:7], rest[7:14], rest[14]
         out_f, out_r = _C.rnn_bidirectional_forward(mode, x._impl, tuple(_impl(t) for t in fwd),
-                                                    tuple(_impl(t) for t in rev), batch_sizes)
+                                                    tuple(_impl(t) for t in rev), batch_sizes, ctx is not None)
         if ctx is not None:
             ctx.save_for_backward(x, *fwd, *rev)
             ctx.mode, ctx.batch_sizes = mode, batch_sizes
