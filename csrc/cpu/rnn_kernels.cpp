@@ -60,44 +60,56 @@ void add_rows(int64_t n, const T* xg, const T* b_ih, const T* __restrict hg, con
     for (int64_t i = 0; i < n; ++i) pre[i] += b_hh[i];
 }
 
+// In-place activations of n values, one function per loop (its constants stay in registers).
+template <class T>
+void sigmoid_inplace(int64_t n, T* __restrict v) {
+  for (int64_t i = 0; i < n; ++i) v[i] = FastAct::sigmoid(v[i]);
+}
+template <class T>
+void tanh_inplace(int64_t n, T* __restrict v) {
+  for (int64_t i = 0; i < n; ++i) v[i] = FastAct::tanh(v[i]);
+}
+
+// A row is done in passes over its gates row (which is also what backward reads): the
+// pre-activations written straight into it, each gate block activated in place, then the cell
+// update. Plain RNN: its pre-activations go through a row buffer into h.
 template <class T, Mode M>
 void step_forward(const RnnStepForwardArgs& a) {
   const int64_t H = a.H, GH = rnn::gate_count(M) * H, SH = rnn::saved_gate_count(M) * H;
   const T* b_ih = static_cast<const T*>(a.b_ih);
   const T* b_hh = static_cast<const T*>(a.b_hh);
   parallel_for(a.rows, GH * 8, [&](int64_t r0, int64_t r1) {
-    // A row's pre-activations (GRU: r and z, then xn and hn apart), so the unit loops below
-    // read plain arrays and vectorise.
-    std::vector<T> buffer(GH + H);
-    T* __restrict pre = buffer.data();
+    std::vector<T> buffer(M == Mode::Tanh || M == Mode::Relu ? H : 0);
     for (int64_t r = r0; r < r1; ++r) {
       const T* xg = static_cast<const T*>(a.xg) + r * GH;
       const T* hg = static_cast<const T*>(a.hg) + r * GH;
       T* __restrict h = static_cast<T*>(a.h) + r * H;
-      if constexpr (M == Mode::Gru) {
-        add_rows<T>(2 * H, xg, b_ih, hg, b_hh, pre);
-        plus_bias<T>(H, xg + 2 * H, b_ih ? b_ih + 2 * H : nullptr, pre + 2 * H);  // xn
-        plus_bias<T>(H, hg + 2 * H, b_hh ? b_hh + 2 * H : nullptr, pre + 3 * H);  // hn
-      } else {
-        add_rows<T>(GH, xg, b_ih, hg, b_hh, pre);
-      }
       if constexpr (M == Mode::Tanh || M == Mode::Relu) {
+        T* __restrict pre = buffer.data();
+        add_rows<T>(H, xg, b_ih, hg, b_hh, pre);
         for (int64_t j = 0; j < H; ++j) h[j] = rnn::rnn_forward<T, FastAct>(M, pre[j]);
       } else if constexpr (M == Mode::Lstm) {
+        T* __restrict g = static_cast<T*>(a.gates) + r * SH;  // i, f, g, o
+        add_rows<T>(GH, xg, b_ih, hg, b_hh, g);
+        sigmoid_inplace(2 * H, g);
+        tanh_inplace(H, g + 2 * H);
+        sigmoid_inplace(H, g + 3 * H);
         const T* __restrict c_prev = prev_row<T>(a.c_prev, a.c_init, r, a.rows_prev, H);
         T* __restrict c = static_cast<T*>(a.c) + r * H;
-        T* __restrict gates = static_cast<T*>(a.gates) + r * SH;
 #pragma omp simd
         for (int64_t j = 0; j < H; ++j)
-          rnn::lstm_forward<T, FastAct>(pre[j], pre[H + j], pre[2 * H + j], pre[3 * H + j], c_prev[j], c[j], h[j],
-                                        gates + j, H);
+          rnn::lstm_cell<T, FastAct>(g[j], g[H + j], g[2 * H + j], g[3 * H + j], c_prev[j], c[j], h[j]);
       } else {
-        const T* __restrict h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
-        T* __restrict gates = static_cast<T*>(a.gates) + r * SH;
+        T* __restrict g = static_cast<T*>(a.gates) + r * SH;  // r, z, n, hn
+        add_rows<T>(2 * H, xg, b_ih, hg, b_hh, g);
+        sigmoid_inplace(2 * H, g);
+        plus_bias<T>(H, hg + 2 * H, b_hh ? b_hh + 2 * H : nullptr, g + 3 * H);  // hn
+        plus_bias<T>(H, xg + 2 * H, b_ih ? b_ih + 2 * H : nullptr, g + 2 * H);  // xn, then n in place
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j)
-          h[j] = rnn::gru_forward<T, FastAct>(pre[j], pre[H + j], pre[2 * H + j], pre[3 * H + j], h_prev[j],
-                                              gates + j, H);
+        for (int64_t j = 0; j < H; ++j) g[2 * H + j] = rnn::gru_candidate<T, FastAct>(g[2 * H + j], g[j], g[3 * H + j]);
+        const T* __restrict h_prev = prev_row<T>(a.h_prev, a.h_init, r, a.rows_prev, H);
+#pragma omp simd
+        for (int64_t j = 0; j < H; ++j) h[j] = rnn::gru_state(g[H + j], g[2 * H + j], h_prev[j]);
       }
     }
   });

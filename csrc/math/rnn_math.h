@@ -51,14 +51,30 @@ PE_HOST_DEVICE inline T rnn_forward(Mode m, T pre) {
   return m == Mode::Relu ? (pre > T(0) ? pre : T(0)) : Act::tanh(pre);
 }
 
+// The cell updates from activated gates. A kernel may apply the activations unit by unit
+// (lstm_forward / gru_forward below, CUDA) or gate block by gate block in separate passes (the
+// CPU, where a loop with one transcendental function keeps its constants in registers).
+template <class T, class Act>
+PE_HOST_DEVICE inline void lstm_cell(T i, T f, T g, T o, T c_prev, T& c, T& h) {
+  c = f * c_prev + i * g;
+  h = o * Act::tanh(c);
+}
+template <class T, class Act>
+PE_HOST_DEVICE inline T gru_candidate(T xn, T r, T hn) {  // n = tanh(xn + r hn)
+  return Act::tanh(xn + r * hn);
+}
+template <class T>
+PE_HOST_DEVICE inline T gru_state(T z, T n, T h_prev) {  // h = (1 - z) n + z h_prev
+  return (T(1) - z) * n + z * h_prev;
+}
+
 // LSTM: c = f c_prev + i g, h = o tanh(c). gates_out receives i, f, g, o (activated) at
 // j, H + j, 2H + j, 3H + j.
 template <class T, class Act>
 PE_HOST_DEVICE inline void lstm_forward(T pre_i, T pre_f, T pre_g, T pre_o, T c_prev, T& c, T& h, T* gates_out,
                                         int64_t H) {
   const T i = Act::sigmoid(pre_i), f = Act::sigmoid(pre_f), g = Act::tanh(pre_g), o = Act::sigmoid(pre_o);
-  c = f * c_prev + i * g;
-  h = o * Act::tanh(c);
+  lstm_cell<T, Act>(i, f, g, o, c_prev, c, h);
   gates_out[0] = i;
   gates_out[H] = f;
   gates_out[2 * H] = g;
@@ -70,12 +86,12 @@ PE_HOST_DEVICE inline void lstm_forward(T pre_i, T pre_f, T pre_g, T pre_o, T c_
 // gates_out receives r, z, n, hn.
 template <class T, class Act>
 PE_HOST_DEVICE inline T gru_forward(T pre_r, T pre_z, T xn, T hn, T h_prev, T* gates_out, int64_t H) {
-  const T r = Act::sigmoid(pre_r), z = Act::sigmoid(pre_z), n = Act::tanh(xn + r * hn);
+  const T r = Act::sigmoid(pre_r), z = Act::sigmoid(pre_z), n = gru_candidate<T, Act>(xn, r, hn);
   gates_out[0] = r;
   gates_out[H] = z;
   gates_out[2 * H] = n;
   gates_out[3 * H] = hn;
-  return (T(1) - z) * n + z * h_prev;
+  return gru_state(z, n, h_prev);
 }
 
 // ------------------------------------------------------------------ backward, unit j of one row
