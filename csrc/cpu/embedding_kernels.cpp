@@ -9,7 +9,9 @@
 // gradient is deterministic and bitwise the same on any thread count. Max mode: threads own
 // ranges of columns and walk the bags in order.
 #include <cmath>
+#include <climits>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/parallel.h"
@@ -21,6 +23,39 @@ namespace {
 using ops::BagMode;
 using ops::EmbeddingBagArgs;
 
+// Max mode: the winner per element is kept as its entry number within the bag in an integer of
+// T's width, so the selects vectorise with the float compares; it becomes a table row at the end.
+template <class T>
+using MaxPos = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+
+template <class T, class Pos>
+void max_bag(const EmbeddingBagArgs& a, const T* w, T* __restrict o, Pos* __restrict pos, int64_t b, int64_t s,
+             int64_t e) {
+  const int64_t D = a.dim;
+  int64_t count = 0;
+  for (int64_t d = 0; d < D; ++d) o[d] = T(0), pos[d] = -1;
+  for (int64_t i = s; i < e; ++i) {
+    const int64_t v = a.indices[i];
+    if (v == a.padding_idx) continue;
+    const T* __restrict r = w + v * D;
+    const Pos p = static_cast<Pos>(i - s);
+    if (count++ == 0) {
+      for (int64_t d = 0; d < D; ++d) o[d] = r[d], pos[d] = p;
+      continue;
+    }
+    // Strictly greater: the first maximum wins; a NaN (x != x) replaces a number and then stays.
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) {
+      const T x = r[d], cur = o[d];
+      const bool take = x > cur || (x != x && cur == cur);
+      o[d] = take ? x : cur;
+      pos[d] = take ? p : pos[d];
+    }
+  }
+  int64_t* arg = a.max_indices + b * D;
+  for (int64_t d = 0; d < D; ++d) arg[d] = pos[d] < 0 ? -1 : a.indices[s + pos[d]];
+}
+
 template <class T>
 void forward_t(const EmbeddingBagArgs& a) {
   const int64_t D = a.dim;
@@ -29,28 +64,20 @@ void forward_t(const EmbeddingBagArgs& a) {
   T* out = static_cast<T*>(a.out);
   const int64_t avg = a.bags ? a.n / a.bags + 1 : 1;
   parallel_for(a.bags, avg * D, [&](int64_t b0, int64_t b1) {
+    std::vector<MaxPos<T>> pos_buf(a.mode == BagMode::Max ? D : 0);
     for (int64_t b = b0; b < b1; ++b) {
-      T* o = out + b * D;
+      T* __restrict o = out + b * D;
       const int64_t s = a.offsets[b], e = ops::bag_end(a.offsets, a.m, a.n, b);
-      int64_t count = 0;
       if (a.mode == BagMode::Max) {
-        int64_t* arg = a.max_indices + b * D;
-        for (int64_t d = 0; d < D; ++d) o[d] = T(0), arg[d] = -1;
-        for (int64_t i = s; i < e; ++i) {
-          const int64_t v = a.indices[i];
-          if (v == a.padding_idx) continue;
-          const T* r = w + v * D;
-          if (count++ == 0) {
-            for (int64_t d = 0; d < D; ++d) o[d] = r[d], arg[d] = v;
-            continue;
-          }
-          for (int64_t d = 0; d < D; ++d) {
-            // Strictly greater: the first maximum wins; a NaN replaces a number and then stays.
-            if (r[d] > o[d] || (std::isnan(r[d]) && !std::isnan(o[d]))) o[d] = r[d], arg[d] = v;
-          }
+        if (e - s <= INT32_MAX) {
+          max_bag<T>(a, w, o, pos_buf.data(), b, s, e);
+        } else {  // a bag of 2^31 entries or more: entry numbers need 64 bits
+          std::vector<int64_t> wide(D);
+          max_bag<T>(a, w, o, wide.data(), b, s, e);
         }
         continue;
       }
+      int64_t count = 0;
 #pragma omp simd
       for (int64_t d = 0; d < D; ++d) o[d] = T(0);
       for (int64_t i = s; i < e; ++i) {
