@@ -23,6 +23,45 @@ namespace {
 using ops::BagMode;
 using ops::EmbeddingBagArgs;
 
+// Rows are read in a random order: ask for the row kAhead entries on while adding this one, so
+// its cache misses overlap the additions (fbgemm's embedding kernels do the same).
+constexpr int64_t kAhead = 8;
+
+template <class T>
+inline void prefetch_row(const T* r, int64_t D) {
+  for (int64_t d = 0; d < D; d += 64 / int64_t(sizeof(T))) __builtin_prefetch(r + d);
+}
+
+// Sum / mean: columns [d0, d0 + W) of the bag's rows added into o (W = 0: up to D, a loop
+// over memory). A compile-time W keeps the accumulators in registers.
+template <class T>
+constexpr int64_t kBlock = 128 / sizeof(T);
+
+template <class T, int64_t W>
+void sum_columns(const EmbeddingBagArgs& a, const T* w, const T* psw, T* __restrict o, int64_t s, int64_t e,
+                 int64_t d0) {
+  const int64_t D = a.dim, width = W ? W : D - d0;
+  T acc[W ? W : 1];
+  T* __restrict out = W ? acc : o + d0;
+  for (int64_t j = 0; j < width; ++j) out[j] = T(0);
+  for (int64_t i = s; i < e; ++i) {
+    if (d0 == 0 && i + kAhead < e) prefetch_row(w + a.indices[i + kAhead] * D, D);
+    const int64_t v = a.indices[i];
+    if (v == a.padding_idx) continue;
+    const T* __restrict r = w + v * D + d0;
+    if (psw) {
+      const T f = psw[i];
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) out[j] += f * r[j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) out[j] += r[j];
+    }
+  }
+  if (W)
+    for (int64_t j = 0; j < width; ++j) o[d0 + j] = acc[j];
+}
+
 // Max mode: the winner per element is kept as its entry number within the bag in an integer of
 // T's width, so the selects vectorise with the float compares; it becomes a table row at the end.
 template <class T>
@@ -78,22 +117,12 @@ void forward_t(const EmbeddingBagArgs& a) {
         continue;
       }
       int64_t count = 0;
-#pragma omp simd
-      for (int64_t d = 0; d < D; ++d) o[d] = T(0);
-      for (int64_t i = s; i < e; ++i) {
-        const int64_t v = a.indices[i];
-        if (v == a.padding_idx) continue;
-        ++count;
-        const T* r = w + v * D;
-        if (psw) {
-          const T f = psw[i];
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) o[d] += f * r[d];
-        } else {
-#pragma omp simd
-          for (int64_t d = 0; d < D; ++d) o[d] += r[d];
-        }
-      }
+      for (int64_t i = s; i < e; ++i) count += a.indices[i] != a.padding_idx;
+      // Columns in blocks of kBlock held in registers across the whole bag (an output row in
+      // memory would be loaded and stored once per entry), then the tail columns.
+      int64_t d0 = 0;
+      for (; d0 + kBlock<T> <= D; d0 += kBlock<T>) sum_columns<T, kBlock<T>>(a, w, psw, o, s, e, d0);
+      if (d0 < D) sum_columns<T, 0>(a, w, psw, o, s, e, d0);
       if (a.mode == BagMode::Mean && count > 1) {
         const T c = T(count);
 #pragma omp simd
