@@ -23,15 +23,6 @@ namespace {
 using ops::BagMode;
 using ops::EmbeddingBagArgs;
 
-// Rows are read in a random order: ask for the row kAhead entries on while adding this one, so
-// its cache misses overlap the additions (fbgemm's embedding kernels do the same).
-constexpr int64_t kAhead = 8;
-
-template <class T>
-inline void prefetch_row(const T* r, int64_t D) {
-  for (int64_t d = 0; d < D; d += 64 / int64_t(sizeof(T))) __builtin_prefetch(r + d);
-}
-
 // Sum / mean: columns [d0, d0 + W) of the bag's rows added into o (W = 0: up to D, a loop
 // over memory). A compile-time W keeps the accumulators in registers.
 template <class T>
@@ -41,25 +32,27 @@ template <class T, int64_t W>
 void sum_columns(const EmbeddingBagArgs& a, const T* w, const T* psw, T* __restrict o, int64_t s, int64_t e,
                  int64_t d0) {
   const int64_t D = a.dim, width = W ? W : D - d0;
-  T acc[W ? W : 1];
-  T* __restrict out = W ? acc : o + d0;
-  for (int64_t j = 0; j < width; ++j) out[j] = T(0);
-  for (int64_t i = s; i < e; ++i) {
-    if (d0 == 0 && i + kAhead < e) prefetch_row(w + a.indices[i + kAhead] * D, D);
-    const int64_t v = a.indices[i];
-    if (v == a.padding_idx) continue;
-    const T* __restrict r = w + v * D + d0;
-    if (psw) {
-      const T f = psw[i];
+  const int64_t* idx = a.indices;
+  const int64_t pad = a.padding_idx;
+  T acc[W ? W : kBlock<T>];
+  for (int64_t c0 = 0; c0 < width; c0 += W ? W : kBlock<T>) {  // W = 0: the tail, in chunks
+    const int64_t cw = W ? W : (width - c0 < kBlock<T> ? width - c0 : kBlock<T>);
+    for (int64_t j = 0; j < (W ? W : cw); ++j) acc[j] = T(0);
+    for (int64_t i = s; i < e; ++i) {
+      const int64_t v = idx[i];
+      if (v == pad) continue;
+      const T* __restrict r = w + v * D + d0 + c0;
+      if (psw) {
+        const T f = psw[i];
 #pragma omp simd
-      for (int64_t j = 0; j < width; ++j) out[j] += f * r[j];
-    } else {
+        for (int64_t j = 0; j < (W ? W : cw); ++j) acc[j] += f * r[j];
+      } else {
 #pragma omp simd
-      for (int64_t j = 0; j < width; ++j) out[j] += r[j];
+        for (int64_t j = 0; j < (W ? W : cw); ++j) acc[j] += r[j];
+      }
     }
+    for (int64_t j = 0; j < (W ? W : cw); ++j) o[d0 + c0 + j] = acc[j];
   }
-  if (W)
-    for (int64_t j = 0; j < width; ++j) o[d0 + j] = acc[j];
 }
 
 // Max mode: the winner per element is kept as its entry number within the bag in an integer of
