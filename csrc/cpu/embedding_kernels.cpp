@@ -1,14 +1,13 @@
 // embedding_bag forward and backward on the CPU (contract in ops/embedding.h).
 //
-// Forward: bags are split over threads; a bag's rows are added straight from the table into its
-// output row (unit-stride loops over D the compiler vectorises), in entry order, so the result
-// never depends on the thread count. Max keeps, per element, the first maximum's row (NaN wins
+// Forward: bags are split over threads; a bag's rows are added straight from the table, in entry
+// order, into accumulators that stay in vector registers (blocks of 128 bytes of columns, then
+// the tail), so the result never depends on the thread count. Max keeps, per element, the first maximum's row (NaN wins
 // and stays, like torch).
 // Backward: a counting sort lists, per table row, its (entry, bag) contributions in entry order;
 // threads own ranges of table rows and each row adds its list in that fixed order, so the
 // gradient is deterministic and bitwise the same on any thread count. Max mode: threads own
 // ranges of columns and walk the bags in order.
-#include <cmath>
 #include <climits>
 #include <cstdint>
 #include <type_traits>
