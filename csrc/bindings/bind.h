@@ -27,6 +27,7 @@ void bind_conv(py::module_& m);         // convolution forward / backward (1-D, 
 void bind_pool(py::module_& m);         // max / average / adaptive pooling forward / backward
 void bind_norm(py::module_& m);         // batch / layer / group / RMS normalization forward / backward
 void bind_rnn(py::module_& m);          // recurrent layers (RNN, LSTM, GRU) forward / backward through time
+void bind_embedding(py::module_& m);    // embedding_bag forward / backward (fused sum / mean / max)
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 

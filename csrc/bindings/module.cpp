@@ -35,4 +35,5 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_pool(m);
   pe::bind::bind_norm(m);
   pe::bind::bind_rnn(m);
+  pe::bind::bind_embedding(m);
 }

@@ -1,15 +1,16 @@
 """Embedding lookups: embedding (one weight row per index) and embedding_bag (the rows of each bag
 reduced by sum, mean or max), forward and backward side by side.
 
-No kernels of their own: the index family's native ops do the work on every device. A lookup is
-one index_select over the flattened indices (which checks every index before anything is
-written); a weight gradient is one index_put_ with accumulate into a zero table (duplicates add
-up in order, so results do not depend on threads) or, for max bags, one scatter_add_. Backwards
-are written with differentiable pieces (EmbeddingFn <-> EmbeddingDenseBackward are each other's
-adjoints), so create_graph=True works.
+embedding uses the index family's native ops: a lookup is one index_select over the flattened
+indices (which checks every index before anything is written); its weight gradient is one
+index_put_ with accumulate into a zero table (duplicates add up in order, so results do not depend
+on threads). Its backward is written with differentiable pieces (EmbeddingFn <->
+EmbeddingDenseBackward are each other's adjoints), so create_graph=True works.
 
-A fused native embedding_bag (segment sum/mean/max over offsets) would save the padded layout
-the max mode builds here and the host trip for the bag layout; see _bag_layout.
+embedding_bag has its own fused kernels (csrc/ops/embedding.h): one _C call forward (each bag's
+rows summed / averaged / maxed straight from the table; every index and offset checked on the
+device first) and one _C call backward; with create_graph the backward is composed of the
+differentiable pieces above instead.
 """
 import numpy as np
 
@@ -17,6 +18,7 @@ from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op
 from ..ops.index import index_select, scatter_add
+from ..ops.shape import cat as _cat
 from ..tensor import Tensor, _wrap
 
 
@@ -163,98 +165,33 @@ def _check_sparse(sparse):
 
 
 # ---------------------------------------------------------------- embedding_bag
-class _Bags:
-    """The bag layout, computed on the host from offsets (or a 2-D input's shape).
-
-    count: number of bags; used: how many leading input entries belong to some bag (entries past
-    the last offset with include_last_offset belong to none); lengths: entries per bag (NumPy);
-    bag_of: per used entry, its bag (int64 TensorImpl on the input's device)."""
-
-    __slots__ = ("count", "used", "lengths", "bag_of", "fixed")
-
-    def positions(self, width):
-        """Per slot of the padded (count, width) layout, the input position it reads: a bag's
-        entries, then its first entry again in the empty slots (position 0 for empty bags)."""
-        lengths = self.lengths
-        starts = np.cumsum(lengths) - lengths
-        slot = np.arange(width, dtype=np.int64)[None, :]
-        first = np.where(lengths > 0, starts, 0)[:, None]
-        return np.where(slot < lengths[:, None], starts[:, None] + slot, first).reshape(-1)
-
-
-def _host(impl):
-    return _wrap(impl)._host_array()
-
-
-def _to_device(array, device):
-    impl = _C.from_numpy(np.ascontiguousarray(array))
-    return impl if device == "cpu" else _C.to_device(impl, device)
-
-
-def _bag_layout(input, offsets, include_last_offset):
-    b = _Bags()
-    n = input._impl.numel
-    device = input._impl.device
-    if input.ndim == 2:
-        count, width = input.shape
-        b.count, b.used, b.fixed = count, n, width
-        b.lengths = np.full(count, width, dtype=np.int64)
-    else:
-        _check_indices(offsets, "embedding_bag", arg="offsets")
-        _check_same_device(input, offsets, "embedding_bag", "offsets")
-        off = _host(offsets._impl).astype(np.int64)  # one small device-to-host copy (a sync on a GPU)
-        if off.size and off[0] != 0:
-            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
-                               f"from position 0. However, got {off[0]}")
-        if off.size and off[-1] > n:
-            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
-                               f"{off[-1]}")
-        if off.size > 1 and (np.diff(off) < 0).any():
-            i = int(np.argmax(np.diff(off) < 0))
-            raise ValueError(f"offsets must be non-decreasing, got offsets[{i}] = {off[i]} > offsets[{i + 1}] = "
-                             f"{off[i + 1]}")
-        if include_last_offset:  # offsets[-1] closes the last bag
-            starts, ends = off[:-1], off[1:]
-        else:  # the last bag runs to the end
-            starts, ends = off, np.append(off[1:], n)[:off.size]
-        b.count, b.fixed = int(ends.size), None
-        b.lengths = ends - starts
-        b.used = int(ends[-1]) if ends.size else 0
-    b.bag_of = _to_device(np.repeat(np.arange(b.count, dtype=np.int64), b.lengths), device)
-    return b
+def _bag_of(flat, offsets, include_last_offset):
+    """Per entry that lies in some bag, its bag (int64 TensorImpl on the entries' device), and how
+    many leading entries that is. Only the create_graph backward needs it (a host trip)."""
+    off = _wrap(offsets)._host_array().astype(np.int64)
+    n = flat.shape[0]
+    ends = off[1:] if include_last_offset else np.append(off[1:], n)[:off.size]
+    lengths = ends - off[:ends.size]
+    bag_of = np.repeat(np.arange(ends.size, dtype=np.int64), lengths)
+    impl = _C.from_numpy(bag_of)
+    return (impl if flat.device == "cpu" else _C.to_device(impl, flat.device)), int(bag_of.size)
 
 
 class EmbeddingBagFn(Op):
-    """Sum or mean of each bag's rows (times per_sample_weights): one index_select for the rows and
-    one index_put_ with accumulate into the (bags, D) output; the mean divides by the bag sizes
-    (padding entries excluded; empty bags give zeros)."""
+    """Each bag's rows reduced by sum, mean or max: one fused native forward (rows read straight
+    from the table, no gathered copy) and one fused native backward. With create_graph the
+    backward is composed of differentiable pieces instead (EmbeddingFn / EmbeddingDenseBackward /
+    scatter_add), so higher derivatives work."""
 
     @staticmethod
-    def forward(ctx, weight, per_sample_weights, flat, bags, mode, padding_idx, scale_grad_by_freq):
-        w = weight._impl
-        rows = _take_rows(w, flat)
-        # Per-entry factor: the sample weight, times 0 on padding entries (excluded from the bag).
-        factor = None if per_sample_weights is None else per_sample_weights._impl
-        mask = None
-        if padding_idx is not None:
-            mask = _C.to_dtype(_C.ne(flat, padding_idx), w.dtype)
-            factor = mask if factor is None else _C.mul(factor, mask)
-        out = _C.full([bags.count, w.shape[1]], 0.0, w.dtype, w.device)
-        if rows.shape[0] and w.shape[1]:
-            _C.index_put_(out, [bags.bag_of], rows if factor is None else _C.mul(rows, _C.unsqueeze(factor, 1)), True)
-        sizes = None
-        if mode == "mean":
-            if mask is None:
-                sizes = _to_device(np.maximum(bags.lengths, 1).astype(w.dtype)[:, None], w.device)
-            else:
-                sizes = _C.full([bags.count], 0.0, w.dtype, w.device)
-                if rows.shape[0]:
-                    _C.index_put_(sizes, [bags.bag_of], mask, True)
-                sizes = _C.unsqueeze(_C.clamp(sizes, 1.0), 1)
-            _C.div(out, sizes, out=out)
+    def forward(ctx, weight, per_sample_weights, flat, offsets, include_last_offset, mode, padding_idx,
+                scale_grad_by_freq):
+        psw = None if per_sample_weights is None else per_sample_weights._impl
+        pad = -1 if padding_idx is None else padding_idx
+        out, arg = _C.embedding_bag_forward(weight._impl, flat, offsets, include_last_offset, psw, mode, pad)
         if ctx is not None:
-            ctx.flat, ctx.bag_of, ctx.num_weights = flat, bags.bag_of, w.shape[0]
-            ctx.mask, ctx.sizes, ctx.scale = mask, sizes, scale_grad_by_freq
+            ctx.flat, ctx.offsets, ctx.last, ctx.mode, ctx.pad = flat, offsets, include_last_offset, mode, pad
+            ctx.arg, ctx.num_weights, ctx.scale = arg, weight._impl.shape[0], scale_grad_by_freq
             # The weight only for per_sample_weights' gradient: a later max_norm lookup may renormalise
             # it in place (a second call of the same layer), which must not break this backward.
             ctx.save_for_backward(weight if ctx.needs_input_grad[1] else None, per_sample_weights)
@@ -264,77 +201,48 @@ class EmbeddingBagFn(Op):
     def backward(ctx, g):
         weight, psw = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if ctx.sizes is not None:
-            g = g / _wrap(ctx.sizes)
-        g_rows = index_select(g, 0, _wrap(ctx.bag_of))  # each entry's share of its bag's gradient
-        gw = gpsw = None
-        if need[0]:
-            factor = None if psw is None else psw
-            if ctx.mask is not None:
-                factor = _wrap(ctx.mask) if factor is None else factor * _wrap(ctx.mask)
-            ge = g_rows if factor is None else g_rows * factor.unsqueeze(1)
-            gw = EmbeddingDenseBackward.apply(ge, ctx.flat, ctx.num_weights, None, ctx.scale)
-        if need[1]:
-            rows = EmbeddingFn.apply(weight, _wrap(ctx.flat), None, False)  # differentiable in weight
-            gpsw = (g_rows * rows).sum(1)
-            if ctx.mask is not None:
-                gpsw = gpsw * _wrap(ctx.mask)
-        return gw, gpsw, None, None, None, None, None
-
-
-class EmbeddingBagMaxFn(Op):
-    """Elementwise max over each bag's rows. The bags are laid out padded to the longest (2-D
-    input is that layout already), one max_dim reduces, and the row index of each maximum is kept
-    for backward (the first maximum wins, as in torch). No (bags, width, D) masking: a short bag's
-    empty slots and its padding entries repeat one of its own entries, which leaves the max and
-    the first maximum's row unchanged. Empty bags (or bags of padding only) give zeros and no
-    gradient."""
-
-    @staticmethod
-    def forward(ctx, weight, flat, bags, padding_idx):
-        w = weight._impl
-        count, d = bags.count, w.shape[1]
-        width = bags.fixed if bags.fixed is not None else (int(bags.lengths.max()) if count else 0)
-        if count == 0 or width == 0 or flat.shape[0] == 0:
-            if ctx is not None:
-                ctx.word, ctx.num_weights = None, w.shape[0]
-            return _C.full([count, d], 0.0, w.dtype, w.device)
-        device = flat.device
-        if bags.fixed is not None:
-            padded = _C.reshape(flat, [count, width])
+        if _grad_state.enabled:
+            gw, gpsw = _composed_backward(ctx, g, weight, psw)
         else:
-            padded = _C.reshape(_C.index_select(flat, 0, _to_device(bags.positions(width), device)), [count, width])
-        empty = bags.lengths == 0
-        nonempty = _to_device(~empty[:, None], device) if empty.any() else None
-        if padding_idx is not None:
-            # Padding entries take the bag's first other entry (max_dim gives the first True slot).
-            not_pad = _C.ne(padded, padding_idx)
-            first = _C.max_dim(not_pad, 1, True)[1]
-            padded = _C.where(not_pad, padded, _C.gather(padded, 1, first))
-            has = _C.any(not_pad, [1], True)
-            nonempty = has if nonempty is None else _C.logical_and(nonempty, has)
-        rows = _C.reshape(_take_rows(w, _C.reshape(padded, [-1])), [count, width, d])
-        out, arg = _C.max_dim(rows, 1, False)
-        if nonempty is not None:
-            out = _C.where(nonempty, out, 0.0)
-        if ctx is not None:
-            # The weight row of each maximum: the padded index at the winning slot.
-            ctx.word = _C.reshape(_C.gather(_C.expand(_C.reshape(padded, [count, width, 1]), [count, width, d]), 1,
-                                            _C.unsqueeze(arg, 1)), [count, d])
-            ctx.nonempty, ctx.num_weights = nonempty, w.shape[0]
-        return out
+            gw, gpsw = _C.embedding_bag_backward(
+                g._impl, ctx.flat, ctx.offsets, ctx.last, None if psw is None else psw._impl, ctx.mode, ctx.pad,
+                ctx.arg, ctx.num_weights, ctx.scale, weight._impl if need[1] else None)
+            gw, gpsw = _wrap(gw), (None if gpsw is None else _wrap(gpsw))
+        return (gw if need[0] else None), (gpsw if need[1] else None), None, None, None, None, None, None
 
-    @staticmethod
-    def backward(ctx, g):
-        if ctx.word is None:
-            return _wrap(_C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)), None, None, None
-        if ctx.nonempty is not None:
-            g = g * _wrap(_C.to_dtype(ctx.nonempty, g._impl.dtype))
-        gw = _C.full([ctx.num_weights, g.shape[1]], 0.0, g._impl.dtype, g._impl.device)
-        if _grad_state.enabled:  # create_graph: the differentiable scatter_add (its backward is a gather)
-            return scatter_add(_wrap(gw), 0, _wrap(ctx.word), g), None, None, None
-        _C.scatter_add_(gw, 0, ctx.word, g._impl)  # into the fresh zeros: no copy of the table
-        return _wrap(gw), None, None, None
+
+def _composed_backward(ctx, g, weight, psw):
+    """The backward of EmbeddingBagFn with differentiable ops (create_graph=True)."""
+    gi = g._impl
+    if ctx.mode == "max":
+        # Each maximum's gradient goes to its row; empty bags (max index -1) give nothing.
+        has = _C.ge(ctx.arg, 0)
+        word = _C.where(has, ctx.arg, 0)
+        gw = _wrap(_C.full([ctx.num_weights, gi.shape[1]], 0.0, gi.dtype, gi.device))
+        return scatter_add(gw, 0, _wrap(word), g * _wrap(_C.to_dtype(has, gi.dtype))), None
+    bag_of, used = _bag_of(ctx.flat, ctx.offsets, ctx.last)
+    flat = _C.slice(ctx.flat, 0, 0, used, 1)
+    mask = None if ctx.pad < 0 else _C.to_dtype(_C.ne(flat, ctx.pad), gi.dtype)
+    if ctx.mode == "mean":
+        sizes = _C.full([gi.shape[0]], 0.0, gi.dtype, gi.device)
+        if used:
+            _C.index_put_(sizes, [bag_of], 1.0 if mask is None else mask, True)
+        g = g / _wrap(_C.unsqueeze(_C.clamp(sizes, 1.0), 1))
+    g_rows = index_select(g, 0, _wrap(bag_of))  # each entry's share of its bag's gradient
+    factor = None if psw is None else psw[:used]
+    if mask is not None:
+        factor = _wrap(mask) if factor is None else factor * _wrap(mask)
+    ge = g_rows if factor is None else g_rows * factor.unsqueeze(1)
+    gw = EmbeddingDenseBackward.apply(ge, flat, ctx.num_weights, None, ctx.scale)
+    gpsw = None
+    if weight is not None:
+        rows = EmbeddingFn.apply(weight, _wrap(flat), None, False)  # differentiable in weight
+        part = (g_rows * rows).sum(1)
+        if mask is not None:
+            part = part * _wrap(mask)
+        n = ctx.flat.shape[0]
+        gpsw = part if used == n else _cat([part, _wrap(_C.full([n - used], 0.0, gi.dtype, gi.device))])
+    return gw, gpsw
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
@@ -380,16 +288,21 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                             f"(pyengine.{weight._impl.dtype}), got pyengine.{per_sample_weights._impl.dtype}")
         _check_same_device(input, per_sample_weights, "embedding_bag", "per_sample_weights")
     padding_idx = _wrap_padding_idx(padding_idx, weight.shape[0], bag=True)
-    bags = _bag_layout(input, offsets, include_last_offset)
     flat = _C.reshape(input._impl, [-1])
-    if max_norm is not None:  # after every check, so a bad call leaves the weight as it was
-        _embedding_renorm_(weight._impl, flat, max_norm, norm_type)
-    if bags.used < flat.shape[0]:  # entries past the last offset (include_last_offset) are in no bag
-        flat = _C.slice(flat, 0, 0, bags.used, 1)
-        if per_sample_weights is not None:
-            per_sample_weights = per_sample_weights[:bags.used]
+    device = input._impl.device
+    if input.ndim == 2:  # bags of equal length: offsets 0, w, 2w, ...
+        count, width = input.shape
+        offsets = (_C.arange(0, count * width, width, "int64", device) if width
+                   else _C.full([count], 0.0, "int64", device))
+    else:
+        _check_indices(offsets, "embedding_bag", arg="offsets")
+        _check_same_device(input, offsets, "embedding_bag", "offsets")
+        offsets = offsets._impl
     if per_sample_weights is not None and per_sample_weights.ndim == 2:
         per_sample_weights = per_sample_weights.reshape(-1)
-    if mode == "max":
-        return EmbeddingBagMaxFn.apply(weight, flat, bags, padding_idx)
-    return EmbeddingBagFn.apply(weight, per_sample_weights, flat, bags, mode, padding_idx, bool(scale_grad_by_freq))
+    if max_norm is not None:  # after every check, so a bad call leaves the weight as it was
+        _C.embedding_bag_check(weight._impl, flat, offsets, include_last_offset,
+                               None if per_sample_weights is None else per_sample_weights._impl)
+        _embedding_renorm_(weight._impl, flat, max_norm, norm_type)
+    return EmbeddingBagFn.apply(weight, per_sample_weights, flat, offsets, bool(include_last_offset), mode,
+                                padding_idx, bool(scale_grad_by_freq))
