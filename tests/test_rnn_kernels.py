@@ -262,3 +262,32 @@ def test_bidirectional_errors_leave_nothing_half_done():
     bad[0] = pe.zeros(2, 6, dtype="float64")
     with pytest.raises(ValueError, match=r"hx: expected shape \(3, 6\), got \(2, 6\)"):
         rnn_bidirectional_layer("gru", x, fwd, bad)
+
+
+# The emulated GPU runs the two cheapest cases (gradgradcheck there is slow).
+DOUBLE_BACKWARD_CASES = ([("cpu", c) for c in ("lstm-proj-packed", "gru-reverse", "rnn_tanh", "lstm-bidirectional")]
+                         + ([("cuda", c) for c in ("gru-reverse", "rnn_tanh")] if pe.cuda.is_available() else []))
+
+
+@pytest.mark.parametrize("device, case", DOUBLE_BACKWARD_CASES)
+def test_double_backward(device, case):
+    """create_graph=True through the fused node: its backward recomputes the layer with Tensor
+    ops, so second derivatives (gradgradcheck) come out right."""
+    mode = case.split("-")[0]
+    proj = 1 if "proj" in case else 0
+    arrays = make_args(mode, T=3, B=2, I=2, H=2, proj=proj, seed=21, scale=0.5)
+    present = [i for i, a in enumerate(arrays) if a is not None]
+    ins = [pe.tensor(arrays[i], device=device, requires_grad=True) for i in present]
+    sizes = [2, 2, 1] if "packed" in case else None
+
+    def fn(*ts):
+        full = [None] * 8
+        for i, t in zip(present, ts):
+            full[i] = t
+        if "bidirectional" in case:
+            (y, h, c), (y2, h2, c2) = rnn_bidirectional_layer(mode, full[0], full[1:], full[1:])
+            return y * y2, h + c2
+        y, h, c = rnn_layer(mode, *full, batch_sizes=sizes, reverse="reverse" in case)
+        return (y, h) if c is None else (y, h, c)
+
+    assert pe.autograd.gradgradcheck(fn, ins)

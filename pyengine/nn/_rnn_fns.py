@@ -23,8 +23,13 @@ backward reads, and the backward is one `_C.rnn_layer_backward` (backward throug
 weight gradients of all steps in one GEMM each).
 """
 from .. import _C
+from .. import autograd as _autograd
+from ..autograd.grad_mode import enable_grad as _enable_grad
 from ..autograd.grad_mode import state as _grad_state
+from ..creation import zeros as _zeros
 from ..ops._util import Op
+from ..ops.shape import cat as _cat
+from ..ops.shape import stack as _stack
 from ..tensor import _wrap
 
 
@@ -46,10 +51,12 @@ class RnnLayerFn(Op):
 
     @staticmethod
     def backward(ctx, dy, dh_n, dc_n):
-        if _grad_state.enabled:
-            raise RuntimeError("double backward through a recurrent layer (create_graph=True) is not supported")
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if _grad_state.enabled:  # create_graph: gradients that are themselves differentiable
+            grads = _graph_gradients(ctx.mode, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr), need[1:9],
+                                     ctx.batch_sizes, ctx.reverse, (dy, dh_n, dc_n))
+            return (None,) + grads + (None, None)
         grads = _C.rnn_layer_backward(ctx.mode, x._impl, h0._impl, _impl(c0), w_ih._impl, w_hh._impl, _impl(b_ih),
                                       _impl(b_hh), _impl(w_hr), ctx.batch_sizes, ctx.reverse, *ctx.forward_values,
                                       _impl(dy), _impl(dh_n), _impl(dc_n), need[1])
@@ -75,10 +82,16 @@ class RnnBidirectionalFn(Op):
 
     @staticmethod
     def backward(ctx, dy_f, dh_f, dc_f, dy_r, dh_r, dc_r):
-        if _grad_state.enabled:
-            raise RuntimeError("double backward through a recurrent layer (create_graph=True) is not supported")
         saved = ctx.saved_tensors
         x, fwd, rev = saved[0], saved[1:8], saved[8:15]
+        if _grad_state.enabled:  # create_graph: each direction as rnn_layer does it, dx summed
+            need = ctx.needs_input_grad
+            gf = _graph_gradients(ctx.mode, (x,) + fwd, (need[1],) + need[2:9], ctx.batch_sizes, False,
+                                  (dy_f, dh_f, dc_f))
+            gr = _graph_gradients(ctx.mode, (x,) + rev, (need[1],) + need[9:16], ctx.batch_sizes, True,
+                                  (dy_r, dh_r, dc_r))
+            dx = gf[0] if gr[0] is None else gr[0] if gf[0] is None else gf[0] + gr[0]
+            return (None, dx) + gf[1:] + gr[1:] + (None,)
         vf, vr = ctx.forward_values
         dx, gf, gr = _C.rnn_bidirectional_backward(
             ctx.mode, x._impl, tuple(_impl(t) for t in fwd), tuple(_impl(t) for t in rev), ctx.batch_sizes,
@@ -86,6 +99,58 @@ class RnnBidirectionalFn(Op):
             ctx.needs_input_grad[1])
         wrap = lambda g: None if g is None else _wrap(g)  # noqa: E731
         return (None, wrap(dx)) + tuple(wrap(g) for g in gf) + tuple(wrap(g) for g in gr) + (None,)
+
+
+# ---------------------------------------------------------------- double backward
+# The fused kernels' gradients are not themselves recorded, so a backward with create_graph=True
+# recomputes the layer step by step with differentiable Tensor ops (the same math as
+# math/rnn_math.h) and differentiates that: slow, but only second-order uses pay for it.
+def _graph_step(mode, xt, h, c, w_ih, w_hh, b_ih, b_hh, w_hr):
+    gi, gh = xt.matmul(w_ih.t()), h.matmul(w_hh.t())
+    gi = gi if b_ih is None else gi + b_ih
+    gh = gh if b_hh is None else gh + b_hh
+    if mode in ("rnn_tanh", "rnn_relu"):
+        pre = gi + gh
+        return (pre.tanh() if mode == "rnn_tanh" else pre.relu()), None
+    if mode == "lstm":
+        i, f, g, o = (gi + gh).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        return (h if w_hr is None else h.matmul(w_hr.t())), c
+    r_i, z_i, n_i = gi.chunk(3, 1)
+    r_h, z_h, n_h = gh.chunk(3, 1)
+    r, z = (r_i + r_h).sigmoid(), (z_i + z_h).sigmoid()
+    n = (n_i + r * n_h).tanh()
+    return (1 - z) * n + z * h, None
+
+
+def _graph_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+    """rnn_layer's forward with Tensor ops, one step at a time (rows outside a step keep their state)."""
+    T, B = x.shape[0], x.shape[1]
+    sizes = batch_sizes or [B] * T
+    h, c, ys = h0, c0, [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        n = sizes[t]
+        h_new, c_new = _graph_step(mode, x[t, :n], h[:n], None if c is None else c[:n], w_ih, w_hh, b_ih, b_hh, w_hr)
+        pad = _zeros(B - n, h_new.shape[1], dtype=x.dtype, device=x.device)
+        ys[t] = h_new if n == B else _cat([h_new, pad], 0)
+        h = h_new if n == B else _cat([h_new, h[n:]], 0)
+        if c is not None:
+            c = c_new if n == B else _cat([c_new, c[n:]], 0)
+    return _stack(ys, 0), h, c
+
+
+def _graph_gradients(mode, inputs, need, batch_sizes, reverse, grads):
+    """Differentiable gradients of rnn_layer's inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+    given those of its outputs (y, h_n, c_n); None where not needed."""
+    with _enable_grad():
+        outs = _graph_layer(mode, *inputs, batch_sizes, reverse)
+        pairs = [(o, g) for o, g in zip(outs, grads) if o is not None and g is not None]
+        wrt = [t for t, n in zip(inputs, need) if n and t is not None]
+        found = _autograd.grad([o for o, _ in pairs], wrt, [g for _, g in pairs], create_graph=True,
+                               allow_unused=True) if pairs and wrt else []
+    found = iter(found)
+    return tuple(next(found) if n and t is not None else None for t, n in zip(inputs, need))
 
 
 def rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None, batch_sizes=None, reverse=False):
