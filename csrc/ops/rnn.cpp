@@ -121,6 +121,18 @@ void mm(const Tensor& c, const Tensor& a, const Tensor& b, double beta = 0.0) {
   gemm_kernel(c.device(), c, a, b, 1.0, beta);
 }
 
+// What every step kernel call starts with: the cell, the dtype, and which rows take part.
+template <class Args>
+Args step_args(rnn::Mode mode, DType dtype, int64_t rows, int64_t rows_prev, int64_t H) {
+  Args a;
+  a.mode = mode;
+  a.dtype = dtype;
+  a.rows = rows;
+  a.rows_prev = rows_prev;
+  a.H = H;
+  return a;
+}
+
 const void* ptr(const OptTensor& t) { return t ? t->raw_data() : nullptr; }
 
 Tensor zeros(const Shape& s, const Tensor& like) { return full(s, 0.0, like.dtype(), like.device()); }
@@ -182,12 +194,7 @@ RnnForward rnn_layer_forward(rnn::Mode mode, const Tensor& x_in, const Tensor& h
     if (np > 0) mm(rows_of(hg, 0, np), rows_of(out.y, tp, 0, np), w_hh_t);
     if (np < n) mm(rows_of(hg, np, n), rows_of(h0, np, n), w_hh_t);
 
-    RnnStepForwardArgs a;
-    a.mode = mode;
-    a.dtype = x.dtype();
-    a.rows = n;
-    a.rows_prev = np;
-    a.H = d.H;
+    auto a = step_args<RnnStepForwardArgs>(mode, x.dtype(), n, np, d.H);
     a.xg = select(xg, 0, t).raw_data();
     a.hg = hg.raw_data();
     a.b_ih = ptr(w.b_ih);
@@ -248,12 +255,7 @@ RnnGrads rnn_layer_backward(rnn::Mode mode, const Tensor& x_in, const Tensor& h0
 
   for (int64_t s = d.T - 1; s >= 0; --s) {
     const int64_t t = sched.step(s), n = sched.rows(t), np = sched.rows_prev(t), tp = sched.prev_step(t);
-    RnnStepBackwardArgs a;
-    a.mode = mode;
-    a.dtype = x.dtype();
-    a.rows = n;
-    a.rows_prev = np;
-    a.H = d.H;
+    auto a = step_args<RnnStepBackwardArgs>(mode, x.dtype(), n, np, d.H);
     if (proj) {
       binary(ew::BinaryOp::Add, rows_of(dy, t, 0, n), rows_of(dh, 0, n), rows_of(*dh_total, t, 0, n));
       mm(rows_of(*dh_pre, 0, n), rows_of(*dh_total, t, 0, n), *w.w_hr);

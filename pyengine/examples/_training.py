@@ -89,7 +89,6 @@ def plot_curves(histories, path, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i}"
@@ -101,11 +100,19 @@ def plot_curves(histories, path, title):
     # log scale: one early spike (a deep plain net's first epochs) must not flatten the rest
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax_loss, ax_acc):
+    finish_figure(fig, (ax_loss, ax_acc), path, title)
+
+
+def finish_figure(fig, axes, path, suptitle=None):
+    """The examples' common plot style (whole-epoch ticks, light grid, small legend), saved as PNG."""
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    for ax in axes:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs only
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title)
+    if suptitle:
+        fig.suptitle(suptitle)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -36,7 +36,7 @@ import numpy as np
 
 import pyengine as pe
 from pyengine import nn
-from pyengine.examples._training import add_device_argument, device_note, resolve_device
+from pyengine.examples._training import add_device_argument, device_note, finish_figure, resolve_device
 
 DEFAULT_TEXT = "/usr/share/dict/words"
 BOUNDARY = "\n"
@@ -167,19 +167,13 @@ def plot_perplexity(history, unigram, path, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
     epochs = np.arange(1, len(history["train_ppl"]) + 1)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(epochs, history["train_ppl"], "o--", label="train (mean over the epoch's windows)")
     ax.plot(epochs, history["val_ppl"], "o-", label="validation")
     ax.axhline(unigram, color="gray", linestyle=":", label=f"unigram baseline ({unigram:.2f})")
     ax.set(xlabel="epoch", ylabel="perplexity per character", title=title)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish_figure(fig, (ax,), path)
 
 
 def main(argv=None):

@@ -31,7 +31,7 @@ import numpy as np
 
 import pyengine as pe
 from pyengine import nn
-from pyengine.examples._training import add_device_argument, device_note, resolve_device
+from pyengine.examples._training import add_device_argument, device_note, finish_figure, resolve_device
 
 PAD, BOS, EOS, DIGIT0 = 0, 1, 2, 3
 VOCAB = DIGIT0 + 10
@@ -130,7 +130,6 @@ def plot_curves(history, path, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
     ax_loss.plot(epochs, history["train_loss"], "o--", label="train (teacher forcing)")
@@ -139,14 +138,7 @@ def plot_curves(history, path, title):
     ax_acc.plot(epochs, history["test_seq_acc"], "o-", label="test sequence accuracy (greedy)")
     ax_acc.plot(epochs, history["test_tok_acc"], "o--", label="test per-token accuracy (greedy)")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="greedy decoding", ylim=(0, 1.02))
-    for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish_figure(fig, (ax_loss, ax_acc), path, title)
 
 
 def main(argv=None):

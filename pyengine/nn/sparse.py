@@ -34,6 +34,17 @@ def _check_pretrained(embeddings):
 class _EmbeddingTable(Module):
     """What both tables share: the weight and its init."""
 
+    def _norm_repr(self):
+        """The renormalisation options PyTorch's repr shows when they differ from the defaults."""
+        s = ""
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        return s
+
     def _init_weight(self, _weight, requires_grad, device, dtype):
         if _weight is None:
             self.weight = Parameter(empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device),
@@ -72,16 +83,10 @@ class Embedding(_EmbeddingTable):
                            self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        head = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
-        return s
+            head += f", padding_idx={self.padding_idx}"
+        return head + self._norm_repr()
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -115,14 +120,7 @@ class EmbeddingBag(_EmbeddingTable):
                                self.padding_idx)
 
     def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
-        s += f", mode={self.mode!r}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}" + self._norm_repr() + f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
