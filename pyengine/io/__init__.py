@@ -1,4 +1,4 @@
 """Saving and loading: safetensors checkpoints."""
-from .checkpoint import load, save
+from .checkpoint import CheckpointError, load, save
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "CheckpointError"]

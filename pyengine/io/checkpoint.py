@@ -4,24 +4,67 @@
 bools and None, like a model's or an optimizer's `state_dict()`. Tensors go into the safetensors
 body under their key path (a flat model state dict keeps its own names, e.g. "0.weight", so
 `safetensors.torch.load_file` reads the same tensors into PyTorch); everything else, and the
-shape of the tree, goes into the header's metadata as JSON. Writes are atomic: a temporary file
-in the same folder, then a rename, so a crash mid-save leaves the old checkpoint intact.
+shape of the tree, goes into the header's metadata as JSON, with a CRC-32 of the tree and every
+tensor's name, dtype, shape and bytes. Writes are atomic (see `atomic.py`): a crash mid-save
+leaves the old checkpoint intact and its temporary is removed by the next save to that folder.
+
+Loading checks everything a damaged or foreign file could get wrong - its length, the header's
+JSON, each tensor's dtype, shape and extent (safetensors), the tree, the checksum - and raises
+`CheckpointError` (a ValueError) naming the file and the fault.
 
 Devices: tensors are written from wherever they live (CUDA tensors are copied to the host), and
 a tensor that was not on the CPU has its device ("cuda:0") noted in the tree. `load` gives CPU
 tensors unless `map_location` says otherwise (see `load`).
 """
+import errno
 import json
 import os
-import tempfile
+import re
+import zlib
 
 import numpy as np
 
+from .atomic import write_atomically
+
 _TREE_KEY = "pyengine.tree"
+_CRC_KEY = "pyengine.crc32"
+_LOADABLE_DTYPES = ("F32", "F64", "I64", "BOOL")  # safetensors' names of pyengine's dtypes
+# Dict keys the tree encoding gives a meaning; a state dict using them could not be read back as it was.
+_RESERVED_KEYS = ("__tensor__", "__tuple__")
+_INT_KEY = "__int__"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint pyengine can load; the message names the file and the fault."""
+
+
+class CheckpointIsADirectoryError(IsADirectoryError, CheckpointError):
+    """`load` was given a folder (an IsADirectoryError as PyTorch raises, and a CheckpointError)."""
+
+
+class _BadTree(Exception):
+    """A fault in the metadata tree at `where` (a key path)."""
+
+    def __init__(self, where, what):
+        super().__init__(f"at {where or 'the top'}: {what}")
+
+
+def _corrupt(path, what):
+    return CheckpointError(f"{path}: not a valid safetensors checkpoint (truncated or corrupt): {what}")
 
 
 def _install_hint():
     return "checkpoints need the 'safetensors' package: pip install safetensors"
+
+
+def _checksum(tree_json, arrays):
+    """CRC-32 of what `load` returns: the tree and every tensor's name, dtype, shape and bytes."""
+    crc = zlib.crc32(tree_json.encode("utf-8", "surrogatepass"))
+    for name in sorted(arrays):
+        a = arrays[name]
+        crc = zlib.crc32(f"\0{name}\0{a.dtype.name}\0{a.shape}\0".encode("utf-8", "surrogatepass"), crc)
+        crc = zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8), crc)
+    return crc
 
 
 def _flatten(obj, prefix, tensors):
@@ -37,9 +80,13 @@ def _flatten(obj, prefix, tensors):
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if not isinstance(k, (str, int)):
-                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__}")
-            out[str(k) if isinstance(k, str) else f"__int__{k}"] = _flatten(v, f"{prefix}.{k}" if prefix else str(k), tensors)
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} ({k!r})")
+            if isinstance(k, str) and (k in _RESERVED_KEYS or k.startswith(_INT_KEY)):
+                raise ValueError(f"save: the dict key {k!r} is reserved by the checkpoint format "
+                                 f"({', '.join(_RESERVED_KEYS)} and keys starting with {_INT_KEY!r})")
+            out[k if isinstance(k, str) else f"{_INT_KEY}{k}"] = _flatten(v, f"{prefix}.{k}" if prefix else str(k),
+                                                                          tensors)
         return out
     if isinstance(obj, (list, tuple)):
         items = [_flatten(v, f"{prefix}.{i}" if prefix else str(i), tensors) for i, v in enumerate(obj)]
@@ -52,18 +99,45 @@ def _flatten(obj, prefix, tensors):
                     "lists, numbers, strings, bools or None)")
 
 
-def _unflatten(node, tensors, place):
+def _unflatten(node, tensors, place, where, used):
+    """The object `node` (a JSON value of the tree) stands for; `used` collects the tensor names
+    met, so that each tensor is read once. Raises _BadTree for anything `_flatten` cannot write."""
     from .. import from_numpy
+    from ..dtypes import device
     if isinstance(node, dict):
         if "__tensor__" in node:
-            return place(from_numpy(tensors[node["__tensor__"]]), node.get("device", "cpu"))
+            name, location = node["__tensor__"], node.get("device", "cpu")
+            if set(node) - {"__tensor__", "device"}:
+                raise _BadTree(where, f"a tensor reference has unexpected keys {sorted(set(node) - {'__tensor__', 'device'})}")
+            if not isinstance(name, str) or name not in tensors:
+                raise _BadTree(where, f"the tensor {name!r} is not in the file")
+            if name in used:
+                raise _BadTree(where, f"the tensor {name!r} is referenced twice")
+            used.add(name)
+            try:
+                if not isinstance(location, str):
+                    raise TypeError(type(location).__name__)
+                device(location)
+            except (TypeError, ValueError):
+                raise _BadTree(where, f"the tensor {name!r} has an invalid device {location!r}") from None
+            return place(from_numpy(tensors[name]), location)
         if "__tuple__" in node:
-            return tuple(_unflatten(v, tensors, place) for v in node["__tuple__"])
-        return {(int(k[7:]) if k.startswith("__int__") else k): _unflatten(v, tensors, place)
-                for k, v in node.items()}
+            if len(node) != 1 or not isinstance(node["__tuple__"], list):
+                raise _BadTree(where, "a tuple must be {\"__tuple__\": [items]}")
+            return tuple(_unflatten(v, tensors, place, f"{where}.{i}" if where else str(i), used)
+                         for i, v in enumerate(node["__tuple__"]))
+        out = {}
+        for k, v in node.items():
+            key = k
+            if k.startswith(_INT_KEY):
+                if not re.fullmatch(r"-?[0-9]+", k[len(_INT_KEY):]):
+                    raise _BadTree(where, f"the key {k!r} is not {_INT_KEY} followed by an integer")
+                key = int(k[len(_INT_KEY):])
+            out[key] = _unflatten(v, tensors, place, f"{where}.{key}" if where else str(key), used)
+        return out
     if isinstance(node, list):
-        return [_unflatten(v, tensors, place) for v in node]
-    return node
+        return [_unflatten(v, tensors, place, f"{where}.{i}" if where else str(i), used) for i, v in enumerate(node)]
+    return node  # None, bool, int, float, str: JSON has no other values
 
 
 def _placer(map_location):
@@ -100,20 +174,45 @@ def save(obj, path):
     except ImportError as e:
         raise ImportError(_install_hint()) from e
     tensors = {}
-    tree = _flatten(obj, "", tensors)
-    blob = st_save(tensors, metadata={_TREE_KEY: json.dumps(tree)})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
+    tree = json.dumps(_flatten(obj, "", tensors))
+    blob = st_save(tensors, metadata={_TREE_KEY: tree, _CRC_KEY: str(_checksum(tree, tensors))})
+    write_atomically(path, blob)
+
+
+def _read(path):
+    if os.path.isdir(path):
+        raise CheckpointIsADirectoryError(errno.EISDIR, "a folder, not a checkpoint file", path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _parse_header(path, data):
+    """The header's tensor entries and metadata, checked as far as safetensors does not: the
+    length field against the file, the JSON, and each dtype against what pyengine holds."""
+    if len(data) < 8:
+        raise _corrupt(path, "the file is empty" if not data else
+                       f"the file has {len(data)} bytes, fewer than the 8-byte header length a safetensors file "
+                       "starts with")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise _corrupt(path, f"the header length field says {size} bytes, but only {len(data) - 8} follow it")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        header = json.loads(data[8:8 + size].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise _corrupt(path, f"the header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _corrupt(path, f"the header is a JSON {type(header).__name__}, not an object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _corrupt(path, "the header's __metadata__ is not an object of strings")
+    for name, entry in header.items():
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        if not isinstance(dtype, str):
+            raise _corrupt(path, f"the header's entry for tensor {name!r} has no dtype string")
+        if dtype not in _LOADABLE_DTYPES:
+            raise CheckpointError(f"{path}: the tensor {name!r} has dtype {dtype!r}; pyengine loads "
+                                  f"{', '.join(_LOADABLE_DTYPES)} tensors only")
+    return metadata
 
 
 def load(path, map_location=None, weights_only=True):
@@ -123,23 +222,44 @@ def load(path, map_location=None, weights_only=True):
     "cpu", "cuda:0", pyengine.device, an int) puts every tensor there; a dict maps saved locations
     ("cpu", "cuda:0") to devices, leaving unmapped ones where they were saved; a callable
     fn(tensor, location) returns the tensor to use (None: where it was saved). `weights_only` is
-    accepted for PyTorch compatibility: loading never runs code anyway."""
+    accepted for PyTorch compatibility: loading never runs code anyway.
+
+    A file that is not a checkpoint - truncated, altered, empty, a folder, a dtype pyengine does not
+    have - raises CheckpointError (a ValueError) naming the file and the fault."""
     place = _placer(map_location)
     try:
         from safetensors import SafetensorError
         from safetensors.numpy import load as st_load
     except ImportError as e:
         raise ImportError(_install_hint()) from e
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
+    path = os.fspath(path)
+    data = _read(path)
+    metadata = _parse_header(path, data)
+    try:  # offsets, extents and shapes against the data: safetensors' own checks
         tensors = st_load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + header_len])
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a valid safetensors checkpoint (truncated or corrupt): {e}") from e
-    tree = (header.get("__metadata__") or {}).get(_TREE_KEY)
-    if tree is None:
+    except (SafetensorError, ValueError, KeyError, TypeError) as e:
+        raise _corrupt(path, str(e)) from None
+    tree, crc = metadata.get(_TREE_KEY), metadata.get(_CRC_KEY)
+    if tree is None and crc is None:  # not written by pyengine
         from .. import from_numpy
         return {k: place(from_numpy(v), "cpu") for k, v in tensors.items()}
-    return _unflatten(json.loads(tree), tensors, place)
+    # pyengine writes these keys only, so a misspelt one is damage (a checksum whose key was hit
+    # must not let the rest go unchecked)
+    unknown = sorted(set(metadata) - {_TREE_KEY, _CRC_KEY})
+    if unknown:
+        raise _corrupt(path, f"the metadata has unexpected keys {unknown} beside pyengine's")
+    if tree is None:
+        raise _corrupt(path, f"the metadata has {_CRC_KEY} but no {_TREE_KEY}")
+    if crc is not None and crc != str(_checksum(tree, tensors)):  # files of older versions have none
+        raise _corrupt(path, f"the content does not match its checksum ({_CRC_KEY} {crc!r}, content "
+                             f"{_checksum(tree, tensors)})")
+    try:
+        tree = json.loads(tree)
+    except (ValueError, RecursionError) as e:
+        raise _corrupt(path, f"the metadata's {_TREE_KEY} is not valid JSON ({e})") from None
+    try:  # errors of map_location's own making pass through as they are
+        return _unflatten(tree, tensors, place, "", set())
+    except RecursionError:
+        raise _corrupt(path, f"the metadata's {_TREE_KEY} is nested too deeply") from None
+    except _BadTree as e:
+        raise _corrupt(path, f"the metadata's {_TREE_KEY} {e}") from None

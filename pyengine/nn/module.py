@@ -338,7 +338,11 @@ class Module:
         Returns (missing_keys, unexpected_keys). With strict=True either list being non-empty is
         a RuntimeError; a shape mismatch is always one, naming both shapes. Nothing is changed
         when an error is raised."""
+        from collections.abc import Mapping
+
         from ..creation import as_tensor
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -348,7 +352,13 @@ class Module:
             if key not in state_dict:
                 continue
             src = state_dict[key]
-            src = src if isinstance(src, Tensor) else as_tensor(src)
+            if not isinstance(src, Tensor):
+                try:  # NumPy arrays, nested lists of numbers, PyTorch tensors
+                    src = as_tensor(src)
+                except (TypeError, ValueError) as e:
+                    errors.append(f'While copying the parameter named "{key}", expected a Tensor or tensor-like '
+                                  f"object from checkpoint but received {type(src)} ({e})")
+                    continue
             if is_lazy(target):
                 updates.append((key, target, src))
                 continue

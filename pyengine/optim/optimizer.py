@@ -166,9 +166,11 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore state and options saved by state_dict() (ours or PyTorch's). Tensors are copied,
-        converted to each parameter's dtype; nothing changes if the layout does not match."""
-        saved_groups = deepcopy(state_dict["param_groups"])
+        converted to each parameter's dtype; nothing changes if the layout does not match. A
+        malformed state dict (from a damaged or foreign file) is a TypeError/ValueError saying where."""
         groups = self.param_groups
+        _check_layout(state_dict, groups)
+        saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups: "
                              f"{len(saved_groups)} in the state dict, {len(groups)} in the optimizer")
@@ -194,18 +196,68 @@ class Optimizer:
         self.__setstate__({"state": state, "param_groups": new_groups})
 
 
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_layout(state_dict, groups):
+    """What load_state_dict reads, checked before anything is read: a mapping with "state" (a mapping
+    of mappings) and "param_groups" (a list of mappings, each with a list of parameter ids "params");
+    options that are numbers (or tuples of numbers, like betas) in the optimizer must be saved so."""
+    from collections.abc import Mapping
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"optimizer state dict must be a dict with 'state' and 'param_groups', got "
+                        f"{type(state_dict).__name__}")
+    for key in ("state", "param_groups"):
+        if key not in state_dict:
+            raise ValueError(f"optimizer state dict has no {key!r} entry (its keys: {sorted(map(str, state_dict))})")
+    saved_groups, state = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(saved_groups, (list, tuple)) or not all(isinstance(g, Mapping) for g in saved_groups):
+        raise TypeError(f"optimizer state dict: 'param_groups' must be a list of dicts, got {saved_groups!r:.200}")
+    if not isinstance(state, Mapping) or not all(isinstance(v, Mapping) for v in state.values()):
+        raise TypeError(f"optimizer state dict: 'state' must be a dict of per-parameter dicts, got {state!r:.200}")
+    for i, saved in enumerate(saved_groups):
+        params = saved.get("params")
+        if "params" not in saved:
+            raise ValueError(f"optimizer state dict: param_groups[{i}] has no 'params' entry")
+        if not isinstance(params, (list, tuple)):
+            raise TypeError(f"optimizer state dict: param_groups[{i}]['params'] must be a list of parameter ids, "
+                            f"got {params!r:.200}")
+        if i >= len(groups):
+            continue  # the count mismatch is reported by the caller
+        for key, current in groups[i].items():
+            value = saved.get(key, current)
+            if key == "params" or current is None or value is None:
+                continue
+            if _is_number(current) and not _is_number(value) and not isinstance(value, Tensor):
+                raise TypeError(f"optimizer state dict: param_groups[{i}][{key!r}] must be a number, got {value!r:.200}")
+            if (isinstance(current, tuple) and all(_is_number(c) for c in current)
+                    and not (isinstance(value, (list, tuple)) and len(value) == len(current)
+                             and all(_is_number(v) for v in value))):
+                raise TypeError(f"optimizer state dict: param_groups[{i}][{key!r}] must be {len(current)} numbers "
+                                f"like {current}, got {value!r:.200}")
+
+
 def _load_state_value(p, index, name, value):
     """One entry of a parameter's saved state, made fit for the fused kernels: "step" becomes a
     float; tensors (ours, PyTorch's, NumPy's) become a fresh contiguous copy in p's dtype."""
     if name == "step":
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"loaded state dict has step {value!r:.100} for parameter {index}; expected a "
+                             "number") from None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Tensor):
         impl = value._impl
     else:
-        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)  # e.g. torch
-        impl = _C.from_numpy(np.array(arr, order="C"))  # a copy (ascontiguousarray would make 0-d 1-d)
+        try:
+            arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)  # e.g. torch
+            impl = _C.from_numpy(np.array(arr, order="C"))  # a copy (ascontiguousarray would make 0-d 1-d)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"loaded state dict has state {name!r} for parameter {index} that is not a tensor or "
+                            f"array of numbers: {value!r:.100} ({e})") from None
     if impl.shape != p._impl.shape:
         if impl.numel == p._impl.numel:  # e.g. a 0-d buffer that went through a file as shape (1,)
             impl = _C.reshape(impl, list(p._impl.shape))
