@@ -1,5 +1,9 @@
 """pyengine: a deep-learning framework with hand-written C++/CUDA kernels and a PyTorch-style API."""
-from . import _C
+try:
+    from . import _C
+except ImportError as _error:  # say what happened and what to do, not "circular import"
+    from ._extension import explain
+    raise ImportError(explain(_error)) from _error
 from .dtypes import (bool_ as bool, device, dtype, float32, float64, get_default_dtype, int64,
                      set_default_dtype)
 from .tensor import Tensor
@@ -51,7 +55,9 @@ def get_num_threads():
     return _C.get_num_threads()
 
 
-__version__ = "0.1.0"
+from ._version import package_version as _package_version  # noqa: E402
+
+__version__ = _package_version()
 
 # Subsystems above the tensor layer.
 from . import data, nn, optim  # noqa: E402
