@@ -45,7 +45,8 @@ def _same(a, b):
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return list(a) == list(b) and all(type(k) is type(k2) for k, k2 in zip(a, b)) and all(_same(a[k], b[k]) for k in a)
+        return (list(a) == list(b) and all(type(k) is type(k2) for k, k2 in zip(a, b))
+                and all(_same(a[k], b[k]) for k in a))
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     return a == b
@@ -93,7 +94,8 @@ def _exactly_or_refused(path, data, expected):
 def _mutations(size):
     truncate = st.integers(0, size - 1).map(lambda n: ("truncate", n))
     flip = st.integers(0, 8 * size - 1).map(lambda bit: ("flip", bit))
-    overwrite = st.tuples(st.integers(0, size - 1), st.binary(min_size=1, max_size=16)).map(lambda t: ("overwrite",) + t)
+    overwrite = st.tuples(st.integers(0, size - 1), st.binary(min_size=1, max_size=16)).map(
+        lambda t: ("overwrite",) + t)
     insert = st.tuples(st.integers(0, size), st.binary(min_size=1, max_size=16)).map(lambda t: ("insert",) + t)
     length = st.integers(0, 2**64 - 1).map(lambda n: ("length", n))
     return st.one_of(truncate, flip, overwrite, insert, length)
@@ -125,7 +127,8 @@ def test_damaged_bytes_load_exactly_or_raise_a_checkpoint_error(saved, tmp_path,
 
 _JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
                      | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     lambda inner: (st.lists(inner, max_size=3)
+                                    | st.dictionaries(st.text(max_size=8), inner, max_size=3)),
                      max_leaves=6)
 
 

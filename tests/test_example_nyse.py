@@ -68,4 +68,4 @@ def test_recurrent_networks_train_one_epoch():
 def test_unknown_model_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         nyse.main(["--models", "gru"])
-    assert "unknown ['gru']" in capsys.readouterr().err
+    assert "unknown model(s) 'gru'; choose from rnn," in capsys.readouterr().err

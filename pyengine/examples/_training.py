@@ -1,5 +1,7 @@
 """What the training examples share: the --device option, an epoch loop with a tqdm bar,
-evaluation, early stopping, and the learning-curve plot."""
+evaluation, early stopping, and the plots (skipped with a warning when matplotlib is missing:
+the examples print their results first, so only the figure is lost)."""
+import sys
 import time
 
 import numpy as np
@@ -9,7 +11,7 @@ import pyengine as pe
 
 def add_device_argument(parser):
     parser.add_argument("--device", default="cpu",
-                        help="where the model trains: cpu (default), cuda or cuda:N; batches are moved there")
+                        help="where the model trains: cpu, cuda or cuda:N; batches are moved there")
 
 
 def resolve_device(name):
@@ -84,27 +86,43 @@ def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=N
     return history
 
 
-def plot_curves(histories, path, title):
-    """Training/validation loss and accuracy per epoch for every model, side by side."""
-    import matplotlib
+def pyplot_or_warn(path):
+    """matplotlib.pyplot (drawing to files only) for the figure to be saved at `path`; None, after
+    a warning on stderr, when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError as e:
+        print(f"warning: no plot, {path} not written: matplotlib is not available ({e}); "
+              "pip install matplotlib", file=sys.stderr, flush=True)
+        return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_curves(histories, path, title):
+    """Training/validation loss and accuracy per epoch for every model, side by side. Returns
+    whether the file was written."""
+    plt = pyplot_or_warn(path)
+    if plt is None:
+        return False
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, (name, h) in enumerate(histories.items()):
-        color = f"C{i}"
+        style = {"color": f"C{i}", "marker": "o", "markersize": 3}  # markers: one epoch is one point
         epochs = np.arange(1, len(h["train_loss"]) + 1)
-        ax_loss.plot(epochs, h["train_loss"], color=color, linestyle="--", label=f"{name} train")
-        ax_loss.plot(epochs, h["val_loss"], color=color, label=f"{name} validation")
-        ax_acc.plot(epochs, h["train_acc"], color=color, linestyle="--", label=f"{name} train")
-        ax_acc.plot(epochs, h["val_acc"], color=color, label=f"{name} validation")
+        ax_loss.plot(epochs, h["train_loss"], linestyle="--", label=f"{name} train", **style)
+        ax_loss.plot(epochs, h["val_loss"], label=f"{name} validation", **style)
+        ax_acc.plot(epochs, h["train_acc"], linestyle="--", label=f"{name} train", **style)
+        ax_acc.plot(epochs, h["val_acc"], label=f"{name} validation", **style)
     # log scale: one early spike (a deep plain net's first epochs) must not flatten the rest
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title="loss", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    finish_figure(fig, (ax_loss, ax_acc), path, title)
+    return finish_figure(fig, (ax_loss, ax_acc), path, title)
 
 
 def finish_figure(fig, axes, path, suptitle=None):
-    """The examples' common plot style (whole-epoch ticks, light grid, small legend), saved as PNG."""
+    """The examples' common plot style (whole-epoch ticks, light grid, small legend), saved as PNG;
+    returns True (the file is written), for the plot functions to pass on."""
     import matplotlib.pyplot as plt
     import matplotlib.ticker
     for ax in axes:
@@ -116,3 +134,4 @@ def finish_figure(fig, axes, path, suptitle=None):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True

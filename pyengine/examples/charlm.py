@@ -28,7 +28,6 @@ bptt 32) reach validation perplexity 6.17 per character (2.63 bits) against the 
 in 194 s with the same code on PyTorch 2.13; on pyengine (emulated-CUDA build, generic ISA) with
 --max-lines 30000 --epochs 3: 7.91 (PyTorch, same settings: 7.97), 34 s an epoch (PyTorch 6.5 s).
 """
-import argparse
 import os
 import time
 
@@ -36,7 +35,9 @@ import numpy as np
 
 import pyengine as pe
 from pyengine import nn
-from pyengine.examples._training import add_device_argument, device_note, finish_figure, resolve_device
+from pyengine.examples._cli import example_parser, non_negative, positive
+from pyengine.examples._training import (add_device_argument, device_note, finish_figure, pyplot_or_warn,
+                                        resolve_device)
 
 DEFAULT_TEXT = "/usr/share/dict/words"
 BOUNDARY = "\n"
@@ -164,36 +165,39 @@ def sample(model, vocab, n, max_len, temperature, rng, device):
 
 
 def plot_perplexity(history, unigram, path, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Training and validation perplexity per epoch against the unigram baseline; returns whether
+    the file was written."""
+    plt = pyplot_or_warn(path)
+    if plt is None:
+        return False
     epochs = np.arange(1, len(history["train_ppl"]) + 1)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(epochs, history["train_ppl"], "o--", label="train (mean over the epoch's windows)")
     ax.plot(epochs, history["val_ppl"], "o-", label="validation")
     ax.axhline(unigram, color="gray", linestyle=":", label=f"unigram baseline ({unigram:.2f})")
     ax.set(xlabel="epoch", ylabel="perplexity per character", title=title)
-    finish_figure(fig, (ax,), path)
+    return finish_figure(fig, (ax,), path)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = example_parser("pyengine-charlm", __doc__)
     p.add_argument("--text", default=DEFAULT_TEXT, help=f"a UTF-8 text file, one unit a line (default {DEFAULT_TEXT})")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--embedding-dim", type=int, default=32)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--epochs", type=positive, default=5, help="passes over the training lines")
+    p.add_argument("--embedding-dim", type=positive, default=32, help="size of the character vectors")
+    p.add_argument("--hidden", type=positive, default=256, help="LSTM units per layer")
+    p.add_argument("--layers", type=positive, default=1, help="stacked LSTM layers")
     p.add_argument("--dropout", type=float, default=0.0, help="between LSTM layers (with --layers > 1)")
-    p.add_argument("--batch-size", type=int, default=32, help="parallel columns of the training stream")
-    p.add_argument("--bptt", type=int, default=32, help="truncated-BPTT window (time steps)")
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--max-lines", type=int, default=0, help="use only this many lines (0: all)")
-    p.add_argument("--samples", type=int, default=8, help="lines sampled after each epoch")
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--max-sample-len", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", default="charlm_perplexity.png")
+    p.add_argument("--batch-size", type=positive, default=32, help="parallel columns of the training stream")
+    p.add_argument("--bptt", type=positive, default=32, help="truncated-BPTT window (time steps)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of the lines held out for validation")
+    p.add_argument("--max-lines", type=non_negative, default=0, help="use only this many lines (0: all)")
+    p.add_argument("--samples", type=non_negative, default=8, help="lines sampled after each epoch")
+    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (lower: likelier characters)")
+    p.add_argument("--max-sample-len", type=positive, default=40, help="longest sampled line")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, the initial weights, the shuffling and "
+                   "the samples")
+    p.add_argument("--plot", default="charlm_perplexity.png", help="PNG of the perplexity curves ('' for none)")
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -233,13 +237,12 @@ def main(argv=None):
         words = sample(model, vocab, args.samples, args.max_sample_len, args.temperature, rng, device)
         print(f"    samples (T={args.temperature}): " + "  ".join(words), flush=True)
 
-    if args.plot and args.epochs:
-        plot_perplexity(history, unigram, args.plot, f"Character LSTM on {os.path.basename(args.text)}")
-        print(f"  curves written to {args.plot}")
-    final = history["val_ppl"][-1] if history["val_ppl"] else float("nan")
+    final = history["val_ppl"][-1]
     print(f"charlm: validation perplexity {final:.3f} per character (unigram baseline {unigram:.3f}), "
-          f"{sum(history['epoch_seconds']):.0f} s of training")
-    return {"val_ppl": final, "unigram_ppl": unigram, "history": history, "samples": words if args.epochs else []}
+          f"{sum(history['epoch_seconds']):.0f} s of training", flush=True)
+    if args.plot and plot_perplexity(history, unigram, args.plot, f"Character LSTM on {os.path.basename(args.text)}"):
+        print(f"  curves written to {args.plot}")
+    return {"val_ppl": final, "unigram_ppl": unigram, "history": history, "samples": words}
 
 
 def cli():

@@ -8,7 +8,6 @@ the 28x28 image into 64 maps of 7x7; they are flattened into a fully connected c
 dropout. Training images are randomly shifted (up to 2 pixels) and flipped left-right each epoch. Standard CNNs reach
 91-93% test accuracy on Fashion-MNIST; the target here is at least 92.5%.
 """
-import argparse
 import time
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 import pyengine as pe
 from pyengine import nn
 
+from ._cli import example_parser, non_negative, positive
 from ._images import image_loaders
 from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
@@ -37,21 +37,24 @@ def build(width=32, dropout=0.2, convs=2):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--width", type=int, default=32, help="channels of the first block (the second has twice)")
-    p.add_argument("--convs", type=int, default=2, help="convolutions per block before each pool")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--shift", type=int, default=2, help="largest random shift in pixels (0: none)")
+    p = example_parser("pyengine-cnn", __doc__)
+    p.add_argument("--epochs", type=positive, default=10, help="training epochs (early stopping may end sooner)")
+    p.add_argument("--width", type=positive, default=32, help="channels of the first block (the second has twice)")
+    p.add_argument("--convs", type=positive, default=2, help="convolutions per block before each pool")
+    p.add_argument("--batch-size", type=positive, default=128, help="training images per step")
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate (cosine decay over the epochs)")
+    p.add_argument("--dropout", type=float, default=0.2, help="dropout before each fully connected layer")
+    p.add_argument("--shift", type=non_negative, default=2, help="largest random shift in pixels (0: none)")
     p.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--val-size", type=int, default=5000)
-    p.add_argument("--train-size", type=int, default=None, help="use only this many training images")
+    p.add_argument("--patience", type=non_negative, default=5, help="early stopping: epochs without a better "
+                   "validation accuracy")
+    p.add_argument("--val-size", type=positive, default=5000, help="training images held out for validation")
+    p.add_argument("--train-size", type=positive, default=None, help="use only this many training images "
+                   "(default: all the others)")
     p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
-    p.add_argument("--plot", default="cnn_curves.png")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default="cnn_curves.png", help="PNG of the learning curves")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, the split, the shuffling and "
+                   "the augmentation")
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -73,11 +76,12 @@ def main(argv=None):
                   device=device)
     wall = time.perf_counter() - start
     _, test_acc = run_epoch(model, test_loader, loss_fn, desc="cnn test", device=device)
-    plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)")
     sec = float(np.mean(history["epoch_seconds"]))
     print(f"\n{data_name} CNN: best validation accuracy {stopper.best:.4f} at epoch {stopper.best_epoch + 1}; "
           f"test accuracy {test_acc:.4f} (weights of that epoch)")
-    print(f"{sec:.1f} s per training epoch, {wall / 60:.1f} min in all; learning curves saved to {args.plot}")
+    print(f"{sec:.1f} s per training epoch, {wall / 60:.1f} min in all", flush=True)
+    if plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)"):
+        print(f"learning curves saved to {args.plot}")
     return {"test_acc": test_acc, "seconds_per_epoch": sec}
 
 

@@ -8,7 +8,6 @@ standardised with the training set's mean and standard deviation, and the networ
 Linear(19, 50) - ReLU - Dropout(0.4) - Linear(50, 1) trained on squared error.
 Needs the ISLP data: pip install --no-deps islp
 """
-import argparse
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyengine as pe
 from pyengine import nn
 from pyengine.data import DataLoader, TensorDataset
 from pyengine.data.datasets import load_hitters
+from pyengine.examples._cli import example_parser, positive
 
 
 def split(n, test_fraction, seed):
@@ -32,13 +32,13 @@ def linear_regression_mae(x_train, y_train, x_test, y_test):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=300)
-    p.add_argument("--hidden", type=int, default=50)
-    p.add_argument("--dropout", type=float, default=0.4)
-    p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=13)
+    p = example_parser("pyengine-hitters", __doc__)
+    p.add_argument("--epochs", type=positive, default=300, help="training epochs")
+    p.add_argument("--hidden", type=positive, default=50, help="units of the hidden layer")
+    p.add_argument("--dropout", type=float, default=0.4, help="dropout after the hidden layer")
+    p.add_argument("--lr", type=float, default=1e-2, help="RMSprop's learning rate")
+    p.add_argument("--batch-size", type=positive, default=32, help="training players per step")
+    p.add_argument("--seed", type=int, default=13, help="seed of the split, the initial weights and the shuffling")
     args = p.parse_args(argv)
 
     pe.manual_seed(args.seed)

@@ -19,7 +19,6 @@ The output layer gives two logits trained with cross-entropy: the same model as 
 binary cross-entropy (softmax over two logits is the sigmoid of their difference), so the shared
 training loop of the examples (accuracy by argmax) serves all three.
 """
-import argparse
 import sys
 import time
 
@@ -30,6 +29,7 @@ from pyengine import nn
 from pyengine.data import DataLoader, Dataset, TensorDataset
 from pyengine.data.datasets import load_imdb, pad_sequences
 
+from ._cli import example_parser, model_list, positive
 from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
 PUBLISHED = {"bow": 0.88, "rnn": 0.76, "lstm": 0.87}
@@ -122,27 +122,28 @@ def load(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = example_parser("pyengine-imdb", __doc__)
     p.add_argument("--data", default=None, help="imdb.npz or an aclImdb folder (default: $PYENGINE_IMDB)")
-    p.add_argument("--models", default="bow,rnn,lstm")
-    p.add_argument("--num-words", type=int, default=10000, help="vocabulary: indices of the most frequent words")
-    p.add_argument("--maxlen", type=int, default=500, help="the sequence models read each review's last MAXLEN words")
-    p.add_argument("--epochs", type=int, default=None, help="for every model (default: the lab's, 30 bow / 20 others)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the lab's, 512 bow / 300 others")
+    p.add_argument("--models", type=model_list(tuple(PUBLISHED)), default=",".join(PUBLISHED),
+                   help=f"comma-separated models to train, of {','.join(PUBLISHED)}")
+    p.add_argument("--num-words", type=positive, default=10000, help="vocabulary: indices of the most frequent words")
+    p.add_argument("--maxlen", type=positive, default=500, help="the sequence models read each review's last MAXLEN "
+                   "words")
+    p.add_argument("--epochs", type=positive, default=None, help="for every model (default: the lab's, 30 bow / 20 "
+                   "others)")
+    p.add_argument("--batch-size", type=positive, default=None, help="default: the lab's, 512 bow / 300 others")
     p.add_argument("--lr", type=float, default=None, help="RMSprop's (default: the lab's, 0.001 bow / 0.01 others)")
-    p.add_argument("--hidden", type=int, default=16, help="units of the bag-of-words network's hidden layers")
-    p.add_argument("--embedding-dim", type=int, default=32)
-    p.add_argument("--units", type=int, default=32, help="hidden units of the RNN and the LSTM")
-    p.add_argument("--val-size", type=int, default=2000)
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training and N test reviews")
-    p.add_argument("--plot", default="imdb_curves.png")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=positive, default=16, help="units of the bag-of-words network's hidden layers")
+    p.add_argument("--embedding-dim", type=positive, default=32, help="word vectors' size in the RNN and the LSTM")
+    p.add_argument("--units", type=positive, default=32, help="hidden units of the RNN and the LSTM")
+    p.add_argument("--val-size", type=positive, default=2000, help="training reviews held out for validation")
+    p.add_argument("--limit", type=positive, default=None, help="use only the first N training and N test reviews "
+                   "(default: all)")
+    p.add_argument("--plot", default="imdb_curves.png", help="PNG of the learning curves")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     add_device_argument(p)
     args = p.parse_args(argv)
-    kinds = args.models.split(",")
-    unknown = [k for k in kinds if k not in PUBLISHED]
-    if unknown:
-        p.error(f"--models: unknown {', '.join(unknown)} (choose from {', '.join(PUBLISHED)})")
+    kinds = args.models
     device = resolve_device(args.device)
 
     data = load(args)
@@ -151,7 +152,7 @@ def main(argv=None):
     loss_fn = nn.CrossEntropyLoss()
     histories, results = {}, {}
     for kind in kinds:
-        epochs, batch_size, lr = (given or lab for given, lab in
+        epochs, batch_size, lr = (lab if given is None else given for given, lab in
                                   zip((args.epochs, args.batch_size, args.lr), LAB_SETTINGS[kind]))
         train, val, test = datasets(kind, data, args)
         pe.manual_seed(args.seed)  # each model's figures do not depend on which others ran before it
@@ -164,14 +165,14 @@ def main(argv=None):
         _, test_acc = run_epoch(model, test_loader, loss_fn, desc=f"{kind} test", device=device)
         results[kind] = (test_acc, (time.perf_counter() - start) / epochs)
 
-    plot_curves(histories, args.plot, "IMDB: training (dashed) and validation (solid)")
     print("\nIMDB sentiment, test accuracy (the weights after the last epoch)")
     print(f"{'model':6s} {'':30s} {'published':>9s} {'ours':>7s} {'s/epoch':>8s}")
     description = {"bow": f"bag of words, {args.hidden}-{args.hidden} network",
                    "rnn": f"plain RNN, {args.units} units", "lstm": f"LSTM, {args.units} units"}
     for kind, (acc, seconds) in results.items():
         print(f"{kind:6s} {description[kind]:30s} {PUBLISHED[kind]:9.2f} {acc:7.4f} {seconds:8.2f}")
-    print(f"learning curves saved to {args.plot}")
+    if plot_curves(histories, args.plot, "IMDB: training (dashed) and validation (solid)"):
+        print(f"learning curves saved to {args.plot}")
     return {kind: acc for kind, (acc, _) in results.items()}
 
 

@@ -6,12 +6,12 @@ the closed-form least-squares solution computed by NumPy.
 
     python -m pyengine.examples.linreg [--samples 2000] [--features 5] [--steps 500] [--lr 0.1]
 """
-import argparse
 import time
 
 import numpy as np
 
 import pyengine as pe
+from pyengine.examples._cli import example_parser, positive
 
 
 def make_data(samples, features, noise, seed):
@@ -42,13 +42,13 @@ def fit(x, y, steps, lr):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--samples", type=int, default=2000)
-    p.add_argument("--features", type=int, default=5)
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--noise", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=0)
+    p = example_parser("pyengine-linreg", __doc__)
+    p.add_argument("--samples", type=positive, default=2000, help="rows of the generated data")
+    p.add_argument("--features", type=positive, default=5, help="columns of the generated data")
+    p.add_argument("--steps", type=positive, default=500, help="full-batch gradient-descent steps")
+    p.add_argument("--lr", type=float, default=0.1, help="gradient-descent step size")
+    p.add_argument("--noise", type=float, default=0.5, help="standard deviation of the noise added to y")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated data")
     args = p.parse_args(argv)
 
     x, y, true_w, true_b = make_data(args.samples, args.features, args.noise, args.seed)

@@ -8,7 +8,6 @@ regression and with an L2-regularised MLP.
 Published Fashion-MNIST figures for comparison: logistic regression about 84% test accuracy,
 an MLP of this size 88-90%.
 """
-import argparse
 import time
 
 import numpy as np
@@ -18,8 +17,10 @@ from pyengine import nn
 from pyengine.data import DataLoader, TensorDataset
 from pyengine.data.datasets import MNIST, FashionMNIST
 
+from ._cli import example_parser, model_list, non_negative, positive
 from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
+MODELS = ("logreg", "mlp", "mlp-l2", "mlp-dropout")
 # Per-pixel statistics of the Fashion-MNIST training set (inputs scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
 
@@ -53,17 +54,20 @@ def load(mnist_root, val_size, seed):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--models", default="logreg,mlp-l2,mlp-dropout")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p = example_parser("pyengine-mlp", __doc__)
+    p.add_argument("--epochs", type=positive, default=20, help="training epochs per model (early stopping may end "
+                   "sooner)")
+    p.add_argument("--models", type=model_list(MODELS), default="logreg,mlp-l2,mlp-dropout",
+                   help=f"comma-separated models to train, of {','.join(MODELS)} (mlp: no regularisation)")
+    p.add_argument("--batch-size", type=positive, default=128, help="training images per step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (cosine decay over the epochs)")
     p.add_argument("--l2", type=float, default=1e-4, help="ridge penalty on weights (not biases) for mlp-l2")
-    p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--patience", type=non_negative, default=5, help="early stopping: epochs without a better "
+                   "validation accuracy")
+    p.add_argument("--val-size", type=positive, default=5000, help="training images held out for validation")
     p.add_argument("--mnist-root", default=None, help="folder with digit-MNIST IDX files (default: Fashion-MNIST)")
-    p.add_argument("--plot", default="mlp_curves.png")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default="mlp_curves.png", help="PNG of the learning curves")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, the split and the shuffling")
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
@@ -79,7 +83,7 @@ def main(argv=None):
     loss_fn = nn.CrossEntropyLoss()
 
     histories, results = {}, []
-    for name in args.models.split(","):
+    for name in args.models:
         model = build(name).to(device)  # before the optimizer: it holds these parameters
         if name != "logreg":
             nn.summary(model, (784,))
@@ -98,13 +102,13 @@ def main(argv=None):
         results.append((name, params, len(history["val_acc"]), stopper.best_epoch + 1, stopper.best, test_acc,
                         float(np.mean(history["epoch_seconds"])), wall))
 
-    plot_curves(histories, args.plot, f"{data_name}: training (dashed) and validation (solid)")
     print(f"\n{data_name} results (test accuracy of the weights with the best validation accuracy)")
     print(f"{'model':12s} {'params':>8s} {'epochs':>6s} {'best':>5s} {'val acc':>8s} {'test acc':>8s} "
           f"{'s/epoch':>8s}")
     for name, params, epochs, best, val_acc, test_acc, sec, _ in results:
         print(f"{name:12s} {params:8,d} {epochs:6d} {best:5d} {val_acc:8.4f} {test_acc:8.4f} {sec:8.2f}")
-    print(f"learning curves saved to {args.plot}")
+    if plot_curves(histories, args.plot, f"{data_name}: training (dashed) and validation (solid)"):
+        print(f"learning curves saved to {args.plot}")
     return {name: test_acc for name, _, _, _, _, test_acc, _, _ in results}
 
 

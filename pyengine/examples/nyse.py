@@ -28,7 +28,6 @@ after 30). `--rnn-epochs 200` runs the lab's schedule. Each network is trained `
 network with the best mean R².
 Needs the ISLP data: pip install --no-deps islp
 """
-import argparse
 import time
 
 import numpy as np
@@ -37,7 +36,8 @@ import pyengine as pe
 from pyengine import nn
 from pyengine.data import DataLoader, TensorDataset
 from pyengine.data.datasets import load_nyse
-from pyengine.examples._training import add_device_argument, device_note, resolve_device
+from pyengine.examples._cli import example_parser, model_list, positive
+from pyengine.examples._training import add_device_argument, device_note, pyplot_or_warn, resolve_device
 
 LAG = 5
 DAYS = ("mon", "tues", "wed", "thur", "fri")
@@ -144,9 +144,10 @@ def train_and_forecast(model, inputs, y, test_inputs, epochs, lr, batch_size, se
 
 
 def plot_forecast(path, dates, y, pred, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The test period's log volume and a forecast of it; returns whether the file was written."""
+    plt = pyplot_or_warn(path)
+    if plt is None:
+        return False
     fig, ax = plt.subplots(figsize=(12, 4.5))
     t = np.array(dates, dtype="datetime64[D]")
     ax.plot(t, y, color="0.6", linewidth=0.8, label="log volume (standardised)")
@@ -157,6 +158,7 @@ def plot_forecast(path, dates, y, pred, title):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
 
 
 def format_row(name, values):
@@ -169,24 +171,19 @@ def format_row(name, values):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=",".join(NETWORKS),
-                   help=f"comma-separated networks to train, of {','.join(NETWORKS)} (the straw man and the AR "
-                        "models always run)")
-    p.add_argument("--seeds", type=int, default=5, help="training runs per network (seeds 0, 1, ...)")
-    p.add_argument("--rnn-epochs", type=int, default=60, help="epochs for RNN/LSTM (the lab: 200)")
-    p.add_argument("--nar-epochs", type=int, default=20, help="epochs for the NARs (as the lab)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=64)
+    p = example_parser("pyengine-nyse", __doc__)
+    p.add_argument("--models", type=model_list(tuple(NETWORKS), allow_empty=True), default=",".join(NETWORKS),
+                   help=f"comma-separated networks to train, of {','.join(NETWORKS)}, or '' for none (the straw "
+                        "man and the AR models always run)")
+    p.add_argument("--seeds", type=positive, default=5, help="training runs per network (seeds 0, 1, ...)")
+    p.add_argument("--rnn-epochs", type=positive, default=60, help="epochs for RNN/LSTM (the lab: 200)")
+    p.add_argument("--nar-epochs", type=positive, default=20, help="epochs for the NARs (as the lab)")
+    p.add_argument("--lr", type=float, default=1e-3, help="RMSprop's learning rate")
+    p.add_argument("--batch-size", type=positive, default=64, help="training days per step")
     p.add_argument("--plot", default="nyse_forecast.png", help="PNG of the best network's test forecast ('' for none)")
     add_device_argument(p)
     args = p.parse_args(argv)
-    names = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in names if m not in NETWORKS]
-    if unknown:
-        p.error(f"--models: unknown {unknown}; choose from {','.join(NETWORKS)}")
-    if args.seeds < 1:
-        p.error(f"--seeds must be at least 1, got {args.seeds}")
+    names = args.models
     device = resolve_device(args.device)
 
     values, train, dates, days = load_nyse()
@@ -226,9 +223,9 @@ def main(argv=None):
 
     if args.plot and names:
         best = max(names, key=lambda n: np.mean(results[NETWORKS[n]]))
-        plot_forecast(args.plot, test_dates, y[~tr], first_forecast[best],
-                      f"NYSE test period: {NETWORKS[best]} forecast (seed 0, R² {results[NETWORKS[best]][0]:.3f})")
-        print(f"forecast plot: {args.plot}")
+        if plot_forecast(args.plot, test_dates, y[~tr], first_forecast[best], f"NYSE test period: {NETWORKS[best]} "
+                         f"forecast (seed 0, R² {results[NETWORKS[best]][0]:.3f})"):
+            print(f"forecast plot: {args.plot}")
     return {name: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for name, v in results.items()}
 
 

@@ -108,7 +108,8 @@ def _unflatten(node, tensors, place, where, used):
         if "__tensor__" in node:
             name, location = node["__tensor__"], node.get("device", "cpu")
             if set(node) - {"__tensor__", "device"}:
-                raise _BadTree(where, f"a tensor reference has unexpected keys {sorted(set(node) - {'__tensor__', 'device'})}")
+                extra = sorted(set(node) - {"__tensor__", "device"})
+                raise _BadTree(where, f"a tensor reference has unexpected keys {extra}")
             if not isinstance(name, str) or name not in tensors:
                 raise _BadTree(where, f"the tensor {name!r} is not in the file")
             if name in used:

@@ -227,10 +227,11 @@ def _check_layout(state_dict, groups):
             continue  # the count mismatch is reported by the caller
         for key, current in groups[i].items():
             value = saved.get(key, current)
-            if key == "params" or current is None or value is None:
+            if key == "params" or current is None:
                 continue
             if _is_number(current) and not _is_number(value) and not isinstance(value, Tensor):
-                raise TypeError(f"optimizer state dict: param_groups[{i}][{key!r}] must be a number, got {value!r:.200}")
+                raise TypeError(f"optimizer state dict: param_groups[{i}][{key!r}] must be a number, "
+                                f"got {value!r:.200}")
             if (isinstance(current, tuple) and all(_is_number(c) for c in current)
                     and not (isinstance(value, (list, tuple)) and len(value) == len(current)
                              and all(_is_number(v) for v in value))):
