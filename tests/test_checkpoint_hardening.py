@@ -337,6 +337,8 @@ def _adam_state():
      r"param_groups\[0\]\['params'\] must be a list of parameter ids, got 3"),
     (lambda s: {**s, "param_groups": [{**s["param_groups"][0], "lr": "fast"}]}, TypeError,
      r"param_groups\[0\]\['lr'\] must be a number, got 'fast'"),
+    (lambda s: {**s, "param_groups": [{**s["param_groups"][0], "lr": None}]}, TypeError,
+     r"param_groups\[0\]\['lr'\] must be a number, got None"),
     (lambda s: {**s, "param_groups": [{**s["param_groups"][0], "betas": [0.9]}]}, TypeError,
      r"param_groups\[0\]\['betas'\] must be 2 numbers"),
     (lambda s: {**s, "state": [1]}, TypeError, "'state' must be a dict of per-parameter dicts"),
@@ -377,6 +379,11 @@ def test_new_file_gets_the_umask_default_and_an_existing_file_keeps_its_mode(tmp
         os.chmod(path, mode)
         pe.save({"w": pe.zeros(2)}, path)
         assert _mode(path) == mode
+
+
+def test_save_into_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="the folder .*no-such-folder does not exist"):
+        pe.save({"w": pe.ones(2)}, str(tmp_path / "no-such-folder" / "m.safetensors"))
 
 
 def test_save_through_a_symlink_replaces_its_target(tmp_path):

@@ -10,6 +10,7 @@ process's temporary is left alone, and so are files of any other naming.
 The new file keeps the permission bits of the file it replaces; a new file gets the default of
 the umask (0666 & ~umask), as open() would give it.
 """
+import errno
 import os
 import re
 import secrets
@@ -108,6 +109,8 @@ def write_atomically(path, data):
     keeps pointing where it did: its target is replaced."""
     path = os.path.realpath(os.fspath(path))
     folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write, the folder {folder} does not exist", path)
     remove_stale_temporaries(folder)
     mode = _existing_mode(path)
     # 0666 lets the umask decide for a new file; an existing file's mode is set exactly below
