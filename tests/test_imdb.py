@@ -396,4 +396,4 @@ def test_example_without_data_says_where_to_get_it(tmp_path, capsys, monkeypatch
     assert e.value.code == 2 and "nowhere does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         imdb.main(["--models", "bow,cnn"])
-    assert e.value.code == 2 and "--models: unknown cnn" in capsys.readouterr().err
+    assert e.value.code == 2 and "--models: unknown model(s) 'cnn'" in capsys.readouterr().err
