@@ -1,0 +1,383 @@
+"""The process side of tests/test_fuzz_public_api.py: runs fuzz cases in pyengine and in PyTorch
+and says how they compare. It is a separate process so that a segfault, an abort or a hang in a
+kernel is seen as such by the test (which restarts it) instead of taking pytest down with it.
+
+Protocol (binary, on the pipes the test holds): the test writes a 4-byte big-endian length and a
+pickled case; the worker answers b"T" once PyTorch has run the case (so a crash before that is
+PyTorch's, not ours) and then a length-prefixed pickled verdict dict. Its own stdout is sent to
+stderr so nothing a library prints can corrupt the protocol.
+
+A case is (target, args, kwargs, device). target names what to call, the same way in both
+libraries: "pe.X" (pyengine.X / torch.X), "F.X" (nn.functional), "m.X" (method X of the first
+argument), "op.X" (operator.X; "op.setitem" returns the assigned tensor). Arguments are plain
+Python values (slices, Ellipsis, None, ints, floats, strings, tuples, lists) plus markers, tuples
+whose first item is a string starting with "@":
+  ("@T", shape, dtype, fill, layout)  a tensor with deterministic values (see _values), built
+                                      contiguous ("c"), as the transpose of its last two dims
+                                      ("t") or as every other row of a taller one ("s")
+  ("@D", name)                        the dtype `name` of the library
+  ("@N", numpy_dtype, shape, layout)  a NumPy array (any dtype and byte order), the same
+                                      object handed to both libraries
+"""
+import operator
+import os
+import pickle
+import resource
+import struct
+import sys
+import traceback
+
+# A runaway allocation must fail fast (MemoryError / RuntimeError) rather than let the kernel
+# overcommit gigabytes on a shared machine.
+_LIMIT = int(os.environ.get("PYENGINE_FUZZ_AS_LIMIT", 6 << 30))
+resource.setrlimit(resource.RLIMIT_AS, (_LIMIT, _LIMIT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import pyengine as pe  # noqa: E402
+
+torch.set_num_threads(1)
+
+# Exception types a refusal may have. Anything else (AttributeError, KeyError, SystemError,
+# ZeroDivisionError from Python arithmetic on sizes, ...) is a bug in how we check arguments.
+ACCEPTED = (ValueError, TypeError, IndexError, RuntimeError, MemoryError, OverflowError, NotImplementedError)
+# Messages that mean an argument reached C++ unchecked (issue 12's "errors that don't help").
+UNHELPFUL = ("Unable to cast Python instance", "incompatible function arguments", "_M_default_append",
+             "std::bad_alloc", "vector::reserve", "basic_string", "_M_create")
+BIG = 100_000  # results with more elements are compared by shape, dtype and a sample of values
+
+
+class Lib:
+    def __init__(self, mod, functional, device, native_numpy=False):
+        self.mod, self.F, self.device = mod, functional, device
+        # torch.tensor(a) refuses some non-native byte orders (a gap in PyTorch, not a rule): the
+        # reference for pe.tensor / pe.as_tensor is PyTorch on the same values in native order.
+        self.native_numpy = native_numpy
+
+    def tensor(self, arr, layout):
+        t = self.mod.tensor(arr) if self.mod is pe else torch.from_numpy(arr.copy())
+        if self.device != "cpu":
+            t = t.to(self.device)
+        if layout == "t":
+            t = t.transpose(-1, -2)
+        elif layout == "s":
+            t = t[::2]
+        return t
+
+
+def _values(shape, dtype, fill, layout):
+    """Deterministic values for ("@T", ...); the array is built in the pre-view shape."""
+    shape = list(shape)
+    if layout == "t" and len(shape) >= 2:
+        shape[-1], shape[-2] = shape[-2], shape[-1]
+    elif layout == "s" and len(shape) >= 1:
+        shape[0] *= 2
+    n = int(np.prod(shape)) if shape else 1
+    rng = np.random.default_rng(n * 7919 + len(shape))
+    if fill == "special":  # zeros, signed zeros, infinities, NaN, ties, extremes of the dtype
+        if dtype in ("float32", "float64"):
+            pool = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -2.5, np.inf, -np.inf, np.nan, 3.0, 1e30, -7.0])
+        elif dtype == "int64":
+            pool = np.array([0, 1, -1, 2, -8, 7, 63, 64, -64, 2**62, -2**63, 2**63 - 1], dtype=np.int64)
+        else:
+            pool = np.array([True, False])
+        vals = pool[rng.integers(0, len(pool), n)]
+    elif fill == "small":  # small integers, zero included (divisors, shift counts, indices)
+        vals = rng.integers(-3, 4, n)
+    else:  # "randn"
+        vals = rng.standard_normal(n) * 3
+    if dtype == "bool":
+        arr = vals.astype(bool) if fill != "randn" else vals > 0
+    elif dtype == "int64":
+        arr = vals.astype(np.int64) if fill != "randn" else np.round(vals).astype(np.int64)
+    else:
+        with np.errstate(all="ignore"):
+            arr = vals.astype(dtype)
+    return arr.reshape(shape)
+
+
+def _numpy(np_dtype, shape, layout):
+    """A NumPy array of dtype np_dtype (any byte order) in `layout`: "c" contiguous, "s" every
+    other element (a non-unit stride), "r" reversed along dim 0 (a negative stride), "f" Fortran
+    order. 8-byte signed values sit above 2**53, where a trip through double would change them."""
+    dt = np.dtype(np_dtype)
+    n = int(np.prod(shape)) if shape else 1
+    base = np.arange(2 * n, dtype=np.int64) * 37 % 23 - 11
+    if dt.kind == "b":
+        vals = base % 3 == 0
+    elif dt.kind == "u":
+        vals = np.abs(base)
+    elif dt.kind == "i" and dt.itemsize == 8:
+        vals = base + (2**53 + 1)
+    elif dt.kind == "f":
+        vals = base * 0.37
+        vals[::5] = np.nan if n > 2 else vals[::5]
+    else:
+        vals = base
+    with np.errstate(all="ignore"):
+        arr = vals.astype(dt)
+    if layout == "s":
+        return arr[::2].reshape(shape)
+    arr = arr[:n].reshape(shape)
+    if layout == "r" and len(shape) >= 1:
+        return arr[::-1]
+    if layout == "f" and len(shape) >= 2:
+        return np.asfortranarray(arr)
+    return arr
+
+
+def resolve(v, lib, numpy_cache):
+    if isinstance(v, tuple) and v and isinstance(v[0], str) and v[0].startswith("@"):
+        kind = v[0]
+        if kind == "@T":
+            _, shape, dtype, fill, layout = v
+            return lib.tensor(_values(shape, dtype, fill, layout), layout)
+        if kind == "@D":
+            return getattr(lib.mod, v[1])
+        if kind == "@N":  # the same array for both libraries (neither may change it)
+            key = v[1:]
+            if key not in numpy_cache:
+                numpy_cache[key] = _numpy(*v[1:])
+            arr = numpy_cache[key]
+            return arr.astype(arr.dtype.newbyteorder("=")) if lib.native_numpy else arr
+        raise ValueError(f"unknown marker {v!r}")
+    if isinstance(v, tuple):
+        return tuple(resolve(x, lib, numpy_cache) for x in v)
+    if isinstance(v, list):
+        return [resolve(x, lib, numpy_cache) for x in v]
+    if isinstance(v, dict):
+        return {k: resolve(x, lib, numpy_cache) for k, x in v.items()}
+    return v
+
+
+def call(lib, target, args, kwargs, numpy_cache):
+    args = resolve(args, lib, numpy_cache)
+    kwargs = resolve(kwargs, lib, numpy_cache)
+    space, name = target.split(".", 1)
+    if lib.device != "cpu" and space in ("pe",) and name in _CREATION:
+        kwargs = dict(kwargs, device=lib.device)
+    if space == "pe":
+        return getattr(lib.mod, name)(*args, **kwargs)
+    if space == "F":
+        return getattr(lib.F, name)(*args, **kwargs)
+    if space == "m":
+        return getattr(args[0], name)(*args[1:], **kwargs)
+    if space == "op":
+        if name == "setitem":
+            operator.setitem(*args)
+            return args[0]
+        if name.startswith("i"):  # augmented assignment: x op= y returns the (same) left side
+            return getattr(operator, name)(*args)
+        return getattr(operator, name)(*args)
+    raise ValueError(f"unknown target {target!r}")
+
+
+_CREATION = {"zeros", "ones", "empty", "full", "arange", "randn", "rand", "randint", "eye", "linspace",
+             "tensor", "as_tensor"}
+
+
+# ---------------------------------------------------------------- comparing results
+def _to_numpy(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().resolve_conj().numpy()
+    return x.detach().cpu().numpy()
+
+
+def _dtype_name(x):
+    return str(x.dtype).replace("torch.", "").replace("pyengine.", "")
+
+
+def _same_values(a, b, dtype):
+    if a.shape != b.shape:
+        return f"values of shape {a.shape} vs {b.shape}"
+    if dtype in ("float32", "float64", "float16"):
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        if not np.array_equal(np.isnan(a64), np.isnan(b64)):
+            return "NaN positions differ"
+        fin = np.isfinite(a64) & np.isfinite(b64)
+        if not np.array_equal(a64[~fin & ~np.isnan(a64)], b64[~fin & ~np.isnan(b64)]):
+            return "infinities differ"
+        rtol, atol = (2e-4, 1e-4) if dtype != "float64" else (1e-9, 1e-9)
+        scale = max(1.0, float(np.max(np.abs(b64[fin]), initial=0.0)))
+        if not np.allclose(a64[fin], b64[fin], rtol=rtol, atol=atol * scale):
+            bad = np.argwhere(~np.isclose(a64, b64, rtol=rtol, atol=atol * scale) & fin)[:3]
+            return f"values differ at {bad.tolist()}: {a64[tuple(bad.T)]} vs {b64[tuple(bad.T)]}"
+        return None
+    return None if np.array_equal(a, b) else f"values differ: {a.ravel()[:8]} vs {b.ravel()[:8]}"
+
+
+def compare(p, t, widen_ok=False):
+    """None when pyengine's result p equals PyTorch's t, else what differs."""
+    if isinstance(t, torch.Tensor):
+        if not isinstance(p, pe.Tensor):
+            return f"PyTorch returned a tensor, pyengine {type(p).__name__}"
+        pd, td = _dtype_name(p), _dtype_name(t)
+        if pd != td and not (widen_ok and _widens(td, pd)):
+            return f"dtype {pd} vs PyTorch's {td}"
+        if tuple(p.shape) != tuple(t.shape):
+            return f"shape {tuple(p.shape)} vs PyTorch's {tuple(t.shape)}"
+        if t.numel() > BIG:
+            return None  # same shape and dtype; the values would need gigabytes
+        pa, ta = _to_numpy(p), _to_numpy(t)
+        if pd != td:
+            ta = ta.astype(pa.dtype)
+        why = _same_values(pa, ta, pd)
+        return None if why is None else why
+    if isinstance(t, (tuple, list)) and not isinstance(t, torch.Size):
+        if not isinstance(p, (tuple, list)) or len(p) != len(t):
+            return f"PyTorch returned {type(t).__name__} of {len(t)}, pyengine {p!r:.80}"
+        for i, (a, b) in enumerate(zip(p, t)):
+            why = compare(a, b, widen_ok)
+            if why:
+                return f"[{i}]: {why}"
+        return None
+    if isinstance(t, torch.Size):
+        t = tuple(t)
+    if isinstance(t, float) and isinstance(p, float) and np.isnan(t) and np.isnan(p):
+        return None
+    if type(p) is not type(t) and not (isinstance(p, (int, float)) and isinstance(t, (int, float))
+                                      and not isinstance(p, bool) and not isinstance(t, bool)):
+        return f"{type(p).__name__} {p!r:.80} vs PyTorch's {type(t).__name__} {t!r:.80}"
+    return None if p == t else f"{p!r:.80} vs PyTorch's {t!r:.80}"
+
+
+def _widens(torch_dtype, pe_dtype):
+    """pyengine has four dtypes: NumPy input of another one may arrive widened within its kind."""
+    ints = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64"}
+    return (torch_dtype in ints and pe_dtype == "int64") or (torch_dtype == "float16" and pe_dtype == "float32")
+
+
+# ---------------------------------------------------------------- PyTorch's limits that are not rules
+RANDOM = {"pe.rand", "pe.randn", "pe.randint", "pe.empty"}
+
+
+def _random_check(target, args, out):
+    """The result with its values replaced by zeros once they are seen to be in range."""
+    if out.numel() <= BIG:
+        v = _to_numpy(out)
+        if target == "pe.randint" and v.size and not (v.min() >= args[0] and v.max() < args[1]):
+            return out  # compared with zeros: reported as wrong values
+        if target == "pe.rand" and v.size and not (v.min() >= 0 and v.max() < 1):
+            return out
+    return out.new_zeros(out.shape) if out.numel() else out
+
+
+def _float_result(out):
+    return isinstance(out, pe.Tensor) and out.is_floating_point()
+
+
+# (target prefix, words of PyTorch's message, when pyengine's result is acceptable, why). Where
+# PyTorch refuses for a reason that is no rule of the operation, pyengine may return a result.
+ARBITRARY = [
+    ("pe.", "missing 1 required positional arguments", lambda out: True,
+     "zeros()/ones()/... without a size: pyengine makes a 0-d tensor, as NumPy does"),
+    ("m.reshape", "missing 1 required positional arguments", lambda out: True,
+     "x.reshape() with no sizes: pyengine keeps the shape"),
+    ("", "must be Tensor, not", lambda out: True,
+     "maximum/minimum/... with a Python number: pyengine takes it as a 0-d tensor, as NumPy does"),
+    ("", "Overflow when unpacking long long", _float_result,
+     "a Python int beyond int64 stored into a floating tensor: exact as a float (PyTorch's parser "
+     "reads every int as int64 first)"),
+]
+
+
+def arbitrary_refusal(target, message, out):
+    for prefix, words, accept, why in ARBITRARY:
+        if target.startswith(prefix) and words in message and accept(out):
+            return why
+    return None
+
+
+# ---------------------------------------------------------------- one case
+def _exc(e):
+    msg = str(e).split("\n")[0][:300]
+    return type(e).__name__, msg
+
+
+def run_case(case, progress):
+    target, args, kwargs, device = case
+    numpy_cache = {}
+    torch_lib = Lib(torch, torch.nn.functional, "cpu", native_numpy=target != "pe.from_numpy")
+    pe_lib = Lib(pe, pe.nn.functional, device)
+    try:
+        t_out = call(torch_lib, target, args, kwargs, numpy_cache)
+        t_err = None
+    except Exception as e:  # noqa: BLE001 - PyTorch's refusal is data here
+        t_out, t_err = None, _exc(e)
+    progress()
+    try:
+        p_out = call(pe_lib, target, args, kwargs, numpy_cache)
+        p_err = None
+    except Exception as e:  # noqa: BLE001
+        p_out, p_err = None, _exc(e)
+        p_err_obj = e
+    verdict = {"torch": t_err or "ok", "pe": p_err or "ok"}
+    if p_err is not None:
+        if not isinstance(p_err_obj, ACCEPTED):
+            verdict["fail"] = f"pyengine raised {p_err[0]} (not an accepted type): {p_err[1]}"
+            verdict["trace"] = "".join(traceback.format_exception(p_err_obj)[-6:])
+        elif any(u in p_err[1] for u in UNHELPFUL):
+            verdict["fail"] = f"unhelpful error {p_err[0]}: {p_err[1]}"
+        verdict["kind"] = "both raised" if t_err else "pe refused"
+        return verdict
+    if t_err is not None:
+        verdict["kind"] = "torch refused"
+        reason = arbitrary_refusal(target, t_err[1], p_out)
+        if reason:
+            verdict["kind"] = "torch refused (arbitrary)"
+            verdict["reason"] = reason
+        else:
+            verdict["fail"] = f"PyTorch raised {t_err[0]}: {t_err[1]} but pyengine returned a result"
+        return verdict
+    if target in RANDOM:  # same dtype, shape and range; the numbers themselves differ
+        args = resolve(args, pe_lib, numpy_cache)
+        p_out, t_out = _random_check(target, args, p_out), t_out.new_zeros(t_out.shape)
+    try:
+        why = compare(p_out, t_out, widen_ok=target in ("pe.tensor", "pe.as_tensor", "pe.from_numpy"))
+    except Exception as e:  # noqa: BLE001 - e.g. a pyengine result that cannot be read back
+        why = "reading the result back raised " + ": ".join(_exc(e))
+    verdict["kind"] = "both returned"
+    if why:
+        verdict["fail"] = "silent wrong result: " + why
+    return verdict
+
+
+def main():
+    inp = os.fdopen(0, "rb", buffering=0)
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # anything printed goes to stderr, not into the protocol
+    sys.stdout = sys.stderr
+
+    def read_exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = inp.read(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    out.write(b"R")
+    while True:
+        head = read_exact(4)
+        if head is None:
+            return
+        case = pickle.loads(read_exact(struct.unpack(">I", head)[0]))
+        said = []
+
+        def progress():
+            said.append(out.write(b"T"))
+
+        try:
+            verdict = run_case(case, progress)
+        except Exception:  # noqa: BLE001 - a bug of this harness, reported as such
+            verdict = {"kind": "harness error", "fail": "the fuzz worker failed: " + traceback.format_exc()}
+        if not said:
+            progress()
+        data = pickle.dumps(verdict)
+        out.write(struct.pack(">I", len(data)) + data)
+
+
+if __name__ == "__main__":
+    main()
