@@ -276,6 +276,8 @@ ARBITRARY = [
      "x.reshape() with no sizes: pyengine keeps the shape"),
     ("", "must be Tensor, not", lambda out: True,
      "maximum/minimum/... with a Python number: pyengine takes it as a 0-d tensor, as NumPy does"),
+    ("F.pad", "Padding size 0 is not supported", lambda out: True,
+     "an empty pad list: pyengine returns the input unpadded in every mode"),
     ("", "Overflow when unpacking long long", _float_result,
      "a Python int beyond int64 stored into a floating tensor: exact as a float (PyTorch's parser "
      "reads every int as int64 first)"),

@@ -34,10 +34,15 @@ Shape stride_list(const py::object& v, const char* fn) {
 // size (PyTorch's rule).
 Shape output_size_list(const Tensor& x, const py::object& v, const char* fn, int spatial) {
   std::vector<py::object> items;
-  if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v))
+  if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v)) {
     for (const py::handle& e : v.cast<py::sequence>()) items.push_back(py::reinterpret_borrow<py::object>(e));
-  else
+    // A sequence names every pooled dim: (4,) for a 2-D pool is a mistake, not "4 in both".
+    if (static_cast<int>(items.size()) != spatial)
+      throw RuntimeError(str(fn, ": output_size must be a single int or a tuple of ",
+                             spatial == 1 ? "one int" : "two ints", ", got ", std::string(py::str(v))));
+  } else {
     items.push_back(v);
+  }
   Shape out;
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].is_none()) {

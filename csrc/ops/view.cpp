@@ -122,9 +122,9 @@ Tensor permute(const Tensor& t, const Shape& dims) {
 }
 
 Tensor transpose(const Tensor& t, int64_t d0, int64_t d1) {
-  if (t.ndim() == 0) return t;
-  d0 = wrap_dim(d0, t.ndim());
+  d0 = wrap_dim(d0, t.ndim());  // checked first: a 0-d tensor takes only 0 and -1, as in PyTorch
   d1 = wrap_dim(d1, t.ndim());
+  if (t.ndim() == 0) return t;
   Shape shape = t.shape(), strides = t.strides();
   std::swap(shape[d0], shape[d1]);
   std::swap(strides[d0], strides[d1]);

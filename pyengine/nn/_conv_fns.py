@@ -7,7 +7,7 @@ Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv
 """
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, int_arg
 from ..tensor import Tensor, _wrap
 
 
@@ -167,6 +167,7 @@ class ConvTranspose2dFn(Op):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
     batched = _check_input(input, weight, "conv2d", 4)
+    groups = int_arg(groups, "conv2d", "groups")
     stride = _tuple(stride, 2, "stride", "conv2d")
     dilation = _tuple(dilation, 2, "dilation", "conv2d")
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv2d")
@@ -178,6 +179,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation. input (N, C, L) or (C, L); weight (K, C/groups, k)."""
     batched = _check_input(input, weight, "conv1d", 3)
+    groups = int_arg(groups, "conv1d", "groups")
     stride = _tuple(stride, 1, "stride", "conv1d")
     dilation = _tuple(dilation, 1, "dilation", "conv1d")
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv1d")
@@ -191,6 +193,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 2-D convolution. input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW)."""
     fn = "conv_transpose2d"
     batched = _check_input(input, weight, fn, 4)
+    groups = int_arg(groups, fn, "groups")
     if isinstance(padding, str):
         raise ValueError(f"{fn}(): padding must be an int or a tuple of 2 ints, got {padding!r}")
     args = [_tuple(stride, 2, "stride", fn), _tuple(padding, 2, "padding", fn),
@@ -204,6 +207,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 1-D convolution. input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, k)."""
     fn = "conv_transpose1d"
     batched = _check_input(input, weight, fn, 3)
+    groups = int_arg(groups, fn, "groups")
     if isinstance(padding, str):
         raise ValueError(f"{fn}(): padding must be an int or a tuple of 1 int, got {padding!r}")
     args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),

@@ -7,7 +7,7 @@ ops under create_graph (double backward).
 """
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, int_arg
 from ..tensor import Tensor, _wrap
 
 
@@ -45,10 +45,10 @@ class LogSoftmaxFn(Op):
         return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
 
 
-def _softmax_dim(x, dim):
+def _softmax_dim(x, dim, name):
     if dim is None:  # PyTorch's legacy implicit choice
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    return dim
+    return int_arg(dim, name, "dim")
 
 
 def _softmax_input(input, dtype, name):
@@ -61,12 +61,12 @@ def _softmax_input(input, dtype, name):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "softmax")
-    return SoftmaxFn.apply(x, _softmax_dim(x, dim))
+    return SoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "log_softmax")
-    return LogSoftmaxFn.apply(x, _softmax_dim(x, dim))
+    return LogSoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

@@ -1,5 +1,7 @@
 """Shape and movement ops: reshape/view, permute/transpose, expand, (un)squeeze, flatten, cat,
 stack, split, chunk, tril/triu. Views share storage; their gradients are views/reshapes back."""
+import math
+
 from .. import _C
 from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad
@@ -77,9 +79,9 @@ def squeeze(input, dim=None):
 def flatten(input, start_dim=0, end_dim=-1):
     x = input
     nd = x._impl.ndim
+    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)  # a 0-d tensor takes only 0 and -1
     if nd == 0:
         return reshape(x, 1)
-    s, e = _wrap_dim(start_dim, nd), _wrap_dim(end_dim, nd)
     if s > e:
         raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim "
                            f"({end_dim})")
@@ -92,8 +94,17 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def unflatten(input, dim, sizes):
     shape = list(input.shape)
+    if not shape:
+        raise IndexError(f"unflatten: dimension specified as {dim} but the tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
-    return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
+    sizes = [int(s) for s in sizes]
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    # The sizes must split dim d itself (reshape alone would let them borrow from other dims).
+    if -1 not in sizes and math.prod(sizes) != shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
+                           f"({shape[d]}) in the input tensor")
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 class PermuteBackward(Op):
