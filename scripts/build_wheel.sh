@@ -30,6 +30,8 @@ raw=$(mktemp -d)
 trap 'rm -rf "$raw"' EXIT
 
 echo "== build_wheel: pip wheel . (PYENGINE_CUDA=${PYENGINE_CUDA:-AUTO})"
+command -v ccache >/dev/null 2>&1 ||
+  echo "== build_wheel: ccache not found: the extension is compiled from scratch (minutes)"
 start=$(date +%s)
 "$tools/bin/pip" wheel -q --no-deps -w "$raw" .
 built=$(ls "$raw"/pyengine-*.whl)
