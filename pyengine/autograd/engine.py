@@ -86,21 +86,24 @@ def _accumulate(node, grad, create_graph):
         grad = grad.to(vimpl.dtype)
     if grad._impl.device != vimpl.device:  # or on another device: .grad lives with its leaf (PyTorch)
         grad = grad.to(device=vimpl.device)
-    old = v.grad
-    if old is None:
-        # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;
-        # a buffer no one else can see is adopted as it is.
-        if create_graph:
-            v.grad = grad
-        elif _adoptable(grad):
-            v.grad = grad
+    # Read-modify-write of .grad under the leaf's lock: backward passes in other threads may be
+    # accumulating into the same leaf, and the in-place add below runs without the GIL.
+    with _fn.grad_lock(v):
+        old = v.grad
+        if old is None:
+            # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;
+            # a buffer no one else can see is adopted as it is.
+            if create_graph:
+                v.grad = grad
+            elif _adoptable(grad):
+                v.grad = grad
+            else:
+                v.grad = _fn._wrap(_fn._C.clone(grad._impl))
+        elif create_graph or old._requires_grad:
+            v.grad = old + grad
         else:
-            v.grad = _fn._wrap(_fn._C.clone(grad._impl))
-    elif create_graph or old._requires_grad:
-        v.grad = old + grad
-    else:
-        # Like PyTorch: without create_graph, later gradients are added into .grad in place.
-        _fn._C.add(old._impl, grad._impl, out=old._impl)
+            # Like PyTorch: without create_graph, later gradients are added into .grad in place.
+            _fn._C.add(old._impl, grad._impl, out=old._impl)
 
 
 def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=False):
@@ -169,7 +172,12 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                 if node._out_meta is not None:
                     grads = [_zeros_for(m) if g is None and m is not None else g
                              for g, m in zip(grads, node._out_meta)]
-                outs = node.backward(node, *grads)
+                try:
+                    outs = node.backward(node, *grads)
+                except Exception:
+                    if node._freed:  # another thread's backward freed this shared graph meanwhile
+                        node.saved_tensors  # raises the "second time" error, not a missing ctx field
+                    raise
                 if type(outs) is not tuple:
                     outs = (outs,)
                 if len(outs) < len(nexts):
