@@ -101,24 +101,25 @@ def test_shared_model_forward_backward_accumulates_every_thread():
         assert_grads_scaled(params, single, THREADS * iters)
 
 
-def test_shared_leaves_different_graphs():
+def test_shared_leaves_different_graphs(device):
     """Each thread builds its own graph (its own input) into the same leaves."""
-    w = pe.zeros(384, 384, dtype=pe.float64, requires_grad=True)
-    b = pe.zeros(384, dtype=pe.float64, requires_grad=True)
+    n = 384 if device == "cpu" else 64  # the emulated GPU runs kernels on CPU threads: keep it small
+    w = pe.zeros(n, n, dtype=pe.float64, device=device, requires_grad=True)
+    b = pe.zeros(n, dtype=pe.float64, device=device, requires_grad=True)
     for _ in range(ROUNDS):
         w.grad = b.grad = None
         iters = 10
 
         def work(i):
-            x = pe.full((2, 384), float(i + 1), dtype=pe.float64)
+            x = pe.full((2, n), float(i + 1), dtype=pe.float64, device=device)
             for _ in range(iters):
                 (x @ w + b).sum().backward()
 
         run_threads(work)
         # d/dw of sum(x @ w + b) = column sums of x, broadcast: thread i contributes 2 * (i + 1).
         total = 2 * sum(range(1, THREADS + 1)) * iters
-        np.testing.assert_array_equal(w.grad.numpy(), np.full((384, 384), float(total)))
-        np.testing.assert_array_equal(b.grad.numpy(), np.full(384, 2.0 * THREADS * iters))
+        np.testing.assert_array_equal(w.grad.cpu().numpy(), np.full((n, n), float(total)))
+        np.testing.assert_array_equal(b.grad.cpu().numpy(), np.full(n, 2.0 * THREADS * iters))
 
 
 def test_concurrent_backward_through_one_shared_graph_with_retain_graph():
@@ -154,12 +155,12 @@ def test_shared_graph_without_retain_graph_fails_cleanly():
                 loss.backward()
                 outcomes.append("ok")
             except RuntimeError as e:
-                assert "backward through the graph a second time" in str(e)
-                outcomes.append("freed")
+                outcomes.append("freed" if "backward through the graph a second time" in str(e) else repr(e))
 
         run_threads(work)
-        assert outcomes.count("ok") >= 1
-        np.testing.assert_array_equal(w.grad.numpy(), np.full((256, 256), 48.0 * outcomes.count("ok")))
+        assert outcomes.count("ok") >= 1 and set(outcomes) <= {"ok", "freed"}, outcomes
+        np.testing.assert_array_equal(w.grad.numpy(), np.full((256, 256), 48.0 * outcomes.count("ok")),
+                                      err_msg=str(outcomes))
 
 
 def test_hooks_and_retain_grad_registered_from_threads():
