@@ -267,3 +267,61 @@ def test_functional_ops_and_autograd_grad_from_threads():
         for g in out:
             np.testing.assert_array_equal(g, np.full((3, 4), 5.0 * i))
     assert w.grad is None
+
+
+# ----- interpreter exit while daemon threads are inside kernels -----
+_EXIT_SCRIPT = r"""
+import sys, threading, time
+import pyengine as pe
+import pyengine.nn as nn
+import pyengine.nn.functional as F
+
+dev = sys.argv[1]
+
+def matmuls():  # big enough that the OpenMP threads are busy too
+    a = pe.randn(384, 384, device=dev)
+    while True:
+        a @ a
+
+def convs():
+    x, k = pe.randn(4, 8, 32, 32, device=dev), pe.randn(8, 8, 3, 3, device=dev)
+    while True:
+        F.conv2d(x, k, padding=1)
+
+def training():
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 10)).to(dev)
+    x = pe.randn(8, 3, 16, 16, device=dev)
+    while True:
+        m(x).sum().backward()
+
+for work in (matmuls, convs, training, matmuls):
+    threading.Thread(target=work, daemon=True).start()
+time.sleep(0.05)
+print("main thread exits")
+"""
+
+
+def test_daemon_threads_in_kernels_do_not_abort_interpreter_exit(device):
+    """A daemon thread returning from a kernel (GIL released) while the interpreter finalizes
+    used to be ended by CPython with pthread_exit through pybind11's noexcept GIL guard:
+    std::terminate, "terminate called without an active exception", exit code 134."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_repo_root(), os.environ.get("PYTHONPATH")])))
+    procs = [subprocess.Popen([sys.executable, "-c", _EXIT_SCRIPT, device], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            pytest.fail(f"interpreter exit hung; stderr: {err[-2000:]}")
+        assert p.returncode == 0 and "main thread exits" in out, (p.returncode, err[-2000:])
+        assert "terminate called" not in err and "Aborted" not in err, err[-2000:]
+
+
+def _repo_root():
+    import os
+    return os.path.dirname(os.path.dirname(os.path.abspath(pe.__file__)))
