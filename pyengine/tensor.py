@@ -189,8 +189,7 @@ class Tensor:
     # ----- conversion -----
     def numpy(self, force=False):
         if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                               "Use tensor.detach().numpy() instead.")
+            _refuse_numpy_of_requires_grad()
         impl = self._impl
         if impl.device != "cpu":
             if not force:
@@ -200,6 +199,10 @@ class Tensor:
         return impl.numpy()
 
     def __array__(self, dtype=None, copy=None):
+        # Like PyTorch: np.asarray(t) is t.numpy(), so a tensor that requires grad is refused (a
+        # write through the array would bypass autograd); a CUDA tensor is copied to the host.
+        if self._requires_grad:
+            _refuse_numpy_of_requires_grad()
         a = self._host_array()
         return a if dtype is None else a.astype(dtype, copy=False)
 
@@ -288,6 +291,10 @@ class Tensor:
         if extra:
             t.__dict__.update(copy.deepcopy(extra, memo))
         return t
+
+
+def _refuse_numpy_of_requires_grad():
+    raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
 
 
 def _init(t, impl):

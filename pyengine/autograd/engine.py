@@ -54,8 +54,36 @@ def _run_hooks(hooks, grad):
     for hook in hooks:
         result = hook(grad)
         if result is not None:
+            _check_hook_result(hook, grad, result)
             grad = result
     return grad
+
+
+def _hook_name(hook):
+    return getattr(hook, "__name__", None) or repr(hook)
+
+
+def _short_repr(value, limit=80):
+    r = repr(value)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
+def _check_hook_result(hook, grad, result):
+    """A tensor hook may replace the gradient only by a Tensor of the same shape, dtype and device
+    (PyTorch's rules), and the error names the hook and what it returned."""
+    name = _hook_name(hook)
+    if not isinstance(result, _fn._Tensor):
+        raise TypeError(f"hook '{name}' has returned an incorrect type: expected a Tensor or None, "
+                        f"got {type(result).__name__} ({_short_repr(result)})")
+    g, r = grad._impl, result._impl
+    if r.shape != g.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient has shape "
+                           f"{tuple(g.shape)}, the hook returned shape {tuple(r.shape)}")
+    if r.dtype != g.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value: was pyengine.{g.dtype}, "
+                           f"got pyengine.{r.dtype}")
+    if r.device != g.device:
+        raise RuntimeError(f"hook '{name}' has changed the device of value: was {g.device}, got {r.device}")
 
 
 # References to an incoming gradient that only the engine holds, seen from _adoptable: the

@@ -224,8 +224,9 @@ class Function(Node):
         # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
         # tensors) so memory goes back as soon as backward has passed, even while the output
         # tensor (and so this node) is still referenced.
-        self.__dict__.clear()
-        self._freed = True
+        # One atomic swap, so a thread running backward through this shared node sees it whole or
+        # freed, never emptied but not yet marked.
+        self.__dict__ = {"_freed": True}
 
 
 Function.apply._made_by_function = True  # subclasses get their own (see __init_subclass__)
