@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _C
 from .autograd import function as _function
-from .autograd.function import AccumulateGrad
+from .autograd.function import AccumulateGrad, _without, grad_lock, registry_lock
 from .autograd.grad_mode import state as _grad_state
 from .dtypes import _BY_NAME, to_device, to_dtype, device_name
 
@@ -145,7 +145,10 @@ class Tensor:
         """This leaf's AccumulateGrad node: made at first use, then kept (see AccumulateGrad)."""
         node = self._grad_acc
         if node is None:
-            node = self._grad_acc = AccumulateGrad(self)
+            with registry_lock:  # one node per leaf, even when threads ask at once
+                node = self._grad_acc
+                if node is None:
+                    node = self._grad_acc = AccumulateGrad(self)
         return node
 
     def register_hook(self, hook):
@@ -154,9 +157,8 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)  # run by the engine at this leaf's AccumulateGrad
+            with registry_lock:  # copy on write: a running backward keeps iterating the old list
+                self._hooks = (self._hooks or []) + [hook]  # run at this leaf's AccumulateGrad
         else:
             self.grad_fn.add_pre_hook(self._output_nr, hook)
         return _RemovableHandle(self, hook)
@@ -164,16 +166,20 @@ class Tensor:
     def retain_grad(self):
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self.grad_fn is None or self._retains_grad:
+        if self.grad_fn is None:
             return
-        self._retains_grad = True
+        with registry_lock:  # exactly one keep hook, even when threads ask at once
+            if self._retains_grad:
+                return
+            self._retains_grad = True
         me = weakref.ref(self)
 
         def keep(grad):
             t = me()
             if t is not None:
                 g = grad.detach()
-                t.grad = g.clone() if t.grad is None else t.grad + g
+                with grad_lock(t):  # backward passes through t in several threads add up
+                    t.grad = g.clone() if t.grad is None else t.grad + g
         self.grad_fn.add_pre_hook(self._output_nr, keep)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -183,8 +189,7 @@ class Tensor:
     # ----- conversion -----
     def numpy(self, force=False):
         if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                               "Use tensor.detach().numpy() instead.")
+            _refuse_numpy_of_requires_grad()
         impl = self._impl
         if impl.device != "cpu":
             if not force:
@@ -194,6 +199,10 @@ class Tensor:
         return impl.numpy()
 
     def __array__(self, dtype=None, copy=None):
+        # Like PyTorch: np.asarray(t) is t.numpy(), so a tensor that requires grad is refused (a
+        # write through the array would bypass autograd); a CUDA tensor is copied to the host.
+        if self._requires_grad:
+            _refuse_numpy_of_requires_grad()
         a = self._host_array()
         return a if dtype is None else a.astype(dtype, copy=False)
 
@@ -284,6 +293,10 @@ class Tensor:
         return t
 
 
+def _refuse_numpy_of_requires_grad():
+    raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+
+
 def _init(t, impl):
     t._impl = impl
     t._requires_grad = False
@@ -351,12 +364,11 @@ class _RemovableHandle:
         if t is None:
             return
         if t.grad_fn is None:
-            if t._hooks and self._hook in t._hooks:
-                t._hooks.remove(self._hook)
+            with registry_lock:
+                if t._hooks:
+                    t._hooks = _without(t._hooks, self._hook)
             return
-        for hooks in (t.grad_fn._pre_hooks or {}).values():
-            if self._hook in hooks:
-                hooks.remove(self._hook)
+        t.grad_fn.remove_pre_hook(self._hook)
 
 
 _function._bind(Tensor, _wrap, _C)

@@ -169,11 +169,12 @@ def test_in_place_on_strided_views(fill):
     mask = np.ones_like(base, dtype=bool)
     mask[1::2, ::3] = False
     assert np.all(base[mask] == -42.0)
-    # A stride-0 (broadcast) view: every element aliases one, which ends up holding some draw.
+    # A stride-0 (broadcast) view: every element aliases one, so the draw is refused (PyTorch).
     col = np.zeros((5, 1), dtype=np.float32)
     bt = _C.expand(_C.from_numpy(col), [5, 4])
-    _C.uniform_(bt, 2.0, 3.0)
-    assert np.all((col >= 2) & (col <= 3))
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        _C.uniform_(bt, 2.0, 3.0)
+    assert np.all(col == 0)
 
 
 def test_errors():

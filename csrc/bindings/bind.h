@@ -10,8 +10,50 @@ namespace py = pybind11;
 
 namespace pe::bind {
 
-// Kernel calls drop the GIL so other Python threads run meanwhile.
-using release_gil = py::call_guard<py::gil_scoped_release>;
+// True once the interpreter has begun to shut down (a daemon thread may still be in a kernel).
+inline bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
+// Drops the GIL around a kernel so other Python threads run meanwhile; use it instead of
+// py::gil_scoped_release everywhere. A daemon thread that returns from a kernel while the
+// interpreter exits must not take the GIL back: CPython (< 3.14) ends such a thread with
+// pthread_exit, whose forced unwind cannot cross gil_scoped_release's noexcept destructor, and
+// the process aborts ("terminate called without an active exception"). So the thread parks for
+// good instead, as Python 3.14 does itself; the process exit ends it. If shutdown starts between
+// the check and the re-take, the destructor is noexcept(false), so the unwind passes through to
+// pybind11's dispatcher, which lets it continue (it rethrows abi::__forced_unwind).
+class ReleaseGil {
+ public:
+  ReleaseGil() : state_(PyEval_SaveThread()) {}
+  ~ReleaseGil() noexcept(false) {
+    if (interpreter_finalizing()) park_forever();
+    PyEval_RestoreThread(state_);
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+  [[noreturn]] static void park_forever();
+
+ private:
+  PyThreadState* state_;
+};
+
+using release_gil = py::call_guard<ReleaseGil>;
+
+// Runs f (which releases Python objects) with the GIL held, from a storage deleter that may run
+// on any thread. While the interpreter shuts down a thread without the GIL cannot take it (see
+// ReleaseGil), so the objects are left to the exiting process instead.
+template <class F>
+void with_gil_unless_exiting(F&& f) {
+  if (!PyGILState_Check() && interpreter_finalizing()) return;
+  py::gil_scoped_acquire gil;
+  f();
+}
 
 void bind_core(py::module_& m);         // TensorImpl, creation, copies, views, threads, ISA
 void bind_elementwise(py::module_& m);  // unary/binary math, comparisons, where, clamp

@@ -65,8 +65,7 @@ static Tensor from_numpy(py::array a) {
   if (empty) extent = 0;
   auto* keep = new py::object(a);
   std::shared_ptr<void> owner(keep, [](void* p) {
-    py::gil_scoped_acquire gil;
-    delete static_cast<py::object*>(p);
+    with_gil_unless_exiting([p] { delete static_cast<py::object*>(p); });
   });
   auto storage = Storage::wrap(a.mutable_data(), static_cast<size_t>(extent * isz), Device{}, owner);
   return Tensor(storage, shape, strides, 0, dt);
@@ -125,7 +124,7 @@ void bind_core(py::module_& m) {
     Shape s = as_shape(shape);
     DType dt = parse_dtype(dtype);
     Device dev = Device::parse(device);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::full(s, value, dt, dev);
   }, py::arg("shape"), py::arg("value"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
 
@@ -135,12 +134,12 @@ void bind_core(py::module_& m) {
   m.def("clone", &ops::clone, release_gil());
   m.def("to_dtype", [](const Tensor& t, const py::object& dtype) {
     DType dt = parse_dtype(dtype);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::to_dtype(t, dt);
   });
   m.def("to_device", [](const Tensor& t, const std::string& device) {
     Device d = Device::parse(device);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::to_device(t, d);
   });
   m.def("promote_types", [](const py::object& a, const py::object& b) {

@@ -32,7 +32,7 @@ py::tuple memory_info(int i) {
 }
 void synchronize(int i) {
   require(i);
-  py::gil_scoped_release nogil;
+  ReleaseGil nogil;
   cuda::synchronize(i);
 }
 #else

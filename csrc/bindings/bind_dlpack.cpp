@@ -120,8 +120,7 @@ Tensor from_capsule(const py::object& capsule) {
   std::shared_ptr<void> owner(managed, [](void* p) {
     auto* m = static_cast<DLManagedTensor*>(p);
     if (!m->deleter) return;
-    py::gil_scoped_acquire gil;  // producers such as NumPy release Python objects
-    m->deleter(m);
+    with_gil_unless_exiting([m] { m->deleter(m); });  // producers such as NumPy release Python objects
   });
   PyCapsule_SetName(cap, kUsedCapsuleName);
   void* data = static_cast<char*>(dl.data) + dl.byte_offset;

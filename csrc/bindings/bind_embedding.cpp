@@ -24,7 +24,7 @@ void bind_embedding(py::module_& m) {
          const OptTensor& psw, const std::string& mode, int64_t padding_idx) {
         std::pair<Tensor, Tensor> r;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           r = ops::embedding_bag_forward(weight, indices, offsets, include_last_offset, psw, mode, padding_idx);
         }
         return pair_or_none(r);
@@ -39,7 +39,7 @@ void bind_embedding(py::module_& m) {
          int64_t num_weights, bool scale_grad_by_freq, const OptTensor& weight) {
         std::pair<Tensor, Tensor> r;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           r = ops::embedding_bag_backward(grad, indices, offsets, include_last_offset, psw, mode, padding_idx,
                                           max_indices, num_weights, scale_grad_by_freq, weight);
         }

@@ -37,7 +37,7 @@ void bind_index(py::module_& m) {
       "index_put_",
       [](const Tensor& x, const std::vector<Tensor>& indices, const py::object& values, bool accumulate) {
         Tensor v = values_tensor(values, x);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return ops::index_put_(x, indices, v, accumulate);
       },
       py::arg("x"), py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
@@ -59,7 +59,7 @@ void bind_index(py::module_& m) {
                    : (a.integral && b.integral && s.integral) ? DType::Int64
                                                               : DType::Float32;
         Device dev = Device::parse(device);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return ops::arange(a.value, b.value, s.value, dt, dev);
       },
       py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none(),
@@ -71,7 +71,7 @@ void bind_index(py::module_& m) {
         double a = as_number("linspace", "start", start).value, b = as_number("linspace", "end", end).value;
         DType dt = parse_dtype(dtype);
         Device dev = Device::parse(device);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return ops::linspace(a, b, steps, dt, dev);
       },
       py::arg("start"), py::arg("end"), py::arg("steps"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
@@ -80,7 +80,7 @@ void bind_index(py::module_& m) {
       [](int64_t n, std::optional<int64_t> m_, const py::object& dtype, const std::string& device) {
         DType dt = parse_dtype(dtype);
         Device dev = Device::parse(device);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         return ops::eye(n, m_, dt, dev);
       },
       py::arg("n"), py::arg("m") = py::none(), py::arg("dtype") = "float32", py::arg("device") = "cpu");

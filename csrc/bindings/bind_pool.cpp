@@ -75,7 +75,7 @@ void bind_pool(py::module_& m) {
                 p = int_list(padding, "max_pool2d", "padding"), d = int_list(dilation, "max_pool2d", "dilation");
     std::pair<Tensor, Tensor> r;
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       r = ops::max_pool2d(x, k, s, p, d, ceil_mode, return_indices);
     }
     return with_indices(r);
@@ -88,7 +88,7 @@ void bind_pool(py::module_& m) {
                 p = int_list(padding, "max_pool1d", "padding"), d = int_list(dilation, "max_pool1d", "dilation");
     std::pair<Tensor, Tensor> r;
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       r = ops::max_pool1d(x, k, s, p, d, ceil_mode, return_indices);
     }
     return with_indices(r);
@@ -99,7 +99,7 @@ void bind_pool(py::module_& m) {
     const Shape s = output_size_list(x, output_size, "adaptive_max_pool2d", 2);
     std::pair<Tensor, Tensor> r;
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       r = ops::adaptive_max_pool2d(x, s, return_indices);
     }
     return with_indices(r);
@@ -108,7 +108,7 @@ void bind_pool(py::module_& m) {
     const Shape s = output_size_list(x, output_size, "adaptive_max_pool1d", 1);
     std::pair<Tensor, Tensor> r;
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       r = ops::adaptive_max_pool1d(x, s, return_indices);
     }
     return with_indices(r);
@@ -120,7 +120,7 @@ void bind_pool(py::module_& m) {
                          std::optional<int64_t> divisor_override) {
     const Shape k = int_list(kernel_size, "avg_pool2d", "kernel_size"), s = stride_list(stride, "avg_pool2d"),
                 p = int_list(padding, "avg_pool2d", "padding");
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override);
   }, py::arg("x"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
      py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none());
@@ -128,18 +128,18 @@ void bind_pool(py::module_& m) {
                          const py::object& padding, bool ceil_mode, bool count_include_pad) {
     const Shape k = int_list(kernel_size, "avg_pool1d", "kernel_size"), s = stride_list(stride, "avg_pool1d"),
                 p = int_list(padding, "avg_pool1d", "padding");
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::avg_pool1d(x, k, s, p, ceil_mode, count_include_pad);
   }, py::arg("x"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
      py::arg("ceil_mode") = false, py::arg("count_include_pad") = true);
   m.def("adaptive_avg_pool2d", [](const Tensor& x, const py::object& output_size) {
     const Shape s = output_size_list(x, output_size, "adaptive_avg_pool2d", 2);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::adaptive_avg_pool2d(x, s);
   }, py::arg("x"), py::arg("output_size"));
   m.def("adaptive_avg_pool1d", [](const Tensor& x, const py::object& output_size) {
     const Shape s = output_size_list(x, output_size, "adaptive_avg_pool1d", 1);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::adaptive_avg_pool1d(x, s);
   }, py::arg("x"), py::arg("output_size"));
 
@@ -155,7 +155,7 @@ void bind_pool(py::module_& m) {
     const char* fn = "avg_pool2d_backward";
     const Shape k = int_list(kernel_size, fn, "kernel_size"), s = stride_list(stride, fn),
                 p = int_list(padding, fn, "padding");
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::avg_pool2d_backward(grad, input_shape, k, s, p, ceil_mode, count_include_pad, divisor_override);
   }, py::arg("grad"), py::arg("input_shape"), py::arg("kernel_size"), py::arg("stride") = py::none(),
      py::arg("padding") = 0, py::arg("ceil_mode") = false, py::arg("count_include_pad") = true,
@@ -166,7 +166,7 @@ void bind_pool(py::module_& m) {
     const char* fn = "avg_pool1d_backward";
     const Shape k = int_list(kernel_size, fn, "kernel_size"), s = stride_list(stride, fn),
                 p = int_list(padding, fn, "padding");
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::avg_pool1d_backward(grad, input_shape, k, s, p, ceil_mode, count_include_pad);
   }, py::arg("grad"), py::arg("input_shape"), py::arg("kernel_size"), py::arg("stride") = py::none(),
      py::arg("padding") = 0, py::arg("ceil_mode") = false, py::arg("count_include_pad") = true);

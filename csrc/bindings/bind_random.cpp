@@ -32,7 +32,7 @@ void bind_random(py::module_& m) {
       Shape s = as_shape(shape);
       DType dt = parse_dtype(dtype);
       Device dev = Device::parse(device);
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       return f(s, dt, dev);
     }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
   }
@@ -41,7 +41,7 @@ void bind_random(py::module_& m) {
     Shape s = as_shape(shape);
     DType dt = parse_dtype(dtype);
     Device dev = Device::parse(device);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::randint(low, high, s, dt, dev);
   }, py::arg("low"), py::arg("high"), py::arg("shape"), py::arg("dtype") = "int64", py::arg("device") = "cpu");
 

@@ -29,7 +29,7 @@ template <class F>
 void def_dims_reduction(py::module_& m, const char* name, F f) {
   m.def(name, [f](const Tensor& x, const py::object& dims, bool keepdim) {
     ops::Dims d = parse_dims(dims);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return f(x, d, keepdim);
   }, py::arg("x"), py::arg("dims") = py::none(), py::arg("keepdim") = false);
 }
@@ -40,7 +40,7 @@ void def_typed_reduction(py::module_& m, const char* name, F f) {
   m.def(name, [f](const Tensor& x, const py::object& dims, bool keepdim, const py::object& dtype) {
     ops::Dims d = parse_dims(dims);
     std::optional<DType> dt = parse_optional_dtype(dtype);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return f(x, d, keepdim, dt);
   }, py::arg("x"), py::arg("dims") = py::none(), py::arg("keepdim") = false, py::arg("dtype") = py::none());
 }
@@ -67,13 +67,13 @@ void bind_reduce(py::module_& m) {
   for (auto [name, f] : {std::pair{"var", &ops::var}, std::pair{"std", &ops::std}}) {
     m.def(name, [f = f](const Tensor& x, const py::object& dims, double correction, bool keepdim) {
       ops::Dims d = parse_dims(dims);
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       return f(x, d, correction, keepdim);
     }, py::arg("x"), py::arg("dims") = py::none(), py::arg("correction") = 1.0, py::arg("keepdim") = false);
   }
   m.def("norm", [](const Tensor& x, double p, const py::object& dims, bool keepdim) {
     ops::Dims d = parse_dims(dims);
-    py::gil_scoped_release nogil;
+    ReleaseGil nogil;
     return ops::norm(x, p, d, keepdim);
   }, py::arg("x"), py::arg("p") = 2.0, py::arg("dims") = py::none(), py::arg("keepdim") = false);
 }

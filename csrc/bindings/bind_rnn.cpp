@@ -35,7 +35,7 @@ void bind_rnn(py::module_& m) {
          const Tensor& w_hh, const OptTensor& b_ih, const OptTensor& b_hh, const OptTensor& w_hr,
          const std::vector<int64_t>& batch_sizes, bool reverse, bool save) {
         const rnn::Mode md = parse_mode(mode);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         ops::RnnForward f =
             ops::rnn_layer_forward(md, x, h0, c0, {w_ih, w_hh, b_ih, b_hh, w_hr}, batch_sizes, reverse, save);
         return std::make_tuple(f.y, f.h_n, f.c_n, f.gates, f.c, f.h_pre);
@@ -55,7 +55,7 @@ void bind_rnn(py::module_& m) {
          const OptTensor& c, const OptTensor& h_pre, const OptTensor& dy, const OptTensor& dh_n,
          const OptTensor& dc_n, bool need_x) {
         const rnn::Mode md = parse_mode(mode);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         ops::RnnForward saved{y, y, std::nullopt, gates, c, h_pre};
         ops::RnnGrads g = ops::rnn_layer_backward(md, x, h0, c0, {w_ih, w_hh, b_ih, b_hh, w_hr}, batch_sizes,
                                                   reverse, saved, dy, dh_n, dc_n, need_x);
@@ -71,7 +71,7 @@ void bind_rnn(py::module_& m) {
       [](const std::string& mode, const Tensor& x, const DirectionTuple& fwd, const DirectionTuple& rev,
          const std::vector<int64_t>& batch_sizes, bool save) {
         const rnn::Mode md = parse_mode(mode);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         auto f = ops::rnn_bidirectional_forward(md, x, {direction(fwd), direction(rev)}, batch_sizes, save);
         auto tuple = [](const ops::RnnForward& r) { return std::make_tuple(r.y, r.h_n, r.c_n, r.gates, r.c, r.h_pre); };
         return std::make_tuple(tuple(f[0]), tuple(f[1]));
@@ -86,7 +86,7 @@ void bind_rnn(py::module_& m) {
          const std::vector<int64_t>& batch_sizes, const DirectionGradTuple& gf, const DirectionGradTuple& gr,
          bool need_x) {
         const rnn::Mode md = parse_mode(mode);
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil;
         auto saved = [](const DirectionGradTuple& g) {
           return ops::RnnForward{std::get<0>(g), std::get<0>(g), std::nullopt, std::get<1>(g), std::get<2>(g),
                                  std::get<3>(g)};

@@ -1,6 +1,7 @@
 #include "ops/copy.h"
 
 #include "core/allocator.h"
+#include "core/overlap.h"
 #include "ops/view.h"
 
 namespace pe::ops {
@@ -25,8 +26,12 @@ void copy_(const Tensor& dst, const Tensor& src) {
   broadcast_shapes(dst.shape(), src.shape());  // error message names both shapes
   PE_CHECK(broadcast_shapes(dst.shape(), src.shape()) == dst.shape(), ValueError, "copy: source shape ",
            shape_str(src.shape()), " cannot be broadcast to destination shape ", shape_str(dst.shape()));
+  check_no_internal_overlap("copy_", dst);
   dst.bump_version();  // an in-place write: autograd must see that saved copies of dst are stale
   if (dst.device() != src.device()) return copy_across_devices(dst, src);
+  // A source that the copy would overwrite before reading it (x[1:].copy_(x[:-1]), x.copy_(x.t()))
+  // is read from a temporary first, so the result is the source as it was, as in NumPy.
+  if (unsafe_overlap(dst, src, dst.shape())) return copy_kernel(dst.device(), dst, clone(src));
   copy_kernel(dst.device(), dst, src);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/iter.h"
+#include "core/overlap.h"
 #include "ops/copy.h"
 #include "ops/view.h"
 
@@ -124,33 +125,6 @@ bool can_cast(DType from, DType to) {
 // Output and aliasing
 // ---------------------------------------------------------------------------------------
 
-// [first byte, one past the last byte) a non-empty view can touch (strides are >= 0).
-std::pair<uintptr_t, uintptr_t> byte_span(const Tensor& t) {
-  uintptr_t lo = reinterpret_cast<uintptr_t>(t.raw_data());
-  int64_t last = 0;
-  for (int64_t d = 0; d < t.ndim(); ++d) last += (t.shape()[d] - 1) * t.strides()[d];
-  return {lo, lo + static_cast<uintptr_t>((last + 1) * static_cast<int64_t>(t.itemsize()))};
-}
-
-// Whether the byte ranges of two views intersect: conservative (interleaved views that never
-// touch the same element still count), which only costs a temporary.
-bool shares_memory(const Tensor& a, const Tensor& b) {
-  if (a.numel() == 0 || b.numel() == 0) return false;
-  auto [alo, ahi] = byte_span(a);
-  auto [blo, bhi] = byte_span(b);
-  return alo < bhi && blo < ahi;
-}
-
-// True when writing `out` element by element could change an element of `in` that is still
-// to be read: they share memory but are not the very same view (same-index aliasing, as in
-// x.add_(y) with out = x, is safe because each element is read before it is written).
-bool unsafe_overlap(const Tensor& out, const Tensor& in, const Shape& shape) {
-  if (!shares_memory(out, in)) return false;
-  bool same_view = out.raw_data() == in.raw_data() && out.itemsize() == in.itemsize() &&
-                   broadcast_byte_strides(out, shape) == broadcast_byte_strides(in, shape);
-  return !same_view;
-}
-
 // Runs `kernel(dst)` so that the result (shape, dtype) lands in `out` when given, else in a
 // new tensor. The kernel writes `out` directly when it can; otherwise (different dtype, or
 // `out` overlapping an input) into a temporary that is then copied into `out`.
@@ -167,10 +141,7 @@ Tensor write_result(const char* name, const Shape& shape, DType dtype, Device de
            " but the result has shape ", shape_str(shape));
   PE_CHECK(can_cast(dtype, o.dtype()), RuntimeError, name, ": result type ", dtype_name(dtype),
            " can't be cast to the desired output type ", dtype_name(o.dtype()));
-  for (int64_t d = 0; d < o.ndim(); ++d)
-    PE_CHECK(o.strides()[d] != 0 || o.shape()[d] <= 1, RuntimeError, name,
-             ": out has more than one element referring to the same memory location (stride 0 in dimension ", d,
-             "); clone it first");
+  check_no_internal_overlap(name, o);
   bool direct = o.dtype() == dtype;
   for (const Tensor& in : inputs)
     if (unsafe_overlap(o, in, shape)) direct = false;

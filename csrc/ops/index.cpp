@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/iter.h"
+#include "core/overlap.h"
 #include "ops/copy.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
@@ -59,14 +60,6 @@ static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, in
   PE_CHECK(bad.position < 0, IndexError, op, ": index ", bad.value, " is out of bounds for dimension ", dim,
            " with size ", size);
   return c;
-}
-
-// Writing through indices needs one memory location per element (no expanded views).
-static void check_no_self_overlap(const char* op, const Tensor& x) {
-  for (int64_t d = 0; d < x.ndim(); ++d)
-    PE_CHECK(x.shape()[d] <= 1 || x.strides()[d] != 0, RuntimeError, op,
-             ": unsupported operation: more than one element of the written-to tensor (shape ", shape_str(x.shape()),
-             ", strides ", shape_str(x.strides()), ") refers to a single memory location; clone it first");
 }
 
 static Shape concat(Shape a, const Shape& b) {
@@ -181,7 +174,7 @@ static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, 
   Tensor x = at_least_1d(x_in), index = at_least_1d(index_in), src = at_least_1d(src_in);
   dim = wrap_dim(dim, x.ndim());
   check_index_shapes(op, x, dim, index, &src);
-  check_no_self_overlap(op, x);
+  check_no_internal_overlap(op, x);
   Tensor idx = checked_index(op, index, dim, x.size(dim), false);
   if (idx.numel() > 0) {
     // Parallel over index's positions outside `dim`; along `dim` (the `steps`) in order.
@@ -277,7 +270,7 @@ Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
 }
 
 Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
-  check_no_self_overlap("index_put_", x);
+  check_no_internal_overlap("index_put_", x);
   Tensor offsets = index_offsets("index_put_", x, indices);
   const Shape& batch = offsets.shape();
   const size_t k = indices.size();

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/allocator.h"
+#include "core/overlap.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -40,7 +41,8 @@ void check_floating(DType dtype, const char* name) {
 
 // Fills `t` (any layout, any device) on its device, through a contiguous buffer there when it
 // cannot be written directly.
-void fill_random(const Tensor& t, const philox::Draw& draw) {
+void fill_random(const Tensor& t, const philox::Draw& draw, const char* op) {
+  check_no_internal_overlap(op, t);  // an expanded view would get one draw for many elements
   const bool direct = t.is_contiguous();
   const Tensor buffer = direct ? t : Tensor::empty(t.shape(), t.dtype(), t.device());
   const int64_t per = philox::elements_per_block(draw.dist, t.dtype() == DType::Float64);
@@ -84,7 +86,7 @@ const Tensor& uniform_(const Tensor& t, double low, double high) {
   check_floating(t.dtype(), "uniform_");
   PE_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high, ValueError,
            "uniform_: expected finite low <= high, got low=", low, ", high=", high);
-  fill_random(t, make_draw(philox::Dist::Uniform, low, high - low));
+  fill_random(t, make_draw(philox::Dist::Uniform, low, high - low), "uniform_");
   return t;
 }
 
@@ -92,13 +94,13 @@ const Tensor& normal_(const Tensor& t, double mean, double std) {
   check_floating(t.dtype(), "normal_");
   PE_CHECK(std::isfinite(mean) && std::isfinite(std) && std >= 0, ValueError,
            "normal_: expected a finite mean and a finite std >= 0, got mean=", mean, ", std=", std);
-  fill_random(t, make_draw(philox::Dist::Normal, mean, std));
+  fill_random(t, make_draw(philox::Dist::Normal, mean, std), "normal_");
   return t;
 }
 
 const Tensor& bernoulli_(const Tensor& t, double p) {
   PE_CHECK(p >= 0 && p <= 1, ValueError, "bernoulli_: expected 0 <= p <= 1, got p=", p);
-  fill_random(t, make_draw(philox::Dist::Bernoulli, p, 0.0));
+  fill_random(t, make_draw(philox::Dist::Bernoulli, p, 0.0), "bernoulli_");
   return t;
 }
 
@@ -125,7 +127,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
   d.dist = philox::Dist::Randint;
   d.low = low;
   d.range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  fill_random(t, d);
+  fill_random(t, d, "randint");
   return t;
 }
 

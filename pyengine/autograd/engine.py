@@ -54,8 +54,36 @@ def _run_hooks(hooks, grad):
     for hook in hooks:
         result = hook(grad)
         if result is not None:
+            _check_hook_result(hook, grad, result)
             grad = result
     return grad
+
+
+def _hook_name(hook):
+    return getattr(hook, "__name__", None) or repr(hook)
+
+
+def _short_repr(value, limit=80):
+    r = repr(value)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
+def _check_hook_result(hook, grad, result):
+    """A tensor hook may replace the gradient only by a Tensor of the same shape, dtype and device
+    (PyTorch's rules), and the error names the hook and what it returned."""
+    name = _hook_name(hook)
+    if not isinstance(result, _fn._Tensor):
+        raise TypeError(f"hook '{name}' has returned an incorrect type: expected a Tensor or None, "
+                        f"got {type(result).__name__} ({_short_repr(result)})")
+    g, r = grad._impl, result._impl
+    if r.shape != g.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient has shape "
+                           f"{tuple(g.shape)}, the hook returned shape {tuple(r.shape)}")
+    if r.dtype != g.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value: was pyengine.{g.dtype}, "
+                           f"got pyengine.{r.dtype}")
+    if r.device != g.device:
+        raise RuntimeError(f"hook '{name}' has changed the device of value: was {g.device}, got {r.device}")
 
 
 # References to an incoming gradient that only the engine holds, seen from _adoptable: the
@@ -86,21 +114,24 @@ def _accumulate(node, grad, create_graph):
         grad = grad.to(vimpl.dtype)
     if grad._impl.device != vimpl.device:  # or on another device: .grad lives with its leaf (PyTorch)
         grad = grad.to(device=vimpl.device)
-    old = v.grad
-    if old is None:
-        # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;
-        # a buffer no one else can see is adopted as it is.
-        if create_graph:
-            v.grad = grad
-        elif _adoptable(grad):
-            v.grad = grad
+    # Read-modify-write of .grad under the leaf's lock: backward passes in other threads may be
+    # accumulating into the same leaf, and the in-place add below runs without the GIL.
+    with _fn.grad_lock(v):
+        old = v.grad
+        if old is None:
+            # Own the gradient: the incoming tensor may alias another leaf's grad or a user's tensor;
+            # a buffer no one else can see is adopted as it is.
+            if create_graph:
+                v.grad = grad
+            elif _adoptable(grad):
+                v.grad = grad
+            else:
+                v.grad = _fn._wrap(_fn._C.clone(grad._impl))
+        elif create_graph or old._requires_grad:
+            v.grad = old + grad
         else:
-            v.grad = _fn._wrap(_fn._C.clone(grad._impl))
-    elif create_graph or old._requires_grad:
-        v.grad = old + grad
-    else:
-        # Like PyTorch: without create_graph, later gradients are added into .grad in place.
-        _fn._C.add(old._impl, grad._impl, out=old._impl)
+            # Like PyTorch: without create_graph, later gradients are added into .grad in place.
+            _fn._C.add(old._impl, grad._impl, out=old._impl)
 
 
 def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=False):
@@ -169,7 +200,12 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
                 if node._out_meta is not None:
                     grads = [_zeros_for(m) if g is None and m is not None else g
                              for g, m in zip(grads, node._out_meta)]
-                outs = node.backward(node, *grads)
+                try:
+                    outs = node.backward(node, *grads)
+                except Exception:
+                    if node._freed:  # another thread's backward freed this shared graph meanwhile
+                        node.saved_tensors  # raises the "second time" error, not a missing ctx field
+                    raise
                 if type(outs) is not tuple:
                     outs = (outs,)
                 if len(outs) < len(nexts):

@@ -5,6 +5,7 @@ runs. `apply` records the graph only when grad mode is on and some input require
 does not, Functions whose forward accepts ctx=None (`ctx_optional`, every pyengine op) get None
 and no node is made at all. That is the one "no graph needed" fast path: ops call `apply`.
 """
+import threading
 from weakref import ref as _weakref
 
 from .grad_mode import state
@@ -22,6 +23,25 @@ _C = None
 def _bind(tensor_cls, wrap, C):
     global _Tensor, _wrap, _TensorImpl, _C
     _Tensor, _wrap, _TensorImpl, _C = tensor_cls, wrap, C.TensorImpl, C
+
+
+# ----- thread safety -----
+# Several Python threads may run backward() at once into shared leaves, and the kernels release
+# the GIL, so a read-modify-write of autograd state must hold a lock (PyTorch: one mutex per
+# AccumulateGrad node). Two kinds, always taken in one order (no code holds two grad locks, and
+# registry_lock, which an op recording a graph may take under a grad lock, never waits for a grad
+# lock), so they cannot deadlock:
+#   grad_lock(t): guards t.grad (accumulation into a leaf, retain_grad's copy). Striped by the
+#     tensor's identity: per-tensor locks without a slot on every Tensor, and passes that write
+#     different leaves almost never meet.
+#   registry_lock: guards the rare one-time bookkeeping (a leaf's AccumulateGrad node, hook
+#     lists, retain_grad). Hook tables are copied on write, so the engine reads them unlocked.
+_GRAD_LOCKS = tuple(threading.Lock() for _ in range(64))
+registry_lock = threading.Lock()
+
+
+def grad_lock(t):
+    return _GRAD_LOCKS[(id(t) >> 4) & 63]
 
 
 def _describe(impl):
@@ -42,9 +62,26 @@ class Node:
         return type(self).__name__
 
     def add_pre_hook(self, output_nr, hook):
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
-        self._pre_hooks.setdefault(output_nr, []).append(hook)
+        with registry_lock:  # copy on write: a running backward keeps iterating the old table
+            table = dict(self._pre_hooks or {})
+            table[output_nr] = table.get(output_nr, []) + [hook]
+            self._pre_hooks = table
+
+    def remove_pre_hook(self, hook):
+        with registry_lock:
+            for nr, hooks in (self._pre_hooks or {}).items():
+                rest = _without(hooks, hook)
+                if rest is not hooks:
+                    self._pre_hooks = {**self._pre_hooks, nr: rest}
+                    return
+
+
+def _without(hooks, hook):
+    """A copy of the hook list `hooks` less the first occurrence of `hook` (one handle, one entry)."""
+    for i, h in enumerate(hooks):
+        if h is hook:
+            return hooks[:i] + hooks[i + 1:]
+    return hooks
 
 
 class AccumulateGrad(Node):
@@ -187,8 +224,9 @@ class Function(Node):
         # Drop everything the node holds (saved tensors, edges, ctx attributes such as index
         # tensors) so memory goes back as soon as backward has passed, even while the output
         # tensor (and so this node) is still referenced.
-        self.__dict__.clear()
-        self._freed = True
+        # One atomic swap, so a thread running backward through this shared node sees it whole or
+        # freed, never emptied but not yet marked.
+        self.__dict__ = {"_freed": True}
 
 
 Function.apply._made_by_function = True  # subclasses get their own (see __init_subclass__)

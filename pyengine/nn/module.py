@@ -1,5 +1,6 @@
 """Module: the base class of every layer. Parameters, buffers and sub-modules register
 themselves when assigned as attributes; state_dict keys are their dotted paths, as in PyTorch."""
+import itertools
 from collections import OrderedDict, namedtuple
 
 from ..autograd.grad_mode import no_grad
@@ -19,7 +20,7 @@ class _RemovableHook:
 
 class Module:
     training: bool
-    _hook_id = 0
+    _hook_ids = itertools.count(1)  # next() is atomic: threads registering hooks get distinct keys
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -55,9 +56,9 @@ class Module:
 
     # ----- hooks -----
     def _add_hook(self, table, hook):
-        Module._hook_id += 1
-        table[Module._hook_id] = hook
-        return _RemovableHook(table, Module._hook_id)
+        key = next(Module._hook_ids)
+        table[key] = hook
+        return _RemovableHook(table, key)
 
     def register_forward_hook(self, hook):
         """hook(module, inputs, output) -> None or a replacement output."""
