@@ -531,8 +531,14 @@ def reduce_cases(draw):
     keepdim = draw(st.booleans())
     if op in ("softmax", "log_softmax"):
         return (f"F.{op}", (x,), {"dim": dim if dim is not None else -1}, draw(devices))
-    if op in ("amax", "amin", "logsumexp") and dim is None:
+    # PyTorch's dim=() is not one rule (sum: all dims, any/all: none, logsumexp: an error of its
+    # own), so the fuzz leaves it to sum-like ops.
+    if op in ("amax", "amin") and dim is None:
         dim = ()
+    if op == "logsumexp" and dim in (None, ()):
+        dim = 0
+    if op in ("any", "all") and dim == ():
+        dim = None
     if op in ("max", "min", "argmax", "argmin") and isinstance(dim, tuple):
         dim = dim[0] if dim else None
     if op == "norm":
