@@ -257,6 +257,16 @@ NN = [
     # normalisation layers of a constant (zero-variance) input
     Case("layer_norm(const)", lambda t, F, x: F.layer_norm(x, (3,)), _rows([2.0, 2.0, 2.0], [0.0, 0.0, 0.0])),
     Case("rms_norm(zeros)", lambda t, F, x: F.rms_norm(x, (3,)), _rows([0.0, 0.0, 0.0], [1.0, 2.0, 3.0])),
+    Case("batch_norm(const)", lambda t, F, x: F.batch_norm(x, None, None, training=True),
+         _rows([2.0, 0.0, 1.0], [2.0, 0.0, 3.0])),
+    Case("group_norm(const)", lambda t, F, x: F.group_norm(x, 1), [[[2.0, 2.0], [2.0, 2.0]], [[0.0, 1.0], [2.0, 3.0]]]),
+    Case("avg_pool1d(inf)", lambda t, F, x: F.avg_pool1d(x, 2), [[[inf, 1.0, -inf, inf, nan, 0.0]]]),
+    Case("adaptive_avg_pool1d(inf)", lambda t, F, x: F.adaptive_avg_pool1d(x, 2), [[[inf, 1.0, 0.0, -inf]]]),
+    # matrix products: 0 * inf is NaN in every accumulation, as in BLAS
+    Case("mm(inf)", lambda t, F, a, b: a @ b, _rows([inf, 0.0], [1.0, 2.0], [nan, 1.0]), _rows([0.0, 1.0], [1.0, inf])),
+    Case("linear(inf)", lambda t, F, x, w, b: F.linear(x, w, b), _rows([inf, 0.0], [1.0, -inf]),
+         _rows([0.0, 1.0], [2.0, 0.0], [1.0, 1.0]), [inf, 0.0, nan]),
+    Case("dot(inf)", lambda t, F, a, b: t.dot(a, b), [inf, 1.0, 0.0], [0.0, 2.0, inf]),
 ]
 
 
@@ -269,7 +279,7 @@ class _Lib:
         self.t, self.F, self.device = t, F, device
 
 
-def _evaluate(lib, case, dtype):
+def _evaluate(lib, case, dtype, create_graph=False):
     t = lib.t
     tdtype = getattr(t, dtype)
     args, leaves = [], []
@@ -292,7 +302,7 @@ def _evaluate(lib, case, dtype):
     n = out.numel()
     g = t.tensor([float(1 + i % 3) for i in range(n)], dtype=tdtype, device=lib.device).reshape(tuple(out.shape))
     if out.requires_grad:
-        out.backward(g)
+        out.backward(g, create_graph=create_graph)
     grads = [x.grad for x in leaves]
     return [out] + extra + grads
 
@@ -327,9 +337,9 @@ def _assert_match(name, got, want, dtype, signed_zeros):
         np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]), err_msg=f"{name}: sign of 0")
 
 
-def _check(case, dtype, device):
-    want = _evaluate(_Lib(torch, TF, "cpu"), case, dtype)
-    got = _evaluate(_Lib(pe, PF, device), case, dtype)
+def _check(case, dtype, device, create_graph=False):
+    want = _evaluate(_Lib(torch, TF, "cpu"), case, dtype, create_graph)
+    got = _evaluate(_Lib(pe, PF, device), case, dtype, create_graph)
     labels = ["forward"] + [f"output {i}" for i in range(1, len(want) - sum(
         isinstance(v, np.ndarray) and v.dtype != np.int64 for v in case.inputs))]
     labels += [f"grad of input {i}" for i in range(len(want) - len(labels))]
@@ -344,3 +354,48 @@ def _check(case, dtype, device):
 @pytest.mark.parametrize("case,dtype", [pytest.param(c, d, id=f"{c.name}-{d}") for c in CASES for d in c.dtypes])
 def test_edges_match_torch(case, dtype, device):
     _check(case, dtype, device)
+
+
+# Under create_graph the backward formulas run as differentiable Tensor ops instead of the fused
+# kernels (relu, sigmoid, tanh, erf, softmax, nll): the same edges must give the same gradients.
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph")
+@pytest.mark.parametrize("case", [c for c in CASES if "float64" in c.dtypes], ids=lambda c: c.name)
+def test_edges_match_torch_under_create_graph(case, device):
+    _check(case, "float64", device, create_graph=True)
+
+
+# The edge-aware formulas stay correct and differentiable away from the edges (float64 central
+# differences, first and second order).
+def _leaf(values):
+    return pe.tensor(values, dtype=pe.float64, requires_grad=True)
+
+
+SMOOTH = {
+    "clamp(tensor bounds)": (lambda x, lo, hi: pe.clamp(x, lo, hi),
+                             ([-2.0, 0.3, 2.0, 0.1], [-1.0, -1.0, -1.0, 0.5], [1.0, 1.0, 1.0, 0.2])),
+    "clamp(tensor min)": (lambda x, lo: pe.clamp(x, min=lo), ([[-2.0, 0.3], [2.0, 0.1]], [0.0, 0.2])),
+    "maximum": (pe.maximum, ([1.0, -2.0, 3.0], [0.5, -1.0, 4.0])),
+    "minimum": (pe.minimum, ([1.0, -2.0, 3.0], [0.5, -1.0, 4.0])),
+    "pow": (lambda a, b: a ** b, ([1.5, 0.7, 2.0], [0.4, -1.3, 2.5])),
+    "pow(scalar base)": (lambda b: 0.5 ** b + 2.0 ** b, ([0.4, -1.3, 2.5],)),
+    "prod(one zero)": (lambda x: x.prod(), ([0.0, 1.5, -2.0],)),
+    "prod(dim, one zero)": (lambda x: x.prod(1), ([[0.0, 1.5, -2.0, 0.7], [1.2, 0.0, 3.0, 0.5]],)),
+    "prod(dim0, keepdim)": (lambda x: x.prod(0, keepdim=True), ([[0.0, 1.5], [1.2, 0.5], [2.0, 0.3]],)),
+    "std": (lambda x: x.std(1), ([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]],)),
+    "norm(p=0.5)": (lambda x: x.norm(0.5), ([1.0, -2.0, 0.5],)),
+    "norm(p=1.5)": (lambda x: x.norm(1.5, 0), ([[1.0, -2.0], [0.5, 3.0]],)),
+    "norm(p=3)": (lambda x: x.norm(3), ([1.0, -2.0, 0.5],)),
+    "norm(p=inf)": (lambda x: x.norm(inf), ([1.0, -2.0, 0.5],)),
+    "elu": (lambda x: PF.elu(x, 0.7), ([-1.0, 0.5, -0.2],)),
+    "threshold": (lambda x: PF.threshold(x, 0.1, 2.0), ([-1.0, 0.5, 0.3],)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+def test_edge_formulas_gradcheck_away_from_edges(name):
+    from pyengine.autograd import gradcheck, gradgradcheck
+    fn, values = SMOOTH[name]
+    inputs = tuple(_leaf(v) for v in values)
+    assert gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
+    assert gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)

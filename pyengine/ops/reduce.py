@@ -3,6 +3,7 @@ import math
 from collections import namedtuple
 
 from .. import _C
+from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import to_dtype
 from ..tensor import Tensor, _wrap
 from ._util import Op, as_tensor_arg, cast_back, normalize_dims
@@ -102,14 +103,15 @@ class ProdBackward(_DtypeReduction):
         # the input that is prod / x_i (NaN next to an inf, as there); with one, it is the
         # product of the others itself (prod_safe_zeros_backward), so a lone zero gets the
         # product of the rest and everything else 0 (NaN where the rest holds an inf or NaN).
-        # prod() of everything with two or more zeros is 0 everywhere (its no-graph shortcut).
+        # prod() of everything with two or more zeros is 0 everywhere (PyTorch's shortcut when no
+        # graph is built; under create_graph it takes the general path, as here).
         x, out = ctx.saved_tensors
         if len(ctx.in_shape) == 0:
             return g
         zeros = int((x == 0).sum().item())  # a host sync, as in PyTorch
         if zeros == 0:
             return g * (_as_keepdim(ctx, out) / x)
-        if zeros > 1 and ctx.dims is None:
+        if zeros > 1 and ctx.dims is None and not _grad_state.enabled:
             return _wrap(_C.full(ctx.in_shape, 0.0, g._impl.dtype, g._impl.device))
         return g * _product_of_others(x, ctx.dims)
 
