@@ -262,6 +262,13 @@ NN = [
     Case("group_norm(const)", lambda t, F, x: F.group_norm(x, 1), [[[2.0, 2.0], [2.0, 2.0]], [[0.0, 1.0], [2.0, 3.0]]]),
     Case("avg_pool1d(inf)", lambda t, F, x: F.avg_pool1d(x, 2), [[[inf, 1.0, -inf, inf, nan, 0.0]]]),
     Case("adaptive_avg_pool1d(inf)", lambda t, F, x: F.adaptive_avg_pool1d(x, 2), [[[inf, 1.0, 0.0, -inf]]]),
+    # embedding bags: max ties (the gradient goes to one row), empty bags (zeros), NaN rows
+    *(Case(f"embedding_bag({mode})", (lambda mode: lambda t, F, i, w, o: F.embedding_bag(i, w, o, mode=mode))(mode),
+           np.array([0, 1, 2, 2, 3], dtype=np.int64), _rows([1.0, 2.0], [1.0, 2.0], [nan, -inf], [inf, 0.0]),
+           np.array([0, 2, 2, 4], dtype=np.int64))
+      for mode in ("sum", "mean", "max")),
+    Case("embedding(padding)", lambda t, F, i, w: F.embedding(i, w, padding_idx=0),
+         np.array([0, 1, 1, 2], dtype=np.int64), _rows([inf, 1.0], [nan, 2.0], [0.0, -0.0])),
     # matrix products: 0 * inf is NaN in every accumulation, as in BLAS
     Case("mm(inf)", lambda t, F, a, b: a @ b, _rows([inf, 0.0], [1.0, 2.0], [nan, 1.0]), _rows([0.0, 1.0], [1.0, inf])),
     Case("linear(inf)", lambda t, F, x, w, b: F.linear(x, w, b), _rows([inf, 0.0], [1.0, -inf]),
@@ -358,11 +365,12 @@ def test_edges_match_torch(case, dtype, device):
 
 # Under create_graph the backward formulas run as differentiable Tensor ops instead of the fused
 # kernels (relu, sigmoid, tanh, erf, softmax, nll): the same edges must give the same gradients.
+# (Those Tensor ops are the same functors on every device, so the CPU is enough here.)
 @pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
 @pytest.mark.filterwarnings("ignore:Using backward.. with create_graph")
 @pytest.mark.parametrize("case", [c for c in CASES if "float64" in c.dtypes], ids=lambda c: c.name)
-def test_edges_match_torch_under_create_graph(case, device):
-    _check(case, "float64", device, create_graph=True)
+def test_edges_match_torch_under_create_graph(case):
+    _check(case, "float64", "cpu", create_graph=True)
 
 
 # The edge-aware formulas stay correct and differentiable away from the edges (float64 central
@@ -399,3 +407,20 @@ def test_edge_formulas_gradcheck_away_from_edges(name):
     inputs = tuple(_leaf(v) for v in values)
     assert gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
     assert gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def test_clamp_tensor_bounds_get_gradients_in_their_dtype_and_device(device):
+    """A bound that requires grad gets the gradient where it is the result (PyTorch's
+    clamp_backward_min_max), in its own dtype, on its own device (a 0-d CPU bound next to a
+    tensor on another device)."""
+    x = pe.tensor([-2.0, 0.5, 3.0, 1.5], device=device, requires_grad=True)
+    lo = pe.tensor(0.0, requires_grad=True)
+    hi = pe.tensor([1.0, 2.0, 2.5, 1.0], dtype=pe.float64, device=device, requires_grad=True)
+    tx, tlo, thi = (torch.tensor(v.tolist(), dtype=getattr(torch, v.dtype.name), requires_grad=True)
+                    for v in (x, lo, hi))
+    pe.clamp(x, lo, hi).backward(pe.tensor([1.0, 2.0, 3.0, 4.0], dtype=pe.float64, device=device))
+    torch.clamp(tx, tlo, thi).backward(torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64))
+    for ours, theirs in ((x, tx), (lo, tlo), (hi, thi)):
+        assert ours.grad.dtype.name == str(theirs.grad.dtype).split(".")[1]
+        assert ours.grad.device == ours.device
+        np.testing.assert_array_equal(ours.grad.numpy(force=True), theirs.grad.numpy())
