@@ -424,3 +424,34 @@ def test_clamp_tensor_bounds_get_gradients_in_their_dtype_and_device(device):
         assert ours.grad.dtype.name == str(theirs.grad.dtype).split(".")[1]
         assert ours.grad.device == ours.device
         np.testing.assert_array_equal(ours.grad.numpy(force=True), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_recurrent_layers_at_the_edges(mode, dtype, device):
+    """The fused recurrent cells (their activations and gate derivatives in csrc/math/rnn_math.h)
+    on saturating, infinite and NaN inputs: outputs, final state and every gradient as torch."""
+    name, kw = {"RNN_TANH": ("RNN", {"nonlinearity": "tanh"}), "RNN_RELU": ("RNN", {"nonlinearity": "relu"}),
+                "LSTM": ("LSTM", {}), "GRU": ("GRU", {})}[mode]
+    torch.manual_seed(0)
+    tm = getattr(torch.nn, name)(2, 3, **kw).to(getattr(torch, dtype))
+    pm = getattr(pe.nn, name)(2, 3, **kw).to(getattr(pe, dtype)).to(device)
+    pm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    # time-major (T=3, B=5, I=2): one batch row each of large, +-inf, NaN, -0 and plain values
+    x = np.array([[[50.0, -50.0], [inf, 1.0], [nan, 0.0], [-0.0, 0.0], [0.5, -0.5]],
+                  [[-1e4, 1e4], [1.0, -inf], [1.0, 1.0], [0.0, -0.0], [1.0, 2.0]],
+                  [[0.1, 0.2], [0.0, 0.0], [0.0, nan], [-0.0, -0.0], [-2.0, 1.0]]])
+    tx = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    px = pe.tensor(x, dtype=getattr(pe, dtype), device=device, requires_grad=True)
+    tout, _ = tm(tx)
+    pout, _ = pm(px)
+    g = np.arange(1, tout.numel() + 1, dtype=np.float64).reshape(tuple(tout.shape)) % 3 + 1
+    tout.backward(torch.tensor(g, dtype=tout.dtype))
+    pout.backward(pe.tensor(g, dtype=pout.dtype, device=device))
+    where = f"{mode} [{dtype}, {device}]"
+    # the fused CPU cells use fast tanh/sigmoid approximations: float32 to a few ulps
+    _assert_match(f"{where} output", _to_numpy(pout), _to_numpy(tout), dtype, False)
+    _assert_match(f"{where} grad of input", _to_numpy(px.grad), _to_numpy(tx.grad), dtype, False)
+    tparams = dict(tm.named_parameters())
+    for pname, p in pm.named_parameters():
+        _assert_match(f"{where} grad of {pname}", _to_numpy(p.grad), _to_numpy(tparams[pname].grad), dtype, False)

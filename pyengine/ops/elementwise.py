@@ -222,6 +222,10 @@ def _log_of_number(a):
     return math.log(a) if a > 0 else math.nan  # negative or NaN base: NaN
 
 
+def _zeros_as(g):
+    return _wrap(_C.full(g._impl.shape, 0.0, g._impl.dtype, g._impl.device))
+
+
 class PowBackward(_Binary):
     op = staticmethod(_C.pow)
     save = staticmethod(_save_both)
@@ -248,10 +252,6 @@ class PowBackward(_Binary):
             else:
                 gb = g * out * _log_of_number(a)
         return ga, gb
-
-
-def _zeros_as(g):
-    return _wrap(_C.full(g._impl.shape, 0.0, g._impl.dtype, g._impl.device))
 
 
 class _MaxMin(_Binary):
