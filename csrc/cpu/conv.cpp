@@ -1,6 +1,7 @@
 #include "cpu/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -31,14 +32,17 @@ bool all_finite(int64_t n, const T* v) {
 
 template <class T>
 bool image_finite(const Conv2dShape& s, const T* x) {
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t c = 0; c < s.in_c; ++c)
-      for (int64_t h = 0; h < s.in_h; ++h) {
-        const T* row = x + n * s.x_strides[0] + c * s.x_strides[1] + h * s.x_strides[2];
-        for (int64_t w = 0; w < s.in_w; ++w)
-          if (!std::isfinite(row[w * s.x_strides[3]])) return false;
-      }
-  return true;
+  std::atomic<bool> finite{true};
+  parallel_for(s.batch * s.in_c, s.in_h * s.in_w, [&](int64_t begin, int64_t end) {
+    bool mine = true;
+    for (int64_t nc = begin; nc < end && mine; ++nc) {
+      const T* plane = x + nc / s.in_c * s.x_strides[0] + nc % s.in_c * s.x_strides[1];
+      for (int64_t h = 0; h < s.in_h; ++h)
+        for (int64_t w = 0; w < s.in_w; ++w) mine &= std::isfinite(plane[h * s.x_strides[2] + w * s.x_strides[3]]);
+    }
+    if (!mine) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
 }
 
 // The stride of x's (H, W) plane read as one flat run of H*W elements, or -1 when the view
