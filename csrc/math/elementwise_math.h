@@ -307,10 +307,10 @@ PE_EW_PREDICATE(LogicalXor, truthy(a) != truthy(b))
 #undef PE_EW_PREDICATE
 
 // Fused backward helpers: (grad, saved) -> grad_input, one pass instead of three.
-struct ReluBackward {  // saved = relu's input x
+struct ReluBackward {  // saved = relu's input x; `x <= 0` so NaN passes the gradient, as in PyTorch
   static constexpr Domain domain = Domain::Numeric;
   template <class T>
-  PE_HOST_DEVICE T operator()(T grad, T x) const { return x > T(0) ? grad : T(0); }
+  PE_HOST_DEVICE T operator()(T grad, T x) const { return x <= T(0) ? T(0) : grad; }
 };
 
 struct SigmoidBackward {  // saved = sigmoid's output y

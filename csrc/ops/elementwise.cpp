@@ -33,10 +33,19 @@ DType number_dtype(const Operand& o) {
   return DType::Float32;
 }
 
-bool is_number_two(const Operand& o) {
-  if (const int64_t* i = std::get_if<int64_t>(&o)) return *i == 2;
-  if (const double* d = std::get_if<double>(&o)) return *d == 2.0;
-  return false;
+// tensor ** number as a unary op, as PyTorch does: x ** 2 is x * x exactly and far cheaper
+// than pow() (squared errors); x ** 0.5 and x ** -0.5 are sqrt and rsqrt, which differ from
+// std::pow at the edges (sqrt(-0) = -0 and sqrt(-inf) = NaN, where pow gives +0 and +inf), and
+// the backward of x ** 0.5 computes x ** -0.5, so forward and gradient follow PyTorch there.
+std::optional<UnaryOp> pow_as_unary(const Operand& exponent, DType compute) {
+  if (const int64_t* i = std::get_if<int64_t>(&exponent)) {
+    if (*i == 2) return UnaryOp::Square;
+  } else if (const double* d = std::get_if<double>(&exponent)) {
+    if (*d == 2.0) return UnaryOp::Square;
+    if (is_floating(compute) && *d == 0.5) return UnaryOp::Sqrt;
+    if (is_floating(compute) && *d == -0.5) return UnaryOp::Rsqrt;
+  }
+  return std::nullopt;
 }
 
 // A 0-d tensor of dtype `dt` holding the number's value, converted once from its own type.
@@ -216,7 +225,7 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   // The same for a floating tensor and a Python int or float (x * 0.5, 1 - x): the tensor's
   // dtype wins promotion, so the number becomes a 0-d tensor of it, broadcast by stride 0.
-  // (pow keeps the general path: its x ** 2 shortcut and integer-exponent checks.)
+  // (pow keeps the general path: its unary shortcuts and integer-exponent checks.)
   const Tensor* t = x ? x : y;
   const Operand& number = x ? b : a;
   if (!out && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
@@ -244,11 +253,12 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   DType compute = compute_dtype(ew::op_domain(op), promoted, name);
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
-  // x ** 2 (as in squared errors) is x * x exactly, and far cheaper than pow().
-  if (op == BinaryOp::Pow && tensor_of(a) && is_number_two(b)) {
-    Tensor x = materialise(a, compute, device);
-    return write_result(name, x.shape(), compute, device, {x}, out,
-                        [&](const Tensor& dst) { run_unary(UnaryOp::Square, dst, x); });
+  if (op == BinaryOp::Pow && tensor_of(a)) {
+    if (std::optional<UnaryOp> unary_op = pow_as_unary(b, compute)) {
+      Tensor x = materialise(a, compute, device);
+      return write_result(name, x.shape(), compute, device, {x}, out,
+                          [&](const Tensor& dst) { run_unary(*unary_op, dst, x); });
+    }
   }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
