@@ -136,7 +136,7 @@ def zero_(self):
 
 def copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
-        src = _wrap(_C.full([], float(src), self._impl.dtype, self._impl.device))
+        src = _wrap(_C.full([], src, self._impl.dtype, self._impl.device))
     if P.recording(self, src):
         return P.record_inplace(self, lambda t: E.where(_everywhere(t), src.to(t.dtype, device=t.device), t))
     P.bump_after(self._impl, lambda: _C.copy_(self._impl, src._impl))
@@ -163,7 +163,7 @@ def index_put_(self, indices, values, accumulate=False):
     if P.recording(self, values):
         raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
     idx = [I._index_tensor(i)._impl for i in indices]
-    vals = values._impl if isinstance(values, Tensor) else float(values)
+    vals = values._impl if isinstance(values, Tensor) else values
     P.bump_after(self._impl, lambda: _C.index_put_(self._impl, idx, vals, True))
     return self
 

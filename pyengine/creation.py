@@ -122,7 +122,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
             dtype = "bool"
         elif isinstance(fill_value, (int, np.integer)):
             dtype = "int64"
-    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), float(fill_value),
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    # the value goes to _C in its own type: an int64 above 2**53 must not pass through float
+    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value,
                    _dtype_name(dtype), device_name(device))
     return _finish(impl, None, requires_grad)
 
@@ -156,7 +159,9 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False):
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(_C.full(shape, float(fill_value), dt, dev), None, requires_grad)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _finish(_C.full(shape, fill_value, dt, dev), None, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):

@@ -121,7 +121,7 @@ void bind_core(py::module_& m) {
   m.def("empty", [](const py::object& shape, const py::object& dtype, const std::string& device) {
     return Tensor::empty(as_shape(shape), parse_dtype(dtype), Device::parse(device));
   }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
-  m.def("full", [](const py::object& shape, double value, const py::object& dtype, const std::string& device) {
+  m.def("full", [](const py::object& shape, Scalar value, const py::object& dtype, const std::string& device) {
     Shape s = as_shape(shape);
     DType dt = parse_dtype(dtype);
     Device dev = Device::parse(device);
