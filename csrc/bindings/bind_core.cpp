@@ -47,6 +47,17 @@ static py::dtype numpy_dtype(DType d) {
 // Zero-copy: the tensor's storage keeps the array alive (releasing it under the GIL).
 static Tensor from_numpy(py::array a) {
   DType dt = dtype_of_numpy(a);
+  // Zero-copy cannot reinterpret bytes: a byte-swapped array ('>f4' on x86) would be read as
+  // garbage. PyTorch refuses it the same way; pe.tensor / pe.as_tensor convert it instead.
+  PE_CHECK(a.dtype().attr("isnative").cast<bool>(), ValueError, "from_numpy: the array's dtype ",
+           std::string(py::str(a.dtype().attr("str"))),
+           " has a byte order different from the native one and cannot be shared without copying; use "
+           "pyengine.tensor(a) or a.astype(a.dtype.newbyteorder('='))");
+  // A tensor sharing a read-only array could be written through (into a read-only mapping: a
+  // crash). PyTorch only warns; we refuse, and pe.tensor / pe.as_tensor copy instead.
+  PE_CHECK(a.writeable(), ValueError,
+           "from_numpy: the array is read-only (flags.writeable is False) and a tensor sharing it could be "
+           "written to; pass a.copy(), or use pyengine.tensor(a) or pyengine.as_tensor(a), which copy it");
   int64_t isz = static_cast<int64_t>(itemsize(dt));
   Shape shape(a.ndim()), strides(a.ndim());
   int64_t extent = 1;  // elements from data() to the last element, inclusive
