@@ -167,13 +167,13 @@ def _dtype_name(dtype):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = "bool"
         elif isinstance(fill_value, (int, np.integer)):
             dtype = "int64"
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
     # the value goes to _C in its own type: an int64 above 2**53 must not pass through float
     impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value,
                    _dtype_name(dtype), device_name(device))
