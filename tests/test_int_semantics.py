@@ -378,3 +378,16 @@ def test_optimizer_state_from_swapped_arrays():
     opt.load_state_dict(sd)
     buf = opt.state[p]["momentum_buffer"]
     np.testing.assert_array_equal(np.asarray(buf), [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("value,dtype", [(float("nan"), "int64"), (1e30, "int64"), (-9.3e18, "int64"),
+                                         (float("inf"), "int64"), (1e300, "float32")])
+def test_fills_refuse_values_the_dtype_cannot_hold_like_torch(device, value, dtype):
+    """C++ leaves float -> int64 out of range undefined; PyTorch raises a RuntimeError."""
+    same_error(lambda: pe.full((2,), value, dtype=getattr(pe, dtype), device=device),
+               lambda: torch.full((2,), value, dtype=getattr(torch, dtype)), "cannot be converted")
+    x = pe.zeros(2, dtype=getattr(pe, dtype), device=device)
+    same_error(lambda: x.fill_(value), lambda: torch.zeros(2, dtype=getattr(torch, dtype)).fill_(value))
+    assert x.tolist() == [0, 0]
+    assert pe.full((1,), float("inf"), device=device).tolist() == [float("inf")]  # inf fits a float32
+    assert pe.full((1,), -7.9, dtype=pe.int64, device=device).tolist() == [-7]  # truncation, as torch
