@@ -55,7 +55,8 @@ struct Scalar {
       } else if constexpr (sizeof(T) < sizeof(double)) {
         fits = !std::isfinite(d) || std::fabs(d) <= static_cast<double>(std::numeric_limits<T>::max());
       }
-      PE_CHECK(fits, RuntimeError, op, ": value ", str(), " cannot be converted to the tensor's dtype without overflow");
+      PE_CHECK(fits, RuntimeError, op, ": value ", str(),
+               " cannot be converted to the tensor's dtype without overflow");
     }
     return to<T>();
   }
