@@ -5,6 +5,7 @@
 #include "core/iter.h"
 #include "core/overlap.h"
 #include "ops/copy.h"
+#include "ops/reduce.h"
 #include "ops/view.h"
 
 namespace pe::ops {
@@ -118,6 +119,18 @@ DType compute_dtype(Domain domain, DType promoted, const char* name) {
       PE_CHECK(promoted != DType::Bool, TypeError, name,
                ": expected a numeric dtype (int64, float32 or float64), got bool");
       return promoted;
+    case Domain::Integral:
+      PE_CHECK(!is_floating(promoted), NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
+               " operands (integer and bool tensors only)");
+      return promoted;
+    case Domain::Int:
+      PE_CHECK(promoted == DType::Int64, NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
+               " operands (integer tensors only)");
+      return promoted;
+    case Domain::NonBool:
+      PE_CHECK(promoted != DType::Bool, NotImplementedError, name,
+               ": not implemented for bool operands (int64, float32 or float64 only)");
+      return promoted;
   }
   return promoted;
 }
@@ -175,6 +188,16 @@ void run_binary(BinaryOp op, const Tensor& dst, const Tensor& a, const Tensor& b
   binary_kernel(dst.device(), op, dst, a, b);
 }
 
+// Integer // and % by zero: PyTorch raises "ZeroDivisionError" (a RuntimeError) instead of
+// computing. One all() reduction on the divisor's own device, read back before any kernel
+// runs: no kernel writes an error flag, so nothing races.
+void check_nonzero_divisor(const char* name, const Tensor& divisor) {
+  if (divisor.numel() == 0) return;
+  Tensor nonzero = to_device(all(divisor, std::nullopt, false), Device{});
+  PE_CHECK(*nonzero.data<bool>(), RuntimeError, name,
+           ": ZeroDivisionError: integer division or modulo by zero (the divisor contains 0)");
+}
+
 void check_op(int op, int count, const char* what) {
   PE_CHECK(op >= 0 && op < count, ValueError, "invalid ", what, " op code ", op, " (expected 0..", count - 1, ")");
 }
@@ -217,8 +240,9 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   // and every conversion is a no-op, so the result is the general path's.
   const Tensor* x = tensor_of(a);
   const Tensor* y = tensor_of(b);
-  if (!out && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) && x->device() == y->device() &&
-      x->shape() == y->shape()) {
+  const bool float_kernel = ew::takes_floating(ew::op_domain(op));
+  if (!out && float_kernel && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) &&
+      x->device() == y->device() && x->shape() == y->shape()) {
     Tensor result = Tensor::empty(x->shape(), ew::returns_bool(op) ? DType::Bool : x->dtype(), x->device());
     run_binary(op, result, *x, *y);
     return result;
@@ -228,7 +252,7 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   // (pow keeps the general path: its unary shortcuts and integer-exponent checks.)
   const Tensor* t = x ? x : y;
   const Operand& number = x ? b : a;
-  if (!out && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
+  if (!out && float_kernel && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
       !std::holds_alternative<bool>(number)) {
     const Tensor n = number_tensor(number, t->dtype(), t->device());
     Tensor result = Tensor::empty(t->shape(), ew::returns_bool(op) ? DType::Bool : t->dtype(), t->device());
@@ -262,6 +286,8 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
+  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder) && compute == DType::Int64)
+    check_nonzero_divisor(name, tb);
   return write_result(name, shape, result, device, {ta, tb}, out,
                       [&](const Tensor& dst) { run_binary(op, dst, ta, tb); });
 }

@@ -313,7 +313,8 @@ def sub(input, other, *, alpha=1, out=None):
 multiply, divide, subtract, true_divide = mul, div, sub, div
 
 
-def _compare(name):
+def _no_grad_binary(name, doc):
+    """The functional for a binary _C op with no gradient (comparisons, logical and bitwise ops)."""
     op = getattr(_C, name)
 
     def fn(input, other, *, out=None):
@@ -323,13 +324,70 @@ def _compare(name):
         return _wrap(op(as_operand(input), as_operand(other)))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise {name} (no gradient); returns a bool tensor."
+    fn.__doc__ = f"Elementwise {name} (no gradient); {doc}"
     return fn
+
+
+def _compare(name):
+    return _no_grad_binary(name, "returns a bool tensor.")
 
 
 eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 logical_and, logical_or, logical_xor = (_compare(n) for n in ("logical_and", "logical_or", "logical_xor"))
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+# Bitwise ops (PyTorch's dtype rules): integer and bool operands only; bool with bool stays a
+# logical bool result; a float operand is a NotImplementedError. Shifts take integers only,
+# and a count outside [0, 64) gives 0 (<<) or the sign fill (>>), as in PyTorch.
+bitwise_and, bitwise_or, bitwise_xor = (
+    _no_grad_binary(n, "integer or bool tensors.") for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+bitwise_left_shift, bitwise_right_shift = (
+    _no_grad_binary(n, "integer tensors.") for n in ("bitwise_left_shift", "bitwise_right_shift"))
+
+
+def bitwise_not(input, *, out=None):
+    """~x for integer (complement) and bool (logical not) tensors; no gradient."""
+    x = as_operand(input)
+    if out is not None:
+        _C.bitwise_not(x, out=out._impl)
+        return out
+    return _wrap(_C.bitwise_not(x))
+
+
+# ---------------------------------------------------------------- floor division, remainder
+class FloorDivideBackward(_Binary):
+    """a // b rounding toward -inf (integers: Python's //, and integer division by zero is
+    PyTorch's ZeroDivisionError RuntimeError). Like PyTorch, it has no derivative."""
+
+    op = staticmethod(_C.floor_divide)
+
+    @staticmethod
+    def grads(ctx, g):
+        raise RuntimeError("derivative for floor_divide is not implemented")
+
+
+class RemainderBackward(_Binary):
+    """a % b with the sign of b (Python's %, not C's fmod): a - b * floor_divide(a, b)."""
+
+    op = staticmethod(_C.remainder)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need_b = ctx.needs_input_grad[1]  # d/da = 1, d/db = -floor_divide(a, b)
+        _save_operands(ctx, a, b, save_a=need_b, save_b=need_b)
+
+    @staticmethod
+    def grads(ctx, g):
+        ga = g if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = _operands(ctx)
+            gb = -(g * _wrap(_C.floor_divide(as_operand(a), as_operand(b))))
+        return ga, gb
+
+
+floor_divide = _binary("floor_divide", FloorDivideBackward)
+remainder = _binary("remainder", RemainderBackward)
 
 
 # ---------------------------------------------------------------- where, clamp, masked_fill
@@ -444,3 +502,4 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill: mask of shape {tuple(mask._impl.shape)} cannot be broadcast to the "
                            f"input's shape {tuple(input._impl.shape)}")
     return MaskedFillBackward.apply(input, mask, value)
+
