@@ -39,12 +39,12 @@ void copy(const Dims& shape, const Operand& dst, const Operand& src) {
   });
 }
 
-void fill(const Dims& shape, const Operand& dst, double value) {
+void fill(const Dims& shape, const Operand& dst, Scalar value) {
   Strided<1> g = make_strided<1>(shape, {&dst.strides});
   if (g.numel == 0) return;
   PE_DISPATCH_ALL(dst.dtype, "fill", [&] {
     PE_LAUNCH(fill_kernel<scalar_t>, blocks_for(g.numel), kThreads, 0, static_cast<scalar_t*>(dst.data),
-              static_cast<scalar_t>(value), g);
+              value.to<scalar_t>(), g);
   });
 }
 

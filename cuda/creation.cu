@@ -10,8 +10,8 @@ namespace pe::cuda {
 namespace {
 
 template <class T>
-__global__ void arange_elements(T* out, int64_t n, double start, double step) {
-  PE_GRID_STRIDE_LOOP(i, n) out[i] = creation::arange_value<T>(start, step, i);
+__global__ void arange_elements(T* out, int64_t n, double start, double step, int64_t int_start, int64_t int_step) {
+  PE_GRID_STRIDE_LOOP(i, n) out[i] = creation::arange_value<T>(start, step, int_start, int_step, i);
 }
 
 template <class T>
@@ -27,7 +27,7 @@ __global__ void eye_elements(T* out, int64_t total, int64_t m) {
 void arange(const ops::ArangeArgs& a) {
   PE_DISPATCH_NUMERIC(a.dtype, "arange", [&] {
     PE_LAUNCH(arange_elements<scalar_t>, blocks_for(a.n), kThreads, 0, static_cast<scalar_t*>(a.out), a.n, a.start,
-              a.step);
+              a.step, a.int_start, a.int_step);
   });
 }
 

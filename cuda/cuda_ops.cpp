@@ -33,7 +33,7 @@ Matrix matrix(const Tensor& t, const Shape& batch_shape) {
 
 void copy_op(const Tensor& dst, const Tensor& src) { copy(dst.shape(), operand(dst, dst.shape()), operand(src, dst.shape())); }
 
-void fill_op(const Tensor& dst, double value) { fill(dst.shape(), operand(dst, dst.shape()), value); }
+void fill_op(const Tensor& dst, Scalar value) { fill(dst.shape(), operand(dst, dst.shape()), value); }
 
 void unary_op(ew::UnaryOp op, const Tensor& out, const Tensor& in) {
   unary(op, out.shape(), operand(out, out.shape()), operand(in, out.shape()));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/scalar.h"
 #include "math/elementwise_math.h"
 #include "math/reduce_ops.h"
 
@@ -24,7 +25,7 @@ struct Operand {
 
 // copy.cu: dst = src converted to dst's dtype (src broadcast through its strides); fill.
 void copy(const Dims& shape, const Operand& dst, const Operand& src);
-void fill(const Dims& shape, const Operand& dst, double value);
+void fill(const Dims& shape, const Operand& dst, Scalar value);
 
 // elementwise.cu: out = f(in) / out = f(a, b) with f the functor of `op` (math/elementwise_math.h).
 // Inputs have the op's compute dtype (a and b the same); out has the functor's result dtype

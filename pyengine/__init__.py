@@ -12,11 +12,12 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
                        linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, add, ceil, clamp, clip, cos, div, divide, eq, erf, exp, expm1, floor, ge,
-                              greater, greater_equal, gt, le, less, less_equal, log, log1p, logical_and,
-                              logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul,
-                              multiply, ne, neg, not_equal, pow, reciprocal, relu, round, rsqrt, sigmoid, sign,
-                              sin, sqrt, square, sub, subtract, tanh, true_divide, where)
+from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+                              bitwise_right_shift, bitwise_xor, ceil, clamp, clip, cos, div, divide, eq, erf, exp,
+                              expm1, floor, floor_divide, ge, greater, greater_equal, gt, le, less, less_equal, log,
+                              log1p, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum,
+                              minimum, mul, multiply, ne, neg, not_equal, pow, reciprocal, relu, remainder, round,
+                              rsqrt, sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide, where)
 from .ops.index import gather, index_select, narrow, nonzero, one_hot, scatter_add, select
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,

@@ -39,36 +39,30 @@ T.__gt__ = E.gt
 T.__ge__ = E.ge
 T.__eq__ = E.eq
 T.__ne__ = E.ne
-T.__and__ = T.__rand__ = E.logical_and
-T.__or__ = T.__ror__ = E.logical_or
-T.__xor__ = T.__rxor__ = E.logical_xor
+# Bitwise operators are bitwise, as in PyTorch (logical for bool tensors, since bool & bool is
+# bool); and, or and xor commute, promotion included.
+T.__and__ = T.__rand__ = E.bitwise_and
+T.__or__ = T.__ror__ = E.bitwise_or
+T.__xor__ = T.__rxor__ = E.bitwise_xor
+T.__lshift__ = E.bitwise_left_shift
+T.__rlshift__ = _r(E.bitwise_left_shift)
+T.__rshift__ = E.bitwise_right_shift
+T.__rrshift__ = _r(E.bitwise_right_shift)
+T.__floordiv__ = E.FloorDivideBackward.apply
+T.__rfloordiv__ = _r(E.floor_divide)
+T.__mod__ = E.RemainderBackward.apply
+T.__rmod__ = _r(E.remainder)
 T.__hash__ = lambda self: id(self)
 
 
 def __invert__(self):
-    if self._impl.dtype != "bool":
-        raise TypeError(f"~ (bitwise not) is only supported for bool tensors, got pyengine.{self._impl.dtype}")
-    return _wrap(_C.logical_not(self._impl))
+    if self._impl.dtype not in ("bool", "int64"):
+        raise TypeError(f"~ (operator.invert) is only implemented on integer and bool tensors, got "
+                        f"pyengine.{self._impl.dtype}")
+    return _wrap(_C.bitwise_not(self._impl))
 
 
 T.__invert__ = __invert__
-
-
-def __floordiv__(self, other):
-    q = E.floor(E.div(self, other))
-    other_int = isinstance(other, int) or (isinstance(other, Tensor) and not other.is_floating_point())
-    return q.long() if other_int and not self.is_floating_point() else q
-
-
-T.__floordiv__ = __floordiv__
-
-
-def __mod__(self, other):
-    """Python's (and PyTorch's) modulo: the result has the sign of the divisor."""
-    return self - __floordiv__(self, other) * other
-
-
-T.__mod__ = __mod__
 
 
 # ---------------------------------------------------------------- in-place ops
@@ -102,6 +96,14 @@ T.sub_ = T.__isub__ = _binary_inplace("sub", E._sub)
 T.mul_ = T.__imul__ = _binary_inplace("mul", E.mul)
 T.div_ = T.__itruediv__ = _binary_inplace("div", E.div)
 T.pow_ = T.__ipow__ = _binary_inplace("pow", E.pow)
+T.floor_divide_ = T.__ifloordiv__ = _inplace("floor_divide", E.floor_divide)
+T.remainder_ = T.__imod__ = _inplace("remainder", E.remainder)
+T.bitwise_and_ = T.__iand__ = _inplace("bitwise_and", E.bitwise_and)
+T.bitwise_or_ = T.__ior__ = _inplace("bitwise_or", E.bitwise_or)
+T.bitwise_xor_ = T.__ixor__ = _inplace("bitwise_xor", E.bitwise_xor)
+T.bitwise_left_shift_ = T.__ilshift__ = _inplace("bitwise_left_shift", E.bitwise_left_shift)
+T.bitwise_right_shift_ = T.__irshift__ = _inplace("bitwise_right_shift", E.bitwise_right_shift)
+T.bitwise_not_ = _inplace("bitwise_not", E.bitwise_not)
 for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
               "relu", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square"):
     setattr(T, _name + "_", _inplace(_name, getattr(E, _name)))
@@ -136,7 +138,7 @@ def zero_(self):
 
 def copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
-        src = _wrap(_C.full([], float(src), self._impl.dtype, self._impl.device))
+        src = _wrap(_C.full([], src, self._impl.dtype, self._impl.device))
     if P.recording(self, src):
         return P.record_inplace(self, lambda t: E.where(_everywhere(t), src.to(t.dtype, device=t.device), t))
     P.bump_after(self._impl, lambda: _C.copy_(self._impl, src._impl))
@@ -163,7 +165,7 @@ def index_put_(self, indices, values, accumulate=False):
     if P.recording(self, values):
         raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
     idx = [I._index_tensor(i)._impl for i in indices]
-    vals = values._impl if isinstance(values, Tensor) else float(values)
+    vals = values._impl if isinstance(values, Tensor) else values
     P.bump_after(self._impl, lambda: _C.index_put_(self._impl, idx, vals, True))
     return self
 
@@ -203,13 +205,16 @@ T.__setitem__ = P.setitem
 
 # ---------------------------------------------------------------- math methods
 for _name in ("neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
-              "relu", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square", "logical_not"):
+              "relu", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square", "logical_not",
+              "bitwise_not"):
     setattr(T, _name, getattr(E, _name))
 T.negative = E.neg
 T.absolute = E.abs
 for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor", "multiply", "divide", "subtract", "true_divide",
-              "greater", "greater_equal", "less", "less_equal", "not_equal", "clamp", "clip", "masked_fill"):
+              "greater", "greater_equal", "less", "less_equal", "not_equal", "clamp", "clip", "masked_fill",
+              "floor_divide", "remainder", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+              "bitwise_right_shift"):
     setattr(T, _name, getattr(E, _name))
 T.where = lambda self, condition, other: E.where(condition, self, other)
 for _name in ("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",

@@ -23,6 +23,50 @@ def _numpy_dtype_name(a):
     return name
 
 
+_INT64_RANGE = "[-9223372036854775808, 9223372036854775807]"
+
+
+def _may_hold_big_ints(a):
+    """Whether np.array() of Python data may have met an int outside int64: NumPy then makes a
+    uint64 or object array, or (next to negative ints or floats) a float64 one."""
+    if a.dtype.kind in "uO":
+        return True
+    return a.dtype.kind == "f" and a.size > 0 and bool(np.nanmax(np.abs(a), initial=0.0) >= 2.0**63)
+
+
+def _scan_numbers(data):
+    """(the first int outside int64 or None, whether a float occurs) in nested lists/tuples."""
+    big, has_float = None, False
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(reversed(x))
+        elif isinstance(x, np.ndarray):
+            has_float = has_float or x.dtype.kind == "f"
+        elif isinstance(x, (bool, np.bool_)):
+            continue
+        elif isinstance(x, (int, np.integer)):
+            if big is None and not -2**63 <= int(x) < 2**63:
+                big = int(x)
+        elif isinstance(x, (float, np.floating)):
+            has_float = True
+    return big, has_float
+
+
+def _without_big_ints(data, a, dtype):
+    """PyTorch's rule for Python ints outside int64: fine as floats or bools, an error for an
+    int64 result (inferred when no float occurs). NumPy would have wrapped them (uint64) or
+    silently made the whole tensor float."""
+    big, has_float = _scan_numbers(data)
+    if big is None:
+        return a
+    d = to_dtype(dtype) if dtype is not None else (get_default_dtype() if has_float else None)
+    if d is None or d.name == "int64":
+        raise ValueError(f"Overflow when unpacking long long: int {big} is out of the int64 range {_INT64_RANGE}")
+    return np.array(data, dtype=np.bool_ if d.name == "bool" else np.float64)
+
+
 def _finish(impl, device, requires_grad):
     if device is not None:
         dev = device_name(device)
@@ -56,6 +100,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         a = np.array(data)
     except ValueError as e:
         raise ValueError(f"could not build a tensor from the given data: {e}") from None
+    if not from_numpy_data and _may_hold_big_ints(a):
+        a = _without_big_ints(data, a, dtype)
     if a.dtype == object:
         raise TypeError(f"could not infer dtype of {type(data).__name__}: expected numbers, nested lists of "
                         f"numbers, or NumPy arrays")
@@ -67,6 +113,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         name = get_default_dtype().name  # tensor([]) is float32
     else:
         name = _numpy_dtype_name(a)
+    if name == "int64" and a.dtype.kind == "u" and a.itemsize == 8 and a.size and int(a.max()) >= 2**63:
+        raise ValueError(f"can't convert np.ndarray of type {a.dtype}: value {int(a.max())} is out of the int64 "
+                         f"range {_INT64_RANGE}")
+    # (also converts a non-native byte order to the native one: np.float32 etc. are native)
     a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
     if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):
         a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
@@ -117,12 +167,15 @@ def _dtype_name(dtype):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = "bool"
         elif isinstance(fill_value, (int, np.integer)):
             dtype = "int64"
-    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), float(fill_value),
+    # the value goes to _C in its own type: an int64 above 2**53 must not pass through float
+    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value,
                    _dtype_name(dtype), device_name(device))
     return _finish(impl, None, requires_grad)
 
@@ -156,7 +209,9 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False):
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(_C.full(shape, float(fill_value), dt, dev), None, requires_grad)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _finish(_C.full(shape, fill_value, dt, dev), None, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):

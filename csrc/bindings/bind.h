@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings/scalar_caster.h"  // before any use of Scalar / ops::Operand
+
 #include "core/tensor.h"
 
 namespace py = pybind11;

@@ -47,6 +47,17 @@ static py::dtype numpy_dtype(DType d) {
 // Zero-copy: the tensor's storage keeps the array alive (releasing it under the GIL).
 static Tensor from_numpy(py::array a) {
   DType dt = dtype_of_numpy(a);
+  // Zero-copy cannot reinterpret bytes: a byte-swapped array ('>f4' on x86) would be read as
+  // garbage. PyTorch refuses it the same way; pe.tensor / pe.as_tensor convert it instead.
+  PE_CHECK(a.dtype().attr("isnative").cast<bool>(), ValueError, "from_numpy: the array's dtype ",
+           std::string(py::str(a.dtype().attr("str"))),
+           " has a byte order different from the native one and cannot be shared without copying; use "
+           "pyengine.tensor(a) or a.astype(a.dtype.newbyteorder('='))");
+  // A tensor sharing a read-only array could be written through (into a read-only mapping: a
+  // crash). PyTorch only warns; we refuse, and pe.tensor / pe.as_tensor copy instead.
+  PE_CHECK(a.writeable(), ValueError,
+           "from_numpy: the array is read-only (flags.writeable is False) and a tensor sharing it could be "
+           "written to; pass a.copy(), or use pyengine.tensor(a) or pyengine.as_tensor(a), which copy it");
   int64_t isz = static_cast<int64_t>(itemsize(dt));
   Shape shape(a.ndim()), strides(a.ndim());
   int64_t extent = 1;  // elements from data() to the last element, inclusive
@@ -120,7 +131,7 @@ void bind_core(py::module_& m) {
   m.def("empty", [](const py::object& shape, const py::object& dtype, const std::string& device) {
     return Tensor::empty(as_shape(shape), parse_dtype(dtype), Device::parse(device));
   }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
-  m.def("full", [](const py::object& shape, double value, const py::object& dtype, const std::string& device) {
+  m.def("full", [](const py::object& shape, Scalar value, const py::object& dtype, const std::string& device) {
     Shape s = as_shape(shape);
     DType dt = parse_dtype(dtype);
     Device dev = Device::parse(device);

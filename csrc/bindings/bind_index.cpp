@@ -6,22 +6,19 @@
 
 namespace pe::bind {
 
-// A Python (or NumPy) number: its value, and whether it is an integer (bool/int/np.integer).
-struct Number {
-  double value;
-  bool integral;
-};
-static Number as_number(const char* op, const char* name, const py::object& v) {
-  bool integral = py::hasattr(v, "__index__");
-  PE_CHECK(integral || py::isinstance<py::float_>(v) || py::hasattr(v, "__float__"), TypeError, op,
-           ": expected a number for ", name, ", got ", std::string(py::str(py::type::of(v).attr("__name__"))));
-  return {v.cast<double>(), integral};
+// A Python (or NumPy) number, in its own type (an int stays an exact int64).
+static Scalar as_number(const char* op, const char* name, const py::object& v) {
+  Scalar s;
+  PE_CHECK(load_scalar(v, s), TypeError, op, ": expected a number for ", name, ", got ",
+           std::string(py::str(py::type::of(v).attr("__name__"))));
+  return s;
 }
 
-// index_put_ takes a tensor or a Python scalar as values (x[i] = 0.5).
+// index_put_ takes a tensor or a Python scalar as values (x[i] = 0.5); the scalar keeps its own
+// type until it is converted to x's dtype (an int64 above 2**53 stays exact).
 static Tensor values_tensor(const py::object& v, const Tensor& x) {
   if (py::isinstance<Tensor>(v)) return v.cast<Tensor>();
-  return ops::full({}, as_number("index_put_", "values", v).value, x.dtype(), x.device());
+  return ops::full({}, as_number("index_put_", "values", v), x.dtype(), x.device());
 }
 
 void bind_index(py::module_& m) {
@@ -52,15 +49,15 @@ void bind_index(py::module_& m) {
       "arange",
       [](const py::object& start, const py::object& end, const py::object& step, const py::object& dtype,
          const std::string& device) {
-        Number a = as_number("arange", "start", end.is_none() ? py::int_(0) : start);
-        Number b = as_number("arange", "end", end.is_none() ? start : end);
-        Number s = as_number("arange", "step", step);
-        DType dt = !dtype.is_none()                               ? parse_dtype(dtype)
-                   : (a.integral && b.integral && s.integral) ? DType::Int64
-                                                              : DType::Float32;
+        Scalar a = as_number("arange", "start", end.is_none() ? py::int_(0) : start);
+        Scalar b = as_number("arange", "end", end.is_none() ? start : end);
+        Scalar s = as_number("arange", "step", step);
+        DType dt = !dtype.is_none()                                             ? parse_dtype(dtype)
+                   : (a.is_integral() && b.is_integral() && s.is_integral()) ? DType::Int64
+                                                                              : DType::Float32;
         Device dev = Device::parse(device);
         ReleaseGil nogil;
-        return ops::arange(a.value, b.value, s.value, dt, dev);
+        return ops::arange(a, b, s, dt, dev);
       },
       py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none(),
       py::arg("device") = "cpu");
@@ -68,7 +65,8 @@ void bind_index(py::module_& m) {
       "linspace",
       [](const py::object& start, const py::object& end, int64_t steps, const py::object& dtype,
          const std::string& device) {
-        double a = as_number("linspace", "start", start).value, b = as_number("linspace", "end", end).value;
+        double a = as_number("linspace", "start", start).to<double>();
+        double b = as_number("linspace", "end", end).to<double>();
         DType dt = parse_dtype(dtype);
         Device dev = Device::parse(device);
         ReleaseGil nogil;

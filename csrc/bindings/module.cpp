@@ -14,6 +14,8 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const pe::IndexError& e) {
       PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const pe::NotImplementedError& e) {  // before its base, RuntimeError
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
     } catch (const pe::RuntimeError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::bad_alloc&) {

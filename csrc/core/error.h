@@ -12,6 +12,9 @@ struct ValueError : std::runtime_error { using std::runtime_error::runtime_error
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
+// An op that has no kernel for a dtype PyTorch also refuses (bitwise ops on floats); Python's
+// NotImplementedError is a RuntimeError, and so is this one.
+struct NotImplementedError : RuntimeError { using RuntimeError::RuntimeError; };
 
 namespace detail {
 inline void append(std::ostringstream&) {}

@@ -1,6 +1,8 @@
 #include "cpu/conv.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -14,6 +16,34 @@ namespace pe::cpu {
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Whether every value a gradient reads is finite. The fast gradient paths multiply zeros that
+// stand for no product at all (the padding of the Shifted and direct weight gradients' junk
+// grid columns, the zero-padded output gradient of the input-gradient-as-a-conv) by image or
+// weight values; 0 * inf = NaN would then reach gradients PyTorch keeps finite. A non-finite
+// operand takes the column-matrix paths (im2col for the weight, col2im for the input), which
+// form only real products. One pass over the operand, small against the convolution itself.
+template <class T>
+bool all_finite(int64_t n, const T* v) {
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i) finite &= std::isfinite(v[i]);
+  return finite;
+}
+
+template <class T>
+bool image_finite(const Conv2dShape& s, const T* x) {
+  std::atomic<bool> finite{true};
+  parallel_for(s.batch * s.in_c, s.in_h * s.in_w, [&](int64_t begin, int64_t end) {
+    bool mine = true;
+    for (int64_t nc = begin; nc < end && mine; ++nc) {
+      const T* plane = x + nc / s.in_c * s.x_strides[0] + nc % s.in_c * s.x_strides[1];
+      for (int64_t h = 0; h < s.in_h; ++h)
+        for (int64_t w = 0; w < s.in_w; ++w) mine &= std::isfinite(plane[h * s.x_strides[2] + w * s.x_strides[3]]);
+    }
+    if (!mine) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 // The stride of x's (H, W) plane read as one flat run of H*W elements, or -1 when the view
 // does not allow it.
@@ -54,10 +84,11 @@ struct Plan {
   int64_t grid;           // Shifted: OH * wp output columns
   int64_t taps_per_gemm;  // Shifted: kernel taps of one row one GEMM covers (kW, or 1 if dilated)
   Method method;
+  bool exact;             // only real products: no junk columns or padding times the image (all_finite)
   int64_t chunk, chunks;  // images per GEMM, number of chunks
 
-  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows).
-  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false)
+  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows); exact: see all_finite.
+  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false, bool exact_products = false)
       : cg(s.in_c / s.groups),
         kg(s.out_c / s.groups),
         rows(s.in_c / s.groups * s.k_h * s.k_w),
@@ -67,7 +98,8 @@ struct Plan {
         hp(std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.k_h - 1) * s.dil_h + 1)),
         wp(std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.k_w - 1) * s.dil_w + 1)),
         grid(s.out_h * wp),
-        taps_per_gemm(s.dil_w == 1 ? s.k_w : 1) {
+        taps_per_gemm(s.dil_w == 1 ? s.k_w : 1),
+        exact(exact_products) {
     const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
     const bool pointwise = unit_stride && s.k_h == 1 && s.k_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
                            s.out_h == s.in_h && s.out_w == s.in_w;
@@ -75,7 +107,7 @@ struct Plan {
     // A weight with few taps x channels per output channel (a first layer: 1 x 3 x 3) makes the
     // Shifted GEMMs a few columns wide; a column matrix over many images does better.
     constexpr int64_t kFewRows = 32;
-    if (for_weight_grad && method == Method::Shifted && rows < kFewRows) method = Method::Im2col;
+    if (for_weight_grad && method == Method::Shifted && (rows < kFewRows || exact)) method = Method::Im2col;
     padded_size = method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg : cg * hp * wp;
     chunk = 1;
     if (method == Method::Im2col) {
@@ -297,7 +329,7 @@ void add_slots(int64_t slots, int64_t size, const T* partial, T* first) {
 template <class T>
 bool use_direct_weight_grad(const Plan& p) {
   constexpr int64_t kMaxDirectChannels = 32, kMaxPositions = 1024, kMaxWeightBytes = int64_t(1) << 20;
-  if (p.method == Method::Direct) return false;
+  if (p.method == Method::Direct || p.exact) return false;
   return p.kg <= kMaxDirectChannels ||
          (p.positions <= kMaxPositions && p.kg * p.rows * static_cast<int64_t>(sizeof(T)) <= kMaxWeightBytes);
 }
@@ -331,7 +363,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const T* bias, T* gx) {
   const Plan p(s);
-  if (p.method != Method::Direct && input_grad_is_a_conv(s)) {
+  if (p.method != Method::Direct && input_grad_is_a_conv(s) && all_finite(s.out_c * p.rows, w)) {
     Conv2dShape t = s;  // the conv of grad_output that gives grad_input
     t.in_c = s.out_c, t.in_h = s.out_h, t.in_w = s.out_w;
     t.out_c = s.in_c, t.out_h = s.in_h, t.out_w = s.in_w;
@@ -382,7 +414,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw) {
-  const Plan p(s, true);
+  const Plan p(s, true, !image_finite(s, x));
   const int64_t wsize = s.out_c * p.rows;
   if (s.batch == 0) {
     std::fill(gw, gw + wsize, T(0));

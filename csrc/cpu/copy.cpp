@@ -35,9 +35,9 @@ void copy(const Tensor& dst, const Tensor& src) {
   });
 }
 
-void fill(const Tensor& dst, double value) {
+void fill(const Tensor& dst, Scalar value) {
   PE_DISPATCH_ALL(dst.dtype(), "fill", [&] {
-    const scalar_t v = static_cast<scalar_t>(value);
+    const scalar_t v = value.to<scalar_t>();
     auto loop = make_loop<1>(dst.shape(), {&dst});
     loop.run([v](char* const* p, const int64_t* s, int64_t n) {
       char* d = p[0];

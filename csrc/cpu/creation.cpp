@@ -14,7 +14,7 @@ void arange(const ops::ArangeArgs& a) {
   PE_DISPATCH_NUMERIC(a.dtype, "arange", [&] {
     scalar_t* o = static_cast<scalar_t*>(a.out);
     parallel_for(a.n, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) o[i] = creation::arange_value<scalar_t>(a.start, a.step, i);
+      for (int64_t i = begin; i < end; ++i) o[i] = creation::arange_value<scalar_t>(a.start, a.step, a.int_start, a.int_step, i);
     });
   });
 }

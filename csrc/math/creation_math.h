@@ -7,10 +7,17 @@
 
 namespace pe::creation {
 
-// arange: computed in double, then converted.
+// arange's i-th value. Floats: computed in double, then converted. int64: exact, never through
+// double (so bounds beyond 2**53 stay exact), in wrapping uint64 arithmetic: the true value lies
+// between start and end, so it fits in int64 even where i * step alone does not.
 template <class T>
-PE_HOST_DEVICE inline T arange_value(double start, double step, int64_t i) {
-  return static_cast<T>(start + static_cast<double>(i) * step);
+PE_HOST_DEVICE inline T arange_value(double start, double step, int64_t int_start, int64_t int_step, int64_t i) {
+  if constexpr (std::is_same<T, int64_t>::value) {
+    return static_cast<int64_t>(static_cast<uint64_t>(int_start) +
+                                static_cast<uint64_t>(i) * static_cast<uint64_t>(int_step));
+  } else {
+    return static_cast<T>(start + static_cast<double>(i) * step);
+  }
 }
 
 // linspace with steps >= 2: the arithmetic runs in the output type for floats and in double for

@@ -25,14 +25,17 @@ namespace pe::ew {
   X(Sqrt, "sqrt") X(Rsqrt, "rsqrt") X(Sin, "sin") X(Cos, "cos") X(Tanh, "tanh")               \
   X(Sigmoid, "sigmoid") X(Relu, "relu") X(Erf, "erf") X(Sign, "sign") X(Floor, "floor")       \
   X(Ceil, "ceil") X(Round, "round") X(LogicalNot, "logical_not") X(Reciprocal, "reciprocal")  \
-  X(Square, "square")
+  X(Square, "square") X(BitwiseNot, "bitwise_not")
 
 // The fused backward helpers are binary ops too: (grad, saved tensor) -> grad_input.
 #define PE_BINARY_OPS(X)                                                                      \
   X(Add, "add") X(Sub, "sub") X(Mul, "mul") X(Div, "div") X(Pow, "pow")                       \
   X(Maximum, "maximum") X(Minimum, "minimum") X(Eq, "eq") X(Ne, "ne") X(Lt, "lt") X(Le, "le") \
   X(Gt, "gt") X(Ge, "ge") X(LogicalAnd, "logical_and") X(LogicalOr, "logical_or")             \
-  X(LogicalXor, "logical_xor") X(ReluBackward, "relu_backward")                               \
+  X(LogicalXor, "logical_xor") X(BitwiseAnd, "bitwise_and") X(BitwiseOr, "bitwise_or")       \
+  X(BitwiseXor, "bitwise_xor") X(LeftShift, "bitwise_left_shift")                              \
+  X(RightShift, "bitwise_right_shift") X(FloorDivide, "floor_divide") X(Remainder, "remainder") \
+  X(ReluBackward, "relu_backward")                                                            \
   X(SigmoidBackward, "sigmoid_backward") X(TanhBackward, "tanh_backward")                     \
   X(ErfBackward, "erf_backward")
 
@@ -47,6 +50,9 @@ enum class Domain : uint8_t {
   Numeric,    // int64, float32, float64; a bool operand is a TypeError
   BoolAsInt,  // like Numeric, but bool is computed as int64 (PyTorch's square)
   Float,      // float32, float64; bool and int64 are computed as float32
+  Integral,   // bool, int64 (bitwise ops); a float operand is a NotImplementedError, as in PyTorch
+  Int,        // int64 only (shifts); bool and float are NotImplementedError
+  NonBool,    // int64, float32, float64 (floor_divide, remainder); bool is NotImplementedError
 };
 
 template <class T>
@@ -62,8 +68,17 @@ constexpr bool takes_dtype() {
     case Domain::Numeric:
     case Domain::BoolAsInt: return !std::is_same_v<T, bool>;
     case Domain::Float: return is_float_v<T>;
+    case Domain::Integral: return !is_float_v<T>;
+    case Domain::Int: return is_int_v<T>;
+    case Domain::NonBool: return !std::is_same_v<T, bool>;
   }
   return false;
+}
+
+// Whether an op of `domain` computes floating operands in their own dtype (the op layer's fast
+// paths for floating tensors are only valid then).
+constexpr bool takes_floating(Domain domain) {
+  return domain != Domain::Integral && domain != Domain::Int;
 }
 
 // int64 arithmetic wraps around like PyTorch's (two's complement) instead of being
@@ -104,6 +119,24 @@ PE_HOST_DEVICE inline int64_t int_pow(int64_t base, int64_t exp) {
     exp >>= 1;
   }
   return result;
+}
+
+// Integer division and remainder rounding toward -inf (Python's and PyTorch's // and %): the
+// remainder has the divisor's sign. b == 0 never reaches a kernel (the op layer raises
+// PyTorch's ZeroDivisionError first); it gives 0 here rather than a trap. b == -1 is done apart:
+// INT64_MIN / -1 traps in hardware, and PyTorch's result wraps to INT64_MIN (remainder 0).
+PE_HOST_DEVICE inline int64_t floor_div_int(int64_t a, int64_t b) {
+  if (b == 0) return 0;
+  if (b == -1) return wrap_sub(0, a);
+  int64_t q = a / b;
+  if (a % b != 0 && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+PE_HOST_DEVICE inline int64_t floor_mod_int(int64_t a, int64_t b) {
+  if (b == 0 || b == -1) return 0;
+  int64_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
 }
 
 template <class T>
@@ -208,6 +241,16 @@ struct LogicalNot {
   PE_HOST_DEVICE bool operator()(T x) const { return !truthy(x); }
 };
 
+// ~x: bitwise complement of an integer, logical not of a bool.
+struct BitwiseNot {
+  static constexpr Domain domain = Domain::Integral;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_same_v<T, bool>) return !x;
+    else return ~x;
+  }
+};
+
 struct Square {
   static constexpr Domain domain = Domain::BoolAsInt;
   template <class T>
@@ -306,11 +349,96 @@ PE_EW_PREDICATE(LogicalOr, truthy(a) || truthy(b))
 PE_EW_PREDICATE(LogicalXor, truthy(a) != truthy(b))
 #undef PE_EW_PREDICATE
 
+// Bitwise ops: on bools they are the logical ops (bool & bool stays bool, as in PyTorch).
+struct BitwiseAnd {
+  static constexpr Domain domain = Domain::Integral;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a && b;
+    else return a & b;
+  }
+};
+
+struct BitwiseOr {
+  static constexpr Domain domain = Domain::Integral;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a || b;
+    else return a | b;
+  }
+};
+
+struct BitwiseXor {
+  static constexpr Domain domain = Domain::Integral;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a != b;
+    else return a ^ b;
+  }
+};
+
+// Shifts by a count outside [0, 64) are defined as PyTorch defines them (C++ leaves them
+// undefined): a << b is 0, a >> b is the sign fill (-1 for negative a, else 0). Left shifts
+// run in uint64 so bits shifted past the sign are dropped, not undefined.
+struct LeftShift {
+  static constexpr Domain domain = Domain::Int;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (b < 0 || b >= 64) return 0;
+    return static_cast<int64_t>(static_cast<uint64_t>(a) << b);
+  }
+};
+
+struct RightShift {
+  static constexpr Domain domain = Domain::Int;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (b < 0 || b >= 64) return a < 0 ? T(-1) : T(0);
+    return a >> b;  // arithmetic shift of a signed value (gcc, clang, nvcc; guaranteed in C++20)
+  }
+};
+
+// a // b rounding toward -inf. Floats: PyTorch's div_floor_floating (fmod based, so the
+// quotient is the one whose remainder is `remainder`'s), with x // 0 = x / 0 (inf or NaN).
+struct FloorDivide {
+  static constexpr Domain domain = Domain::NonBool;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) {
+      return floor_div_int(a, b);
+    } else {
+      if (b == T(0)) return a / b;
+      const T mod = std::fmod(a, b);
+      T div = (a - mod) / b;
+      if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+      if (div == T(0)) return std::copysign(T(0), a / b);
+      T floordiv = std::floor(div);
+      if (div - floordiv > T(0.5)) floordiv += T(1);
+      return floordiv;
+    }
+  }
+};
+
+// a % b with the divisor's sign (Python's and PyTorch's remainder, not C's fmod).
+struct Remainder {
+  static constexpr Domain domain = Domain::NonBool;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) {
+      return floor_mod_int(a, b);
+    } else {
+      T mod = std::fmod(a, b);
+      if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) mod += b;
+      return mod;
+    }
+  }
+};
+
 // Fused backward helpers: (grad, saved) -> grad_input, one pass instead of three.
-struct ReluBackward {  // saved = relu's input x
+struct ReluBackward {  // saved = relu's input x; `x <= 0` so NaN passes the gradient, as in PyTorch
   static constexpr Domain domain = Domain::Numeric;
   template <class T>
-  PE_HOST_DEVICE T operator()(T grad, T x) const { return x > T(0) ? grad : T(0); }
+  PE_HOST_DEVICE T operator()(T grad, T x) const { return x <= T(0) ? T(0) : grad; }
 };
 
 struct SigmoidBackward {  // saved = sigmoid's output y

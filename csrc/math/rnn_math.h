@@ -45,10 +45,10 @@ PE_HOST_DEVICE inline T bias_at(const T* b, int64_t i) {
 }
 
 // ------------------------------------------------------------------ forward, unit j of one row
-// Plain RNN: h = act(pre).
+// Plain RNN: h = act(pre). relu as the elementwise one (ew::Relu): NaN propagates, as in PyTorch.
 template <class T, class Act>
 PE_HOST_DEVICE inline T rnn_forward(Mode m, T pre) {
-  return m == Mode::Relu ? (pre > T(0) ? pre : T(0)) : Act::tanh(pre);
+  return m == Mode::Relu ? (pre < T(0) ? T(0) : pre) : Act::tanh(pre);
 }
 
 // The cell updates from activated gates. A kernel may apply the activations unit by unit
@@ -99,7 +99,8 @@ PE_HOST_DEVICE inline T gru_forward(T pre_r, T pre_z, T xn, T hn, T h_prev, T* g
 // (= dL/d b_hh); they differ only in GRU's n block.
 template <class T>
 PE_HOST_DEVICE inline T rnn_backward(Mode m, T dh, T h) {
-  return m == Mode::Relu ? (h > T(0) ? dh : T(0)) : dh * (T(1) - h * h);
+  // relu: PyTorch's threshold_backward on the output, `h <= 0`, so NaN passes the gradient
+  return m == Mode::Relu ? (h <= T(0) ? T(0) : dh) : dh * (T(1) - h * h);
 }
 
 // LSTM: dc is the gradient reaching c_t from step t+1 (already the carried one); returns

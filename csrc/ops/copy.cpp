@@ -35,7 +35,8 @@ void copy_(const Tensor& dst, const Tensor& src) {
   copy_kernel(dst.device(), dst, src);
 }
 
-void fill_(const Tensor& dst, double value) {
+void fill_(const Tensor& dst, Scalar value) {
+  PE_DISPATCH_ALL(dst.dtype(), "fill_", [&] { (void)value.to_checked<scalar_t>("fill_"); });
   dst.bump_version();
   fill_kernel(dst.device(), dst, value);
 }
@@ -65,7 +66,7 @@ Tensor to_device(const Tensor& t, Device device) {
   return out;
 }
 
-Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+Tensor full(const Shape& shape, Scalar value, DType dtype, Device device) {
   Tensor out = Tensor::empty(shape, dtype, device);
   fill_(out, value);
   return out;

@@ -5,6 +5,7 @@
 #include "core/iter.h"
 #include "core/overlap.h"
 #include "ops/copy.h"
+#include "ops/reduce.h"
 #include "ops/view.h"
 
 namespace pe::ops {
@@ -33,10 +34,19 @@ DType number_dtype(const Operand& o) {
   return DType::Float32;
 }
 
-bool is_number_two(const Operand& o) {
-  if (const int64_t* i = std::get_if<int64_t>(&o)) return *i == 2;
-  if (const double* d = std::get_if<double>(&o)) return *d == 2.0;
-  return false;
+// tensor ** number as a unary op, as PyTorch does: x ** 2 is x * x exactly and far cheaper
+// than pow() (squared errors); x ** 0.5 and x ** -0.5 are sqrt and rsqrt, which differ from
+// std::pow at the edges (sqrt(-0) = -0 and sqrt(-inf) = NaN, where pow gives +0 and +inf), and
+// the backward of x ** 0.5 computes x ** -0.5, so forward and gradient follow PyTorch there.
+std::optional<UnaryOp> pow_as_unary(const Operand& exponent, DType compute) {
+  if (const int64_t* i = std::get_if<int64_t>(&exponent)) {
+    if (*i == 2) return UnaryOp::Square;
+  } else if (const double* d = std::get_if<double>(&exponent)) {
+    if (*d == 2.0) return UnaryOp::Square;
+    if (is_floating(compute) && *d == 0.5) return UnaryOp::Sqrt;
+    if (is_floating(compute) && *d == -0.5) return UnaryOp::Rsqrt;
+  }
+  return std::nullopt;
 }
 
 // A 0-d tensor of dtype `dt` holding the number's value, converted once from its own type.
@@ -109,6 +119,18 @@ DType compute_dtype(Domain domain, DType promoted, const char* name) {
       PE_CHECK(promoted != DType::Bool, TypeError, name,
                ": expected a numeric dtype (int64, float32 or float64), got bool");
       return promoted;
+    case Domain::Integral:
+      PE_CHECK(!is_floating(promoted), NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
+               " operands (integer and bool tensors only)");
+      return promoted;
+    case Domain::Int:
+      PE_CHECK(promoted == DType::Int64, NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
+               " operands (integer tensors only)");
+      return promoted;
+    case Domain::NonBool:
+      PE_CHECK(promoted != DType::Bool, NotImplementedError, name,
+               ": not implemented for bool operands (int64, float32 or float64 only)");
+      return promoted;
   }
   return promoted;
 }
@@ -166,6 +188,16 @@ void run_binary(BinaryOp op, const Tensor& dst, const Tensor& a, const Tensor& b
   binary_kernel(dst.device(), op, dst, a, b);
 }
 
+// Integer // and % by zero: PyTorch raises "ZeroDivisionError" (a RuntimeError) instead of
+// computing. One all() reduction on the divisor's own device, read back before any kernel
+// runs: no kernel writes an error flag, so nothing races.
+void check_nonzero_divisor(const char* name, const Tensor& divisor) {
+  if (divisor.numel() == 0) return;
+  Tensor nonzero = to_device(all(divisor, std::nullopt, false), Device{});
+  PE_CHECK(*nonzero.data<bool>(), RuntimeError, name,
+           ": ZeroDivisionError: integer division or modulo by zero (the divisor contains 0)");
+}
+
 void check_op(int op, int count, const char* what) {
   PE_CHECK(op >= 0 && op < count, ValueError, "invalid ", what, " op code ", op, " (expected 0..", count - 1, ")");
 }
@@ -208,18 +240,19 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   // and every conversion is a no-op, so the result is the general path's.
   const Tensor* x = tensor_of(a);
   const Tensor* y = tensor_of(b);
-  if (!out && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) && x->device() == y->device() &&
-      x->shape() == y->shape()) {
+  const bool float_kernel = ew::takes_floating(ew::op_domain(op));
+  if (!out && float_kernel && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) &&
+      x->device() == y->device() && x->shape() == y->shape()) {
     Tensor result = Tensor::empty(x->shape(), ew::returns_bool(op) ? DType::Bool : x->dtype(), x->device());
     run_binary(op, result, *x, *y);
     return result;
   }
   // The same for a floating tensor and a Python int or float (x * 0.5, 1 - x): the tensor's
   // dtype wins promotion, so the number becomes a 0-d tensor of it, broadcast by stride 0.
-  // (pow keeps the general path: its x ** 2 shortcut and integer-exponent checks.)
+  // (pow keeps the general path: its unary shortcuts and integer-exponent checks.)
   const Tensor* t = x ? x : y;
   const Operand& number = x ? b : a;
-  if (!out && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
+  if (!out && float_kernel && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
       !std::holds_alternative<bool>(number)) {
     const Tensor n = number_tensor(number, t->dtype(), t->device());
     Tensor result = Tensor::empty(t->shape(), ew::returns_bool(op) ? DType::Bool : t->dtype(), t->device());
@@ -244,14 +277,17 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   DType compute = compute_dtype(ew::op_domain(op), promoted, name);
   DType result = ew::returns_bool(op) ? DType::Bool : compute;
-  // x ** 2 (as in squared errors) is x * x exactly, and far cheaper than pow().
-  if (op == BinaryOp::Pow && tensor_of(a) && is_number_two(b)) {
-    Tensor x = materialise(a, compute, device);
-    return write_result(name, x.shape(), compute, device, {x}, out,
-                        [&](const Tensor& dst) { run_unary(UnaryOp::Square, dst, x); });
+  if (op == BinaryOp::Pow && tensor_of(a)) {
+    if (std::optional<UnaryOp> unary_op = pow_as_unary(b, compute)) {
+      Tensor x = materialise(a, compute, device);
+      return write_result(name, x.shape(), compute, device, {x}, out,
+                          [&](const Tensor& dst) { run_unary(*unary_op, dst, x); });
+    }
   }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
+  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder) && compute == DType::Int64)
+    check_nonzero_divisor(name, tb);
   return write_result(name, shape, result, device, {ta, tb}, out,
                       [&](const Tensor& dst) { run_binary(op, dst, ta, tb); });
 }

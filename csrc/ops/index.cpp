@@ -349,24 +349,56 @@ Tensor one_hot(const Tensor& idx_in, int64_t num_classes) {
 
 // ---- creation ----
 
-Tensor arange(double start, double end, double step, DType dtype, Device device) {
+// arange's argument as an int64 (PyTorch truncates floats for an integer arange); a float
+// outside int64 cannot be truncated to one.
+static int64_t arange_int(const char* name, const Scalar& v, const std::string& args) {
+  if (v.is_integral()) return v.to<int64_t>();
+  PE_CHECK(std::isfinite(v.d), ValueError, "arange: unsupported range: ", args);
+  PE_CHECK(v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0, ValueError, "arange: ", name, "=",
+           v.str(), " does not fit in int64 (", args, ")");
+  return v.to<int64_t>();
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device) {
   PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
-  PE_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
-           "arange: unsupported range: ", start, " -> ", end, " by step ", step);
-  if (dtype == DType::Int64) {  // as PyTorch: integer arange runs on the truncated arguments
-    start = std::trunc(start);
-    end = std::trunc(end);
-    step = std::trunc(step);
+  const std::string args = str("start=", start.str(), ", end=", end.str(), ", step=", step.str());
+  ArangeArgs a{dtype};
+  // The element count, exact: an int64 range can hold up to 2**64 - 1 values, so it is counted in
+  // uint64 and checked against what a tensor can hold.
+  uint64_t count = 0;
+  if (dtype == DType::Int64) {
+    const int64_t s0 = arange_int("start", start, args), e0 = arange_int("end", end, args);
+    const int64_t st = arange_int("step", step, args);
+    PE_CHECK(st != 0, ValueError, "arange: step must be nonzero (", args, ")");
+    PE_CHECK((st > 0 && e0 >= s0) || (st < 0 && e0 <= s0), ValueError,
+             "arange: upper bound and larger bound inconsistent with step sign: ", args);
+    // |end - start| and |step| as uint64: exact for any int64 pair (two's complement differences).
+    const uint64_t span = st > 0 ? static_cast<uint64_t>(e0) - static_cast<uint64_t>(s0)
+                                 : static_cast<uint64_t>(s0) - static_cast<uint64_t>(e0);
+    const uint64_t stride = st > 0 ? static_cast<uint64_t>(st) : uint64_t(0) - static_cast<uint64_t>(st);
+    count = span / stride + (span % stride != 0 ? 1 : 0);
+    a.int_start = s0;
+    a.int_step = st;
+  } else {
+    const double s0 = start.to<double>(), e0 = end.to<double>(), st = step.to<double>();
+    PE_CHECK(std::isfinite(s0) && std::isfinite(e0) && std::isfinite(st), ValueError, "arange: unsupported range: ",
+             args);
+    PE_CHECK(st != 0, ValueError, "arange: step must be nonzero (", args, ")");
+    PE_CHECK((st > 0 && e0 >= s0) || (st < 0 && e0 <= s0), ValueError,
+             "arange: upper bound and larger bound inconsistent with step sign: ", args);
+    const double length = std::ceil((e0 - s0) / st);
+    PE_CHECK(length < 9223372036854775808.0, ValueError, "arange: a result of ", length,
+             " elements is too large (", args, ")");
+    count = static_cast<uint64_t>(length);
+    a.start = s0;
+    a.step = st;
   }
-  PE_CHECK(step != 0, ValueError, "arange: step must be nonzero");
-  PE_CHECK((step > 0 && end >= start) || (step < 0 && end <= start), ValueError,
-           "arange: upper bound and larger bound inconsistent with step sign: start ", start, ", end ", end,
-           ", step ", step);
-  const double length = std::ceil((end - start) / step);
-  PE_CHECK(length < 9e18, ValueError, "arange: too many elements (", length, ")");
-  check_result_size("arange", {static_cast<int64_t>(length)}, dtype);
-  Tensor out = Tensor::empty({static_cast<int64_t>(length)}, dtype, device);
-  if (out.numel() > 0) arange_kernel(device, ArangeArgs{dtype, out.raw_data(), out.numel(), start, step});
+  const uint64_t max_count = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / itemsize(dtype);
+  PE_CHECK(count <= max_count, ValueError, "arange: a result of shape (", count, ",) is too large (", args, ")");
+  Tensor out = Tensor::empty({static_cast<int64_t>(count)}, dtype, device);
+  a.out = out.raw_data();
+  a.n = out.numel();
+  if (a.n > 0) arange_kernel(device, a);
   return out;
 }
 

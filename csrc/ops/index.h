@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/scalar.h"
 #include "core/tensor.h"
 
 namespace pe::ops {
@@ -36,8 +37,10 @@ Tensor triu(const Tensor& x, int64_t diagonal);
 // int64 idx -> idx.shape + (num_classes,) int64; num_classes = -1 means max(idx) + 1.
 Tensor one_hot(const Tensor& idx, int64_t num_classes);
 
-// [start, end) by step: ceil((end - start) / step) values. Filled on `device`.
-Tensor arange(double start, double end, double step, DType dtype, Device device = {});
+// [start, end) by step: ceil((end - start) / step) values. Filled on `device`. For int64 the
+// arguments are truncated to int64 first (PyTorch) and everything is exact integer arithmetic;
+// an element count or byte size that overflows is a ValueError naming start, end and step.
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device = {});
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device = {});
 Tensor eye(int64_t n, std::optional<int64_t> m, DType dtype, Device device = {});
 
@@ -152,7 +155,8 @@ struct ArangeArgs {
   DType dtype = DType::Float32;
   void* out = nullptr;
   int64_t n = 0;
-  double start = 0, step = 1;
+  double start = 0, step = 1;          // float32 / float64
+  int64_t int_start = 0, int_step = 1;  // int64 (exact)
 };
 struct LinspaceArgs {
   DType dtype = DType::Float32;

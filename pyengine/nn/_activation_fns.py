@@ -39,7 +39,8 @@ class LeakyReluFn(Op):
 
 
 class EluFn(Op):
-    """alpha * (exp(x) - 1) for x <= 0; the gradient there is y + alpha."""
+    """alpha * (exp(x) - 1) for x <= 0; the gradient there is alpha exp(x). PyTorch's backward
+    tests x <= 0, so at NaN the gradient passes (x > 0 would give NaN)."""
 
     @staticmethod
     def forward(ctx, x, alpha):
@@ -51,24 +52,25 @@ class EluFn(Op):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return E.where(x > 0, g, g * (x.exp() * ctx.alpha)), None
+        return E.where(x <= 0, g * (x.exp() * ctx.alpha), g), None
 
 
 class ThresholdFn(Op):
-    """y = x if x > threshold else value (PyTorch's Threshold; a step when value is constant)."""
+    """y = value if x <= threshold else x (PyTorch's Threshold; a step when value is constant).
+    Written as PyTorch tests it, `x <= threshold`, so NaN passes through with its gradient."""
 
     @staticmethod
     def forward(ctx, x, threshold, value):
         if ctx is not None:
             ctx.save_for_backward(x)
             ctx.threshold = threshold
-        out = _C.where(_C.gt(x._impl, threshold), x._impl, value)
+        out = _C.where(_C.le(x._impl, threshold), value, x._impl)
         return out if out.dtype == x._impl.dtype else _C.to_dtype(out, x._impl.dtype)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return E.where(x > ctx.threshold, g, 0.0), None, None
+        return E.where(x <= ctx.threshold, 0.0, g), None, None
 
 
 class GeluFn(Op):

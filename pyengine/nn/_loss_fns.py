@@ -4,6 +4,8 @@ Every loss is built from differentiable ops (and the fused log-softmax kernel fo
 entropy), so input, target and weight gradients all come from the ops' own backward formulas.
 The one exception is binary_cross_entropy, whose backward is PyTorch's clamped formula.
 """
+import struct
+
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
@@ -132,8 +134,8 @@ class NllLossFn(Op):
     @staticmethod
     def forward(ctx, logp, index, keep, scale):
         picked = _C.gather(logp._impl, 1, index)
-        if keep is not None:
-            picked = _C.mul(picked, keep)
+        if keep is not None:  # an ignored row adds exactly 0, even where its logp is -inf
+            picked = _C.where(_C.ne(keep, 0), picked, 0.0)
         if ctx is not None:
             ctx.index, ctx.keep, ctx.scale, ctx.shape = index, keep, scale, logp._impl.shape
         return _C.mul(_C.sum(picked, None, False, None), scale)
@@ -170,7 +172,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = keep.to(input.dtype)
     if weight is not None:
         w = w * weight.to(input.dtype).gather(0, safe.reshape(-1)).reshape(safe.shape)
-    loss = picked * w
+    loss = E.where(keep, picked * w, 0.0)  # an ignored target adds exactly 0, even at a -inf logit
     if reduction == "none":
         return loss
     if reduction == "sum":
@@ -260,18 +262,23 @@ def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class
     return -terms.sum() / n if n else -terms.sum() * float("nan")
 
 
+# PyTorch's EPSILON in the bce backward is a float literal (1e-12f) in every dtype.
+_BCE_EPS = struct.unpack("f", struct.pack("f", 1e-12))[0]
+
+
 class BinaryCrossEntropyFn(Op):
-    """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 so a confident wrong
-    prediction costs 100 instead of inf; the backward is PyTorch's
-    w (x - t) / max(x (1 - x), 1e-12)."""
+    """PyTorch's binary_cross_entropy, forward and backward formulas as written there:
+    w ((t - 1) max(log1p(-x), -100) - t max(log x, -100)), each log clamped so a confident wrong
+    prediction costs 100 instead of inf; d/dx = w (x - t) / max(x (1 - x), eps); d/dt is the
+    unclamped -w logit(x) (+-inf at x = 0 or 1, as in PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, t, w):
         if ctx is not None:
             ctx.save_for_backward(x, t, w)
         log_x = _C.clamp(_C.log(x._impl), -100.0, None)
-        log_1mx = _C.clamp(_C.log(_C.sub(1.0, x._impl)), -100.0, None)
-        loss = _C.neg(_C.add(_C.mul(t._impl, log_x), _C.mul(_C.sub(1.0, t._impl), log_1mx)))
+        log_1mx = _C.clamp(_C.log1p(_C.neg(x._impl)), -100.0, None)
+        loss = _C.sub(_C.mul(_C.sub(t._impl, 1.0), log_1mx), _C.mul(t._impl, log_x))
         return loss if w is None else _C.mul(loss, w._impl)
 
     @staticmethod
@@ -280,16 +287,16 @@ class BinaryCrossEntropyFn(Op):
         need = ctx.needs_input_grad
         gx = gt = None
         if need[0]:
-            gx = g * (x - t) / E.clamp(x * (1.0 - x), 1e-12, None)
+            gx = g * (x - t) / E.clamp((1.0 - x) * x, _BCE_EPS, None)
             if w is not None:
                 gx = gx * w
-        if need[1]:  # d/dt = -(log x - log(1 - x)), with the same clamps
-            gt = g * ((1.0 - x).log().clamp(-100.0, None) - x.log().clamp(-100.0, None))
+        if need[1]:
+            gt = g * ((-x).log1p() - x.log())
             if w is not None:
                 gt = gt * w
         gw = None
         if w is not None and need[2]:
-            gw = g * -(t * x.log().clamp(-100.0, None) + (1.0 - t) * (1.0 - x).log().clamp(-100.0, None))
+            gw = g * ((t - 1.0) * (-x).log1p().clamp(-100.0, None) - t * x.log().clamp(-100.0, None))
         return gx, gt, gw
 
 

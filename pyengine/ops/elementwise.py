@@ -86,7 +86,8 @@ CosBackward, cos = _unary("cos", lambda x, g: -(g * x.sin()))
 TanhBackward, tanh = _unary("tanh", lambda y, g: g * (1.0 - y * y), saves="y", fused="tanh_backward")
 SigmoidBackward, sigmoid = _unary("sigmoid", lambda y, g: g * (y * (1.0 - y)), saves="y",
                                   fused="sigmoid_backward")
-ReluBackward, relu = _unary("relu", lambda x, g: g * (x > 0), fused="relu_backward")
+# PyTorch's threshold_backward: no gradient where x <= 0, so NaN passes it (x > 0 would not)
+ReluBackward, relu = _unary("relu", lambda x, g: where(x <= 0, 0.0, g), fused="relu_backward")
 ErfBackward, erf = _unary("erf", lambda x, g: g * ((-(x * x)).exp() * _SQRT_2_OVER_PI), fused="erf_backward")
 SignBackward, sign = _unary("sign", _zero_grad, saves="")
 FloorBackward, floor = _unary("floor", _zero_grad, saves="")
@@ -214,54 +215,68 @@ def _save_both(ctx, a, b):
     _save_operands(ctx, a, b, save_a=True, save_b=True)
 
 
+def _log_of_number(a):
+    """log of a Python number as IEEE gives it (math.log raises at 0 and below)."""
+    if a == 0:
+        return -math.inf
+    return math.log(a) if a > 0 else math.nan  # negative or NaN base: NaN
+
+
+def _zeros_as(g):
+    return _wrap(_C.full(g._impl.shape, 0.0, g._impl.dtype, g._impl.device))
+
+
 class PowBackward(_Binary):
     op = staticmethod(_C.pow)
     save = staticmethod(_save_both)
 
     @staticmethod
     def grads(ctx, g):
+        # PyTorch's pow_backward_self/_exponent, edges included: d/da = b a^(b-1), taken as 0
+        # where b == 0 (not 0 * 0^-1 = NaN); d/db = a^b log a, taken as 0 where a == 0 and b >= 0
+        # (0 * -inf), so 0 ** negative gives -inf and a negative base NaN.
         a, b = _operands(ctx)
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:
             if isinstance(b, Tensor):
-                ga = g * b * a ** (b - 1.0)
+                ga = where(b == 0, 0.0, g * b * a ** (b - 1.0))
             else:
-                ga = g * 0.0 if b == 0 else g * (b * a ** (b - 1.0))
+                ga = _zeros_as(g) if b == 0 else g * (b * a ** (b - 1.0))
         if need[1]:
             out = a ** b
             if isinstance(a, Tensor):
-                # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's convention)
                 gb = where((a == 0) & (b >= 0), 0.0, g * out * a.log())
-            elif a > 0:
-                gb = g * out * math.log(a)
-            else:  # log(0) = -inf times 0^b: 0 for b >= 0 by convention; NaN for negative bases
-                gb = where(b >= 0, 0.0, g * math.nan) if a == 0 else g * math.nan
+            elif a == 0:
+                gb = where(b >= 0, 0.0, g * out * -math.inf)
+            else:
+                gb = g * out * _log_of_number(a)
         return ga, gb
 
 
 class _MaxMin(_Binary):
     save = staticmethod(_save_both)
-    winner = None  # "gt" for maximum, "lt" for minimum
+    loser = None  # (a loses, b loses): ("lt", "gt") for maximum, ("gt", "lt") for minimum
 
     @classmethod
     def grads(cls, ctx, g):
-        a, b = _operands(ctx)
-        # ties split the gradient in half, like PyTorch
-        a_wins = getattr(_C, cls.winner)(as_operand(a), as_operand(b))
-        tie = _C.eq(as_operand(a), as_operand(b))
-        wa = _wrap(_C.where(tie, 0.5, _C.to_dtype(a_wins, g._impl.dtype)))
-        return g * wa, g * (1.0 - wa)
+        # PyTorch's rule: ties split the gradient in half; a side gets none only where it
+        # compares strictly worse, so a NaN on either side passes the whole gradient to both.
+        a, b = (as_operand(v) for v in _operands(ctx))
+        half = where(_wrap(_C.eq(a, b)), g * 0.5, g)
+        a_loses, b_loses = (_wrap(getattr(_C, op)(a, b)) for op in cls.loser)
+        need = ctx.needs_input_grad
+        return (where(a_loses, 0.0, half) if need[0] else None), (where(b_loses, 0.0, half) if need[1] else None)
 
 
 class MaximumBackward(_MaxMin):
     op = staticmethod(_C.maximum)
-    winner = "gt"
+    loser = ("lt", "gt")
 
 
 class MinimumBackward(_MaxMin):
     op = staticmethod(_C.minimum)
-    winner = "lt"
+    loser = ("gt", "lt")
 
 
 def _binary(name, cls):
@@ -298,7 +313,8 @@ def sub(input, other, *, alpha=1, out=None):
 multiply, divide, subtract, true_divide = mul, div, sub, div
 
 
-def _compare(name):
+def _no_grad_binary(name, doc):
+    """The functional for a binary _C op with no gradient (comparisons, logical and bitwise ops)."""
     op = getattr(_C, name)
 
     def fn(input, other, *, out=None):
@@ -308,13 +324,70 @@ def _compare(name):
         return _wrap(op(as_operand(input), as_operand(other)))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise {name} (no gradient); returns a bool tensor."
+    fn.__doc__ = f"Elementwise {name} (no gradient); {doc}"
     return fn
+
+
+def _compare(name):
+    return _no_grad_binary(name, "returns a bool tensor.")
 
 
 eq, ne, lt, le, gt, ge = (_compare(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 logical_and, logical_or, logical_xor = (_compare(n) for n in ("logical_and", "logical_or", "logical_xor"))
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+# Bitwise ops (PyTorch's dtype rules): integer and bool operands only; bool with bool stays a
+# logical bool result; a float operand is a NotImplementedError. Shifts take integers only,
+# and a count outside [0, 64) gives 0 (<<) or the sign fill (>>), as in PyTorch.
+bitwise_and, bitwise_or, bitwise_xor = (
+    _no_grad_binary(n, "integer or bool tensors.") for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+bitwise_left_shift, bitwise_right_shift = (
+    _no_grad_binary(n, "integer tensors.") for n in ("bitwise_left_shift", "bitwise_right_shift"))
+
+
+def bitwise_not(input, *, out=None):
+    """~x for integer (complement) and bool (logical not) tensors; no gradient."""
+    x = as_operand(input)
+    if out is not None:
+        _C.bitwise_not(x, out=out._impl)
+        return out
+    return _wrap(_C.bitwise_not(x))
+
+
+# ---------------------------------------------------------------- floor division, remainder
+class FloorDivideBackward(_Binary):
+    """a // b rounding toward -inf (integers: Python's //, and integer division by zero is
+    PyTorch's ZeroDivisionError RuntimeError). Like PyTorch, it has no derivative."""
+
+    op = staticmethod(_C.floor_divide)
+
+    @staticmethod
+    def grads(ctx, g):
+        raise RuntimeError("derivative for floor_divide is not implemented")
+
+
+class RemainderBackward(_Binary):
+    """a % b with the sign of b (Python's %, not C's fmod): a - b * floor_divide(a, b)."""
+
+    op = staticmethod(_C.remainder)
+
+    @staticmethod
+    def save(ctx, a, b):
+        need_b = ctx.needs_input_grad[1]  # d/da = 1, d/db = -floor_divide(a, b)
+        _save_operands(ctx, a, b, save_a=need_b, save_b=need_b)
+
+    @staticmethod
+    def grads(ctx, g):
+        ga = g if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = _operands(ctx)
+            gb = -(g * _wrap(_C.floor_divide(as_operand(a), as_operand(b))))
+        return ga, gb
+
+
+floor_divide = _binary("floor_divide", FloorDivideBackward)
+remainder = _binary("remainder", RemainderBackward)
 
 
 # ---------------------------------------------------------------- where, clamp, masked_fill
@@ -354,21 +427,40 @@ class ClampBackward(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
         if ctx is not None:
-            ctx.save_for_backward(x)
+            ctx.save_for_backward(x, *(v if isinstance(v, Tensor) else None for v in (lo, hi)))
             ctx.bounds = (lo, hi)
+            ctx.shapes = (shape_of(x), shape_of(lo), shape_of(hi))
+            ctx.dtypes = dtypes_if_mixed(x, lo, hi) or (None, None, None)
+            ctx.devices = devices_if_mixed(x, lo, hi) or (None, None, None)
         return _C.clamp(x._impl, as_operand(lo) if lo is not None else None,
                         as_operand(hi) if hi is not None else None)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        keep = None  # gradient flows where lo <= x <= hi (PyTorch passes it at the bounds)
+        # PyTorch's clamp_backward and clamp_backward_min_max: x gets the gradient where
+        # lo <= x <= hi (at the bounds too; never at NaN); a tensor bound gets it where it is
+        # the result: lo where x < lo (and lo < hi), hi where x > hi or hi < lo (hi wins).
+        x, tlo, thi = ctx.saved_tensors
+        lo, hi = (t if t is not None else v for t, v in zip((tlo, thi), ctx.bounds))
+        need = ctx.needs_input_grad
+
+        def back(grad, i):
+            return device_back(cast_back(reduce_grad(grad, ctx.shapes[i]), ctx.dtypes[i]), ctx.devices[i])
+
+        keep = None
         if lo is not None:
             keep = x >= lo
         if hi is not None:
             keep = (x <= hi) if keep is None else keep & (x <= hi)
-        return (g if keep is None else where(keep, g, 0.0)), None, None
+        gx = back(g if keep is None else where(keep, g, 0.0), 0) if need[0] else None
+        glo = ghi = None
+        if need[1]:
+            takes_lo = x < lo if hi is None else (x < lo) & (lo < hi)
+            glo = back(where(takes_lo, g, 0.0), 1)
+        if need[2]:
+            takes_hi = x > hi if lo is None else (x > hi) | (hi < lo)
+            ghi = back(where(takes_hi, g, 0.0), 2)
+        return gx, glo, ghi
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -410,3 +502,4 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill: mask of shape {tuple(mask._impl.shape)} cannot be broadcast to the "
                            f"input's shape {tuple(input._impl.shape)}")
     return MaskedFillBackward.apply(input, mask, value)
+

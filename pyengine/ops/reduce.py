@@ -3,6 +3,7 @@ import math
 from collections import namedtuple
 
 from .. import _C
+from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import to_dtype
 from ..tensor import Tensor, _wrap
 from ._util import Op, as_tensor_arg, cast_back, normalize_dims
@@ -90,29 +91,77 @@ class MeanBackward(_DtypeReduction):
 class ProdBackward(_DtypeReduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
+        out = _C.prod(x._impl, dims, keepdim, dtype)
         if ctx is not None:
             _setup(ctx, x, dims, keepdim, 4, dtype)
-            ctx.save_for_backward(x)
-        return _C.prod(x._impl, dims, keepdim, dtype)
+            ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def grad(ctx, g):
-        # d prod / d x_i = product of the others. With zeros in the slice: only a lone zero gets a
-        # gradient (the product of the nonzeros); without zeros it is prod / x_i.
-        (x,) = ctx.saved_tensors
-        dims = ctx.dims
-        is_zero = x == 0
-        nonzero_x = where(is_zero, 1.0, x)
-        nonzero_prod = nonzero_x.prod(dim=dims, keepdim=True) if dims else nonzero_x.prod().reshape(
-            _keepdim_shape(ctx.in_shape, None))
-        zeros = is_zero.sum(dim=dims, keepdim=True) if dims else is_zero.sum().reshape(
-            _keepdim_shape(ctx.in_shape, None))
-        others = where(is_zero, where(zeros == 1, nonzero_prod, 0.0), where(zeros == 0, nonzero_prod / nonzero_x, 0.0))
-        return g * others
+        # PyTorch's prod_backward: d prod / d x_i is the product of the others. Without a zero in
+        # the input that is prod / x_i (NaN next to an inf, as there); with one, it is the
+        # product of the others itself (prod_safe_zeros_backward), so a lone zero gets the
+        # product of the rest and everything else 0 (NaN where the rest holds an inf or NaN).
+        # prod() of everything with two or more zeros is 0 everywhere (PyTorch's shortcut when no
+        # graph is built; under create_graph it takes the general path, as here).
+        x, out = ctx.saved_tensors
+        if len(ctx.in_shape) == 0:
+            return g
+        zeros = int((x == 0).sum().item())  # a host sync, as in PyTorch
+        if zeros == 0:
+            return g * (_as_keepdim(ctx, out) / x)
+        if zeros > 1 and ctx.dims is None and not _grad_state.enabled:
+            return _wrap(_C.full(ctx.in_shape, 0.0, g._impl.dtype, g._impl.device))
+        return g * _product_of_others(x, ctx.dims)
+
+
+def _product_of_others(x, dims):
+    """For each element, the product of the other elements of its slice over `dims` (None =
+    all), as the exclusive prefix product times the exclusive suffix product: no division, so
+    zeros are exact. Each scan is log2(n) shifted multiplies (Hillis-Steele)."""
+    shape, nd = tuple(x.shape), x.ndim
+    red = list(range(nd)) if dims is None else list(dims)
+    keep = [d for d in range(nd) if d not in red]
+    perm = keep + red
+    moved = x.permute(perm) if perm != list(range(nd)) else x
+    n = _count(shape, red)
+    rows = moved.reshape(tuple(shape[d] for d in keep) + (n,))
+    ones = _wrap(_C.full(tuple(rows.shape[:-1]) + (1,), 1.0, x._impl.dtype, x._impl.device))
+    prefix, suffix = _inclusive_products(rows, n, forward=True), _inclusive_products(rows, n, forward=False)
+    if n > 1:  # inclusive -> exclusive: shift by one, 1 at the open end
+        prefix = _cat([ones, prefix.narrow(-1, 0, n - 1)], -1)
+        suffix = _cat([suffix.narrow(-1, 1, n - 1), ones], -1)
+    else:
+        prefix = suffix = ones
+    others = (prefix * suffix).reshape(tuple(moved.shape))
+    if perm == list(range(nd)):
+        return others
+    inverse = [perm.index(d) for d in range(nd)]
+    return others.permute(inverse)
+
+
+def _inclusive_products(rows, n, forward):
+    """Running products along the last dim, from the start (forward) or from the end."""
+    y, k = rows, 1
+    while k < n:
+        pad = _wrap(_C.full(tuple(rows.shape[:-1]) + (k,), 1.0, rows._impl.dtype, rows._impl.device))
+        if forward:
+            y = y * _cat([pad, y.narrow(-1, 0, n - k)], -1)
+        else:
+            y = y * _cat([y.narrow(-1, k, n - k), pad], -1)
+        k *= 2
+    return y
+
+
+def _cat(tensors, dim):
+    from .shape import cat
+    return cat(tensors, dim)
 
 
 class _ExtremumBackward(_Reduction):
-    """amax/amin (and max()/min() without dim): ties share the gradient evenly, like PyTorch."""
+    """amax/amin: ties share the gradient evenly, like PyTorch (NaN everywhere in a slice whose
+    result is NaN: no element equals it, so PyTorch's 0/0 is kept)."""
 
     op = None
 
@@ -137,6 +186,26 @@ class AmaxBackward(_ExtremumBackward):
 
 
 class AminBackward(_ExtremumBackward):
+    op = staticmethod(_C.amin)
+
+
+class _ExtremumAllBackward(_ExtremumBackward):
+    """max()/min() of everything: PyTorch's evenly_distribute_backward, where a NaN result is
+    shared among the NaN elements (amax/amin give NaN everywhere instead)."""
+
+    @staticmethod
+    def grad(ctx, g):
+        x, out = ctx.saved_tensors
+        out = _as_keepdim(ctx, out)
+        hit = where(out != out, x != x, x == out).to(g.dtype)
+        return g * hit / hit.sum()
+
+
+class MaxAllBackward(_ExtremumAllBackward):
+    op = staticmethod(_C.amax)
+
+
+class MinAllBackward(_ExtremumAllBackward):
     op = staticmethod(_C.amin)
 
 
@@ -174,6 +243,17 @@ class MinDimBackward(_ExtremumDimBackward):
     op = staticmethod(_C.min_dim)
 
 
+def _var_grad(ctx, x, g):
+    """PyTorch's var_backward, (2 / (n - correction)) g (x - mean), at the edges too: reducing
+    everything with n <= correction gives g * (NaN where x == mean, else inf); over dims, 2 / 0
+    is inf and a negative n - correction a negative factor."""
+    dof = _count(ctx.in_shape, ctx.dims) - ctx.correction
+    if ctx.dims is None and dof <= 0:
+        return g * where(x == x.mean(), math.nan, math.inf)
+    factor = 2.0 / dof if dof != 0 else math.inf
+    return g * (x - x.mean(dim=ctx.dims, keepdim=True)) * factor
+
+
 class VarBackward(_Reduction):
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
@@ -186,9 +266,7 @@ class VarBackward(_Reduction):
     @staticmethod
     def grad(ctx, g):
         (x,) = ctx.saved_tensors
-        n = _count(ctx.in_shape, ctx.dims) - ctx.correction
-        centered = x - x.mean(dim=ctx.dims, keepdim=True)
-        return g * centered * (2.0 / n if n > 0 else math.nan)
+        return _var_grad(ctx, x, g)
 
 
 class StdBackward(_Reduction):
@@ -203,11 +281,11 @@ class StdBackward(_Reduction):
 
     @staticmethod
     def grad(ctx, g):
+        # PyTorch's std_backward: var's gradient of g / (2 std), taken as 0 where std == 0 (a
+        # constant slice has no derivative there; PyTorch picks the 0 subgradient, not NaN).
         x, out = ctx.saved_tensors
         out = _as_keepdim(ctx, out)
-        n = _count(ctx.in_shape, ctx.dims) - ctx.correction
-        centered = x - x.mean(dim=ctx.dims, keepdim=True)
-        return g * centered / (out * float(n) if n > 0 else out * math.nan)
+        return _var_grad(ctx, x, where(out == 0, 0.0, g / (out * 2.0)))
 
 
 class LogsumexpBackward(_Reduction):
@@ -238,20 +316,26 @@ class NormBackward(_Reduction):
 
     @staticmethod
     def grad(ctx, g):
+        # PyTorch's norm_backward, case by case: a zero norm gives the 0 subgradient, p < 1 gives
+        # 0 at x == 0 (not 0 ** negative = inf), the inf-norm shares among ties and NaNs.
         x, out = ctx.saved_tensors
         out = _as_keepdim(ctx, out)
         p = ctx.p
         if p == 0:
-            return g * 0.0 * x
+            return None  # piecewise constant: no gradient, as PyTorch
         if p == 1:
             return g * x.sign()
-        if math.isinf(p):
-            hit = (x.abs() == out).to(g.dtype)
-            return g * x.sign() * hit / hit.sum(dim=ctx.dims, keepdim=True)
-        safe = where(out == 0, 1.0, out)  # a zero norm means x == 0 there: gradient 0, not NaN
         if p == 2:
-            return g * x / safe
-        return g * x * x.abs() ** (p - 2.0) / safe ** (p - 1.0)
+            return g * where(out == 0, 0.0, x / out)
+        if math.isinf(p):
+            ax = x.abs()
+            hit = ((ax == out) | (ax != ax)).to(g.dtype)
+            return x.sign() * (g / hit.sum(dim=ctx.dims, keepdim=True) * hit)
+        if p < 1:
+            scaled = x.sign() * where(x == 0, 0.0, x.abs() ** (p - 1.0))
+            return scaled * g * out ** (1.0 - p)
+        scaled = x.sign() * x.abs() ** (p - 1.0) if p < 2 else x * x.abs() ** (p - 2.0)
+        return scaled * where(out == 0, 0.0, g / out ** (p - 1.0))
 
 
 # ---------------------------------------------------------------- functional API
@@ -297,7 +381,7 @@ def _extremum(cls_all, cls_dim, input, dim, keepdim, other):
         other, dim = dim, None
     if other is not None:
         from .elementwise import maximum, minimum
-        return (maximum if cls_all is AmaxBackward else minimum)(x, other)
+        return (maximum if cls_all is MaxAllBackward else minimum)(x, other)
     if dim is None:
         if x._impl.numel == 0:
             raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0. "
@@ -310,11 +394,11 @@ def _extremum(cls_all, cls_dim, input, dim, keepdim, other):
 
 def max(input, dim=None, keepdim=False, *, other=None):
     """max(x) -> value; max(x, dim, keepdim=False) -> (values, indices); max(x, y) -> maximum."""
-    return _extremum(AmaxBackward, MaxDimBackward, input, dim, keepdim, other)
+    return _extremum(MaxAllBackward, MaxDimBackward, input, dim, keepdim, other)
 
 
 def min(input, dim=None, keepdim=False, *, other=None):
-    return _extremum(AminBackward, MinDimBackward, input, dim, keepdim, other)
+    return _extremum(MinAllBackward, MinDimBackward, input, dim, keepdim, other)
 
 
 def argmax(input, dim=None, keepdim=False):

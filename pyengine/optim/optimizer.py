@@ -255,7 +255,8 @@ def _load_state_value(p, index, name, value):
     else:
         try:
             arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)  # e.g. torch
-            impl = _C.from_numpy(np.array(arr, order="C"))  # a copy (ascontiguousarray would make 0-d 1-d)
+            # a native-byte-order copy (ascontiguousarray would make 0-d 1-d; from_numpy shares bytes as they are)
+            impl = _C.from_numpy(np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C"))
         except (TypeError, ValueError) as e:
             raise TypeError(f"loaded state dict has state {name!r} for parameter {index} that is not a tensor or "
                             f"array of numbers: {value!r:.100} ({e})") from None
