@@ -263,6 +263,20 @@ def _random_check(target, args, out):
     return out.new_zeros(out.shape) if out.numel() else out
 
 
+def _exact_arange(target, args, kwargs, t_out):
+    """PyTorch's integer arange counts its elements with int64 arithmetic that overflows (e.g.
+    arange(2**61, 6, -(2**63 - 1)) is empty there); Python's range is the exact reference.
+    Returns a replacement for PyTorch's result where it differs in length, else None."""
+    if target != "pe.arange" or kwargs.get("dtype", ("@D", "int64")) != ("@D", "int64"):
+        return None
+    if not all(type(a) is int for a in args) or not args or args[-1] == 0 or len(args) > 3:
+        return None
+    r = range(*args)
+    if len(r) == t_out.numel() or len(r) > BIG:
+        return None
+    return torch.tensor(list(r), dtype=torch.int64)
+
+
 def _float_result(out):
     return isinstance(out, pe.Tensor) and out.is_floating_point()
 
@@ -341,6 +355,9 @@ def run_case(case, progress):
         else:
             verdict["fail"] = f"PyTorch raised {t_err[0]}: {t_err[1]} but pyengine returned a result"
         return verdict
+    ref = _exact_arange(target, args, kwargs, t_out)
+    if ref is not None:
+        t_out, verdict["torch"] = ref, "wrong count; compared with Python's range"
     if target in RANDOM:  # same dtype, shape and range; the numbers themselves differ
         args = resolve(args, pe_lib, numpy_cache)
         p_out, t_out = _random_check(target, args, p_out), t_out.new_zeros(t_out.shape)

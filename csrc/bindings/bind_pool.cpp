@@ -8,13 +8,16 @@ namespace pe::bind {
 
 namespace {
 
-// An int (anything with __index__) or a sequence of ints, as a list.
+// An int argument: anything with __index__ but a bool (True is no window size; PyTorch refuses it).
+bool is_int(const py::handle& v) { return PyIndex_Check(v.ptr()) && !PyBool_Check(v.ptr()); }
+
+// An int or a sequence of ints, as a list.
 Shape int_list(const py::handle& v, const char* fn, const char* what) {
-  if (PyIndex_Check(v.ptr())) return {v.cast<int64_t>()};
+  if (is_int(v)) return {v.cast<int64_t>()};
   if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v)) {
     Shape out;
     for (const py::handle& e : v.cast<py::sequence>()) {
-      if (!PyIndex_Check(e.ptr()))
+      if (!is_int(e))
         throw TypeError(str(fn, ": ", what, " must be an int or a tuple of ints, got an element of type ",
                             std::string(py::str(py::type::of(e).attr("__name__")))));
       out.push_back(e.cast<int64_t>());
@@ -51,7 +54,7 @@ Shape output_size_list(const Tensor& x, const py::object& v, const char* fn, int
         throw RuntimeError(str(fn, ": output_size None entries need one entry per pooled dim (", spatial,
                                ") and an input with those dims, got input shape ", shape_str(x.shape())));
       out.push_back(x.shape()[d]);
-    } else if (PyIndex_Check(items[i].ptr())) {
+    } else if (is_int(items[i])) {
       out.push_back(items[i].cast<int64_t>());
     } else {
       throw TypeError(str(fn, ": output_size must be an int, None or a tuple of them, got ",

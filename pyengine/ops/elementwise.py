@@ -497,6 +497,10 @@ def masked_fill(input, mask, value):
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._impl.ndim} dimension(s)")
         value = value.item()
+    if input._impl.dtype not in ("float32", "float64") and isinstance(value, (bool, int, float)):
+        # Into an integer or bool tensor through full's checked conversion (PyTorch's rule): inf,
+        # NaN or a float beyond int64 is an error, not whatever the float-to-int cast gives.
+        value = _C.full([], value, input._impl.dtype, input._impl.device)
     out_shape = _C.broadcast_shapes(list(input._impl.shape), list(mask._impl.shape))
     if tuple(out_shape) != tuple(input._impl.shape):
         raise RuntimeError(f"masked_fill: mask of shape {tuple(mask._impl.shape)} cannot be broadcast to the "

@@ -385,7 +385,10 @@ def one_hot(tensor, num_classes=-1):
     if not isinstance(tensor, Tensor) or tensor._impl.dtype != "int64":
         raise TypeError("one_hot is only applicable to index tensor of dtype int64")
     if num_classes == -1:
-        num_classes = int(tensor.max().item()) + 1 if tensor._impl.numel else 0
+        if not tensor._impl.numel:
+            raise RuntimeError("one_hot: can not infer the total number of classes from an empty tensor; "
+                               "pass num_classes")
+        num_classes = int(tensor.max().item()) + 1
     return _wrap(_C.one_hot(tensor._impl, num_classes))
 
 
