@@ -12,6 +12,8 @@ struct ValueError : std::runtime_error { using std::runtime_error::runtime_error
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
+// An allocation that failed (the message names the bytes asked for and what they were for).
+struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
 
 namespace detail {
 inline void append(std::ostringstream&) {}
