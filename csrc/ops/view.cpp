@@ -156,6 +156,7 @@ Tensor expand(const Tensor& t, const Shape& shape) {
     out[i] = want;
     strides[i] = have == want ? t.strides()[i - lead] : 0;
   }
+  checked_numel(out, "expand");  // (a stride-0 view may have more elements than memory, not than int64)
   return t.as_strided(out, strides, t.offset());
 }
 
