@@ -34,11 +34,11 @@ def size_list(size, fn, name="size"):
     if len(size) == 1 and not hasattr(size[0], "__index__"):
         size = size[0]
         if isinstance(size, (str, bytes)) or not hasattr(size, "__iter__"):
-            raise TypeError(f"{fn}(): argument '{name}' must be a tuple of ints, not {type(size).__name__}")
+            raise TypeError(f"{fn}(): argument '{name}' must be a sequence of ints, not {type(size).__name__}")
     out = []
     for i, s in enumerate(size):
         if isinstance(s, bool) or not hasattr(s, "__index__"):
-            raise TypeError(f"{fn}(): argument '{name}' must be a tuple of ints, but found element of type "
+            raise TypeError(f"{fn}(): argument '{name}' must be a sequence of ints, but found element of type "
                             f"{type(s).__name__} at pos {i}")
         s = operator.index(s)
         if not INT64_MIN <= s <= INT64_MAX:

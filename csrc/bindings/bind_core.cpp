@@ -163,8 +163,8 @@ void bind_core(py::module_& m) {
   // Threads and instruction sets
   m.def("set_num_threads", [](const py::object& n) {
     const int64_t v = to_int64(n, "set_num_threads", "num_threads");
-    PE_CHECK(v >= 1 && v <= INT32_MAX, ValueError, "set_num_threads: expected a positive number of threads (at most ",
-             INT32_MAX, "), got ", v);
+    PE_CHECK(v >= 1 && v <= INT32_MAX, ValueError, "set_num_threads: expected a positive number of threads, got ", v,
+             " (at most ", INT32_MAX, ")");
     set_num_threads(static_cast<int>(v));
   }, py::arg("num_threads"));
   m.def("get_num_threads", &get_num_threads);

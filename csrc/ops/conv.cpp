@@ -84,6 +84,9 @@ Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t 
   };  // the sums were checked by conv_out_size / check_conv_transpose2d
   clamp(s.stride_h, s.out_h, s.in_h, s.pad_top + s.pad_bottom, s.k_h, s.dil_h);
   clamp(s.stride_w, s.out_w, s.in_w, s.pad_left + s.pad_right, s.k_w, s.dil_w);
+  // Likewise a one-tap kernel never steps by its dilation.
+  if (s.k_h == 1) s.dil_h = 1;
+  if (s.k_w == 1) s.dil_w = 1;
   return s;
 }
 
