@@ -10,14 +10,14 @@ namespace {
 
 // An int (anything with __index__) or a sequence of ints, as a list.
 Shape int_list(const py::handle& v, const char* fn, const char* what) {
-  if (PyIndex_Check(v.ptr())) return {v.cast<int64_t>()};
+  if (PyIndex_Check(v.ptr())) return {to_int64(v, fn, what)};
   if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v)) {
     Shape out;
     for (const py::handle& e : v.cast<py::sequence>()) {
       if (!PyIndex_Check(e.ptr()))
         throw TypeError(str(fn, ": ", what, " must be an int or a tuple of ints, got an element of type ",
                             std::string(py::str(py::type::of(e).attr("__name__")))));
-      out.push_back(e.cast<int64_t>());
+      out.push_back(to_int64(e, fn, what));
     }
     return out;
   }
@@ -47,7 +47,7 @@ Shape output_size_list(const Tensor& x, const py::object& v, const char* fn, int
                                ") and an input with those dims, got input shape ", shape_str(x.shape())));
       out.push_back(x.shape()[d]);
     } else if (PyIndex_Check(items[i].ptr())) {
-      out.push_back(items[i].cast<int64_t>());
+      out.push_back(to_int64(items[i], fn, "output_size"));
     } else {
       throw TypeError(str(fn, ": output_size must be an int, None or a tuple of them, got ",
                           std::string(py::str(py::type::of(items[i]).attr("__name__")))));
