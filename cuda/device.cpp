@@ -47,7 +47,7 @@ void* alloc(size_t nbytes, int index) {
   cudaError_t e = cudaMalloc(&p, nbytes);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw RuntimeError(str("CUDA out of memory: could not allocate ", nbytes, " bytes on cuda:", index, " (",
+    throw MemoryError(str("CUDA out of memory: could not allocate ", nbytes, " bytes on cuda:", index, " (",
                            cudaGetErrorString(e), ")"));
   }
   return p;

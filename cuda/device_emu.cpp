@@ -26,7 +26,7 @@ void* alloc(size_t nbytes, int index) {
   // 256-byte aligned like cudaMalloc, so alignment assumptions of kernels hold here too.
   const size_t rounded = (nbytes + 255) / 256 * 256;
   void* p = std::aligned_alloc(256, rounded == 0 ? 256 : rounded);
-  PE_CHECK(p != nullptr, RuntimeError, "CUDA out of memory: could not allocate ", nbytes,
+  PE_CHECK(p != nullptr, MemoryError, "CUDA out of memory: could not allocate ", nbytes,
            " bytes on cuda:", index, " (emulated GPU)");
   return p;
 }

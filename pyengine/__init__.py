@@ -49,7 +49,7 @@ def detach(input):
 
 
 def set_num_threads(n):
-    _C.set_num_threads(int(n))
+    _C.set_num_threads(n)  # checked there: a positive int that fits a C int (ValueError naming it)
 
 
 def get_num_threads():

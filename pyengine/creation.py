@@ -3,6 +3,7 @@ linspace, eye, random draws, from_dlpack."""
 import numpy as np
 
 from . import _C
+from ._ints import int64 as _int64, size_list as _size_list
 from .dtypes import get_default_dtype, to_dtype, device_name
 from .tensor import Tensor, _wrap
 
@@ -147,18 +148,12 @@ def from_numpy(ndarray):
     return _wrap(_C.from_numpy(ndarray))
 
 
-def _shape(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    out = []
-    for s in size:
-        if isinstance(s, Tensor):
-            s = int(s)
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
+def _shape(size, fn="empty"):
+    """The one normalisation of creation sizes: int64 entries (_ints.size_list), none negative."""
+    out = _size_list(size, fn)
+    for s in out:
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
-        out.append(int(s))
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {out}")
     return out
 
 
@@ -175,17 +170,17 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
         elif isinstance(fill_value, (int, np.integer)):
             dtype = "int64"
     # the value goes to _C in its own type: an int64 above 2**53 must not pass through float
-    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value,
+    impl = _C.full(_shape((size,) if isinstance(size, int) else tuple(size), "full"), fill_value,
                    _dtype_name(dtype), device_name(device))
     return _finish(impl, None, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size), 0.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
+    return _finish(_C.full(_shape(size, "zeros"), 0.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_C.full(_shape(size), 1.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
+    return _finish(_C.full(_shape(size, "ones"), 1.0, _dtype_name(dtype), device_name(device)), None, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -246,14 +241,16 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    impl = _C.linspace(float(start), float(end), int(steps), _dtype_name(dtype), device_name(device))
+    impl = _C.linspace(float(start), float(end), _int64(steps, "linspace", "steps"), _dtype_name(dtype),
+                       device_name(device))
     return _finish(impl, None, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    impl = _C.eye(int(n), int(n if m is None else m), _dtype_name(dtype), device_name(device))
+    impl = _C.eye(_int64(n, "eye", "n"), _int64(n if m is None else m, "eye", "m"), _dtype_name(dtype),
+                  device_name(device))
     return _finish(impl, None, requires_grad)
 
 
@@ -262,11 +259,11 @@ def manual_seed(seed):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.rand(_shape(size), _dtype_name(dtype), device_name(device)), None, requires_grad)
+    return _finish(_C.rand(_shape(size, "rand"), _dtype_name(dtype), device_name(device)), None, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.randn(_shape(size), _dtype_name(dtype), device_name(device)), None, requires_grad)
+    return _finish(_C.randn(_shape(size, "randn"), _dtype_name(dtype), device_name(device)), None, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
@@ -278,17 +275,18 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
             raise TypeError("randint() missing required argument 'size'")
     if high is None:
         raise TypeError("randint() missing required argument 'high'")
+    low, high = _int64(low, "randint", "low"), _int64(high, "randint", "high")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     # Drawn on the target device (same numbers as the CPU for the same seed).
-    impl = _C.randint(int(low), int(high), _shape(tuple(size)), "int64", device_name(device))
+    impl = _C.randint(low, high, _shape(tuple(size), "randint"), "int64", device_name(device))
     if dtype is not None and to_dtype(dtype).name != "int64":
         impl = _C.to_dtype(impl, to_dtype(dtype).name)
     return _finish(impl, device, requires_grad)
 
 
 def randperm(n, *, dtype=None, device=None):
-    keys = _C.rand([int(n)], "float64", "cpu")
+    keys = _C.rand(_shape((n,), "randperm"), "float64", "cpu")
     perm = _C.from_numpy(np.argsort(keys.numpy(), kind="stable").astype(np.int64))
     return _finish(perm if dtype is None else _C.to_dtype(perm, to_dtype(dtype).name), device, False)
 

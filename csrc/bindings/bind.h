@@ -75,4 +75,11 @@ void bind_embedding(py::module_& m);    // embedding_bag forward / backward (fus
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 
+// A Python int (anything with __index__) as int64: TypeError for other types, and a
+// ValueError naming `fn`'s argument `name` and its value when it lies outside int64 (ints.cpp).
+int64_t to_int64(const py::handle& v, const char* fn, const char* name);
+// An int or a sequence of ints, each entry as to_int64 ("size[1]" in messages) but a TypeError
+// when out of range, as PyTorch's size arguments.
+Shape to_shape(const py::handle& v, const char* fn, const char* name);
+
 }  // namespace pe::bind

@@ -102,10 +102,7 @@ static bool sole_dense_owner(const Tensor& t) {
          t.is_contiguous() && static_cast<size_t>(t.numel()) * t.itemsize() == s->nbytes;
 }
 
-static Shape as_shape(const py::object& o) {
-  if (py::isinstance<py::int_>(o)) return {o.cast<int64_t>()};
-  return o.cast<Shape>();
-}
+static Shape as_shape(const py::object& o) { return to_shape(o, "", "size"); }
 
 void bind_core(py::module_& m) {
   py::class_<Tensor>(m, "TensorImpl")
@@ -174,7 +171,12 @@ void bind_core(py::module_& m) {
   m.def("diagonal", &ops::diagonal, py::arg("t"), py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
 
   // Threads and instruction sets
-  m.def("set_num_threads", &set_num_threads);
+  m.def("set_num_threads", [](const py::object& n) {
+    const int64_t v = to_int64(n, "set_num_threads", "num_threads");
+    PE_CHECK(v >= 1 && v <= INT32_MAX, ValueError, "set_num_threads: expected a positive number of threads, got ", v,
+             " (at most ", INT32_MAX, ")");
+    set_num_threads(static_cast<int>(v));
+  }, py::arg("num_threads"));
   m.def("get_num_threads", &get_num_threads);
   m.def("active_isa", [] { return isa_name(active_isa()); });
   m.def("kernel_isa", [] { return PE_ISA_CALL(compiled_isa); });

@@ -13,14 +13,14 @@ bool is_int(const py::handle& v) { return PyIndex_Check(v.ptr()) && !PyBool_Chec
 
 // An int or a sequence of ints, as a list.
 Shape int_list(const py::handle& v, const char* fn, const char* what) {
-  if (is_int(v)) return {v.cast<int64_t>()};
+  if (is_int(v)) return {to_int64(v, fn, what)};
   if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v)) {
     Shape out;
     for (const py::handle& e : v.cast<py::sequence>()) {
       if (!is_int(e))
         throw TypeError(str(fn, ": ", what, " must be an int or a tuple of ints, got an element of type ",
                             std::string(py::str(py::type::of(e).attr("__name__")))));
-      out.push_back(e.cast<int64_t>());
+      out.push_back(to_int64(e, fn, what));
     }
     return out;
   }
@@ -55,7 +55,7 @@ Shape output_size_list(const Tensor& x, const py::object& v, const char* fn, int
                                ") and an input with those dims, got input shape ", shape_str(x.shape())));
       out.push_back(x.shape()[d]);
     } else if (is_int(items[i])) {
-      out.push_back(items[i].cast<int64_t>());
+      out.push_back(to_int64(items[i], fn, "output_size"));
     } else {
       throw TypeError(str(fn, ": output_size must be an int, None or a tuple of them, got ",
                           std::string(py::str(py::type::of(items[i]).attr("__name__")))));

@@ -13,10 +13,7 @@ uint64_t as_seed(const py::int_& v) {
   return s;
 }
 
-Shape as_shape(const py::object& o) {
-  if (py::isinstance<py::int_>(o)) return {o.cast<int64_t>()};
-  return o.cast<Shape>();
-}
+Shape as_shape(const py::object& o) { return to_shape(o, "", "size"); }
 
 }  // namespace
 
@@ -36,8 +33,9 @@ void bind_random(py::module_& m) {
       return f(s, dt, dev);
     }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
   }
-  m.def("randint", [](int64_t low, int64_t high, const py::object& shape, const py::object& dtype,
-                      const std::string& device) {
+  m.def("randint", [](const py::object& low_, const py::object& high_, const py::object& shape,
+                      const py::object& dtype, const std::string& device) {
+    const int64_t low = to_int64(low_, "randint", "low"), high = to_int64(high_, "randint", "high");
     Shape s = as_shape(shape);
     DType dt = parse_dtype(dtype);
     Device dev = Device::parse(device);

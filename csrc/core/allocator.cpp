@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -147,6 +148,9 @@ bool keep_big_block(void* p, size_t rounded) {
 }  // namespace
 
 void* host_alloc(size_t nbytes) {
+  // Tensor sizes are checked to fit int64; anything bigger cannot be rounded up without wrapping.
+  if (nbytes > static_cast<size_t>(INT64_MAX))
+    throw MemoryError(str("out of memory: could not allocate ", nbytes, " bytes on the CPU"));
   size_t rounded = rounded_size(nbytes);
   int c = size_class(rounded);
   if (c >= 0) {
@@ -161,7 +165,7 @@ void* host_alloc(size_t nbytes) {
     if (void* p = take_big_block(rounded)) return p;
   }
   void* p = std::aligned_alloc(kAlignment, rounded);
-  if (!p) throw RuntimeError(str("out of memory: could not allocate ", nbytes, " bytes on the CPU"));
+  if (!p) throw MemoryError(str("out of memory: could not allocate ", nbytes, " bytes on the CPU"));
   return p;
 }
 

@@ -15,6 +15,8 @@ struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_err
 // An op that has no kernel for a dtype PyTorch also refuses (bitwise ops on floats); Python's
 // NotImplementedError is a RuntimeError, and so is this one.
 struct NotImplementedError : RuntimeError { using RuntimeError::RuntimeError; };
+// An allocation that failed (the message names the bytes asked for and what they were for).
+struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
 
 namespace detail {
 inline void append(std::ostringstream&) {}

@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/checked.h"
+
 namespace pe {
 
-int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
-}
+int64_t shape_numel(const Shape& shape) { return checked_numel(shape, ""); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
@@ -39,14 +37,13 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   // Check the byte count for overflow before allocating: a wrapped size would under-allocate.
   for (int64_t s : shape) PE_CHECK(s >= 0, ValueError, "negative dimension in shape ", shape_str(shape));
-  bool empty = std::find(shape.begin(), shape.end(), int64_t(0)) != shape.end();
-  int64_t bytes = empty ? 0 : static_cast<int64_t>(pe::itemsize(dtype));
-  for (int64_t s : shape) {
-    PE_CHECK(bytes == 0 || bytes <= INT64_MAX / s, ValueError, "shape ", shape_str(shape), " of ",
-             dtype_name(dtype), " is too large to allocate");
-    bytes *= s;
+  const int64_t bytes = checked_nbytes(shape, dtype, "");
+  std::shared_ptr<Storage> storage;
+  try {
+    storage = Storage::allocate(static_cast<size_t>(bytes), device);
+  } catch (const MemoryError& e) {  // say what the bytes were for
+    throw MemoryError(str(e.what(), " for a tensor of shape ", shape_str(shape), " and dtype ", dtype_name(dtype)));
   }
-  auto storage = Storage::allocate(static_cast<size_t>(bytes), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
@@ -62,6 +59,7 @@ bool Tensor::is_contiguous() const {
 }
 
 Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
+  checked_numel(shape, "view");  // a view may be larger than its storage (stride 0), never uncountable
   return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
 }
 

@@ -1,5 +1,6 @@
 #include "ops/conv.h"
 
+#include "core/checked.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -74,23 +75,59 @@ Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t 
   s.pad_top = g.pad[0], s.pad_bottom = g.pad[1], s.pad_left = g.pad[2], s.pad_right = g.pad[3];
   s.dil_h = g.dilation[0], s.dil_w = g.dilation[1];
   for (int i = 0; i < 4; ++i) s.x_strides[i] = in.strides()[i];
+  // An axis with a single output reads only window 0, so its stride is never used - but the
+  // CPU kernels split the padded image into stride phases (memory grows with the stride) and
+  // the CUDA ones narrow it to int. Any stride past the padded input gives the same result;
+  // the smallest one still consistent with one output is used (a stride of 2**62 must work).
+  auto clamp = [](int64_t& stride, int64_t out, int64_t in, int64_t pads, int64_t k, int64_t d) {
+    if (out == 1) stride = std::min(stride, std::max<int64_t>(1, in + pads - (d * (k - 1) + 1) + 1));
+  };  // the sums were checked by conv_out_size / check_conv_transpose2d
+  clamp(s.stride_h, s.out_h, s.in_h, s.pad_top + s.pad_bottom, s.k_h, s.dil_h);
+  clamp(s.stride_w, s.out_w, s.in_w, s.pad_left + s.pad_right, s.k_w, s.dil_w);
+  // Likewise a one-tap kernel never steps by its dilation.
+  if (s.k_h == 1) s.dil_h = 1;
+  if (s.k_w == 1) s.dil_w = 1;
   return s;
 }
 
-// conv2d's output size; ValueError when the dilated kernel does not fit in the padded input.
+// PyTorch rejects an empty kernel (it would give output from no taps at all).
+void check_kernel(const char* name, const Tensor& w) {
+  PE_CHECK(w.shape()[2] > 0 && w.shape()[3] > 0, ValueError, name,
+           ": kernel size should be greater than zero, but got kernel_height: ", w.shape()[2],
+           " kernel_width: ", w.shape()[3], " (weight shape ", shape_str(w.shape()), ")");
+}
+
+// The CPU kernels' scratch must be countable in bytes, or its sizes would wrap and the kernels
+// write past it: the padded image of C channels, split into stride phases (with the strides
+// make_shape leaves, at most (2 H) x (2 W) padded pixels in all), and the column matrix of
+// C * kH * kW rows by the output positions (at least 256 columns when small images are
+// batched side by side).
+void check_scratch(const char* name, int64_t channels, const int64_t padded[2], const Tensor& w, int64_t out_h,
+                   int64_t out_w, DType dtype) {
+  checked_nbytes({4, channels, padded[0], padded[1]}, dtype, str(name, ": the padded input").c_str());
+  const int64_t positions = std::max<int64_t>(checked_mul(out_h, out_w, name), 256);
+  checked_nbytes({channels, w.shape()[2], w.shape()[3], positions}, dtype, str(name, ": the column matrix").c_str());
+}
+
+// conv2d's output size; ValueError when the dilated kernel does not fit in the padded input,
+// RuntimeError (ops: checked.h) when a size overflows int64.
 std::array<int64_t, 2> conv_out_size(const char* name, const Tensor& x, const Tensor& w, const Geometry& g) {
   std::array<int64_t, 2> out{};
   int64_t padded[2], span[2];
   for (int d = 0; d < 2; ++d) {
-    padded[d] = x.shape()[2 + d] + g.pad[2 * d] + g.pad[2 * d + 1];
-    span[d] = g.dilation[d] * (w.shape()[2 + d] - 1) + 1;
+    WindowAxis a;
+    a.in = x.shape()[2 + d], a.kernel = w.shape()[2 + d], a.stride = g.stride[d];
+    a.pad_lo = g.pad[2 * d], a.pad_hi = g.pad[2 * d + 1], a.dilation = g.dilation[d];
+    padded[d] = padded_length(name, a.in, a.pad_lo, a.pad_hi);
+    span[d] = window_extent(name, a.kernel, a.dilation);
+    out[d] = window_output_size(name, a);
   }
   PE_CHECK(padded[0] >= span[0] && padded[1] >= span[1], ValueError, name, ": kernel size ",
            pair_str(w.shape()[2], w.shape()[3]), " with dilation ", pair_str(g.dilation[0], g.dilation[1]),
            " spans ", pair_str(span[0], span[1]), ", larger than the padded input ", pair_str(padded[0], padded[1]),
            " (input shape ", shape_str(x.shape()), ", padding (top, bottom, left, right) ",
            shape_str(Shape(g.pad, g.pad + 4)), ")");
-  for (int d = 0; d < 2; ++d) out[d] = (padded[d] - span[d]) / g.stride[d] + 1;
+  check_scratch(name, x.shape()[1], padded, w, out[0], out[1], x.dtype());
   return out;
 }
 
@@ -99,6 +136,7 @@ std::array<int64_t, 2> check_conv2d(const char* name, const Tensor& x, const Ten
                                     const Geometry& g, int64_t groups) {
   check_groups(name, groups);
   check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[0] : 0);
+  check_kernel(name, w);
   PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": out channels ", w.shape()[0], " (weight ",
            shape_str(w.shape()), ") are not divisible by groups ", groups);
   PE_CHECK(x.shape()[1] == w.shape()[1] * groups, ValueError, name, ": expected input with ",
@@ -156,7 +194,8 @@ std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x,
                                               const Geometry& g, const std::vector<int64_t>& output_padding,
                                               int64_t groups) {
   check_groups(name, groups);
-  check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[1] * groups : 0);
+  check_tensors(name, x, w, b, w.ndim() == 4 ? checked_mul(w.shape()[1], groups, str(name, ": out channels per group * groups").c_str()) : 0);
+  check_kernel(name, w);
   PE_CHECK(x.shape()[1] == w.shape()[0], ValueError, name, ": expected input with ", w.shape()[0],
            " channels (weight ", shape_str(w.shape()), ", groups ", groups, "), got input of shape ",
            shape_str(x.shape()));
@@ -168,12 +207,15 @@ std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x,
     PE_CHECK(output_padding[d] < std::max(g.stride[d], g.dilation[d]), ValueError, name, ": output_padding ",
              pair_str(output_padding[0], output_padding[1]), " must be smaller than either stride ",
              pair_str(g.stride[0], g.stride[1]), " or dilation ", pair_str(g.dilation[0], g.dilation[1]));
-    out[d] = (x.shape()[2 + d] - 1) * g.stride[d] - 2 * g.pad[2 * d] + g.dilation[d] * (w.shape()[2 + d] - 1) +
-             output_padding[d] + 1;
+    out[d] = conv_transpose_output_size(name, x.shape()[2 + d], w.shape()[2 + d], g.stride[d], g.pad[2 * d],
+                                        g.dilation[d], output_padding[d]);
   }
   PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", pair_str(out[0], out[1]),
            " is not positive (input shape ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ", padding ",
            pair_str(g.pad[0], g.pad[2]), ")");
+  // The adjoint conv (y -> x) reads the output padded like a conv2d input.
+  const int64_t padded[2] = {checked_add(out[0], 2 * g.pad[0], name), checked_add(out[1], 2 * g.pad[2], name)};
+  check_scratch(name, w.shape()[1] * groups, padded, w, x.shape()[2], x.shape()[3], x.dtype());
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/checked.h"
 #include "core/iter.h"
 #include "core/overlap.h"
 #include "ops/copy.h"
@@ -41,14 +42,7 @@ static void check_index_dtype(const char* op, const Tensor& index) {
 
 // Result sizes come from the user (eye(n), arange bounds, broadcast indices, expanded views): the byte
 // count must fit in int64 before anything is allocated or indexed.
-static void check_result_size(const char* op, const Shape& shape, DType dtype) {
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return;
-  int64_t room = std::numeric_limits<int64_t>::max() / static_cast<int64_t>(itemsize(dtype));
-  for (int64_t s : shape) {
-    PE_CHECK(s <= room, ValueError, op, ": a result of shape ", shape_str(shape), " is too large");
-    room /= s;
-  }
-}
+static void check_result_size(const char* op, const Shape& shape, DType dtype) { checked_nbytes(shape, dtype, op); }
 
 // Checks every value of `index` against x's dimension `dim` of size `size` (negative values
 // wrap when allowed) and returns the index contiguous, ready for the kernels.
@@ -110,7 +104,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                "cat: sizes of tensors must match except in dimension ", dim, ": tensor ", ref, " has shape ",
                shape_str(r.shape()), " but tensor ", i, " has shape ", shape_str(t.shape()), " (size ",
                t.shape()[d], " vs ", r.shape()[d], " at dimension ", d, ")");
-    total += t.shape()[dim];
+    total = checked_add(total, t.shape()[dim], "cat: the total size along dim");  // inputs may be huge broadcast views
   }
   Shape shape = r.shape();
   shape[dim] = total;

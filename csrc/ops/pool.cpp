@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/checked.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -58,21 +59,20 @@ void check_input(const Tensor& x, const char* name, bool allow_int) {
            allow_int ? ", float64 or int64" : " or float64", "), got ", dtype_name(x.dtype()));
 }
 
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }  // b > 0
-
 // PyTorch's output length: floor (or ceil) of (in + 2p - extent) / s + 1, where with ceil_mode
 // the last window must still start inside the input or the left padding. Below 1: no output.
-int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
-  const int64_t span = in + 2 * p - d * (k - 1) - 1;
-  int64_t out = floor_div(span + (ceil ? s - 1 : 0), s) + 1;
-  if (ceil && (out - 1) * s >= in + p) --out;
-  return out;
+// Overflowing arguments are a RuntimeError naming them (core/checked.h).
+int64_t pooled_size(const char* name, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
+  WindowAxis a;
+  a.in = in, a.kernel = k, a.stride = s, a.pad_lo = a.pad_hi = p, a.dilation = d;
+  return window_output_size(name, a, ceil);
 }
 
 // ---------------------------------------------------------------- window arguments
 struct Window {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   bool ceil = false;
+  int64_t oh = 1, ow = 1;  // the output size
 };
 
 // A window argument as (h, w): 2-D takes 1 int (both) or 2; 1-D takes exactly 1 (h is `h1d`).
@@ -107,8 +107,9 @@ Window parse_window(const Geometry& g, const Shape& kernel, const Shape& stride,
   PE_CHECK(w.ph <= w.kh / 2 && w.pw <= w.kw / 2, RuntimeError, g.name,
            ": pad should be at most half of kernel size, got padding ", tup(g, w.ph, w.pw), " for kernel size ",
            tup(g, w.kh, w.kw));
-  const int64_t oh = pooled_size(g.h, w.kh, w.sh, w.ph, w.dh, ceil), ow = pooled_size(g.w, w.kw, w.sw, w.pw, w.dw, ceil);
-  if (oh < 1 || ow < 1) {
+  const int64_t oh = pooled_size(g.name, g.h, w.kh, w.sh, w.ph, w.dh, ceil);
+  const int64_t ow = pooled_size(g.name, g.w, w.kw, w.sw, w.pw, w.dw, ceil);
+  if (oh < 1 || ow < 1) {  // pooled_size checked these sums and products
     const int64_t eh = w.dh * (w.kh - 1) + 1, ew = w.dw * (w.kw - 1) + 1;
     const bool dilated = w.dh != 1 || w.dw != 1;
     throw RuntimeError(str(g.name, ": ", dilated ? "effective kernel size " : "kernel size ", tup(g, eh, ew),
@@ -118,16 +119,19 @@ Window parse_window(const Geometry& g, const Shape& kernel, const Shape& stride,
                            " is larger than the padded input ", tup(g, g.h + 2 * w.ph, g.w + 2 * w.pw),
                            " of input shape ", shape_str(g.shape), ", so the output size would be ", tup(g, oh, ow)));
   }
+  w.oh = oh, w.ow = ow;
   return w;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }  // a >= 0, b > 0
+// a >= 0, b > 0; (a + b - 1) / b would wrap for a stride or dilation near 2**63.
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
 // Window o starts at o * s - p; its taps t < k sit at start + t * d. Keep the ones inside [0, in).
-PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil, bool include_pad) {
+// `out` is pooled_size(...) of these arguments (checked by parse_window).
+PoolAxis fixed_axis(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d, bool include_pad) {
   PoolAxis a;
   a.in = in;
-  a.out = pooled_size(in, k, s, p, d, ceil);
+  a.out = out;
   a.dilation = d;
   a.kernel = k, a.stride = s, a.pad = p;
   a.first.resize(a.out), a.count.resize(a.out), a.extent.resize(a.out);
@@ -148,7 +152,8 @@ PoolAxis fixed_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool
 }
 
 // PyTorch's adaptive windows: [floor(o * in / out), ceil((o + 1) * in / out)).
-PoolAxis adaptive_axis(int64_t in, int64_t out) {
+PoolAxis adaptive_axis(const char* name, int64_t in, int64_t out) {
+  if (out > 0) checked_mul(out, in, str(name, ": output_size * input size").c_str());  // bounds (o + 1) * in
   PoolAxis a;
   a.in = in, a.out = out;
   a.first.resize(out), a.count.resize(out), a.extent.resize(out);
@@ -192,22 +197,65 @@ void set_input(PoolArgs& a, const Geometry& g, const Tensor& x) {
   a.x_strides[3] = st[d];
 }
 
-std::pair<Tensor, Tensor> run_max(PoolArgs& a, const Geometry& g, const Tensor& x, bool return_indices) {
-  set_input(a, g, x);
-  const Shape shape = output_shape(g, a.h.out, a.w.out);
+// A pooling's windows before their tables: the output size and how to tabulate each axis. The
+// tables (three int64 per output position) are built only once the output is allocated and
+// non-empty, so a huge output size fails on its allocation (MemoryError naming the shape), and
+// an empty one (batch 0) needs none.
+struct Plan {
+  bool adaptive = false;
+  Window w;  // fixed windows (dilation 1 for average pooling)
+  bool include_pad = false;
+  int64_t divisor_override = 0;
+  int64_t oh = 1, ow = 1;
+};
+
+PoolArgs tabulate(const Geometry& g, const Plan& p) {
+  PoolArgs a;
+  if (p.adaptive) {
+    a.h = adaptive_axis(g.name, g.h, p.oh);
+    a.w = adaptive_axis(g.name, g.w, p.ow);
+  } else {
+    const Window& w = p.w;
+    a.h = fixed_axis(g.h, p.oh, w.kh, w.sh, w.ph, w.dh, p.include_pad);
+    a.w = fixed_axis(g.w, p.ow, w.kw, w.sw, w.pw, w.dw, p.include_pad);
+  }
+  a.divisor_override = p.divisor_override;
+  return a;
+}
+
+Plan fixed_plan(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding,
+                const Shape& dilation, bool ceil) {
+  Plan p;
+  p.w = parse_window(g, kernel, stride, padding, dilation, ceil);
+  p.oh = p.w.oh, p.ow = p.w.ow;
+  return p;
+}
+
+Plan adaptive_plan(const Geometry& g, const Shape& size) {
+  Plan p;
+  p.adaptive = true;
+  std::tie(p.oh, p.ow) = parse_output_size(g, size);
+  return p;
+}
+
+std::pair<Tensor, Tensor> run_max(const Plan& p, const Geometry& g, const Tensor& x, bool return_indices) {
+  const Shape shape = output_shape(g, p.oh, p.ow);
   Tensor y = Tensor::empty(shape, x.dtype(), x.device());
   Tensor idx = return_indices ? Tensor::empty(shape, DType::Int64, x.device()) : Tensor();
   if (y.numel() == 0) return {y, idx};
+  PoolArgs a = tabulate(g, p);
+  set_input(a, g, x);
   a.y = y.raw_data();
   a.indices = return_indices ? idx.data<int64_t>() : nullptr;
   max_pool_forward_kernel(x.device(), a);
   return {y, idx};
 }
 
-Tensor run_avg(PoolArgs& a, const Geometry& g, const Tensor& x) {
-  set_input(a, g, x);
-  Tensor y = Tensor::empty(output_shape(g, a.h.out, a.w.out), x.dtype(), x.device());
+Tensor run_avg(const Plan& p, const Geometry& g, const Tensor& x) {
+  Tensor y = Tensor::empty(output_shape(g, p.oh, p.ow), x.dtype(), x.device());
   if (y.numel() == 0) return y;
+  PoolArgs a = tabulate(g, p);
+  set_input(a, g, x);
   a.y = y.raw_data();
   avg_pool_forward_kernel(x.device(), a);
   return y;
@@ -218,42 +266,24 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const char* nam
                                    bool return_indices) {
   check_input(x, name, true);
   const Geometry g = geometry(x.shape(), spatial, name);
-  const Window w = parse_window(g, kernel, stride, padding, dilation, ceil);
-  PoolArgs a;
-  a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, w.dh, w.ceil, false);
-  a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, w.dw, w.ceil, false);
-  return run_max(a, g, x, return_indices);
+  return run_max(fixed_plan(g, kernel, stride, padding, dilation, ceil), g, x, return_indices);
 }
 
 std::pair<Tensor, Tensor> adaptive_max_pool(const Tensor& x, int spatial, const char* name, const Shape& size,
                                             bool return_indices) {
   check_input(x, name, true);
   const Geometry g = geometry(x.shape(), spatial, name);
-  const auto [oh, ow] = parse_output_size(g, size);
-  PoolArgs a;
-  a.h = adaptive_axis(g.h, oh);
-  a.w = adaptive_axis(g.w, ow);
-  return run_max(a, g, x, return_indices);
+  return run_max(adaptive_plan(g, size), g, x, return_indices);
 }
 
 // The average-pooling geometry shared by forward and backward.
-PoolArgs avg_args(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding, bool ceil,
-                       bool count_include_pad, std::optional<int64_t> divisor_override) {
-  const Window w = parse_window(g, kernel, stride, padding, Shape{1}, ceil);
+Plan avg_plan(const Geometry& g, const Shape& kernel, const Shape& stride, const Shape& padding, bool ceil,
+              bool count_include_pad, std::optional<int64_t> divisor_override) {
+  Plan p = fixed_plan(g, kernel, stride, padding, Shape{1}, ceil);
   PE_CHECK(!divisor_override || *divisor_override != 0, RuntimeError, g.name, ": divisor_override must not be zero");
-  PoolArgs a;
-  a.h = fixed_axis(g.h, w.kh, w.sh, w.ph, 1, w.ceil, count_include_pad);
-  a.w = fixed_axis(g.w, w.kw, w.sw, w.pw, 1, w.ceil, count_include_pad);
-  a.divisor_override = divisor_override.value_or(0);
-  return a;
-}
-
-PoolArgs adaptive_avg_args(const Geometry& g, const Shape& size) {
-  const auto [oh, ow] = parse_output_size(g, size);
-  PoolArgs a;
-  a.h = adaptive_axis(g.h, oh);
-  a.w = adaptive_axis(g.w, ow);
-  return a;
+  p.include_pad = count_include_pad;
+  p.divisor_override = divisor_override.value_or(0);
+  return p;
 }
 
 // ---------------------------------------------------------------- backward
@@ -262,15 +292,16 @@ void check_grad(const Tensor& grad, const char* name) {
            dtype_name(grad.dtype()));
 }
 
-// dL/dx for the geometry in `a` (axes built from the forward's arguments).
-Tensor run_avg_backward(PoolArgs& a, const Geometry& g, const Tensor& grad) {
-  const Shape out_shape = output_shape(g, a.h.out, a.w.out);
+// dL/dx for the windows of `p` (built from the forward's arguments).
+Tensor run_avg_backward(const Plan& p, const Geometry& g, const Tensor& grad) {
+  const Shape out_shape = output_shape(g, p.oh, p.ow);
   PE_CHECK(grad.shape() == out_shape, ValueError, g.name, ": gradient shape ", shape_str(grad.shape()),
            " does not match the output shape ", shape_str(out_shape), " of input shape ", shape_str(g.shape));
-  a.dtype = grad.dtype();
-  a.batch = g.n, a.channels = g.c;
   Tensor gx = Tensor::empty(g.shape, grad.dtype(), grad.device());
   if (gx.numel() == 0) return gx;
+  PoolArgs a = tabulate(g, p);
+  a.dtype = grad.dtype();
+  a.batch = g.n, a.channels = g.c;
   const Tensor gy = contiguous(grad);
   avg_pool_backward_kernel(grad.device(), a, gx.raw_data(), gy.raw_data());
   return gx;
@@ -299,7 +330,7 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   if (gx.numel() == 0) return gx;
   const Tensor gy = contiguous(grad), idx = contiguous(indices);
   const bool ok = max_pool_backward_kernel(grad.device(), a, gx.raw_data(), gy.raw_data(), idx.data<int64_t>());
-  PE_CHECK(ok, IndexError, name, ": an index is out of range for input planes of ", g.h * g.w,
+  PE_CHECK(ok, IndexError, name, ": an index is out of range for input planes of ", g.h * g.w,  // gx was allocated
            " elements (input shape ", shape_str(input_shape), ")");
   return gx;
 }
@@ -331,30 +362,26 @@ Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride
                   bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   check_input(x, "avg_pool2d", false);
   const Geometry g = geometry(x.shape(), 2, "avg_pool2d");
-  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
-  return run_avg(a, g, x);
+  return run_avg(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override), g, x);
 }
 
 Tensor avg_pool1d(const Tensor& x, const Shape& kernel_size, const Shape& stride, const Shape& padding,
                   bool ceil_mode, bool count_include_pad) {
   check_input(x, "avg_pool1d", false);
   const Geometry g = geometry(x.shape(), 1, "avg_pool1d");
-  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
-  return run_avg(a, g, x);
+  return run_avg(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt), g, x);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool2d", false);
   const Geometry g = geometry(x.shape(), 2, "adaptive_avg_pool2d");
-  PoolArgs a = adaptive_avg_args(g, output_size);
-  return run_avg(a, g, x);
+  return run_avg(adaptive_plan(g, output_size), g, x);
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool1d", false);
   const Geometry g = geometry(x.shape(), 1, "adaptive_avg_pool1d");
-  PoolArgs a = adaptive_avg_args(g, output_size);
-  return run_avg(a, g, x);
+  return run_avg(adaptive_plan(g, output_size), g, x);
 }
 
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
@@ -370,16 +397,16 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const S
                            std::optional<int64_t> divisor_override) {
   check_grad(grad, "avg_pool2d_backward");
   const Geometry g = geometry(input_shape, 2, "avg_pool2d_backward");
-  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
-  return run_avg_backward(a, g, grad);
+  return run_avg_backward(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override),
+                          g, grad);
 }
 
 Tensor avg_pool1d_backward(const Tensor& grad, const Shape& input_shape, const Shape& kernel_size,
                            const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad) {
   check_grad(grad, "avg_pool1d_backward");
   const Geometry g = geometry(input_shape, 1, "avg_pool1d_backward");
-  PoolArgs a = avg_args(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt);
-  return run_avg_backward(a, g, grad);
+  return run_avg_backward(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt), g,
+                          grad);
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape) {
@@ -389,8 +416,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool2d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
            shape_str(input_shape));
-  PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 2], grad.shape()[nd - 1]});
-  return run_avg_backward(a, g, grad);
+  return run_avg_backward(adaptive_plan(g, {grad.shape()[nd - 2], grad.shape()[nd - 1]}), g, grad);
 }
 
 Tensor adaptive_avg_pool1d_backward(const Tensor& grad, const Shape& input_shape) {
@@ -400,8 +426,7 @@ Tensor adaptive_avg_pool1d_backward(const Tensor& grad, const Shape& input_shape
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool1d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
            shape_str(input_shape));
-  PoolArgs a = adaptive_avg_args(g, {grad.shape()[nd - 1]});
-  return run_avg_backward(a, g, grad);
+  return run_avg_backward(adaptive_plan(g, {grad.shape()[nd - 1]}), g, grad);
 }
 
 }  // namespace pe::ops

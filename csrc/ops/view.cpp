@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/checked.h"
 #include "ops/copy.h"
 
 namespace pe::ops {
@@ -27,8 +28,11 @@ Shape infer_shape(const Shape& shape, int64_t numel) {
       PE_CHECK(infer < 0, ValueError, "only one dimension can be inferred (-1) in shape ", shape_str(shape));
       infer = static_cast<int64_t>(i);
     } else {
-      PE_CHECK(out[i] >= 0, ValueError, "invalid shape ", shape_str(shape), ": negative size");
-      known *= out[i];
+      PE_CHECK(out[i] >= 0, ValueError, "invalid shape ", shape_str(shape), ": negative size ", out[i],
+               " at dimension ", i);
+      // A product past int64 cannot match numel: report it as a mismatch, not an overflow.
+      PE_CHECK(!__builtin_mul_overflow(known, out[i], &known), ValueError, "shape ", shape_str(shape),
+               " is invalid for input of size ", numel);
     }
   }
   if (infer >= 0) {
@@ -45,16 +49,14 @@ Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int
   PE_CHECK(shape.size() == strides.size(), ValueError, "as_strided: shape ", shape_str(shape), " and strides ",
            shape_str(strides), " differ in length");
   PE_CHECK(offset >= 0, ValueError, "as_strided: negative storage offset ", offset);
-  int64_t hi = offset;
-  for (size_t i = 0; i < shape.size(); ++i) {
+  for (size_t i = 0; i < shape.size(); ++i)
     PE_CHECK(shape[i] >= 0 && strides[i] >= 0, ValueError, "as_strided: negative size or stride in shape ",
              shape_str(shape), " strides ", shape_str(strides));
-    if (shape[i] == 0) hi = offset - 1;
-    if (hi >= offset) hi += (shape[i] - 1) * strides[i];
-  }
+  const ViewExtent e = view_extent(shape, strides, offset, "as_strided");
   int64_t capacity = static_cast<int64_t>(t.storage()->nbytes / t.itemsize());
-  PE_CHECK(hi < capacity || shape_numel(shape) == 0, ValueError, "as_strided: view reaches element ", hi,
-           " but the storage holds ", capacity, " elements");
+  PE_CHECK(e.empty || e.hi < capacity, ValueError, "as_strided: view of shape ", shape_str(shape), " strides ",
+           shape_str(strides), " offset ", offset, " reaches element ", e.hi, " but the storage holds ", capacity,
+           " elements");
   return t.as_strided(shape, strides, offset);
 }
 
@@ -139,26 +141,29 @@ Tensor expand(const Tensor& t, const Shape& shape) {
   int64_t lead = n - t.ndim();
   for (int64_t i = 0; i < n; ++i) {
     if (i < lead) {
-      PE_CHECK(shape[i] >= 0, ValueError, "expand: -1 is not allowed in a new leading dimension of ",
-               shape_str(shape));
+      PE_CHECK(shape[i] >= 0, ValueError, "expand: the expanded size of the tensor (", shape[i],
+               ") isn't allowed in a leading, non-existing dimension ", i, " of ", shape_str(shape));
       out[i] = shape[i];
       strides[i] = 0;
       continue;
     }
     int64_t have = t.shape()[i - lead];
+    PE_CHECK(shape[i] >= -1, ValueError, "expand: the expanded size of the tensor (", shape[i],
+             ") must be non-negative or -1 (keep the size), at dimension ", i, " of ", shape_str(shape));
     int64_t want = shape[i] == -1 ? have : shape[i];
     PE_CHECK(have == want || have == 1, ValueError, "expand: cannot expand shape ", shape_str(t.shape()), " to ",
              shape_str(shape), " (size ", have, " vs ", want, " at dimension ", i, ")");
     out[i] = want;
     strides[i] = have == want ? t.strides()[i - lead] : 0;
   }
+  checked_numel(out, "expand");  // (a stride-0 view may have more elements than memory, not than int64)
   return t.as_strided(out, strides, t.offset());
 }
 
 Tensor unsqueeze(const Tensor& t, int64_t dim) {
   dim = wrap_dim(dim, t.ndim() + 1);
   Shape shape = t.shape(), strides = t.strides();
-  int64_t stride = dim < t.ndim() ? shape[dim] * strides[dim] : 1;
+  int64_t stride = dim < t.ndim() ? checked_mul(shape[dim], strides[dim], "unsqueeze: size * stride") : 1;
   shape.insert(shape.begin() + dim, 1);
   strides.insert(strides.begin() + dim, stride);
   return t.as_strided(shape, strides, t.offset());
@@ -182,9 +187,7 @@ Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   end_dim = wrap_dim(end_dim, t.ndim());
   PE_CHECK(start_dim <= end_dim, ValueError, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
   Shape shape(t.shape().begin(), t.shape().begin() + start_dim);
-  int64_t merged = 1;
-  for (int64_t i = start_dim; i <= end_dim; ++i) merged *= t.shape()[i];
-  shape.push_back(merged);
+  shape.push_back(checked_numel(Shape(t.shape().begin() + start_dim, t.shape().begin() + end_dim + 1), "flatten"));
   shape.insert(shape.end(), t.shape().begin() + end_dim + 1, t.shape().end());
   return reshape(t, shape);
 }
@@ -201,10 +204,11 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start, std::op
     return std::min(std::max<int64_t>(x, 0), n);
   };
   int64_t b = clampi(start, 0), e = clampi(stop, n);
-  int64_t len = e > b ? (e - b + step - 1) / step : 0;
+  int64_t len = e > b ? 1 + (e - b - 1) / step : 0;  // (e - b + step - 1) / step could wrap for a huge step
   Shape shape = t.shape(), strides = t.strides();
   shape[dim] = len;
-  strides[dim] *= step;
+  // With one element or none the stride is never used: keep it rather than multiply a huge step.
+  if (len > 1) strides[dim] = checked_mul(strides[dim], step, "slice: stride * step");
   return t.as_strided(shape, strides, t.offset() + (len > 0 ? b * t.strides()[dim] : 0));
 }
 

@@ -6,8 +6,9 @@ All of them run the three C++ kernels behind `_C.conv2d` / `_C.conv2d_backward` 
 Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv1d/conv2d.
 """
 from .. import _C
+from .._ints import int64
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op, int_arg
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
 
 
@@ -17,9 +18,9 @@ def _tuple(value, n, name, fn):
     if isinstance(value, bool):
         raise TypeError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {value!r}")
     if isinstance(value, int):
-        return [value] * n
+        return [int64(value, fn, name)] * n
     try:
-        values = [int(v) for v in value]
+        values = [int64(v, fn, name) for v in value]
     except TypeError:
         raise TypeError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {value!r}") from None
     if len(values) != n:
@@ -167,7 +168,7 @@ class ConvTranspose2dFn(Op):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
     batched = _check_input(input, weight, "conv2d", 4)
-    groups = int_arg(groups, "conv2d", "groups")
+    groups = int64(groups, "conv2d", "groups")
     stride = _tuple(stride, 2, "stride", "conv2d")
     dilation = _tuple(dilation, 2, "dilation", "conv2d")
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv2d")
@@ -179,7 +180,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation. input (N, C, L) or (C, L); weight (K, C/groups, k)."""
     batched = _check_input(input, weight, "conv1d", 3)
-    groups = int_arg(groups, "conv1d", "groups")
+    groups = int64(groups, "conv1d", "groups")
     stride = _tuple(stride, 1, "stride", "conv1d")
     dilation = _tuple(dilation, 1, "dilation", "conv1d")
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv1d")
@@ -193,7 +194,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 2-D convolution. input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW)."""
     fn = "conv_transpose2d"
     batched = _check_input(input, weight, fn, 4)
-    groups = int_arg(groups, fn, "groups")
+    groups = int64(groups, fn, "groups")
     if isinstance(padding, str):
         raise ValueError(f"{fn}(): padding must be an int or a tuple of 2 ints, got {padding!r}")
     args = [_tuple(stride, 2, "stride", fn), _tuple(padding, 2, "padding", fn),
@@ -207,7 +208,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 1-D convolution. input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, k)."""
     fn = "conv_transpose1d"
     batched = _check_input(input, weight, fn, 3)
-    groups = int_arg(groups, fn, "groups")
+    groups = int64(groups, fn, "groups")
     if isinstance(padding, str):
         raise ValueError(f"{fn}(): padding must be an int or a tuple of 1 int, got {padding!r}")
     args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),

@@ -9,7 +9,8 @@ skips computing the indices unless they are asked for.
 from functools import partial
 
 from .. import _C
-from ..ops._util import Op, int_arg
+from .._ints import int64
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
 
 
@@ -133,7 +134,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Mean over kernel_size windows; the divisor counts padding when count_include_pad (PyTorch's
     rule), or is divisor_override when given."""
     if divisor_override is not None:
-        divisor_override = int_arg(divisor_override, "avg_pool2d", "divisor_override")
+        divisor_override = int64(divisor_override, "avg_pool2d", "divisor_override")
     kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
               count_include_pad=count_include_pad, divisor_override=divisor_override)
     return _avg_pool(input, "avg_pool2d", partial(_C.avg_pool2d, **kw), partial(_C.avg_pool2d_backward, **kw))

@@ -7,7 +7,8 @@ ops under create_graph (double backward).
 """
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op, int_arg
+from .._ints import int64
+from ..ops._util import Op
 from ..tensor import Tensor, _wrap
 
 
@@ -48,7 +49,7 @@ class LogSoftmaxFn(Op):
 def _softmax_dim(x, dim, name):
     if dim is None:  # PyTorch's legacy implicit choice
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    return int_arg(dim, name, "dim")
+    return int64(dim, name, "dim")
 
 
 def _softmax_input(input, dtype, name):

@@ -1,6 +1,4 @@
 """Helpers shared by every op family."""
-import operator
-
 from .. import _C
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap, dtype_name as _cached_dtype, shape_of as _cached_shape
@@ -87,17 +85,6 @@ def reduce_grad(g, shape):
     if lead:
         g = g.reshape(shape)
     return g
-
-
-def int_arg(value, fn, name):
-    """value as an int (anything with __index__, not bool), else a TypeError naming fn's argument
-    (instead of pybind11's list of C++ signatures when the wrong type reaches _C)."""
-    if not isinstance(value, bool):
-        try:
-            return operator.index(value)
-        except TypeError:
-            pass
-    raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(value).__name__}")
 
 
 def normalize_dims(dim, ndim):

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _C
 from ..tensor import Tensor, _wrap, _wrap_dim
+from .._ints import int64
 from ._util import Op, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
@@ -199,6 +200,12 @@ def _parse_key(key, shape):
                 raise ValueError(f"step must be greater than zero, got {step}")
             start = None if k.start is None else operator.index(k.start)
             stop = None if k.stop is None else operator.index(k.stop)
+            # Bounds past the dim clamp (Python's and NumPy's rule) and a step past it takes one
+            # element: clamp them here, so any Python int reaches _C as an int64 (x[2**63:]).
+            n = shape[src]
+            start = None if start is None else max(-n, min(start, n))
+            stop = None if stop is None else max(-n, min(stop, n))
+            step = min(step, max(n, 1))
             if not (start is None and stop is None and step == 1):
                 steps.append((_SLICE, d, start, stop, step))
             d += 1
@@ -307,6 +314,11 @@ def narrow(input, dim, start, length):
 
 def select(input, dim, index):
     dim = _wrap_dim(dim, input._impl.ndim)
+    index = operator.index(index)
+    n = input._impl.shape[dim]
+    if not -n <= index < n:  # here, so an index beyond int64 is an IndexError too
+        raise IndexError(f"select(): index {index} out of range for tensor of size {tuple(input.shape)} at "
+                         f"dimension {dim}")
     return basic_index(input, [(_SELECT, dim, index)])
 
 
@@ -389,7 +401,7 @@ def one_hot(tensor, num_classes=-1):
             raise RuntimeError("one_hot: can not infer the total number of classes from an empty tensor; "
                                "pass num_classes")
         num_classes = int(tensor.max().item()) + 1
-    return _wrap(_C.one_hot(tensor._impl, num_classes))
+    return _wrap(_C.one_hot(tensor._impl, int64(num_classes, "one_hot", "num_classes")))
 
 
 def nonzero(input, *, as_tuple=False):

@@ -3,15 +3,14 @@ stack, split, chunk, tril/triu. Views share storage; their gradients are views/r
 import math
 
 from .. import _C
+from .._ints import INT64_MAX as _INT64_MAX, int64 as _int64, size_list as _size_list
 from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad
 
 
-def _size_arg(size):
-    """reshape(2, 3) and reshape((2, 3)) both mean (2, 3)."""
-    if len(size) == 1 and not isinstance(size[0], int):
-        size = size[0]
-    return [int(s) for s in size]
+def _size_arg(size, fn):
+    """reshape(2, 3) and reshape((2, 3)) both mean (2, 3); entries must fit int64."""
+    return _size_list(size, fn)
 
 
 class _ReshapeLike(Op):
@@ -56,15 +55,16 @@ class SqueezeBackward(_ReshapeLike):
 
 
 def view(input, *shape):
-    return ViewBackward.apply(input, _size_arg(shape))
+    return ViewBackward.apply(input, _size_arg(shape, "view"))
 
 
 def reshape(input, *shape):
-    return ReshapeBackward.apply(input, _size_arg(shape))
+    return ReshapeBackward.apply(input, _size_arg(shape, "reshape"))
 
 
+# Dims are wrapped here, so a dim beyond int64 is an IndexError like any other out-of-range dim.
 def unsqueeze(input, dim):
-    return UnsqueezeBackward.apply(input, dim)
+    return UnsqueezeBackward.apply(input, _wrap_dim(dim, input.ndim + 1))
 
 
 def squeeze(input, dim=None):
@@ -73,7 +73,7 @@ def squeeze(input, dim=None):
         for d in sorted((_wrap_dim(d, input.ndim) for d in dim), reverse=True):
             x = squeeze(x, d)
         return x
-    return SqueezeBackward.apply(input, dim)
+    return SqueezeBackward.apply(input, None if dim is None else _wrap_dim(dim, input.ndim))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -126,7 +126,7 @@ class PermuteBackward(Op):
 
 
 def permute(input, *dims):
-    dims = _size_arg(dims)
+    dims = _size_arg(dims, "permute")
     return PermuteBackward.apply(input, dims)
 
 
@@ -145,6 +145,9 @@ class TransposeBackward(Op):
 
 
 def transpose(input, dim0, dim1):
+    nd = input.ndim
+    if nd:  # (a 0-d tensor transposes to itself)
+        dim0, dim1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
     return TransposeBackward.apply(input, dim0, dim1)
 
 
@@ -183,7 +186,7 @@ class ExpandBackward(Op):
 
 
 def expand(input, *sizes):
-    sizes = _size_arg(sizes)
+    sizes = _size_arg(sizes, "expand")
     return ExpandBackward.apply(input, sizes)
 
 
@@ -198,17 +201,25 @@ def broadcast_to(input, size):
 def repeat(input, *repeats):
     """Tile the tensor: each dim i is repeated repeats[i] times (extra leading repeats add dims).
     Built from reshape + expand + reshape, so it is differentiable for free."""
-    reps = _size_arg(repeats)
+    reps = _size_arg(repeats, "repeat")
     shape = list(input.shape)
     if len(reps) < len(shape):
         raise RuntimeError(f"Number of dimensions of repeat dims ({len(reps)}) can not be smaller than number of "
                            f"dimensions of tensor ({len(shape)})")
     shape = [1] * (len(reps) - len(shape)) + shape
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat(): repeats must be non-negative, got {tuple(reps)}")
     interleaved, tiled, final = [], [], []
     for r, n in zip(reps, shape):
         interleaved += [1, n]
         tiled += [r, n]
         final.append(r * n)
+    numel = 0 if 0 in final else 1
+    for s in final if numel else ():
+        numel *= s
+    if numel > _INT64_MAX:
+        raise RuntimeError(f"repeat(): repeats {tuple(reps)} of a tensor of shape {tuple(input.shape)} give shape "
+                           f"{tuple(final)}, whose number of elements overflows int64")
     return reshape(expand(reshape(input, interleaved), tiled), final)
 
 
@@ -340,7 +351,7 @@ class TriuBackward(_TriBackward):
 def _tri(cls, input, diagonal):
     if input.ndim < 2:
         raise RuntimeError(f"tril/triu: input tensor must have at least 2 dimensions, got {input.ndim}")
-    return cls.apply(input, diagonal)
+    return cls.apply(input, _int64(diagonal, "tril" if cls is TrilBackward else "triu", "diagonal"))
 
 
 def tril(input, diagonal=0):
