@@ -241,8 +241,15 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    impl = _C.linspace(float(start), float(end), _int64(steps, "linspace", "steps"), _dtype_name(dtype),
-                       device_name(device))
+    dt = _dtype_name(dtype)
+    if dt != "float64":  # every value lies between the ends: they must fit the dtype (PyTorch's check)
+        for name, v in (("start", start), ("end", end)):
+            try:
+                _C.full([], float(v), dt, "cpu")
+            except RuntimeError:
+                raise RuntimeError(f"linspace: {name}={v} cannot be converted to pyengine.{dt} without overflow") \
+                    from None
+    impl = _C.linspace(float(start), float(end), _int64(steps, "linspace", "steps"), dt, device_name(device))
     return _finish(impl, None, requires_grad)
 
 

@@ -36,6 +36,9 @@ Shape stride_list(const py::object& v, const char* fn) {
 // Adaptive output sizes: an int, or one entry per pooled dim where None keeps that input dim's
 // size (PyTorch's rule).
 Shape output_size_list(const Tensor& x, const py::object& v, const char* fn, int spatial) {
+  if (v.is_none())  // None keeps a dim only inside a tuple; alone it is no size (PyTorch refuses it)
+    throw TypeError(str(fn, ": output_size must be an int or a tuple of ", spatial == 1 ? "one int" : "two ints",
+                        " (entries may be None), got None"));
   std::vector<py::object> items;
   if (py::isinstance<py::sequence>(v) && !py::isinstance<py::str>(v)) {
     for (const py::handle& e : v.cast<py::sequence>()) items.push_back(py::reinterpret_borrow<py::object>(e));

@@ -59,6 +59,8 @@ def _wrap_padding_idx(padding_idx, num_weights, bag):
     """PyTorch's rule: padding_idx in [-num_weights, num_weights), negative counts from the end."""
     if padding_idx is None:
         return None
+    if padding_idx == 0 and not bag:  # PyTorch checks only nonzero ones (0 passes an empty weight too)
+        return 0
     if not -num_weights <= padding_idx < num_weights:
         if bag:
             raise RuntimeError(f"padding_idx must be within the number of embeddings, -{num_weights} through "

@@ -134,6 +134,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Mean over kernel_size windows; the divisor counts padding when count_include_pad (PyTorch's
     rule), or is divisor_override when given."""
     if divisor_override is not None:
+        if isinstance(divisor_override, bool):  # a flag by mistake, not a divisor of 1 (PyTorch refuses it)
+            raise TypeError(f"avg_pool2d(): argument 'divisor_override' must be int, not bool")
         divisor_override = int64(divisor_override, "avg_pool2d", "divisor_override")
     kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
               count_include_pad=count_include_pad, divisor_override=divisor_override)

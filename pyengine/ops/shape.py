@@ -258,10 +258,15 @@ def cat(tensors, dim=0):
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise ValueError("cat expected a non-empty list of Tensors")
-    # PyTorch skips legacy empty 1-D tensors (shape (0,)) when the others have more dims
+    # PyTorch skips legacy empty 1-D tensors (shape (0,)) when the others have more dims, but
+    # they still take part in type promotion: each becomes an empty block of the others' rank.
     if builtins_any(t._impl.ndim > 1 for t in tensors):
-        kept = [t for t in tensors if not (t._impl.ndim == 1 and t._impl.shape[0] == 0)]
-        tensors = kept or tensors
+        legacy = [t._impl.ndim == 1 and t._impl.shape[0] == 0 for t in tensors]
+        kept = [t for t, skip in zip(tensors, legacy) if not skip]
+        if kept and len(kept) < len(tensors):
+            block = list(kept[0]._impl.shape)
+            block[_wrap_dim(dim, len(block))] = 0
+            tensors = [t.reshape(block) if skip else t for t, skip in zip(tensors, legacy)]
     ref = tensors[0]._impl.ndim
     if ref == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
@@ -297,10 +302,11 @@ def split(tensor, split_size_or_sections, dim=0):
     dim = _wrap_dim(dim, x.ndim)
     n = x._impl.shape[dim]
     if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
+        step = _int64(split_size_or_sections, "split", "split_size")
         if step <= 0 and not (step == 0 and n == 0):
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
+        # An empty dim splits into one empty piece (PyTorch), whatever the step.
+        sizes = [min(step, n - s) for s in range(0, n, step)] if step and n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
