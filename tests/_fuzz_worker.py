@@ -29,8 +29,12 @@ import traceback
 
 # A runaway allocation must fail fast (MemoryError / RuntimeError) rather than let the kernel
 # overcommit gigabytes on a shared machine.
+# Not under a sanitizer (CI preloads its runtime): ASan and TSan reserve terabytes of shadow
+# address space at start, so any cap below that fails every later mapping; there a huge
+# allocation fails by the sanitizer's allocator_may_return_null=1 instead.
 _LIMIT = int(os.environ.get("PYENGINE_FUZZ_AS_LIMIT", 6 << 30))
-resource.setrlimit(resource.RLIMIT_AS, (_LIMIT, _LIMIT))
+if "san.so" not in os.environ.get("LD_PRELOAD", ""):
+    resource.setrlimit(resource.RLIMIT_AS, (_LIMIT, _LIMIT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
