@@ -15,6 +15,7 @@ import pytest
 import pyengine as pe
 import pyengine.nn as nn
 import pyengine.nn.functional as F
+from _child_python import popen_python
 
 THREADS = 4
 ROUNDS = 3
@@ -308,9 +309,8 @@ def test_daemon_threads_in_kernels_do_not_abort_interpreter_exit(device):
     import os
     import subprocess
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_repo_root(), os.environ.get("PYTHONPATH")])))
-    procs = [subprocess.Popen([sys.executable, "-c", _EXIT_SCRIPT, device], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    procs = [popen_python(["-c", _EXIT_SCRIPT, device], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
     for p in procs:
         try:
             out, err = p.communicate(timeout=120)
@@ -321,7 +321,3 @@ def test_daemon_threads_in_kernels_do_not_abort_interpreter_exit(device):
         assert p.returncode == 0 and "main thread exits" in out, (p.returncode, err[-2000:])
         assert "terminate called" not in err and "Aborted" not in err, err[-2000:]
 
-
-def _repo_root():
-    import os
-    return os.path.dirname(os.path.dirname(os.path.abspath(pe.__file__)))

@@ -15,13 +15,13 @@ import pytest
 import pyengine as pe
 from pyengine.io import CheckpointError
 from pyengine.io import atomic
+from _child_python import popen_python
 
 pytest.importorskip("safetensors")
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(pe.__file__)))
 
 
 def _state():
@@ -491,8 +491,7 @@ pe.save({"w": pe.zeros(1 << 20)}, sys.argv[1])
 def test_a_killed_writers_temporary_is_removed_by_the_next_save_but_not_while_it_lives(tmp_path):
     path = str(tmp_path / "big.safetensors")
     pe.save({"w": pe.ones(4)}, path)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    writer = subprocess.Popen([sys.executable, "-c", _WRITER, path], stdout=subprocess.PIPE, text=True, env=env)
+    writer = popen_python(["-c", _WRITER, path], stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "writing"
         [temp] = _temporaries(tmp_path)

@@ -39,9 +39,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import pyengine as pe  # noqa: E402
+from _child_python import NEUTRAL_CWD, python_env  # noqa: E402
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fuzz_worker.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASE_TIMEOUT = float(os.environ.get("PYENGINE_FUZZ_TIMEOUT", 20))  # 2 shared cores in CI: be generous
 EXAMPLES = int(os.environ.get("PYENGINE_FUZZ_EXAMPLES", 0))
 SHRINK = os.environ.get("PYENGINE_FUZZ_SHRINK") == "1"
@@ -59,12 +59,11 @@ class Worker:
         self.starts = 0
 
     def _start(self):
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   OMP_NUM_THREADS="2", PYTHONFAULTHANDLER="1")
+        env = python_env(OMP_NUM_THREADS="2", PYTHONFAULTHANDLER="1")
         self.log.seek(0)
         self.log.truncate()
         self.proc = subprocess.Popen([sys.executable, WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, env=env, cwd=ROOT)
+                                     stderr=self.log, env=env, cwd=NEUTRAL_CWD)
         self.starts += 1
         try:  # the worker says b"R" once torch and pyengine are imported
             self._read(1, time.monotonic() + 120)

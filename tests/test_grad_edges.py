@@ -352,7 +352,7 @@ def _to_numpy(x):
     return x.detach().numpy(force=True)
 
 
-def _assert_match(name, got, want, dtype, signed_zeros):
+def _assert_match(name, got, want, dtype, signed_zeros, tol=None):
     if want is None or got is None:  # an unreached input: torch may say None where we say zeros
         other = got if want is None else want
         assert other is None or not np.any(other), f"{name}: {got} vs {want}"
@@ -362,7 +362,7 @@ def _assert_match(name, got, want, dtype, signed_zeros):
     if got.dtype.kind in "iub":
         np.testing.assert_array_equal(got, want, err_msg=name)
         return
-    rtol, atol = (1e-5, 1e-6) if dtype == "float32" else (1e-10, 1e-12)
+    rtol, atol = tol or ((1e-5, 1e-6) if dtype == "float32" else (1e-10, 1e-12))
     # same NaNs, same infinities with the same signs, the finite values close
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{name}: NaN positions")
     np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want), err_msg=f"{name}: +inf positions")
@@ -481,9 +481,12 @@ def test_recurrent_layers_at_the_edges(mode, dtype, device):
     tout.backward(torch.tensor(g, dtype=tout.dtype))
     pout.backward(pe.tensor(g, dtype=pout.dtype, device=device))
     where = f"{mode} [{dtype}, {device}]"
-    # the fused CPU cells use fast tanh/sigmoid approximations: float32 to a few ulps
-    _assert_match(f"{where} output", _to_numpy(pout), _to_numpy(tout), dtype, False)
-    _assert_match(f"{where} grad of input", _to_numpy(px.grad), _to_numpy(tx.grad), dtype, False)
+    # The fused CPU cells use fast tanh/sigmoid approximations, and a relu cell carries the 1e4
+    # input into its state, where a float32 ulp is 1e-3: float32 outputs of order 1 can differ
+    # from torch's GEMM order by ~1e-4 after that cancels. float64 stays tight.
+    tol = (2e-3, 2e-4) if dtype == "float32" and mode == "RNN_RELU" else None
+    _assert_match(f"{where} output", _to_numpy(pout), _to_numpy(tout), dtype, False, tol)
+    _assert_match(f"{where} grad of input", _to_numpy(px.grad), _to_numpy(tx.grad), dtype, False, tol)
     tparams = dict(tm.named_parameters())
     for pname, p in pm.named_parameters():
-        _assert_match(f"{where} grad of {pname}", _to_numpy(p.grad), _to_numpy(tparams[pname].grad), dtype, False)
+        _assert_match(f"{where} grad of {pname}", _to_numpy(p.grad), _to_numpy(tparams[pname].grad), dtype, False, tol)

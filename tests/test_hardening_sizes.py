@@ -15,15 +15,11 @@ import pytest
 import pyengine as pe
 import pyengine.nn.functional as F
 from pyengine import _C
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
+from _child_python import run_python
 
 def run_isolated(code):
     """Runs `code` in a fresh interpreter; returns (returncode, stdout + stderr)."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120,
-                       env=env, cwd=ROOT)
+    p = run_python(["-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
     return p.returncode, p.stdout + p.stderr
 
 

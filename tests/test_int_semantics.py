@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pyengine as pe
+from _child_python import run_python
 
 torch = pytest.importorskip("torch")
 
@@ -364,7 +365,7 @@ def test_read_only_mapping_never_crashes(tmp_path):
             f"m = np.memmap({str(path)!r}, dtype=np.float64, mode='r')\n"
             f"try:\n    pe.from_numpy(m).fill_(1.0)\nexcept ValueError as e:\n    print('refused')\n"
             f"t = pe.as_tensor(m); t.fill_(2.0); print(float(m.sum()), float(t.sum()))\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = run_python(["-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["refused", "28.0", "16.0"]
 
