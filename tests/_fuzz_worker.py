@@ -19,6 +19,7 @@ whose first item is a string starting with "@":
   ("@N", numpy_dtype, shape, layout)  a NumPy array (any dtype and byte order), the same
                                       object handed to both libraries
 """
+import math
 import operator
 import os
 import pickle
@@ -278,9 +279,13 @@ def _has_big(v):
 def _exact_arange(target, args, kwargs, t_out):
     """PyTorch's integer arange counts its elements with int64 arithmetic that overflows (e.g.
     arange(2**61, 6, -(2**63 - 1)) is empty there); Python's range is the exact reference.
-    Returns a replacement for PyTorch's result where it differs in length, else None."""
+    Float arguments are truncated to int64 first, as PyTorch does (arange(0.5, 5.5, 1.5) is
+    arange(0, 5, 1)). Returns a replacement for PyTorch's result where it differs in length, else None."""
     if target != "pe.arange" or kwargs.get("dtype", ("@D", "int64")) != ("@D", "int64"):
         return None
+    if kwargs.get("dtype") is None and any(type(a) is float for a in args):
+        return None  # a float arange
+    args = tuple(int(a) if type(a) is float and math.isfinite(a) else a for a in args)
     if not all(type(a) is int for a in args) or not args or args[-1] == 0 or len(args) > 3:
         return None
     r = range(*args)

@@ -88,3 +88,43 @@ def test_adaptive_avg_pool_to_one_of_empty_plane_is_nan(device):
     assert tuple(y.shape) == (2, 3, 1, 1) and np.isnan(y.cpu().numpy()).all()
     with pytest.raises(RuntimeError, match="non-zero size"):
         F.adaptive_avg_pool2d(pe.zeros(2, 3, 0, 4, device=device), 2)
+
+
+# ---------------------------------------------------------------- 2. arange with float arguments
+NAN, INF = float("nan"), float("inf")
+ARANGE_CASES = [
+    (0.5, 5.5, 1.5), (5.5, 0.5, -1.5), (0, 10, 2.5), (-2.5, 2.5, 1.0), (0.5, 0.7, 1), (0.9, 3, 1),
+    (0, 5, 0.5), (0.5, 5.5, -1.5), (2.5, 2, 1000.0), (1, 1.5, -1), (0.9999, 1e-300, 1000.0), (0.5, 1, -1),
+    (0, 1, INF), (0, 0, INF), (0, 1, -INF), (1, 0, INF), (0, 1, NAN), (NAN, 1, 1), (0, INF, 1), (0, 5, 0.0),
+    (0, 1e19, 1e18), (0, 1.5, 2**63), (-2**63 - 1, 0, 2**62),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64", "float32"])
+@pytest.mark.parametrize("args", ARANGE_CASES)
+def test_arange_float_arguments_match_torch(device, args, dtype):
+    p_kind, p = _outcome(lambda: pe.arange(*args, dtype=getattr(pe, dtype), device=device).cpu())
+    t_kind, t = _outcome(lambda: torch.arange(*args, dtype=getattr(torch, dtype)))
+    assert p_kind == t_kind, (p, t)
+    if p_kind == "error":
+        assert p is t or (issubclass(p, (RuntimeError, ValueError)) and t is RuntimeError), (p, t)
+        return
+    np.testing.assert_allclose(p.numpy(), t.numpy(), rtol=1e-6)
+    assert p.numpy().dtype == t.numpy().dtype
+
+
+def test_arange_error_kinds_follow_torch():
+    # PyTorch checks the arguments as given (step sign vs bounds, NaN step) before truncating.
+    with pytest.raises(RuntimeError, match="inconsistent with step sign"):
+        pe.arange(2.5, 2, 1000.0, dtype=pe.int64)
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        pe.arange(0, 1, NAN)
+    with pytest.raises(ValueError, match="step must be nonzero"):  # a step truncated to 0
+        pe.arange(0, 5, 0.5, dtype=pe.int64)
+
+
+def test_arange_truncated_count_is_exact():
+    # PyTorch's int64 count (end - start + step - 1) overflows here and it refuses; the truncated
+    # range has 11 elements.
+    got = pe.arange(-9.2e18, 0, 1e18, dtype=pe.int64)
+    assert got.tolist() == list(range(-9200000000000000000, 0, 10**18))
