@@ -128,3 +128,16 @@ def test_arange_truncated_count_is_exact():
     # range has 11 elements.
     got = pe.arange(-9.2e18, 0, 1e18, dtype=pe.int64)
     assert got.tolist() == list(range(-9200000000000000000, 0, 10**18))
+
+
+PAD_CASES = [((0, 4), (0, 0)), ((0, 4), (1, 1)), ((2, 0), (0, 0)), ((0, 1, 4), (1, 1)), ((1, 0, 4), (1, 1)),
+             ((1, 1, 0), (0, 0)), ((0, 4, 4), (1, 1, 1, 1)), ((1, 0, 4, 4), (1, 1, 1, 1)), ((0, 2, 4, 4), (1, 1, 1, 1)),
+             ((1, 1, 0, 4), (0, 0, 1, 1))]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", PAD_CASES)
+def test_pad_empty_inputs_match_torch(device, mode, shape, pad):
+    x = np.random.rand(*shape).astype(np.float32)
+    _same(lambda: F.pad(pe.tensor(x, device=device), pad, mode=mode).cpu(),
+          lambda: TF.pad(torch.tensor(x), pad, mode=mode))

@@ -61,6 +61,14 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
     if mode != "constant" and any(p < 0 for p in pad):
         raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+    if mode in ("reflect", "replicate"):
+        # PyTorch's reflect/replicate kernels take an (N,) C, *spatial input with N possibly 0
+        # and every other dim non-empty; it refuses the rest even where no padding is asked.
+        k = len(pad) // 2
+        first = max(input.ndim - k - 1, 0)
+        if any(n == 0 for n in input.shape[first:]):
+            raise RuntimeError(f"pad(): expected a {k + 1}-D or {k + 2}-D (batch mode) input with possibly 0 batch "
+                               f"size and other non-zero dimensions in {mode} mode, got shape {tuple(input.shape)}")
     out = input
     for i in range(len(pad) // 2):
         dim = input.ndim - 1 - i
