@@ -61,11 +61,15 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
     if mode != "constant" and any(p < 0 for p in pad):
         raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+    k = len(pad) // 2
+    if mode != "constant" and (input.ndim not in (k + 1, k + 2) or k > 3):
+        # PyTorch's non-constant modes pad 1 to 3 spatial dims of a (N,) C, *spatial input only.
+        raise NotImplementedError(f"pad(): padding size {len(pad)} is not supported for {input.ndim}D input tensor "
+                                  f"in {mode} mode (it pads the last 1-3 dims of a batched or unbatched (C, ...) input)")
     if mode in ("reflect", "replicate"):
         # PyTorch's reflect/replicate kernels take an (N,) C, *spatial input with N possibly 0
         # and every other dim non-empty; it refuses the rest even where no padding is asked.
-        k = len(pad) // 2
-        first = max(input.ndim - k - 1, 0)
+        first = input.ndim - k - 1
         if any(n == 0 for n in input.shape[first:]):
             raise RuntimeError(f"pad(): expected a {k + 1}-D or {k + 2}-D (batch mode) input with possibly 0 batch "
                                f"size and other non-zero dimensions in {mode} mode, got shape {tuple(input.shape)}")
