@@ -294,6 +294,23 @@ def _exact_arange(target, args, kwargs, t_out):
     return torch.tensor(list(r), dtype=torch.int64)
 
 
+# PyTorch multiplies a slice's step into the stride in int64 without a check: a huge step wraps
+# (x[::2**63 - 1] gets a negative stride, x[::2**61, ::2**61] an unrepresentable one) and it
+# refuses a view NumPy gives. Those steps only ever pick index 0, so NumPy is the reference.
+_STRIDE_WRAP = ("Negative strides are not supported", "cannot be represented as a SymInt")
+
+
+def _numpy_basic_getitem(target, args, message, numpy_cache):
+    """NumPy's result for a basic-indexing x[key] that PyTorch refused for a wrapped stride, else None."""
+    if target != "op.getitem" or not any(w in message for w in _STRIDE_WRAP):
+        return None
+    x, key = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
+    parts = key if isinstance(key, tuple) else (key,)
+    if not all(p is None or p is Ellipsis or type(p) in (int, slice) for p in parts):
+        return None
+    return torch.from_numpy(x.numpy()[key].copy(order="C"))  # fresh strides (a size-1 dim keeps a wrapped one)
+
+
 def _empty(out):
     if isinstance(out, (tuple, list)):  # (values, indices) of max pooling
         return all(_empty(o) for o in out)
@@ -401,6 +418,10 @@ def run_case(case, progress):
                 t_err, verdict["torch"] = None, "ok with kernel_size/stride clamped to 2**31 - 1 (int32 in PyTorch)"
             except Exception:  # noqa: BLE001
                 pass
+    if t_err is not None:
+        ref = _numpy_basic_getitem(target, args, t_err[1], numpy_cache)
+        if ref is not None:
+            t_out, t_err, verdict["torch"] = ref, None, "stride * step wrapped in PyTorch; compared with NumPy"
     if t_err is not None:
         verdict["kind"] = "torch refused"
         reason = arbitrary_refusal(target, t_err[1], p_out)
