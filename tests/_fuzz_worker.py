@@ -301,14 +301,20 @@ _STRIDE_WRAP = ("Negative strides are not supported", "cannot be represented as 
 
 
 def _numpy_basic_getitem(target, args, message, numpy_cache):
-    """NumPy's result for a basic-indexing x[key] that PyTorch refused for a wrapped stride, else None."""
-    if target != "op.getitem" or not any(w in message for w in _STRIDE_WRAP):
+    """NumPy's result for a basic-indexing x[key] (or x after x[key] = value) that PyTorch refused
+    for a wrapped stride, else None."""
+    if target not in ("op.getitem", "op.setitem") or not any(w in message for w in _STRIDE_WRAP):
         return None
-    x, key = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
+    x, key, *value = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
     parts = key if isinstance(key, tuple) else (key,)
     if not all(p is None or p is Ellipsis or type(p) in (int, slice) for p in parts):
         return None
-    return torch.from_numpy(x.numpy()[key].copy(order="C"))  # fresh strides (a size-1 dim keeps a wrapped one)
+    if target == "op.getitem":
+        return torch.from_numpy(x.numpy()[key].copy(order="C"))  # fresh strides (a size-1 dim keeps a wrapped one)
+    out = x.numpy().copy()
+    v = value[0]
+    out[key] = v.numpy() if isinstance(v, torch.Tensor) else v
+    return torch.from_numpy(out)
 
 
 def _empty(out):
