@@ -143,3 +143,18 @@ def test_pad_empty_inputs_match_torch(device, mode, shape, pad):
     x = np.random.rand(*shape).astype(np.float32)
     _same(lambda: F.pad(pe.tensor(x, device=device), pad, mode=mode).cpu(),
           lambda: TF.pad(torch.tensor(x), pad, mode=mode))
+
+
+# ---------------------------------------------------------------- 4. norms near float32's overflow
+def test_float32_norm_sums_squares_in_float64(device):
+    # The reduce kernel (both devices) accumulates float32 squares in float64, so [3e30, 4e30]
+    # has its true norm 5e30; PyTorch 2.13 sums in float32 and returns inf here (the fuzz
+    # harness compares with PyTorch's float64 norm where its float32 one overflowed).
+    x = pe.tensor([3e30, 4e30], device=device)
+    want = np.float32(torch.linalg.vector_norm(torch.tensor([3e30, 4e30], dtype=torch.float32).double()).item())
+    assert pe.norm(x).item() == want
+    assert np.isfinite(pe.norm(pe.tensor([[1e30, -7.0], [1e38, 1e38]], device=device), dim=1).cpu().numpy()).all()
+    p = pe.nn.Parameter(pe.zeros(2, device=device))
+    p.grad = x
+    total = pe.nn.utils.clip_grad_norm_([p], 1.0)
+    assert total.item() == want and np.isfinite(p.grad.cpu().numpy()).all()
