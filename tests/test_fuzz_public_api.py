@@ -588,6 +588,8 @@ FOUND = [
     ("F.adaptive_avg_pool2d", (T((1, 1, 0, 5)), 1), {}),                       # the mean: NaN
     ("pe.arange", (2.5, 2, 1000.0), {"dtype": D("int64")}),                     # sign checked before truncation
     ("pe.arange", (0, 1, float("inf")), {"dtype": D("float64")}),
+    ("m.transpose", (T(()), 3, 2**64 + 3), {}),                                 # no pybind signature dump
+    ("m.transpose", (T(()), 1, 0), {}),
     ("pe.norm", (T((2,), "float32", "special"),), {"dim": 0}),  # [1e30, -7]: PyTorch's float32 squares overflow
 ]
 
