@@ -145,8 +145,8 @@ class TransposeBackward(Op):
 
 
 def transpose(input, dim0, dim1):
-    dim0, dim1 = _int64(dim0, "transpose", "dim0"), _int64(dim1, "transpose", "dim1")
-    # A 0-d tensor takes dims as if it had one (-1 or 0) and transposes to itself.
+    # A 0-d tensor takes dims as if it had one (-1 or 0) and transposes to itself; any other
+    # dim, one beyond int64 included, is an IndexError naming it (_wrap_dim).
     nd = input.ndim
     dim0, dim1 = _wrap_dim(dim0, max(nd, 1)), _wrap_dim(dim1, max(nd, 1))
     return TransposeBackward.apply(input, dim0, dim1)
