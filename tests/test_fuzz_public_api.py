@@ -580,6 +580,7 @@ FOUND = [
     ("op.getitem", (T((3, 4)), (slice(None, None, 2**61), slice(None, None, 2**61))), {}),
     ("op.setitem", (T((4, 2), "int64"), (slice(-2, 2**64 + 3, 2**64 + 3), None), False), {}),
     ("F.pad", (T((0, 4)), (0, 0)), {"mode": "reflect"}),                       # empty non-batch dim
+    ("F.pad", (T((1, 3), "int64", "small", "s"), (2**63 - 1, 2**63 - 1)), {"mode": "replicate"}),  # was a hang
     ("F.pad", (T((4,)), (2, 0)), {"mode": "replicate"}),                       # 1-D input: not supported
     ("F.conv1d", (T((1, 1, 0)), T((1, 1, 1)), T((1,))), {"padding": 1}),      # empty spatial dim
     ("F.conv_transpose2d", (T((1, 1, 0, 5)), T((1, 1, 1, 1))), {}),
