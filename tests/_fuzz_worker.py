@@ -307,8 +307,12 @@ def _numpy_basic_getitem(target, args, message, numpy_cache):
         return None
     x, key, *value = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
     parts = key if isinstance(key, tuple) else (key,)
-    if not all(p is None or p is Ellipsis or type(p) in (int, slice) for p in parts):
+    if not all(p is None or p is Ellipsis or type(p) in (int, slice, list) or isinstance(p, torch.Tensor)
+               for p in parts):
         return None
+    # Integer lists and tensors index as in NumPy (PyTorch follows its advanced-indexing rules).
+    parts = tuple(p.numpy() if isinstance(p, torch.Tensor) else p for p in parts)
+    key = parts if isinstance(key, tuple) else parts[0]
     if target == "op.getitem":
         return torch.from_numpy(x.numpy()[key].copy(order="C"))  # fresh strides (a size-1 dim keeps a wrapped one)
     out = x.numpy().copy()
@@ -438,7 +442,8 @@ def run_case(case, progress):
     if t_err is not None and "pool" in target and "to type int without overflow" in t_err[1]:
         # PyTorch keeps pooling parameters in 32 bits. A kernel size or stride at least the padded
         # input's size gives the same windows as 2**31 - 1, so that is the reference for a larger one.
-        clamped = {k: _clamp_int32(kwargs[k]) for k in ("kernel_size", "stride") if k in kwargs}
+        # (A dilation at least the padded input's size likewise: one tap, or no window at all.)
+        clamped = {k: _clamp_int32(kwargs[k]) for k in ("kernel_size", "stride", "dilation") if k in kwargs}
         if clamped and all(not _has_big(kwargs[k]) for k in kwargs if k not in clamped):
             try:
                 t_out = call(torch_lib, target, args, dict(kwargs, **clamped), numpy_cache)

@@ -579,6 +579,10 @@ FOUND = [
     ("op.getitem", (T((3, 4), "int64"), (slice(None, None, 2**63 - 1),)), {}),
     ("op.getitem", (T((3, 4)), (slice(None, None, 2**61), slice(None, None, 2**61))), {}),
     ("op.setitem", (T((4, 2), "int64"), (slice(-2, 2**64 + 3, 2**64 + 3), None), False), {}),
+    ("op.setitem", (T((4, 4, 2), "int64", "randn", "t"), ([1, 0], T((), "int64", "small"),
+                                                            slice(2**64 + 3, 5, 2**63)), True), {}),
+    ("F.max_pool1d", (T((2, 5), "float32", "small"),), {"kernel_size": 1, "stride": 2**31, "padding": 0,
+                                                         "dilation": 2**31, "return_indices": True}),
     ("F.pad", (T((0, 4)), (0, 0)), {"mode": "reflect"}),                       # empty non-batch dim
     ("F.pad", (T((1, 3), "int64", "small", "s"), (2**63 - 1, 2**63 - 1)), {"mode": "replicate"}),  # was a hang
     ("F.pad", (T((4,)), (2, 0)), {"mode": "replicate"}),                       # 1-D input: not supported
