@@ -307,7 +307,7 @@ def _numpy_basic_getitem(target, args, message, numpy_cache):
         return None
     x, key, *value = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
     parts = key if isinstance(key, tuple) else (key,)
-    if not all(p is None or p is Ellipsis or type(p) in (int, slice, list) or isinstance(p, torch.Tensor)
+    if not all(p is None or p is Ellipsis or type(p) in (int, bool, slice, list) or isinstance(p, torch.Tensor)
                for p in parts):
         return None
     # Integer lists and tensors index as in NumPy (PyTorch follows its advanced-indexing rules).

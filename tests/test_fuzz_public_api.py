@@ -581,6 +581,7 @@ FOUND = [
     ("op.setitem", (T((4, 2), "int64"), (slice(-2, 2**64 + 3, 2**64 + 3), None), False), {}),
     ("op.setitem", (T((4, 4, 2), "int64", "randn", "t"), ([1, 0], T((), "int64", "small"),
                                                             slice(2**64 + 3, 5, 2**63)), True), {}),
+    ("op.setitem", (T((2, 1), "int64", "special", "s"), (slice(2**63, None, 2**63), True), T((), "int64")), {}),
     ("F.max_pool1d", (T((2, 5), "float32", "small"),), {"kernel_size": 1, "stride": 2**31, "padding": 0,
                                                          "dilation": 2**31, "return_indices": True}),
     ("F.pad", (T((0, 4)), (0, 0)), {"mode": "reflect"}),                       # empty non-batch dim
