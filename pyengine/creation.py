@@ -224,6 +224,18 @@ def randn_like(input, *, dtype=None, device=None, requires_grad=False):
     return _finish(_C.randn(shape, dt, dev), None, requires_grad)
 
 
+def _arange_arg(value, name, integral):
+    """PyTorch takes Python ints up to 2**64 - 1: one beyond int64 is a float bound for a float
+    arange and cannot be one of an integer arange; beyond uint64 it is an OverflowError."""
+    if type(value) is int and not -2**63 <= value < 2**63:
+        if not -2**63 <= value < 2**64:
+            raise OverflowError(f"arange: {name}={value} is outside the range of a 64-bit integer")
+        if integral:
+            raise RuntimeError(f"arange: {name}={value} cannot be converted to int64 without overflow")
+        return float(value)
+    return value
+
+
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
@@ -234,6 +246,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
                        for v in (start, end, step))
         dtype = get_default_dtype() if is_float else "int64"
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    integral = to_dtype(dtype).name == "int64"
+    start, end, step = (_arange_arg(v, n, integral) for v, n in ((start, "start"), (end, "end"), (step, "step")))
     impl = _C.arange(start, end, step, to_dtype(dtype).name, device_name(device))
     return _finish(impl, None, requires_grad)
 

@@ -19,6 +19,7 @@ whose first item is a string starting with "@":
   ("@N", numpy_dtype, shape, layout)  a NumPy array (any dtype and byte order), the same
                                       object handed to both libraries
 """
+import math
 import operator
 import os
 import pickle
@@ -282,15 +283,67 @@ def _has_big(v):
 def _exact_arange(target, args, kwargs, t_out):
     """PyTorch's integer arange counts its elements with int64 arithmetic that overflows (e.g.
     arange(2**61, 6, -(2**63 - 1)) is empty there); Python's range is the exact reference.
-    Returns a replacement for PyTorch's result where it differs in length, else None."""
+    Float arguments are truncated to int64 first, as PyTorch does (arange(0.5, 5.5, 1.5) is
+    arange(0, 5, 1)). Returns a replacement for PyTorch's result where it differs in length, else None."""
     if target != "pe.arange" or kwargs.get("dtype", ("@D", "int64")) != ("@D", "int64"):
         return None
+    if kwargs.get("dtype") is None and any(type(a) is float for a in args):
+        return None  # a float arange
+    args = tuple(int(a) if type(a) is float and math.isfinite(a) else a for a in args)
     if not all(type(a) is int for a in args) or not args or args[-1] == 0 or len(args) > 3:
         return None
     r = range(*args)
     if len(r) == t_out.numel() or len(r) > BIG:
         return None
     return torch.tensor(list(r), dtype=torch.int64)
+
+
+# PyTorch multiplies a slice's step into the stride in int64 without a check: a huge step wraps
+# (x[::2**63 - 1] gets a negative stride, x[::2**61, ::2**61] an unrepresentable one) and it
+# refuses a view NumPy gives. Those steps only ever pick index 0, so NumPy is the reference.
+_STRIDE_WRAP = ("Negative strides are not supported", "cannot be represented as a SymInt")
+
+
+def _numpy_basic_getitem(target, args, message, numpy_cache):
+    """NumPy's result for a basic-indexing x[key] (or x after x[key] = value) that PyTorch refused
+    for a wrapped stride, else None."""
+    if target not in ("op.getitem", "op.setitem") or not any(w in message for w in _STRIDE_WRAP):
+        return None
+    x, key, *value = resolve(args, Lib(torch, torch.nn.functional, "cpu"), numpy_cache)
+    parts = key if isinstance(key, tuple) else (key,)
+    if not all(p is None or p is Ellipsis or type(p) in (int, bool, slice, list) or isinstance(p, torch.Tensor)
+               for p in parts):
+        return None
+    # Integer lists and tensors index as in NumPy (PyTorch follows its advanced-indexing rules).
+    parts = tuple(p.numpy() if isinstance(p, torch.Tensor) else p for p in parts)
+    key = parts if isinstance(key, tuple) else parts[0]
+    if target == "op.getitem":
+        return torch.from_numpy(x.numpy()[key].copy(order="C"))  # fresh strides (a size-1 dim keeps a wrapped one)
+    out = x.numpy().copy()
+    v = value[0]
+    out[key] = v.numpy() if isinstance(v, torch.Tensor) else v
+    return torch.from_numpy(out)
+
+
+def _as_float64(v):
+    """The same arguments with float32 tensors built as float64 (the same values, pools included)."""
+    if isinstance(v, tuple) and v and v[0] == "@T":
+        return v[:2] + ("float64",) + v[3:] if v[2] == "float32" else v
+    if isinstance(v, (tuple, list)):
+        return type(v)(_as_float64(x) for x in v)
+    return v
+
+
+def _norm_overflow(target, args, kwargs, t_out, numpy_cache):
+    """PyTorch sums a float32 norm's squares in float32, so norm([1e30]) is inf there; pyengine
+    sums in float64 and gets 1e30. Where PyTorch's float32 result is infinite and its float64
+    one is not, the float64 one (rounded to float32) is the reference; else None."""
+    if target != "pe.norm" or not isinstance(t_out, torch.Tensor) or t_out.dtype != torch.float32:
+        return None
+    lib = Lib(torch, torch.nn.functional, "cpu")
+    wide = call(lib, target, _as_float64(args), kwargs, numpy_cache).float()
+    overflow = torch.isinf(t_out) & torch.isfinite(wide)
+    return torch.where(overflow, wide, t_out) if overflow.any() else None
 
 
 def _empty(out):
@@ -393,13 +446,18 @@ def run_case(case, progress):
     if t_err is not None and "pool" in target and "to type int without overflow" in t_err[1]:
         # PyTorch keeps pooling parameters in 32 bits. A kernel size or stride at least the padded
         # input's size gives the same windows as 2**31 - 1, so that is the reference for a larger one.
-        clamped = {k: _clamp_int32(kwargs[k]) for k in ("kernel_size", "stride") if k in kwargs}
+        # (A dilation at least the padded input's size likewise: one tap, or no window at all.)
+        clamped = {k: _clamp_int32(kwargs[k]) for k in ("kernel_size", "stride", "dilation") if k in kwargs}
         if clamped and all(not _has_big(kwargs[k]) for k in kwargs if k not in clamped):
             try:
                 t_out = call(torch_lib, target, args, dict(kwargs, **clamped), numpy_cache)
                 t_err, verdict["torch"] = None, "ok with kernel_size/stride clamped to 2**31 - 1 (int32 in PyTorch)"
             except Exception:  # noqa: BLE001
                 pass
+    if t_err is not None:
+        ref = _numpy_basic_getitem(target, args, t_err[1], numpy_cache)
+        if ref is not None:
+            t_out, t_err, verdict["torch"] = ref, None, "stride * step wrapped in PyTorch; compared with NumPy"
     if t_err is not None:
         verdict["kind"] = "torch refused"
         reason = arbitrary_refusal(target, t_err[1], p_out)
@@ -417,6 +475,9 @@ def run_case(case, progress):
             p_out = (p_out[0], pe.masked_fill(p_out[1], p_out[0] == float("-inf"), -1))
     if target == "pe.chunk" and isinstance(p_out, tuple) and _empty(p_out) and all(t.numel() == 0 for t in t_out):
         t_out = t_out[:len(p_out)]  # chunks of an empty dim: "may return fewer than specified" (PyTorch's docs)
+    ref = _norm_overflow(target, args, kwargs, t_out, numpy_cache)
+    if ref is not None:
+        t_out, verdict["torch"] = ref, "float32 squares overflowed in PyTorch; compared with its float64 norm"
     ref = _exact_arange(target, args, kwargs, t_out)
     if ref is not None:
         t_out, verdict["torch"] = ref, "wrong count; compared with Python's range"

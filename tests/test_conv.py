@@ -137,12 +137,13 @@ def test_conv_transpose2d_forward_matches_numpy(dtype, xs, ws, stride, pad, opad
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_no_input_channels_gives_the_bias(stride):
-    b = arr(3)
-    got = F.conv2d(T(arr(2, 0, 5, 5)), T(arr(3, 0, 3, 3)), T(b), stride=stride, padding=1)
-    np.testing.assert_array_equal(got.numpy(), np.broadcast_to(b.reshape(1, 3, 1, 1), got.shape))
-    got = F.conv_transpose2d(T(arr(2, 0, 4, 4)), T(arr(0, 3, 3, 3)), T(b), stride=stride)
-    np.testing.assert_array_equal(got.numpy(), np.broadcast_to(b.reshape(1, 3, 1, 1), got.shape))
+def test_no_input_channels_gives_no_channels(stride):
+    # PyTorch's empty path: an input of zero channels gives an output of zero channels (not the
+    # bias), and a transposed conv with no input channels has no weight rows for its groups.
+    got = F.conv2d(T(arr(2, 0, 5, 5)), T(arr(3, 0, 3, 3)), T(arr(3)), stride=stride, padding=1)
+    assert tuple(got.shape) == (2, 0, 5 if stride == 1 else 3, 5 if stride == 1 else 3)
+    with pytest.raises(ValueError, match="expected weight to be at least 1 at dimension 0"):
+        F.conv_transpose2d(T(arr(2, 0, 4, 4)), T(arr(0, 3, 3, 3)), T(arr(3)), stride=stride)
 
 
 def test_conv1d_is_conv2d_on_a_row():
@@ -590,8 +591,9 @@ def test_pad_matches_torch_and_gradchecks(xs, pad, mode, value):
 @pytest.mark.parametrize("call,err,fragment", [
     (lambda x: F.pad(x, (1, 2, 3)), ValueError, "divisible by 2"),
     (lambda x: F.pad(x, (1, 1) * 5), ValueError, "too large for a 4-D input"),
-    (lambda x: F.pad(x, (5, 0), "reflect"), ValueError, "smaller than the size 4"),
-    (lambda x: F.pad(x, (5, 0), "circular"), ValueError, "at most the size 4"),
+    (lambda x: F.pad(x, (5, 0, 0, 0), "reflect"), ValueError, "smaller than the size 4"),
+    (lambda x: F.pad(x, (5, 0, 0, 0), "circular"), ValueError, "at most the size 4"),
+    (lambda x: F.pad(x, (1, 0), "reflect"), NotImplementedError, "padding size 2 is not supported for 4D"),
     (lambda x: F.pad(x, (-1, 0), "replicate"), ValueError, "only supported in constant mode"),
     (lambda x: F.pad(x, (1, 0), "wrap"), NotImplementedError, "mode must be one of"),
     (lambda x: F.pad(x, (1, 0), "reflect", 2.0), ValueError, "doesn't take in a value"),

@@ -570,3 +570,37 @@ test_index_ops = _family(index_op_cases, 60)
 test_elementwise = _family(elementwise_cases, 70)
 test_numpy_input = _family(numpy_cases, 40)
 test_reductions = _family(reduce_cases, 50)
+
+
+# Cases deeper random runs found (issue 12's residual findings), each run through the worker as is.
+FOUND = [
+    ("op.getitem", (T((1, 3), "int64"), (slice(None, 2**62, 2**62),)), {}),   # PyTorch's stride * step wraps
+    ("op.getitem", (T((3, 4), "int64"), (slice(None, None, 2**63 - 1),)), {}),
+    ("op.getitem", (T((3, 4)), (slice(None, None, 2**61), slice(None, None, 2**61))), {}),
+    ("op.setitem", (T((4, 2), "int64"), (slice(-2, 2**64 + 3, 2**64 + 3), None), False), {}),
+    ("op.setitem", (T((4, 4, 2), "int64", "randn", "t"), ([1, 0], T((), "int64", "small"),
+                                                            slice(2**64 + 3, 5, 2**63)), True), {}),
+    ("op.setitem", (T((2, 1), "int64", "special", "s"), (slice(2**63, None, 2**63), True), T((), "int64")), {}),
+    ("F.max_pool1d", (T((2, 5), "float32", "small"),), {"kernel_size": 1, "stride": 2**31, "padding": 0,
+                                                         "dilation": 2**31, "return_indices": True}),
+    ("F.pad", (T((0, 4)), (0, 0)), {"mode": "reflect"}),                       # empty non-batch dim
+    ("F.pad", (T((1, 3), "int64", "small", "s"), (2**63 - 1, 2**63 - 1)), {"mode": "replicate"}),  # was a hang
+    ("F.pad", (T((4,)), (2, 0)), {"mode": "replicate"}),                       # 1-D input: not supported
+    ("F.conv1d", (T((1, 1, 0)), T((1, 1, 1)), T((1,))), {"padding": 1}),      # empty spatial dim
+    ("F.conv_transpose2d", (T((1, 1, 0, 5)), T((1, 1, 1, 1))), {}),
+    ("F.conv2d", (T((2, 0, 4, 5)), T((3, 0, 3, 3)), T((3,))), {"padding": 1}),  # zero channels: zero channels
+    ("F.max_pool1d", (T((1, 0, 5)), 1), {}),
+    ("F.adaptive_avg_pool2d", (T((1, 1, 0, 5)), 1), {}),                       # the mean: NaN
+    ("pe.arange", (2.5, 2, 1000.0), {"dtype": D("int64")}),                     # sign checked before truncation
+    ("pe.arange", (0, 1, float("inf")), {"dtype": D("float64")}),
+    ("m.transpose", (T(()), 3, 2**64 + 3), {}),                                 # no pybind signature dump
+    ("m.transpose", (T(()), 1, 0), {}),
+    ("pe.norm", (T((2,), "float32", "special"),), {"dim": 0}),  # [1e30, -7]: PyTorch's float32 squares overflow
+]
+
+
+@pytest.mark.parametrize("target,args,kwargs", FOUND)
+def test_found_cases(worker, target, args, kwargs):
+    for device in DEVICES:
+        verdict = worker.run((target, args, kwargs, device))
+        assert "fail" not in verdict, (verdict, device)

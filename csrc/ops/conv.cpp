@@ -45,6 +45,27 @@ void check_groups(const char* name, int64_t groups) {
   PE_CHECK(groups >= 1, ValueError, name, ": groups must be positive, got ", groups);
 }
 
+// PyTorch needs at least one weight row (output channels for conv, input channels for the
+// transposed conv) per group, before anything else about the weight.
+void check_weight_rows(const char* name, const Tensor& w, int64_t groups) {
+  PE_CHECK(w.ndim() != 4 || w.shape()[0] >= groups, ValueError, name, ": given groups=", groups,
+           ", expected weight to be at least ", groups, " at dimension 0, but got weight of shape ",
+           shape_str(w.shape()));
+}
+
+// An input with a zero batch or zero channels gives an empty (or bias-free) result, as in
+// PyTorch; any other empty input (an empty spatial dim) is refused there, not convolved with
+// the padding alone.
+void check_input_not_empty(const char* name, const Tensor& x) {
+  const Shape& s = x.shape();
+  PE_CHECK(s[0] == 0 || s[1] == 0 || (s[2] > 0 && s[3] > 0), RuntimeError, name,
+           ": only zero batch or zero channel inputs are supported, but got input shape ", shape_str(s));
+}
+
+// conv2d's output channels: the weight's, except that PyTorch gives an input of zero channels an
+// output of zero channels (its "empty" path multiplies the input itself), whatever the weight.
+int64_t conv_out_channels(const Tensor& x, const Tensor& w) { return x.shape()[1] == 0 ? 0 : w.shape()[0]; }
+
 // Shared checks of input, weight and bias: 4-D, one floating dtype, one device, bias (channels,).
 void check_tensors(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
   PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
@@ -135,6 +156,7 @@ std::array<int64_t, 2> conv_out_size(const char* name, const Tensor& x, const Te
 std::array<int64_t, 2> check_conv2d(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b,
                                     const Geometry& g, int64_t groups) {
   check_groups(name, groups);
+  check_weight_rows(name, w, groups);
   check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[0] : 0);
   check_kernel(name, w);
   PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": out channels ", w.shape()[0], " (weight ",
@@ -142,7 +164,9 @@ std::array<int64_t, 2> check_conv2d(const char* name, const Tensor& x, const Ten
   PE_CHECK(x.shape()[1] == w.shape()[1] * groups, ValueError, name, ": expected input with ",
            w.shape()[1] * groups, " channels (weight ", shape_str(w.shape()), ", groups ", groups,
            "), got input of shape ", shape_str(x.shape()));
-  return conv_out_size(name, x, w, g);
+  const auto out = conv_out_size(name, x, w, g);
+  check_input_not_empty(name, x);
+  return out;
 }
 
 void check_grad(const char* name, const Tensor& grad, const Shape& expected, const Tensor& x) {
@@ -168,9 +192,15 @@ Conv2dArgs make_args(const Tensor& in, const Shape& w, int64_t out_h, int64_t ou
   return a;
 }
 
-Tensor bias_grad(const Tensor& grad) {  // grad contiguous (N, C, H, W)
-  Tensor gb = Tensor::empty({grad.shape()[1]}, grad.dtype(), grad.device());
+// The bias gradient (channels,) from grad contiguous (N, C, H, W); zeros when the output has
+// no channels for the bias (an input of zero channels, conv_out_channels).
+Tensor bias_grad(const Tensor& grad, int64_t channels) {
+  Tensor gb = Tensor::empty({channels}, grad.dtype(), grad.device());
   if (gb.numel() == 0) return gb;
+  if (grad.shape()[1] != channels) {
+    fill_(gb, Scalar(0.0));
+    return gb;
+  }
   ChannelSumArgs a;
   a.dtype = grad.dtype();
   a.n = grad.shape()[0], a.c = grad.shape()[1], a.p = grad.shape()[2] * grad.shape()[3];
@@ -194,6 +224,7 @@ std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x,
                                               const Geometry& g, const std::vector<int64_t>& output_padding,
                                               int64_t groups) {
   check_groups(name, groups);
+  check_weight_rows(name, w, groups);
   check_tensors(name, x, w, b, w.ndim() == 4 ? checked_mul(w.shape()[1], groups, str(name, ": out channels per group * groups").c_str()) : 0);
   check_kernel(name, w);
   PE_CHECK(x.shape()[1] == w.shape()[0], ValueError, name, ": expected input with ", w.shape()[0],
@@ -201,6 +232,10 @@ std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x,
            shape_str(x.shape()));
   PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": in channels ", w.shape()[0], " (weight ",
            shape_str(w.shape()), ") are not divisible by groups ", groups);
+  // PyTorch's kernels refuse a weight with no output channels (and its empty path indexes one).
+  PE_CHECK(w.shape()[1] > 0, RuntimeError, name, ": non-empty 4-D weight expected, but got weight of shape ",
+           shape_str(w.shape()));
+  check_input_not_empty(name, x);
   check_pair(name, "output_padding", output_padding, 0);
   std::array<int64_t, 2> out{};
   for (int d = 0; d < 2; ++d) {
@@ -229,7 +264,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::v
   OptTensor bc;
   Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
   a.x = x.raw_data(), a.w = wc.raw_data(), a.bias = bias_data(b, bc);
-  return run_into(conv2d_forward_kernel, a, {x.shape()[0], w.shape()[0], o[0], o[1]}, x);
+  return run_into(conv2d_forward_kernel, a, {x.shape()[0], conv_out_channels(x, w), o[0], o[1]}, x);
 }
 
 ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
@@ -237,14 +272,14 @@ ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor&
                           const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask) {
   const Geometry g = parse_geometry("conv2d_backward", stride, padding, dilation, true);
   const auto o = check_conv2d("conv2d_backward", x, w, std::nullopt, g, groups);
-  check_grad("conv2d_backward", grad_out, {x.shape()[0], w.shape()[0], o[0], o[1]}, x);
+  check_grad("conv2d_backward", grad_out, {x.shape()[0], conv_out_channels(x, w), o[0], o[1]}, x);
   const Tensor gy = contiguous(grad_out), wc = contiguous(w);
   Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
   a.x = x.raw_data(), a.w = wc.raw_data(), a.gy = gy.raw_data();
   OptTensor gx, gw, gb;
   if (output_mask[0]) gx = run_into(conv2d_input_grad_kernel, a, x.shape(), x);
   if (output_mask[1]) gw = run_into(conv2d_weight_grad_kernel, a, w.shape(), x);
-  if (output_mask[2]) gb = bias_grad(gy);
+  if (output_mask[2]) gb = bias_grad(gy, w.shape()[0]);
   return {gx, gw, gb};
 }
 
@@ -280,7 +315,7 @@ ConvGrads conv_transpose2d_backward(const Tensor& grad_out, const Tensor& x, con
   OptTensor gx, gw, gb;
   if (output_mask[0]) gx = run_into(conv2d_forward_kernel, a, x.shape(), x);
   if (output_mask[1]) gw = run_into(conv2d_weight_grad_kernel, a, w.shape(), x);
-  if (output_mask[2]) gb = bias_grad(contiguous(grad_out));
+  if (output_mask[2]) gb = bias_grad(contiguous(grad_out), grad_out.shape()[1]);
   return {gx, gw, gb};
 }
 

@@ -344,28 +344,47 @@ Tensor one_hot(const Tensor& idx_in, int64_t num_classes) {
 // ---- creation ----
 
 // arange's argument as an int64 (PyTorch truncates floats for an integer arange); a float
-// outside int64 cannot be truncated to one.
+// outside int64 cannot be truncated to one (checks_arange has refused NaN and infinite bounds).
 static int64_t arange_int(const char* name, const Scalar& v, const std::string& args) {
   if (v.is_integral()) return v.to<int64_t>();
-  PE_CHECK(std::isfinite(v.d), ValueError, "arange: unsupported range: ", args);
-  PE_CHECK(v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0, ValueError, "arange: ", name, "=",
-           v.str(), " does not fit in int64 (", args, ")");
+  PE_CHECK(v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0, RuntimeError, "arange: ", name, "=",
+           v.str(), " cannot be converted to int64 without overflow (", args, ")");
   return v.to<int64_t>();
+}
+
+// PyTorch's checks of the arguments as given, before any conversion to the dtype: a nonzero
+// step (NaN is not one), finite bounds, and a step whose sign leads from start to end. Integer
+// arguments compare exactly; any float among them compares as doubles. An infinite step is
+// fine (a float arange then has at most one element; an integer one cannot convert it).
+static void check_arange(const Scalar& start, const Scalar& end, const Scalar& step, const std::string& args) {
+  const double s0 = start.to<double>(), e0 = end.to<double>(), st = step.to<double>();
+  PE_CHECK(st > 0 || st < 0, RuntimeError, "arange: step must be nonzero (", args, ")");
+  PE_CHECK(std::isfinite(s0) && std::isfinite(e0), RuntimeError, "arange: unsupported range: ", args);
+  bool ok;
+  if (start.is_integral() && end.is_integral() && step.is_integral()) {
+    const int64_t a = start.to<int64_t>(), b = end.to<int64_t>();
+    ok = st > 0 ? b >= a : b <= a;
+  } else {
+    ok = st > 0 ? e0 >= s0 : e0 <= s0;
+  }
+  PE_CHECK(ok, RuntimeError, "arange: upper bound and lower bound inconsistent with step sign: ", args);
 }
 
 Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device) {
   PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
   const std::string args = str("start=", start.str(), ", end=", end.str(), ", step=", step.str());
+  check_arange(start, end, step, args);
   ArangeArgs a{dtype};
   // The element count, exact: an int64 range can hold up to 2**64 - 1 values, so it is counted in
   // uint64 and checked against what a tensor can hold.
   uint64_t count = 0;
   if (dtype == DType::Int64) {
+    // PyTorch truncates each argument to int64, then counts and steps in int64: arange(0.5, 5.5,
+    // 1.5) is arange(0, 5, 1). A step truncated to 0 is its ValueError. Truncation keeps the
+    // order check_arange checked, so end - start has the step's sign.
     const int64_t s0 = arange_int("start", start, args), e0 = arange_int("end", end, args);
     const int64_t st = arange_int("step", step, args);
-    PE_CHECK(st != 0, ValueError, "arange: step must be nonzero (", args, ")");
-    PE_CHECK((st > 0 && e0 >= s0) || (st < 0 && e0 <= s0), ValueError,
-             "arange: upper bound and larger bound inconsistent with step sign: ", args);
+    PE_CHECK(st != 0, ValueError, "arange: step must be nonzero once truncated to int64 (", args, ")");
     // |end - start| and |step| as uint64: exact for any int64 pair (two's complement differences).
     const uint64_t span = st > 0 ? static_cast<uint64_t>(e0) - static_cast<uint64_t>(s0)
                                  : static_cast<uint64_t>(s0) - static_cast<uint64_t>(e0);
@@ -375,12 +394,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
     a.int_step = st;
   } else {
     const double s0 = start.to<double>(), e0 = end.to<double>(), st = step.to<double>();
-    PE_CHECK(std::isfinite(s0) && std::isfinite(e0) && std::isfinite(st), ValueError, "arange: unsupported range: ",
-             args);
-    PE_CHECK(st != 0, ValueError, "arange: step must be nonzero (", args, ")");
-    PE_CHECK((st > 0 && e0 >= s0) || (st < 0 && e0 <= s0), ValueError,
-             "arange: upper bound and larger bound inconsistent with step sign: ", args);
-    const double length = std::ceil((e0 - s0) / st);
+    const double length = std::ceil((e0 - s0) / st);  // 0 for an infinite step (or -0.0: still 0)
     PE_CHECK(length < 9223372036854775808.0, ValueError, "arange: a result of ", length,
              " elements is too large (", args, ")");
     count = static_cast<uint64_t>(length);

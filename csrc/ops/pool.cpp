@@ -1,6 +1,7 @@
 #include "ops/pool.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "core/checked.h"
@@ -25,7 +26,35 @@ std::string tup(const Geometry& g, int64_t h, int64_t w) {
   return g.spatial == 1 ? shape_str({w}) : shape_str({h, w});
 }
 
-Geometry geometry(const Shape& shape, int spatial, const char* name) {
+// Which dims of the input PyTorch requires non-empty (each family checks its own):
+// Window (max/avg pooling): all but a batched input's N ("optional 0 dim batch size");
+// AdaptiveMax: all but the first dim; AdaptiveAvg: the spatial dims only (and not even those
+// when every output size is 1: PyTorch then takes the mean, NaN over nothing);
+// Backward: none (the forward has checked).
+enum class NonEmpty { Window, AdaptiveMax, AdaptiveAvg, Backward };
+
+void check_non_empty(const Geometry& g, NonEmpty rule) {
+  const Shape& s = g.shape;
+  const size_t nd = s.size();
+  switch (rule) {
+    case NonEmpty::Window:
+      for (size_t i = g.batched ? 1 : 0; i < nd; ++i)
+        PE_CHECK(s[i] > 0, RuntimeError, g.name, ": expected ", g.spatial + 1, "-D or ", g.spatial + 2,
+                 "-D (batch mode) input with optional 0 dim batch size, but got input shape ", shape_str(s));
+      return;
+    case NonEmpty::AdaptiveMax:
+    case NonEmpty::AdaptiveAvg:
+      for (size_t i = rule == NonEmpty::AdaptiveMax ? 1 : nd - g.spatial; i < nd; ++i)
+        PE_CHECK(s[i] > 0, RuntimeError, g.name,
+                 ": expected input to have non-zero size for non-batch dimensions, but input has shape ",
+                 shape_str(s), " with dimension ", i, " being empty");
+      return;
+    case NonEmpty::Backward:
+      return;
+  }
+}
+
+Geometry geometry(const Shape& shape, int spatial, const char* name, NonEmpty rule) {
   Geometry g{name, spatial, false, 1, 1, 1, 1, shape};
   const int64_t nd = static_cast<int64_t>(shape.size());
   const char* want = spatial == 2 ? "a 3-D (C, H, W) or 4-D (N, C, H, W)" : "a 2-D (C, L) or 3-D (N, C, L)";
@@ -39,8 +68,7 @@ Geometry geometry(const Shape& shape, int spatial, const char* name) {
   g.c = shape[d++];
   if (spatial == 2) g.h = shape[d++];
   g.w = shape[d];
-  PE_CHECK(g.h > 0 && g.w > 0, RuntimeError, name, ": expected non-empty spatial dims, got input shape ",
-           shape_str(shape));
+  check_non_empty(g, rule);
   return g;
 }
 
@@ -265,15 +293,30 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const char* nam
                                    const Shape& stride, const Shape& padding, const Shape& dilation, bool ceil,
                                    bool return_indices) {
   check_input(x, name, true);
-  const Geometry g = geometry(x.shape(), spatial, name);
+  const Geometry g = geometry(x.shape(), spatial, name, NonEmpty::Window);
   return run_max(fixed_plan(g, kernel, stride, padding, dilation, ceil), g, x, return_indices);
 }
 
 std::pair<Tensor, Tensor> adaptive_max_pool(const Tensor& x, int spatial, const char* name, const Shape& size,
                                             bool return_indices) {
   check_input(x, name, true);
-  const Geometry g = geometry(x.shape(), spatial, name);
+  const Geometry g = geometry(x.shape(), spatial, name, NonEmpty::AdaptiveMax);
   return run_max(adaptive_plan(g, size), g, x, return_indices);
+}
+
+// PyTorch takes an adaptive average to size 1 as the mean over the spatial dims before any
+// check, so an empty plane gives NaN there (and is refused for any other size).
+Tensor adaptive_avg(const Tensor& x, int spatial, const char* name, const Shape& output_size) {
+  const Shape& s = x.shape();
+  const bool to_one = std::all_of(output_size.begin(), output_size.end(), [](int64_t v) { return v == 1; });
+  const bool empty_plane = s.size() >= static_cast<size_t>(spatial) &&
+                           std::any_of(s.end() - std::min<size_t>(spatial, s.size()), s.end(), [](int64_t v) { return v == 0; });
+  const Geometry g = geometry(s, spatial, name, to_one && empty_plane ? NonEmpty::Backward : NonEmpty::AdaptiveAvg);
+  const Plan p = adaptive_plan(g, output_size);
+  if (g.h > 0 && g.w > 0) return run_avg(p, g, x);
+  Tensor y = Tensor::empty(output_shape(g, p.oh, p.ow), x.dtype(), x.device());
+  if (y.numel() > 0) fill_(y, Scalar(std::numeric_limits<double>::quiet_NaN()));
+  return y;
 }
 
 // The average-pooling geometry shared by forward and backward.
@@ -315,7 +358,7 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   check_same_device(name, grad, "gradient", indices, "indices");
   PE_CHECK(grad.shape() == indices.shape(), ValueError, name, ": gradient shape ", shape_str(grad.shape()),
            " does not match indices shape ", shape_str(indices.shape()));
-  const Geometry g = geometry(input_shape, spatial, name);
+  const Geometry g = geometry(input_shape, spatial, name, NonEmpty::Backward);
   const Shape& gs = grad.shape();
   const int64_t nd = static_cast<int64_t>(input_shape.size());
   PE_CHECK(grad.ndim() == nd && std::equal(gs.begin(), gs.end() - spatial, input_shape.begin()), ValueError,
@@ -361,27 +404,25 @@ std::pair<Tensor, Tensor> adaptive_max_pool1d(const Tensor& x, const Shape& outp
 Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride, const Shape& padding,
                   bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   check_input(x, "avg_pool2d", false);
-  const Geometry g = geometry(x.shape(), 2, "avg_pool2d");
+  const Geometry g = geometry(x.shape(), 2, "avg_pool2d", NonEmpty::Window);
   return run_avg(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override), g, x);
 }
 
 Tensor avg_pool1d(const Tensor& x, const Shape& kernel_size, const Shape& stride, const Shape& padding,
                   bool ceil_mode, bool count_include_pad) {
   check_input(x, "avg_pool1d", false);
-  const Geometry g = geometry(x.shape(), 1, "avg_pool1d");
+  const Geometry g = geometry(x.shape(), 1, "avg_pool1d", NonEmpty::Window);
   return run_avg(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt), g, x);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool2d", false);
-  const Geometry g = geometry(x.shape(), 2, "adaptive_avg_pool2d");
-  return run_avg(adaptive_plan(g, output_size), g, x);
+  return adaptive_avg(x, 2, "adaptive_avg_pool2d", output_size);
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, const Shape& output_size) {
   check_input(x, "adaptive_avg_pool1d", false);
-  const Geometry g = geometry(x.shape(), 1, "adaptive_avg_pool1d");
-  return run_avg(adaptive_plan(g, output_size), g, x);
+  return adaptive_avg(x, 1, "adaptive_avg_pool1d", output_size);
 }
 
 Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape) {
@@ -396,7 +437,7 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const S
                            const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad,
                            std::optional<int64_t> divisor_override) {
   check_grad(grad, "avg_pool2d_backward");
-  const Geometry g = geometry(input_shape, 2, "avg_pool2d_backward");
+  const Geometry g = geometry(input_shape, 2, "avg_pool2d_backward", NonEmpty::Backward);
   return run_avg_backward(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override),
                           g, grad);
 }
@@ -404,14 +445,14 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, const S
 Tensor avg_pool1d_backward(const Tensor& grad, const Shape& input_shape, const Shape& kernel_size,
                            const Shape& stride, const Shape& padding, bool ceil_mode, bool count_include_pad) {
   check_grad(grad, "avg_pool1d_backward");
-  const Geometry g = geometry(input_shape, 1, "avg_pool1d_backward");
+  const Geometry g = geometry(input_shape, 1, "avg_pool1d_backward", NonEmpty::Backward);
   return run_avg_backward(avg_plan(g, kernel_size, stride, padding, ceil_mode, count_include_pad, std::nullopt), g,
                           grad);
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape) {
   check_grad(grad, "adaptive_avg_pool2d_backward");
-  const Geometry g = geometry(input_shape, 2, "adaptive_avg_pool2d_backward");
+  const Geometry g = geometry(input_shape, 2, "adaptive_avg_pool2d_backward", NonEmpty::Backward);
   const int64_t nd = grad.ndim();
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool2d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",
@@ -421,7 +462,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad, const Shape& input_shape
 
 Tensor adaptive_avg_pool1d_backward(const Tensor& grad, const Shape& input_shape) {
   check_grad(grad, "adaptive_avg_pool1d_backward");
-  const Geometry g = geometry(input_shape, 1, "adaptive_avg_pool1d_backward");
+  const Geometry g = geometry(input_shape, 1, "adaptive_avg_pool1d_backward", NonEmpty::Backward);
   const int64_t nd = grad.ndim();
   PE_CHECK(nd == static_cast<int64_t>(input_shape.size()), ValueError,
            "adaptive_avg_pool1d_backward: gradient shape ", shape_str(grad.shape()), " does not match input shape ",

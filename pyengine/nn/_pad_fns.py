@@ -4,7 +4,8 @@ Built from differentiable ops, so autograd (and double backward) come for free: 
 padding concatenates filled blocks (negative amounts crop), the other modes gather along each
 padded dim with an index that reflects, clamps or wraps.
 """
-from ..creation import full, tensor
+from .._ints import INT64_MAX
+from ..creation import arange, full, tensor
 from ..ops.index import index_select
 from ..ops.shape import cat
 from ..tensor import Tensor
@@ -12,18 +13,28 @@ from ..tensor import Tensor
 _MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _source_index(n, before, after, mode):
-    """Which input position each output position along one dim reads."""
+def _source_index(n, before, after, mode, device):
+    """Which input position each output position along one dim reads (an int64 tensor)."""
+    if mode == "replicate":
+        if n == 0:
+            raise ValueError("pad(): replicate mode needs a non-empty padded dimension")
+        # Any amount of padding is allowed here, so the index is built by arange (its size is
+        # checked: a huge padding is an error, not a Python list of 2**64 positions).
+        if n + before + after > INT64_MAX:
+            raise RuntimeError(f"pad(): padding ({before}, {after}) of a dimension of size {n} gives a size beyond "
+                               "int64")
+        return arange(-before, n + after, device=device).clamp(0, n - 1)
+    return tensor(_bounded_source_index(n, before, after, mode), device=device)
+
+
+def _bounded_source_index(n, before, after, mode):
+    """reflect / circular: the padding is at most about n on each side."""
     positions = range(-before, n + after)
     if mode == "reflect":
         if before >= n or after >= n:
             raise ValueError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
                              "dimension in reflect mode")
         return [-i if i < 0 else 2 * (n - 1) - i if i >= n else i for i in positions]
-    if mode == "replicate":
-        if n == 0:
-            raise ValueError("pad(): replicate mode needs a non-empty padded dimension")
-        return [min(max(i, 0), n - 1) for i in positions]
     if before > n or after > n:
         raise ValueError(f"pad(): padding ({before}, {after}) must be at most the size {n} of the padded dimension "
                          "in circular mode")
@@ -61,6 +72,18 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
     if mode != "constant" and any(p < 0 for p in pad):
         raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+    k = len(pad) // 2
+    if mode != "constant" and (input.ndim not in (k + 1, k + 2) or k > 3):
+        # PyTorch's non-constant modes pad 1 to 3 spatial dims of a (N,) C, *spatial input only.
+        raise NotImplementedError(f"pad(): padding size {len(pad)} is not supported for {input.ndim}D input tensor "
+                                  f"in {mode} mode (it pads the last 1-3 dims of a batched or unbatched (C, ...) input)")
+    if mode in ("reflect", "replicate"):
+        # PyTorch's reflect/replicate kernels take an (N,) C, *spatial input with N possibly 0
+        # and every other dim non-empty; it refuses the rest even where no padding is asked.
+        first = input.ndim - k - 1
+        if any(n == 0 for n in input.shape[first:]):
+            raise RuntimeError(f"pad(): expected a {k + 1}-D or {k + 2}-D (batch mode) input with possibly 0 batch "
+                               f"size and other non-zero dimensions in {mode} mode, got shape {tuple(input.shape)}")
     out = input
     for i in range(len(pad) // 2):
         dim = input.ndim - 1 - i
@@ -70,6 +93,5 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "constant":
             out = _constant_pad_dim(out, dim, before, after, 0 if value is None else value)
         else:
-            index = tensor(_source_index(out.shape[dim], before, after, mode), device=out.device)
-            out = index_select(out, dim, index)
+            out = index_select(out, dim, _source_index(out.shape[dim], before, after, mode, out.device))
     return out

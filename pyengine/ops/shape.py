@@ -145,9 +145,10 @@ class TransposeBackward(Op):
 
 
 def transpose(input, dim0, dim1):
+    # A 0-d tensor takes dims as if it had one (-1 or 0) and transposes to itself; any other
+    # dim, one beyond int64 included, is an IndexError naming it (_wrap_dim).
     nd = input.ndim
-    if nd:  # (a 0-d tensor transposes to itself)
-        dim0, dim1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+    dim0, dim1 = _wrap_dim(dim0, max(nd, 1)), _wrap_dim(dim1, max(nd, 1))
     return TransposeBackward.apply(input, dim0, dim1)
 
 
