@@ -171,3 +171,16 @@ def test_replicate_pad_of_huge_amounts_is_an_error_not_a_hang(device):
             "    except (RuntimeError, ValueError, MemoryError) as e:\n        print(type(e).__name__)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and len(r.stdout.split()) == 3, r.stderr
+
+
+@pytest.mark.parametrize("shape,reps", [((), (2, 3)), ((1,), (4,)), ((1, 1), (2, 3)), ((2,), (2, 2))])
+def test_repeat_returns_new_memory_even_of_size_one_dims(shape, reps):
+    """repeat of size-1 dims used to return the expanded (stride-0) view: one write changed every element."""
+    x = pe.ones(shape)
+    y = x.repeat(*reps)
+    assert 0 not in y.stride()
+    y.view(-1)[0] = 5.0
+    want = torch.ones(shape).repeat(*reps)
+    want.view(-1)[0] = 5.0
+    np.testing.assert_array_equal(y.numpy(), want.numpy())
+    np.testing.assert_array_equal(x.numpy(), np.ones(shape))

@@ -221,7 +221,9 @@ def repeat(input, *repeats):
     if numel > _INT64_MAX:
         raise RuntimeError(f"repeat(): repeats {tuple(reps)} of a tensor of shape {tuple(input.shape)} give shape "
                            f"{tuple(final)}, whose number of elements overflows int64")
-    return reshape(expand(reshape(input, interleaved), tiled), final)
+    # contiguous(): repeat returns new memory, as PyTorch's; reshape alone would keep the expanded
+    # view (stride 0) when every repeated dim has size 1, and a write would then alias
+    return reshape(expand(reshape(input, interleaved), tiled).contiguous(), final)
 
 
 def broadcast_shapes(*shapes):
