@@ -433,3 +433,13 @@ def test_valid_edge_sizes_match_torch(device):
         got, want = f(F, px, pw), f(torch.nn.functional, tx, tw)
         assert tuple(got.shape) == tuple(want.shape), what
         np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-10, atol=1e-12, err_msg=what)
+
+
+@pytest.mark.parametrize("shape", [(2**62, 4, 0), (3, 0, 2**61 + 1), (2**62, 2**62, 0)])
+def test_empty_tensors_of_huge_sizes_have_defined_strides(shape):
+    """The contiguous strides of an empty tensor whose sizes multiply beyond int64 used to wrap
+    (signed overflow, reported by UBSan in CI); they saturate now and address nothing."""
+    t = pe.empty(shape)
+    assert t.shape == shape and t.numel() == 0
+    assert all(s >= 1 for s in t.stride())
+    assert t.sum().item() == 0

@@ -14,7 +14,9 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t acc = 1;
   for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
     strides[i] = acc;
-    acc *= shape[i] > 1 ? shape[i] : 1;
+    // Only an empty tensor gets here with sizes whose product overflows (its numel, 0, was
+    // checked): its strides address nothing, so they saturate instead of wrapping (UB).
+    if (__builtin_mul_overflow(acc, shape[i] > 1 ? shape[i] : 1, &acc)) acc = INT64_MAX;
   }
   return strides;
 }
