@@ -5,6 +5,7 @@ import pytest
 
 import pyengine as pe
 import pyengine.nn.functional as F
+from _child_python import run_python
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -162,14 +163,12 @@ def test_float32_norm_sums_squares_in_float64(device):
 
 def test_replicate_pad_of_huge_amounts_is_an_error_not_a_hang(device):
     # The replicate index was a Python list of every output position: 2**64 of them here.
-    import subprocess
-    import sys
     code = ("import pyengine as pe, pyengine.nn.functional as F\n"
             "for p in [(2**63 - 1, 2**63 - 1), (2**62, 1), (2**40, 2**40)]:\n"
             f"    x = pe.zeros(1, 3, dtype=pe.int64, device={device!r})\n"
             "    try:\n        F.pad(x, p, mode='replicate')\n"
             "    except (RuntimeError, ValueError, MemoryError) as e:\n        print(type(e).__name__)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = run_python(["-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and len(r.stdout.split()) == 3, r.stderr
 
 
