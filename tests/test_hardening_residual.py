@@ -183,3 +183,13 @@ def test_repeat_returns_new_memory_even_of_size_one_dims(shape, reps):
     want.view(-1)[0] = 5.0
     np.testing.assert_array_equal(y.numpy(), want.numpy())
     np.testing.assert_array_equal(x.numpy(), np.ones(shape))
+
+
+@pytest.mark.parametrize("e", [2**24 + 1, -(2**32 + 1), 2**40 + 1, 2**40, 3, -3])
+def test_float32_power_by_a_big_python_int_keeps_its_parity(e, device):
+    """A big int exponent narrowed to float32 became even: (-1) ** (2**24 + 1) gave 1."""
+    x = np.array([-1.0, -2.0, -0.5, 2.0, -0.0], dtype=np.float32)
+    want = (torch.tensor(x) ** e).numpy()
+    for got in (pe.tensor(x, device=device) ** e, pe.pow(pe.tensor(x, device=device), e)):
+        assert got.dtype == pe.float32
+        np.testing.assert_array_equal(got.cpu().numpy(), want)

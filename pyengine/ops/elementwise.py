@@ -297,7 +297,19 @@ _add = _binary("add", AddBackward)
 _sub = _binary("sub", SubBackward)
 mul = _binary("mul", MulBackward)
 div = _binary("div", DivBackward)
-pow = _binary("pow", PowBackward)
+_pow = _binary("pow", PowBackward)
+
+
+def pow(input, exponent, *, out=None):
+    """Elementwise power with broadcasting and PyTorch type promotion."""
+    # A Python int exponent reaches a float32 kernel as a float32, which holds integers exactly
+    # only up to 2**24: beyond, an odd exponent can round to an even one and a negative base
+    # loses its sign ((-1) ** (2**24 + 1) gave 1). PyTorch keeps the exponent in double: so do
+    # we, by computing such a power in float64 and rounding the result back.
+    if (out is None and type(exponent) is int and abs(exponent) > 2 ** 24 and isinstance(input, Tensor)
+            and input.dtype.name == "float32"):
+        return _pow(input.double(), exponent).to(input.dtype)
+    return _pow(input, exponent, out=out)
 maximum = _binary("maximum", MaximumBackward)
 minimum = _binary("minimum", MinimumBackward)
 
