@@ -87,7 +87,8 @@ static py::array to_numpy(const Tensor& t) {
   PE_CHECK(t.device().is_cpu(), TypeError, "can't convert ", t.device().str(),
            " tensor to numpy: copy it to the CPU first with .cpu()");
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
-  for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<int64_t>(t.itemsize());
+  if (t.numel() > 0)  // an empty tensor's strides may overflow in bytes; NumPy takes 0 for them
+    for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<int64_t>(t.itemsize());
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);

@@ -13,19 +13,26 @@ void throw_overflow(const char* what, const char* op, int64_t a, int64_t b) {
 }  // namespace detail
 
 int64_t checked_numel(const std::vector<int64_t>& shape, const char* op) {
+  // The non-zero sizes must multiply within int64 even when another size is 0: every product
+  // derived from a shape (strides, merged loop dims, reduction counts) then fits, empty or not.
+  // (PyTorch refuses such empty shapes too, when its running product overflows.)
   int64_t n = 1;
-  for (int64_t s : shape)
-    if (s == 0) return 0;
-  for (int64_t s : shape)
+  bool empty = false;
+  for (int64_t s : shape) {
+    if (s == 0) {
+      empty = true;
+      continue;
+    }
     if (__builtin_mul_overflow(n, s, &n))
       throw RuntimeError(str(op, *op ? ": " : "", "shape ", shape_str(shape),
                              " has more elements than int64 can count (numel overflows)"));
-  return n;
+  }
+  return empty ? 0 : n;
 }
 
 int64_t checked_nbytes(const std::vector<int64_t>& shape, DType dtype, const char* op) {
   for (int64_t s : shape)
-    if (s == 0) return 0;
+    if (s == 0) return checked_numel(shape, op);  // 0, once its other sizes are known to fit
   int64_t n = static_cast<int64_t>(itemsize(dtype));
   long double wanted = static_cast<long double>(n);  // the byte count, for the message
   bool overflow = false;

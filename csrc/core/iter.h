@@ -28,6 +28,11 @@ class StridedLoop {
   StridedLoop(const Shape& shape, const std::array<char*, N>& base, const std::array<LoopDims, N>& byte_strides)
       : base_(base) {
     numel_ = shape_numel(shape);
+    if (numel_ == 0) {  // nothing to visit; an empty tensor's sizes and strides may overflow in products
+      shape_.push_back(0);
+      for (int k = 0; k < N; ++k) strides_[k].push_back(0);
+      return;
+    }
     // Keep dims of size > 1, outermost first, merging a dim into the one before it when that
     // is contiguous for every operand.
     for (size_t d = 0; d < shape.size(); ++d) {
@@ -110,9 +115,11 @@ class StridedLoop {
 
 // Byte strides of `t` seen with an `nd`-dim broadcast shape, written into `out` (already sized
 // nd and zeroed): right-aligned broadcasting, so missing and size-1 dims that are expanded keep
-// stride 0. The caller has checked broadcastability.
+// stride 0. The caller has checked broadcastability. An empty tensor addresses nothing: its
+// strides (which may be saturated, see contiguous_strides) stay 0 rather than overflow in bytes.
 template <class Dims>
 void write_broadcast_byte_strides(const Tensor& t, int64_t nd, Dims& out) {
+  if (t.numel() == 0) return;
   const int64_t offset = nd - t.ndim();
   for (int64_t d = 0; d < t.ndim(); ++d)
     if (t.shape()[d] != 1) out[d + offset] = t.strides()[d] * static_cast<int64_t>(t.itemsize());

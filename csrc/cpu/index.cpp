@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/iter.h"
+#include "math/elementwise_math.h"
 #include "ops/index.h"
 
 namespace pe::cpu {
@@ -87,7 +88,7 @@ template <class T, bool Accumulate>
 void put_typed(const ops::PutArgs& a) {
   auto apply = [](char* dst, const char* v) {
     if constexpr (Accumulate)
-      at<T>(dst) = static_cast<T>(at<T>(dst) + at<T>(v));
+      at<T>(dst) = static_cast<T>(ew::add_wrapping(at<T>(dst), at<T>(v)));  // int64 wraps as PyTorch's (no UB)
     else
       at<T>(dst) = at<T>(v);
   };

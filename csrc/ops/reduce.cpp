@@ -31,11 +31,13 @@ Plan make_plan(const Tensor& x, const Dims& dims, bool keepdim, const char* name
       plan.reduced[w] = true;
     }
   }
+  // An empty tensor's sizes may multiply beyond int64 before its 0 comes: its count is 0.
+  const bool empty = x.numel() == 0;
   for (int64_t d = 0; d < nd; ++d) {
     const int64_t size = x.shape()[d];
     if (plan.reduced[d]) {
       plan.dims.push_back(d);
-      plan.count *= size;
+      plan.count = empty && size != 0 ? plan.count : plan.count * size;
       plan.keep_shape.push_back(1);
       if (keepdim) plan.out_shape.push_back(1);
     } else {
