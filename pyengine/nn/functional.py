@@ -1,4 +1,5 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
+from ._attention_fns import scaled_dot_product_attention
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
@@ -26,4 +27,4 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "avg_pool2d", "max_pool1d", "max_pool2d",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
            "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss", "one_hot", "flatten", "unflatten",
-           "identity"]
+           "identity", "scaled_dot_product_attention"]
