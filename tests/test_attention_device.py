@@ -195,8 +195,8 @@ def test_kernels_read_strided_views_in_place(device, mask_kind, dtype):
 def test_cuda_matches_cpu(name, dtype):
     arrays, mask, causal, scale = case_arrays(name, dtype)
     g = grad_out_for(arrays, mask, causal, scale)
-    out_cu, grads_cu = run_pe("cuda", arrays, mask, causal, scale, g)
-    out_cp, grads_cp = run_pe("cpu", arrays, mask, causal, scale, g)
+    out_cu, grads_cu = run_kernels("cuda", arrays, mask, causal, scale, g)
+    out_cp, grads_cp = run_kernels("cpu", arrays, mask, causal, scale, g)
     np.testing.assert_allclose(out_cu, out_cp, **tol(dtype))
     for a, b in zip(grads_cu, grads_cp):
         np.testing.assert_allclose(a, b, **tol(dtype))
@@ -206,8 +206,8 @@ def test_cuda_matches_cpu(name, dtype):
 def test_cuda_is_deterministic():
     arrays, mask, causal, scale = case_arrays("tiles_S_gt_L", "float32")
     g = grad_out_for(arrays, mask, causal, scale)
-    first = run_pe("cuda", arrays, mask, causal, scale, g)
-    second = run_pe("cuda", arrays, mask, causal, scale, g)
+    first = run_kernels("cuda", arrays, mask, causal, scale, g)
+    second = run_kernels("cuda", arrays, mask, causal, scale, g)
     np.testing.assert_array_equal(first[0], second[0])
     for a, b in zip(first[1], second[1]):
         np.testing.assert_array_equal(a, b)
@@ -250,43 +250,54 @@ MEMORY_SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
     import pyengine as pe
-    import pyengine.nn.functional as F
+    from pyengine import _C
 
     def status(key):  # bytes
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
 
+    def reset_peak():  # the peak resident set size (VmHWM) back to the current one
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return status("VmHWM")
+
+    causal = bool(int(sys.argv[1]))
     H, L, E = 4, 1024, 16
     rng = np.random.default_rng(0)
-    warm = [pe.tensor(rng.standard_normal((8, 256, E)), device="cuda") for _ in range(3)]
-    F.scaled_dot_product_attention(*warm)  # thread pool, fiber stacks, allocator caches
-    xs = [pe.tensor(rng.standard_normal((H, L, E)), device="cuda") for _ in range(3)]
+    def run(*shape):
+        q, k, v, g = (pe.tensor(rng.standard_normal(shape), device="cuda")._impl for _ in range(4))
+        out, lse = _C.scaled_dot_product_attention(q, k, v, None, causal, 0.25)
+        return (q, k, v, g, out, lse)
+    run(8, 256, E)  # thread pool, fiber stacks, allocator caches
+    q, k, v, g = (pe.tensor(rng.standard_normal((H, L, E)), device="cuda")._impl for _ in range(4))
     try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets the peak resident set size (VmHWM) to the current one
+        before = reset_peak()
     except OSError:
         print("skip")
         sys.exit()
-    before = status("VmHWM")
-    out = F.scaled_dot_product_attention(*xs, is_causal=bool(int(sys.argv[1])))
-    out.cpu()
-    print(status("VmHWM") - before, H * L * L * 8)
+    out, lse = _C.scaled_dot_product_attention(q, k, v, None, causal, 0.25)
+    forward = status("VmHWM") - before
+    before = reset_peak()
+    grads = _C.scaled_dot_product_attention_backward(g, q, k, v, None, causal, 0.25, out, lse)
+    backward = status("VmHWM") - before
+    print(forward, backward, H * L * L * 8)
 """)
 
 
 @pytest.mark.skipif(not HAS_CUDA or not pe.cuda.is_emulated() or not sys.platform.startswith("linux"),
                     reason="device memory is host memory only on the emulated GPU; peak RSS from Linux's /proc")
 @pytest.mark.parametrize("causal", [0, 1])
-def test_cuda_forward_memory_does_not_grow_with_L_times_S(causal):
+def test_cuda_kernels_memory_does_not_grow_with_L_times_S(causal):
     # pyengine exposes no device-memory statistics; on the emulated GPU device memory is the
-    # process's memory, so the peak resident set of a fresh process bounds what the forward
-    # allocated (the composed path, which materialises the (L, S) scores, grows it by ~3x
-    # H * L * S * 8 bytes here; the fused kernel by O(H * L * E)).
+    # process's memory, so the peak resident set of a fresh process bounds what the kernels and
+    # their outputs took: O(H * L * E) here (out, lse, the gradients, the O(L) scratch), where
+    # the (L, S) scores alone would be H * L * S * 8 bytes = 32 MiB.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     res = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(causal)], capture_output=True, text=True,
                          timeout=300, env=env)
     assert res.returncode == 0, res.stderr
     if res.stdout.strip() == "skip":
         pytest.skip("/proc/self/clear_refs is not writable here")
-    grew, scores_bytes = map(int, res.stdout.split())
-    assert grew < scores_bytes // 4, (grew, scores_bytes)
+    forward, backward, scores_bytes = map(int, res.stdout.split())
+    assert forward < scores_bytes // 8, (forward, scores_bytes)
+    assert backward < scores_bytes // 8, (backward, scores_bytes)
