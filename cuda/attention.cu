@@ -19,7 +19,8 @@
 // The head dims E and Ev are arbitrary: a block writes one B-wide chunk of output columns and
 // recomputes the scores for each chunk (one chunk, no recomputation, for head dims <= B).
 //
-// Forward: one block per (batch matrix, query tile, Ev chunk); it walks the key tiles (with
+// Forward: one block per (batch matrix, query tile, Ev chunk); its query tile stays in shared
+// memory (head dims up to 64), and it walks the key tiles (with
 // causal, only up to the diagonal) keeping the running row max m, row sum l and the output
 // accumulator in registers, rescaling by exp(m_old - m_new) when the max grows; bool/additive
 // masks and causal exclusion are applied to each score tile as it is computed.
@@ -55,10 +56,16 @@ struct Tile {
   static constexpr int R = sizeof(T) == 4 ? 4 : 2;  // rows (and columns) per thread
   static constexpr int B = kSide * R;               // tile side: queries, keys, output columns
   static constexpr int ldA = kDepth + 1;            // padded: 16 lanes read 16 different rows
-  // Shared memory, in T: two row slices (B x ldA), then two B x B tiles (P and dS).
+  // The forward keeps its query tile in shared memory for the whole key loop when E <= this.
+  static constexpr int resident_depth = 64;
+  static constexpr int ldQ = resident_depth + 1;
+  // Shared memory, in T: two row slices (B x ldA), then the B x B tile P, then either the
+  // B x B tile dS (backward) or the resident query tile, B x ldQ (forward).
   static constexpr int slice = B * ldA;
-  static constexpr int words = 2 * slice + 2 * B * B;
-  static_assert(words * sizeof(T) <= 48 * 1024, "attention tiles exceed 48 KiB of shared memory");
+  static constexpr int backward_words = 2 * slice + 2 * B * B;
+  static constexpr int forward_words = 2 * slice + B * B + B * ldQ;
+  static_assert(backward_words * sizeof(T) <= 48 * 1024 && forward_words * sizeof(T) <= 48 * 1024,
+                "attention tiles exceed 48 KiB of shared memory");
 };
 
 // One matrix of an operand, after its batch offset: element (r, c) is p[r * rs + c * cs].
@@ -102,20 +109,23 @@ __device__ void stage(T* sm, int ld, int rows, int cols, Mat<T> m, int64_t r0, i
 }
 
 // acc[i][j] = A_{a0 + ty + 16 i} . B_{b0 + tx + 16 j} over `depth` columns (zero past an, bn).
+// With `resident` non-null, A's tile is already in shared memory there (row stride ldQ, zero
+// past `depth` up to a multiple of 16) and only B is staged.
 template <class T>
 __device__ void tile_dot(T (&acc)[Tile<T>::R][Tile<T>::R], Mat<T> a, int64_t a0, int64_t an, Mat<T> b, int64_t b0,
-                         int64_t bn, int64_t depth, T* smA, T* smB) {
+                         int64_t bn, int64_t depth, T* smA, T* smB, const T* resident = nullptr) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B, ld = Tile<T>::ldA;
   const Coords t;
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < R; ++j) acc[i][j] = T(0);
   for (int64_t d0 = 0; d0 < depth; d0 += kDepth) {
-    stage(smA, ld, B, kDepth, a, a0, an, d0, depth);
+    if (!resident) stage(smA, ld, B, kDepth, a, a0, an, d0, depth);
     stage(smB, ld, B, kDepth, b, b0, bn, d0, depth);
     __syncthreads();
     for (int d = 0; d < kDepth; ++d) {
       T x[R], y[R];
-      for (int i = 0; i < R; ++i) x[i] = smA[(t.ty + kSide * i) * ld + d];
+      for (int i = 0; i < R; ++i)
+        x[i] = resident ? resident[(t.ty + kSide * i) * Tile<T>::ldQ + d0 + d] : smA[(t.ty + kSide * i) * ld + d];
       for (int j = 0; j < R; ++j) y[j] = smB[(t.tx + kSide * j) * ld + d];
       for (int i = 0; i < R; ++i)
         for (int j = 0; j < R; ++j) acc[i][j] += x[i] * y[j];
@@ -179,12 +189,13 @@ struct Batch {
 };
 
 // The block's shared memory: two staged slices (A and B rows of tile_dot; G rows of accumulate
-// use the first) and the P and dS tiles, both [query][key].
+// use the first), the P tile and then the dS tile (both [query][key]) or, in the forward, the
+// resident query tile in the same place.
 template <class T>
 struct Smem {
-  T *a, *b, *p, *ds;
+  T *a, *b, *p, *ds, *q;
   __device__ explicit Smem(T* base)
-      : a(base), b(base + Tile<T>::slice), p(base + 2 * Tile<T>::slice), ds(p + Tile<T>::B * Tile<T>::B) {}
+      : a(base), b(base + Tile<T>::slice), p(base + 2 * Tile<T>::slice), ds(p + Tile<T>::B * Tile<T>::B), q(ds) {}
 };
 
 template <class T>
@@ -197,10 +208,10 @@ __device__ __forceinline__ T neg_inf() {
 // consecutive lanes on consecutive keys.
 template <class T>
 __device__ void scores(T (&s)[Tile<T>::R][Tile<T>::R], const Params<T>& a, const Batch<T>& bt, int64_t q0,
-                       int64_t k0, const Smem<T>& sm) {
+                       int64_t k0, const Smem<T>& sm, const T* resident_q = nullptr) {
   constexpr int R = Tile<T>::R;
   const Coords t;
-  tile_dot<T>(s, bt.q, q0, a.L, bt.k, k0, a.S, a.E, sm.a, sm.b);
+  tile_dot<T>(s, bt.q, q0, a.L, bt.k, k0, a.S, a.E, sm.a, sm.b, resident_q);
   for (int i = 0; i < R; ++i) {
     const int64_t qi = q0 + t.ty + kSide * i;
     for (int j = 0; j < R; ++j) {
@@ -237,11 +248,18 @@ __global__ void __launch_bounds__(kBlock) forward_kernel(Params<T> a) {
       m[i] = neg_inf<T>(), l[i] = T(0);
       for (int j = 0; j < R; ++j) o[i][j] = T(0);
     }
+    // The query tile is read once for the whole key loop when it fits (E <= 64: the common head
+    // dims); the first tile_dot's barrier publishes it. Wider heads restage it per key tile.
+    const T* resident_q = nullptr;
+    if (a.E <= Tile<T>::resident_depth) {
+      stage(sm.q, Tile<T>::ldQ, B, static_cast<int>(tiles(a.E, kDepth) * kDepth), bt.q, q0, a.L, 0, a.E);
+      resident_q = sm.q;
+    }
     // Causal: key tiles past the last query of this tile see nobody; skip them.
     const int64_t kend = a.causal ? (a.S < q0 + B ? a.S : q0 + B) : a.S;
     for (int64_t k0 = 0; k0 < kend; k0 += B) {
       T s[R][R];
-      scores(s, a, bt, q0, k0, sm);
+      scores(s, a, bt, q0, k0, sm, resident_q);
       for (int i = 0; i < R; ++i) {
         T mx = neg_inf<T>();
         for (int j = 0; j < R; ++j) mx = BlockMaxNan::combine<T>(mx, s[i][j]);
@@ -414,8 +432,8 @@ Params<T> make_params(const AttentionArgs& a) {
 unsigned grid_for(int64_t n) { return static_cast<unsigned>(n < 0x7fffffff ? n : 0x7fffffff); }
 
 template <class T>
-size_t shared_bytes() {
-  return Tile<T>::words * sizeof(T);
+size_t shared_bytes(bool forward) {
+  return (forward ? Tile<T>::forward_words : Tile<T>::backward_words) * sizeof(T);
 }
 
 template <class T>
@@ -423,7 +441,7 @@ void forward_t(const AttentionArgs& args) {
   const Params<T> p = make_params<T>(args);
   constexpr int B = Tile<T>::B;
   auto* k = &forward_kernel<T>;
-  PE_LAUNCH(k, grid_for(p.nb * tiles(p.L, B) * tiles(p.Ev, B)), kBlock, shared_bytes<T>(), p);
+  PE_LAUNCH(k, grid_for(p.nb * tiles(p.L, B) * tiles(p.Ev, B)), kBlock, shared_bytes<T>(true), p);
 }
 
 template <class T>
@@ -437,9 +455,9 @@ void backward_t(const AttentionArgs& args) {
   auto* dot = &row_dot_kernel<T>;
   PE_LAUNCH(dot, blocks_for(rows, warps), kThreads, 0, p.dout, static_cast<const T*>(p.out), p.D, rows, p.Ev);
   auto* kv = &dkdv_kernel<T>;
-  PE_LAUNCH(kv, grid_for(p.nb * tiles(p.S, B) * tiles(p.E > p.Ev ? p.E : p.Ev, B)), kBlock, shared_bytes<T>(), p);
+  PE_LAUNCH(kv, grid_for(p.nb * tiles(p.S, B) * tiles(p.E > p.Ev ? p.E : p.Ev, B)), kBlock, shared_bytes<T>(false), p);
   auto* q = &dq_kernel<T>;
-  PE_LAUNCH(q, grid_for(p.nb * tiles(p.L, B) * tiles(p.E, B)), kBlock, shared_bytes<T>(), p);
+  PE_LAUNCH(q, grid_for(p.nb * tiles(p.L, B) * tiles(p.E, B)), kBlock, shared_bytes<T>(false), p);
 }
 
 void attention_forward(const AttentionArgs& a) {
