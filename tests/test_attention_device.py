@@ -53,6 +53,8 @@ CASES = {
     "causal_L_gt_S": ((2, 70, 4), (2, 40, 4), (2, 40, 3), None, True, None),
     "causal_square_tiles": ((1, 66, 3), (1, 66, 3), (1, 66, 3), None, True, 0.7),
     "custom_scale": ((2, 6, 5), (2, 7, 5), (2, 7, 5), ("add", (6, 7)), False, 1.7),
+    "size_one": ((1, 1), (1, 1), (1, 1), None, True, None),
+    "one_key": ((3, 5, 2), (3, 1, 2), (3, 1, 4), ("bool", (5, 1)), False, None),
 }
 
 
