@@ -85,8 +85,14 @@ def run_pe(device, arrays, mask, causal, scale, grad_out):
     m = None if mask is None else pe.tensor(mask, device=device)
     out = F.scaled_dot_product_attention(*xs, attn_mask=m, is_causal=causal, scale=scale)
     assert out.device.type == pe.device(device).type
+    assert_fused(out)
     (out * pe.tensor(grad_out, device=device)).sum().backward()
     return npy(out), [npy(x.grad) for x in xs]
+
+
+def assert_fused(out):
+    """F.scaled_dot_product_attention took the fused kernels (not the composed plain path)."""
+    assert type(out.grad_fn).__name__ == "FusedAttentionBackward", out.grad_fn
 
 
 def run_torch(arrays, mask, causal, scale, grad_out):
@@ -165,6 +171,7 @@ def test_strided_and_transposed_views(device, name, dtype):
     assert not any(x.is_contiguous() for x in xs)
     m = None if mask is None else pe.tensor(mask, device=device)
     out = F.scaled_dot_product_attention(*xs, attn_mask=m, is_causal=causal, scale=scale)
+    assert_fused(out)
     (out * pe.tensor(g, device=device)).sum().backward()
     np.testing.assert_allclose(npy(out), ref, **tol(dtype))
     for (f, _), b, want in zip(views(arrays), bases, ref_grads):
@@ -243,6 +250,7 @@ def test_gradcheck_float64(device, name):
     mask = make_mask(mspec, "float64")
     m = None if mask is None else pe.tensor(mask, device=device)
     fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=causal, scale=scale)
+    assert_fused(fn(*(pe.tensor(a, device=device, requires_grad=True) for a in arrays)))
     assert gradcheck_on(device, fn, *arrays)
 
 
