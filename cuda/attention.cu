@@ -59,14 +59,22 @@ struct Tile {
   // The forward keeps its query tile in shared memory for the whole key loop when E <= this.
   static constexpr int resident_depth = 64;
   static constexpr int ldQ = resident_depth + 1;
-  // Shared memory, in T: two row slices (B x ldA), then the B x B tile P, then either the
-  // B x B tile dS (backward) or the resident query tile, B x ldQ (forward).
+  // P and dS tiles, [query][key], padded: the two half-warps of a warp read neighbouring rows.
+  static constexpr int ldP = B + 1;
+  // Shared memory, in T: two row slices (B x ldA), then the tile P, then either the tile dS
+  // (backward) or the resident query tile, B x ldQ (forward).
   static constexpr int slice = B * ldA;
-  static constexpr int backward_words = 2 * slice + 2 * B * B;
-  static constexpr int forward_words = 2 * slice + B * B + B * ldQ;
+  static constexpr int backward_words = 2 * slice + 2 * B * ldP;
+  static constexpr int forward_words = 2 * slice + B * ldP + B * ldQ;
   static_assert(backward_words * sizeof(T) <= 48 * 1024 && forward_words * sizeof(T) <= 48 * 1024,
                 "attention tiles exceed 48 KiB of shared memory");
 };
+
+// A thread's R x R tile elements and its R rows' values, in registers.
+template <class T>
+using Regs = T[Tile<T>::R][Tile<T>::R];
+template <class T>
+using RowRegs = T[Tile<T>::R];
 
 // One matrix of an operand, after its batch offset: element (r, c) is p[r * rs + c * cs].
 template <class T>
@@ -112,7 +120,7 @@ __device__ void stage(T* sm, int ld, int rows, int cols, Mat<T> m, int64_t r0, i
 // With `resident` non-null, A's tile is already in shared memory there (row stride ldQ, zero
 // past `depth` up to a multiple of 16) and only B is staged.
 template <class T>
-__device__ void tile_dot(T (&acc)[Tile<T>::R][Tile<T>::R], Mat<T> a, int64_t a0, int64_t an, Mat<T> b, int64_t b0,
+__device__ __forceinline__ void tile_dot(Regs<T>& acc, Mat<T> a, int64_t a0, int64_t an, Mat<T> b, int64_t b0,
                          int64_t bn, int64_t depth, T* smA, T* smB, const T* resident = nullptr) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B, ld = Tile<T>::ldA;
   const Coords t;
@@ -135,10 +143,10 @@ __device__ void tile_dot(T (&acc)[Tile<T>::R][Tile<T>::R], Mat<T> a, int64_t a0,
 }
 
 // acc[i][j] += sum_k tile(ty + 16 i, k) * G(g0 + k, c0 + tx + 16 j), k over the B x B shared tile
-// (tile(r, k) = tile[r * B + k], or tile[k * B + r] when Transposed); G's rows past gn and
+// (tile(r, k) = tile[r * ldP + k], or tile[k * ldP + r] when Transposed); G's rows past gn and
 // columns past cn read as zero.
 template <bool Transposed, class T>
-__device__ void accumulate(T (&acc)[Tile<T>::R][Tile<T>::R], const T* tile, Mat<T> g, int64_t g0, int64_t gn,
+__device__ __forceinline__ void accumulate(Regs<T>& acc, const T* tile, Mat<T> g, int64_t g0, int64_t gn,
                            int64_t c0, int64_t cn, T* smG) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B;
   const Coords t;
@@ -149,7 +157,7 @@ __device__ void accumulate(T (&acc)[Tile<T>::R][Tile<T>::R], const T* tile, Mat<
       T x[R], y[R];
       for (int i = 0; i < R; ++i) {
         const int r = t.ty + kSide * i;
-        x[i] = Transposed ? tile[(k0 + k) * B + r] : tile[r * B + k0 + k];
+        x[i] = Transposed ? tile[(k0 + k) * Tile<T>::ldP + r] : tile[r * Tile<T>::ldP + k0 + k];
       }
       for (int j = 0; j < R; ++j) y[j] = smG[k * B + t.tx + kSide * j];
       for (int i = 0; i < R; ++i)
@@ -195,7 +203,7 @@ template <class T>
 struct Smem {
   T *a, *b, *p, *ds, *q;
   __device__ explicit Smem(T* base)
-      : a(base), b(base + Tile<T>::slice), p(base + 2 * Tile<T>::slice), ds(p + Tile<T>::B * Tile<T>::B), q(ds) {}
+      : a(base), b(base + Tile<T>::slice), p(base + 2 * Tile<T>::slice), ds(p + Tile<T>::B * Tile<T>::ldP), q(ds) {}
 };
 
 template <class T>
@@ -207,7 +215,7 @@ __device__ __forceinline__ T neg_inf() {
 // (out of range, causal j > i, false in a bool mask). The mask is read here, in the tile loop,
 // consecutive lanes on consecutive keys.
 template <class T>
-__device__ void scores(T (&s)[Tile<T>::R][Tile<T>::R], const Params<T>& a, const Batch<T>& bt, int64_t q0,
+__device__ __forceinline__ void scores(Regs<T>& s, const Params<T>& a, const Batch<T>& bt, int64_t q0,
                        int64_t k0, const Smem<T>& sm, const T* resident_q = nullptr) {
   constexpr int R = Tile<T>::R;
   const Coords t;
@@ -234,7 +242,7 @@ __host__ __device__ inline int64_t tiles(int64_t n, int64_t b) { return (n + b -
 // ---------------------------------------------------------------------------------- forward
 
 template <class T>
-__global__ void __launch_bounds__(kBlock) forward_kernel(Params<T> a) {
+__global__ void __launch_bounds__(kBlock, 1) forward_kernel(Params<T> a) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B;
   PE_DYNAMIC_SHARED(T, smem);
   const Smem<T> sm(smem);
@@ -270,7 +278,7 @@ __global__ void __launch_bounds__(kBlock) forward_kernel(Params<T> a) {
         T sum = T(0);
         for (int j = 0; j < R; ++j) {
           const T p = s[i][j] == neg_inf<T>() ? T(0) : std::exp(s[i][j] - m_new);
-          sm.p[(t.ty + kSide * i) * B + t.tx + kSide * j] = p;
+          sm.p[(t.ty + kSide * i) * Tile<T>::ldP + t.tx + kSide * j] = p;
           sum += p;
         }
         l[i] = l[i] * alpha + row_sum(sum);
@@ -309,7 +317,7 @@ __global__ void row_dot_kernel(const T* dout, const T* out, T* D, int64_t rows, 
 
 // The row statistics a backward tile needs for its query rows q0 + ty + 16 i.
 template <class T>
-__device__ void row_stats(const Params<T>& a, int64_t b, int64_t q0, T (&lse)[Tile<T>::R], T (&D)[Tile<T>::R]) {
+__device__ __forceinline__ void row_stats(const Params<T>& a, int64_t b, int64_t q0, RowRegs<T>& lse, RowRegs<T>& D) {
   const Coords t;
   for (int i = 0; i < Tile<T>::R; ++i) {
     const int64_t qi = q0 + t.ty + kSide * i;
@@ -321,26 +329,27 @@ __device__ void row_stats(const Params<T>& a, int64_t b, int64_t q0, T (&lse)[Ti
 // Recomputes the tile at (q0, k0): P_ij = exp(s_ij - lse_i) into sm.p (0 for excluded keys and
 // rows that saw no key) and dS_ij = P_ij (dO_i . v_j - D_i) into sm.ds.
 template <class T>
-__device__ void probabilities(const Params<T>& a, const Batch<T>& bt, int64_t b, int64_t q0, int64_t k0,
-                              const T (&lse)[Tile<T>::R], const T (&D)[Tile<T>::R], const Smem<T>& sm) {
-  constexpr int R = Tile<T>::R, B = Tile<T>::B;
+__device__ __forceinline__ void probabilities(const Params<T>& a, const Batch<T>& bt, int64_t b, int64_t q0, int64_t k0,
+                              const RowRegs<T>& lse, const RowRegs<T>& D, const Smem<T>& sm) {
+  constexpr int R = Tile<T>::R;
   const Coords t;
   T p[R][R], dp[R][R];
   scores(p, a, bt, q0, k0, sm);
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < R; ++j) {
       p[i][j] = (p[i][j] == neg_inf<T>() || lse[i] == neg_inf<T>()) ? T(0) : std::exp(p[i][j] - lse[i]);
-      sm.p[(t.ty + kSide * i) * B + t.tx + kSide * j] = p[i][j];
+      sm.p[(t.ty + kSide * i) * Tile<T>::ldP + t.tx + kSide * j] = p[i][j];
     }
   const Mat<T> dout{a.dout + b * a.L * a.Ev, a.Ev, 1};
   tile_dot<T>(dp, dout, q0, a.L, bt.v, k0, a.S, a.Ev, sm.a, sm.b);
   for (int i = 0; i < R; ++i)
-    for (int j = 0; j < R; ++j) sm.ds[(t.ty + kSide * i) * B + t.tx + kSide * j] = p[i][j] * (dp[i][j] - D[i]);
+    for (int j = 0; j < R; ++j)
+      sm.ds[(t.ty + kSide * i) * Tile<T>::ldP + t.tx + kSide * j] = p[i][j] * (dp[i][j] - D[i]);
 }
 
 // dK and dV for one (batch, key tile, column chunk): walks the query tiles that can see the keys.
 template <class T>
-__global__ void __launch_bounds__(kBlock) dkdv_kernel(Params<T> a) {
+__global__ void __launch_bounds__(kBlock, 1) dkdv_kernel(Params<T> a) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B;
   PE_DYNAMIC_SHARED(T, smem);
   const Smem<T> sm(smem);
@@ -375,7 +384,7 @@ __global__ void __launch_bounds__(kBlock) dkdv_kernel(Params<T> a) {
 
 // dQ for one (batch, query tile, E chunk): walks the key tiles the queries see.
 template <class T>
-__global__ void __launch_bounds__(kBlock) dq_kernel(Params<T> a) {
+__global__ void __launch_bounds__(kBlock, 1) dq_kernel(Params<T> a) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B;
   PE_DYNAMIC_SHARED(T, smem);
   const Smem<T> sm(smem);
