@@ -6,8 +6,9 @@ small CNN (batch 128, 28x28), and the recurrent layers of benchmarks/bench_rnn.p
 batch 64, input 32, hidden 128; a 2-layer bidirectional LSTM of seq 100, batch 32, input 128,
 hidden 256) forward and forward+backward, and the fused scaled-dot-product attention (batch 8,
 heads 8, seq 512, head dim 64, and batch 1, seq 4096; causal and not) forward and forward+backward.
-Each time is the median of several synchronised runs after a warm-up. The FP32 peak is the CUDA-core peak: 2 FLOP (one FMA) x cores x boost clock, with the
-cores per SM of the device's architecture. Run by benchmarks/gpu_check.sh; pass --device cuda on
+Each time is the median of several synchronised runs after a warm-up. The FP32 peak is the
+CUDA-core peak: 2 FLOP (one FMA) x cores x boost clock, with the cores per SM of the device's
+architecture. Run by benchmarks/gpu_check.sh; pass --device cuda on
 the emulated build only to smoke-test the script (numbers there mean nothing).
 """
 import argparse
