@@ -19,11 +19,11 @@
 // The head dims E and Ev are arbitrary: a block writes one B-wide chunk of output columns and
 // recomputes the scores for each chunk (one chunk, no recomputation, for head dims <= B).
 //
-// Forward: one block per (batch matrix, query tile, Ev chunk); its query tile stays in shared
-// memory (head dims up to 64), and it walks the key tiles (with
-// causal, only up to the diagonal) keeping the running row max m, row sum l and the output
-// accumulator in registers, rescaling by exp(m_old - m_new) when the max grows; bool/additive
-// masks and causal exclusion are applied to each score tile as it is computed.
+// Forward: one block per (batch matrix, query tile, Ev chunk). Its query tile stays in shared
+// memory (head dims up to 64) while it walks the key tiles (with causal, only up to the
+// diagonal), keeping the running row max m, row sum l and the output accumulator in registers
+// and rescaling by exp(m_old - m_new) when the max grows; bool/additive masks and causal
+// exclusion are applied to each score tile as it is computed. It saves lse = m + log(l).
 //
 // Backward (deterministic, no atomics: every gradient element is summed in a fixed order by
 // one thread): D_i = dO_i . out_i into an O(L) scratch buffer; then one block per (batch, key
@@ -33,7 +33,6 @@
 // result that depends on the order blocks finish).
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
 
 #include "cuda/block_reduce.h"
 #include "cuda/cuda_emu.h"
@@ -121,7 +120,7 @@ __device__ void stage(T* sm, int ld, int rows, int cols, Mat<T> m, int64_t r0, i
 // past `depth` up to a multiple of 16) and only B is staged.
 template <class T>
 __device__ __forceinline__ void tile_dot(Regs<T>& acc, Mat<T> a, int64_t a0, int64_t an, Mat<T> b, int64_t b0,
-                         int64_t bn, int64_t depth, T* smA, T* smB, const T* resident = nullptr) {
+                                         int64_t bn, int64_t depth, T* smA, T* smB, const T* resident = nullptr) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B, ld = Tile<T>::ldA;
   const Coords t;
   for (int i = 0; i < R; ++i)
@@ -147,7 +146,7 @@ __device__ __forceinline__ void tile_dot(Regs<T>& acc, Mat<T> a, int64_t a0, int
 // columns past cn read as zero.
 template <bool Transposed, class T>
 __device__ __forceinline__ void accumulate(Regs<T>& acc, const T* tile, Mat<T> g, int64_t g0, int64_t gn,
-                           int64_t c0, int64_t cn, T* smG) {
+                                           int64_t c0, int64_t cn, T* smG) {
   constexpr int R = Tile<T>::R, B = Tile<T>::B;
   const Coords t;
   for (int k0 = 0; k0 < B; k0 += kDepth) {
@@ -215,8 +214,8 @@ __device__ __forceinline__ T neg_inf() {
 // (out of range, causal j > i, false in a bool mask). The mask is read here, in the tile loop,
 // consecutive lanes on consecutive keys.
 template <class T>
-__device__ __forceinline__ void scores(Regs<T>& s, const Params<T>& a, const Batch<T>& bt, int64_t q0,
-                       int64_t k0, const Smem<T>& sm, const T* resident_q = nullptr) {
+__device__ __forceinline__ void scores(Regs<T>& s, const Params<T>& a, const Batch<T>& bt, int64_t q0, int64_t k0,
+                                       const Smem<T>& sm, const T* resident_q = nullptr) {
   constexpr int R = Tile<T>::R;
   const Coords t;
   tile_dot<T>(s, bt.q, q0, a.L, bt.k, k0, a.S, a.E, sm.a, sm.b, resident_q);
@@ -236,7 +235,8 @@ __device__ __forceinline__ void scores(Regs<T>& s, const Params<T>& a, const Bat
   }
 }
 
-// Tiles per dimension, and the block-uniform walk over the flattened (batch, tile, chunk) grid.
+// Tiles of b covering n. Each kernel walks its flattened (batch, tile, chunk) grid block-uniformly
+// (a grid-stride loop over blocks), so every thread of a block meets the same barriers.
 __host__ __device__ inline int64_t tiles(int64_t n, int64_t b) { return (n + b - 1) / b; }
 
 // ---------------------------------------------------------------------------------- forward
@@ -329,8 +329,9 @@ __device__ __forceinline__ void row_stats(const Params<T>& a, int64_t b, int64_t
 // Recomputes the tile at (q0, k0): P_ij = exp(s_ij - lse_i) into sm.p (0 for excluded keys and
 // rows that saw no key) and dS_ij = P_ij (dO_i . v_j - D_i) into sm.ds.
 template <class T>
-__device__ __forceinline__ void probabilities(const Params<T>& a, const Batch<T>& bt, int64_t b, int64_t q0, int64_t k0,
-                              const RowRegs<T>& lse, const RowRegs<T>& D, const Smem<T>& sm) {
+__device__ __forceinline__ void probabilities(const Params<T>& a, const Batch<T>& bt, int64_t b, int64_t q0,
+                                              int64_t k0, const RowRegs<T>& lse, const RowRegs<T>& D,
+                                              const Smem<T>& sm) {
   constexpr int R = Tile<T>::R;
   const Coords t;
   T p[R][R], dp[R][R];
