@@ -271,15 +271,16 @@ MEMORY_SCRIPT = textwrap.dedent("""
             f.write("5")
         return status("VmHWM")
 
-    causal = bool(int(sys.argv[1]))
-    H, L, E = 4, 1024, 16
+    causal, L, S = bool(int(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+    H, E = 4, 16
     rng = np.random.default_rng(0)
     def run(*shape):
         q, k, v, g = (pe.tensor(rng.standard_normal(shape), device="cuda")._impl for _ in range(4))
         out, lse = _C.scaled_dot_product_attention(q, k, v, None, causal, 0.25)
         return (q, k, v, g, out, lse)
     run(8, 256, E)  # thread pool, fiber stacks, allocator caches
-    q, k, v, g = (pe.tensor(rng.standard_normal((H, L, E)), device="cuda")._impl for _ in range(4))
+    q, g = (pe.tensor(rng.standard_normal((H, L, E)), device="cuda")._impl for _ in range(2))
+    k, v = (pe.tensor(rng.standard_normal((H, S, E)), device="cuda")._impl for _ in range(2))
     try:
         before = reset_peak()
     except OSError:
@@ -290,21 +291,21 @@ MEMORY_SCRIPT = textwrap.dedent("""
     before = reset_peak()
     grads = _C.scaled_dot_product_attention_backward(g, q, k, v, None, causal, 0.25, out, lse)
     backward = status("VmHWM") - before
-    print(forward, backward, H * L * L * 8)
+    print(forward, backward, H * L * S * 8)
 """)
 
 
 @pytest.mark.skipif(not HAS_CUDA or not pe.cuda.is_emulated() or not sys.platform.startswith("linux"),
                     reason="device memory is host memory only on the emulated GPU; peak RSS from Linux's /proc")
-@pytest.mark.parametrize("causal", [0, 1])
-def test_cuda_kernels_memory_does_not_grow_with_L_times_S(causal):
+@pytest.mark.parametrize("L, S, causal", [(1024, 1024, 0), (1024, 1024, 1), (256, 4096, 0)])
+def test_cuda_kernels_memory_does_not_grow_with_L_times_S(L, S, causal):
     # pyengine exposes no device-memory statistics; on the emulated GPU device memory is the
     # process's memory, so the peak resident set of a fresh process bounds what the kernels and
     # their outputs took: O(H * L * E) here (out, lse, the gradients, the O(L) scratch), where
-    # the (L, S) scores alone would be H * L * S * 8 bytes = 32 MiB.
+    # the (L, S) scores alone would be H * L * S * 8 bytes (32 MiB).
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    res = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(causal)], capture_output=True, text=True,
-                         timeout=300, env=env)
+    res = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(causal), str(L), str(S)], capture_output=True,
+                         text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr
     if res.stdout.strip() == "skip":
         pytest.skip("/proc/self/clear_refs is not writable here")
