@@ -248,6 +248,17 @@ def test_functional_vs_torch():
     assert_close({n: (outs["torch"][n], outs["pe"][n]) for n in outs["torch"]})
 
 
+@pytest.mark.parametrize("lsn", [(0, 3, 2), (3, 0, 2), (3, 3, 0), (1, 1, 1)])
+@pytest.mark.parametrize("nw", [True, False])
+def test_empty_and_single_sizes_vs_torch(lsn, nw):
+    """No queries, no keys (outputs are the out_proj bias), an empty batch, one of each."""
+    n_q, n_k, n_b = lsn
+    tm, pm = make_pair()
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((n_q, n_b, E)), rng.standard_normal((n_k, n_b, E)), rng.standard_normal((n_k, n_b, E))
+    assert_close(run_both(tm, pm, q, k, v, need_weights=nw))
+
+
 def test_fully_masked_rows_give_zeros():
     """A query row that sees no key: zero output and weights, zero gradients (PyTorch's SDPA
     gives zeros there too; its need_weights path gives NaN)."""
