@@ -522,3 +522,19 @@ def test_encoder_layer_on_device_equals_cpu(device):
         md.zero_grad()
     for a, b in zip(results["cpu"], results[device]):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
+
+
+def test_positional_encodings_on_device(device):
+    x = np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32)
+    outs = {}
+    for dev in ("cpu", device):
+        pe.manual_seed(0)
+        sin = SinusoidalPositionalEncoding(6, dropout=0.0, max_len=8).to(dev)
+        learned = LearnedPositionalEmbedding(8, 6).to(dev)
+        xt = pe.tensor(x, device=dev, requires_grad=True)
+        y = learned(sin(xt))
+        assert y.device.type == pe.device(dev).type
+        y.sum().backward()
+        outs[dev] = [npy(y), npy(xt.grad), npy(learned.weight.grad)]
+    for a, b in zip(outs["cpu"], outs[device]):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
