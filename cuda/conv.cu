@@ -21,14 +21,20 @@
 // consecutive positions for gy.
 //
 // The input gradient gathers, for each input pixel, the output pixels whose windows cover it
-// (stride-divisibility tested per element): no scatter, no atomics. The weight gradient
+// (stride-divisibility tested per element): no scatter, no atomics. A tap that reaches no output
+// pixel is gathered as 0, which multiplies the weight: 0 * inf = NaN where PyTorch (col2im)
+// forms no product at all. A weight with a non-finite value (one device reduction tells) runs
+// the masked instance instead, which skips those products; a finite weight keeps the plain
+// loop, whose zeros change nothing. The weight gradient
 // reduces over N*OH*OW; when that is long against few output tiles, it is split into slices
 // (a count fixed by the shape) whose partial results are summed in slice order by a second
 // kernel: deterministic, no atomics anywhere.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "cuda/cuda_emu.h"
 #include "cuda/device_buffer.h"
@@ -92,6 +98,7 @@ template <class T_>
 struct Forward {
   using T = T_;
   static constexpr bool kBKFast = false;  // B tile loaded with consecutive threads on columns
+  static constexpr bool kMasked = false;  // every zero it gathers is the padding's (a real operand)
   Geometry geo;
   GemmSizes sz;
   const T* x;
@@ -144,10 +151,13 @@ struct Forward {
 };
 
 // ---------------------------------------------------------------- input gradient: gx = w^T @ gather(gy)
-template <class T_>
+// Masked_: fetch also says which B elements are real (b_live), and the GEMM loop skips the
+// products of the others instead of multiplying their zeros (see the top of the file).
+template <class T_, bool Masked_>
 struct InputGrad {
   using T = T_;
   static constexpr bool kBKFast = false;
+  static constexpr bool kMasked = Masked_;
   Geometry geo;
   GemmSizes sz;
   const T* gy;
@@ -165,6 +175,7 @@ struct InputGrad {
   int b_h, b_w;            // ih + pad_top, iw + pad_left
   bool b_ok;
   Digits b_tap[kMicro];
+  bool b_live[kMicro];  // Masked_: whether b[i] of the last fetch is a real tap
 
   __device__ void start(int g, int64_t m0, int64_t n0, int64_t k0, int tid) {
     const int64_t wk = int64_t(geo.cg) * taps;  // one output channel of w
@@ -203,6 +214,7 @@ struct InputGrad {
       const bool ok = b_ok && t.hi < geo.kg && dh >= 0 && dw >= 0 && oh * geo.stride_h == dh &&
                       ow * geo.stride_w == dw && oh < geo.out_h && ow < geo.out_w;
       b[i] = ok ? b_img[t.hi * out_plane + int64_t(oh) * geo.out_w + ow] : T(0);
+      b_live[i] = ok;
       advance(b_tap[i], tap_step, geo.k_h, geo.k_w);
     }
   }
@@ -219,6 +231,7 @@ template <class T_>
 struct WeightGrad {
   using T = T_;
   static constexpr bool kBKFast = true;  // B tile loaded with consecutive threads on positions
+  static constexpr bool kMasked = false;
   Geometry geo;
   GemmSizes sz;
   const T* gy;
@@ -274,8 +287,10 @@ struct WeightGrad {
 template <class P>
 __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
   using T = typename P::T;
+  static_assert(!P::kMasked || !P::kBKFast, "b_mask is laid out like a column-fast b_tile");
   __shared__ T a_tile[kTileK][kTileM + 1];  // k-major; +1: the loads' column writes hit distinct banks
   __shared__ T b_tile[kTileK][kTileN + 1];
+  __shared__ bool b_mask[P::kMasked ? kTileK : 1][P::kMasked ? kTileN : 1];  // P::kMasked: b_tile's real taps
   const int tid = threadIdx.x, tx = tid % kThreadsX, ty = tid / kThreadsX;
   const int64_t tiles_m = (p.sz.m + kTileM - 1) / kTileM, planes = int64_t(p.geo.groups) * p.sz.slices;
   for (int64_t z = blockIdx.z; z < planes; z += gridDim.z) {
@@ -296,6 +311,7 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
             b_tile[tid % kTileK][tid / kTileK + i * (kThreads / kTileK)] = b[i];
           else
             b_tile[tid / kTileN + i * (kThreads / kTileN)][tid % kTileN] = b[i];
+          if constexpr (P::kMasked) b_mask[tid / kTileN + i * (kThreads / kTileN)][tid % kTileN] = st.b_live[i];
         }
         __syncthreads();
         if (k0 + kTileK < k_end) st.fetch(a, b);  // the next slice loads while this one computes
@@ -303,8 +319,16 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
           T av[kMicro], bv[kMicro];
           for (int i = 0; i < kMicro; ++i) av[i] = a_tile[kk][ty + i * kThreadsY];
           for (int j = 0; j < kMicro; ++j) bv[j] = b_tile[kk][tx + j * kThreadsX];
-          for (int i = 0; i < kMicro; ++i)
-            for (int j = 0; j < kMicro; ++j) acc[i][j] += av[i] * bv[j];
+          if constexpr (P::kMasked) {  // no product for a missing tap, whatever the weight
+            bool live[kMicro];
+            for (int j = 0; j < kMicro; ++j) live[j] = b_mask[kk][tx + j * kThreadsX];
+            for (int i = 0; i < kMicro; ++i)
+              for (int j = 0; j < kMicro; ++j)
+                if (live[j]) acc[i][j] += av[i] * bv[j];
+          } else {
+            for (int i = 0; i < kMicro; ++i)
+              for (int j = 0; j < kMicro; ++j) acc[i][j] += av[i] * bv[j];
+          }
         }
         __syncthreads();  // the tiles are overwritten by the next step
       }
@@ -349,6 +373,16 @@ __global__ void __launch_bounds__(kThreads) channel_sum(const T* in, int64_t n, 
     }
     __syncthreads();  // `partial` is reused by the next channel
   }
+}
+
+// *flag = 1 when some v[i] (i < n) is not finite; left as it is otherwise. Every writer writes
+// the same value, so the race between them is harmless.
+template <class T>
+__global__ void flag_non_finite(const T* v, int64_t n, int* flag) {
+  bool finite = true;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    finite &= std::isfinite(v[i]);
+  if (!finite) *flag = 1;
 }
 
 // ---------------------------------------------------------------- launchers
@@ -408,9 +442,21 @@ void forward(const ops::Conv2dArgs& a) {
   launch(p);
 }
 
+// Whether the n values at device pointer v are all finite: one grid-stride pass, one int back.
 template <class T>
+bool all_finite(const T* v, int64_t n) {
+  if (n == 0) return true;
+  DeviceBuffer flag = DeviceBuffer::upload(std::vector<int>{0});
+  const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, 1024);
+  PE_LAUNCH(flag_non_finite<T>, dim3(unsigned(blocks)), dim3(kThreads), 0, v, n, flag.as<int>());
+  int bad = 0;
+  cuda_hooks().copy_to_host(&bad, flag.get(), sizeof(int), current_cuda_device());
+  return bad == 0;
+}
+
+template <class T, bool Masked>
 void input_grad(const ops::Conv2dArgs& a) {
-  InputGrad<T> p{};
+  InputGrad<T, Masked> p{};
   p.geo = geometry(a.shape);
   const int taps = narrow(int64_t(p.geo.k_h) * p.geo.k_w, "taps");
   p.taps = std::max(taps, 1);  // a divisor; with no taps nothing is read
@@ -464,7 +510,11 @@ void forward_slot(const ops::Conv2dArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "conv2d", [&] { forward<scalar_t>(a); });
 }
 void input_grad_slot(const ops::Conv2dArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] { input_grad<scalar_t>(a); });
+  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] {
+    const ops::Conv2dShape& s = a.shape;
+    const bool finite = all_finite(static_cast<const scalar_t*>(a.w), s.out_c * (s.in_c / s.groups) * s.k_h * s.k_w);
+    finite ? input_grad<scalar_t, false>(a) : input_grad<scalar_t, true>(a);
+  });
 }
 void weight_grad_slot(const ops::Conv2dArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "conv2d weight gradient", [&] { weight_grad<scalar_t>(a); });
