@@ -387,30 +387,41 @@ __global__ void flag_non_finite(const T* v, int64_t n, int* flag) {
 
 // ---------------------------------------------------------------- launchers
 
-int narrow(int64_t v, const char* what) {
-  // Room for the sum of two such values in an int (coordinates plus tap offsets).
-  constexpr int64_t kMax = int64_t(1) << 29;
-  if (v < 0 || v > kMax)
-    throw RuntimeError(std::string("conv2d on CUDA: ") + what + " = " + std::to_string(v) +
-                       " is too large for the CUDA kernels");
-  return int(v);
-}
+// Sizes of the convolution the kernels run, narrowed to int, each named as the user's op names
+// it (ops::ConvCall): the kernels run a transposed conv's adjoint, whose input is that op's
+// output, and a 1-D op's width is its length.
+struct Narrow {
+  const ops::ConvCall& call;
+  std::string side(bool conv_input) const { return conv_input != call.transposed ? "input" : "output"; }
+  std::string axis(bool height) const { return height ? "height" : call.one_d ? "length" : "width"; }
+  int operator()(int64_t v, const std::string& what) const {
+    // Room for the sum of two such values in an int (coordinates plus tap offsets).
+    constexpr int64_t kMax = int64_t(1) << 29;
+    if (v < 0 || v > kMax)
+      throw RuntimeError(call.name + " on CUDA: " + what + " = " + std::to_string(v) +
+                         " is too large for the CUDA kernels (at most 2**29)");
+    return int(v);
+  }
+};
 
-Geometry geometry(const ops::Conv2dShape& s) {
+Geometry geometry(const ops::Conv2dArgs& a) {
+  const ops::Conv2dShape& s = a.shape;
+  const Narrow narrow{a.call};
+  const std::string in = narrow.side(true), out = narrow.side(false), h = narrow.axis(true), w = narrow.axis(false);
   Geometry g{};
   g.batch = s.batch;
   g.groups = narrow(s.groups, "groups");
-  g.cg = narrow(s.in_c / s.groups, "input channels per group");
-  g.kg = narrow(s.out_c / s.groups, "output channels per group");
-  g.in_h = narrow(s.in_h, "input height"), g.in_w = narrow(s.in_w, "input width");
-  g.out_h = narrow(s.out_h, "output height"), g.out_w = narrow(s.out_w, "output width");
-  g.k_h = narrow(s.k_h, "kernel height"), g.k_w = narrow(s.k_w, "kernel width");
+  g.cg = narrow(s.in_c / s.groups, in + " channels per group");
+  g.kg = narrow(s.out_c / s.groups, out + " channels per group");
+  g.in_h = narrow(s.in_h, in + " " + h), g.in_w = narrow(s.in_w, in + " " + w);
+  g.out_h = narrow(s.out_h, out + " " + h), g.out_w = narrow(s.out_w, out + " " + w);
+  g.k_h = narrow(s.k_h, "kernel " + h), g.k_w = narrow(s.k_w, "kernel " + w);
   g.stride_h = narrow(s.stride_h, "stride"), g.stride_w = narrow(s.stride_w, "stride");
   g.pad_top = narrow(s.pad_top, "padding"), g.pad_left = narrow(s.pad_left, "padding");
   g.dil_h = narrow(s.dil_h, "dilation"), g.dil_w = narrow(s.dil_w, "dilation");
-  narrow(s.out_h * s.stride_h, "output height x stride"), narrow(s.out_w * s.stride_w, "output width x stride");
-  narrow(s.k_h * s.dil_h, "kernel height x dilation"), narrow(s.k_w * s.dil_w, "kernel width x dilation");
-  narrow(s.in_h + s.pad_top, "input height + padding"), narrow(s.in_w + s.pad_left, "input width + padding");
+  narrow(s.out_h * s.stride_h, out + " " + h + " x stride"), narrow(s.out_w * s.stride_w, out + " " + w + " x stride");
+  narrow(s.k_h * s.dil_h, "kernel " + h + " x dilation"), narrow(s.k_w * s.dil_w, "kernel " + w + " x dilation");
+  narrow(s.in_h + s.pad_top, in + " " + h + " + padding"), narrow(s.in_w + s.pad_left, in + " " + w + " + padding");
   for (int d = 0; d < 4; ++d) g.xs[d] = s.x_strides[d];
   return g;
 }
@@ -418,11 +429,11 @@ Geometry geometry(const ops::Conv2dShape& s) {
 // Launches implicit_gemm for problem `p` (its sizes set): one block per 64x64 output tile per
 // group and slice.
 template <class P>
-void launch(const P& p) {
+void launch(const P& p, const ops::ConvCall& call) {
   const int64_t tiles_n = (p.sz.cols + kTileN - 1) / kTileN, tiles_m = (p.sz.m + kTileM - 1) / kTileM;
   const int64_t planes = int64_t(p.geo.groups) * p.sz.slices;
   if (tiles_n == 0 || tiles_m == 0) return;
-  if (tiles_n > INT_MAX) throw RuntimeError("conv2d on CUDA: too many output columns for one launch");
+  if (tiles_n > INT_MAX) throw RuntimeError(call.name + " on CUDA: too many output columns for one launch");
   const dim3 grid(unsigned(tiles_n), unsigned(tiles_m < 65535 ? tiles_m : 65535), unsigned(planes < 65535 ? planes : 65535));
   auto* kernel = &implicit_gemm<P>;
   PE_LAUNCH(kernel, grid, dim3(kThreads), 0, p);
@@ -433,13 +444,15 @@ Digits tile_step(int mid_n, int lo_n) { return split(kTileK, mid_n, lo_n); }
 template <class T>
 void forward(const ops::Conv2dArgs& a) {
   Forward<T> p{};
-  p.geo = geometry(a.shape);
-  p.sz = {p.geo.kg, a.shape.batch * p.geo.out_h * p.geo.out_w, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "taps"), 0, 1};
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
+  p.sz = {p.geo.kg, a.shape.batch * p.geo.out_h * p.geo.out_w,
+          narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "channels per group x kernel size"), 0, 1};
   p.sz.slice_len = p.sz.r;
   p.x = static_cast<const T*>(a.x), p.w = static_cast<const T*>(a.w), p.bias = static_cast<const T*>(a.bias);
   p.y = static_cast<T*>(a.out);
   p.tap_step = tile_step(p.geo.k_h, p.geo.k_w);
-  launch(p);
+  launch(p, a.call);
 }
 
 // Whether the n values at device pointer v are all finite: one grid-stride pass, one int back.
@@ -457,23 +470,26 @@ bool all_finite(const T* v, int64_t n) {
 template <class T, bool Masked>
 void input_grad(const ops::Conv2dArgs& a) {
   InputGrad<T, Masked> p{};
-  p.geo = geometry(a.shape);
-  const int taps = narrow(int64_t(p.geo.k_h) * p.geo.k_w, "taps");
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
+  const int taps = narrow(int64_t(p.geo.k_h) * p.geo.k_w, "kernel size");
   p.taps = std::max(taps, 1);  // a divisor; with no taps nothing is read
-  p.sz = {p.geo.cg, a.shape.batch * p.geo.in_h * p.geo.in_w, narrow(int64_t(p.geo.kg) * taps, "taps"), 0, 1};
+  p.sz = {p.geo.cg, a.shape.batch * p.geo.in_h * p.geo.in_w,
+          narrow(int64_t(p.geo.kg) * taps, "channels per group x kernel size"), 0, 1};
   p.sz.slice_len = p.sz.r;
   p.gy = static_cast<const T*>(a.gy), p.w = static_cast<const T*>(a.w), p.bias = static_cast<const T*>(a.bias);
   p.gx = static_cast<T*>(a.out);
   p.tap_step = tile_step(p.geo.k_h, p.geo.k_w);
-  launch(p);
+  launch(p, a.call);
 }
 
 template <class T>
 void weight_grad(const ops::Conv2dArgs& a) {
   WeightGrad<T> p{};
-  p.geo = geometry(a.shape);
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
   const int64_t positions = a.shape.batch * p.geo.out_h * p.geo.out_w;
-  p.sz = {p.geo.kg, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "taps"), positions, 0, 1};
+  p.sz = {p.geo.kg, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "channels per group x kernel size"), positions, 0, 1};
   // Split the reduction while the output tiles alone leave the GPU idle: about kTargetBlocks
   // blocks, each reducing at least kMinSteps tiles of positions. The split depends on the
   // shape only, so the order of additions, and the result, are fixed.
@@ -491,7 +507,7 @@ void weight_grad(const ops::Conv2dArgs& a) {
   DeviceBuffer partial;
   if (p.sz.slices > 1) partial = DeviceBuffer(int64_t(p.sz.slices) * size * int64_t(sizeof(T)));
   p.out = p.sz.slices > 1 ? partial.as<T>() : static_cast<T*>(a.out);
-  launch(p);
+  launch(p, a.call);
   if (p.sz.slices > 1) {
     const int64_t blocks = std::min<int64_t>((size + kThreads - 1) / kThreads, 4096);
     PE_LAUNCH(sum_slices<T>, dim3(unsigned(blocks)), dim3(kThreads), 0, partial.as<T>(), p.sz.slices, size,
