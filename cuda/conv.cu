@@ -22,13 +22,15 @@
 //
 // The input gradient gathers, for each input pixel, the output pixels whose windows cover it
 // (stride-divisibility tested per element): no scatter, no atomics. A tap that reaches no output
-// pixel is gathered as 0, which multiplies the weight: 0 * inf = NaN where PyTorch (col2im)
-// forms no product at all. A weight with a non-finite value (one device reduction tells) runs
-// the masked instance instead, which skips those products; a finite weight keeps the plain
-// loop, whose zeros change nothing. The weight gradient
-// reduces over N*OH*OW; when that is long against few output tiles, it is split into slices
-// (a count fixed by the shape) whose partial results are summed in slice order by a second
-// kernel: deterministic, no atomics anywhere.
+// pixel is gathered as 0, which then multiplies the weight: 0 * inf = NaN where PyTorch (col2im)
+// forms no product at all. So a weight with a non-finite value (one device reduction tells) runs
+// the masked instance, which skips those products; a finite weight keeps the plain loop, whose
+// zeros change nothing. (The forward's zeros are the padding's, real operands: 0 * inf = NaN
+// there, as in PyTorch's reference kernels.)
+//
+// The weight gradient reduces over N*OH*OW; when that is long against few output tiles, it is
+// split into slices (a count fixed by the shape) whose partial results are summed in slice
+// order by a second kernel: deterministic, no atomics anywhere.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
