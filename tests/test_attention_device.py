@@ -236,6 +236,7 @@ GRADCHECK = {
     "plain": ((2, 3, 4), (2, 5, 4), (2, 5, 3), None, False, None),
     "bool_blind_rows": ((2, 4, 3), (2, 5, 3), (2, 5, 2), ("bool_blind", (2, 4, 5)), False, None),
     "additive_broadcast": ((2, 2, 3, 3), (2, 2, 4, 3), (2, 2, 4, 2), ("add", (2, 1, 3, 4)), False, None),
+    "additive_neg_inf_row": ((2, 4, 3), (2, 5, 3), (2, 5, 2), ("add_blind", (4, 5)), False, None),
     "causal_L_gt_S": ((1, 6, 3), (1, 4, 3), (1, 4, 2), None, True, None),
     "causal_L_lt_S_scale": ((2, 3, 2), (2, 5, 2), (2, 5, 3), None, True, 0.4),
     "broadcast_batch": ((2, 2, 3, 2), (1, 2, 4, 2), (2, 4, 2), None, False, None),
