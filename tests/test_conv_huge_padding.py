@@ -16,6 +16,8 @@ import zlib
 import numpy as np
 import pytest
 
+import pyengine as pe
+from pyengine.nn import functional as F
 from _child_python import python_env, run_python
 
 torch = pytest.importorskip("torch")
@@ -134,3 +136,25 @@ def test_huge_dilation_keeps_the_nonfinite_rules(tmp_path):
     got = _run_child(tmp_path, "conv1d", x, w, None, g, dict(kw))
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+@pytest.mark.skipif(not pe.cuda.is_available(), reason="no CUDA device (real or emulated)")
+@pytest.mark.parametrize("name", list(CASES))
+def test_huge_padding_on_cuda_matches_torch_or_names_the_limit(name):
+    # The CUDA kernels are implicit GEMMs with no padded buffer; they narrow coordinates to int
+    # and refuse, naming the argument, what exceeds 2**29. (The CPU runs in the child above.)
+    device = "cuda"
+    op, xs, ws, bias, kw = CASES[name]
+    kw = {k: v for k, v in kw.items() if k != "transpose_input"}
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    g, want = _torch_reference(op, x, w, None, kw)
+    px, pw = pe.tensor(x, device=device, requires_grad=True), pe.tensor(w, device=device, requires_grad=True)
+    try:
+        y = getattr(F, op)(px, pw, **kw)
+    except RuntimeError as e:
+        assert "too large for the CUDA kernels" in str(e), e
+        return
+    y.backward(pe.tensor(g, device=device))
+    for key, t in (("y", y), ("gx", px.grad), ("gw", pw.grad)):
+        np.testing.assert_allclose(t.detach().numpy(force=True), want[key], rtol=1e-12, atol=1e-12, err_msg=key)
