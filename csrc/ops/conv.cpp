@@ -273,7 +273,10 @@ std::array<int64_t, 2> check_conv_transpose2d(const ConvCall& c, const Tensor& x
   PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", c.pair(out[0], out[1]),
            " is not positive (input shape ", c.shape(x.shape()), ", weight ", c.shape(w.shape()), ", padding ",
            c.pair(g.pad[0], g.pad[2]), ")");
-  // The adjoint conv (y -> x) reads the output as its input, its column matrix has x's positions.
+  // The adjoint conv (y -> x) reads the output padded like a conv2d input: its windows reach
+  // (in - 1) * stride + dilation * (k - 1) + 1 = out + 2 * pad - output_padding, which must count.
+  for (int d = 0; d < 2; ++d) checked_add(out[d], 2 * g.pad[2 * d], name);
+  // Its column matrix has x's positions.
   check_scratch(c, w.shape()[1] * groups, w, x.shape()[2], x.shape()[3], x.dtype());
   return out;
 }
