@@ -71,7 +71,24 @@ int64_t flat_plane_stride(const Conv2dShape& s) {
 //  - Im2col:  strided convs (and weight gradients with few taps x channels): an explicit
 //             column matrix (C/g*kH*kW rows) for `chunk` images side by side, so small images
 //             still give the GEMM a few hundred columns.
+//  Every method but Direct reads a zero-padded copy of the image, and the Shifted and direct
+//  kernels compute on grids as wide as it. Its size grows with padding and dilation alone: a
+//  3-tap kernel of dilation 2**30 padded by 2**30 on a 9-pixel image gives 9 outputs from a
+//  2**31-pixel buffer. When that copy would dwarf the problem (padding_dominates), the plan is
+//  `unpadded`: Im2col for every pass (the forward too), with an im2col / col2im that read and
+//  write the image itself and skip the taps outside it, so the scratch is the column matrix.
 enum class Method { Direct, Shifted, Im2col };
+
+// Whether the padded image (and the output grids as wide as it) would be much larger than the
+// problem itself: the image, one image's column matrix and its output. Computed in double, since
+// the padded extents hp x wp are each countable but their product need not be.
+bool padding_dominates(const Conv2dShape& s, int64_t hp, int64_t wp) {
+  constexpr double kSlack = 4, kFloor = 1 << 16;  // never for ordinary paddings, nor tiny images
+  const double cg = double(s.in_c / s.groups), kg = double(s.out_c / s.groups);
+  const double positions = double(s.out_h) * double(s.out_w);
+  const double needed = cg * double(s.in_h) * double(s.in_w) + (cg * double(s.k_h) * double(s.k_w) + kg) * positions;
+  return std::max(cg, kg) * double(hp) * double(wp) > kSlack * needed + kFloor;
+}
 
 struct Plan {
   int64_t cg, kg;         // channels per group: input, output
@@ -83,6 +100,7 @@ struct Plan {
   int64_t padded_size;    // elements of one padded image group (Shifted: with slack for the junk columns)
   int64_t grid;           // Shifted: OH * wp output columns
   int64_t taps_per_gemm;  // Shifted: kernel taps of one row one GEMM covers (kW, or 1 if dilated)
+  bool unpadded;          // padding_dominates: Im2col on the image itself, no padded buffer
   Method method;
   bool exact;             // only real products: no junk columns or padding times the image (all_finite)
   int64_t chunk, chunks;  // images per GEMM, number of chunks
@@ -97,8 +115,9 @@ struct Plan {
         flat_stride(flat_plane_stride(s)),
         hp(std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.k_h - 1) * s.dil_h + 1)),
         wp(std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.k_w - 1) * s.dil_w + 1)),
-        grid(s.out_h * wp),
+        grid(0),
         taps_per_gemm(s.dil_w == 1 ? s.k_w : 1),
+        unpadded(padding_dominates(s, hp, wp)),
         exact(exact_products) {
     const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
     const bool pointwise = unit_stride && s.k_h == 1 && s.k_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
@@ -108,7 +127,12 @@ struct Plan {
     // Shifted GEMMs a few columns wide; a column matrix over many images does better.
     constexpr int64_t kFewRows = 32;
     if (for_weight_grad && method == Method::Shifted && (rows < kFewRows || exact)) method = Method::Im2col;
-    padded_size = method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg : cg * hp * wp;
+    if (unpadded) method = Method::Im2col;  // (a pointwise conv has no padding: never unpadded)
+    // Sizes of the padded buffer: only counted when it is made (hp * wp may not be countable).
+    if (!unpadded) grid = s.out_h * wp;
+    padded_size = unpadded                     ? 0
+                  : method == Method::Shifted ? (hp * wp + (s.k_w - 1) * s.dil_w) * cg
+                                              : cg * hp * wp;
     chunk = 1;
     if (method == Method::Im2col) {
       // About this many GEMM columns amortise the GEMM's per-call packing of the weight; at
@@ -129,7 +153,7 @@ struct Scratch {
   std::unique_ptr<T[]> padded, col, rows;
   explicit Scratch(const Plan& p) {
     if (p.method == Method::Direct) return;
-    padded.reset(new T[p.padded_size]);
+    if (!p.unpadded) padded.reset(new T[p.padded_size]);
     if (p.method == Method::Shifted) {
       rows.reset(new T[p.kg * p.grid]);
     } else {
@@ -208,13 +232,100 @@ void unpad_image(const Conv2dShape& s, const Plan& p, const T* padded, const T* 
   }
 }
 
+// ---------------------------------------------------------------- unpadded Im2col
+// The same column matrix, read from the image itself (Plan::unpadded): a tap outside the image
+// is a zero in the column matrix, and col2im adds nothing for it.
+
+// The outputs o in [lo, hi) of one axis whose tap at kernel offset `kd` (= k * dilation) reads
+// the image, i.e. 0 <= o*stride - pad + kd < in. Every sum is within the padded length, which
+// the op layer has counted.
+struct TapSpan {
+  int64_t lo, hi;
+  TapSpan(int64_t out, int64_t stride, int64_t pad, int64_t kd, int64_t in) {
+    auto outputs_below = [&](int64_t limit) {  // the o >= 0 with o*stride < limit, capped at out
+      return limit <= 0 ? int64_t(0) : std::min(out, (limit - 1) / stride + 1);
+    };
+    lo = outputs_below(pad - kd);
+    hi = std::max(lo, outputs_below(in + pad - kd));
+  }
+};
+
+// col (rows x positions, rows `ld` apart) = the patches of one image group (x strides).
+template <class T>
+void im2col_unpadded(const Conv2dShape& s, const Plan& p, const T* __restrict img, T* __restrict col, int64_t ld) {
+  const int64_t sc = s.x_strides[1], sh = s.x_strides[2], sw = s.x_strides[3], ow = s.out_w;
+  for (int64_t c = 0; c < p.cg; ++c)
+    for (int64_t r = 0; r < s.k_h; ++r)
+      for (int64_t q = 0; q < s.k_w; ++q) {
+        const TapSpan hs(s.out_h, s.stride_h, s.pad_top, r * s.dil_h, s.in_h);
+        const TapSpan ws(s.out_w, s.stride_w, s.pad_left, q * s.dil_w, s.in_w);
+        T* dst = col + ((c * s.k_h + r) * s.k_w + q) * ld;
+        std::fill(dst, dst + hs.lo * ow, T(0));
+        for (int64_t oh = hs.lo; oh < hs.hi; ++oh) {
+          T* row = dst + oh * ow;
+          const T* src = img + c * sc + (oh * s.stride_h - (s.pad_top - r * s.dil_h)) * sh;
+          const int64_t w0 = ws.lo * s.stride_w - (s.pad_left - q * s.dil_w);  // input column of output ws.lo
+          std::fill(row, row + ws.lo, T(0));
+          for (int64_t i = ws.lo; i < ws.hi; ++i) row[i] = src[(w0 + (i - ws.lo) * s.stride_w) * sw];
+          std::fill(row + ws.hi, row + ow, T(0));
+        }
+        std::fill(dst + hs.hi * ow, dst + s.out_h * ow, T(0));
+      }
+}
+
+// img (contiguous cg, H, W) += the column matrix scattered back onto the pixels its taps read.
+template <class T>
+void col2im_add_unpadded(const Conv2dShape& s, const Plan& p, const T* __restrict col, int64_t ld, T* __restrict img) {
+  const int64_t ow = s.out_w;
+  for (int64_t c = 0; c < p.cg; ++c)
+    for (int64_t r = 0; r < s.k_h; ++r)
+      for (int64_t q = 0; q < s.k_w; ++q) {
+        const TapSpan hs(s.out_h, s.stride_h, s.pad_top, r * s.dil_h, s.in_h);
+        const TapSpan ws(s.out_w, s.stride_w, s.pad_left, q * s.dil_w, s.in_w);
+        const T* src = col + ((c * s.k_h + r) * s.k_w + q) * ld;
+        const int64_t w0 = ws.lo * s.stride_w - (s.pad_left - q * s.dil_w);
+        for (int64_t oh = hs.lo; oh < hs.hi; ++oh) {
+          T* dst = img + (c * s.in_h + oh * s.stride_h - (s.pad_top - r * s.dil_h)) * s.in_w + w0;
+          const T* row = src + oh * ow;
+          for (int64_t i = ws.lo; i < ws.hi; ++i) dst[(i - ws.lo) * s.stride_w] += row[i];
+        }
+      }
+}
+
 // The column matrix of a chunk: nb images' patches side by side, rows `ld` apart.
 template <class T>
 void chunk_columns(const Conv2dShape& s, const Plan& p, const T* img0, int64_t nb, T* padded, T* col, int64_t ld) {
   for (int64_t b = 0; b < nb; ++b) {
+    if (p.unpadded) {
+      im2col_unpadded(s, p, img0 + b * s.x_strides[0], col + b * p.positions, ld);
+      continue;
+    }
     pad_image(s, p, img0 + b * s.x_strides[0], padded);
     im2col(s, p, padded, col + b * p.positions, ld);
   }
+}
+
+// y = bias + W @ columns, chunk by chunk: the forward of an unpadded plan.
+template <class T>
+void forward_im2col(const Conv2dShape& s, const Plan& p, const T* x, const T* w, const T* bias, T* y) {
+  parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
+    Scratch<T> scratch(p);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
+      T* col = scratch.col.get();
+      chunk_columns(s, p, x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1], nb, scratch.padded.get(), col, cols);
+      T* out0 = y + (n0 * s.out_c + g * p.kg) * p.positions;
+      T* prod = nb > 1 ? scratch.rows.get() : out0;  // a chunk's rows go side by side, then apart
+      gemm<T>(p.kg, cols, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, col, cols, 1, T(0), prod, cols, 1);
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t k = 0; k < p.kg; ++k) {
+          const T bk = bias ? bias[g * p.kg + k] : T(0);
+          const T* src = prod + k * cols + b * p.positions;
+          T* dst = out0 + b * s.out_c * p.positions + k * p.positions;
+          for (int64_t i = 0; i < p.positions; ++i) dst[i] = src[i] + bk;
+        }
+    }
+  });
 }
 
 // ---------------------------------------------------------------- Shifted method
@@ -329,7 +440,7 @@ void add_slots(int64_t slots, int64_t size, const T* partial, T* first) {
 template <class T>
 bool use_direct_weight_grad(const Plan& p) {
   constexpr int64_t kMaxDirectChannels = 32, kMaxPositions = 1024, kMaxWeightBytes = int64_t(1) << 20;
-  if (p.method == Method::Direct || p.exact) return false;
+  if (p.method == Method::Direct || p.exact || p.unpadded) return false;
   return p.kg <= kMaxDirectChannels ||
          (p.positions <= kMaxPositions && p.kg * p.rows * static_cast<int64_t>(sizeof(T)) <= kMaxWeightBytes);
 }
@@ -339,7 +450,8 @@ bool use_direct_weight_grad(const Plan& p) {
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Plan p(s);
-  // Every forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
+  if (p.unpadded) return forward_im2col(s, p, x, w, bias, y);
+  // Every other forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
   // column matrix; strided convs read a stride-phase split of the padded image.
   if (p.method != Method::Direct) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
   // 1x1, stride 1, unpadded: y[n, group] = bias + W_group @ x[n, group], the input read in place.
@@ -363,7 +475,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const T* bias, T* gx) {
   const Plan p(s);
-  if (p.method != Method::Direct && input_grad_is_a_conv(s) && all_finite(s.out_c * p.rows, w)) {
+  // (An unpadded plan's gradient-as-a-conv would pad grad_output by about as much: col2im.)
+  if (p.method != Method::Direct && !p.unpadded && input_grad_is_a_conv(s) && all_finite(s.out_c * p.rows, w)) {
     Conv2dShape t = s;  // the conv of grad_output that gives grad_input
     t.in_c = s.out_c, t.in_h = s.out_h, t.in_w = s.out_w;
     t.out_c = s.in_c, t.out_h = s.in_h, t.out_w = s.in_w;
@@ -403,7 +516,13 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
         col = col_own.get(), padded = pad_own.get();
       }
       gemm<T>(p.rows, cols, p.kg, T(1), wg, 1, p.rows, grad, cols, 1, T(0), col, cols, 1);
-      for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t b = 0; b < nb && p.unpadded; ++b) {  // straight into gx, from the bias
+        T* img = img0 + b * s.in_c * p.in_plane;
+        for (int64_t ch = 0; ch < p.cg; ++ch)
+          std::fill(img + ch * p.in_plane, img + (ch + 1) * p.in_plane, bias_g ? bias_g[ch] : T(0));
+        col2im_add_unpadded(s, p, col + b * p.positions, cols, img);
+      }
+      for (int64_t b = 0; b < nb && !p.unpadded; ++b) {
         std::fill(padded, padded + p.cg * p.hp * p.wp, T(0));
         col2im_add(s, p, col + b * p.positions, cols, padded);
         unpad_image(s, p, padded, bias_g, img0 + b * s.in_c * p.in_plane);

@@ -8,7 +8,8 @@
 // straight from it through a table of offsets, taps blocked to stay in L1. Parallel over
 // (image, group) pairs, cutting an image's columns when there are fewer pairs than threads.
 // conv.cpp runs every forward but a plain 1x1 through it (and the stride-1 input gradient,
-// which is a conv too).
+// which is a conv too), except where the padded buffer would dwarf the problem (huge padding
+// or dilation: conv.cpp's padding_dominates), which never reaches these kernels.
 //
 // conv2d_backward_weight_direct is the same sum read the other way round, for few output
 // channels: gw (out_c x C/g*kH*kW, overwritten) = the sum over images n0, n0 + step, ... of

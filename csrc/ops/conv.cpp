@@ -141,14 +141,12 @@ void check_kernel(const ConvCall& c, const Tensor& w) {
 }
 
 // The CPU kernels' scratch must be countable in bytes, or its sizes would wrap and the kernels
-// write past it: the padded image of C channels, split into stride phases (with the strides
-// make_shape leaves, at most (2 H) x (2 W) padded pixels in all), and the column matrix of
-// C * kH * kW rows by the output positions (at least 256 columns when small images are
-// batched side by side).
-void check_scratch(const ConvCall& c, int64_t channels, const int64_t padded[2], const Tensor& w, int64_t out_h,
-                   int64_t out_w, DType dtype) {
+// write past it: the column matrix of C * kH * kW rows by the output positions (at least 256
+// columns when small images are batched side by side). A zero-padded copy of the image is only
+// made while it is within a few times the image plus that matrix (cpu/conv.cpp,
+// padding_dominates), so padding and dilation alone never refuse a convolution.
+void check_scratch(const ConvCall& c, int64_t channels, const Tensor& w, int64_t out_h, int64_t out_w, DType dtype) {
   const char* name = c.name.c_str();
-  checked_nbytes({4, channels, padded[0], padded[1]}, dtype, str(name, ": the padded input").c_str());
   const int64_t positions = std::max<int64_t>(checked_mul(out_h, out_w, name), 256);
   checked_nbytes({channels, w.shape()[2], w.shape()[3], positions}, dtype, str(name, ": the column matrix").c_str());
 }
@@ -171,7 +169,7 @@ std::array<int64_t, 2> conv_out_size(const ConvCall& c, const Tensor& x, const T
            c.pair(w.shape()[2], w.shape()[3]), " with dilation ", c.pair(g.dilation[0], g.dilation[1]), " spans ",
            c.pair(span[0], span[1]), ", larger than the padded input ", c.pair(padded[0], padded[1]),
            " (input shape ", c.shape(x.shape()), ", padding ", pads_str(c, g.pad), ")");
-  check_scratch(c, x.shape()[1], padded, w, out[0], out[1], x.dtype());
+  check_scratch(c, x.shape()[1], w, out[0], out[1], x.dtype());
   return out;
 }
 
@@ -275,9 +273,11 @@ std::array<int64_t, 2> check_conv_transpose2d(const ConvCall& c, const Tensor& x
   PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", c.pair(out[0], out[1]),
            " is not positive (input shape ", c.shape(x.shape()), ", weight ", c.shape(w.shape()), ", padding ",
            c.pair(g.pad[0], g.pad[2]), ")");
-  // The adjoint conv (y -> x) reads the output padded like a conv2d input.
-  const int64_t padded[2] = {checked_add(out[0], 2 * g.pad[0], name), checked_add(out[1], 2 * g.pad[2], name)};
-  check_scratch(c, w.shape()[1] * groups, padded, w, x.shape()[2], x.shape()[3], x.dtype());
+  // The adjoint conv (y -> x) reads the output padded like a conv2d input: its windows reach
+  // (in - 1) * stride + dilation * (k - 1) + 1 = out + 2 * pad - output_padding, which must count.
+  for (int d = 0; d < 2; ++d) checked_add(out[d], 2 * g.pad[2 * d], name);
+  // Its column matrix has x's positions.
+  check_scratch(c, w.shape()[1] * groups, w, x.shape()[2], x.shape()[3], x.dtype());
   return out;
 }
 
