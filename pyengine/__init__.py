@@ -18,7 +18,8 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise
                               log1p, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum,
                               minimum, mul, multiply, ne, neg, not_equal, pow, reciprocal, relu, remainder, round,
                               rsqrt, sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide, where)
-from .ops.index import gather, index_select, narrow, nonzero, one_hot, scatter_add, select
+from .ops.index import (gather, index_add, index_put, index_select, narrow, nonzero, one_hot, scatter, scatter_add,
+                        scatter_reduce, select)
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,
                          sum, var)

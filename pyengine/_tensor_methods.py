@@ -163,10 +163,38 @@ def index_put_(self, indices, values, accumulate=False):
         P.setitem(self, tuple(indices), values)
         return self
     if P.recording(self, values):
-        raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
-    idx = [I._index_tensor(i)._impl for i in indices]
+        return P.record_inplace(self, lambda t: I.index_put(t, indices, values, True))
+    idx = I._int_indices(indices)
     vals = values._impl if isinstance(values, Tensor) else values
     P.bump_after(self._impl, lambda: _C.index_put_(self._impl, idx, vals, True))
+    return self
+
+
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    src = value if src is None else src
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: I.scatter(t, dim, index, src, reduce=reduce))
+    I._check_index("scatter_", index)
+    s = src._impl if isinstance(src, Tensor) else src
+    P.bump_after(self._impl, lambda: _C.scatter_(self._impl, dim, index._impl, s, reduce))
+    return self
+
+
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: I.scatter_reduce(t, dim, index, src, reduce,
+                                                                 include_self=include_self))
+    I._check_index("scatter_reduce_", index)
+    P.bump_after(self._impl, lambda: _C.scatter_reduce_(self._impl, dim, index._impl, src._impl, reduce,
+                                                        bool(include_self)))
+    return self
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    if P.recording(self, source):
+        return P.record_inplace(self, lambda t: I.index_add(t, dim, index, source, alpha=alpha))
+    I._check_index("index_add_", index)
+    P.bump_after(self._impl, lambda: _C.index_add_(self._impl, dim, index._impl, source._impl, alpha))
     return self
 
 
@@ -194,6 +222,9 @@ T.copy_ = copy_
 T.masked_fill_ = masked_fill_
 T.scatter_add_ = scatter_add_
 T.index_put_ = index_put_
+T.scatter_ = scatter_
+T.scatter_reduce_ = scatter_reduce_
+T.index_add_ = index_add_
 T.uniform_ = uniform_
 T.normal_ = normal_
 T.bernoulli_ = bernoulli_
@@ -226,7 +257,8 @@ for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten",
               "swapaxes", "swapdims", "movedim", "t", "expand", "expand_as", "broadcast_to", "split", "chunk",
               "unbind", "tril", "triu", "repeat"):
     setattr(T, _name, getattr(S, _name))
-for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero"):
+for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero", "scatter", "scatter_reduce",
+              "index_add", "index_put"):
     setattr(T, _name, getattr(I, _name))
 
 

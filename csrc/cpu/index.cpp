@@ -1,9 +1,10 @@
 // CPU kernels of the index family (contracts in ops/index.h): bounds check, reading through
 // indices (take: gather, index_select, index_take), writing through them (put: scatter_add_,
-// index_put_), advanced-index offsets, nonzero, tril/triu and one_hot.
+// scatter_, scatter_reduce_, index_add_, index_put_), advanced-index offsets, nonzero, tril/triu and one_hot.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 
 #include "core/iter.h"
 #include "math/elementwise_math.h"
@@ -84,14 +85,29 @@ void take(const ops::TakeArgs& a) {
   });
 }
 
-template <class T, bool Accumulate>
+// How put folds a value into an element (ops::PutMode); bool's sum is or, its product and.
+template <class T, ops::PutMode Mode>
+inline void put_one(char* dst, const char* v) {
+  T& d = at<T>(dst);
+  const T s = at<T>(v);
+  if constexpr (Mode == ops::PutMode::Store) {
+    d = s;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (Mode == ops::PutMode::Sum || Mode == ops::PutMode::Max) d = d || s;
+    else d = d && s;
+  } else if constexpr (Mode == ops::PutMode::Sum) {
+    d = static_cast<T>(ew::add_wrapping(d, s));  // int64 wraps as PyTorch's (no UB)
+  } else if constexpr (Mode == ops::PutMode::Prod) {
+    d = static_cast<T>(ew::mul_wrapping(d, s));
+  } else if constexpr (Mode == ops::PutMode::Max) {
+    if (s != s || s > d) d = s;  // s != s: NaN wins; a NaN already in d stays
+  } else {
+    if (s != s || s < d) d = s;
+  }
+}
+
+template <class T, ops::PutMode Mode>
 void put_typed(const ops::PutArgs& a) {
-  auto apply = [](char* dst, const char* v) {
-    if constexpr (Accumulate)
-      at<T>(dst) = static_cast<T>(ew::add_wrapping(at<T>(dst), at<T>(v)));  // int64 wraps as PyTorch's (no UB)
-    else
-      at<T>(dst) = at<T>(v);
-  };
   const int64_t scale = a.scale * static_cast<int64_t>(sizeof(T));
   const int64_t src_step = a.src_step * static_cast<int64_t>(sizeof(T));
   const int64_t idx_step = a.index_step * static_cast<int64_t>(sizeof(int64_t));
@@ -105,9 +121,10 @@ void put_typed(const ops::PutArgs& a) {
           const char* ip = p[2] + j * idx_step;
           if (s[2] == 0) {
             char* dst = p[0] + at<int64_t>(ip) * scale;
-            for (int64_t i = 0; i < n; ++i) apply(dst + i * s[0], sp + i * s[1]);
+            for (int64_t i = 0; i < n; ++i) put_one<T, Mode>(dst + i * s[0], sp + i * s[1]);
           } else {
-            for (int64_t i = 0; i < n; ++i) apply(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale, sp + i * s[1]);
+            for (int64_t i = 0; i < n; ++i)
+              put_one<T, Mode>(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale, sp + i * s[1]);
           }
         }
       },
@@ -117,10 +134,13 @@ void put_typed(const ops::PutArgs& a) {
 void put(const ops::PutArgs& a) {
   if (a.steps <= 0) return;
   PE_DISPATCH_ALL(a.dtype, "put", [&] {
-    if (a.accumulate)
-      put_typed<scalar_t, true>(a);
-    else
-      put_typed<scalar_t, false>(a);
+    switch (a.mode) {
+      case ops::PutMode::Store: return put_typed<scalar_t, ops::PutMode::Store>(a);
+      case ops::PutMode::Sum: return put_typed<scalar_t, ops::PutMode::Sum>(a);
+      case ops::PutMode::Prod: return put_typed<scalar_t, ops::PutMode::Prod>(a);
+      case ops::PutMode::Max: return put_typed<scalar_t, ops::PutMode::Max>(a);
+      case ops::PutMode::Min: return put_typed<scalar_t, ops::PutMode::Min>(a);
+    }
   });
 }
 
