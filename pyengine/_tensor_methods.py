@@ -172,9 +172,12 @@ def index_put_(self, indices, values, accumulate=False):
 
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
     src = value if src is None else src
+    if src is None:
+        raise TypeError("scatter_(): expected a src tensor or a value")
     if P.recording(self, src):
         return P.record_inplace(self, lambda t: I.scatter(t, dim, index, src, reduce=reduce))
     I._check_index("scatter_", index)
+    I._warn_scatter_reduce(src, reduce)
     s = src._impl if isinstance(src, Tensor) else src
     P.bump_after(self._impl, lambda: _C.scatter_(self._impl, dim, index._impl, s, reduce))
     return self

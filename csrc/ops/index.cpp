@@ -213,7 +213,7 @@ Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor&
                 const std::optional<std::string>& reduce) {
   PutMode mode = PutMode::Store;
   if (reduce) {
-    PE_CHECK(*reduce == "add" || *reduce == "multiply", ValueError,
+    PE_CHECK(*reduce == "add" || *reduce == "multiply", RuntimeError,
              "scatter_: reduce argument must be either add or multiply, got ", *reduce);
     mode = *reduce == "add" ? PutMode::Sum : PutMode::Prod;
   }
@@ -256,7 +256,7 @@ static ReduceOp scatter_reduce_op(const std::string& reduce) {
 Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                        const std::string& reduce, bool include_self) {
   const ReduceOp op = scatter_reduce_op(reduce);
-  PE_CHECK(!(op == ReduceOp::Mean && x.dtype() == DType::Bool), TypeError,
+  PE_CHECK(!(op == ReduceOp::Mean && x.dtype() == DType::Bool), NotImplementedError,
            "scatter_reduce: reduce='mean' is not supported for bool tensors");
   ScatterOperands s = checked_scatter("scatter_reduce_", x, dim, index, src);
   if (s.idx.numel() == 0) return x;
@@ -296,18 +296,24 @@ Tensor index_add_(const Tensor& x_in, int64_t dim, const Tensor& index, const Te
   PE_CHECK(index.ndim() <= 1, IndexError, op, ": index should be 0-d or 1-d, got shape ", shape_str(index.shape()));
   PE_CHECK(source_in.dtype() == x_in.dtype(), TypeError, op, ": self (", dtype_name(x_in.dtype()),
            ") and source (", dtype_name(source_in.dtype()), ") must have the same dtype");
+  // PyTorch converts alpha to the tensor's dtype: truncated for int64, nonzero for bool.
   const bool fp = x_in.dtype() == DType::Float32 || x_in.dtype() == DType::Float64;
-  PE_CHECK(fp || alpha.is_integral(), TypeError, op,
-           ": for integral input tensors, argument alpha must not be a floating point number, got ", alpha.str());
+  if (x_in.dtype() == DType::Bool) {
+    alpha = Scalar(int64_t{alpha.to<double>() != 0 ? 1 : 0});
+  } else if (!fp && alpha.is_floating()) {
+    PE_CHECK(std::isfinite(alpha.d) && std::fabs(alpha.d) < 9223372036854775808.0, RuntimeError, op, ": alpha ",
+             alpha.str(), " cannot be converted to ", dtype_name(x_in.dtype()), " without overflow");
+    alpha = Scalar(static_cast<int64_t>(std::trunc(alpha.d)));
+  }
   Tensor x = at_least_1d(x_in), source = at_least_1d(source_in);
   dim = wrap_dim(dim, x.ndim());
-  PE_CHECK(source.ndim() == x.ndim(), ValueError, op, ": source should have the same number of dimensions as self: ",
+  PE_CHECK(source.ndim() == x.ndim(), RuntimeError, op, ": source should have the same number of dimensions as self: ",
            "source shape ", shape_str(source_in.shape()), " vs self shape ", shape_str(x_in.shape()));
   for (int64_t d = 0; d < x.ndim(); ++d)
-    PE_CHECK(d == dim || source.size(d) == x.size(d), ValueError, op,
+    PE_CHECK(d == dim || source.size(d) == x.size(d), RuntimeError, op,
              ": source tensor shape must match self tensor shape, excluding the specified dimension ", dim,
              ". Got self.shape = ", shape_str(x_in.shape()), " source.shape = ", shape_str(source_in.shape()));
-  PE_CHECK(source.size(dim) == index.numel(), IndexError, op, ": number of indices (", index.numel(),
+  PE_CHECK(source.size(dim) == index.numel(), RuntimeError, op, ": number of indices (", index.numel(),
            ") should be equal to source.size(dim) (", source.size(dim), ") for dim ", dim);
   check_no_internal_overlap(op, x);
   Tensor idx = checked_index(op, index, dim, x.size(dim), false);

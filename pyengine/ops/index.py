@@ -453,6 +453,15 @@ class ScatterBackward(Op):
         return gx, None, None, gsrc, None
 
 
+def _warn_scatter_reduce(src, reduce):
+    """PyTorch's deprecation of scatter's reduce with a tensor src (the value form keeps it)."""
+    if reduce is not None and isinstance(src, Tensor):
+        import warnings
+        warnings.warn("The reduce argument of scatter with Tensor src is deprecated and will be removed in a "
+                      "future release. Use scatter_reduce instead for more reduction options.", UserWarning,
+                      stacklevel=3)
+
+
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """torch.scatter: input with src's values (or the number `value`) written at index along dim;
     reduce "add" / "multiply" combines instead (not differentiable, as in PyTorch)."""
@@ -461,6 +470,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         src = value
     if src is None:
         raise TypeError("scatter(): expected a src tensor or a value")
+    _warn_scatter_reduce(src, reduce)
     dim = _wrap_dim(dim, input._impl.ndim)
     return ScatterBackward.apply(input, dim, index, src, reduce)
 
