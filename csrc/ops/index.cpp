@@ -197,36 +197,40 @@ static Tensor broadcast_value(Scalar value, const ScatterOperands& s) {
   return v.as_strided(s.idx.shape(), Shape(s.idx.ndim(), 0), v.offset());
 }
 
-Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  ScatterOperands s = checked_scatter("scatter_add_", x, dim, index, src);
-  scatter_put(s, s.x, s.src, PutMode::Sum);
-  x.bump_version();
-  return x;
-}
-
-Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  check_result_size("scatter_add", x.shape(), x.dtype());
-  return scatter_add_(clone(x), dim, index, src);
-}
-
-Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
-                const std::optional<std::string>& reduce) {
-  PutMode mode = PutMode::Store;
-  if (reduce) {
-    PE_CHECK(*reduce == "add" || *reduce == "multiply", RuntimeError,
-             "scatter_: reduce argument must be either add or multiply, got ", *reduce);
-    mode = *reduce == "add" ? PutMode::Sum : PutMode::Prod;
-  }
-  ScatterOperands s = checked_scatter("scatter_", x, dim, index, src);
+static Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                           PutMode mode) {
+  ScatterOperands s = checked_scatter(op, x, dim, index, src);
   scatter_put(s, s.x, s.src, mode);
   x.bump_version();
   return x;
 }
 
+Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_impl("scatter_add_", x, dim, index, src, PutMode::Sum);
+}
+
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_result_size("scatter_add", x.shape(), x.dtype());
+  return scatter_impl("scatter_add", clone(x), dim, index, src, PutMode::Sum);
+}
+
+static PutMode scatter_mode(const std::optional<std::string>& reduce) {
+  if (!reduce) return PutMode::Store;
+  PE_CHECK(*reduce == "add" || *reduce == "multiply", RuntimeError,
+           "scatter: reduce argument must be either add or multiply, got ", *reduce);
+  return *reduce == "add" ? PutMode::Sum : PutMode::Prod;
+}
+
+Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                const std::optional<std::string>& reduce) {
+  return scatter_impl("scatter_", x, dim, index, src, scatter_mode(reduce));
+}
+
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                const std::optional<std::string>& reduce) {
+  const PutMode mode = scatter_mode(reduce);
   check_result_size("scatter", x.shape(), x.dtype());
-  return scatter_(clone(x), dim, index, src, reduce);
+  return scatter_impl("scatter", clone(x), dim, index, src, mode);
 }
 
 // The value a reduction starts from when x's own element takes no part (include_self = false).
@@ -253,12 +257,12 @@ static ReduceOp scatter_reduce_op(const std::string& reduce) {
   throw RuntimeError(str("scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got ", reduce));
 }
 
-Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
-                       const std::string& reduce, bool include_self) {
+static Tensor scatter_reduce_impl(const char* name, const Tensor& x, int64_t dim, const Tensor& index,
+                                  const Tensor& src, const std::string& reduce, bool include_self) {
   const ReduceOp op = scatter_reduce_op(reduce);
   PE_CHECK(!(op == ReduceOp::Mean && x.dtype() == DType::Bool), NotImplementedError,
            "scatter_reduce: reduce='mean' is not supported for bool tensors");
-  ScatterOperands s = checked_scatter("scatter_reduce_", x, dim, index, src);
+  ScatterOperands s = checked_scatter(name, x, dim, index, src);
   if (s.idx.numel() == 0) return x;
   // Scattered-to elements start from the identity, so only src's values are reduced there.
   if (!include_self) scatter_put(s, s.x, broadcast_value(reduce_identity(op, x.dtype()), s), PutMode::Store);
@@ -282,14 +286,19 @@ Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const 
   return x;
 }
 
+Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                       const std::string& reduce, bool include_self) {
+  return scatter_reduce_impl("scatter_reduce_", x, dim, index, src, reduce, include_self);
+}
+
 Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                       const std::string& reduce, bool include_self) {
   check_result_size("scatter_reduce", x.shape(), x.dtype());
-  return scatter_reduce_(clone(x), dim, index, src, reduce, include_self);
+  return scatter_reduce_impl("scatter_reduce", clone(x), dim, index, src, reduce, include_self);
 }
 
-Tensor index_add_(const Tensor& x_in, int64_t dim, const Tensor& index, const Tensor& source_in, Scalar alpha) {
-  const char* op = "index_add_";
+static Tensor index_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index,
+                             const Tensor& source_in, Scalar alpha) {
   check_same_device(op, x_in, "input", index, "index");
   check_same_device(op, x_in, "input", source_in, "source");
   check_index_dtype(op, index);
@@ -333,9 +342,13 @@ Tensor index_add_(const Tensor& x_in, int64_t dim, const Tensor& index, const Te
   return x_in;
 }
 
+Tensor index_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  return index_add_impl("index_add_", x, dim, index, source, alpha);
+}
+
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
   check_result_size("index_add", x.shape(), x.dtype());
-  return index_add_(clone(x), dim, index, source, alpha);
+  return index_add_impl("index_add", clone(x), dim, index, source, alpha);
 }
 
 Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
