@@ -146,6 +146,33 @@ def test_scatter_reduce_gradcheck(reduce, include_self):
     assert gradcheck_on("cpu", fn, x, src)
 
 
+@pytest.mark.parametrize("reduce", REDUCES)
+def test_scatter_reduce_gradgradcheck(reduce):
+    index = _pe(np.array([[0, 2, 1], [2, 2, 0]]))
+    x = pe.tensor(np.array([[0.6, 1.4, 0.9], [1.8, 0.7, 1.2], [1.1, 1.6, 0.5]]), requires_grad=True)
+    src = pe.tensor(np.array([[1.3, 0.8, 1.7], [0.55, 1.9, 1.05]]), requires_grad=True)
+    fn = lambda a, b: pe.scatter_reduce(a, 0, index, b, reduce, include_self=True)  # noqa: E731
+    assert pe.autograd.gradgradcheck(fn, [x, src])
+
+
+def test_modifying_a_saved_input_in_place_is_detected():
+    x = pe.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1.0
+    out = pe.scatter_reduce(y, 0, pe.tensor([0, 0]), pe.tensor([3.0, 4.0]), "amax")
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_linear_ops_gradgradcheck():
+    index = _pe(np.array([2, 0, 2]))
+    x, s = pe.tensor(np.ones((3, 2)), requires_grad=True), pe.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    assert pe.autograd.gradgradcheck(lambda a, b: (a.index_add(0, index, b, alpha=2.0) ** 2), [x, s])
+    assert pe.autograd.gradgradcheck(lambda a, b: pe.index_put(a, (index,), b, accumulate=True) ** 2, [x, s])
+    sidx = _pe(np.array([[2, 0], [1, 1]]))
+    assert pe.autograd.gradgradcheck(lambda a, b: pe.scatter(a, 0, sidx, b) ** 2, [x, s])
+
+
 def test_src_larger_than_index_gets_zero_gradient_outside():
     s = pe.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     out = pe.scatter_reduce(pe.zeros(2, 3), 0, pe.tensor([[1, 0]]), s, "sum")
@@ -359,5 +386,7 @@ def test_device_index_add_scatter_index_put(device):
     sidx = np.array([[2, 0, 1]])
     want = torch.tensor(x).scatter(0, torch.tensor(sidx), torch.tensor(s)).numpy()
     np.testing.assert_array_equal(_np(pe.scatter(_pe(x, device), 0, _pe(sidx, device), _pe(s, device))), want)
+    want = torch.tensor(x).scatter_(1, torch.tensor(sidx), 4.0, reduce="multiply").numpy()
+    np.testing.assert_array_equal(_np(_pe(x, device).scatter_(1, _pe(sidx, device), 4.0, reduce="multiply")), want)
     with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 0 with size 4"):
         pe.index_add(_pe(x, device), 0, _pe(np.array([4]), device), _pe(s[:1], device))

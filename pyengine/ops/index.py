@@ -482,10 +482,8 @@ class ScatterReduceBackward(Op):
         if ctx is not None:
             ctx.dim, ctx.index, ctx.reduce, ctx.include_self = dim, index, reduce, include_self
             if reduce in ("prod", "amax", "amin"):
-                ctx.x, ctx.src, ctx.out = _wrap(x._impl), _wrap(src._impl), _wrap(out)
-            elif reduce == "mean":
-                ctx.x_impl, ctx.src_impl = x._impl, src._impl
-            ctx.src_shape = src._impl.shape
+                ctx.save_for_backward(x, src, out)  # version-checked; carry their graph under create_graph
+            ctx.x_shape, ctx.src_shape = x._impl.shape, src._impl.shape
         return out
 
     @staticmethod
@@ -497,13 +495,14 @@ class ScatterReduceBackward(Op):
             gx, gsrc = g, gather(g, dim, index)
         elif reduce == "mean":
             # counts of the values averaged (x's own when included), at least 1, in g's dtype
-            count = _C.full(list(ctx.x_impl.shape), 1.0 if include_self else 0.0, g._impl.dtype, g._impl.device)
-            ones = _C.full(list(ctx.src_impl.shape), 1.0, g._impl.dtype, g._impl.device)
+            count = _C.full(list(ctx.x_shape), 1.0 if include_self else 0.0, g._impl.dtype, g._impl.device)
+            ones = _C.full(list(ctx.src_shape), 1.0, g._impl.dtype, g._impl.device)
             count = _wrap(_C.maximum(_C.scatter_add(count, dim, index._impl, ones), 1.0))
             gx = g / count
             gsrc = gather(gx, dim, index)
         elif reduce == "prod":
-            x, src, out = ctx.x, _leading(ctx.src, ishape), ctx.out
+            x, src, out = ctx.saved_tensors
+            src = _leading(src, ishape)
             # Products without the element's own factor, exact where that factor is 0.
             masked_x = E.masked_fill(x, x == 0, 1)
             masked_x_out = scatter_reduce(masked_x, dim, index, src, "prod", include_self=include_self)
@@ -517,7 +516,8 @@ class ScatterReduceBackward(Op):
             gsrc = E.where(single_zero, gather(g * masked_src_out, dim, index),
                            gather(g * out, dim, index) / E.masked_fill(src, src_zero, 1))
         else:  # amax / amin: split evenly among the elements equal to the result (x's own too)
-            x, src, out = ctx.x, _leading(ctx.src, ishape), ctx.out
+            x, src, out = ctx.saved_tensors
+            src = _leading(src, ishape)
             value = gather(out, dim, index)
             x_is = (x == out).to(x.dtype)
             src_is = (src == value).to(x.dtype)
