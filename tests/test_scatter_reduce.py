@@ -114,6 +114,24 @@ def test_in_place_scatter_reduce_():
     np.testing.assert_array_equal(_np(x), [-1.0, 2.0, 0.5])
 
 
+@pytest.mark.parametrize("reduce", REDUCES)
+def test_expanded_index_message_passing(device, reduce):
+    """Graph aggregation as written with PyTorch: messages of the edges reduced into their
+    destination nodes through dst.unsqueeze(1).expand(E, F) (a stride-0 index, read in place)."""
+    rng = np.random.default_rng(21)
+    dst, msg = rng.integers(0, 5, 13), rng.standard_normal((13, 3))
+    x = rng.standard_normal((6, 3))
+    idx = _pe(dst, device).unsqueeze(1).expand(13, 3)
+    want = torch.tensor(x).scatter_reduce(0, torch.tensor(dst).unsqueeze(1).expand(13, 3), torch.tensor(msg), reduce,
+                                          include_self=False).numpy()
+    got = pe.scatter_reduce(_pe(x, device), 0, idx, _pe(msg, device), reduce, include_self=False)
+    np.testing.assert_allclose(_np(got), want, rtol=1e-12)
+    np.testing.assert_allclose(_np(pe.gather(_pe(x, device), 0, idx)), x[dst], rtol=0)
+    bad = _pe(np.array([0, 6, 1]), device).unsqueeze(1).expand(3, 3)
+    with pytest.raises(IndexError, match="index 6 is out of bounds for dimension 0 with size 6"):
+        pe.scatter_reduce(_pe(x, device), 0, bad, _pe(msg, device), reduce)
+
+
 # ---------------------------------------------------------------- scatter_reduce gradients
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("include_self", [True, False])

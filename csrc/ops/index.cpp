@@ -57,6 +57,18 @@ static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, in
   return c;
 }
 
+// checked_index for the kernels that read the index through its strides (gather, scatter):
+// the index keeps its layout, and an expanded one (stride-0 dims, as dst.unsqueeze(1).expand(E, F)
+// in message passing) is checked on its distinct values only, never copied.
+static Tensor checked_strided_index(const char* op, const Tensor& index, int64_t dim, int64_t size) {
+  check_index_dtype(op, index);
+  Shape distinct = index.shape();
+  for (int64_t d = 0; d < index.ndim(); ++d)
+    if (index.stride(d) == 0) distinct[d] = std::min<int64_t>(distinct[d], 1);
+  checked_index(op, index.as_strided(distinct, index.strides(), index.offset()), dim, size, false);
+  return index;
+}
+
 static Shape concat(Shape a, const Shape& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -148,7 +160,7 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   Tensor x = at_least_1d(x_in), index = at_least_1d(index_in);
   dim = wrap_dim(dim, x.ndim());
   check_index_shapes("gather", x, dim, index, nullptr);
-  Tensor idx = checked_index("gather", index, dim, x.size(dim), false);
+  Tensor idx = checked_strided_index("gather", index, dim, x.size(dim));
   Tensor out = Tensor::empty(index_in.shape(), x.dtype(), x.device());
   if (out.numel() == 0) return out;
   // x seen with index's shape and dim frozen at 0; the kernel adds index * stride(dim).
@@ -177,7 +189,7 @@ static ScatterOperands checked_scatter(const char* op, const Tensor& x_in, int64
   s.dim = wrap_dim(dim, s.x.ndim());
   check_index_shapes(op, s.x, s.dim, index, &s.src);
   check_no_internal_overlap(op, s.x);
-  s.idx = checked_index(op, index, s.dim, s.x.size(s.dim), false);
+  s.idx = checked_strided_index(op, index, s.dim, s.x.size(s.dim));
   return s;
 }
 
