@@ -87,9 +87,7 @@ void take(const ops::TakeArgs& a) {
 
 // How put folds a value into an element (ops::PutMode); bool's sum is or, its product and.
 template <class T, ops::PutMode Mode>
-inline void put_one(char* dst, const char* v) {
-  T& d = at<T>(dst);
-  const T s = at<T>(v);
+inline void fold(T& d, T s) {
   if constexpr (Mode == ops::PutMode::Store) {
     d = s;
   } else if constexpr (std::is_same_v<T, bool>) {
@@ -100,9 +98,12 @@ inline void put_one(char* dst, const char* v) {
   } else if constexpr (Mode == ops::PutMode::Prod) {
     d = static_cast<T>(ew::mul_wrapping(d, s));
   } else if constexpr (Mode == ops::PutMode::Max) {
-    if (s != s || s > d) d = s;  // s != s: NaN wins; a NaN already in d stays
+    // s != s: NaN wins; a NaN already in d stays. `|` and a select, so the loop vectorizes.
+    const bool take = (s > d) | (s != s);
+    d = take ? s : d;
   } else {
-    if (s != s || s < d) d = s;
+    const bool take = (s < d) | (s != s);
+    d = take ? s : d;
   }
 }
 
@@ -112,6 +113,7 @@ void put_typed(const ops::PutArgs& a) {
   const int64_t src_step = a.src_step * static_cast<int64_t>(sizeof(T));
   const int64_t idx_step = a.index_step * static_cast<int64_t>(sizeof(int64_t));
   const int64_t steps = a.steps;
+  constexpr int64_t kItem = sizeof(T);
   auto loop = loop_over<3>(a.shape, {&a.x, &a.src, &a.index}, {sizeof(T), sizeof(T), sizeof(int64_t)});
   loop.run(
       [&](char* const* p, const int64_t* s, int64_t n) {
@@ -119,12 +121,16 @@ void put_typed(const ops::PutArgs& a) {
         for (int64_t j = 0; j < steps; ++j) {
           const char* sp = p[1] + j * src_step;
           const char* ip = p[2] + j * idx_step;
-          if (s[2] == 0) {
+          if (s[2] == 0 && s[0] == kItem && s[1] == kItem) {  // one index for a contiguous row: vectorizes
+            T* dst = reinterpret_cast<T*>(p[0] + at<int64_t>(ip) * scale);
+            const T* v = reinterpret_cast<const T*>(sp);
+            for (int64_t i = 0; i < n; ++i) fold<T, Mode>(dst[i], v[i]);
+          } else if (s[2] == 0) {
             char* dst = p[0] + at<int64_t>(ip) * scale;
-            for (int64_t i = 0; i < n; ++i) put_one<T, Mode>(dst + i * s[0], sp + i * s[1]);
+            for (int64_t i = 0; i < n; ++i) fold<T, Mode>(at<T>(dst + i * s[0]), at<T>(sp + i * s[1]));
           } else {
             for (int64_t i = 0; i < n; ++i)
-              put_one<T, Mode>(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale, sp + i * s[1]);
+              fold<T, Mode>(at<T>(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale), at<T>(sp + i * s[1]));
           }
         }
       },
