@@ -360,6 +360,8 @@ def test_bad_arguments():
         x.index_add(0, pe.tensor([0, 1]), pe.ones(1, 4))
     with pytest.raises(RuntimeError, match=r"source tensor shape must match .* source.shape = \(1, 3\)"):
         x.index_add(0, pe.tensor([0]), pe.ones(1, 3))
+    with pytest.raises(RuntimeError, match=r"source tensor shape must match .* source.shape = \(\)"):
+        pe.zeros(1).index_add(0, pe.tensor(0), pe.tensor(5.0))
     with pytest.raises(IndexError, match=r"index should be 0-d or 1-d, got shape \(1, 1\)"):
         x.index_add(0, pe.tensor([[0]]), pe.ones(1, 4))
     with pytest.raises(NotImplementedError, match="mean"):

@@ -328,8 +328,9 @@ static Tensor index_add_impl(const char* op, const Tensor& x_in, int64_t dim, co
   }
   Tensor x = at_least_1d(x_in), source = at_least_1d(source_in);
   dim = wrap_dim(dim, x.ndim());
-  PE_CHECK(source.ndim() == x.ndim(), RuntimeError, op, ": source should have the same number of dimensions as self: ",
-           "source shape ", shape_str(source_in.shape()), " vs self shape ", shape_str(x_in.shape()));
+  PE_CHECK(source_in.ndim() == x_in.ndim(), RuntimeError, op,
+           ": source tensor shape must match self tensor shape, excluding the specified dimension ", dim,
+           ". Got self.shape = ", shape_str(x_in.shape()), " source.shape = ", shape_str(source_in.shape()));
   for (int64_t d = 0; d < x.ndim(); ++d)
     PE_CHECK(d == dim || source.size(d) == x.size(d), RuntimeError, op,
              ": source tensor shape must match self tensor shape, excluding the specified dimension ", dim,
