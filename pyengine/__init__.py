@@ -19,6 +19,7 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise
                               minimum, mul, multiply, ne, neg, not_equal, pow, reciprocal, relu, remainder, round,
                               rsqrt, sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide, where)
 from .ops.index import gather, index_select, narrow, nonzero, one_hot, scatter_add, select
+from .ops.sort import kthvalue, topk
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,
                          sum, var)
