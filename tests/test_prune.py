@@ -314,3 +314,18 @@ def test_pruning_on_device_matches_cpu(device):
     x = pe.randn(3, 7)
     np.testing.assert_allclose(m(x.to(device)).detach().cpu().numpy(),
                                (x @ c.weight.detach().t() + m.bias.detach().cpu()).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_parameters_to_vector_and_back_match_torch():
+    m, t = _linear(20)
+    v = nn.utils.parameters_to_vector(m.parameters())
+    tv = torch.nn.utils.parameters_to_vector(t.parameters())
+    np.testing.assert_array_equal(v.detach().numpy(), tv.detach().numpy())
+    assert v.requires_grad  # a differentiable cat of views, as torch's
+    new = np.arange(40, dtype=np.float32)
+    nn.utils.vector_to_parameters(pe.tensor(new), m.parameters())
+    torch.nn.utils.vector_to_parameters(torch.tensor(new), t.parameters())
+    for p, tp in zip(m.parameters(), t.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), tp.detach().numpy())
+    with pytest.raises(TypeError, match="expected pyengine.Tensor"):
+        nn.utils.vector_to_parameters(new, m.parameters())
