@@ -20,6 +20,7 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise
                               rsqrt, sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide, where)
 from .ops.index import (gather, index_add, index_put, index_select, narrow, nonzero, one_hot, scatter, scatter_add,
                         scatter_reduce, select)
+from .ops.sort import kthvalue, topk
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,
                          sum, var)

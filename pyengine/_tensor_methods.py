@@ -3,6 +3,7 @@ method call costs one Python call more than the kernel, not several."""
 from . import _C
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
+from .ops import sort as O
 from .ops._util import Op, as_operand
 from .tensor import Tensor, _wrap
 
@@ -263,6 +264,8 @@ for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten",
 for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero", "scatter", "scatter_reduce",
               "index_add", "index_put"):
     setattr(T, _name, getattr(I, _name))
+for _name in ("topk", "kthvalue"):
+    setattr(T, _name, getattr(O, _name))
 
 
 def view_as(self, other):
