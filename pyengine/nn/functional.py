@@ -3,7 +3,7 @@ from ._attention_fns import scaled_dot_product_attention
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
+from ._layer_fns import bilinear, dropout, dropout1d, dropout2d, dropout3d, linear
 from ._mha_fns import multi_head_attention_forward
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
