@@ -189,7 +189,12 @@ def bernoulli_(self, p=0.5, *, generator=None):
             p = p.item()
         else:  # a draw per (broadcast) element, converted into self's dtype and device
             from .creation import bernoulli
-            return self.copy_(bernoulli(p.detach().to(self.device).expand(*self.shape)))
+            try:
+                p = p.detach().to(self.device).expand(*self.shape)
+            except ValueError as e:  # torch: a RuntimeError naming both shapes
+                raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} cannot be broadcast to self's shape "
+                                   f"{tuple(self.shape)}") from e
+            return self.copy_(bernoulli(p))
     p = float(p)
     if not 0.0 <= p <= 1.0:  # NaN too
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
