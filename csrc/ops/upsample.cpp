@@ -147,9 +147,9 @@ Shape output_spatial(const Shape& in, const Shape& output_size, const std::vecto
     for (size_t d = 0; d < spatial; ++d) {
       const double s = scales[d], size = static_cast<double>(in[d]) * s;
       PE_CHECK(std::isfinite(s), RuntimeError, op, ": scale_factor must be finite, got ", s);
-      PE_CHECK(size < 9.2e18, RuntimeError, op, ": the output size ", in[d], " * scale_factor ", s,
-               " does not fit in int64");
-      out[d] = static_cast<int64_t>(size);
+      PE_CHECK(size > -9.2e18 && size < 9.2e18, RuntimeError, op, ": the output size ", in[d], " * scale_factor ",
+               s, " does not fit in int64");
+      out[d] = static_cast<int64_t>(size);  // truncation, as PyTorch; a negative size is refused below
     }
   }
   bool positive = true;

@@ -10,6 +10,7 @@ import math
 import numbers
 
 from .. import _C
+from .._ints import int64
 from ..ops._util import Op
 from ..tensor import Tensor
 
@@ -78,9 +79,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             if not all(_is_int(s) for s in size):
                 raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or "
                                 f"Tuple[int, int, int], but got size with types {[type(s) for s in size]}")
-            output_size = [int(s) for s in size]
+            output_size = [int64(s, "interpolate", "size") for s in size]
         elif _is_int(size):
-            output_size = [int(size)] * max(dim, 0)
+            output_size = [int64(size, "interpolate", "size")] * max(dim, 0)
         else:
             raise TypeError(f"interpolate(): size must be an int or a tuple of ints, got {type(size).__name__}")
     elif scale_factor is not None:
@@ -122,7 +123,7 @@ def _recomputed_size(n, s):
     v = n * s
     if not math.isfinite(v):
         raise RuntimeError(f"interpolate(): the output size {n} * scale_factor {s} is not finite")
-    return math.floor(v)
+    return int64(math.floor(v), "interpolate", "the output size from scale_factor")
 
 
 def _unsupported(ndim, mode):
