@@ -244,3 +244,18 @@ def test_unsupported_torch_modes_say_so():
         F.interpolate(pe.zeros(1, 1, 3, 4), scale_factor=2, mode="bicubic")
     with pytest.raises(NotImplementedError, match="antialias"):
         F.interpolate(pe.zeros(1, 1, 3, 4), scale_factor=2, mode="bilinear", antialias=True)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=-1e300), dict(scale_factor=float("nan")),
+                                dict(scale_factor=1e300, recompute_scale_factor=True),
+                                dict(scale_factor=(2.0, float("inf")), recompute_scale_factor=True),
+                                dict(size=(2 ** 62, 2 ** 62)), dict(size=(2 ** 70, 3))])
+def test_sizes_past_int64_are_clear_errors(kw):
+    with pytest.raises((RuntimeError, ValueError)) as e:
+        F.interpolate(pe.zeros(1, 1, 3, 4), mode="bilinear", **kw)
+    assert any(w in str(e.value) for w in ("int64", "finite", "overflow"))
+
+
+def test_negative_scale_factor_names_the_sizes():
+    with pytest.raises(RuntimeError, match=r"\(3, 4\).*\(-3, -4\)"):
+        F.interpolate(pe.zeros(1, 1, 3, 4), scale_factor=-1.0)
