@@ -259,3 +259,21 @@ def test_sizes_past_int64_are_clear_errors(kw):
 def test_negative_scale_factor_names_the_sizes():
     with pytest.raises(RuntimeError, match=r"\(3, 4\).*\(-3, -4\)"):
         F.interpolate(pe.zeros(1, 1, 3, 4), scale_factor=-1.0)
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False), ("bilinear", True)])
+def test_nonfinite_values_stay_where_torch_puts_them(device, mode, align):
+    # An inf / NaN in the input or the gradient reaches exactly the elements torch's does (the
+    # backward's padded gather lanes never multiply one in).
+    a = np.random.default_rng(6).standard_normal((1, 2, 4, 5))
+    a[0, 0, 1, 2], a[0, 1, 3, 4] = np.inf, np.nan
+    kw = dict(scale_factor=(2.0, 1.5), mode=mode, align_corners=align)
+    t = torch.tensor(a, requires_grad=True)
+    x = pe.tensor(a, device=device, requires_grad=True)
+    ty, y = TF.interpolate(t, **kw), F.interpolate(x, **kw)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = np.ones(tuple(ty.shape))
+    g[0, 0, 3, 2], g[0, 1, 0, 0] = -np.inf, np.inf
+    ty.backward(torch.tensor(g))
+    y.backward(pe.tensor(g, device=device))
+    np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
