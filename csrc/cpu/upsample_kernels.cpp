@@ -5,9 +5,8 @@
 // weights are fixed, so the inner loop along W is a gather through the W table - unit-stride
 // writes, one or two indexed loads per tap, vectorised (gathers) when the input's W stride is 1.
 // Backward is the adjoint as a gather: each input row sums, for each output row that reads it,
-// its W-adjoint (each input column's (output, weight) list, padded to a dense table so the loop
-// along W vectorises) scaled by the H weight - no scattered writes, so no races and a result
-// independent of the thread count (the same order of operations as the CUDA kernel).
+// its W-adjoint (each input column's (output, weight) list) scaled by the H weight - no
+// scattered writes, so no races and a result independent of the thread count.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -80,61 +79,28 @@ void forward_t(const UpsampleArgs& a) {
   });
 }
 
-// The W adjoint as a dense (K, W) table, K the longest list: column w holds input w's
-// (output, weight) entries, padded past count[w]. Row-major in j, so the lanes of a vector over w
-// load their entries unit-stride and gather dL/dy; padding lanes are discarded with a select
-// (never multiplied in, so an infinite gradient elsewhere cannot turn them into NaN).
-template <class T>
-struct DenseAdjoint {
-  int64_t k = 0;
-  std::vector<int64_t> src, count;
-  std::vector<T> weight;
-  explicit DenseAdjoint(const ops::UpsampleAxis& ax) : count(ax.in) {
-    for (int64_t i = 0; i < ax.in; ++i) k = std::max(k, ax.start[i + 1] - ax.start[i]);
-    src.assign(k * ax.in, 0);
-    weight.assign(k * ax.in, T(0));
-    for (int64_t i = 0; i < ax.in; ++i) {
-      count[i] = ax.start[i + 1] - ax.start[i];
-      for (int64_t j = 0; j < count[i]; ++j) {
-        src[j * ax.in + i] = ax.src[ax.start[i] + j];
-        weight[j * ax.in + i] = static_cast<T>(ax.weight[ax.start[i] + j]);
-      }
-    }
-  }
-};
-
-// dx[w] += wh * sum_j weight[j, w] * g[src[j, w]] for one (input row, output row) pair.
-template <class T>
-void adjoint_row(T* __restrict dx, const T* __restrict g, T wh, const DenseAdjoint<T>& adj, int64_t W) {
-  const int64_t* __restrict src = adj.src.data();
-  const int64_t* __restrict count = adj.count.data();
-  const T* __restrict wt = adj.weight.data();
-  const int64_t k = adj.k;
-#pragma omp simd
-  for (int64_t w = 0; w < W; ++w) {
-    T s = T(0);
-    for (int64_t j = 0; j < k; ++j) {
-      const T v = wt[j * W + w] * g[src[j * W + w]];
-      s += j < count[w] ? v : T(0);
-    }
-    dx[w] += wh * s;
-  }
-}
-
 template <class T>
 void backward_t(const UpsampleArgs& a) {
   const int64_t H = a.h.in, W = a.w.in, OH = a.h.out, OW = a.w.out, planes = a.batch * a.channels;
-  const std::vector<T> hw = as<T>(a.h.weight);
-  const DenseAdjoint<T> adj(a.w);
+  const std::vector<T> hw = as<T>(a.h.weight), ww = as<T>(a.w.weight);
+  const int64_t* ws = a.w.start.data();
+  const int64_t* wsrc = a.w.src.data();
   const T* g = static_cast<const T*>(a.in);
   T* out = static_cast<T*>(a.out);
-  parallel_for(planes * H, (OH / std::max<int64_t>(H, 1) + 1) * adj.k * W * 4, [&](int64_t begin, int64_t end) {
+  parallel_for(planes * H, (OW * OH / std::max<int64_t>(H, 1) + W) * 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t p = r / H, h = r % H;
       T* dx = out + r * W;
       std::fill(dx, dx + W, T(0));
-      for (int64_t k = a.h.start[h]; k < a.h.start[h + 1]; ++k)
-        adjoint_row(dx, g + (p * OH + a.h.src[k]) * OW, hw[k], adj, W);
+      for (int64_t k = a.h.start[h]; k < a.h.start[h + 1]; ++k) {
+        const T* gr = g + (p * OH + a.h.src[k]) * OW;
+        const T wh = hw[k];
+        for (int64_t w = 0; w < W; ++w) {
+          T s = T(0);
+          for (int64_t j = ws[w]; j < ws[w + 1]; ++j) s += ww[j] * gr[wsrc[j]];
+          dx[w] += wh * s;
+        }
+      }
     }
   });
 }
