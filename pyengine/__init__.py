@@ -9,7 +9,7 @@ from .dtypes import (bool_ as bool, device, dtype, float32, float64, get_default
 from .tensor import Tensor
 from . import autograd, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
                        linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
 from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,

@@ -214,10 +214,31 @@ def normal_(self, mean=0.0, std=1.0):
     return self
 
 
-def bernoulli_(self, p=0.5):
+def bernoulli_(self, p=0.5, *, generator=None):
+    """In place: 1 with probability p (a float, or a tensor of probabilities broadcast to self)."""
+    if isinstance(p, Tensor):
+        if p.ndim == 0:
+            p = p.item()
+        else:  # a draw per (broadcast) element, converted into self's dtype and device
+            from .creation import bernoulli
+            try:
+                p = p.detach().to(self.device).expand(*self.shape)
+            except ValueError as e:  # torch: a RuntimeError naming both shapes
+                raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} cannot be broadcast to self's shape "
+                                   f"{tuple(self.shape)}") from e
+            return self.copy_(bernoulli(p))
+    p = float(p)
+    if not 0.0 <= p <= 1.0:  # NaN too
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     P.write_without_graph(self, "bernoulli_")
     P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p))
     return self
+
+
+def bernoulli(self, p=None, *, generator=None):
+    """self as probabilities (a draw per element), or with p a float: probability p everywhere."""
+    from .creation import bernoulli as _bernoulli
+    return _bernoulli(self, p, generator=generator)
 
 
 T.fill_ = fill_
@@ -232,6 +253,7 @@ T.index_add_ = index_add_
 T.uniform_ = uniform_
 T.normal_ = normal_
 T.bernoulli_ = bernoulli_
+T.bernoulli = bernoulli
 
 
 # ---------------------------------------------------------------- indexing
