@@ -14,7 +14,7 @@ void bind_attention(py::module_& m) {
         ops::AttentionForward f = ops::attention_forward(q, k, v, mask, causal, scale);
         return std::make_tuple(f.out, f.lse);
       },
-      py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask") = py::none(), py::arg("causal") = false,
+      py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask").none(true), py::arg("causal"),
       py::arg("scale"),
       "-> (out (batch..., L, Ev), lse (batch..., L)): softmax(scale * q k^T + mask) v, fused (the (L, S) scores "
       "are never materialised); q (..., L, E), k (..., S, E), v (..., S, Ev) with broadcasting batch dims; mask "
@@ -28,7 +28,7 @@ void bind_attention(py::module_& m) {
         ops::AttentionGrads g = ops::attention_backward(grad_out, q, k, v, mask, causal, scale, {out, lse});
         return std::make_tuple(g.dq, g.dk, g.dv);
       },
-      py::arg("grad_out"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("causal"),
+      py::arg("grad_out"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask").none(true), py::arg("causal"),
       py::arg("scale"), py::arg("out"), py::arg("lse"),
       "-> (dq, dk, dv) over the broadcast batch shape (contiguous): the fused backward, recomputing each tile of "
       "probabilities from the forward's out and lse for the same arguments");

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "cpu/fast_math.h"  // fast_exp: exp the compiler vectorises
+#include "cpu/fast_math.h"  // fast_exp_nonpositive: exp the compiler vectorises
 #include "cpu/gemm.h"
 #include "ops/attention.h"
 
@@ -162,13 +162,13 @@ void forward_block(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t 
       T sum = 0;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < nvis; ++j) {
-        const T p = fast_exp(s[j] - m_new);
+        const T p = fast_exp_nonpositive(s[j] - m_new);
         s[j] = p;
         sum += p;
       }
       std::fill(s + nvis, s + n, T(0));
       if (m[i] != m_new) {  // the max grew: rescale what was accumulated
-        const T alpha = m[i] == ninf ? T(0) : fast_exp(m[i] - m_new);
+        const T alpha = m[i] == ninf ? T(0) : fast_exp_nonpositive(m[i] - m_new);
         l[i] *= alpha;
         T* o = O + i * Ev;
 #pragma omp simd
@@ -235,7 +235,7 @@ bool tile_grads(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t qb,
     const T li = lse[i], Di = D[q0 + i];
 #pragma omp simd
     for (int64_t j = 0; j < nvis; ++j) {
-      const T pj = fast_exp(p[j] - li);
+      const T pj = fast_exp_nonpositive(p[j] - li);
       p[j] = pj;
       ds[j] = pj * (ds[j] - Di);
     }

@@ -71,6 +71,32 @@ inline double fast_exp(double x) {
   return x != x ? x : y;
 }
 
+// exp(x) for x <= 0 (or NaN), as softmax numerators need it (scores minus their running max):
+// no overflow side, and results below FLT_MIN (x < -87) flushed to 0 instead of rounded into
+// the denormals, so 2^k is one exponent build and one multiply; t = x log2(e) + 1.5 * 2^23
+// holds k in its low mantissa bits. Same polynomial (and accuracy) as fast_exp. float64 takes
+// fast_exp itself.
+inline float fast_exp_nonpositive(float x) {
+  const float xc = std::max(x, -87.0f);
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23, bits 0x4B400000
+  const float t = xc * 1.44269504088896341f + kRound;
+  const float k = t - kRound;
+  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  int32_t tb;
+  std::memcpy(&tb, &t, sizeof tb);
+  const float y = p * pow2_f32(tb - 0x4B400000);  // k in [-126, 0]
+  return x < -87.0f ? 0.0f : (x != x ? x : y);
+}
+
+inline double fast_exp_nonpositive(double x) { return fast_exp(x); }
+
 // sigmoid as the shared functor computes it (1 / (1 + e^-x), or e^x / (1 + e^x) for x < 0 so
 // the far negative tail keeps its tiny values instead of 0), with the vectorised exp.
 template <class T>
