@@ -8,6 +8,7 @@ and no node is made at all. That is the one "no graph needed" fast path: ops cal
 import threading
 from weakref import ref as _weakref
 
+from . import _dual_state as _dual
 from .grad_mode import state
 
 _new = object.__new__
@@ -134,6 +135,8 @@ class Function(Node):
         """Keep tensors for backward. Pass a forward OUTPUT as its raw TensorImpl (or the Tensor
         forward returns); its version is checked at backward like any other."""
         if not self._recording:
+            if self.__dict__.get("_fw_keep"):  # forward AD with no graph: keep them for jvp
+                self._fw_saved = tensors
             return
         entries = []
         for t in tensors:
@@ -158,6 +161,8 @@ class Function(Node):
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         saved = self._saved
+        if saved is None and self.__dict__.get("_in_jvp"):  # jvp of a forward that recorded no graph
+            return tuple([_wrap(t) if isinstance(t, _TensorImpl) else t for t in self.__dict__.get("_fw_saved", ())])
         if saved is None:
             return ()
         out = []
@@ -214,6 +219,16 @@ class Function(Node):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
 
+    # jvp(ctx, *tangents): forward-mode AD (PyTorch's Function.jvp), one tangent (or None) per
+    # forward argument in, one per output out. None here means "no rule": forward AD through the
+    # op raises. ctx carries what forward stored plus `fw_inputs`/`fw_outputs` (the primals).
+    jvp = None
+
+    def save_for_forward(self, *tensors):
+        """Keep tensors for jvp (PyTorch's ctx.save_for_forward); jvp reads them as
+        ctx.saved_tensors when forward saved nothing for backward."""
+        self._fw_saved = tensors
+
     @staticmethod
     def apply(*args):
         """Run forward on args and, when grad mode is on and some Tensor argument requires grad,
@@ -247,6 +262,8 @@ def _make_apply(cls):
         # The hot path of every differentiable op, so it is written out by hand: no list
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
         # usual one- and two-argument cases.
+        if _dual.tangents and not state.fw_paused:  # some dual tensor exists (forward AD)
+            return _dual.apply_dual(cls, args, apply, apply_ctx)
         n = len(args)
         grad_on = state.enabled
         record = False
@@ -283,8 +300,18 @@ def _make_apply(cls):
                 needs = (isinstance(a, _Tensor) and a._requires_grad, isinstance(b, _Tensor) and b._requires_grad)
             else:
                 needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+        else:
+            needs = None
+        return apply_ctx(args, record, needs, grad_on)[1]
+
+    def apply_ctx(args, record, needs, grad_on, for_jvp=False):
+        """forward with a real ctx (the graph node when `record`; with `for_jvp`, it keeps what
+        forward saves for the op's jvp even when no graph is recorded); returns (ctx, output(s))."""
+        n = len(args)
         ctx = _new(cls._node_cls)
         ctx._recording = record
+        if for_jvp:
+            ctx._fw_keep = True
         if record:
             ctx.needs_input_grad = needs
         else:
@@ -301,7 +328,7 @@ def _make_apply(cls):
             outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
             if record:
                 _connect(ctx, args, outs)
-            return outs
+            return ctx, outs
         if not isinstance(out, _Tensor):
             out = _wrap(out)
         if record:
@@ -325,7 +352,7 @@ def _make_apply(cls):
                 for e in saved:
                     if e is not None and e[0] == "out" and e[1] is impl:
                         e[3] = 0 if out.grad_fn is ctx else None
-        return out
+        return ctx, out
 
     apply.__qualname__ = cls.__qualname__ + ".apply"
     apply._made_by_function = True

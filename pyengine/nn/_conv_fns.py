@@ -10,7 +10,7 @@ Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv
 from .. import _C
 from .._ints import int64
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
 
 
@@ -80,6 +80,15 @@ def _conv2d_backward(g, x, w, geometry, mask):
 
 class Conv2dFn(Op):
     """y = conv2d(x, w) + b; backward is one fused C++ call that returns the requested grads."""
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        # bilinear in (x, w), plus the bias broadcast over (N, ., H, W) (or (N, ., L) for 1-D)
+        x, w, _b, *geometry = ctx.fw_inputs
+        out = ctx.fw_outputs
+        tbias = None if tb is None else tb.reshape([1, -1] + [1] * (out.ndim - 2))
+        return sum_tangents(None if tx is None else Conv2dFn.apply(tx, w, None, *geometry),
+                            None if tw is None else Conv2dFn.apply(x, tw, None, *geometry), tbias)
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups, one_d=False):

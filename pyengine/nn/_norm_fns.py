@@ -10,7 +10,7 @@ recomputing the statistics from x so that their dependence on x is part of the n
 """
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
 
 # torch.finfo(dtype).eps: RMSNorm's default eps.
@@ -192,6 +192,21 @@ class LayerNormFn(Op):
         grads = _C.layer_norm_backward(g._impl, x._impl, ctx.normalized_shape, *ctx.stats, _impl(weight),
                                        need[0], need[1], need[2])
         return _grads(*grads) + (None, None)
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        # xhat = (x - mean) rstd; d xhat = rstd (c - xhat mean(xhat c)), c = dx - mean(dx)
+        x, weight, bias, normalized_shape, eps = ctx.fw_inputs
+        axes = list(range(x.ndim - len(normalized_shape), x.ndim))
+        mean = x.mean(dim=axes, keepdim=True)
+        rstd = (x.var(dim=axes, correction=0, keepdim=True) + eps).rsqrt()
+        xhat = (x - mean) * rstd
+        dxhat = None
+        if tx is not None:
+            c = tx - tx.mean(dim=axes, keepdim=True)
+            dxhat = rstd * (c - xhat * (xhat * c).mean(dim=axes, keepdim=True))
+        return sum_tangents(None if dxhat is None else (dxhat if weight is None else dxhat * weight),
+                            None if tw is None else xhat * tw, tb)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _C
 from ..tensor import Tensor, _wrap, _wrap_dim
 from .._ints import int64
-from ._util import Op, shape_of
+from ._util import Op, linear_jvp, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -42,6 +42,8 @@ def _bump_if_unchanged(impl, version):
 
 
 class BasicIndexBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     is_view = True
 
     @staticmethod
@@ -57,6 +59,8 @@ class BasicIndexBackward(Op):
 
 class BasicIndexGradBackward(Op):
     """Gradient of a basic view: zeros of the input's shape with `g` written into the view."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, shape, steps):
@@ -81,6 +85,8 @@ def basic_index(x, steps):
 
 
 class IndexTakeBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, indices):
         if ctx is not None:
@@ -94,6 +100,8 @@ class IndexTakeBackward(Op):
 
 class IndexTakeGradBackward(Op):
     """Gradient of index_take: zeros with `g` accumulated at the indices (duplicates add up)."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, shape, indices):
@@ -330,6 +338,8 @@ def _check_index(name, index):
 
 
 class GatherBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index):
         if ctx is not None:
@@ -349,6 +359,8 @@ def gather(input, dim, index):
 
 
 class ScatterAddBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index, src):
         if ctx is not None:
@@ -369,6 +381,8 @@ def scatter_add(input, dim, index, src):
 
 
 class IndexSelectBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index):
         if ctx is not None:
