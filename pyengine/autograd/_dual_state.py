@@ -75,13 +75,13 @@ def apply_dual(cls, args, apply, apply_ctx):
                 raise RuntimeError(f"jvp of {op_name(cls)} returned {_count(out_tans)} tangent(s) for "
                                    f"{len(out)} outputs")
             for o, t in zip(out, out_tans):
-                _attach(cls, o, t)
+                _attach(cls, ctx, o, t)
         else:
             if type(out_tans) in (tuple, list):
                 if len(out_tans) != 1:
                     raise RuntimeError(f"jvp of {op_name(cls)} returned {len(out_tans)} tangents for 1 output")
                 out_tans = out_tans[0]
-            _attach(cls, out, out_tans)
+            _attach(cls, ctx, out, out_tans)
         return out
     finally:
         state.fw_paused = prev
@@ -91,7 +91,7 @@ def _count(x):
     return len(x) if type(x) in (tuple, list) else 1
 
 
-def _attach(cls, out, tangent):
+def _attach(cls, ctx, out, tangent):
     """Make `out` dual with `tangent` (None: a zero tangent, so `out` stays a plain tensor)."""
     if out is None or tangent is None:
         return
@@ -108,3 +108,7 @@ def _attach(cls, out, tangent):
     if timpl.dtype != impl.dtype:
         tangent = tangent.to(impl.dtype)
     set_tangent(out, tangent)
+    saved = getattr(ctx, "_saved", None)
+    for e in saved or ():
+        if e is not None and e[0] == "out" and e[1] is impl:
+            e[4] = tangent  # saved_tensors rebuilds this output dual (forward-over-reverse)

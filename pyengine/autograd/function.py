@@ -143,12 +143,14 @@ class Function(Node):
             if t is None:
                 entries.append(None)
             elif isinstance(t, _TensorImpl):
-                entries.append(["out", t, t.version, None])  # output index resolved by apply
+                entries.append(["out", t, t.version, None, None])  # output index (apply), tangent (apply_dual)
             elif t.grad_fn is None:
                 entries.append(("leaf", t, t._impl.version))
             else:
                 # A snapshot, not the Tensor: an in-place op may later rebase the Tensor object.
-                entries.append(("var", t._impl, t._impl.version, t.grad_fn, t._output_nr))
+                # Its forward-AD tangent goes with it (forward-over-reverse differentiates backward).
+                entries.append(("var", t._impl, t._impl.version, t.grad_fn, t._output_nr,
+                                _dual.tangent_of(t) if _dual.tangents else None))
         self._saved = entries
 
     @property
@@ -161,7 +163,7 @@ class Function(Node):
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         saved = self._saved
-        if saved is None and self.__dict__.get("_in_jvp"):  # jvp of a forward that recorded no graph
+        if self.__dict__.get("_in_jvp") and "_fw_saved" in self.__dict__:  # see save_for_forward
             return tuple([_wrap(t) if isinstance(t, _TensorImpl) else t for t in self.__dict__.get("_fw_saved", ())])
         if saved is None:
             return ()
@@ -181,14 +183,17 @@ class Function(Node):
                     f"version {e[2]} instead. Hint: clone the tensor before modifying it in place.")
             if kind == "leaf":
                 out.append(e[1])
-            elif not graph:
-                out.append(_wrap(impl))
             else:
                 t = _wrap(impl)
-                if kind == "var":
+                if not graph:
+                    pass
+                elif kind == "var":
                     t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
                 elif e[3] is not None:
                     t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
+                tangent = e[5] if kind == "var" else e[4]
+                if tangent is not None and _dual.tangents is not None:
+                    _dual.set_tangent(t, tangent)
                 out.append(t)
         return tuple(out)
 
@@ -226,7 +231,8 @@ class Function(Node):
 
     def save_for_forward(self, *tensors):
         """Keep tensors for jvp (PyTorch's ctx.save_for_forward); jvp reads them as
-        ctx.saved_tensors when forward saved nothing for backward."""
+        ctx.saved_tensors (forward's save_for_backward keeps them there too when no graph is
+        recorded)."""
         self._fw_saved = tensors
 
     @staticmethod

@@ -159,7 +159,6 @@ class _Binary(Op):
         a, b = ctx.fw_inputs
         ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
         ctx._fw_saved = (a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx._saved = None
         terms = []
         for side, t in enumerate((ta, tb)):
             if t is not None:
