@@ -10,7 +10,7 @@ from functools import partial
 
 from .. import _C
 from .._ints import int64
-from ..ops._util import Op
+from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
 
 
@@ -23,6 +23,8 @@ def _check(x, name):
 class AvgPoolFn(Op):
     """y = pool(x); `pool(impl)` and `unpool(grad_impl, input_shape)` are the _C pair with the
     window arguments bound."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, x, pool, unpool):
@@ -37,6 +39,8 @@ class AvgPoolFn(Op):
 
 class AvgUnpoolFn(Op):
     """dL/dx = pool^T(dL/dy): each output's gradient spread over its window / divisor."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, pool, unpool, in_shape):
