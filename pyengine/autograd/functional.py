@@ -257,7 +257,11 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
 
     def jac_func(*inp):
         if outer_jacobian_strategy == "forward-mode":
-            inp = tuple(t.requires_grad_(True) for t in inp)  # reverse inside the dual level outside
+            # reverse mode inside the outer dual level: a dual input keeps its tangent (so it is
+            # made to require grad in place); the others are detached, not changed
+            inp = tuple(t if t.requires_grad else
+                        (t.requires_grad_(True) if _fwd.unpack_dual(t).tangent is not None
+                         else t.detach().requires_grad_(True)) for t in inp)
         return jacobian(single_output, inp, create_graph=True)
 
     res = jacobian(jac_func, inputs, create_graph=create_graph, strict=strict, vectorize=vectorize,
