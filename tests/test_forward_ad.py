@@ -281,3 +281,26 @@ def test_unsupported_op_names_the_op():
         with pytest.raises(NotImplementedError, match="NoJvp"):
             NoJvp.apply(d)
         assert fwAD.unpack_dual(NoJvp.apply(_pe([1.0]))).tangent is None  # no dual input: fine
+
+
+def test_inplace_ops_on_duals_match_torch():
+    """x.mul_(..), x.exp_(), x[key] = dual, a write through a view: the written tensor takes the
+    result's tangent, as in PyTorch."""
+    def run(lib, fw):
+        m = pe if lib == "pe" else torch
+        new = (lambda a: pe.tensor(a, dtype=pe.float64)) if lib == "pe" else (
+            lambda a: torch.tensor(a, dtype=torch.float64))
+        with fw.dual_level():
+            d = fw.make_dual(new([1.0, 2.0, 0.5]), new([1.0, -3.0, 2.0]))
+            y = d * 1.0
+            y.mul_(d)
+            y.exp_()
+            z = m.zeros(4, dtype=m.float64)
+            z[1:] = y
+            z[0] = 5.0
+            w = m.zeros(2, 4, dtype=m.float64)
+            w[1].add_(z * d.sum())
+            return [fw.unpack_dual(t).tangent.detach().numpy() for t in (y, z, w)]
+
+    for ours, theirs in zip(run("pe", fwAD), run("torch", torch.autograd.forward_ad)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
