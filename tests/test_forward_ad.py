@@ -98,6 +98,13 @@ CASES = [
     ("softplus", lambda m, F, a: F.softplus(a), [(3, 4)], False),
     ("silu", lambda m, F, a: F.silu(a), [(3, 4)], False),
     ("avg_pool2d", lambda m, F, a: F.avg_pool2d(a, 2), [(1, 2, 4, 4)], False),
+    ("max_pool2d", lambda m, F, a: F.max_pool2d(a, 2, stride=1), [(1, 2, 4, 5)], False),
+    ("batch_norm_train", lambda m, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     [(4, 3, 2, 2), (3,), (3,)], False),
+    ("batch_norm_eval", lambda m, F, x, w: F.batch_norm(
+        x, m.tensor([0.1, -0.2, 0.3], dtype=m.float64), m.tensor([1.5, 0.5, 2.0], dtype=m.float64), w),
+     [(4, 3, 5), (3,)], False),
+    ("group_norm", lambda m, F, x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)], False),
     ("mlp", lambda m, F, x, w1, w2: (F.linear(x, w1).tanh() @ w2).sum(dim=0).sigmoid(), [(4, 3), (5, 3), (5, 2)],
      False),
 ]
@@ -266,8 +273,9 @@ def test_level_errors():
 def test_unsupported_op_names_the_op():
     with fwAD.dual_level():
         d = fwAD.make_dual(_pe(np.ones((1, 1, 4, 4))), _pe(np.ones((1, 1, 4, 4))))
-        with pytest.raises(NotImplementedError, match="forward AD with MaxPool .*not been implemented"):
-            F.max_pool2d(d, 2)
+        p = fwAD.make_dual(_pe([0.3, 0.6]), _pe([1.0, 1.0]))
+        with pytest.raises(NotImplementedError, match="forward AD with BinaryCrossEntropy .*not been implemented"):
+            F.binary_cross_entropy(p, _pe([0.0, 1.0]))
 
         class NoJvp(pe.autograd.Function):
             @staticmethod

@@ -76,6 +76,11 @@ class MaxPoolFn(Op):
         (idx,) = ctx.saved_tensors
         return MaxUnpoolFn.apply(g, idx, ctx.unpool, ctx.spatial, ctx.in_shape), None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        (idx,) = ctx.saved_tensors  # the tangent at each window's argmax
+        return _gather_at(t, idx, ctx.spatial)
+
 
 class MaxUnpoolFn(Op):
     """dL/dx: dL/dy added at the argmax. Its adjoint (for double backward) gathers at the argmax."""
@@ -88,9 +93,14 @@ class MaxUnpoolFn(Op):
 
     @staticmethod
     def backward(ctx, gg):
-        idx, s = ctx.idx, ctx.spatial
-        picked = gg.flatten(-s).gather(-1, idx.flatten(-s))
-        return picked.reshape(*idx.shape), None, None, None, None
+        return _gather_at(gg, ctx.idx, ctx.spatial), None, None, None, None
+
+    jvp = staticmethod(linear_jvp)  # linear in g
+
+
+def _gather_at(t, idx, spatial):
+    """t's values at the argmax positions idx (per (N, C) plane, flat over the `spatial` dims)."""
+    return t.flatten(-spatial).gather(-1, idx.flatten(-spatial)).reshape(*idx.shape)
 
 
 def _max_pool(x, name, pool, unpool, spatial, return_indices):
