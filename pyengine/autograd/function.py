@@ -163,8 +163,9 @@ class Function(Node):
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         saved = self._saved
-        if self.__dict__.get("_in_jvp") and "_fw_saved" in self.__dict__:  # see save_for_forward
-            return tuple([_wrap(t) if isinstance(t, _TensorImpl) else t for t in self.__dict__.get("_fw_saved", ())])
+        fw_saved = self.__dict__.get("_fw_saved") if self.__dict__.get("_in_jvp") else None
+        if fw_saved is not None:  # inside jvp: what save_for_forward kept
+            return tuple([_wrap(t) if isinstance(t, _TensorImpl) else t for t in fw_saved])
         if saved is None:
             return ()
         out = []
@@ -185,12 +186,11 @@ class Function(Node):
                 out.append(e[1])
             else:
                 t = _wrap(impl)
-                if not graph:
-                    pass
-                elif kind == "var":
-                    t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
-                elif e[3] is not None:
-                    t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
+                if graph:
+                    if kind == "var":
+                        t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
+                    elif e[3] is not None:
+                        t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
                 tangent = e[5] if kind == "var" else e[4]
                 if tangent is not None and _dual.tangents is not None:
                     _dual.set_tangent(t, tangent)
