@@ -6,11 +6,13 @@
 // first bad position to device memory, the launcher copies those back and returns the first.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/cuda_emu.h"
 #include "cuda/device_buffer.h"
 #include "cuda/strided.h"
+#include "math/elementwise_math.h"
 #include "ops/index.h"
 
 namespace pe::cuda {
@@ -122,6 +124,42 @@ __global__ void put_elements(T* x, const T* src, const int64_t* index, Strided<3
     int64_t off[3];
     g.offsets(p, off);
     Apply::apply(x + off[0] + index[off[2] + j * index_step] * scale, src[off[1] + j * src_step]);
+  }
+}
+
+// Folds for put's Prod/Max/Min modes (ops::PutMode): NaN propagates through max/min; bool's
+// product is and, its max or, its min and; int64 products wrap.
+template <class T>
+struct FoldProd {
+  __device__ static void apply(T* dst, T v) {
+    if constexpr (std::is_same<T, bool>::value) *dst = *dst && v;
+    else *dst = ew::mul_wrapping(*dst, v);
+  }
+};
+template <class T>
+struct FoldMax {
+  __device__ static void apply(T* dst, T v) {
+    if (v != v || v > *dst) *dst = v;
+  }
+};
+template <class T>
+struct FoldMin {
+  __device__ static void apply(T* dst, T v) {
+    if (v != v || v < *dst) *dst = v;
+  }
+};
+
+// One thread per p walks its j in order: x[p + index[p + j*index_step] * scale] (fold)= src[...].
+// Distinct p never share an element of x, so no atomics are needed (and the result is
+// deterministic); the emulated GPU offers atomicAdd only, no atomicCAS for a CAS loop.
+template <class T, class Fold>
+__global__ void put_lines(T* x, const T* src, const int64_t* index, Strided<3> g, int64_t steps, int64_t src_step,
+                          int64_t index_step, int64_t scale) {
+  PE_GRID_STRIDE_LOOP(p, g.numel) {
+    int64_t off[3];
+    g.offsets(p, off);
+    for (int64_t j = 0; j < steps; ++j)
+      Fold::apply(x + off[0] + index[off[2] + j * index_step] * scale, src[off[1] + j * src_step]);
   }
 }
 
@@ -260,14 +298,29 @@ void launch_put(const ops::PutArgs& a, const Strided<3>& g) {
             a.index_step, a.scale);
 }
 
+template <class T, class Fold>
+void launch_put_lines(const ops::PutArgs& a, const Strided<3>& g) {
+  auto* kernel = &put_lines<T, Fold>;
+  PE_LAUNCH(kernel, blocks_for(g.numel), kThreads, 0, static_cast<T*>(a.x.data), static_cast<const T*>(a.src.data),
+            static_cast<const int64_t*>(a.index.data), g, a.steps, a.src_step, a.index_step, a.scale);
+}
+
 void put(const ops::PutArgs& a) {
   Strided<3> g = geometry<3>(a.shape, {&a.x, &a.src, &a.index});
   if (g.numel == 0 || a.steps <= 0) return;
-  if (!a.accumulate) {
+  if (a.mode == ops::PutMode::Store) {
     by_itemsize(a.dtype, [&](auto tag) { launch_put<decltype(tag), Store<decltype(tag)>>(a, g); });
     return;
   }
-  PE_DISPATCH_ALL(a.dtype, "index put", [&] { launch_put<scalar_t, AtomicAdd<scalar_t>>(a, g); });
+  PE_DISPATCH_ALL(a.dtype, "index put", [&] {
+    switch (a.mode) {
+      case ops::PutMode::Sum: return launch_put<scalar_t, AtomicAdd<scalar_t>>(a, g);
+      case ops::PutMode::Prod: return launch_put_lines<scalar_t, FoldProd<scalar_t>>(a, g);
+      case ops::PutMode::Max: return launch_put_lines<scalar_t, FoldMax<scalar_t>>(a, g);
+      case ops::PutMode::Min: return launch_put_lines<scalar_t, FoldMin<scalar_t>>(a, g);
+      case ops::PutMode::Store: return;
+    }
+  });
 }
 
 void index_offsets(const ops::IndexOffsetArgs& a) {

@@ -9,7 +9,7 @@ from .dtypes import (bool_ as bool, device, dtype, float32, float64, get_default
 from .tensor import Tensor
 from . import autograd, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
                        linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
 from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
@@ -18,7 +18,9 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise
                               log1p, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum,
                               minimum, mul, multiply, ne, neg, not_equal, pow, reciprocal, relu, remainder, round,
                               rsqrt, sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide, where)
-from .ops.index import gather, index_select, narrow, nonzero, one_hot, scatter_add, select
+from .ops.index import (gather, index_add, index_put, index_select, narrow, nonzero, one_hot, scatter, scatter_add,
+                        scatter_reduce, select)
+from .ops.sort import kthvalue, topk
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,
                          sum, var)

@@ -3,6 +3,7 @@ method call costs one Python call more than the kernel, not several."""
 from . import _C
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
+from .ops import sort as O
 from .ops._util import Op, as_operand, linear_jvp
 from .tensor import Tensor, _wrap
 
@@ -163,10 +164,41 @@ def index_put_(self, indices, values, accumulate=False):
         P.setitem(self, tuple(indices), values)
         return self
     if P.recording(self, values):
-        raise NotImplementedError("index_put_(accumulate=True) is not differentiable yet")
-    idx = [I._index_tensor(i)._impl for i in indices]
+        return P.record_inplace(self, lambda t: I.index_put(t, indices, values, True))
+    idx = I._int_indices(indices)
     vals = values._impl if isinstance(values, Tensor) else values
     P.bump_after(self._impl, lambda: _C.index_put_(self._impl, idx, vals, True))
+    return self
+
+
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    src = value if src is None else src
+    if src is None:
+        raise TypeError("scatter_(): expected a src tensor or a value")
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: I.scatter(t, dim, index, src, reduce=reduce))
+    I._check_index("scatter_", index)
+    I._warn_scatter_reduce(src, reduce)
+    s = src._impl if isinstance(src, Tensor) else src
+    P.bump_after(self._impl, lambda: _C.scatter_(self._impl, dim, index._impl, s, reduce))
+    return self
+
+
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    if P.recording(self, src):
+        return P.record_inplace(self, lambda t: I.scatter_reduce(t, dim, index, src, reduce,
+                                                                 include_self=include_self))
+    I._check_index("scatter_reduce_", index)
+    P.bump_after(self._impl, lambda: _C.scatter_reduce_(self._impl, dim, index._impl, src._impl, reduce,
+                                                        bool(include_self)))
+    return self
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    if P.recording(self, source):
+        return P.record_inplace(self, lambda t: I.index_add(t, dim, index, source, alpha=alpha))
+    I._check_index("index_add_", index)
+    P.bump_after(self._impl, lambda: _C.index_add_(self._impl, dim, index._impl, source._impl, alpha))
     return self
 
 
@@ -182,10 +214,31 @@ def normal_(self, mean=0.0, std=1.0):
     return self
 
 
-def bernoulli_(self, p=0.5):
+def bernoulli_(self, p=0.5, *, generator=None):
+    """In place: 1 with probability p (a float, or a tensor of probabilities broadcast to self)."""
+    if isinstance(p, Tensor):
+        if p.ndim == 0:
+            p = p.item()
+        else:  # a draw per (broadcast) element, converted into self's dtype and device
+            from .creation import bernoulli
+            try:
+                p = p.detach().to(self.device).expand(*self.shape)
+            except ValueError as e:  # torch: a RuntimeError naming both shapes
+                raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} cannot be broadcast to self's shape "
+                                   f"{tuple(self.shape)}") from e
+            return self.copy_(bernoulli(p))
+    p = float(p)
+    if not 0.0 <= p <= 1.0:  # NaN too
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     P.write_without_graph(self, "bernoulli_")
     P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p))
     return self
+
+
+def bernoulli(self, p=None, *, generator=None):
+    """self as probabilities (a draw per element), or with p a float: probability p everywhere."""
+    from .creation import bernoulli as _bernoulli
+    return _bernoulli(self, p, generator=generator)
 
 
 T.fill_ = fill_
@@ -194,9 +247,13 @@ T.copy_ = copy_
 T.masked_fill_ = masked_fill_
 T.scatter_add_ = scatter_add_
 T.index_put_ = index_put_
+T.scatter_ = scatter_
+T.scatter_reduce_ = scatter_reduce_
+T.index_add_ = index_add_
 T.uniform_ = uniform_
 T.normal_ = normal_
 T.bernoulli_ = bernoulli_
+T.bernoulli = bernoulli
 
 
 # ---------------------------------------------------------------- indexing
@@ -226,8 +283,11 @@ for _name in ("view", "reshape", "unsqueeze", "squeeze", "flatten", "unflatten",
               "swapaxes", "swapdims", "movedim", "t", "expand", "expand_as", "broadcast_to", "split", "chunk",
               "unbind", "tril", "triu", "repeat"):
     setattr(T, _name, getattr(S, _name))
-for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero"):
+for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonzero", "scatter", "scatter_reduce",
+              "index_add", "index_put"):
     setattr(T, _name, getattr(I, _name))
+for _name in ("topk", "kthvalue"):
+    setattr(T, _name, getattr(O, _name))
 
 
 def view_as(self, other):

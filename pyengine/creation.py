@@ -287,6 +287,25 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     return _finish(_C.randn(_shape(size, "randn"), _dtype_name(dtype), device_name(device)), None, requires_grad)
 
 
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """A 0/1 draw per element: 1 with probability input[i] (a float32/float64 tensor of
+    probabilities; the result has its dtype, shape and device), or, with a float p, with
+    probability p for every element of a tensor shaped like input. From the global Philox
+    stream (pe.manual_seed). No gradient flows (PyTorch's too is zero)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if generator is not None:
+        raise NotImplementedError("bernoulli(): a generator is not supported; seed the global stream with "
+                                  "pyengine.manual_seed")
+    if p is None:
+        result = _wrap(_C.bernoulli(input._impl))
+    else:
+        result = empty_like(input).bernoulli_(p)
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
 def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
     """randint(high, size) or randint(low, high, size), PyTorch's overloads."""
     if size is None:

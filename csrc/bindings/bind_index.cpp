@@ -3,6 +3,7 @@
 #include "bindings/bind.h"
 #include "ops/copy.h"
 #include "ops/index.h"
+#include "ops/view.h"
 
 namespace pe::bind {
 
@@ -28,6 +29,37 @@ void bind_index(py::module_& m) {
         release_gil());
   m.def("scatter_add_", &ops::scatter_add_, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"),
         release_gil());
+  // scatter_(dim, index, src or value, reduce=None): a number is seen as a src of index's shape.
+  auto scatter_src = [](const py::object& src, const Tensor& x, const Tensor& index) {
+    if (py::isinstance<Tensor>(src)) return src.cast<Tensor>();
+    return ops::expand(ops::full({}, as_number("scatter", "value", src), x.dtype(), x.device()), index.shape());
+  };
+  m.def(
+      "scatter",
+      [scatter_src](const Tensor& x, int64_t dim, const Tensor& index, const py::object& src,
+                    const std::optional<std::string>& reduce) {
+        Tensor s = scatter_src(src, x, index);
+        ReleaseGil nogil;
+        return ops::scatter(x, dim, index, s, reduce);
+      },
+      py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"), py::arg("reduce") = py::none());
+  m.def(
+      "scatter_",
+      [scatter_src](const Tensor& x, int64_t dim, const Tensor& index, const py::object& src,
+                    const std::optional<std::string>& reduce) {
+        Tensor s = scatter_src(src, x, index);
+        ReleaseGil nogil;
+        return ops::scatter_(x, dim, index, s, reduce);
+      },
+      py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"), py::arg("reduce") = py::none());
+  m.def("scatter_reduce", &ops::scatter_reduce, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"),
+        py::arg("reduce"), py::arg("include_self") = true, release_gil());
+  m.def("scatter_reduce_", &ops::scatter_reduce_, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("src"),
+        py::arg("reduce"), py::arg("include_self") = true, release_gil());
+  m.def("index_add", &ops::index_add, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("source"),
+        py::arg("alpha") = Scalar(int64_t{1}), release_gil());
+  m.def("index_add_", &ops::index_add_, py::arg("x"), py::arg("dim"), py::arg("index"), py::arg("source"),
+        py::arg("alpha") = Scalar(int64_t{1}), release_gil());
   m.def("index_select", &ops::index_select, py::arg("x"), py::arg("dim"), py::arg("index"), release_gil());
   m.def("index_take", &ops::index_take, py::arg("x"), py::arg("indices"), release_gil());
   m.def(

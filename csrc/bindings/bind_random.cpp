@@ -46,6 +46,8 @@ void bind_random(py::module_& m) {
   m.def("uniform_", &ops::uniform_, py::arg("t"), py::arg("low") = 0.0, py::arg("high") = 1.0, release_gil());
   m.def("normal_", &ops::normal_, py::arg("t"), py::arg("mean") = 0.0, py::arg("std") = 1.0, release_gil());
   m.def("bernoulli_", &ops::bernoulli_, py::arg("t"), py::arg("p") = 0.5, release_gil());
+  m.def("bernoulli", &ops::bernoulli, py::arg("p"), release_gil(),
+        "a 0/1 draw per element of p (float32/float64): 1 with probability p[i]; p's dtype and shape");
 }
 
 }  // namespace pe::bind

@@ -1,9 +1,10 @@
 // CPU kernels of the index family (contracts in ops/index.h): bounds check, reading through
 // indices (take: gather, index_select, index_take), writing through them (put: scatter_add_,
-// index_put_), advanced-index offsets, nonzero, tril/triu and one_hot.
+// scatter_, scatter_reduce_, index_add_, index_put_), advanced-index offsets, nonzero, tril/triu and one_hot.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 
 #include "core/iter.h"
 #include "math/elementwise_math.h"
@@ -84,18 +85,35 @@ void take(const ops::TakeArgs& a) {
   });
 }
 
-template <class T, bool Accumulate>
+// How put folds a value into an element (ops::PutMode); bool's sum is or, its product and.
+template <class T, ops::PutMode Mode>
+inline void fold(T& d, T s) {
+  if constexpr (Mode == ops::PutMode::Store) {
+    d = s;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (Mode == ops::PutMode::Sum || Mode == ops::PutMode::Max) d = d || s;
+    else d = d && s;
+  } else if constexpr (Mode == ops::PutMode::Sum) {
+    d = static_cast<T>(ew::add_wrapping(d, s));  // int64 wraps as PyTorch's (no UB)
+  } else if constexpr (Mode == ops::PutMode::Prod) {
+    d = static_cast<T>(ew::mul_wrapping(d, s));
+  } else if constexpr (Mode == ops::PutMode::Max) {
+    // s != s: NaN wins; a NaN already in d stays. `|` and a select, so the loop vectorizes.
+    const bool take = (s > d) | (s != s);
+    d = take ? s : d;
+  } else {
+    const bool take = (s < d) | (s != s);
+    d = take ? s : d;
+  }
+}
+
+template <class T, ops::PutMode Mode>
 void put_typed(const ops::PutArgs& a) {
-  auto apply = [](char* dst, const char* v) {
-    if constexpr (Accumulate)
-      at<T>(dst) = static_cast<T>(ew::add_wrapping(at<T>(dst), at<T>(v)));  // int64 wraps as PyTorch's (no UB)
-    else
-      at<T>(dst) = at<T>(v);
-  };
   const int64_t scale = a.scale * static_cast<int64_t>(sizeof(T));
   const int64_t src_step = a.src_step * static_cast<int64_t>(sizeof(T));
   const int64_t idx_step = a.index_step * static_cast<int64_t>(sizeof(int64_t));
   const int64_t steps = a.steps;
+  constexpr int64_t kItem = sizeof(T);
   auto loop = loop_over<3>(a.shape, {&a.x, &a.src, &a.index}, {sizeof(T), sizeof(T), sizeof(int64_t)});
   loop.run(
       [&](char* const* p, const int64_t* s, int64_t n) {
@@ -103,11 +121,16 @@ void put_typed(const ops::PutArgs& a) {
         for (int64_t j = 0; j < steps; ++j) {
           const char* sp = p[1] + j * src_step;
           const char* ip = p[2] + j * idx_step;
-          if (s[2] == 0) {
+          if (s[2] == 0 && s[0] == kItem && s[1] == kItem) {  // one index for a contiguous row: vectorizes
+            T* dst = reinterpret_cast<T*>(p[0] + at<int64_t>(ip) * scale);
+            const T* v = reinterpret_cast<const T*>(sp);
+            for (int64_t i = 0; i < n; ++i) fold<T, Mode>(dst[i], v[i]);
+          } else if (s[2] == 0) {
             char* dst = p[0] + at<int64_t>(ip) * scale;
-            for (int64_t i = 0; i < n; ++i) apply(dst + i * s[0], sp + i * s[1]);
+            for (int64_t i = 0; i < n; ++i) fold<T, Mode>(at<T>(dst + i * s[0]), at<T>(sp + i * s[1]));
           } else {
-            for (int64_t i = 0; i < n; ++i) apply(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale, sp + i * s[1]);
+            for (int64_t i = 0; i < n; ++i)
+              fold<T, Mode>(at<T>(p[0] + i * s[0] + at<int64_t>(ip + i * s[2]) * scale), at<T>(sp + i * s[1]));
           }
         }
       },
@@ -117,10 +140,13 @@ void put_typed(const ops::PutArgs& a) {
 void put(const ops::PutArgs& a) {
   if (a.steps <= 0) return;
   PE_DISPATCH_ALL(a.dtype, "put", [&] {
-    if (a.accumulate)
-      put_typed<scalar_t, true>(a);
-    else
-      put_typed<scalar_t, false>(a);
+    switch (a.mode) {
+      case ops::PutMode::Store: return put_typed<scalar_t, ops::PutMode::Store>(a);
+      case ops::PutMode::Sum: return put_typed<scalar_t, ops::PutMode::Sum>(a);
+      case ops::PutMode::Prod: return put_typed<scalar_t, ops::PutMode::Prod>(a);
+      case ops::PutMode::Max: return put_typed<scalar_t, ops::PutMode::Max>(a);
+      case ops::PutMode::Min: return put_typed<scalar_t, ops::PutMode::Min>(a);
+    }
   });
 }
 

@@ -2,6 +2,7 @@
 // philox::emit (math/philox.h, shared with cuda/random.cu). Element i depends only on
 // (seed, offset, i), so the thread count never changes a draw.
 #include <algorithm>
+#include <atomic>
 
 #include "core/parallel.h"
 #include "ops/random.h"
@@ -26,8 +27,33 @@ void random_fill(const ops::RandomArgs& a) {
   PE_DISPATCH_ALL(a.dtype, "random fill", [&] { fill_blocks<scalar_t>(a); });
 }
 
+template <class T>
+bool bernoulli_blocks(const ops::BernoulliArgs& a) {
+  const T* p = static_cast<const T*>(a.p);
+  T* out = static_cast<T*>(a.out);
+  const int64_t per = philox::elements_per_block(philox::Dist::Bernoulli, a.dtype == DType::Float64);
+  const int64_t blocks = (a.n + per - 1) / per;
+  std::atomic<bool> ok{true};
+  parallel_for(blocks, 16 * per, [&](int64_t begin, int64_t end) {
+    bool chunk_ok = true;
+    for (int64_t b = begin; b < end; ++b) {
+      const philox::Block blk = philox::block(a.seed, a.offset + static_cast<uint64_t>(b));
+      chunk_ok &= philox::emit_bernoulli(blk, p + b * per, out + b * per,
+                                         static_cast<int>(std::min<int64_t>(per, a.n - b * per)));
+    }
+    if (!chunk_ok) ok.store(false, std::memory_order_relaxed);
+  });
+  return ok.load();
+}
+
+bool bernoulli(const ops::BernoulliArgs& a) {
+  if (a.dtype == DType::Float64) return bernoulli_blocks<double>(a);
+  return bernoulli_blocks<float>(a);
+}
+
 }  // namespace
 
 PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::random_kernel, random_fill);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::bernoulli_kernel, bernoulli);
 
 }  // namespace pe::cpu

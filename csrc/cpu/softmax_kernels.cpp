@@ -21,6 +21,7 @@
 
 #include "core/parallel.h"
 #include "cpu/fast_math.h"  // fast_exp: exp the compiler vectorises
+#include "cpu/row_offset.h"
 #include "ops/softmax.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -28,16 +29,7 @@ namespace {
 
 using ops::SoftmaxArgs;
 
-
-// Element offset of row r (row-major over the kept dims) for one operand's strides.
-inline int64_t row_offset(int64_t r, const Shape& shape, const Shape& strides) {
-  int64_t off = 0;
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0 && r > 0; --d) {
-    off += (r % shape[d]) * strides[d];
-    r /= shape[d];
-  }
-  return off;
-}
+using cpu::row_offset;
 
 // Sums accumulate in double: a 1e6-long float32 row keeps full float accuracy.
 using acc_t = double;

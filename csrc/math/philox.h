@@ -117,6 +117,9 @@ PE_HOST_DEVICE inline void box_muller(double u_radius, double u_angle, double& z
 }
 
 // Writes the `count` (<= elements_per_block) elements of type T that block `b` yields.
+// 1 with probability p: the word as a uniform in [0, 1) (32 bits) below p. p = 0 never, p = 1 always.
+PE_HOST_DEVICE inline bool bernoulli_word(uint32_t w, double p) { return w * (1.0 / 4294967296.0) < p; }
+
 // Uniform and Normal need a floating T; Randint and Bernoulli take any (bool included).
 template <class T>
 PE_HOST_DEVICE inline void emit(const Draw& d, const Block& b, T* dst, int count) {
@@ -148,8 +151,24 @@ PE_HOST_DEVICE inline void emit(const Draw& d, const Block& b, T* dst, int count
       dst[e] = static_cast<T>(static_cast<int64_t>(static_cast<uint64_t>(d.low) + r));
     }
   } else if (d.dist == Dist::Bernoulli) {
-    for (int e = 0; e < count; ++e) dst[e] = static_cast<T>(b.w[e] * (1.0 / 4294967296.0) < d.a);
+    for (int e = 0; e < count; ++e) dst[e] = static_cast<T>(bernoulli_word(b.w[e], d.a));
   }
+}
+
+// Bernoulli with one probability per element (pe.bernoulli(p)): the scalar draw's rule and
+// stream layout (4 elements per block), with p[e] in place of the one p, so a tensor full of p
+// draws exactly what bernoulli_(p) draws. Returns false when some p[e] is NaN or outside
+// [0, 1] (those elements are written 0).
+template <class T>
+PE_HOST_DEVICE inline bool emit_bernoulli(const Block& b, const T* p, T* dst, int count) {
+  bool ok = true;
+  for (int e = 0; e < count; ++e) {
+    const double prob = static_cast<double>(p[e]);
+    const bool valid = prob >= 0.0 && prob <= 1.0;  // false for NaN too
+    ok = ok && valid;
+    dst[e] = static_cast<T>(valid && bernoulli_word(b.w[e], prob));
+  }
+  return ok;
 }
 
 }  // namespace pe::philox

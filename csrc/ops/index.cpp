@@ -10,6 +10,7 @@
 #include "core/iter.h"
 #include "core/overlap.h"
 #include "ops/copy.h"
+#include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
 
@@ -54,6 +55,18 @@ static Tensor checked_index(const char* op, const Tensor& index, int64_t dim, in
   PE_CHECK(bad.position < 0, IndexError, op, ": index ", bad.value, " is out of bounds for dimension ", dim,
            " with size ", size);
   return c;
+}
+
+// checked_index for the kernels that read the index through its strides (gather, scatter):
+// the index keeps its layout, and an expanded one (stride-0 dims, as dst.unsqueeze(1).expand(E, F)
+// in message passing) is checked on its distinct values only, never copied.
+static Tensor checked_strided_index(const char* op, const Tensor& index, int64_t dim, int64_t size) {
+  check_index_dtype(op, index);
+  Shape distinct = index.shape();
+  for (int64_t d = 0; d < index.ndim(); ++d)
+    if (index.stride(d) == 0) distinct[d] = std::min<int64_t>(distinct[d], 1);
+  checked_index(op, index.as_strided(distinct, index.strides(), index.offset()), dim, size, false);
+  return index;
 }
 
 static Shape concat(Shape a, const Shape& b) {
@@ -147,7 +160,7 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   Tensor x = at_least_1d(x_in), index = at_least_1d(index_in);
   dim = wrap_dim(dim, x.ndim());
   check_index_shapes("gather", x, dim, index, nullptr);
-  Tensor idx = checked_index("gather", index, dim, x.size(dim), false);
+  Tensor idx = checked_strided_index("gather", index, dim, x.size(dim));
   Tensor out = Tensor::empty(index_in.shape(), x.dtype(), x.device());
   if (out.numel() == 0) return out;
   // x seen with index's shape and dim frozen at 0; the kernel adds index * stride(dim).
@@ -158,36 +171,197 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
   return out;
 }
 
-static Tensor scatter_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index_in,
-                               const Tensor& src_in) {
+// scatter's operands, checked and seen the way put_kernel wants them (0-d as 1-d).
+struct ScatterOperands {
+  Tensor x, idx, src;
+  int64_t dim = 0;
+};
+
+static ScatterOperands checked_scatter(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index_in,
+                                       const Tensor& src_in) {
   check_same_device(op, x_in, "input", index_in, "index");
   check_same_device(op, x_in, "input", src_in, "src");
   check_index_dtype(op, index_in);
   PE_CHECK(src_in.dtype() == x_in.dtype(), TypeError, op, ": expected src of the same dtype as self (",
            dtype_name(x_in.dtype()), "), got ", dtype_name(src_in.dtype()));
-  Tensor x = at_least_1d(x_in), index = at_least_1d(index_in), src = at_least_1d(src_in);
+  ScatterOperands s{at_least_1d(x_in), {}, at_least_1d(src_in), 0};
+  Tensor index = at_least_1d(index_in);
+  s.dim = wrap_dim(dim, s.x.ndim());
+  check_index_shapes(op, s.x, s.dim, index, &s.src);
+  check_no_internal_overlap(op, s.x);
+  s.idx = checked_strided_index(op, index, s.dim, s.x.size(s.dim));
+  return s;
+}
+
+// x[..., idx[p + j], ...] (mode)= src[p + j] along s.dim: parallel over index's positions outside
+// dim, in order along it (the `steps`). `x` is s.x or a tensor of its shape.
+static void scatter_put(const ScatterOperands& s, const Tensor& x, const Tensor& src, PutMode mode) {
+  if (s.idx.numel() == 0) return;
+  Shape lines = s.idx.shape();
+  lines[s.dim] = 1;
+  put_kernel(x.device(), PutArgs{x.dtype(), lines, s.idx.size(s.dim), operand(x), operand(src), operand(s.idx),
+                                 src.stride(s.dim), s.idx.stride(s.dim), x.stride(s.dim), mode});
+}
+
+// A value seen as a src of index's shape (every stride 0): scatter_(dim, index, value).
+static Tensor broadcast_value(Scalar value, const ScatterOperands& s) {
+  Tensor v = full({}, value, s.x.dtype(), s.x.device());
+  return v.as_strided(s.idx.shape(), Shape(s.idx.ndim(), 0), v.offset());
+}
+
+static Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                           PutMode mode) {
+  ScatterOperands s = checked_scatter(op, x, dim, index, src);
+  scatter_put(s, s.x, s.src, mode);
+  x.bump_version();
+  return x;
+}
+
+Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_impl("scatter_add_", x, dim, index, src, PutMode::Sum);
+}
+
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_result_size("scatter_add", x.shape(), x.dtype());
+  return scatter_impl("scatter_add", clone(x), dim, index, src, PutMode::Sum);
+}
+
+static PutMode scatter_mode(const std::optional<std::string>& reduce) {
+  if (!reduce) return PutMode::Store;
+  PE_CHECK(*reduce == "add" || *reduce == "multiply", RuntimeError,
+           "scatter: reduce argument must be either add or multiply, got ", *reduce);
+  return *reduce == "add" ? PutMode::Sum : PutMode::Prod;
+}
+
+Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                const std::optional<std::string>& reduce) {
+  return scatter_impl("scatter_", x, dim, index, src, scatter_mode(reduce));
+}
+
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+               const std::optional<std::string>& reduce) {
+  const PutMode mode = scatter_mode(reduce);
+  check_result_size("scatter", x.shape(), x.dtype());
+  return scatter_impl("scatter", clone(x), dim, index, src, mode);
+}
+
+// The value a reduction starts from when x's own element takes no part (include_self = false).
+static Scalar reduce_identity(ReduceOp op, DType dtype) {
+  const bool fp = dtype == DType::Float32 || dtype == DType::Float64;
+  switch (op) {
+    case ReduceOp::Prod: return dtype == DType::Bool ? Scalar(true) : Scalar(int64_t{1});
+    case ReduceOp::Amax:
+      if (dtype == DType::Bool) return Scalar(false);
+      return fp ? Scalar(-std::numeric_limits<double>::infinity()) : Scalar(std::numeric_limits<int64_t>::min());
+    case ReduceOp::Amin:
+      if (dtype == DType::Bool) return Scalar(true);
+      return fp ? Scalar(std::numeric_limits<double>::infinity()) : Scalar(std::numeric_limits<int64_t>::max());
+    default: return dtype == DType::Bool ? Scalar(false) : Scalar(int64_t{0});
+  }
+}
+
+static ReduceOp scatter_reduce_op(const std::string& reduce) {
+  if (reduce == "sum") return ReduceOp::Sum;
+  if (reduce == "prod") return ReduceOp::Prod;
+  if (reduce == "mean") return ReduceOp::Mean;
+  if (reduce == "amax") return ReduceOp::Amax;
+  if (reduce == "amin") return ReduceOp::Amin;
+  throw RuntimeError(str("scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got ", reduce));
+}
+
+static Tensor scatter_reduce_impl(const char* name, const Tensor& x, int64_t dim, const Tensor& index,
+                                  const Tensor& src, const std::string& reduce, bool include_self) {
+  const ReduceOp op = scatter_reduce_op(reduce);
+  PE_CHECK(!(op == ReduceOp::Mean && x.dtype() == DType::Bool), NotImplementedError,
+           "scatter_reduce: reduce='mean' is not supported for bool tensors");
+  ScatterOperands s = checked_scatter(name, x, dim, index, src);
+  if (s.idx.numel() == 0) return x;
+  // Scattered-to elements start from the identity, so only src's values are reduced there.
+  if (!include_self) scatter_put(s, s.x, broadcast_value(reduce_identity(op, x.dtype()), s), PutMode::Store);
+  switch (op) {
+    case ReduceOp::Prod: scatter_put(s, s.x, s.src, PutMode::Prod); break;
+    case ReduceOp::Amax: scatter_put(s, s.x, s.src, PutMode::Max); break;
+    case ReduceOp::Amin: scatter_put(s, s.x, s.src, PutMode::Min); break;
+    case ReduceOp::Mean: {
+      // PyTorch's: counts in x's dtype (x's own element counted when included), at least 1.
+      Tensor count = full(x.shape(), Scalar(int64_t{include_self ? 1 : 0}), x.dtype(), x.device());
+      scatter_put(s, at_least_1d(count), broadcast_value(Scalar(int64_t{1}), s), PutMode::Sum);
+      scatter_put(s, s.x, s.src, PutMode::Sum);
+      count = binary(ew::BinaryOp::Maximum, count, int64_t{1});
+      const bool fp = x.dtype() == DType::Float32 || x.dtype() == DType::Float64;
+      binary(fp ? ew::BinaryOp::Div : ew::BinaryOp::FloorDivide, x, count, x);
+      break;
+    }
+    default: scatter_put(s, s.x, s.src, PutMode::Sum);
+  }
+  x.bump_version();
+  return x;
+}
+
+Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                       const std::string& reduce, bool include_self) {
+  return scatter_reduce_impl("scatter_reduce_", x, dim, index, src, reduce, include_self);
+}
+
+Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self) {
+  check_result_size("scatter_reduce", x.shape(), x.dtype());
+  return scatter_reduce_impl("scatter_reduce", clone(x), dim, index, src, reduce, include_self);
+}
+
+static Tensor index_add_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index,
+                             const Tensor& source_in, Scalar alpha) {
+  check_same_device(op, x_in, "input", index, "index");
+  check_same_device(op, x_in, "input", source_in, "source");
+  check_index_dtype(op, index);
+  PE_CHECK(index.ndim() <= 1, IndexError, op, ": index should be 0-d or 1-d, got shape ", shape_str(index.shape()));
+  PE_CHECK(source_in.dtype() == x_in.dtype(), TypeError, op, ": self (", dtype_name(x_in.dtype()),
+           ") and source (", dtype_name(source_in.dtype()), ") must have the same dtype");
+  // PyTorch converts alpha to the tensor's dtype: truncated for int64, nonzero for bool.
+  const bool fp = x_in.dtype() == DType::Float32 || x_in.dtype() == DType::Float64;
+  if (x_in.dtype() == DType::Bool) {
+    alpha = Scalar(int64_t{alpha.to<double>() != 0 ? 1 : 0});
+  } else if (!fp && alpha.is_floating()) {
+    PE_CHECK(std::isfinite(alpha.d) && std::fabs(alpha.d) < 9223372036854775808.0, RuntimeError, op, ": alpha ",
+             alpha.str(), " cannot be converted to ", dtype_name(x_in.dtype()), " without overflow");
+    alpha = Scalar(static_cast<int64_t>(std::trunc(alpha.d)));
+  }
+  Tensor x = at_least_1d(x_in), source = at_least_1d(source_in);
   dim = wrap_dim(dim, x.ndim());
-  check_index_shapes(op, x, dim, index, &src);
+  PE_CHECK(source_in.ndim() == x_in.ndim(), RuntimeError, op,
+           ": source tensor shape must match self tensor shape, excluding the specified dimension ", dim,
+           ". Got self.shape = ", shape_str(x_in.shape()), " source.shape = ", shape_str(source_in.shape()));
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    PE_CHECK(d == dim || source.size(d) == x.size(d), RuntimeError, op,
+             ": source tensor shape must match self tensor shape, excluding the specified dimension ", dim,
+             ". Got self.shape = ", shape_str(x_in.shape()), " source.shape = ", shape_str(source_in.shape()));
+  PE_CHECK(source.size(dim) == index.numel(), RuntimeError, op, ": number of indices (", index.numel(),
+           ") should be equal to source.size(dim) (", source.size(dim), ") for dim ", dim);
   check_no_internal_overlap(op, x);
   Tensor idx = checked_index(op, index, dim, x.size(dim), false);
-  if (idx.numel() > 0) {
-    // Parallel over index's positions outside `dim`; along `dim` (the `steps`) in order.
-    Shape lines = idx.shape();
+  if (idx.numel() > 0 && source.numel() > 0) {
+    if (!(alpha.is_integral() && alpha.to<int64_t>() == 1)) {
+      Operand a = alpha.is_floating() ? Operand{alpha.d} : Operand{alpha.to<int64_t>()};
+      source = to_dtype(binary(ew::BinaryOp::Mul, source, a), x.dtype());
+    }
+    // Step j adds source's slice j at x's slice idx[j]: the index is one value per step.
+    Shape lines = source.shape();
     lines[dim] = 1;
-    put_kernel(x.device(), PutArgs{x.dtype(), lines, idx.size(dim), operand(x), operand(src), operand(idx),
-                                   src.stride(dim), idx.stride(dim), x.stride(dim), true});
+    put_kernel(x.device(), PutArgs{x.dtype(), lines, idx.numel(), operand(x), operand(source),
+                                   operand(idx, Shape(x.ndim(), 0)), source.stride(dim), 1, x.stride(dim),
+                                   PutMode::Sum});
   }
   x_in.bump_version();
   return x_in;
 }
 
-Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  return scatter_add_impl("scatter_add_", x, dim, index, src);
+Tensor index_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  return index_add_impl("index_add_", x, dim, index, source, alpha);
 }
 
-Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  check_result_size("scatter_add", x.shape(), x.dtype());
-  return scatter_add_impl("scatter_add", clone(x), dim, index, src);
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  check_result_size("index_add", x.shape(), x.dtype());
+  return index_add_impl("index_add", clone(x), dim, index, source, alpha);
 }
 
 Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
@@ -280,7 +454,8 @@ Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Ten
     // Step j writes values row j at x's inner block + offsets[j] (offsets is contiguous).
     put_kernel(x.device(), PutArgs{x.dtype(), inner, nb, operand(x, Shape(x.strides().begin() + k, x.strides().end())),
                                    operand(v, Shape(v.strides().begin() + 1, v.strides().end())),
-                                   operand(offsets, Shape(inner.size(), 0)), v.stride(0), 1, 1, accumulate});
+                                   operand(offsets, Shape(inner.size(), 0)), v.stride(0), 1, 1,
+                                   accumulate ? PutMode::Sum : PutMode::Store});
   }
   x.bump_version();
   return x;

@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/dispatch.h"
@@ -20,6 +21,25 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 // x[i][index[i][j][k]][k] += src[i][j][k] (dim = 1), duplicates summed (in index order on the CPU).
 Tensor scatter_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+// x[i][index[i][j][k]][k] = src[i][j][k] (dim = 1); with reduce "add" or "multiply" (PyTorch's
+// scatter_ reduce argument) the element is combined instead. Duplicate indices without reduce:
+// on the CPU the last one wins, on CUDA any one may.
+Tensor scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                const std::optional<std::string>& reduce);
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+               const std::optional<std::string>& reduce);
+// PyTorch's scatter_reduce: reduce is "sum", "prod", "mean", "amax" or "amin". include_self =
+// false: x's elements that are scattered to start from the reduction's identity (x's own value
+// takes no part); the others keep x. mean divides by the number of values reduced (x's own
+// counted when include_self), floor division for integer dtypes; amax/amin propagate NaN.
+Tensor scatter_reduce_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                       const std::string& reduce, bool include_self);
+Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self);
+// x's slices index[j] along dim += alpha * source's slice j (1-D int64 index, duplicates add up;
+// source has x's shape except size index.numel() along dim, and x's dtype).
+Tensor index_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha);
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha);
 // x's slices index[0], index[1], ... along dim (1-D int64 index, no wrapping).
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 
@@ -84,14 +104,20 @@ struct TakeArgs {
 };
 inline KernelSlot<void (*)(const TakeArgs&)> take_kernel{"index take"};
 
+// How put combines a value with the element it lands on: store it, or fold it in (sum: +,
+// bool: logical or; prod: *, bool: and; max/min: NaN propagates, as torch.maximum).
+enum class PutMode : int { Store, Sum, Prod, Max, Min };
+
 // Write through indices: for j = 0 .. steps-1 and every position p of `shape`,
-//     x[p + index[p + j*index_step] * scale]  =  src[p + j*src_step]     (+= when accumulate)
+//     x[p + index[p + j*index_step] * scale]  (mode)=  src[p + j*src_step]
 // Distinct p never reach the same element of x (the op layer's views guarantee it), so only
 // the j of one p can collide (duplicate indices). CPU: each p walks its j in order, so
 // duplicates resolve deterministically on any thread count (last write wins; sums in index
-// order). CUDA: every (j, p) runs in parallel; accumulate uses atomicAdd (float32/float64: the
-// sum's rounding may vary from run to run; int64 exact; bool: logical or), and with duplicate
-// indices and accumulate = false which write wins is unspecified, as in PyTorch. Any dtype.
+// order). CUDA: Store and Sum run every (j, p) in parallel; Sum uses atomicAdd (float32/float64:
+// the sum's rounding may vary from run to run; int64 exact; bool: logical or), and with
+// duplicate indices Store's winner is unspecified, as in PyTorch. Prod/Max/Min run each p's j
+// in order on one thread (the emulated GPU has no atomicCAS for a CAS loop), so they are
+// deterministic. Integer int64 sums and products wrap. Any dtype.
 struct PutArgs {
   DType dtype = DType::Float32;  // of x and src
   Shape shape;
@@ -99,7 +125,7 @@ struct PutArgs {
   IndexOperand x, src, index;
   int64_t src_step = 0, index_step = 0;
   int64_t scale = 1;
-  bool accumulate = false;
+  PutMode mode = PutMode::Store;
 };
 inline KernelSlot<void (*)(const PutArgs&)> put_kernel{"index put"};
 

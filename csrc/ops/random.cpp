@@ -104,6 +104,21 @@ const Tensor& bernoulli_(const Tensor& t, double p) {
   return t;
 }
 
+Tensor bernoulli(const Tensor& p) {
+  PE_CHECK(is_floating(p.dtype()), NotImplementedError, "bernoulli: expected floating probabilities p "
+           "(float32 or float64), got ", dtype_name(p.dtype()));
+  const Tensor probs = contiguous(p);
+  Tensor out = Tensor::empty(p.shape(), p.dtype(), p.device());
+  const int64_t per = philox::elements_per_block(philox::Dist::Bernoulli, p.dtype() == DType::Float64);
+  const auto [seed, offset] = reserve((out.numel() + per - 1) / per);
+  if (out.numel() == 0) return out;
+  const bool ok =
+      bernoulli_kernel(p.device(), BernoulliArgs{p.dtype(), probs.raw_data(), out.raw_data(), out.numel(), seed, offset});
+  PE_CHECK(ok, RuntimeError, "bernoulli: expected every probability p to be in [0, 1], but p of shape ",
+           shape_str(p.shape()), " has a value outside it (or NaN)");
+  return out;
+}
+
 Tensor rand(const Shape& shape, DType dtype, Device device) {
   check_floating(dtype, "rand");
   Tensor t = new_tensor(shape, dtype, device);

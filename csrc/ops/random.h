@@ -22,6 +22,9 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
 const Tensor& uniform_(const Tensor& t, double low, double high);
 const Tensor& normal_(const Tensor& t, double mean, double std);
 const Tensor& bernoulli_(const Tensor& t, double p);  // 1 with probability p, else 0
+// A draw per element of p (float32/float64, any layout and device): 1 with probability p[i],
+// else 0, in p's dtype and shape (contiguous). RuntimeError when some p[i] is NaN or outside [0, 1].
+Tensor bernoulli(const Tensor& p);
 
 // Kernel: fill `out` with a draw. Contract: out holds n > 0 contiguous elements of `dtype` on
 // the slot's device (float32/float64 for Uniform and Normal; any dtype for Randint and
@@ -36,5 +39,18 @@ struct RandomArgs {
   philox::Draw draw;
 };
 inline KernelSlot<void (*)(const RandomArgs&)> random_kernel{"random fill"};
+
+// Kernel: out[i] = 1 with probability p[i] (philox::emit_bernoulli on block offset + i / 4 of
+// the stream keyed by seed; the op has reserved ceil(n / 4) blocks). Contract: p and out hold
+// n > 0 contiguous elements of `dtype` (float32/float64) on the slot's device, not overlapping.
+// Returns false when some p[i] is NaN or outside [0, 1].
+struct BernoulliArgs {
+  DType dtype;
+  const void* p;
+  void* out;
+  int64_t n;
+  uint64_t seed, offset;
+};
+inline KernelSlot<bool (*)(const BernoulliArgs&)> bernoulli_kernel{"bernoulli"};
 
 }  // namespace pe::ops

@@ -167,3 +167,39 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "result in an error in a future release. To retain the behavior and silence this warning, "
                       "please use dropout instead.", stacklevel=2)
     return _unbatched_feature_dropout(input, p, training, inplace, input.ndim == 5)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o], with
+    input1 (*, in1), input2 (*, in2), weight (out, in1, in2): one GEMM of input1 against weight
+    laid out as (in1, out * in2), then a product with input2 summed over in2 (all Tensor ops, so
+    it differentiates, twice too)."""
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"bilinear(): argument '{name}' must be a Tensor, not {type(t).__name__}")
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    if input1.ndim == 0 or tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {tuple(input1.shape)} and "
+                           f"{tuple(input2.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out_features, in1_features, in2_features), got shape "
+                           f"{tuple(weight.shape)}")
+    out, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but "
+                           f"expected {in1}")
+    if input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but "
+                           f"expected {in2}")
+    if bias is not None and tuple(bias.shape) != (out,):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {tuple(bias.shape)} but "
+                           f"expected ({out},)")
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, 1, in2)
+    t = (x1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)).reshape(-1, out, in2)
+    y = (t * x2).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out)

@@ -3,7 +3,7 @@ from ._attention_fns import scaled_dot_product_attention
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
+from ._layer_fns import bilinear, dropout, dropout1d, dropout2d, dropout3d, linear
 from ._mha_fns import multi_head_attention_forward
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
@@ -12,6 +12,7 @@ from ._pad_fns import pad
 from ._pool_fns import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
                         avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
 from ._softmax_fns import log_softmax, softmax, softmin
+from ._upsample_fns import interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest
 from ..ops.index import one_hot
 from ..ops.shape import flatten, unflatten
 
@@ -28,4 +29,6 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "avg_pool2d", "max_pool1d", "max_pool2d",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
            "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss", "one_hot", "flatten", "unflatten",
-           "identity", "scaled_dot_product_attention", "multi_head_attention_forward"]
+           "identity", "scaled_dot_product_attention", "multi_head_attention_forward",
+           "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
+           "bilinear"]

@@ -425,3 +425,203 @@ def nonzero(input, *, as_tuple=False):
     if input._impl.ndim == 0:
         return (_wrap(_C.reshape(nz, [-1])),)
     return tuple(_wrap(_C.contiguous(_C.select(nz, 1, j))) for j in range(input._impl.ndim))
+
+
+# ---------------------------------------------------------------- scatter / scatter_reduce / index_add / index_put
+# The message-passing primitives. Backward formulas are PyTorch's (FunctionsManual.cpp), written
+# with Tensor ops so the gradient of a gradient flows through `g`.
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _src_grad(gs, src_shape):
+    """gather(g, dim, index) has index's shape; src may be larger (its extra elements were never
+    read): embed the gradient in zeros of src's shape."""
+    if tuple(shape_of(gs)) == tuple(src_shape):
+        return gs
+    steps = [(_SLICE, d, 0, n, 1) for d, n in enumerate(shape_of(gs))]
+    return BasicIndexGradBackward.apply(gs, list(src_shape), steps)
+
+
+def _leading(t, shape):
+    """t's leading block of `shape` (src seen with index's shape)."""
+    if tuple(shape_of(t)) == tuple(shape):
+        return t
+    return basic_index(t, [(_SLICE, d, 0, n, 1) for d, n in enumerate(shape)])
+
+
+class ScatterBackward(Op):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce):
+        if ctx is not None:
+            ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
+            ctx.src_shape = src._impl.shape if isinstance(src, Tensor) else None
+        return _C.scatter(x._impl, dim, index._impl, src._impl if isinstance(src, Tensor) else src, reduce)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.reduce is not None:
+            raise NotImplementedError("the derivative for 'scatter with reduce argument' is not implemented")
+        need = ctx.needs_input_grad
+        gx = scatter(g, ctx.dim, ctx.index, 0.0) if need[0] else None
+        gsrc = _src_grad(gather(g, ctx.dim, ctx.index), ctx.src_shape) if need[3] else None
+        return gx, None, None, gsrc, None
+
+
+def _warn_scatter_reduce(src, reduce):
+    """PyTorch's deprecation of scatter's reduce with a tensor src (the value form keeps it)."""
+    if reduce is not None and isinstance(src, Tensor):
+        import warnings
+        warnings.warn("The reduce argument of scatter with Tensor src is deprecated and will be removed in a "
+                      "future release. Use scatter_reduce instead for more reduction options.", UserWarning,
+                      stacklevel=3)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """torch.scatter: input with src's values (or the number `value`) written at index along dim;
+    reduce "add" / "multiply" combines instead (not differentiable, as in PyTorch)."""
+    _check_index("scatter", index)
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter(): expected a src tensor or a value")
+    _warn_scatter_reduce(src, reduce)
+    dim = _wrap_dim(dim, input._impl.ndim)
+    return ScatterBackward.apply(input, dim, index, src, reduce)
+
+
+class ScatterReduceBackward(Op):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        out = _C.scatter_reduce(x._impl, dim, index._impl, src._impl, reduce, include_self)
+        if ctx is not None:
+            ctx.dim, ctx.index, ctx.reduce, ctx.include_self = dim, index, reduce, include_self
+            if reduce in ("prod", "amax", "amin"):
+                ctx.save_for_backward(x, src, out)  # version-checked; carry their graph under create_graph
+            ctx.x_shape, ctx.src_shape = x._impl.shape, src._impl.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from . import elementwise as E
+        dim, index, reduce, include_self = ctx.dim, ctx.index, ctx.reduce, ctx.include_self
+        ishape = list(index._impl.shape)
+        if reduce == "sum":
+            gx, gsrc = g, gather(g, dim, index)
+        elif reduce == "mean":
+            # counts of the values averaged (x's own when included), at least 1, in g's dtype
+            count = _C.full(list(ctx.x_shape), 1.0 if include_self else 0.0, g._impl.dtype, g._impl.device)
+            ones = _C.full(list(ctx.src_shape), 1.0, g._impl.dtype, g._impl.device)
+            count = _wrap(_C.maximum(_C.scatter_add(count, dim, index._impl, ones), 1.0))
+            gx = g / count
+            gsrc = gather(gx, dim, index)
+        elif reduce == "prod":
+            x, src, out = ctx.saved_tensors
+            src = _leading(src, ishape)
+            # Products without the element's own factor, exact where that factor is 0.
+            masked_x = E.masked_fill(x, x == 0, 1)
+            masked_x_out = scatter_reduce(masked_x, dim, index, src, "prod", include_self=include_self)
+            gx = g * masked_x_out / masked_x
+            src_zero = src == 0
+            zeros_in = gather(scatter_add(_wrap(_zeros(x._impl.shape, x._impl)), dim, index, src_zero.to(x.dtype)),
+                              dim, index)
+            single_zero = E.logical_and(src_zero, zeros_in == 1)
+            masked_src_out = scatter_reduce(x, dim, index, E.masked_fill(src, single_zero, 1), "prod",
+                                            include_self=include_self)
+            gsrc = E.where(single_zero, gather(g * masked_src_out, dim, index),
+                           gather(g * out, dim, index) / E.masked_fill(src, src_zero, 1))
+        else:  # amax / amin: split evenly among the elements equal to the result (x's own too)
+            x, src, out = ctx.saved_tensors
+            src = _leading(src, ishape)
+            value = gather(out, dim, index)
+            x_is = (x == out).to(x.dtype)
+            src_is = (src == value).to(x.dtype)
+            share = g / scatter_add(x_is, dim, index, src_is)
+            gx = share * x_is
+            gsrc = gather(share, dim, index) * src_is
+        if not include_self:
+            gx = scatter(gx, dim, index, value=0.0)
+        need = ctx.needs_input_grad
+        return (gx if need[0] else None, None, None, _src_grad(gsrc, ctx.src_shape) if need[3] else None,
+                None, None)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """torch.scatter_reduce: reduce ("sum", "prod", "mean", "amax", "amin") src's values into
+    input at index along dim; include_self=False leaves input's own values out where scattered."""
+    _check_index("scatter_reduce", index)
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    dim = _wrap_dim(dim, input._impl.ndim)
+    return ScatterReduceBackward.apply(input, dim, index, src, reduce, bool(include_self))
+
+
+class IndexAddBackward(Op):
+    @staticmethod
+    def forward(ctx, x, dim, index, source, alpha):
+        if ctx is not None:
+            ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        return _C.index_add(x._impl, dim, index._impl, source._impl, alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        gsrc = None
+        if need[3]:
+            gsrc = index_select(g, ctx.dim, ctx.index) if g._impl.ndim else g
+            if ctx.alpha != 1:
+                gsrc = gsrc * ctx.alpha
+        return g if need[0] else None, None, None, gsrc, None
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """torch.index_add: input with alpha * source's slices added at the slices index[j] along dim."""
+    _check_index("index_add", index)
+    dim = _wrap_dim(dim, input._impl.ndim)
+    return IndexAddBackward.apply(input, dim, index, source, alpha)
+
+
+def _int_indices(indices):
+    """index_put's tuple of index tensors as int64 impls (a bool mask becomes its nonzero columns)."""
+    out = []
+    for i in indices:
+        t = _index_tensor(i)._impl
+        if t.dtype == "bool":
+            nz = _C.nonzero(t)
+            out += [_C.contiguous(_C.select(nz, 1, j)) for j in range(t.ndim)]
+        else:
+            out.append(t)
+    return out
+
+
+class IndexPutBackward(Op):
+    """Out-of-place index_put with accumulate=True: x + values summed at the indices."""
+
+    @staticmethod
+    def forward(ctx, x, indices, values):
+        if ctx is not None:
+            ctx.indices, ctx.values_shape = indices, values._impl.shape
+        out = _C.clone(x._impl)
+        _C.index_put_(out, indices, values._impl, True)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ._util import reduce_grad
+        need = ctx.needs_input_grad
+        gv = reduce_grad(index_take(g, ctx.indices), tuple(ctx.values_shape)) if need[2] else None
+        return g if need[0] else None, None, gv
+
+
+def index_put(input, indices, values, accumulate=False):
+    """torch.index_put: a copy of input with values written (or, accumulate=True, added) at the
+    positions the tuple of index tensors names."""
+    if not accumulate:
+        out = input.clone()
+        out[tuple(indices)] = values
+        return out
+    idx = _int_indices(indices)
+    if not isinstance(values, Tensor):
+        values = _wrap(_C.full([], values, input._impl.dtype, input._impl.device))
+    elif values._impl.dtype != input._impl.dtype:
+        values = values.to(input._impl.dtype)
+    return IndexPutBackward.apply(input, idx, values)
