@@ -105,6 +105,21 @@ CASES = [
         x, m.tensor([0.1, -0.2, 0.3], dtype=m.float64), m.tensor([1.5, 0.5, 2.0], dtype=m.float64), w),
      [(4, 3, 5), (3,)], False),
     ("group_norm", lambda m, F, x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)], False),
+    ("index_add", lambda m, F, x, s: x.index_add(0, m.tensor([2, 0, 2]), s, alpha=2.0), [(3, 4), (3, 4)], False),
+    ("scatter_reduce_sum", lambda m, F, x, s: x.scatter_reduce(1, m.tensor([[0, 1, 0], [2, 2, 1]]), s, "sum"),
+     [(2, 3), (2, 3)], False),
+    ("scatter_reduce_mean", lambda m, F, x, s: x.scatter_reduce(1, m.tensor([[0, 1, 0], [2, 2, 1]]), s, "mean",
+                                                                  include_self=False), [(2, 3), (2, 3)], False),
+    ("scatter", lambda m, F, x, s: x.scatter(0, m.tensor([[1, 0, 2]]), s), [(3, 3), (1, 3)], False),
+    ("index_put_acc", lambda m, F, x, v: x.index_put((m.tensor([0, 2, 0]),), v, accumulate=True),
+     [(3, 2), (3, 2)], False),
+    ("interpolate_nearest", lambda m, F, a: F.interpolate(a, scale_factor=2, mode="nearest"), [(1, 2, 3, 3)], False),
+    ("interpolate_bilinear", lambda m, F, a: F.interpolate(a, size=(5, 4), mode="bilinear", align_corners=False),
+     [(1, 2, 3, 3)], False),
+    ("pixel_shuffle", lambda m, F, a: F.pixel_shuffle(a, 2), [(1, 8, 2, 3)], False),
+    ("conv_transpose2d", lambda m, F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
+     [(1, 2, 3, 3), (2, 3, 3, 3), (3,)], False),
+    ("bilinear", lambda m, F, a, b, w, bias: F.bilinear(a, b, w, bias), [(2, 3), (2, 4), (5, 3, 4), (5,)], False),
     ("mlp", lambda m, F, x, w1, w2: (F.linear(x, w1).tanh() @ w2).sum(dim=0).sigmoid(), [(4, 3), (5, 3), (5, 2)],
      False),
 ]
@@ -276,6 +291,8 @@ def test_unsupported_op_names_the_op():
         p = fwAD.make_dual(_pe([0.3, 0.6]), _pe([1.0, 1.0]))
         with pytest.raises(NotImplementedError, match="forward AD with BinaryCrossEntropy .*not been implemented"):
             F.binary_cross_entropy(p, _pe([0.0, 1.0]))
+        with pytest.raises(NotImplementedError, match=r"scatter_reduce\(reduce='amax'\)"):
+            p.scatter_reduce(0, pe.tensor([0, 0]), p, "amax")
 
         class NoJvp(pe.autograd.Function):
             @staticmethod

@@ -83,12 +83,13 @@ class Conv2dFn(Op):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
-        # bilinear in (x, w), plus the bias broadcast over (N, ., H, W) (or (N, ., L) for 1-D)
+        # bilinear in (x, w), plus the bias broadcast over (N, ., H, W) (or (N, ., L) for 1-D);
+        # the same for conv_transpose2d, whose arguments come in the same order
         x, w, _b, *geometry = ctx.fw_inputs
-        out = ctx.fw_outputs
-        tbias = None if tb is None else tb.reshape([1, -1] + [1] * (out.ndim - 2))
-        return sum_tangents(None if tx is None else Conv2dFn.apply(tx, w, None, *geometry),
-                            None if tw is None else Conv2dFn.apply(x, tw, None, *geometry), tbias)
+        op = type(ctx)._node_of.apply
+        tbias = None if tb is None else tb.reshape([1, -1] + [1] * (ctx.fw_outputs.ndim - 2))
+        return sum_tangents(None if tx is None else op(tx, w, None, *geometry),
+                            None if tw is None else op(x, tw, None, *geometry), tbias)
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups, one_d=False):
@@ -156,6 +157,8 @@ class Conv2dWeightGradFn(Op):
 class ConvTranspose2dFn(Op):
     """The adjoint of conv2d: forward runs conv2d's input-gradient kernel, backward conv2d's
     forward (for the input) and weight-gradient kernels."""
+
+    jvp = Conv2dFn.jvp  # bilinear in (x, w) plus the bias, like conv2d
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation, one_d=False):

@@ -466,6 +466,14 @@ class ScatterBackward(Op):
         gsrc = _src_grad(gather(g, ctx.dim, ctx.index), ctx.src_shape) if need[3] else None
         return gx, None, None, gsrc, None
 
+    @staticmethod
+    def jvp(ctx, tx, _d, _i, tsrc, _r):
+        x, dim, index, src, reduce = ctx.fw_inputs
+        if reduce is not None:
+            raise NotImplementedError("the derivative for 'scatter with reduce argument' is not implemented")
+        tx = _wrap(_zeros(x._impl.shape, x._impl)) if tx is None else tx
+        return ScatterBackward.apply(tx, dim, index, 0.0 if tsrc is None else tsrc, None)
+
 
 def _warn_scatter_reduce(src, reduce):
     """PyTorch's deprecation of scatter's reduce with a tensor src (the value form keeps it)."""
@@ -544,6 +552,14 @@ class ScatterReduceBackward(Op):
         return (gx if need[0] else None, None, None, _src_grad(gsrc, ctx.src_shape) if need[3] else None,
                 None, None)
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        reduce = ctx.fw_inputs[4]
+        if reduce not in ("sum", "mean"):  # the linear ones: the same reduction of the tangents
+            raise NotImplementedError(f"Trying to use forward AD with scatter_reduce(reduce={reduce!r}) that does "
+                                      "not support it because it has not been implemented yet.")
+        return linear_jvp(ctx, *tangents)
+
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """torch.scatter_reduce: reduce ("sum", "prod", "mean", "amax", "amin") src's values into
@@ -556,6 +572,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 class IndexAddBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha):
         if ctx is not None:
@@ -595,6 +613,8 @@ def _int_indices(indices):
 
 class IndexPutBackward(Op):
     """Out-of-place index_put with accumulate=True: x + values summed at the indices."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, x, indices, values):
