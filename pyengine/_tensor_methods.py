@@ -4,7 +4,7 @@ from . import _C
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops import sort as O
-from .ops._util import Op, as_operand
+from .ops._util import Op, as_operand, linear_jvp
 from .tensor import Tensor, _wrap
 
 T = Tensor
@@ -319,6 +319,8 @@ T.mT = property(_mT)
 
 # ---------------------------------------------------------------- copies and conversions
 class CloneBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x):
         return _C.clone(x._impl)
@@ -329,6 +331,8 @@ class CloneBackward(Op):
 
 
 class ContiguousBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x):
         return _C.contiguous(x._impl)
@@ -340,6 +344,8 @@ class ContiguousBackward(Op):
 
 class ToCopyBackward(Op):
     """dtype/device conversion: the gradient converts back (none to an integer dtype)."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     float_outputs = False  # the target dtype may be an integer one
 

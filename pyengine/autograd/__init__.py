@@ -77,6 +77,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from . import forward_ad, functional  # noqa: E402,F401
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "gradcheck", "gradgradcheck"]
+           "gradcheck", "gradgradcheck", "forward_ad", "functional"]

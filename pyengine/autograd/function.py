@@ -8,6 +8,7 @@ and no node is made at all. That is the one "no graph needed" fast path: ops cal
 import threading
 from weakref import ref as _weakref
 
+from . import _dual_state as _dual
 from .grad_mode import state
 
 _new = object.__new__
@@ -134,18 +135,22 @@ class Function(Node):
         """Keep tensors for backward. Pass a forward OUTPUT as its raw TensorImpl (or the Tensor
         forward returns); its version is checked at backward like any other."""
         if not self._recording:
+            if self.__dict__.get("_fw_keep"):  # forward AD with no graph: keep them for jvp
+                self._fw_saved = tensors
             return
         entries = []
         for t in tensors:
             if t is None:
                 entries.append(None)
             elif isinstance(t, _TensorImpl):
-                entries.append(["out", t, t.version, None])  # output index resolved by apply
+                entries.append(["out", t, t.version, None, None])  # output index (apply), tangent (apply_dual)
             elif t.grad_fn is None:
                 entries.append(("leaf", t, t._impl.version))
             else:
                 # A snapshot, not the Tensor: an in-place op may later rebase the Tensor object.
-                entries.append(("var", t._impl, t._impl.version, t.grad_fn, t._output_nr))
+                # Its forward-AD tangent goes with it (forward-over-reverse differentiates backward).
+                entries.append(("var", t._impl, t._impl.version, t.grad_fn, t._output_nr,
+                                _dual.tangent_of(t) if _dual.tangents else None))
         self._saved = entries
 
     @property
@@ -158,6 +163,9 @@ class Function(Node):
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
         saved = self._saved
+        fw_saved = self.__dict__.get("_fw_saved") if self.__dict__.get("_in_jvp") else None
+        if fw_saved is not None:  # inside jvp: what save_for_forward kept
+            return tuple([_wrap(t) if isinstance(t, _TensorImpl) else t for t in fw_saved])
         if saved is None:
             return ()
         out = []
@@ -176,14 +184,16 @@ class Function(Node):
                     f"version {e[2]} instead. Hint: clone the tensor before modifying it in place.")
             if kind == "leaf":
                 out.append(e[1])
-            elif not graph:
-                out.append(_wrap(impl))
             else:
                 t = _wrap(impl)
-                if kind == "var":
-                    t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
-                elif e[3] is not None:
-                    t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
+                if graph:
+                    if kind == "var":
+                        t._requires_grad, t.grad_fn, t._output_nr = True, e[3], e[4]
+                    elif e[3] is not None:
+                        t._requires_grad, t.grad_fn, t._output_nr = True, self, e[3]
+                tangent = e[5] if kind == "var" else e[4]
+                if tangent is not None and _dual.tangents is not None:
+                    _dual.set_tangent(t, tangent)
                 out.append(t)
         return tuple(out)
 
@@ -213,6 +223,17 @@ class Function(Node):
     @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
+
+    # jvp(ctx, *tangents): forward-mode AD (PyTorch's Function.jvp), one tangent (or None) per
+    # forward argument in, one per output out. None here means "no rule": forward AD through the
+    # op raises. ctx carries what forward stored plus `fw_inputs`/`fw_outputs` (the primals).
+    jvp = None
+
+    def save_for_forward(self, *tensors):
+        """Keep tensors for jvp (PyTorch's ctx.save_for_forward); jvp reads them as
+        ctx.saved_tensors (forward's save_for_backward keeps them there too when no graph is
+        recorded)."""
+        self._fw_saved = tensors
 
     @staticmethod
     def apply(*args):
@@ -247,6 +268,8 @@ def _make_apply(cls):
         # The hot path of every differentiable op, so it is written out by hand: no list
         # comprehensions (each is a function call in Python 3.11) and no helper calls for the
         # usual one- and two-argument cases.
+        if _dual.tangents and not state.fw_paused:  # some dual tensor exists (forward AD)
+            return _dual.apply_dual(cls, args, apply, apply_ctx)
         n = len(args)
         grad_on = state.enabled
         record = False
@@ -283,8 +306,18 @@ def _make_apply(cls):
                 needs = (isinstance(a, _Tensor) and a._requires_grad, isinstance(b, _Tensor) and b._requires_grad)
             else:
                 needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+        else:
+            needs = None
+        return apply_ctx(args, record, needs, grad_on)[1]
+
+    def apply_ctx(args, record, needs, grad_on, for_jvp=False):
+        """forward with a real ctx (the graph node when `record`; with `for_jvp`, it keeps what
+        forward saves for the op's jvp even when no graph is recorded); returns (ctx, output(s))."""
+        n = len(args)
         ctx = _new(cls._node_cls)
         ctx._recording = record
+        if for_jvp:
+            ctx._fw_keep = True
         if record:
             ctx.needs_input_grad = needs
         else:
@@ -301,7 +334,7 @@ def _make_apply(cls):
             outs = tuple([o if o is None or isinstance(o, _Tensor) else _wrap(o) for o in out])
             if record:
                 _connect(ctx, args, outs)
-            return outs
+            return ctx, outs
         if not isinstance(out, _Tensor):
             out = _wrap(out)
         if record:
@@ -325,7 +358,7 @@ def _make_apply(cls):
                 for e in saved:
                     if e is not None and e[0] == "out" and e[1] is impl:
                         e[3] = 0 if out.grad_fn is ctx else None
-        return out
+        return ctx, out
 
     apply.__qualname__ = cls.__qualname__ + ".apply"
     apply._made_by_function = True

@@ -7,7 +7,7 @@ import math
 
 from .. import _C
 from ..ops import elementwise as E
-from ..ops._util import Op
+from ..ops._util import Op, elementwise_jvp
 from ..tensor import Tensor
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -25,6 +25,8 @@ def _check_float(x, name):
 
 # ---------------------------------------------------------------- piecewise activations
 class LeakyReluFn(Op):
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
+
     @staticmethod
     def forward(ctx, x, slope):
         if ctx is not None:
@@ -41,6 +43,8 @@ class LeakyReluFn(Op):
 class EluFn(Op):
     """alpha * (exp(x) - 1) for x <= 0; the gradient there is alpha exp(x). PyTorch's backward
     tests x <= 0, so at NaN the gradient passes (x > 0 would give NaN)."""
+
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
 
     @staticmethod
     def forward(ctx, x, alpha):
@@ -59,6 +63,8 @@ class ThresholdFn(Op):
     """y = value if x <= threshold else x (PyTorch's Threshold; a step when value is constant).
     Written as PyTorch tests it, `x <= threshold`, so NaN passes through with its gradient."""
 
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
+
     @staticmethod
     def forward(ctx, x, threshold, value):
         if ctx is not None:
@@ -74,6 +80,8 @@ class ThresholdFn(Op):
 
 
 class GeluFn(Op):
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
+
     @staticmethod
     def forward(ctx, x, approximate):
         if ctx is not None:
@@ -102,6 +110,8 @@ class SoftplusFn(Op):
     """log(1 + exp(beta x)) / beta, computed as (max(z, 0) + log1p(exp(-|z|))) / beta so it never
     overflows; linear (y = x) where beta x > threshold, as in PyTorch."""
 
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
+
     @staticmethod
     def forward(ctx, x, beta, threshold):
         if ctx is not None:
@@ -126,6 +136,8 @@ class SoftplusFn(Op):
 
 
 class SiluFn(Op):
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
+
     @staticmethod
     def forward(ctx, x):
         if ctx is not None:

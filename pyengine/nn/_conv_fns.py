@@ -10,7 +10,7 @@ Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv
 from .. import _C
 from .._ints import int64
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
 
 
@@ -82,6 +82,16 @@ class Conv2dFn(Op):
     """y = conv2d(x, w) + b; backward is one fused C++ call that returns the requested grads."""
 
     @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        # bilinear in (x, w), plus the bias broadcast over (N, ., H, W) (or (N, ., L) for 1-D);
+        # the same for conv_transpose2d, whose arguments come in the same order
+        x, w, _b, *geometry = ctx.fw_inputs
+        op = type(ctx)._node_of.apply
+        tbias = None if tb is None else tb.reshape([1, -1] + [1] * (ctx.fw_outputs.ndim - 2))
+        return sum_tangents(None if tx is None else op(tx, w, None, *geometry),
+                            None if tw is None else op(x, tw, None, *geometry), tbias)
+
+    @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups, one_d=False):
         if ctx is not None:
             ctx.save_for_backward(x, w)
@@ -147,6 +157,8 @@ class Conv2dWeightGradFn(Op):
 class ConvTranspose2dFn(Op):
     """The adjoint of conv2d: forward runs conv2d's input-gradient kernel, backward conv2d's
     forward (for the input) and weight-gradient kernels."""
+
+    jvp = Conv2dFn.jvp  # bilinear in (x, w) plus the bias, like conv2d
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation, one_d=False):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, linear_jvp
 from ..ops.index import index_select, scatter_add
 from ..ops.shape import cat as _cat
 from ..tensor import Tensor, _wrap
@@ -92,6 +92,8 @@ def _inverse_freq(flat, num_weights, dtype):
 class EmbeddingFn(Op):
     """weight[indices]: one index_select over the flattened indices."""
 
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
         w = weight._impl
@@ -112,6 +114,8 @@ class EmbeddingDenseBackward(Op):
     """The weight's gradient: a zero (num_weights, D) table with each position's gradient row added
     at its index (one index_put_ with accumulate); the padding row gets nothing; with
     scale_grad_by_freq each row is divided by how often its index occurs."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, flat, num_weights, padding_idx, scale_grad_by_freq):

@@ -4,7 +4,7 @@ import warnings
 
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, elementwise_jvp, sum_tangents
 from ..tensor import Tensor, _wrap, dtype_name, shape_of
 
 
@@ -45,6 +45,12 @@ class LinearFn(Op):
         gb = _C.sum(gi, [0], False, None) if ctx.has_bias and need[2] else None
         return gx, gw, gb
 
+    @staticmethod
+    def jvp(ctx, tx, tw, tb):
+        x, w, _ = ctx.fw_inputs
+        return sum_tangents(None if tx is None else LinearFn.apply(tx, w, None),
+                            None if tw is None else LinearFn.apply(x, tw, None), tb)
+
 
 def _check_linear(x, w, b):
     if not isinstance(x, Tensor):
@@ -74,6 +80,8 @@ class DropoutFn(Op):
     """y = x * mask, mask = bernoulli(1 - p) / (1 - p): the kept units are scaled up in training
     so the expected activation is unchanged and eval mode is the identity. `mask_shape` (default
     x's shape) may have 1s where the mask broadcasts: channel dropout draws one value per (N, C)."""
+
+    jvp = staticmethod(elementwise_jvp)  # a diagonal Jacobian: backward's formula
 
     @staticmethod
     def forward(ctx, x, p, mask_shape=None):

@@ -9,7 +9,7 @@ import struct
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as E
-from ..ops._util import Op
+from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
 from ._activation_fns import softplus
 from ._softmax_fns import log_softmax
@@ -130,6 +130,8 @@ class NllLossFn(Op):
     """nll_loss of (N, C) log-probabilities with no class weights, 'mean' or 'sum': one graph
     node instead of the gather / mask / sum chain. `scale` is -1 ('sum') or -1/counted ('mean');
     `keep` is the (N, 1) float mask of counted targets, or None when none is ignored."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, logp, index, keep, scale):

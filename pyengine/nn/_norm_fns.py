@@ -10,7 +10,7 @@ recomputing the statistics from x so that their dependence on x is part of the n
 """
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import Op
+from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
 
 # torch.finfo(dtype).eps: RMSNorm's default eps.
@@ -63,7 +63,42 @@ def _graph_backward(x, g, weight, has_bias, need, stats_view, axes, param_view, 
 
 
 # ---------------------------------------------------------------- batch norm
+def _normalize_jvp(x, tx, axes, eps, mean=None, rstd=None):
+    """(xhat, its tangent) for xhat = (x - mean) rstd over `axes`, with the batch's statistics, or
+    the fixed mean/rstd given (batch norm in eval mode: then the tangent is tx rstd).
+    With batch statistics, d xhat = rstd (c - xhat mean(xhat c)), c = tx - mean(tx)."""
+    fixed = mean is not None
+    if not fixed:
+        mean = x.mean(dim=axes, keepdim=True)
+        rstd = (x.var(dim=axes, correction=0, keepdim=True) + eps).rsqrt()
+    xhat = (x - mean) * rstd
+    if tx is None:
+        return xhat, None
+    if fixed:
+        return xhat, tx * rstd
+    c = tx - tx.mean(dim=axes, keepdim=True)
+    return xhat, rstd * (c - xhat * (xhat * c).mean(dim=axes, keepdim=True))
+
+
+def _affine_jvp(xhat, dxhat, weight, tw, tb, param_view):
+    """The tangent of xhat * weight + bias (param_view broadcasts a parameter against xhat)."""
+    return sum_tangents(None if dxhat is None else (dxhat if weight is None else dxhat * param_view(weight)),
+                        None if tw is None else xhat * param_view(tw), None if tb is None else param_view(tb))
+
+
 class BatchNormFn(Op):
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, weight, _b, running_mean, running_var, _n, training, _m, eps = ctx.fw_inputs
+        shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+        axes = [0] + list(range(2, x.ndim))
+        if training or running_mean is None:
+            xhat, dxhat = _normalize_jvp(x, tx, axes, eps)
+        else:
+            xhat, dxhat = _normalize_jvp(x, tx, axes, eps, running_mean.reshape(shape),
+                                         (running_var.reshape(shape) + eps).rsqrt())
+        return _affine_jvp(xhat, dxhat, weight, tw, tb, lambda p: p.reshape(shape))
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, num_batches_tracked, training, momentum, eps):
         out, mean, invstd = _C.batch_norm_forward(x._impl, _impl(weight), _impl(bias), _impl(running_mean),
@@ -126,6 +161,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 # ---------------------------------------------------------------- group / layer / RMS norm
 
 class GroupNormFn(Op):
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, weight, _b, num_groups, eps = ctx.fw_inputs
+        grouped = [x.shape[0], num_groups, -1]
+        xhat, dxhat = _normalize_jvp(x.reshape(grouped), None if tx is None else tx.reshape(grouped), [2], eps)
+        xhat, dxhat = xhat.reshape(x.shape), None if dxhat is None else dxhat.reshape(x.shape)
+        shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+        return _affine_jvp(xhat, dxhat, weight, tw, tb, lambda p: p.reshape(shape))
+
     @staticmethod
     def forward(ctx, x, weight, bias, num_groups, eps):
         out, mean, rstd = _C.group_norm_forward(x._impl, num_groups, _impl(weight), _impl(bias), eps)
@@ -192,6 +236,12 @@ class LayerNormFn(Op):
         grads = _C.layer_norm_backward(g._impl, x._impl, ctx.normalized_shape, *ctx.stats, _impl(weight),
                                        need[0], need[1], need[2])
         return _grads(*grads) + (None, None)
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, weight, _bias, normalized_shape, eps = ctx.fw_inputs
+        xhat, dxhat = _normalize_jvp(x, tx, list(range(x.ndim - len(normalized_shape), x.ndim)), eps)
+        return _affine_jvp(xhat, dxhat, weight, tw, tb, lambda p: p)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -10,7 +10,7 @@ from functools import partial
 
 from .. import _C
 from .._ints import int64
-from ..ops._util import Op
+from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
 
 
@@ -23,6 +23,8 @@ def _check(x, name):
 class AvgPoolFn(Op):
     """y = pool(x); `pool(impl)` and `unpool(grad_impl, input_shape)` are the _C pair with the
     window arguments bound."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, x, pool, unpool):
@@ -37,6 +39,8 @@ class AvgPoolFn(Op):
 
 class AvgUnpoolFn(Op):
     """dL/dx = pool^T(dL/dy): each output's gradient spread over its window / divisor."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, pool, unpool, in_shape):
@@ -72,6 +76,11 @@ class MaxPoolFn(Op):
         (idx,) = ctx.saved_tensors
         return MaxUnpoolFn.apply(g, idx, ctx.unpool, ctx.spatial, ctx.in_shape), None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        (idx,) = ctx.saved_tensors  # the tangent at each window's argmax
+        return _gather_at(t, idx, ctx.spatial)
+
 
 class MaxUnpoolFn(Op):
     """dL/dx: dL/dy added at the argmax. Its adjoint (for double backward) gathers at the argmax."""
@@ -84,9 +93,14 @@ class MaxUnpoolFn(Op):
 
     @staticmethod
     def backward(ctx, gg):
-        idx, s = ctx.idx, ctx.spatial
-        picked = gg.flatten(-s).gather(-1, idx.flatten(-s))
-        return picked.reshape(*idx.shape), None, None, None, None
+        return _gather_at(gg, ctx.idx, ctx.spatial), None, None, None, None
+
+    jvp = staticmethod(linear_jvp)  # linear in g
+
+
+def _gather_at(t, idx, spatial):
+    """t's values at the argmax positions idx (per (N, C) plane, flat over the `spatial` dims)."""
+    return t.flatten(-spatial).gather(-1, idx.flatten(-spatial)).reshape(*idx.shape)
 
 
 def _max_pool(x, name, pool, unpool, spatial, return_indices):

@@ -28,6 +28,11 @@ class SoftmaxFn(Op):
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
         return _wrap(_C.softmax_backward(g._impl, y._impl, ctx.dim)), None
 
+    @staticmethod
+    def jvp(ctx, t, _):
+        y = ctx.fw_outputs
+        return y * (t - (t * y).sum(ctx.dim, keepdim=True))
+
 
 class LogSoftmaxFn(Op):
     @staticmethod
@@ -44,6 +49,11 @@ class LogSoftmaxFn(Op):
         if _grad_state.enabled:
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
         return _wrap(_C.log_softmax_backward(g._impl, y._impl, ctx.dim)), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        y = ctx.fw_outputs
+        return t - (t * y.exp()).sum(ctx.dim, keepdim=True)
 
 
 def _softmax_dim(x, dim, name):

@@ -11,7 +11,7 @@ import numbers
 
 from .. import _C
 from .._ints import int64
-from ..ops._util import Op
+from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor
 
 _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
@@ -19,6 +19,8 @@ _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczo
 
 class UpsampleFn(Op):
     """y = upsample(x). `spec` = (mode, output_size, scales, align_corners) as _C takes them."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, x, spec):
@@ -35,6 +37,8 @@ class UpsampleFn(Op):
 
 class UpsampleAdjointFn(Op):
     """dL/dx = upsample^T(dL/dy). `args` = (input_shape, mode, output_size, scales, align_corners)."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, args):

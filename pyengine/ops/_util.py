@@ -113,3 +113,54 @@ def normalize_dims(dim, ndim):
 
 def wrap(impl):
     return _wrap(impl)
+
+
+# ----- forward-mode AD (jvp rules) -----
+# jvp(ctx, *tangents) runs with forward AD paused on the primals, which are in ctx.fw_inputs /
+# ctx.fw_outputs; ctx.saved_tensors gives what forward saved, and ctx.needs_input_grad says
+# which inputs have a tangent (see autograd._dual_state).
+
+def zeros_of(t):
+    """A zero tensor shaped like Tensor t (a constant argument's tangent)."""
+    impl = t._impl
+    return _wrap(_C.full(impl.shape, 0.0, impl.dtype, impl.device))
+
+
+def linear_jvp(ctx, *tangents):
+    """jvp of an op that is linear in its floating-point tensor arguments (views, copies, sums,
+    indexing, cat): the op itself applied to the tangents, zeros for arguments that have none."""
+    args = []
+    for a, t in zip(ctx.fw_inputs, tangents):
+        if t is not None:
+            args.append(t)
+        elif isinstance(a, Tensor) and _cached_dtype(a) in _FLOAT:
+            args.append(zeros_of(a))
+        else:
+            args.append(a)
+    return type(ctx)._node_of.apply(*args)
+
+
+def elementwise_jvp(ctx, t, *rest):
+    """jvp of an op elementwise in its first argument (a diagonal Jacobian): the same as its
+    backward applied to the tangent, so the derivative is written once, in backward."""
+    if t is None:
+        return None
+    g = type(ctx)._node_of.backward(ctx, t)
+    return g[0] if isinstance(g, tuple) else g
+
+
+def sum_tangents(*terms):
+    """The sum of the non-None tangent terms (None when all are None)."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
+def bilinear_jvp(ctx, ta, tb, *rest):
+    """jvp of an op bilinear in its first two arguments (matmul): f(ta, b) + f(a, tb)."""
+    a, b = ctx.fw_inputs[:2]
+    others = ctx.fw_inputs[2:]
+    op = type(ctx)._node_of.apply
+    return sum_tangents(None if ta is None else op(ta, b, *others), None if tb is None else op(a, tb, *others))

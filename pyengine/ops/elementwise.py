@@ -5,7 +5,7 @@ from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap, dtype_name
 from ._util import (Op, as_operand, as_tensor_arg, cast_back, device_back, devices_if_mixed, dtypes_if_mixed,
-                    reduce_grad, shape_of)
+                    elementwise_jvp, reduce_grad, shape_of, sum_tangents)
 
 
 # ---------------------------------------------------------------- unary
@@ -30,6 +30,8 @@ class _Unary(Op):
     def backward(cls, ctx, g):
         saved = ctx.saved_tensors
         return cls.grad(saved[0] if saved else None, g)
+
+    jvp = staticmethod(elementwise_jvp)
 
 
 def _unary(name, grad, saves="x", fused=None):
@@ -149,6 +151,20 @@ class _Binary(Op):
         if ctx.devices is not None:
             ga, gb = device_back(ga, ctx.devices[0]), device_back(gb, ctx.devices[1])
         return ga, gb
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        # Elementwise, so each side's term is its unreduced backward term with the tangent in
+        # place of the gradient (grads reads the operands saved for backward: save them all).
+        a, b = ctx.fw_inputs
+        ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        ctx._fw_saved = (a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        terms = []
+        for side, t in enumerate((ta, tb)):
+            if t is not None:
+                ctx.needs_input_grad = (side == 0, side == 1)
+                terms.append(cls.grads(ctx, t)[side])
+        return sum_tangents(*terms)
 
 
 class AddBackward(_Binary):
@@ -424,6 +440,11 @@ class WhereBackward(Op):
         gb = device_back(cast_back(reduce_grad(where(ctx.cond, 0.0, g), sb), db), vb) if need[2] else None
         return None, ga, gb
 
+    @staticmethod
+    def jvp(ctx, _tc, ta, tb):
+        cond = ctx.fw_inputs[0]
+        return where(cond, 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
 
 def where(condition, input=None, other=None):
     """where(cond, x, y): x where cond else y (broadcast); where(cond) = cond.nonzero(as_tuple=True)."""
@@ -474,6 +495,21 @@ class ClampBackward(Op):
             ghi = back(where(takes_hi, g, 0.0), 2)
         return gx, glo, ghi
 
+    @staticmethod
+    def jvp(ctx, tx, tlo, thi):
+        # The result is x, lo or hi elementwise; the tangent is that one's (backward's masks).
+        x, lo, hi = ctx.fw_inputs
+        takes_lo = None if lo is None else (x < lo if hi is None else (x < lo) & (lo < hi))
+        takes_hi = None if hi is None else (x > hi if lo is None else (x > hi) | (hi < lo))
+        takes_x = None
+        for m in (takes_lo, takes_hi):
+            if m is not None:
+                takes_x = ~m if takes_x is None else takes_x & ~m
+        return sum_tangents(
+            None if tx is None else (tx if takes_x is None else where(takes_x, tx, 0.0)),
+            None if tlo is None else where(takes_lo, tlo, 0.0),
+            None if thi is None else where(takes_hi, thi, 0.0))
+
 
 def clamp(input, min=None, max=None, *, out=None):
     if out is not None:
@@ -497,6 +533,8 @@ class MaskedFillBackward(Op):
     @staticmethod
     def backward(ctx, g):
         return where(ctx.mask, 0.0, g), None, None
+
+    jvp = staticmethod(elementwise_jvp)  # the filled value is a constant
 
 
 def masked_fill(input, mask, value):

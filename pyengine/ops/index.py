@@ -13,7 +13,7 @@ import numpy as np
 from .. import _C
 from ..tensor import Tensor, _wrap, _wrap_dim
 from .._ints import int64
-from ._util import Op, shape_of
+from ._util import Op, linear_jvp, shape_of
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -42,6 +42,8 @@ def _bump_if_unchanged(impl, version):
 
 
 class BasicIndexBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     is_view = True
 
     @staticmethod
@@ -57,6 +59,8 @@ class BasicIndexBackward(Op):
 
 class BasicIndexGradBackward(Op):
     """Gradient of a basic view: zeros of the input's shape with `g` written into the view."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, shape, steps):
@@ -81,6 +85,8 @@ def basic_index(x, steps):
 
 
 class IndexTakeBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, indices):
         if ctx is not None:
@@ -94,6 +100,8 @@ class IndexTakeBackward(Op):
 
 class IndexTakeGradBackward(Op):
     """Gradient of index_take: zeros with `g` accumulated at the indices (duplicates add up)."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, g, shape, indices):
@@ -330,6 +338,8 @@ def _check_index(name, index):
 
 
 class GatherBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index):
         if ctx is not None:
@@ -349,6 +359,8 @@ def gather(input, dim, index):
 
 
 class ScatterAddBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index, src):
         if ctx is not None:
@@ -369,6 +381,8 @@ def scatter_add(input, dim, index, src):
 
 
 class IndexSelectBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index):
         if ctx is not None:
@@ -452,6 +466,14 @@ class ScatterBackward(Op):
         gsrc = _src_grad(gather(g, ctx.dim, ctx.index), ctx.src_shape) if need[3] else None
         return gx, None, None, gsrc, None
 
+    @staticmethod
+    def jvp(ctx, tx, _d, _i, tsrc, _r):
+        x, dim, index, src, reduce = ctx.fw_inputs
+        if reduce is not None:
+            raise NotImplementedError("the derivative for 'scatter with reduce argument' is not implemented")
+        tx = _wrap(_zeros(x._impl.shape, x._impl)) if tx is None else tx
+        return ScatterBackward.apply(tx, dim, index, 0.0 if tsrc is None else tsrc, None)
+
 
 def _warn_scatter_reduce(src, reduce):
     """PyTorch's deprecation of scatter's reduce with a tensor src (the value form keeps it)."""
@@ -530,6 +552,14 @@ class ScatterReduceBackward(Op):
         return (gx if need[0] else None, None, None, _src_grad(gsrc, ctx.src_shape) if need[3] else None,
                 None, None)
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        reduce = ctx.fw_inputs[4]
+        if reduce not in ("sum", "mean"):  # the linear ones: the same reduction of the tangents
+            raise NotImplementedError(f"Trying to use forward AD with scatter_reduce(reduce={reduce!r}) that does "
+                                      "not support it because it has not been implemented yet.")
+        return linear_jvp(ctx, *tangents)
+
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """torch.scatter_reduce: reduce ("sum", "prod", "mean", "amax", "amin") src's values into
@@ -542,6 +572,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 class IndexAddBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha):
         if ctx is not None:
@@ -581,6 +613,8 @@ def _int_indices(indices):
 
 class IndexPutBackward(Op):
     """Out-of-place index_put with accumulate=True: x + values summed at the indices."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @staticmethod
     def forward(ctx, x, indices, values):

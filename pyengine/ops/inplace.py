@@ -7,9 +7,10 @@ its base instead (base[steps] = result, recorded), so the base's gradient sees i
 CopySlices. Saved tensors that the write clobbers are caught by the version counter.
 """
 from .. import _C
+from ..autograd import _dual_state as _dual
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor
-from ._util import Op, as_operand, reduce_grad, shape_of
+from ._util import Op, as_operand, reduce_grad, shape_of, zeros_of as _zeros_like
 from .index import _Key, _assign, _parse_key, basic_index, getitem_parsed
 
 
@@ -18,7 +19,11 @@ def _requires_grad(x):
 
 
 def recording(x, *operands):
-    """Whether an in-place op on x with these operands must be recorded."""
+    """Whether an in-place op on x with these operands must be recorded (or, for forward AD,
+    computed out of place so that x takes over the result's tangent)."""
+    if _dual.tangents and not _grad_state.fw_paused and (
+            _dual.tangent_of(x) is not None or any(_dual.tangent_of(o) is not None for o in operands)):
+        return True
     if not _grad_state.enabled:
         return False
     if x._requires_grad:
@@ -66,6 +71,18 @@ def _rebase(x, result):
                            f"{tuple(shape_of(result))}")
     bump_after(x._impl, lambda: _C.copy_(x._impl, result._impl))
     x.grad_fn, x._output_nr, x._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
+    _take_tangent(x, result)
+
+
+def _take_tangent(x, result):
+    """Forward AD: x, rewritten in place with `result`'s values, takes over its tangent too."""
+    if _dual.tangents is None:
+        return
+    tangent = _dual.tangent_of(result)
+    if tangent is not None:
+        _dual.set_tangent(x, tangent)
+    else:
+        _dual.tangents.pop(id(x), None)
 
 
 def record_inplace(x, compute):
@@ -85,6 +102,7 @@ def record_inplace(x, compute):
     setitem_parsed(base, _Key(steps, []), result)
     fresh = basic_index(base, steps)  # x is again "a view of the (new) base"
     x.grad_fn, x._output_nr, x._requires_grad = fresh.grad_fn, 0, fresh._requires_grad
+    _take_tangent(x, fresh)
     return x
 
 
@@ -113,6 +131,14 @@ class IndexPutBackward(Op):
                 gv = gv.to(ctx.value_dtype)
         return gx, gv, None
 
+    @staticmethod
+    def jvp(ctx, tx, tv, _):
+        # x's tangent with value's written at key (0 where a constant value was written)
+        x, _value, key = ctx.fw_inputs
+        out = _zeros_like(x) if tx is None else tx.clone()
+        setitem_parsed(out, key, 0.0 if tv is None else tv)
+        return out
+
 
 def setitem(x, key, value):
     setitem_parsed(x, _parse_key(key, shape_of(x)), value)
@@ -127,7 +153,8 @@ def setitem_parsed(x, key, value):
         return
     _check_target(x)
     out = IndexPutBackward.apply(x, value, key)
-    x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, True
+    x.grad_fn, x._output_nr, x._requires_grad = out.grad_fn, 0, out._requires_grad
+    _take_tangent(x, out)
 
 
 def write_without_graph(x, what):

@@ -1,9 +1,11 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting), mm, bmm, dot."""
 from .. import _C
-from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad, shape_of
+from ._util import Op, as_tensor_arg, bilinear_jvp, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
 class MatmulBackward(Op):
+    jvp = staticmethod(bilinear_jvp)
+
     @staticmethod
     def forward(ctx, a, b):
         if ctx is not None:

@@ -48,6 +48,18 @@ class _Reduction(Op):
         g = _as_keepdim(ctx, g)
         return (cast_back(cls.grad(ctx, g), ctx.in_dtype),) + (None,) * (ctx.n_args - 1)
 
+    @classmethod
+    def jvp(cls, ctx, t, *_):
+        # Each output element depends on its own slice only, so its tangent is the slice's
+        # gradient (backward's formula for a gradient of ones) dotted with the tangent.
+        out = ctx.fw_outputs._impl
+        ones = _wrap(_C.full(_keepdim_shape(ctx.in_shape, ctx.dims), 1.0, out.dtype, out.device))
+        d = cls.grad(ctx, ones)
+        if d is None:
+            return None
+        dims = list(range(len(ctx.in_shape))) if ctx.dims is None else list(ctx.dims)
+        return (d * t).sum(dim=dims, keepdim=ctx.keepdim) if dims else d * t
+
 
 def _setup(ctx, x, dims, keepdim, n_args, dtype=None):
     ctx.in_shape = x._impl.shape
@@ -233,6 +245,16 @@ class _ExtremumDimBackward(Op):
         from .index import scatter_add
         zeros = _wrap(_C.full(ctx.in_shape, 0.0, g._impl.dtype, g._impl.device))
         return scatter_add(zeros, ctx.dim, idx, g), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        if len(ctx.in_shape) == 0:
+            return t, None
+        idx = _wrap(ctx.indices)
+        if not ctx.keepdim:
+            idx = idx.unsqueeze(ctx.dim)
+        picked = t.gather(ctx.dim, idx)
+        return (picked if ctx.keepdim else picked.squeeze(ctx.dim)), None
 
 
 class MaxDimBackward(_ExtremumDimBackward):

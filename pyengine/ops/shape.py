@@ -5,7 +5,7 @@ import math
 from .. import _C
 from .._ints import INT64_MAX as _INT64_MAX, int64 as _int64, size_list as _size_list
 from ..tensor import Tensor, _wrap_dim
-from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, reduce_grad
+from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, linear_jvp, reduce_grad
 
 
 def _size_arg(size, fn):
@@ -15,6 +15,8 @@ def _size_arg(size, fn):
 
 class _ReshapeLike(Op):
     """Ops that only regroup elements: the gradient is the output gradient reshaped back."""
+
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
 
     @classmethod
     def forward(cls, ctx, x, arg):
@@ -108,6 +110,8 @@ def unflatten(input, dim, sizes):
 
 
 class PermuteBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     is_view = True
 
     @staticmethod
@@ -131,6 +135,8 @@ def permute(input, *dims):
 
 
 class TransposeBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     is_view = True
 
     @staticmethod
@@ -173,6 +179,8 @@ def t(input):
 
 
 class ExpandBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     is_view = True
 
     @staticmethod
@@ -240,6 +248,8 @@ def broadcast_tensors(*tensors):
 
 # ---------------------------------------------------------------- cat / stack / split
 class CatBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @staticmethod
     def forward(ctx, dim, *tensors):
         if ctx is not None:
@@ -338,6 +348,8 @@ def unbind(input, dim=0):
 
 # ---------------------------------------------------------------- tril / triu
 class _TriBackward(Op):
+    jvp = staticmethod(linear_jvp)  # linear in its tensor inputs
+
     @classmethod
     def forward(cls, ctx, x, diagonal):
         if ctx is not None:
