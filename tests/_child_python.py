@@ -16,6 +16,10 @@ import pyengine
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pyengine.__file__)))
 NEUTRAL_CWD = tempfile.mkdtemp(prefix="pyengine-tests-")
 
+# The CI's sanitizer stages preload ASan/TSan: their shadow memory makes resident-set sizes and
+# address-space limits meaningless (and the runs many times slower).
+UNDER_SANITIZER = any(s in os.environ.get("LD_PRELOAD", "") for s in ("asan", "tsan"))
+
 
 def python_env(**extra):
     """os.environ plus `extra`, with the imported pyengine's folder first on PYTHONPATH."""

@@ -8,7 +8,6 @@ strided, transposed and broadcast views, float32 and float64); gradcheck and gra
 float64; empty shapes; results independent of the thread count; dropout statistics; errors; and
 a long-sequence run whose peak memory stays far below the (L, S) score matrix. Device parity
 lives in tests/test_attention_device.py."""
-import subprocess
 import sys
 import textwrap
 
@@ -18,6 +17,8 @@ import pytest
 import pyengine as pe
 import pyengine.nn.functional as F
 from pyengine.autograd import gradcheck, gradgradcheck
+
+from _child_python import UNDER_SANITIZER, run_python
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -380,11 +381,12 @@ print((after - before) * 1024)
 
 def _peak_growth(path, L):
     child = textwrap.dedent(_MEMORY_CHILD.format(L=L))
-    r = subprocess.run([sys.executable, "-c", child, path], capture_output=True, text=True, timeout=300)
+    r = run_python(["-c", child, path], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return int(r.stdout.split()[-1])
 
 
+@pytest.mark.skipif(UNDER_SANITIZER, reason="sanitizer shadow memory swamps the resident-set measurement")
 def test_long_sequence_memory_does_not_grow_with_L_times_S():
     L = 4096
     scores_bytes = L * L * 4  # one float32 (L, S) matrix: 64 MiB

@@ -18,13 +18,12 @@ import pytest
 
 import pyengine as pe
 from pyengine.nn import functional as F
-from _child_python import python_env, run_python
+from _child_python import UNDER_SANITIZER, python_env, run_python
 
 torch = pytest.importorskip("torch")
 
 # Far below the 16 GiB the padded copy of the first case took, well above what the problems need.
 LIMIT_BYTES = 1536 << 20
-UNDER_SANITIZER = any(s in os.environ.get("LD_PRELOAD", "") for s in ("asan", "tsan"))
 
 # name: (op, input shape, weight shape, bias, keyword arguments)
 CASES = {
