@@ -2,6 +2,7 @@
 from . import functional, init, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh,
                          Threshold)
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, LazyConv2d
 from .containers import ModuleDict, ModuleList, Sequential
@@ -21,3 +22,5 @@ from .regularization import EarlyStopping, bias_parameters, l1_penalty, l2_penal
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
 from .summary import summary
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)

@@ -4,6 +4,7 @@ from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplu
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._layer_fns import dropout, dropout1d, dropout2d, dropout3d, linear
+from ._mha_fns import multi_head_attention_forward
 from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         l1_loss, mse_loss, nll_loss, smooth_l1_loss, soft_margin_loss)
 from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
@@ -27,4 +28,4 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "avg_pool2d", "max_pool1d", "max_pool2d",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
            "mse_loss", "nll_loss", "smooth_l1_loss", "soft_margin_loss", "one_hot", "flatten", "unflatten",
-           "identity", "scaled_dot_product_attention"]
+           "identity", "scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -47,6 +47,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name: nn.MultiheadAttention's out_proj, as in PyTorch (where the name
+    keeps quantization from swapping it); same parameters and state_dict keys as Linear."""
+
+
 class LazyLinear(LazyModuleMixin, Linear):
     """A Linear whose in_features is read from the first input; it then becomes a Linear."""
 
