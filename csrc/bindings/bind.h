@@ -72,6 +72,7 @@ void bind_pool(py::module_& m);         // max / average / adaptive pooling forw
 void bind_norm(py::module_& m);         // batch / layer / group / RMS normalization forward / backward
 void bind_rnn(py::module_& m);          // recurrent layers (RNN, LSTM, GRU) forward / backward through time
 void bind_embedding(py::module_& m);    // embedding_bag forward / backward (fused sum / mean / max)
+void bind_attention(py::module_& m);    // fused scaled dot-product attention forward / backward
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 

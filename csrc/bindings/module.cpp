@@ -40,4 +40,5 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_norm(m);
   pe::bind::bind_rnn(m);
   pe::bind::bind_embedding(m);
+  pe::bind::bind_attention(m);
 }
