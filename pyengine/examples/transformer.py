@@ -166,8 +166,9 @@ def lstm_hidden_for(n_params, vocab_size, embedding_dim):
     return min((h, h + 1), key=lambda k: abs(size(k) - n_params))
 
 
-def plot_perplexities(histories, unigram, path, title):
-    """Validation (solid) and training (dashed) perplexity per epoch of each model; whether it was written."""
+def plot_perplexities(histories, sizes, unigram, path, title):
+    """Validation (solid) and training (dashed) perplexity per epoch of each model (`sizes`: its
+    parameter count, for the legend); whether it was written."""
     plt = pyplot_or_warn(path)
     if plt is None:
         return False
@@ -175,7 +176,7 @@ def plot_perplexities(histories, unigram, path, title):
     for i, (name, h) in enumerate(histories.items()):
         epochs = np.arange(1, len(h["val_ppl"]) + 1)
         ax.plot(epochs, h["train_ppl"], "o--", color=f"C{i}", label=f"{name} train")
-        ax.plot(epochs, h["val_ppl"], "o-", color=f"C{i}", label=f"{name} validation")
+        ax.plot(epochs, h["val_ppl"], "o-", color=f"C{i}", label=f"{name} validation ({sizes[name]} parameters)")
     ax.axhline(unigram, color="gray", linestyle=":", label=f"unigram baseline ({unigram:.2f})")
     ax.set(xlabel="epoch", ylabel="perplexity per character", title=title)
     return finish_figure(fig, (ax,), path)
@@ -228,7 +229,7 @@ def run_charlm(args, device):
         print(f"{name:12s} {sizes[name]:10d} {h['val_ppl'][-1]:14.3f} {np.log2(h['val_ppl'][-1]):9.3f} "
               f"{np.mean(h['epoch_seconds']):8.1f}")
     print(f"{'unigram':12s} {len(vocab) - 1:10d} {unigram:14.3f} {np.log2(unigram):9.3f}", flush=True)
-    if args.plot and plot_perplexities(histories, unigram, args.plot,
+    if args.plot and plot_perplexities(histories, sizes, unigram, args.plot,
                                        f"Character LMs on {os.path.basename(args.text)}, equal size"):
         print(f"perplexity curves saved to {args.plot}")
     return {"parameters": sizes, "val_ppl": {n: h["val_ppl"][-1] for n, h in histories.items()},
