@@ -177,7 +177,7 @@ def test_help_shows_per_task_defaults_and_version(monkeypatch, text, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert info.value.code == 0 and "usage: pyengine-transformer" in out
     assert " ".join(transformer.__doc__.strip().split("\n\n")[0].split()) in out
-    assert "(default: 10 for vit, 3 for charlm)" in out and "(default: 64 for vit, 128 for charlm)" in out
+    assert "(default: 10 for vit, 6 for charlm)" in out and "(default: 64 for vit, 128 for charlm)" in out
     with pytest.raises(SystemExit):
         transformer.main(["--version"])
     assert capsys.readouterr().out == f"pyengine-transformer (pyengine {pe.__version__})\n"

@@ -44,7 +44,7 @@ TASKS = ("vit", "charlm")
 # per-task defaults of the options both tasks share (shown in --help)
 DEFAULTS = {"vit": {"epochs": 10, "lr": 1e-3, "batch_size": 128, "width": 64, "layers": 4, "heads": 4, "ff": 128,
                     "dropout": 0.0, "plot": "transformer_vit_curves.png"},
-            "charlm": {"epochs": 3, "lr": 1e-3, "batch_size": 32, "width": 128, "layers": 2, "heads": 4, "ff": 512,
+            "charlm": {"epochs": 6, "lr": 1e-3, "batch_size": 16, "width": 128, "layers": 2, "heads": 4, "ff": 512,
                        "dropout": 0.0, "plot": "transformer_charlm_perplexity.png"}}
 
 
