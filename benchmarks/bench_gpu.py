@@ -4,7 +4,8 @@ SGEMM 4096^3, the issue-5 convolution (32x64x32x32 input, 64 3x3 filters, pad 1)
 forward+backward, one training step of the example MLP (784-256-128-10, batch 256) and of a
 small CNN (batch 128, 28x28), and the recurrent layers of benchmarks/bench_rnn.py (an LSTM of seq 50,
 batch 64, input 32, hidden 128; a 2-layer bidirectional LSTM of seq 100, batch 32, input 128,
-hidden 256) forward and forward+backward. Each time is the median of several synchronised runs after a
+hidden 256) forward and forward+backward, and the fused attention (bench_attention.py's shapes).
+Each time is the median of several synchronised runs after a
 warm-up. The FP32 peak is the CUDA-core peak: 2 FLOP (one FMA) x cores x boost clock, with the
 cores per SM of the device's architecture. Run by benchmarks/gpu_check.sh; pass --device cuda on
 the emulated build only to smoke-test the script (numbers there mean nothing).
@@ -126,6 +127,24 @@ def main():
         t = timed(lstm_fwd, args.reps)
         rows.append((name + " fwd", flops / t / 1e9, t))
         t = timed(lstm_fb, args.reps)
+        rows.append((name + " fwd+bwd", 3 * flops / t / 1e9, t))
+
+    # The fused attention kernel (cuda/attention.cu): bench_attention.py's shapes.
+    for B, H, L, E, causal in ([(2, 2, 40, 16, False), (2, 2, 40, 16, True)] if args.small else
+                               [(8, 8, 512, 64, False), (8, 8, 512, 64, True), (1, 8, 4096, 64, False)]):
+        q, k, v = (pe.randn(B, H, L, E, device=dev, requires_grad=True) for _ in range(3))
+        flops = 4 * B * H * L * L * E // (2 if causal else 1)
+        name = f"sdpa B{B} H{H} L{L} E{E}" + (" causal" if causal else "")
+
+        def attn_fwd():
+            with pe.no_grad():
+                nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+        def attn_fb():
+            nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal).sum().backward()
+        t = timed(attn_fwd, args.reps)
+        rows.append((name + " fwd", flops / t / 1e9, t))
+        t = timed(attn_fb, args.reps)
         rows.append((name + " fwd+bwd", 3 * flops / t / 1e9, t))
 
     print(f"{'what':46} {'ms':>9} {'GFLOP/s':>9} {'% of FP32 peak':>15}")

@@ -21,14 +21,22 @@
 // consecutive positions for gy.
 //
 // The input gradient gathers, for each input pixel, the output pixels whose windows cover it
-// (stride-divisibility tested per element): no scatter, no atomics. The weight gradient
-// reduces over N*OH*OW; when that is long against few output tiles, it is split into slices
-// (a count fixed by the shape) whose partial results are summed in slice order by a second
-// kernel: deterministic, no atomics anywhere.
+// (stride-divisibility tested per element): no scatter, no atomics. A tap that reaches no output
+// pixel is gathered as 0, which then multiplies the weight: 0 * inf = NaN where PyTorch (col2im)
+// forms no product at all. So a weight with a non-finite value (one device reduction tells) runs
+// the masked instance, which skips those products; a finite weight keeps the plain loop, whose
+// zeros change nothing. (The forward's zeros are the padding's, real operands: 0 * inf = NaN
+// there, as in PyTorch's reference kernels.)
+//
+// The weight gradient reduces over N*OH*OW; when that is long against few output tiles, it is
+// split into slices (a count fixed by the shape) whose partial results are summed in slice
+// order by a second kernel: deterministic, no atomics anywhere.
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "cuda/cuda_emu.h"
 #include "cuda/device_buffer.h"
@@ -92,6 +100,7 @@ template <class T_>
 struct Forward {
   using T = T_;
   static constexpr bool kBKFast = false;  // B tile loaded with consecutive threads on columns
+  static constexpr bool kMasked = false;  // every zero it gathers is the padding's (a real operand)
   Geometry geo;
   GemmSizes sz;
   const T* x;
@@ -144,10 +153,13 @@ struct Forward {
 };
 
 // ---------------------------------------------------------------- input gradient: gx = w^T @ gather(gy)
-template <class T_>
+// Masked_: fetch also says which B elements are real (b_live), and the GEMM loop skips the
+// products of the others instead of multiplying their zeros (see the top of the file).
+template <class T_, bool Masked_>
 struct InputGrad {
   using T = T_;
   static constexpr bool kBKFast = false;
+  static constexpr bool kMasked = Masked_;
   Geometry geo;
   GemmSizes sz;
   const T* gy;
@@ -165,6 +177,7 @@ struct InputGrad {
   int b_h, b_w;            // ih + pad_top, iw + pad_left
   bool b_ok;
   Digits b_tap[kMicro];
+  bool b_live[kMicro];  // Masked_: whether b[i] of the last fetch is a real tap
 
   __device__ void start(int g, int64_t m0, int64_t n0, int64_t k0, int tid) {
     const int64_t wk = int64_t(geo.cg) * taps;  // one output channel of w
@@ -203,6 +216,7 @@ struct InputGrad {
       const bool ok = b_ok && t.hi < geo.kg && dh >= 0 && dw >= 0 && oh * geo.stride_h == dh &&
                       ow * geo.stride_w == dw && oh < geo.out_h && ow < geo.out_w;
       b[i] = ok ? b_img[t.hi * out_plane + int64_t(oh) * geo.out_w + ow] : T(0);
+      b_live[i] = ok;
       advance(b_tap[i], tap_step, geo.k_h, geo.k_w);
     }
   }
@@ -219,6 +233,7 @@ template <class T_>
 struct WeightGrad {
   using T = T_;
   static constexpr bool kBKFast = true;  // B tile loaded with consecutive threads on positions
+  static constexpr bool kMasked = false;
   Geometry geo;
   GemmSizes sz;
   const T* gy;
@@ -274,8 +289,10 @@ struct WeightGrad {
 template <class P>
 __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
   using T = typename P::T;
+  static_assert(!P::kMasked || !P::kBKFast, "b_mask is laid out like a column-fast b_tile");
   __shared__ T a_tile[kTileK][kTileM + 1];  // k-major; +1: the loads' column writes hit distinct banks
   __shared__ T b_tile[kTileK][kTileN + 1];
+  __shared__ bool b_mask[P::kMasked ? kTileK : 1][P::kMasked ? kTileN : 1];  // P::kMasked: b_tile's real taps
   const int tid = threadIdx.x, tx = tid % kThreadsX, ty = tid / kThreadsX;
   const int64_t tiles_m = (p.sz.m + kTileM - 1) / kTileM, planes = int64_t(p.geo.groups) * p.sz.slices;
   for (int64_t z = blockIdx.z; z < planes; z += gridDim.z) {
@@ -296,6 +313,7 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
             b_tile[tid % kTileK][tid / kTileK + i * (kThreads / kTileK)] = b[i];
           else
             b_tile[tid / kTileN + i * (kThreads / kTileN)][tid % kTileN] = b[i];
+          if constexpr (P::kMasked) b_mask[tid / kTileN + i * (kThreads / kTileN)][tid % kTileN] = st.b_live[i];
         }
         __syncthreads();
         if (k0 + kTileK < k_end) st.fetch(a, b);  // the next slice loads while this one computes
@@ -303,8 +321,16 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm(P p) {
           T av[kMicro], bv[kMicro];
           for (int i = 0; i < kMicro; ++i) av[i] = a_tile[kk][ty + i * kThreadsY];
           for (int j = 0; j < kMicro; ++j) bv[j] = b_tile[kk][tx + j * kThreadsX];
-          for (int i = 0; i < kMicro; ++i)
-            for (int j = 0; j < kMicro; ++j) acc[i][j] += av[i] * bv[j];
+          if constexpr (P::kMasked) {  // no product for a missing tap, whatever the weight
+            bool live[kMicro];
+            for (int j = 0; j < kMicro; ++j) live[j] = b_mask[kk][tx + j * kThreadsX];
+            for (int i = 0; i < kMicro; ++i)
+              for (int j = 0; j < kMicro; ++j)
+                if (live[j]) acc[i][j] += av[i] * bv[j];
+          } else {
+            for (int i = 0; i < kMicro; ++i)
+              for (int j = 0; j < kMicro; ++j) acc[i][j] += av[i] * bv[j];
+          }
         }
         __syncthreads();  // the tiles are overwritten by the next step
       }
@@ -351,32 +377,53 @@ __global__ void __launch_bounds__(kThreads) channel_sum(const T* in, int64_t n, 
   }
 }
 
-// ---------------------------------------------------------------- launchers
-
-int narrow(int64_t v, const char* what) {
-  // Room for the sum of two such values in an int (coordinates plus tap offsets).
-  constexpr int64_t kMax = int64_t(1) << 29;
-  if (v < 0 || v > kMax)
-    throw RuntimeError(std::string("conv2d on CUDA: ") + what + " = " + std::to_string(v) +
-                       " is too large for the CUDA kernels");
-  return int(v);
+// *flag = 1 when some v[i] (i < n) is not finite; left as it is otherwise. Every writer writes
+// the same value, so the race between them is harmless.
+template <class T>
+__global__ void flag_non_finite(const T* v, int64_t n, int* flag) {
+  bool finite = true;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    finite &= std::isfinite(v[i]);
+  if (!finite) *flag = 1;
 }
 
-Geometry geometry(const ops::Conv2dShape& s) {
+// ---------------------------------------------------------------- launchers
+
+// Sizes of the convolution the kernels run, narrowed to int, each named as the user's op names
+// it (ops::ConvCall): the kernels run a transposed conv's adjoint, whose input is that op's
+// output, and a 1-D op's width is its length.
+struct Narrow {
+  const ops::ConvCall& call;
+  std::string side(bool conv_input) const { return conv_input != call.transposed ? "input" : "output"; }
+  std::string axis(bool height) const { return height ? "height" : call.one_d ? "length" : "width"; }
+  int operator()(int64_t v, const std::string& what) const {
+    // Room for the sum of two such values in an int (coordinates plus tap offsets).
+    constexpr int64_t kMax = int64_t(1) << 29;
+    if (v < 0 || v > kMax)
+      throw RuntimeError(call.name + " on CUDA: " + what + " = " + std::to_string(v) +
+                         " is too large for the CUDA kernels (at most 2**29)");
+    return int(v);
+  }
+};
+
+Geometry geometry(const ops::Conv2dArgs& a) {
+  const ops::Conv2dShape& s = a.shape;
+  const Narrow narrow{a.call};
+  const std::string in = narrow.side(true), out = narrow.side(false), h = narrow.axis(true), w = narrow.axis(false);
   Geometry g{};
   g.batch = s.batch;
   g.groups = narrow(s.groups, "groups");
-  g.cg = narrow(s.in_c / s.groups, "input channels per group");
-  g.kg = narrow(s.out_c / s.groups, "output channels per group");
-  g.in_h = narrow(s.in_h, "input height"), g.in_w = narrow(s.in_w, "input width");
-  g.out_h = narrow(s.out_h, "output height"), g.out_w = narrow(s.out_w, "output width");
-  g.k_h = narrow(s.k_h, "kernel height"), g.k_w = narrow(s.k_w, "kernel width");
+  g.cg = narrow(s.in_c / s.groups, in + " channels per group");
+  g.kg = narrow(s.out_c / s.groups, out + " channels per group");
+  g.in_h = narrow(s.in_h, in + " " + h), g.in_w = narrow(s.in_w, in + " " + w);
+  g.out_h = narrow(s.out_h, out + " " + h), g.out_w = narrow(s.out_w, out + " " + w);
+  g.k_h = narrow(s.k_h, "kernel " + h), g.k_w = narrow(s.k_w, "kernel " + w);
   g.stride_h = narrow(s.stride_h, "stride"), g.stride_w = narrow(s.stride_w, "stride");
   g.pad_top = narrow(s.pad_top, "padding"), g.pad_left = narrow(s.pad_left, "padding");
   g.dil_h = narrow(s.dil_h, "dilation"), g.dil_w = narrow(s.dil_w, "dilation");
-  narrow(s.out_h * s.stride_h, "output height x stride"), narrow(s.out_w * s.stride_w, "output width x stride");
-  narrow(s.k_h * s.dil_h, "kernel height x dilation"), narrow(s.k_w * s.dil_w, "kernel width x dilation");
-  narrow(s.in_h + s.pad_top, "input height + padding"), narrow(s.in_w + s.pad_left, "input width + padding");
+  narrow(s.out_h * s.stride_h, out + " " + h + " x stride"), narrow(s.out_w * s.stride_w, out + " " + w + " x stride");
+  narrow(s.k_h * s.dil_h, "kernel " + h + " x dilation"), narrow(s.k_w * s.dil_w, "kernel " + w + " x dilation");
+  narrow(s.in_h + s.pad_top, in + " " + h + " + padding"), narrow(s.in_w + s.pad_left, in + " " + w + " + padding");
   for (int d = 0; d < 4; ++d) g.xs[d] = s.x_strides[d];
   return g;
 }
@@ -384,11 +431,11 @@ Geometry geometry(const ops::Conv2dShape& s) {
 // Launches implicit_gemm for problem `p` (its sizes set): one block per 64x64 output tile per
 // group and slice.
 template <class P>
-void launch(const P& p) {
+void launch(const P& p, const ops::ConvCall& call) {
   const int64_t tiles_n = (p.sz.cols + kTileN - 1) / kTileN, tiles_m = (p.sz.m + kTileM - 1) / kTileM;
   const int64_t planes = int64_t(p.geo.groups) * p.sz.slices;
   if (tiles_n == 0 || tiles_m == 0) return;
-  if (tiles_n > INT_MAX) throw RuntimeError("conv2d on CUDA: too many output columns for one launch");
+  if (tiles_n > INT_MAX) throw RuntimeError(call.name + " on CUDA: too many output columns for one launch");
   const dim3 grid(unsigned(tiles_n), unsigned(tiles_m < 65535 ? tiles_m : 65535), unsigned(planes < 65535 ? planes : 65535));
   auto* kernel = &implicit_gemm<P>;
   PE_LAUNCH(kernel, grid, dim3(kThreads), 0, p);
@@ -399,35 +446,52 @@ Digits tile_step(int mid_n, int lo_n) { return split(kTileK, mid_n, lo_n); }
 template <class T>
 void forward(const ops::Conv2dArgs& a) {
   Forward<T> p{};
-  p.geo = geometry(a.shape);
-  p.sz = {p.geo.kg, a.shape.batch * p.geo.out_h * p.geo.out_w, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "taps"), 0, 1};
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
+  p.sz = {p.geo.kg, a.shape.batch * p.geo.out_h * p.geo.out_w,
+          narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "channels per group x kernel size"), 0, 1};
   p.sz.slice_len = p.sz.r;
   p.x = static_cast<const T*>(a.x), p.w = static_cast<const T*>(a.w), p.bias = static_cast<const T*>(a.bias);
   p.y = static_cast<T*>(a.out);
   p.tap_step = tile_step(p.geo.k_h, p.geo.k_w);
-  launch(p);
+  launch(p, a.call);
 }
 
+// Whether the n values at device pointer v are all finite: one grid-stride pass, one int back.
 template <class T>
+bool all_finite(const T* v, int64_t n) {
+  if (n == 0) return true;
+  DeviceBuffer flag = DeviceBuffer::upload(std::vector<int>{0});
+  const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, 1024);
+  PE_LAUNCH(flag_non_finite<T>, dim3(unsigned(blocks)), dim3(kThreads), 0, v, n, flag.as<int>());
+  int bad = 0;
+  cuda_hooks().copy_to_host(&bad, flag.get(), sizeof(int), current_cuda_device());
+  return bad == 0;
+}
+
+template <class T, bool Masked>
 void input_grad(const ops::Conv2dArgs& a) {
-  InputGrad<T> p{};
-  p.geo = geometry(a.shape);
-  const int taps = narrow(int64_t(p.geo.k_h) * p.geo.k_w, "taps");
+  InputGrad<T, Masked> p{};
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
+  const int taps = narrow(int64_t(p.geo.k_h) * p.geo.k_w, "kernel size");
   p.taps = std::max(taps, 1);  // a divisor; with no taps nothing is read
-  p.sz = {p.geo.cg, a.shape.batch * p.geo.in_h * p.geo.in_w, narrow(int64_t(p.geo.kg) * taps, "taps"), 0, 1};
+  p.sz = {p.geo.cg, a.shape.batch * p.geo.in_h * p.geo.in_w,
+          narrow(int64_t(p.geo.kg) * taps, "channels per group x kernel size"), 0, 1};
   p.sz.slice_len = p.sz.r;
   p.gy = static_cast<const T*>(a.gy), p.w = static_cast<const T*>(a.w), p.bias = static_cast<const T*>(a.bias);
   p.gx = static_cast<T*>(a.out);
   p.tap_step = tile_step(p.geo.k_h, p.geo.k_w);
-  launch(p);
+  launch(p, a.call);
 }
 
 template <class T>
 void weight_grad(const ops::Conv2dArgs& a) {
   WeightGrad<T> p{};
-  p.geo = geometry(a.shape);
+  p.geo = geometry(a);
+  const Narrow narrow{a.call};
   const int64_t positions = a.shape.batch * p.geo.out_h * p.geo.out_w;
-  p.sz = {p.geo.kg, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "taps"), positions, 0, 1};
+  p.sz = {p.geo.kg, narrow(int64_t(p.geo.cg) * p.geo.k_h * p.geo.k_w, "channels per group x kernel size"), positions, 0, 1};
   // Split the reduction while the output tiles alone leave the GPU idle: about kTargetBlocks
   // blocks, each reducing at least kMinSteps tiles of positions. The split depends on the
   // shape only, so the order of additions, and the result, are fixed.
@@ -445,7 +509,7 @@ void weight_grad(const ops::Conv2dArgs& a) {
   DeviceBuffer partial;
   if (p.sz.slices > 1) partial = DeviceBuffer(int64_t(p.sz.slices) * size * int64_t(sizeof(T)));
   p.out = p.sz.slices > 1 ? partial.as<T>() : static_cast<T*>(a.out);
-  launch(p);
+  launch(p, a.call);
   if (p.sz.slices > 1) {
     const int64_t blocks = std::min<int64_t>((size + kThreads - 1) / kThreads, 4096);
     PE_LAUNCH(sum_slices<T>, dim3(unsigned(blocks)), dim3(kThreads), 0, partial.as<T>(), p.sz.slices, size,
@@ -464,7 +528,11 @@ void forward_slot(const ops::Conv2dArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "conv2d", [&] { forward<scalar_t>(a); });
 }
 void input_grad_slot(const ops::Conv2dArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] { input_grad<scalar_t>(a); });
+  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] {
+    const ops::Conv2dShape& s = a.shape;
+    const bool finite = all_finite(static_cast<const scalar_t*>(a.w), s.out_c * (s.in_c / s.groups) * s.k_h * s.k_w);
+    finite ? input_grad<scalar_t, false>(a) : input_grad<scalar_t, true>(a);
+  });
 }
 void weight_grad_slot(const ops::Conv2dArgs& a) {
   PE_DISPATCH_FLOATING(a.dtype, "conv2d weight gradient", [&] { weight_grad<scalar_t>(a); });

@@ -36,10 +36,9 @@ class Case:
     signed_zeros: compare the sign of zero results and gradients too.
     """
 
-    def __init__(self, name, fn, *inputs, signed_zeros=False, dtypes=("float32", "float64"), cuda_differs=None):
+    def __init__(self, name, fn, *inputs, signed_zeros=False, dtypes=("float32", "float64")):
         self.name, self.fn, self.inputs = name, fn, [_as_input(v) for v in inputs]
         self.signed_zeros, self.dtypes = signed_zeros, dtypes
-        self.cuda_differs = cuda_differs  # a known, not yet fixed difference of the CUDA kernels
 
 
 class Const:
@@ -206,11 +205,6 @@ def _ce(**kw):
     return lambda t, F, x, y: F.cross_entropy(x, y, **kw)
 
 
-# cuda/conv.cu's input gradient (and conv_transpose forward) is one implicit GEMM over every
-# tap of every input pixel, the taps that reach no output pixel gathered as 0: a non-finite
-# weight there gives 0 * inf = NaN where PyTorch forms no product. Not fixed yet.
-_CUDA_INPUT_GRAD = "CUDA conv input gradient multiplies non-finite weights by the zeros of missing taps"
-
 LOGITS = _rows([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-inf, 0.0, 1.0], [2.0, 1.0, 0.5])
 TARGETS = np.array([0, 1, 2, 1], dtype=np.int64)
 ALL_IGNORED = np.array([-100, -100, -100, -100], dtype=np.int64)
@@ -278,9 +272,8 @@ NN = [
     Case("conv1d(inf x, no pad)", lambda t, F, x, w: F.conv1d(x, w), [[[1.0, 0.0, 1.0, 2.0, inf]]],
          [[[0.0, 1.0, 2.0]]]),
     Case("conv1d(inf w)", lambda t, F, x, w: F.conv1d(x, w, padding=1), [[[1.0, 0.0, 2.0, 3.0]]],
-         [[[inf, 1.0, 2.0]]], cuda_differs=_CUDA_INPUT_GRAD),
-    Case("conv1d(nan w, no pad)", lambda t, F, x, w: F.conv1d(x, w), [[[1.0, 0.0, 2.0, 3.0]]], [[[1.0, nan]]],
-         cuda_differs=_CUDA_INPUT_GRAD),
+         [[[inf, 1.0, 2.0]]]),
+    Case("conv1d(nan w, no pad)", lambda t, F, x, w: F.conv1d(x, w), [[[1.0, 0.0, 2.0, 3.0]]], [[[1.0, nan]]]),
     Case("conv1d(stride 2)", lambda t, F, x, w: F.conv1d(x, w, stride=2), [[[1.0, 0.0, 2.0, 3.0, inf]]],
          [[[1.0, 2.0]]]),
     Case("conv2d(inf x)", lambda t, F, x, w: F.conv2d(x, w, padding=1),
@@ -291,7 +284,7 @@ NN = [
     Case("conv_transpose1d(inf x)", lambda t, F, x, w: F.conv_transpose1d(x, w), [[[inf, 0.0, 1.0]]],
          [[[0.0, 1.0, 2.0]]]),
     Case("conv_transpose1d(inf w)", lambda t, F, x, w: F.conv_transpose1d(x, w, padding=1), [[[1.0, 0.0, 1.0]]],
-         [[[inf, 1.0, 2.0]]], cuda_differs=_CUDA_INPUT_GRAD),
+         [[[inf, 1.0, 2.0]]]),
     # embedding bags: max ties (the gradient goes to one row), empty bags (zeros), NaN rows
     *(Case(f"embedding_bag({mode})", (lambda mode: lambda t, F, i, w, o: F.embedding_bag(i, w, o, mode=mode))(mode),
            np.array([0, 1, 2, 2, 3], dtype=np.int64), _rows([1.0, 2.0], [1.0, 2.0], [nan, -inf], [inf, 0.0]),
@@ -389,9 +382,7 @@ def _check(case, dtype, device, create_graph=False):
 # torch warns about var/std with no degrees of freedom; the values are what is compared
 @pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
 @pytest.mark.parametrize("case,dtype", [pytest.param(c, d, id=f"{c.name}-{d}") for c in CASES for d in c.dtypes])
-def test_edges_match_torch(case, dtype, device, request):
-    if device == "cuda" and case.cuda_differs:
-        request.node.add_marker(pytest.mark.xfail(reason=case.cuda_differs, strict=True))
+def test_edges_match_torch(case, dtype, device):
     _check(case, dtype, device)
 
 

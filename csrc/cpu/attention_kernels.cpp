@@ -1,12 +1,12 @@
 // Fused scaled dot-product attention on the CPU, forward and backward (contract: ops/attention.h).
 //
-// Tiles: a block of kBq queries against a block of kBk keys. Every tile product runs through
+// Tiles: a block of bq queries against a tile of bk keys (Tiling). Every tile product runs through
 // cpu::gemm (packed, register-tiled micro-kernels; single-threaded inside our parallel region),
 // which reads the strided/broadcast operands in place and packs them contiguous once per call.
-// The (kBq, kBk) score tile is the only O(tile) scratch; nothing grows with L * S.
+// The (bq, bk) score tiles are the only scratch that grows with the tiles; nothing grows with L * S.
 //
 // Forward, per (batch, query block), keys a tile at a time with the online softmax:
-//   S = q k^T;  s = scale S + mask (excluded keys: -inf);  m' = max(m, max_j s);
+//   s = scale q k^T (the GEMM's alpha) + mask (excluded keys: -inf);  m' = max(m, max_j s);
 //   P = exp(s - m');  l = l e^(m - m') + sum_j P;  O = O e^(m - m') + P v
 // and finally out = O / l, lse = m + log(l) (a row that saw no key: zeros and -inf). Causal
 // blocks stop at the last key any of their queries sees (fully masked key tiles are skipped).
@@ -37,10 +37,6 @@ using ops::AttentionArgs;
 using ops::AttentionMaskKind;
 using ops::AttentionMatrix;
 
-// Fixed tile sizes (never derived from the thread count: the summation order depends on them).
-constexpr int64_t kBq = 64;   // queries per block
-constexpr int64_t kBk = 256;  // keys per tile (the score tile kBq x kBk stays in L2)
-
 // Element offset of batch matrix b (row-major over batch_shape) for one operand.
 inline int64_t batch_offset(int64_t b, const Shape& shape, const Shape& strides) {
   int64_t off = 0;
@@ -64,43 +60,49 @@ Operand<T> at(const AttentionMatrix& m, const AttentionArgs& a, int64_t b) {
           m.col_stride};
 }
 
-// The tiling of one call.
-struct Blocks {
+// The tiling of one call. Tile sizes depend on the call's options only, never on the thread
+// count (the summation order depends on them). Measured on AVX-512 with E = 64: longer tiles
+// pay the packing and the online-softmax rescaling less often; causal calls take shorter
+// ones, which skip more of the masked triangle.
+struct Tiling {
+  int64_t bq, bk;      // queries per block, keys per tile
   int64_t nb, nq, nk;  // batch matrices, query blocks, key tiles
-  explicit Blocks(const AttentionArgs& a)
-      : nb(shape_numel(a.batch_shape)), nq((a.L + kBq - 1) / kBq), nk((a.S + kBk - 1) / kBk) {}
+  Tiling(const AttentionArgs& a, int64_t q, int64_t k)
+      : bq(q), bk(k), nb(shape_numel(a.batch_shape)), nq((a.L + q - 1) / q), nk((a.S + k - 1) / k) {}
 };
+inline Tiling forward_tiling(const AttentionArgs& a) { return a.causal ? Tiling(a, 64, 256) : Tiling(a, 128, 512); }
+inline Tiling backward_tiling(const AttentionArgs& a) { return a.causal ? Tiling(a, 128, 128) : Tiling(a, 128, 256); }
 
 // Keys [0, key_end) are visible to some query of block [q0, q1).
 inline int64_t key_end(const AttentionArgs& a, int64_t q1) { return a.causal ? std::min(a.S, q1) : a.S; }
 // The first query block with a query that sees key k0.
-inline int64_t first_query_block(const AttentionArgs& a, int64_t k0) { return a.causal ? k0 / kBq : 0; }
+inline int64_t first_query_block(const AttentionArgs& a, const Tiling& tl, int64_t k0) {
+  return a.causal ? k0 / tl.bq : 0;
+}
 // How many keys of the tile starting at k0 (n keys) query gi sees, counting from the tile start.
 inline int64_t visible(const AttentionArgs& a, int64_t gi, int64_t k0, int64_t n) {
   return a.causal ? std::clamp<int64_t>(gi - k0 + 1, 0, n) : n;
 }
 
-// s[0, nvis) = scale * s + mask row (bool: -inf where excluded) for query gi, keys from k0.
+// s[0, nvis) = s + mask row (bool: -inf where excluded) for query gi, keys from k0 (s already
+// holds scale * q k^T: the GEMM applies the scale).
 template <class T>
-inline void scale_and_mask(const AttentionArgs& a, const void* mask_b, int64_t gi, int64_t k0, T* s, int64_t nvis) {
-  const T scale = static_cast<T>(a.scale);
+inline void apply_mask(const AttentionArgs& a, const void* mask_b, int64_t gi, int64_t k0, T* s, int64_t nvis) {
   const int64_t mo = gi * a.mask.row_stride + k0 * a.mask.col_stride, mc = a.mask.col_stride;
   switch (a.mask_kind) {
     case AttentionMaskKind::None:
-#pragma omp simd
-      for (int64_t j = 0; j < nvis; ++j) s[j] *= scale;
       break;
     case AttentionMaskKind::Additive: {
       const T* m = static_cast<const T*>(mask_b) + mo;
 #pragma omp simd
-      for (int64_t j = 0; j < nvis; ++j) s[j] = s[j] * scale + m[j * mc];
+      for (int64_t j = 0; j < nvis; ++j) s[j] += m[j * mc];
       break;
     }
     case AttentionMaskKind::Bool: {
       const uint8_t* m = static_cast<const uint8_t*>(mask_b) + mo;
       const T ninf = -std::numeric_limits<T>::infinity();
 #pragma omp simd
-      for (int64_t j = 0; j < nvis; ++j) s[j] = m[j * mc] ? s[j] * scale : ninf;
+      for (int64_t j = 0; j < nvis; ++j) s[j] = m[j * mc] ? s[j] : ninf;
       break;
     }
   }
@@ -111,38 +113,38 @@ inline const void* mask_at(const AttentionArgs& a, int64_t b, size_t elem) {
   return static_cast<const char*>(a.mask.data) + batch_offset(b, a.batch_shape, a.mask.batch_strides) * elem;
 }
 
-// S (rows x n, leading dim ld) = q rows [q0, q0 + rows) . k rows [k0, k0 + n).
+// S (rows x n, leading dim ld) = scale * q rows [q0, q0 + rows) . k rows [k0, k0 + n).
 template <class T>
 inline void scores(const AttentionArgs& a, const Operand<T>& q, const Operand<T>& k, int64_t q0, int64_t rows,
                    int64_t k0, int64_t n, T* S, int64_t ld) {
-  gemm<T>(rows, n, a.E, T(1), q.row(q0), q.rs, q.cs, k.row(k0), k.cs, k.rs, T(0), S, ld, 1);
+  gemm<T>(rows, n, a.E, static_cast<T>(a.scale), q.row(q0), q.rs, q.cs, k.row(k0), k.cs, k.rs, T(0), S, ld, 1);
 }
 
 // ---------------------------------------------------------------- forward
 template <class T>
-void forward_block(const AttentionArgs& a, int64_t b, int64_t qb, std::vector<T>& buf) {
+void forward_block(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t qb, std::vector<T>& buf) {
   const T ninf = -std::numeric_limits<T>::infinity();
-  const int64_t q0 = qb * kBq, rows = std::min(kBq, a.L - q0), Ev = a.Ev;
+  const int64_t q0 = qb * tl.bq, rows = std::min(tl.bq, a.L - q0), Ev = a.Ev;
   const Operand<T> q = at<T>(a.q, a, b), k = at<T>(a.k, a, b), v = at<T>(a.v, a, b);
   const void* mask_b = mask_at(a, b, a.mask_kind == AttentionMaskKind::Bool ? 1 : sizeof(T));
   T* O = static_cast<T*>(a.out) + (b * a.L + q0) * Ev;  // the output rows accumulate in place
   T* lse = static_cast<T*>(a.lse) + b * a.L + q0;
-  buf.resize(kBq * kBk + 2 * kBq);
+  buf.resize(tl.bq * tl.bk + 2 * tl.bq);
   T* S = buf.data();
-  T* m = S + kBq * kBk;  // running max per row
-  T* l = m + kBq;        // running sum per row
+  T* m = S + tl.bq * tl.bk;  // running max per row
+  T* l = m + tl.bq;        // running sum per row
   std::fill(O, O + rows * Ev, T(0));
   std::fill(m, m + rows, ninf);
   std::fill(l, l + rows, T(0));
 
   const int64_t kend = key_end(a, q0 + rows);
-  for (int64_t k0 = 0; k0 < kend; k0 += kBk) {
-    const int64_t n = std::min(kBk, kend - k0);
-    scores(a, q, k, q0, rows, k0, n, S, kBk);
+  for (int64_t k0 = 0; k0 < kend; k0 += tl.bk) {
+    const int64_t n = std::min(tl.bk, kend - k0);
+    scores(a, q, k, q0, rows, k0, n, S, tl.bk);
     for (int64_t i = 0; i < rows; ++i) {
-      T* s = S + i * kBk;
+      T* s = S + i * tl.bk;
       const int64_t nvis = visible(a, q0 + i, k0, n);
-      scale_and_mask(a, mask_b, q0 + i, k0, s, nvis);
+      apply_mask(a, mask_b, q0 + i, k0, s, nvis);
       T mx = ninf;
 #pragma omp simd reduction(max : mx)
       for (int64_t j = 0; j < nvis; ++j) mx = s[j] > mx ? s[j] : mx;
@@ -175,7 +177,7 @@ void forward_block(const AttentionArgs& a, int64_t b, int64_t qb, std::vector<T>
       }
       l[i] += sum;
     }
-    gemm<T>(rows, Ev, n, T(1), S, kBk, 1, v.row(k0), v.rs, v.cs, T(1), O, Ev, 1);  // O += P v
+    gemm<T>(rows, Ev, n, T(1), S, tl.bk, 1, v.row(k0), v.rs, v.cs, T(1), O, Ev, 1);  // O += P v
   }
   for (int64_t i = 0; i < rows; ++i) {
     T* o = O + i * Ev;
@@ -193,43 +195,43 @@ void forward_block(const AttentionArgs& a, int64_t b, int64_t qb, std::vector<T>
 
 template <class T>
 void forward(const AttentionArgs& a) {
-  const Blocks bl(a);
-  const int64_t cost = kBq * a.S * (a.E + a.Ev) * (a.causal ? 1 : 2);  // per block, rough
-  parallel_for(bl.nb * bl.nq, cost, [&](int64_t t0, int64_t t1) {
+  const Tiling tl = forward_tiling(a);
+  const int64_t cost = tl.bq * a.S * (a.E + a.Ev) * (a.causal ? 1 : 2);  // per block, rough
+  parallel_for(tl.nb * tl.nq, cost, [&](int64_t t0, int64_t t1) {
     std::vector<T> buf;
-    for (int64_t t = t0; t < t1; ++t) forward_block<T>(a, t / bl.nq, t % bl.nq, buf);
+    for (int64_t t = t0; t < t1; ++t) forward_block<T>(a, tl, t / tl.nq, t % tl.nq, buf);
   });
 }
 
 // ---------------------------------------------------------------- backward
-// Scratch of one task: P and dS tiles (kBq x kBk each).
+// Scratch of one task: P and dS tiles (bq x bk each).
 template <class T>
 struct TileScratch {
   std::vector<T> buf;
   T* P;
   T* dS;
-  TileScratch() : buf(2 * kBq * kBk), P(buf.data()), dS(P + kBq * kBk) {}
+  explicit TileScratch(const Tiling& tl) : buf(2 * tl.bq * tl.bk), P(buf.data()), dS(P + tl.bq * tl.bk) {}
 };
 
 // The tile of query block qb and the key tile at k0 (n keys): P (recomputed from lse) and
 // dS = P (dO v^T - D). Returns false when no query of the block sees any of these keys.
 template <class T>
-bool tile_grads(const AttentionArgs& a, int64_t b, int64_t qb, int64_t k0, int64_t n, const T* D, TileScratch<T>& ts) {
-  const int64_t q0 = qb * kBq, rows = std::min(kBq, a.L - q0);
+bool tile_grads(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t qb, int64_t k0, int64_t n, const T* D, TileScratch<T>& ts) {
+  const int64_t q0 = qb * tl.bq, rows = std::min(tl.bq, a.L - q0);
   if (a.causal && q0 + rows - 1 < k0) return false;
   const Operand<T> q = at<T>(a.q, a, b), k = at<T>(a.k, a, b), v = at<T>(a.v, a, b);
   const void* mask_b = mask_at(a, b, a.mask_kind == AttentionMaskKind::Bool ? 1 : sizeof(T));
   const T* lse = static_cast<const T*>(a.lse) + b * a.L + q0;
   const T* dO = static_cast<const T*>(a.grad_out) + (b * a.L + q0) * a.Ev;
   const T ninf = -std::numeric_limits<T>::infinity();
-  scores(a, q, k, q0, rows, k0, n, ts.P, kBk);
+  scores(a, q, k, q0, rows, k0, n, ts.P, tl.bk);
   // dP = dO v^T into dS
-  gemm<T>(rows, n, a.Ev, T(1), dO, a.Ev, 1, v.row(k0), v.cs, v.rs, T(0), ts.dS, kBk, 1);
+  gemm<T>(rows, n, a.Ev, T(1), dO, a.Ev, 1, v.row(k0), v.cs, v.rs, T(0), ts.dS, tl.bk, 1);
   for (int64_t i = 0; i < rows; ++i) {
-    T* p = ts.P + i * kBk;
-    T* ds = ts.dS + i * kBk;
+    T* p = ts.P + i * tl.bk;
+    T* ds = ts.dS + i * tl.bk;
     const int64_t nvis = lse[i] == ninf ? 0 : visible(a, q0 + i, k0, n);  // lse -inf: no key seen
-    scale_and_mask(a, mask_b, q0 + i, k0, p, nvis);
+    apply_mask(a, mask_b, q0 + i, k0, p, nvis);
     const T li = lse[i], Di = D[q0 + i];
 #pragma omp simd
     for (int64_t j = 0; j < nvis; ++j) {
@@ -245,9 +247,8 @@ bool tile_grads(const AttentionArgs& a, int64_t b, int64_t qb, int64_t k0, int64
 
 // dK, dV rows of key tile kt of batch b (every query block, in order); with dq, also dQ.
 template <class T>
-void key_tile_backward(const AttentionArgs& a, int64_t b, int64_t kt, const T* D, bool with_dq, TileScratch<T>& ts) {
-  const Blocks bl(a);
-  const int64_t k0 = kt * kBk, n = std::min(kBk, a.S - k0), E = a.E, Ev = a.Ev;
+void key_tile_backward(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t kt, const T* D, bool with_dq, TileScratch<T>& ts) {
+  const int64_t k0 = kt * tl.bk, n = std::min(tl.bk, a.S - k0), E = a.E, Ev = a.Ev;
   const T scale = static_cast<T>(a.scale);
   const Operand<T> q = at<T>(a.q, a, b), k = at<T>(a.k, a, b);
   T* dk = static_cast<T*>(a.dk) + (b * a.S + k0) * E;
@@ -255,13 +256,13 @@ void key_tile_backward(const AttentionArgs& a, int64_t b, int64_t kt, const T* D
   T* dq = static_cast<T*>(a.dq) + b * a.L * E;
   const T* dO = static_cast<const T*>(a.grad_out) + b * a.L * Ev;
   bool first = true;
-  for (int64_t qb = first_query_block(a, k0); qb < bl.nq; ++qb) {
-    if (!tile_grads<T>(a, b, qb, k0, n, D + b * a.L, ts)) continue;
-    const int64_t q0 = qb * kBq, rows = std::min(kBq, a.L - q0);
+  for (int64_t qb = first_query_block(a, tl, k0); qb < tl.nq; ++qb) {
+    if (!tile_grads<T>(a, tl, b, qb, k0, n, D + b * a.L, ts)) continue;
+    const int64_t q0 = qb * tl.bq, rows = std::min(tl.bq, a.L - q0);
     const T beta = first ? T(0) : T(1);
-    gemm<T>(n, Ev, rows, T(1), ts.P, 1, kBk, dO + q0 * Ev, Ev, 1, beta, dv, Ev, 1);             // dV += P^T dO
-    gemm<T>(n, E, rows, scale, ts.dS, 1, kBk, q.row(q0), q.rs, q.cs, beta, dk, E, 1);           // dK += s dS^T q
-    if (with_dq) gemm<T>(rows, E, n, scale, ts.dS, kBk, 1, k.row(k0), k.rs, k.cs, T(1), dq + q0 * E, E, 1);
+    gemm<T>(n, Ev, rows, T(1), ts.P, 1, tl.bk, dO + q0 * Ev, Ev, 1, beta, dv, Ev, 1);             // dV += P^T dO
+    gemm<T>(n, E, rows, scale, ts.dS, 1, tl.bk, q.row(q0), q.rs, q.cs, beta, dk, E, 1);           // dK += s dS^T q
+    if (with_dq) gemm<T>(rows, E, n, scale, ts.dS, tl.bk, 1, k.row(k0), k.rs, k.cs, T(1), dq + q0 * E, E, 1);
     first = false;
   }
   if (first) {  // no query sees these keys
@@ -272,26 +273,26 @@ void key_tile_backward(const AttentionArgs& a, int64_t b, int64_t kt, const T* D
 
 // dQ rows of query block qb of batch b (key tiles in order, as the one-pass scheme adds them).
 template <class T>
-void query_block_backward(const AttentionArgs& a, int64_t b, int64_t qb, const T* D, TileScratch<T>& ts) {
-  const int64_t q0 = qb * kBq, rows = std::min(kBq, a.L - q0), E = a.E;
+void query_block_backward(const AttentionArgs& a, const Tiling& tl, int64_t b, int64_t qb, const T* D, TileScratch<T>& ts) {
+  const int64_t q0 = qb * tl.bq, rows = std::min(tl.bq, a.L - q0), E = a.E;
   const Operand<T> k = at<T>(a.k, a, b);
   T* dq = static_cast<T*>(a.dq) + (b * a.L + q0) * E;
   std::fill(dq, dq + rows * E, T(0));
   const int64_t kend = key_end(a, q0 + rows);
-  for (int64_t k0 = 0; k0 < kend; k0 += kBk) {
-    const int64_t n = std::min(kBk, a.S - k0);  // the whole tile, as the one-pass scheme has it
-    if (!tile_grads<T>(a, b, qb, k0, n, D + b * a.L, ts)) continue;
-    gemm<T>(rows, E, n, static_cast<T>(a.scale), ts.dS, kBk, 1, k.row(k0), k.rs, k.cs, T(1), dq, E, 1);
+  for (int64_t k0 = 0; k0 < kend; k0 += tl.bk) {
+    const int64_t n = std::min(tl.bk, a.S - k0);  // the whole tile, as the one-pass scheme has it
+    if (!tile_grads<T>(a, tl, b, qb, k0, n, D + b * a.L, ts)) continue;
+    gemm<T>(rows, E, n, static_cast<T>(a.scale), ts.dS, tl.bk, 1, k.row(k0), k.rs, k.cs, T(1), dq, E, 1);
   }
 }
 
 template <class T>
 void backward(const AttentionArgs& a) {
-  const Blocks bl(a);
+  const Tiling tl = backward_tiling(a);
   const int64_t L = a.L, Ev = a.Ev;
   // D_i = dO_i . out_i for every row of every batch matrix: O(batch * L), not O(L * S).
-  std::vector<T> D(bl.nb * L);
-  parallel_for(bl.nb * L, Ev, [&](int64_t r0, int64_t r1) {
+  std::vector<T> D(tl.nb * L);
+  parallel_for(tl.nb * L, Ev, [&](int64_t r0, int64_t r1) {
     const T* dO = static_cast<const T*>(a.grad_out);
     const T* O = static_cast<const T*>(a.out);
     for (int64_t r = r0; r < r1; ++r) {
@@ -302,26 +303,26 @@ void backward(const AttentionArgs& a) {
     }
   });
   const int threads = get_num_threads();
-  const int64_t tile_cost = kBq * kBk * (2 * a.E + 3 * a.Ev);
-  const bool one_pass = threads <= 1 || (bl.nb >= threads && (bl.nb % threads == 0 || bl.nb >= 4 * threads));
+  const int64_t tile_cost = tl.bq * tl.bk * (2 * a.E + 3 * a.Ev);
+  const bool one_pass = threads <= 1 || (tl.nb >= threads && (tl.nb % threads == 0 || tl.nb >= 4 * threads));
   if (one_pass) {
-    parallel_for(bl.nb, bl.nq * bl.nk * tile_cost, [&](int64_t b0, int64_t b1) {
-      TileScratch<T> ts;
+    parallel_for(tl.nb, tl.nq * tl.nk * tile_cost, [&](int64_t b0, int64_t b1) {
+      TileScratch<T> ts(tl);
       for (int64_t b = b0; b < b1; ++b) {
         T* dq = static_cast<T*>(a.dq) + b * L * a.E;
         std::fill(dq, dq + L * a.E, T(0));
-        for (int64_t kt = 0; kt < bl.nk; ++kt) key_tile_backward<T>(a, b, kt, D.data(), true, ts);
+        for (int64_t kt = 0; kt < tl.nk; ++kt) key_tile_backward<T>(a, tl, b, kt, D.data(), true, ts);
       }
     });
     return;
   }
-  parallel_for(bl.nb * bl.nk, bl.nq * tile_cost, [&](int64_t t0, int64_t t1) {
-    TileScratch<T> ts;
-    for (int64_t t = t0; t < t1; ++t) key_tile_backward<T>(a, t / bl.nk, t % bl.nk, D.data(), false, ts);
+  parallel_for(tl.nb * tl.nk, tl.nq * tile_cost, [&](int64_t t0, int64_t t1) {
+    TileScratch<T> ts(tl);
+    for (int64_t t = t0; t < t1; ++t) key_tile_backward<T>(a, tl, t / tl.nk, t % tl.nk, D.data(), false, ts);
   });
-  parallel_for(bl.nb * bl.nq, bl.nk * tile_cost, [&](int64_t t0, int64_t t1) {
-    TileScratch<T> ts;
-    for (int64_t t = t0; t < t1; ++t) query_block_backward<T>(a, t / bl.nq, t % bl.nq, D.data(), ts);
+  parallel_for(tl.nb * tl.nq, tl.nk * tile_cost, [&](int64_t t0, int64_t t1) {
+    TileScratch<T> ts(tl);
+    for (int64_t t = t0; t < t1; ++t) query_block_backward<T>(a, tl, t / tl.nq, t % tl.nq, D.data(), ts);
   });
 }
 

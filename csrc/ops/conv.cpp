@@ -5,9 +5,19 @@
 
 namespace pe::ops {
 
-namespace {
+ConvCall::ConvCall(bool transposed_, bool one_d_, bool backward)
+    : name(str(transposed_ ? "conv_transpose" : "conv", one_d_ ? "1d" : "2d", backward ? "_backward" : "")),
+      one_d(one_d_),
+      transposed(transposed_) {}
 
-std::string pair_str(int64_t a, int64_t b) { return str("(", a, ", ", b, ")"); }
+std::string ConvCall::shape(const Shape& s) const {
+  if (!one_d || s.size() != 4) return shape_str(s);
+  return shape_str({s[0], s[1], s[3]});
+}
+
+std::string ConvCall::pair(int64_t h, int64_t w) const { return one_d ? shape_str({w}) : str("(", h, ", ", w, ")"); }
+
+namespace {
 
 // stride / padding / dilation after validation; padding always as (top, bottom, left, right).
 struct Geometry {
@@ -15,51 +25,59 @@ struct Geometry {
   int64_t pad[4];
 };
 
-void check_pair(const char* name, const char* what, const std::vector<int64_t>& v, int64_t min) {
-  PE_CHECK(v.size() == 2, ValueError, name, ": expected ", what, " as 2 ints (h, w), got ", v.size(), " values");
-  PE_CHECK(v[0] >= min && v[1] >= min, ValueError, name, ": ", what, " must be ",
-           min > 0 ? "positive" : "non-negative", ", got ", pair_str(v[0], v[1]));
+// The list sizes are the binding's contract (the Python layer passes 2 or 4 ints, also for a
+// 1-D op); the values are the user's.
+void check_pair(const ConvCall& c, const char* what, const std::vector<int64_t>& v, int64_t min) {
+  PE_CHECK(v.size() == 2, ValueError, c.name, ": expected ", what, " as 2 ints (h, w), got ", v.size(), " values");
+  PE_CHECK(v[0] >= min && v[1] >= min, ValueError, c.name, ": ", what, " must be ",
+           min > 0 ? "positive" : "non-negative", ", got ", c.pair(v[0], v[1]));
 }
 
-Geometry parse_geometry(const char* name, const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+// Padding as (top, bottom, left, right), or (left, right) for a 1-D op, with its labels.
+std::string pads_str(const ConvCall& c, const int64_t pad[4]) {
+  if (c.one_d) return str("(left, right) ", shape_str({pad[2], pad[3]}));
+  return str("(top, bottom, left, right) ", shape_str({pad[0], pad[1], pad[2], pad[3]}));
+}
+
+Geometry parse_geometry(const ConvCall& c, const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                         const std::vector<int64_t>& dilation, bool allow_asymmetric) {
-  check_pair(name, "stride", stride, 1);
-  check_pair(name, "dilation", dilation, 1);
+  check_pair(c, "stride", stride, 1);
+  check_pair(c, "dilation", dilation, 1);
   Geometry g{{stride[0], stride[1]}, {dilation[0], dilation[1]}, {0, 0, 0, 0}};
   if (padding.size() == 2) {
-    check_pair(name, "padding", padding, 0);
+    check_pair(c, "padding", padding, 0);
     g.pad[0] = g.pad[1] = padding[0];
     g.pad[2] = g.pad[3] = padding[1];
   } else {
-    PE_CHECK(allow_asymmetric && padding.size() == 4, ValueError, name, ": expected padding as ",
+    PE_CHECK(allow_asymmetric && padding.size() == 4, ValueError, c.name, ": expected padding as ",
              allow_asymmetric ? "2 ints (h, w) or 4 (top, bottom, left, right)" : "2 ints (h, w)", ", got ",
              padding.size(), " values");
-    for (int i = 0; i < 4; ++i)
-      PE_CHECK(padding[i] >= 0, ValueError, name, ": padding must be non-negative, got ", shape_str(padding));
     for (int i = 0; i < 4; ++i) g.pad[i] = padding[i];
+    for (int i = 0; i < 4; ++i)
+      PE_CHECK(padding[i] >= 0, ValueError, c.name, ": padding must be non-negative, got ", pads_str(c, g.pad));
   }
   return g;
 }
 
-void check_groups(const char* name, int64_t groups) {
-  PE_CHECK(groups >= 1, ValueError, name, ": groups must be positive, got ", groups);
+void check_groups(const ConvCall& c, int64_t groups) {
+  PE_CHECK(groups >= 1, ValueError, c.name, ": groups must be positive, got ", groups);
 }
 
 // PyTorch needs at least one weight row (output channels for conv, input channels for the
 // transposed conv) per group, before anything else about the weight.
-void check_weight_rows(const char* name, const Tensor& w, int64_t groups) {
-  PE_CHECK(w.ndim() != 4 || w.shape()[0] >= groups, ValueError, name, ": given groups=", groups,
+void check_weight_rows(const ConvCall& c, const Tensor& w, int64_t groups) {
+  PE_CHECK(w.ndim() != 4 || w.shape()[0] >= groups, ValueError, c.name, ": given groups=", groups,
            ", expected weight to be at least ", groups, " at dimension 0, but got weight of shape ",
-           shape_str(w.shape()));
+           c.shape(w.shape()));
 }
 
 // An input with a zero batch or zero channels gives an empty (or bias-free) result, as in
 // PyTorch; any other empty input (an empty spatial dim) is refused there, not convolved with
 // the padding alone.
-void check_input_not_empty(const char* name, const Tensor& x) {
+void check_input_not_empty(const ConvCall& c, const Tensor& x) {
   const Shape& s = x.shape();
-  PE_CHECK(s[0] == 0 || s[1] == 0 || (s[2] > 0 && s[3] > 0), RuntimeError, name,
-           ": only zero batch or zero channel inputs are supported, but got input shape ", shape_str(s));
+  PE_CHECK(s[0] == 0 || s[1] == 0 || (s[2] > 0 && s[3] > 0), RuntimeError, c.name,
+           ": only zero batch or zero channel inputs are supported, but got input shape ", c.shape(s));
 }
 
 // conv2d's output channels: the weight's, except that PyTorch gives an input of zero channels an
@@ -67,7 +85,9 @@ void check_input_not_empty(const char* name, const Tensor& x) {
 int64_t conv_out_channels(const Tensor& x, const Tensor& w) { return x.shape()[1] == 0 ? 0 : w.shape()[0]; }
 
 // Shared checks of input, weight and bias: 4-D, one floating dtype, one device, bias (channels,).
-void check_tensors(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
+// (A 1-D op's tensors are H=1 views made by the Python layer: 4-D unless _C is called directly.)
+void check_tensors(const ConvCall& c, const Tensor& x, const Tensor& w, const OptTensor& b, int64_t bias_len) {
+  const char* name = c.name.c_str();
   PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
   PE_CHECK(w.ndim() == 4, ValueError, name, ": expected a 4-D weight, got shape ", shape_str(w.shape()));
   PE_CHECK(is_floating(x.dtype()), TypeError, name, ": expected a floating input (float32 or float64), got ",
@@ -112,10 +132,12 @@ Conv2dShape make_shape(const Tensor& in, const Shape& w, int64_t out_h, int64_t 
 }
 
 // PyTorch rejects an empty kernel (it would give output from no taps at all).
-void check_kernel(const char* name, const Tensor& w) {
-  PE_CHECK(w.shape()[2] > 0 && w.shape()[3] > 0, ValueError, name,
-           ": kernel size should be greater than zero, but got kernel_height: ", w.shape()[2],
-           " kernel_width: ", w.shape()[3], " (weight shape ", shape_str(w.shape()), ")");
+void check_kernel(const ConvCall& c, const Tensor& w) {
+  if (w.shape()[2] > 0 && w.shape()[3] > 0) return;
+  const std::string got = c.one_d ? str("kernel_size: ", w.shape()[3])
+                                  : str("kernel_height: ", w.shape()[2], " kernel_width: ", w.shape()[3]);
+  throw ValueError(str(c.name, ": kernel size should be greater than zero, but got ", got, " (weight shape ",
+                       c.shape(w.shape()), ")"));
 }
 
 // The CPU kernels' scratch must be countable in bytes, or its sizes would wrap and the kernels
@@ -123,8 +145,9 @@ void check_kernel(const char* name, const Tensor& w) {
 // make_shape leaves, at most (2 H) x (2 W) padded pixels in all), and the column matrix of
 // C * kH * kW rows by the output positions (at least 256 columns when small images are
 // batched side by side).
-void check_scratch(const char* name, int64_t channels, const int64_t padded[2], const Tensor& w, int64_t out_h,
+void check_scratch(const ConvCall& c, int64_t channels, const int64_t padded[2], const Tensor& w, int64_t out_h,
                    int64_t out_w, DType dtype) {
+  const char* name = c.name.c_str();
   checked_nbytes({4, channels, padded[0], padded[1]}, dtype, str(name, ": the padded input").c_str());
   const int64_t positions = std::max<int64_t>(checked_mul(out_h, out_w, name), 256);
   checked_nbytes({channels, w.shape()[2], w.shape()[3], positions}, dtype, str(name, ": the column matrix").c_str());
@@ -132,7 +155,8 @@ void check_scratch(const char* name, int64_t channels, const int64_t padded[2], 
 
 // conv2d's output size; ValueError when the dilated kernel does not fit in the padded input,
 // RuntimeError (ops: checked.h) when a size overflows int64.
-std::array<int64_t, 2> conv_out_size(const char* name, const Tensor& x, const Tensor& w, const Geometry& g) {
+std::array<int64_t, 2> conv_out_size(const ConvCall& c, const Tensor& x, const Tensor& w, const Geometry& g) {
+  const char* name = c.name.c_str();
   std::array<int64_t, 2> out{};
   int64_t padded[2], span[2];
   for (int d = 0; d < 2; ++d) {
@@ -144,34 +168,35 @@ std::array<int64_t, 2> conv_out_size(const char* name, const Tensor& x, const Te
     out[d] = window_output_size(name, a);
   }
   PE_CHECK(padded[0] >= span[0] && padded[1] >= span[1], ValueError, name, ": kernel size ",
-           pair_str(w.shape()[2], w.shape()[3]), " with dilation ", pair_str(g.dilation[0], g.dilation[1]),
-           " spans ", pair_str(span[0], span[1]), ", larger than the padded input ", pair_str(padded[0], padded[1]),
-           " (input shape ", shape_str(x.shape()), ", padding (top, bottom, left, right) ",
-           shape_str(Shape(g.pad, g.pad + 4)), ")");
-  check_scratch(name, x.shape()[1], padded, w, out[0], out[1], x.dtype());
+           c.pair(w.shape()[2], w.shape()[3]), " with dilation ", c.pair(g.dilation[0], g.dilation[1]), " spans ",
+           c.pair(span[0], span[1]), ", larger than the padded input ", c.pair(padded[0], padded[1]),
+           " (input shape ", c.shape(x.shape()), ", padding ", pads_str(c, g.pad), ")");
+  check_scratch(c, x.shape()[1], padded, w, out[0], out[1], x.dtype());
   return out;
 }
 
 // Checks of a conv2d call; returns its output size.
-std::array<int64_t, 2> check_conv2d(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b,
+std::array<int64_t, 2> check_conv2d(const ConvCall& c, const Tensor& x, const Tensor& w, const OptTensor& b,
                                     const Geometry& g, int64_t groups) {
-  check_groups(name, groups);
-  check_weight_rows(name, w, groups);
-  check_tensors(name, x, w, b, w.ndim() == 4 ? w.shape()[0] : 0);
-  check_kernel(name, w);
+  const char* name = c.name.c_str();
+  check_groups(c, groups);
+  check_weight_rows(c, w, groups);
+  check_tensors(c, x, w, b, w.ndim() == 4 ? w.shape()[0] : 0);
+  check_kernel(c, w);
   PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": out channels ", w.shape()[0], " (weight ",
-           shape_str(w.shape()), ") are not divisible by groups ", groups);
+           c.shape(w.shape()), ") are not divisible by groups ", groups);
   PE_CHECK(x.shape()[1] == w.shape()[1] * groups, ValueError, name, ": expected input with ",
-           w.shape()[1] * groups, " channels (weight ", shape_str(w.shape()), ", groups ", groups,
-           "), got input of shape ", shape_str(x.shape()));
-  const auto out = conv_out_size(name, x, w, g);
-  check_input_not_empty(name, x);
+           w.shape()[1] * groups, " channels (weight ", c.shape(w.shape()), ", groups ", groups,
+           "), got input of shape ", c.shape(x.shape()));
+  const auto out = conv_out_size(c, x, w, g);
+  check_input_not_empty(c, x);
   return out;
 }
 
-void check_grad(const char* name, const Tensor& grad, const Shape& expected, const Tensor& x) {
-  PE_CHECK(grad.shape() == expected, ValueError, name, ": expected grad_output of shape ", shape_str(expected),
-           ", got ", shape_str(grad.shape()));
+void check_grad(const ConvCall& c, const Tensor& grad, const Shape& expected, const Tensor& x) {
+  const char* name = c.name.c_str();
+  PE_CHECK(grad.shape() == expected, ValueError, name, ": expected grad_output of shape ", c.shape(expected),
+           ", got ", c.shape(grad.shape()));
   PE_CHECK(grad.dtype() == x.dtype(), TypeError, name, ": grad_output dtype ", dtype_name(grad.dtype()),
            " and input dtype ", dtype_name(x.dtype()), " differ");
   check_same_device(name, x, "input", grad, "grad_output");
@@ -184,10 +209,11 @@ const void* bias_data(const OptTensor& b, OptTensor& keep) {
 }
 
 // The kernels' description of a convolution (ops/conv.h), operands left unset.
-Conv2dArgs make_args(const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w, const Geometry& g,
-                     int64_t groups) {
+Conv2dArgs make_args(const ConvCall& c, const Tensor& in, const Shape& w, int64_t out_h, int64_t out_w,
+                     const Geometry& g, int64_t groups) {
   Conv2dArgs a;
   a.dtype = in.dtype();
+  a.call = c;
   a.shape = make_shape(in, w, out_h, out_w, g, groups);
   return a;
 }
@@ -220,61 +246,65 @@ Tensor run_into(const KernelSlot<void (*)(const Conv2dArgs&)>& slot, Conv2dArgs 
 }
 
 // conv_transpose2d's output size: (in - 1) * stride - 2 * pad + dilation * (k - 1) + output_padding + 1.
-std::array<int64_t, 2> check_conv_transpose2d(const char* name, const Tensor& x, const Tensor& w, const OptTensor& b,
-                                              const Geometry& g, const std::vector<int64_t>& output_padding,
-                                              int64_t groups) {
-  check_groups(name, groups);
-  check_weight_rows(name, w, groups);
-  check_tensors(name, x, w, b, w.ndim() == 4 ? checked_mul(w.shape()[1], groups, str(name, ": out channels per group * groups").c_str()) : 0);
-  check_kernel(name, w);
+std::array<int64_t, 2> check_conv_transpose2d(const ConvCall& c, const Tensor& x, const Tensor& w,
+                                              const OptTensor& b, const Geometry& g,
+                                              const std::vector<int64_t>& output_padding, int64_t groups) {
+  const char* name = c.name.c_str();
+  check_groups(c, groups);
+  check_weight_rows(c, w, groups);
+  check_tensors(c, x, w, b, w.ndim() == 4 ? checked_mul(w.shape()[1], groups, str(name, ": out channels per group * groups").c_str()) : 0);
+  check_kernel(c, w);
   PE_CHECK(x.shape()[1] == w.shape()[0], ValueError, name, ": expected input with ", w.shape()[0],
-           " channels (weight ", shape_str(w.shape()), ", groups ", groups, "), got input of shape ",
-           shape_str(x.shape()));
+           " channels (weight ", c.shape(w.shape()), ", groups ", groups, "), got input of shape ",
+           c.shape(x.shape()));
   PE_CHECK(w.shape()[0] % groups == 0, ValueError, name, ": in channels ", w.shape()[0], " (weight ",
-           shape_str(w.shape()), ") are not divisible by groups ", groups);
+           c.shape(w.shape()), ") are not divisible by groups ", groups);
   // PyTorch's kernels refuse a weight with no output channels (and its empty path indexes one).
-  PE_CHECK(w.shape()[1] > 0, RuntimeError, name, ": non-empty 4-D weight expected, but got weight of shape ",
-           shape_str(w.shape()));
-  check_input_not_empty(name, x);
-  check_pair(name, "output_padding", output_padding, 0);
+  PE_CHECK(w.shape()[1] > 0, RuntimeError, name, ": non-empty ", c.one_d ? "3" : "4",
+           "-D weight expected, but got weight of shape ", c.shape(w.shape()));
+  check_input_not_empty(c, x);
+  check_pair(c, "output_padding", output_padding, 0);
   std::array<int64_t, 2> out{};
   for (int d = 0; d < 2; ++d) {
     PE_CHECK(output_padding[d] < std::max(g.stride[d], g.dilation[d]), ValueError, name, ": output_padding ",
-             pair_str(output_padding[0], output_padding[1]), " must be smaller than either stride ",
-             pair_str(g.stride[0], g.stride[1]), " or dilation ", pair_str(g.dilation[0], g.dilation[1]));
+             c.pair(output_padding[0], output_padding[1]), " must be smaller than either stride ",
+             c.pair(g.stride[0], g.stride[1]), " or dilation ", c.pair(g.dilation[0], g.dilation[1]));
     out[d] = conv_transpose_output_size(name, x.shape()[2 + d], w.shape()[2 + d], g.stride[d], g.pad[2 * d],
                                         g.dilation[d], output_padding[d]);
   }
-  PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", pair_str(out[0], out[1]),
-           " is not positive (input shape ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ", padding ",
-           pair_str(g.pad[0], g.pad[2]), ")");
+  PE_CHECK(out[0] > 0 && out[1] > 0, ValueError, name, ": output size ", c.pair(out[0], out[1]),
+           " is not positive (input shape ", c.shape(x.shape()), ", weight ", c.shape(w.shape()), ", padding ",
+           c.pair(g.pad[0], g.pad[2]), ")");
   // The adjoint conv (y -> x) reads the output padded like a conv2d input.
   const int64_t padded[2] = {checked_add(out[0], 2 * g.pad[0], name), checked_add(out[1], 2 * g.pad[2], name)};
-  check_scratch(name, w.shape()[1] * groups, padded, w, x.shape()[2], x.shape()[3], x.dtype());
+  check_scratch(c, w.shape()[1] * groups, padded, w, x.shape()[2], x.shape()[3], x.dtype());
   return out;
 }
 
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
-              const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
-  const Geometry g = parse_geometry("conv2d", stride, padding, dilation, true);
-  const auto o = check_conv2d("conv2d", x, w, b, g, groups);
+              const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups, bool one_d) {
+  const ConvCall c(false, one_d, false);
+  const Geometry g = parse_geometry(c, stride, padding, dilation, true);
+  const auto o = check_conv2d(c, x, w, b, g, groups);
   const Tensor wc = contiguous(w);
   OptTensor bc;
-  Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
+  Conv2dArgs a = make_args(c, x, w.shape(), o[0], o[1], g, groups);
   a.x = x.raw_data(), a.w = wc.raw_data(), a.bias = bias_data(b, bc);
   return run_into(conv2d_forward_kernel, a, {x.shape()[0], conv_out_channels(x, w), o[0], o[1]}, x);
 }
 
 ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
-                          const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask) {
-  const Geometry g = parse_geometry("conv2d_backward", stride, padding, dilation, true);
-  const auto o = check_conv2d("conv2d_backward", x, w, std::nullopt, g, groups);
-  check_grad("conv2d_backward", grad_out, {x.shape()[0], conv_out_channels(x, w), o[0], o[1]}, x);
+                          const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask,
+                          bool one_d) {
+  const ConvCall c(false, one_d, true);
+  const Geometry g = parse_geometry(c, stride, padding, dilation, true);
+  const auto o = check_conv2d(c, x, w, std::nullopt, g, groups);
+  check_grad(c, grad_out, {x.shape()[0], conv_out_channels(x, w), o[0], o[1]}, x);
   const Tensor gy = contiguous(grad_out), wc = contiguous(w);
-  Conv2dArgs a = make_args(x, w.shape(), o[0], o[1], g, groups);
+  Conv2dArgs a = make_args(c, x, w.shape(), o[0], o[1], g, groups);
   a.x = x.raw_data(), a.w = wc.raw_data(), a.gy = gy.raw_data();
   OptTensor gx, gw, gb;
   if (output_mask[0]) gx = run_into(conv2d_input_grad_kernel, a, x.shape(), x);
@@ -287,14 +317,15 @@ ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor&
 // input gradient and its backward that conv's forward and weight gradient.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
                         const std::vector<int64_t>& padding, const std::vector<int64_t>& output_padding,
-                        int64_t groups, const std::vector<int64_t>& dilation) {
-  const Geometry g = parse_geometry("conv_transpose2d", stride, padding, dilation, false);
-  const auto o = check_conv_transpose2d("conv_transpose2d", x, w, b, g, output_padding, groups);
+                        int64_t groups, const std::vector<int64_t>& dilation, bool one_d) {
+  const ConvCall c(true, one_d, false);
+  const Geometry g = parse_geometry(c, stride, padding, dilation, false);
+  const auto o = check_conv_transpose2d(c, x, w, b, g, output_padding, groups);
   Tensor y = Tensor::empty({x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
   const Tensor xc = contiguous(x), wc = contiguous(w);
   OptTensor bc;
-  Conv2dArgs a = make_args(y, w.shape(), x.shape()[2], x.shape()[3], g, groups);  // the adjoint conv's input is y
+  Conv2dArgs a = make_args(c, y, w.shape(), x.shape()[2], x.shape()[3], g, groups);  // the adjoint conv's input is y
   a.gy = xc.raw_data(), a.w = wc.raw_data(), a.bias = bias_data(b, bc), a.out = y.raw_data();
   conv2d_input_grad_kernel(y.device(), a);
   return y;
@@ -303,14 +334,15 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const OptTensor& b, co
 ConvGrads conv_transpose2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
                                     const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                                     const std::vector<int64_t>& output_padding, int64_t groups,
-                                    const std::vector<int64_t>& dilation, std::array<bool, 3> output_mask) {
-  const char* name = "conv_transpose2d_backward";
-  const Geometry g = parse_geometry(name, stride, padding, dilation, false);
-  const auto o = check_conv_transpose2d(name, x, w, std::nullopt, g, output_padding, groups);
-  check_grad(name, grad_out, {x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x);
+                                    const std::vector<int64_t>& dilation, std::array<bool, 3> output_mask,
+                                    bool one_d) {
+  const ConvCall c(true, one_d, true);
+  const Geometry g = parse_geometry(c, stride, padding, dilation, false);
+  const auto o = check_conv_transpose2d(c, x, w, std::nullopt, g, output_padding, groups);
+  check_grad(c, grad_out, {x.shape()[0], w.shape()[1] * groups, o[0], o[1]}, x);
   const Tensor xc = contiguous(x), wc = contiguous(w);
   // The adjoint conv reads grad_out as its input (any strides) and writes x's shape.
-  Conv2dArgs a = make_args(grad_out, w.shape(), x.shape()[2], x.shape()[3], g, groups);
+  Conv2dArgs a = make_args(c, grad_out, w.shape(), x.shape()[2], x.shape()[3], g, groups);
   a.x = grad_out.raw_data(), a.w = wc.raw_data(), a.gy = xc.raw_data();
   OptTensor gx, gw, gb;
   if (output_mask[0]) gx = run_into(conv2d_forward_kernel, a, x.shape(), x);

@@ -1,9 +1,11 @@
 // Convolutions: conv2d and conv_transpose2d, forward and backward (1-D convolutions are 2-D ones
-// on an H=1 view, done by the Python layer). Arguments are checked here once; every op body ends
-// in the kernel slots below. float32/float64, on every device whose backend fills the slots.
+// on an H=1 view, done by the Python layer, which passes one_d so that errors speak of the 1-D
+// op). Arguments are checked here once; every op body ends in the kernel slots below.
+// float32/float64, on every device whose backend fills the slots.
 #pragma once
 #include <array>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -15,23 +17,43 @@ namespace pe::ops {
 using OptTensor = std::optional<Tensor>;
 using ConvGrads = std::tuple<OptTensor, OptTensor, OptTensor>;  // (input, weight, bias)
 
+// one_d: the call is conv1d / conv_transpose1d on an H=1 view (x (N, C, 1, L), w (., ., 1, k),
+// no stride, padding or dilation along H); its errors name the 1-D op and show the user's 3-D
+// shapes (ConvCall).
+//
 // stride/dilation: 2 ints (h, w); padding: 2 ints (h, w, both sides) or 4 (top, bottom, left,
 // right). x (N, C, H, W), w (K, C/groups, kH, kW), b (K,) or none.
 Tensor conv2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
-              const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups);
+              const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups,
+              bool one_d = false);
 // output_mask says which of (grad input, grad weight, grad bias) to compute; the rest are none.
 ConvGrads conv2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
-                          const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask);
+                          const std::vector<int64_t>& dilation, int64_t groups, std::array<bool, 3> output_mask,
+                          bool one_d = false);
 
 // x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), b (C_out,) or none; padding 2 ints.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const OptTensor& b, const std::vector<int64_t>& stride,
                         const std::vector<int64_t>& padding, const std::vector<int64_t>& output_padding,
-                        int64_t groups, const std::vector<int64_t>& dilation);
+                        int64_t groups, const std::vector<int64_t>& dilation, bool one_d = false);
 ConvGrads conv_transpose2d_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w,
                                     const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                                     const std::vector<int64_t>& output_padding, int64_t groups,
-                                    const std::vector<int64_t>& dilation, std::array<bool, 3> output_mask);
+                                    const std::vector<int64_t>& dilation, std::array<bool, 3> output_mask,
+                                    bool one_d = false);
+
+// How the user called a convolution, for every error about it (the op layer's checks and the
+// kernels' own limits): conv1d and conv_transpose1d run as 2-D convolutions of an H=1 view, but
+// their messages name the 1-D op and show the shapes and values the user passed.
+struct ConvCall {
+  std::string name = "conv2d";  // conv1d, conv_transpose2d, conv1d_backward, ...
+  bool one_d = false;
+  bool transposed = false;  // the kernels run the adjoint conv, whose input is this op's output
+  ConvCall() = default;
+  ConvCall(bool transposed, bool one_d, bool backward);
+  std::string shape(const Shape& s) const;       // s; for a 1-D op without the H axis (dim 2 of 4)
+  std::string pair(int64_t h, int64_t w) const;  // "(h, w)"; for a 1-D op "(w,)"
+};
 
 // ---------------------------------------------------------------- kernels
 //
@@ -64,6 +86,7 @@ struct Conv2dShape {
 // reduction may be empty (batch 0 for gw, C/groups = 0): it then yields 0 (+ bias).
 struct Conv2dArgs {
   DType dtype = DType::Float32;
+  ConvCall call;  // names the op in a kernel's own errors (the CUDA kernels' int range)
   Conv2dShape shape;
   const void* x = nullptr;     // conv input (N, C, H, W), strided: forward, weight gradient
   const void* w = nullptr;     // weight (K, C/g, kH, kW): forward, input gradient

@@ -2,7 +2,9 @@
 
 All of them run the three C++ kernels behind `_C.conv2d` / `_C.conv2d_backward` /
 `_C.conv_transpose2d(_backward)`. A 1-D convolution is the 2-D one on an H=1 view: the input
-(N, C, L) becomes (N, C, 1, L) and the kernel (K, C/g, k) becomes (K, C/g, 1, k).
+(N, C, L) becomes (N, C, 1, L) and the kernel (K, C/g, k) becomes (K, C/g, 1, k); `one_d`, the
+last entry of every geometry tuple, tells the C++ checks so that their errors name conv1d /
+conv_transpose1d and show the shapes the user passed.
 Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv1d/conv2d.
 """
 from .. import _C
@@ -70,16 +72,22 @@ def _opt_wrap(impl):
 
 
 # ---------------------------------------------------------------- autograd Functions
+def _conv2d_backward(g, x, w, geometry, mask):
+    """_C.conv2d_backward for a geometry tuple (stride, padding, dilation, groups, one_d)."""
+    *conv, one_d = geometry
+    return _C.conv2d_backward(g._impl, x._impl, w._impl, *conv, mask, one_d)
+
+
 class Conv2dFn(Op):
     """y = conv2d(x, w) + b; backward is one fused C++ call that returns the requested grads."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+    def forward(ctx, x, w, b, stride, padding, dilation, groups, one_d=False):
         if ctx is not None:
             ctx.save_for_backward(x, w)
-            ctx.geometry = (stride, padding, dilation, groups)
+            ctx.geometry = (stride, padding, dilation, groups, one_d)
             ctx.has_bias = b is not None
-        return _C.conv2d(x._impl, w._impl, _impl(b), stride, padding, dilation, groups)
+        return _C.conv2d(x._impl, w._impl, _impl(b), stride, padding, dilation, groups, one_d)
 
     @staticmethod
     def backward(ctx, g):
@@ -89,10 +97,10 @@ class Conv2dFn(Op):
             gx = Conv2dInputGradFn.apply(g, w, x, ctx.geometry) if need[0] else None
             gw = Conv2dWeightGradFn.apply(g, x, w, ctx.geometry) if need[1] else None
             gb = g.sum((0, 2, 3)) if ctx.has_bias and need[2] else None
-            return gx, gw, gb, None, None, None, None
+            return gx, gw, gb, None, None, None, None, None
         mask = [need[0], need[1], ctx.has_bias and need[2]]
-        gx, gw, gb = _C.conv2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
-        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None
+        gx, gw, gb = _conv2d_backward(g, x, w, ctx.geometry, mask)
+        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None
 
 
 # conv2d's two gradients are bilinear: gx = A_w^T g and gw = the weight gradient of (g, x), where
@@ -106,7 +114,7 @@ class Conv2dInputGradFn(Op):
         if ctx is not None:
             ctx.save_for_backward(g, w, x)
             ctx.geometry = geometry
-        return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [True, False, False])[0]
+        return _conv2d_backward(g, x, w, geometry, [True, False, False])[0]
 
     @staticmethod
     def backward(ctx, ggx):
@@ -125,7 +133,7 @@ class Conv2dWeightGradFn(Op):
         if ctx is not None:
             ctx.save_for_backward(g, x, w)
             ctx.geometry = geometry
-        return _C.conv2d_backward(g._impl, x._impl, w._impl, *geometry, [False, True, False])[1]
+        return _conv2d_backward(g, x, w, geometry, [False, True, False])[1]
 
     @staticmethod
     def backward(ctx, ggw):
@@ -141,27 +149,29 @@ class ConvTranspose2dFn(Op):
     forward (for the input) and weight-gradient kernels."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
+    def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation, one_d=False):
         if ctx is not None:
             ctx.save_for_backward(x, w)
-            ctx.geometry = (stride, padding, output_padding, groups, dilation)
+            ctx.geometry = (stride, padding, output_padding, groups, dilation, one_d)
             ctx.has_bias = b is not None
-        return _C.conv_transpose2d(x._impl, w._impl, _impl(b), stride, padding, output_padding, groups, dilation)
+        return _C.conv_transpose2d(x._impl, w._impl, _impl(b), stride, padding, output_padding, groups, dilation,
+                                   one_d)
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         if _grad_state.enabled:  # create_graph: conv_transpose2d(x, w) = A_w^T x, so
-            stride, padding, _, groups, dilation = ctx.geometry
-            conv = (stride, padding, dilation, groups)
+            stride, padding, _, groups, dilation, one_d = ctx.geometry
+            conv = (stride, padding, dilation, groups, one_d)
             gx = Conv2dFn.apply(g, w, None, *conv) if need[0] else None           # A_w g
             gw = Conv2dWeightGradFn.apply(x, g, w, conv) if need[1] else None   # conv of g, output grad x
             gb = g.sum((0, 2, 3)) if ctx.has_bias and need[2] else None
-            return gx, gw, gb, None, None, None, None, None
+            return gx, gw, gb, None, None, None, None, None, None
         mask = [need[0], need[1], ctx.has_bias and need[2]]
-        gx, gw, gb = _C.conv_transpose2d_backward(g._impl, x._impl, w._impl, *ctx.geometry, mask)
-        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None
+        *geometry, one_d = ctx.geometry
+        gx, gw, gb = _C.conv_transpose2d_backward(g._impl, x._impl, w._impl, *geometry, mask, one_d)
+        return _opt_wrap(gx), _opt_wrap(gw), _opt_wrap(gb), None, None, None, None, None, None
 
 
 # ---------------------------------------------------------------- public functions
@@ -186,7 +196,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     padding = _resolve_padding(padding, tuple(weight.shape[2:]), stride, dilation, "conv1d")
     padding = [0, 0] + padding if len(padding) == 2 else [0] + padding  # no padding along H=1
     x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
-    out = Conv2dFn.apply(x, weight.unsqueeze(2), bias, [1] + stride, padding, [1] + dilation, groups)
+    out = Conv2dFn.apply(x, weight.unsqueeze(2), bias, [1] + stride, padding, [1] + dilation, groups, True)
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
 
 
@@ -214,5 +224,5 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),
             [0] + _tuple(output_padding, 1, "output_padding", fn), groups, [1] + _tuple(dilation, 1, "dilation", fn)]
     x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)
-    out = ConvTranspose2dFn.apply(x, weight.unsqueeze(2), bias, *args)
+    out = ConvTranspose2dFn.apply(x, weight.unsqueeze(2), bias, *args, True)
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
