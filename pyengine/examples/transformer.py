@@ -24,6 +24,13 @@ on the same windows in the same order, each with Adam and gradient clipping. The
 only its window (its context restarts every --bptt characters, at most), the LSTM carries its
 state across windows, as in pyengine-charlm. Prints both parameter counts, the validation
 perplexity per character after each epoch, a table, and writes the perplexity curves.
+
+Measured (1 CPU thread, release build, on a machine shared with other jobs). charlm defaults
+(30,000 words, 6 epochs, batch 16, context 64): the Transformer (2 layers, width 128, 422,211
+parameters) reaches validation perplexity 8.83 per character, the LSTM (1x300, 423,111
+parameters) 7.19, against the unigram's 21.87; the LSTM leads at every epoch (9.42 vs 12.10 after
+the first), while the Transformer's still falls by 0.4-0.6 an epoch at the end (the LSTM's by
+0.2-0.3): a longer run narrows the gap. About 57 s an epoch for the Transformer, 34 s for the LSTM.
 """
 import math
 import os
