@@ -8,12 +8,14 @@ layer embeds each patch (16 pixels) into the model width (64), a learned class t
 front of the 49 patch tokens and learned position embeddings are added; 4 pre-norm
 nn.TransformerEncoderLayer blocks (4 heads, GELU feed-forward of width 128) and a final LayerNorm
 follow, and a linear head reads the class token's output. Trained with AdamW (weight decay 0.05),
-a learning rate warmed up linearly over the first epoch then cosine-decayed to zero per step, and
-label smoothing 0.1; training images are randomly shifted by up to 2 pixels and flipped
-left-right (as in pyengine-cnn). Those regularise enough for 10 epochs, so there is no dropout by
-default: then the attention runs on the fused kernel (with --dropout > 0 it takes the plain path,
-about 30% slower a step here). The target: at least 88% test accuracy after 10 epochs. Reports
-the seconds per epoch and writes the learning curves.
+a learning rate (peak 2e-3) warmed up linearly over the first epoch then cosine-decayed to zero
+per step, and label smoothing 0.1; training images are flipped left-right at random. In 10 epochs
+this small model underfits rather than overfits, so nothing more regularises it by default: no
+random shifts (--shift; a shifted image is a different sequence of patches, which a ViT has to
+learn to see as the same) and no dropout (then the attention runs on the fused kernel; with
+--dropout > 0 it takes the plain path, and a training step took about 40% longer here). The
+target: at least 88% test accuracy after 10 epochs. Reports the seconds per epoch and writes the
+learning curves.
 
 --task charlm. The text and its handling are pyengine-charlm's (the same word list, split,
 vocabulary and truncated-BPTT stream of --bptt-character windows, reused from that example): a
@@ -25,7 +27,13 @@ only its window (its context restarts every --bptt characters, at most), the LST
 state across windows, as in pyengine-charlm. Prints both parameter counts, the validation
 perplexity per character after each epoch, a table, and writes the perplexity curves.
 
-Measured (1 CPU thread, release build, on a machine shared with other jobs). charlm defaults
+Measured (1 CPU thread, release build, on a machine shared with other jobs). vit defaults: test
+accuracy 89.16% after 10 epochs (validation 78.6% after the first, 87.4% after the fifth, 89.9%
+after the tenth); 76-78 s an epoch when the machine was quiet, up to 7 min when it was not; a
+training step takes as long as PyTorch 2.13's for the same model (1.00 s against 0.96 s, batch
+128, measured in turn in one process). With a peak learning rate of 1e-3 and random shifts of up
+to 2 pixels the same model reached only 86.40% (validation 86.4%, training 85.9%: underfitting).
+charlm defaults
 (30,000 words, 6 epochs, batch 16, context 64): the Transformer (2 layers, width 128, 422,211
 parameters) reaches validation perplexity 8.83 per character, the LSTM (1x300, 423,111
 parameters) 7.19, against the unigram's 21.87; the LSTM leads at every epoch (9.42 vs 12.10 after
@@ -49,7 +57,7 @@ from pyengine.examples._training import (add_device_argument, device_note, finis
 
 TASKS = ("vit", "charlm")
 # per-task defaults of the options both tasks share (shown in --help)
-DEFAULTS = {"vit": {"epochs": 10, "lr": 1e-3, "batch_size": 128, "width": 64, "layers": 4, "heads": 4, "ff": 128,
+DEFAULTS = {"vit": {"epochs": 10, "lr": 2e-3, "batch_size": 128, "width": 64, "layers": 4, "heads": 4, "ff": 128,
                     "dropout": 0.0, "plot": "transformer_vit_curves.png"},
             "charlm": {"epochs": 6, "lr": 1e-3, "batch_size": 16, "width": 128, "layers": 2, "heads": 4, "ff": 512,
                        "dropout": 0.0, "plot": "transformer_charlm_perplexity.png"}}
@@ -267,7 +275,7 @@ def main(argv=None):
     vit.add_argument("--patch", type=positive, default=4, help="patch side in pixels (must divide 28)")
     vit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW's decoupled weight decay")
     vit.add_argument("--label-smoothing", type=float, default=0.1, help="of the cross-entropy loss")
-    vit.add_argument("--shift", type=non_negative, default=2, help="largest random shift in pixels (0: none)")
+    vit.add_argument("--shift", type=non_negative, default=0, help="largest random shift in pixels (0: none)")
     vit.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     vit.add_argument("--val-size", type=positive, default=5000, help="training images held out for validation")
     vit.add_argument("--train-size", type=positive, default=None, help="use only this many training images "
