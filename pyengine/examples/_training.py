@@ -33,9 +33,10 @@ def device_note(device):
     return f"{device}: {pe.cuda.get_device_name(device.index)}{emulated}"
 
 
-def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train", device=None):
+def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train", device=None, batch_scheduler=None):
     """One pass over `loader`; trains when an optimizer is given. Batches are moved to `device`
-    (the model must already be there). Returns (mean loss, accuracy)."""
+    (the model must already be there). A `batch_scheduler` is stepped after every optimizer step
+    (warmup schedules counted in steps). Returns (mean loss, accuracy)."""
     from tqdm import tqdm
     training = optimizer is not None
     model.train(training)
@@ -53,6 +54,8 @@ def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"
                 optimizer.zero_grad()
                 objective.backward()
                 optimizer.step()
+                if batch_scheduler is not None:
+                    batch_scheduler.step()
             n = y.shape[0]
             total_loss += float(loss.item()) * n
             correct += int((out.argmax(1) == y).sum().item())
@@ -61,14 +64,15 @@ def run_epoch(model, loader, loss_fn, optimizer=None, penalty=None, desc="train"
 
 
 def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=None, penalty=None,
-        early_stopping=None, name="model", device=None):
-    """Train for up to `epochs`, validating after each; returns the history dict. With early
-    stopping (on validation accuracy) the best weights are restored at the end."""
+        early_stopping=None, name="model", device=None, batch_scheduler=None):
+    """Train for up to `epochs`, validating after each; returns the history dict. `scheduler` is
+    stepped after each epoch, `batch_scheduler` after each training step. With early stopping (on
+    validation accuracy) the best weights are restored at the end."""
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "epoch_seconds": []}
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         tl, ta = run_epoch(model, train_loader, loss_fn, optimizer, penalty, desc=f"{name} epoch {epoch}",
-                           device=device)
+                           device=device, batch_scheduler=batch_scheduler)
         seconds = time.perf_counter() - start
         vl, va = run_epoch(model, val_loader, loss_fn, desc=f"{name} validate", device=device)
         for k, v in zip(history, (tl, ta, vl, va, seconds)):
