@@ -377,14 +377,15 @@ __global__ void __launch_bounds__(kThreads) channel_sum(const T* in, int64_t n, 
   }
 }
 
-// *flag = 1 when some v[i] (i < n) is not finite; left as it is otherwise. Every writer writes
-// the same value, so the race between them is harmless.
+// *flag becomes non-zero when some v[i] (i < n) is not finite; left as it is otherwise. Each
+// thread that saw one adds 1 atomically: plain stores of the same value from many threads would
+// be a data race (harmless on a GPU, undefined in C++, and TSan runs these kernels on host threads).
 template <class T>
 __global__ void flag_non_finite(const T* v, int64_t n, int* flag) {
   bool finite = true;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     finite &= std::isfinite(v[i]);
-  if (!finite) *flag = 1;
+  if (!finite) atomicAdd(flag, 1);
 }
 
 // ---------------------------------------------------------------- launchers
