@@ -159,3 +159,23 @@ def test_help_version_and_console_entry_point(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["pyengine-gnn", "--models", "sage", "--node-epochs", "2", "--graph-epochs", "1",
                                       "--graphs-per-family", "2", "--plot", ""])
     assert gnn.cli() is None
+
+
+@pytest.mark.parametrize("kind", ["gcn", "sage"])
+def test_a_batch_runs_forward_and_backward_on_the_device_and_matches_the_cpu(kind, device):
+    rng = np.random.default_rng(4)
+    edge_index = pe.tensor([[0, 1, 1, 2, 3, 4, 4, 5], [1, 0, 2, 1, 4, 3, 5, 4]])
+    x = rng.normal(size=(6, 3)).astype(np.float32)
+    batch = pe.tensor([0, 0, 0, 1, 1, 1])
+    outputs, grads = [], []
+    for where in ("cpu", device):
+        pe.manual_seed(0)
+        model = gnn.GraphClassifier(kind, 3, 4, 2).to(where)
+        xt = pe.tensor(x, device=where, requires_grad=True)
+        out = model(xt, edge_index.to(where), batch.to(where), 2)
+        out.sum().backward()
+        assert out.device == xt.grad.device == pe.device(where)
+        outputs.append(out.detach().cpu().numpy())
+        grads.append(xt.grad.cpu().numpy())
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-6)
