@@ -127,5 +127,9 @@ def test_help_and_version(capsys):
     assert info.value.code == 0 and capsys.readouterr().out == f"pyengine-lottery (pyengine {pe.__version__})\n"
     with pytest.raises(SystemExit):
         lottery.main(["--help"])
-    out = " ".join(capsys.readouterr().out.split())
+    text = capsys.readouterr().out
+    out = " ".join(text.split())
     assert "usage: pyengine-lottery" in out and "(default: 15)" in out and "(default: 0.2)" in out
+    assert " ".join(lottery.__doc__.strip().split("\n\n")[0].split()) in out  # the whole first paragraph
+    options = [line.split()[0] for line in text.splitlines() if line.startswith("  --")]
+    assert len(options) >= 10 and out.count("(default") >= len(options) - 3  # not --help, --version, --mnist-root

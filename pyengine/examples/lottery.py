@@ -1,8 +1,8 @@
-"""The lottery-ticket experiment on the seeds' MLP (784 -> 256 -> 128 -> 10) and Fashion-MNIST:
+"""The lottery ticket experiment on the seeds' MLP (784 -> 256 -> 128 -> 10) and Fashion-MNIST:
 iterative magnitude pruning with rewinding. Train, prune a fraction of the remaining weights
 (per layer or globally), rewind the survivors to their initial values (or to those of an early
-iteration), retrain; compared with the same sparsity masks trained from a random
-re-initialisation.
+iteration), retrain; compared with the same sparsity masks trained from a fresh random
+initialisation.
 
     pyengine-lottery [--rounds 15] [--prune-rate 0.2] [--scope layer|global] [--rewind-iter 0]
                      [--epochs 2] [--train-size 10000] [--compare-every 3] [--plot lottery.png]
@@ -149,9 +149,12 @@ def plot(results, path, title):
     if random:
         ax.plot(*zip(*random), marker="s", linestyle="--", label="same masks, random re-init")
     ax.set_xscale("log")
+    marks = [100 * row["density"] for row in results if "random" in row or row["round"] == 0]
+    ax.set_xticks(marks, [f"{m:.3g}" for m in marks])  # the compared rounds' densities, not just decades
+    ax.minorticks_off()
     ax.invert_xaxis()  # left to right: more and more pruned
     ax.set(xlabel="weights remaining (%), log scale", ylabel="test accuracy", title=title)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
