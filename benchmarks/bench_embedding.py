@@ -8,12 +8,11 @@ reports the median. forward+backward resets the weight's gradient to None first 
 fixed output gradient. ratio = pyengine time / PyTorch time (<= 1.0: pyengine at least as fast).
 """
 import argparse
-import statistics
 
 import numpy as np
 
 import pyengine as pe
-from common import limit_threads, machine_line, median_time, torch_or_none
+from common import interleaved, limit_threads, machine_line, torch_or_none
 
 torch = torch_or_none()
 V, D, BAGS, PER_BAG = 10000, 64, 256, 100
@@ -69,11 +68,7 @@ def main():
     print(f"EmbeddingBag V={V} D={D} bags={BAGS} ~{PER_BAG} entries/bag, float32, {args.threads} thread(s)")
     print(f"{'case':<16}{'pyengine ms':>13}{'torch ms':>11}{'ratio':>8}")
     for name, f_pe, f_t in cases():
-        t_pe, t_t = [], []
-        for _ in range(args.rounds):  # alternate, so a busy neighbour slows both
-            t_pe.append(median_time(f_pe, repeats=3))
-            t_t.append(median_time(f_t, repeats=3))
-        a, b = statistics.median(t_pe), statistics.median(t_t)
+        a, b = interleaved([f_pe, f_t], args.rounds, repeats=3)
         print(f"{name:<16}{a * 1e3:>13.3f}{b * 1e3:>11.3f}{a / b:>8.2f}")
 
 

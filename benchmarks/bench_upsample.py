@@ -8,13 +8,12 @@ reports the median over rounds of each round's median. GB/s counts the compulsor
 input + output for the forward; input + output + dL/dy + dL/dx for forward + backward. ratio = pyengine time / torch time (<1: pyengine is faster), as in bench_conv/bench_norm.
 """
 import argparse
-import statistics
 
 import numpy as np
 
 import pyengine as pe
 import pyengine.nn.functional as F
-from common import limit_threads, machine_line, median_time, torch_or_none
+from common import fwd_bwd, interleaved, limit_threads, machine_line, torch_or_none
 
 torch = torch_or_none()
 
@@ -35,23 +34,6 @@ def cases():
         ("bilinear x4 (decoder)", (64, 16, 7, 7)) + both(scale_factor=4, mode="bilinear"),
         ("linear x2 (1-D)", (32, 64, 1024)) + both(scale_factor=2, mode="linear"),
     ]
-
-
-def fwd_bwd(fn, x, g):
-    def run():
-        y = fn(x)
-        y.backward(g)
-        x.grad = None
-    return run
-
-
-def interleaved(fns, rounds):
-    """Median over rounds of each function's per-round median, the functions taking turns."""
-    samples = [[] for _ in fns]
-    for _ in range(rounds):
-        for i, f in enumerate(fns):
-            samples[i].append(median_time(f, repeats=5) if f else float("nan"))
-    return [statistics.median(s) for s in samples]
 
 
 def main():

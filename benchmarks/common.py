@@ -64,6 +64,25 @@ def median_time(fn, repeats=7, min_time=0.05):
     return statistics.median(samples)
 
 
+def fwd_bwd(fn, x, g):
+    """A timed call of fn(x) and its backward with gradient g (x's gradient dropped after)."""
+    def run():
+        y = fn(x)
+        y.backward(g)
+        x.grad = None
+    return run
+
+
+def interleaved(fns, rounds, repeats=5):
+    """Median over rounds of each function's per-round median, the functions taking turns (so a
+    busy neighbour slows them all alike). A None entry gives NaN."""
+    samples = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, f in enumerate(fns):
+            samples[i].append(median_time(f, repeats=repeats) if f else float("nan"))
+    return [statistics.median(s) for s in samples]
+
+
 def torch_or_none():
     try:
         import torch
