@@ -461,7 +461,7 @@ void backward_t(const AttentionArgs& args) {
   const int64_t rows = p.nb * p.L;
   DeviceBuffer D(rows * int64_t(sizeof(T)));  // O(L) per matrix: the only scratch
   p.D = D.as<T>();
-  const int warps = kThreads / warpSize;
+  const int warps = kThreads / 32;  // warps per block (warpSize exists only in device code)
   auto* dot = &row_dot_kernel<T>;
   PE_LAUNCH(dot, blocks_for(rows, warps), kThreads, 0, p.dout, static_cast<const T*>(p.out), p.D, rows, p.Ev);
   auto* kv = &dkdv_kernel<T>;
