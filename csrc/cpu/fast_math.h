@@ -38,11 +38,8 @@ inline double pow2_f64(int64_t k) {  // 2^k for -1022 <= k <= 1023
   return d;
 }
 
-inline float fast_exp(float x) {
-  const float xc = std::min(std::max(x, -104.0f), 89.0f);  // e^-104 underflows to 0, e^89 overflows
-  constexpr float kRound = 12582912.0f;                    // 1.5 * 2^23
-  const float k = (xc * 1.44269504088896341f + kRound) - kRound;
-  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+// e^r for the reduced argument |r| <= ln(2)/2 (Cephes' expf polynomial); the callers scale by 2^k.
+inline float exp_reduced_f32(float r) {
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -50,6 +47,15 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
+  return p;
+}
+
+inline float fast_exp(float x) {
+  const float xc = std::min(std::max(x, -104.0f), 89.0f);  // e^-104 underflows to 0, e^89 overflows
+  constexpr float kRound = 12582912.0f;                    // 1.5 * 2^23
+  const float k = (xc * 1.44269504088896341f + kRound) - kRound;
+  const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+  const float p = exp_reduced_f32(r);
   const int32_t ki = static_cast<int32_t>(k), half = ki >> 1;
   const float y = p * pow2_f32(half) * pow2_f32(ki - half);
   return x != x ? x : y;
@@ -82,13 +88,7 @@ inline float fast_exp_nonpositive(float x) {
   const float t = xc * 1.44269504088896341f + kRound;
   const float k = t - kRound;
   const float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  const float p = exp_reduced_f32(r);
   int32_t tb;
   std::memcpy(&tb, &t, sizeof tb);
   const float y = p * pow2_f32(tb - 0x4B400000);  // k in [-126, 0]
