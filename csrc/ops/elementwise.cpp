@@ -286,7 +286,8 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
-  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder) && compute == DType::Int64)
+  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder || op == BinaryOp::Fmod ||
+       op == BinaryOp::DivTrunc) && compute == DType::Int64)
     check_nonzero_divisor(name, tb);
   return write_result(name, shape, result, device, {ta, tb}, out,
                       [&](const Tensor& dst) { run_binary(op, dst, ta, tb); });
