@@ -65,3 +65,8 @@ __version__ = _package_version()
 # Subsystems above the tensor layer.
 from . import data, nn, optim  # noqa: E402
 from .io import load, save  # noqa: E402
+from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: E402
+                                   arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, div, divide, equal,
+                                   exp2, fix, fmod, frac, hypot, isclose, isfinite, isinf, isnan, isneginf,
+                                   isposinf, isreal, lerp, log10, log2, log_softmax, logaddexp, nan_to_num, sgn,
+                                   sinh, softmax, std_mean, tan, trunc, var_mean, xlogy)

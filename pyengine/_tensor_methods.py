@@ -433,3 +433,50 @@ T.new_zeros = new_zeros
 T.new_ones = new_ones
 T.new_full = new_full
 T.new_tensor = new_tensor
+
+
+# ---------------------------------------------------------------- issue 15's elementwise math (ops/elementwise_more.py)
+def _attach_elementwise_more():
+    from .ops import elementwise_more as M
+    for name in ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "isreal", "nan_to_num", "copysign", "fmod",
+                 "div", "divide", "log2", "log10", "exp2", "atan2", "arctan2", "hypot", "tan", "asin", "acos",
+                 "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsinh",
+                 "arccosh", "arctanh", "trunc", "fix", "frac", "logaddexp", "xlogy", "lerp", "sgn", "isclose",
+                 "allclose", "equal", "softmax", "log_softmax"):
+        setattr(T, name, getattr(M, name))
+    T.softmax = lambda self, dim, dtype=None: M.softmax(self, dim, dtype)
+    T.log_softmax = lambda self, dim, dtype=None: M.log_softmax(self, dim, dtype)
+    # in place through the kernel (out=self): torch's in-place variants of the _C ops
+    for name, kernel in (("log2", "log2"), ("log10", "log10"), ("exp2", "exp2"), ("tan", "tan"), ("asin", "asin"),
+                         ("acos", "acos"), ("atan", "atan"), ("sinh", "sinh"), ("cosh", "cosh"), ("asinh", "asinh"),
+                         ("acosh", "acosh"), ("atanh", "atanh"), ("trunc", "trunc"), ("frac", "frac"),
+                         ("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"), ("arcsinh", "asinh"),
+                         ("arccosh", "acosh"), ("arctanh", "atanh"), ("fix", "trunc"), ("copysign", "copysign"),
+                         ("fmod", "fmod"), ("atan2", "atan2"), ("arctan2", "atan2"), ("hypot", "hypot"),
+                         ("xlogy", "xlogy"), ("sgn", "sign")):
+        method = _inplace(kernel, getattr(M, name))
+        method.__name__ = name + "_"
+        setattr(T, name + "_", method)
+    rounded = {mode: _inplace(kernel, M._ROUNDED_DIV[mode]) for mode, kernel in
+               (("trunc", "div_trunc"), ("floor", "floor_divide"))}
+    true_div_ = T.div_
+
+    def div_(self, other, *, rounding_mode=None):
+        M._check_rounding_mode(rounding_mode)
+        return true_div_(self, other) if rounding_mode is None else rounded[rounding_mode](self, other)
+
+    T.div_ = T.divide_ = div_
+
+    def _composite_inplace(functional, name):
+        def method(self, *args, **kwargs):
+            if P.recording(self, *args):
+                return P.record_inplace(self, lambda t: functional(t, *args, **kwargs))
+            return self.copy_(functional(self, *args, **kwargs))
+        method.__name__ = name
+        return method
+
+    T.nan_to_num_ = _composite_inplace(M.nan_to_num, "nan_to_num_")
+    T.lerp_ = _composite_inplace(M.lerp, "lerp_")
+
+
+_attach_elementwise_more()
