@@ -70,3 +70,6 @@ from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsi
                                    exp2, fix, fmod, frac, hypot, isclose, isfinite, isinf, isnan, isneginf,
                                    isposinf, isreal, lerp, log10, log2, log_softmax, logaddexp, nan_to_num, sgn,
                                    sinh, softmax, std_mean, tan, trunc, var_mean, xlogy)
+from . import random  # noqa: E402
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial,  # noqa: E402
+                     normal, seed, set_rng_state)

@@ -202,15 +202,22 @@ def index_add_(self, dim, index, source, *, alpha=1):
     return self
 
 
-def uniform_(self, a=0.0, b=1.0):
+def _engine(generator, t, fn):
+    from .random import engine
+    return engine(generator, t._impl.device, fn)
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
     P.write_without_graph(self, "uniform_")
-    P.bump_after(self._impl, lambda: _C.uniform_(self._impl, a, b))
+    eng = _engine(generator, self, "uniform_")
+    P.bump_after(self._impl, lambda: _C.uniform_(self._impl, a, b, eng))
     return self
 
 
-def normal_(self, mean=0.0, std=1.0):
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
     P.write_without_graph(self, "normal_")
-    P.bump_after(self._impl, lambda: _C.normal_(self._impl, mean, std))
+    eng = _engine(generator, self, "normal_")
+    P.bump_after(self._impl, lambda: _C.normal_(self._impl, mean, std, eng))
     return self
 
 
@@ -226,12 +233,13 @@ def bernoulli_(self, p=0.5, *, generator=None):
             except ValueError as e:  # torch: a RuntimeError naming both shapes
                 raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} cannot be broadcast to self's shape "
                                    f"{tuple(self.shape)}") from e
-            return self.copy_(bernoulli(p))
+            return self.copy_(bernoulli(p, generator=generator))
     p = float(p)
     if not 0.0 <= p <= 1.0:  # NaN too
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     P.write_without_graph(self, "bernoulli_")
-    P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p))
+    eng = _engine(generator, self, "bernoulli_")
+    P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p, eng))
     return self
 
 
@@ -480,3 +488,11 @@ def _attach_elementwise_more():
 
 
 _attach_elementwise_more()
+
+
+def multinomial(self, num_samples, replacement=False, *, generator=None):
+    from .random import multinomial as _multinomial
+    return _multinomial(self, num_samples, replacement, generator=generator)
+
+
+T.multinomial = multinomial
