@@ -13,7 +13,7 @@ from .. import _C
 from ..tensor import Tensor, _wrap
 from . import elementwise as E
 from . import reduce as R
-from ._util import Op, as_tensor_arg, elementwise_jvp
+from ._util import Op, as_operand, as_tensor_arg, elementwise_jvp
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -48,12 +48,14 @@ def isreal(input):
 
 # ---------------------------------------------------------------- unary math with gradients
 def _float_only(name, fn):
-    """PyTorch has no integer kernel for these (frac, hypot, logaddexp, lerp): NotImplementedError."""
+    """PyTorch has no integer kernel for these (frac, hypot, logaddexp): NotImplementedError when
+    the promoted dtype is not floating."""
     def checked(input, *args, **kwargs):
-        for x in (input,) + args[:1]:
-            if isinstance(x, Tensor) and x._impl.dtype not in _FLOATS:
-                raise NotImplementedError(f"{name}: not implemented for pyengine.{x._impl.dtype} tensors "
-                                          f"(float32 or float64 only)")
+        operands = [as_operand(v) for v in (input,) + args[:1]]
+        dtype = _C.result_type(*operands) if len(operands) == 2 else as_tensor_arg(input)._impl.dtype
+        if dtype not in _FLOATS:
+            raise NotImplementedError(f"{name}: not implemented for pyengine.{dtype} operands "
+                                      f"(float32 or float64 only)")
         return fn(input, *args, **kwargs)
 
     checked.__name__ = checked.__qualname__ = name
@@ -165,7 +167,8 @@ class LogaddexpBackward(E._Binary):
 
 
 class XlogyBackward(E._Binary):
-    """a * log(b), 0 where a == 0. PyTorch's gradients: d/da = xlogy(a != 0, b), d/db = a / b."""
+    """a * log(b), 0 where a == 0. PyTorch's gradients: d/da = xlogy(g, b), taken as 0 where
+    a == 0 and b <= 0; d/db = a / b."""
 
     op = staticmethod(_C.xlogy)
     save = staticmethod(E._save_both)
@@ -174,7 +177,7 @@ class XlogyBackward(E._Binary):
     def grads(ctx, g):
         a, b = _both(ctx, g)
         need = ctx.needs_input_grad
-        ga = g * xlogy((a != 0).to(g.dtype), b) if need[0] else None
+        ga = E.where((a == 0) & (b <= 0), 0.0, xlogy(g, b)) if need[0] else None
         gb = g * a / b if need[1] else None
         return ga, gb
 
