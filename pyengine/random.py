@@ -31,7 +31,10 @@ class Generator:
     get_state()/set_state() save and restore it exactly."""
 
     def __init__(self, device="cpu"):
-        name = device_name(device)
+        try:
+            name = device_name(device)
+        except ValueError as e:
+            raise RuntimeError(f"Generator: expected a 'cpu' or 'cuda' device, got {device!r} ({e})") from None
         if name.startswith("cuda"):
             from . import cuda
             if not cuda.is_available():
@@ -55,12 +58,15 @@ class Generator:
         return self._device
 
     def manual_seed(self, seed):
-        """Seed the stream (any Python int; negative ones wrap modulo 2**64) and return self."""
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        """Seed the stream and return self: an int in [-2**63, 2**64) (negative ones wrap modulo
+        2**64, as in PyTorch)."""
+        if not isinstance(seed, int):
             try:
-                seed = int(seed)
-            except (TypeError, ValueError):
-                raise TypeError(f"manual_seed expected an int seed, got {type(seed).__name__}") from None
+                seed = int(seed.__index__() if hasattr(seed, "__index__") else seed.item())
+            except (AttributeError, TypeError, ValueError, RuntimeError):
+                raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}") from None
+        if not -2 ** 63 <= seed < _U64:
+            raise ValueError(f"manual_seed: seed {seed} is outside [-2**63, 2**64) (Overflow when unpacking long long)")
         self._engine.manual_seed(seed)
         self._initial_seed = seed % _U64
         return self
