@@ -305,3 +305,12 @@ def test_random_split_and_dataloader_follow_the_generator():
     pe.manual_seed(11)
     y = [s.indices for s in random_split(ds, [0.5, 0.5])]
     assert [list(v) for v in x] == [list(v) for v in y]  # the default generator is seeded by pe.manual_seed
+
+
+def test_cuda_seeding_names_seed_the_shared_default_stream():
+    pe.cuda.manual_seed_all(21)
+    a = pe.rand(4)
+    pe.cuda.manual_seed(21)
+    assert pe.equal(pe.rand(4), a) and pe.cuda.initial_seed() == 21 == pe.initial_seed()
+    pe.cuda.seed_all()
+    assert pe.initial_seed() != 21  # from the OS: equal with probability 2**-64
