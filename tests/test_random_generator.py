@@ -314,3 +314,15 @@ def test_cuda_seeding_names_seed_the_shared_default_stream():
     assert pe.equal(pe.rand(4), a) and pe.cuda.initial_seed() == 21 == pe.initial_seed()
     pe.cuda.seed_all()
     assert pe.initial_seed() != 21  # from the OS: equal with probability 2**-64
+
+
+def test_multinomial_without_replacement_large_rows_are_permutations(device):
+    g = pe.Generator(device=device).manual_seed(12)
+    n = 3001  # not a power of two: the heap's uneven last level
+    w = pe.rand(2, n, generator=g, device=device) + 0.01
+    s = _np(pe.multinomial(w, n, generator=g))
+    for row in s:
+        assert sorted(row.tolist()) == list(range(n))
+    # the heaviest categories tend to come first: mean weight of the first tenth above the last tenth's
+    wn = _np(w)
+    assert all(wn[r, s[r, :300]].mean() > wn[r, s[r, -300:]].mean() for r in range(2))

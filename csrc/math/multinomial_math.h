@@ -59,12 +59,36 @@ PE_HOST_DEVICE inline void multinomial_row(const T* p, int64_t n, int64_t k, boo
     const double pi = static_cast<double>(p[i]);
     scratch[i] = pi > 0.0 ? pi / e : -e;
   }
-  for (int64_t s = 0; s < k; ++s) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; ++i)
-      if (scratch[i] > scratch[best]) best = i;
-    out[s] = best;
-    scratch[best] = -INFINITY;  // taken
+  // The k largest keys in O(n log k): a min-heap of indices in out[0, k) (root: the smallest
+  // key kept), then heap-sorted so out[0] has the largest key. Ties go to the lower index.
+  auto below = [scratch](int64_t i, int64_t j) {
+    return scratch[i] < scratch[j] || (scratch[i] == scratch[j] && i > j);
+  };
+  auto sift_down = [&](int64_t root, int64_t size) {
+    for (;;) {
+      int64_t child = 2 * root + 1;
+      if (child >= size) return;
+      if (child + 1 < size && below(out[child + 1], out[child])) ++child;
+      if (!below(out[child], out[root])) return;
+      const int64_t t = out[root];
+      out[root] = out[child];
+      out[child] = t;
+      root = child;
+    }
+  };
+  for (int64_t i = 0; i < k; ++i) out[i] = i;
+  for (int64_t i = k / 2 - 1; i >= 0; --i) sift_down(i, k);
+  for (int64_t i = k; i < n; ++i) {
+    if (below(out[0], i)) {
+      out[0] = i;
+      sift_down(0, k);
+    }
+  }
+  for (int64_t size = k - 1; size > 0; --size) {  // the smallest key goes last
+    const int64_t t = out[0];
+    out[0] = out[size];
+    out[size] = t;
+    sift_down(0, size);
   }
 }
 
