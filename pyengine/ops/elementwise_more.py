@@ -47,20 +47,13 @@ def isreal(input):
 
 
 # ---------------------------------------------------------------- unary math with gradients
-def _float_only(name, fn):
-    """PyTorch has no integer kernel for these (frac, hypot, logaddexp): NotImplementedError when
-    the promoted dtype is not floating."""
-    def checked(input, *args, **kwargs):
-        operands = [as_operand(v) for v in (input,) + args[:1]]
-        dtype = _C.result_type(*operands) if len(operands) == 2 else as_tensor_arg(input)._impl.dtype
-        if dtype not in _FLOATS:
-            raise NotImplementedError(f"{name}: not implemented for pyengine.{dtype} operands "
-                                      f"(float32 or float64 only)")
-        return fn(input, *args, **kwargs)
-
-    checked.__name__ = checked.__qualname__ = name
-    checked.__doc__ = fn.__doc__
-    return checked
+def _check_floating(name, *operands):
+    """PyTorch has no integer kernel for frac, hypot and logaddexp: NotImplementedError when the
+    promoted dtype is not floating (the float32 kernel would otherwise run silently)."""
+    ops = [as_operand(v) for v in operands]
+    dtype = _C.result_type(*ops) if len(ops) == 2 else as_tensor_arg(operands[0])._impl.dtype
+    if dtype not in _FLOATS:
+        raise NotImplementedError(f"{name}: not implemented for pyengine.{dtype} operands (float32 or float64 only)")
 
 
 Log2Backward, log2 = E._unary("log2", lambda x, g: g / (x * _LN2))
@@ -77,7 +70,14 @@ AcoshBackward, acosh = E._unary("acosh", lambda x, g: g * (x * x - 1.0).rsqrt())
 AtanhBackward, atanh = E._unary("atanh", lambda x, g: g / (1.0 - x * x))
 TruncBackward, trunc = E._unary("trunc", E._zero_grad, saves="")
 FracBackward, _frac = E._unary("frac", lambda v, g: g, saves="")
-frac = _float_only("frac", _frac)
+
+
+def frac(input, *, out=None):
+    """input - trunc(input), with input's sign (float tensors only, as in PyTorch)."""
+    _check_floating("frac", input)
+    return _frac(input, out=out)
+
+
 fix = trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
@@ -203,13 +203,25 @@ copysign = E._binary("copysign", CopysignBackward)
 fmod = E._binary("fmod", FmodBackward)
 atan2 = E._binary("atan2", Atan2Backward)
 arctan2 = atan2
-hypot = _float_only("hypot", E._binary("hypot", HypotBackward))
-logaddexp = _float_only("logaddexp", E._binary("logaddexp", LogaddexpBackward))
+_hypot = E._binary("hypot", HypotBackward)
+_logaddexp = E._binary("logaddexp", LogaddexpBackward)
 xlogy = E._binary("xlogy", XlogyBackward)
 _div_trunc = E._binary("div_trunc", DivTruncBackward)
 _div_floor = E._binary("floor_divide", DivFloorBackward)
 
 _ROUNDED_DIV = {"trunc": _div_trunc, "floor": _div_floor}
+
+
+def hypot(input, other, *, out=None):
+    """sqrt(input**2 + other**2) without overflow (floating operands, as in PyTorch)."""
+    _check_floating("hypot", input, other)
+    return _hypot(input, other, out=out)
+
+
+def logaddexp(input, other, *, out=None):
+    """log(exp(input) + exp(other)) without overflow (floating operands, as in PyTorch)."""
+    _check_floating("logaddexp", input, other)
+    return _logaddexp(input, other, out=out)
 
 
 def _check_rounding_mode(rounding_mode):
