@@ -159,7 +159,9 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, G
   if (rows == 0) return out;
   // PyTorch's checks, as reductions on the weights' own device, read back before any draw.
   auto holds = [](const Tensor& mask) { return *to_device(all(mask, std::nullopt, false), Device{}).data<bool>(); };
-  const Tensor p = contiguous(probs);
+  // The kernel reads float32 or float64; other floating dtypes (storage-only ones) as float32.
+  const bool native = probs.dtype() == DType::Float32 || probs.dtype() == DType::Float64;
+  const Tensor p = contiguous(native ? probs : to_dtype(probs, DType::Float32));
   PE_CHECK(holds(binary(ew::BinaryOp::LogicalAnd, binary(ew::BinaryOp::Ge, p, 0.0), unary(ew::UnaryOp::Isfinite, p))),
            RuntimeError, "multinomial: probability tensor contains either `inf`, `nan` or element < 0");
   PE_CHECK(holds(binary(ew::BinaryOp::Gt, sum(p, Dims{std::vector<int64_t>{probs.ndim() - 1}}, false, std::nullopt), 0.0)), RuntimeError,
