@@ -451,9 +451,7 @@ def _attach_elementwise_more():
                  "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsinh",
                  "arccosh", "arctanh", "trunc", "fix", "frac", "logaddexp", "xlogy", "lerp", "sgn", "isclose",
                  "allclose", "equal", "softmax", "log_softmax"):
-        setattr(T, name, getattr(M, name))
-    T.softmax = lambda self, dim, dtype=None: M.softmax(self, dim, dtype)
-    T.log_softmax = lambda self, dim, dtype=None: M.log_softmax(self, dim, dtype)
+        setattr(T, name, getattr(M, name))  # (self is the first argument of each)
     # in place through the kernel (out=self): torch's in-place variants of the _C ops
     for name, kernel in (("log2", "log2"), ("log10", "log10"), ("exp2", "exp2"), ("tan", "tan"), ("asin", "asin"),
                          ("acos", "acos"), ("atan", "atan"), ("sinh", "sinh"), ("cosh", "cosh"), ("asinh", "asinh"),
