@@ -326,3 +326,29 @@ def test_multinomial_without_replacement_large_rows_are_permutations(device):
     # the heaviest categories tend to come first: mean weight of the first tenth above the last tenth's
     wn = _np(w)
     assert all(wn[r, s[r, :300]].mean() > wn[r, s[r, -300:]].mean() for r in range(2))
+
+
+def test_threads_sharing_a_generator_never_overlap():
+    import threading
+
+    def sequential():
+        g = pe.Generator().manual_seed(77)
+        return np.sort(np.concatenate([_np(pe.rand(64, generator=g)) for _ in range(200)]))
+
+    g = pe.Generator().manual_seed(77)
+    parts = []
+    lock = threading.Lock()
+
+    def work():
+        mine = [_np(pe.rand(64, generator=g)) for _ in range(50)]
+        with lock:
+            parts.extend(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # each draw reserves its own Philox blocks: together the threads read exactly the blocks
+    # one thread would have read, in some order
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), sequential())
