@@ -494,3 +494,11 @@ def multinomial(self, num_samples, replacement=False, *, generator=None):
 
 
 T.multinomial = multinomial
+
+
+def _attach_random():
+    from .random import random_
+    T.random_ = random_
+
+
+_attach_random()

@@ -222,3 +222,28 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     eng = engine(generator, input.device, "multinomial")
     result = _wrap(_C.multinomial(input.detach()._impl, num_samples, bool(replacement), eng))
     return out.copy_(result) if out is not None else result
+
+
+# Tensor.random_()'s default upper bound per dtype, as PyTorch's: every integer the dtype holds
+# exactly (2**mantissa bits + 1 for floats), the largest int64, 0/1 for bool.
+_RANDOM_TO = {"float32": 2 ** 24 + 1, "float64": 2 ** 53 + 1, "int64": 2 ** 63 - 1, "bool": 2}
+
+
+def random_(self, *args, generator=None, **kwargs):
+    """In place: integers drawn uniformly from [from, to) (random_(to) and random_(from, to),
+    PyTorch's overloads; random_() covers the integers the dtype holds exactly)."""
+    names = ("from", "to")
+    bounds = dict(zip(names, args))
+    if len(args) == 1:  # random_(to)
+        bounds = {"to": args[0]}
+    unknown = set(kwargs) - set(names)
+    if len(args) > 2 or unknown:
+        raise TypeError(f"random_() takes (to) or (from, to) and generator=, got {len(args)} positional arguments"
+                        + (f" and unexpected keywords {sorted(unknown)}" if unknown else ""))
+    bounds.update(kwargs)
+    low = int(bounds.get("from", 0))
+    high = bounds.get("to")
+    high = _RANDOM_TO[self.dtype.name] if high is None else int(high)
+    from .creation import randint
+    self.copy_(randint(low, high, tuple(self.shape), generator=generator, device=self.device))
+    return self

@@ -352,3 +352,20 @@ def test_threads_sharing_a_generator_never_overlap():
     # each draw reserves its own Philox blocks: together the threads read exactly the blocks
     # one thread would have read, in some order
     np.testing.assert_array_equal(np.sort(np.concatenate(parts)), sequential())
+
+
+def test_tensor_random_overloads_match_torch_ranges(device):
+    g = pe.Generator(device=device).manual_seed(9)
+    x = pe.empty(30000, device=device).random_(generator=g)
+    v = _np(x)
+    assert v.min() >= 0 and v.max() <= 2 ** 24 and v.max() > 2 ** 23 and (v == np.round(v)).all()
+    b = _np(pe.empty(6000, dtype=pe.bool, device=device).random_(generator=g))
+    _assert_fits(np.bincount(b.astype(np.int64), minlength=2), [0.5, 0.5])
+    k = _np(pe.empty(6000, dtype=pe.int64, device=device).random_(5, generator=g))
+    _assert_fits(np.bincount(k, minlength=5), np.full(5, 0.2))
+    f = _np(pe.empty(6000, dtype=pe.float64, device=device).random_(2, 4, generator=g))
+    assert set(np.unique(f).tolist()) == {2.0, 3.0}
+    a = pe.empty(5, dtype=pe.int64).random_(**{"from": -3, "to": 3}, generator=pe.Generator().manual_seed(1))
+    assert pe.equal(a, pe.empty(5, dtype=pe.int64).random_(-3, 3, generator=pe.Generator().manual_seed(1)))
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=2"):
+        pe.empty(3).random_(5, 2)
