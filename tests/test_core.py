@@ -167,8 +167,10 @@ def test_promotion_order():
     assert _C.promote_types("bool", "int64") == "int64"
     assert _C.promote_types("int64", "float32") == "float32"
     assert _C.promote_types("float32", "float64") == "float64"
-    with pytest.raises(TypeError, match="unknown dtype 'int8'"):
-        _C.promote_types("int8", "float32")
+    assert _C.promote_types("uint8", "int8") == "int16"
+    assert _C.promote_types("float16", "bfloat16") == "float32"
+    with pytest.raises(TypeError, match="unknown dtype 'int9'"):
+        _C.promote_types("int9", "float32")
 
 
 def test_isa_switching_changes_the_kernel_build():

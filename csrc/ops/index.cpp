@@ -546,7 +546,10 @@ static void check_arange(const Scalar& start, const Scalar& end, const Scalar& s
 }
 
 Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device) {
-  PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use an integer or floating one");
+  // Storage-only dtypes: counted and stepped in their compute dtype, rounded once.
+  if (!is_compute_dtype(dtype))
+    return to_dtype(arange(start, end, step, compute_dtype_of(dtype), device), dtype);
   const std::string args = str("start=", start.str(), ", end=", end.str(), ", step=", step.str());
   check_arange(start, end, step, args);
   ArangeArgs a{dtype};
@@ -586,7 +589,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
 }
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
-  PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use an integer or floating one");
+  if (!is_compute_dtype(dtype)) return to_dtype(linspace(start, end, steps, compute_dtype_of(dtype), device), dtype);
   PE_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
   check_result_size("linspace", {steps}, dtype);
   Tensor out = Tensor::empty({steps}, dtype, device);
@@ -598,6 +602,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
 Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype, Device device) {
   const int64_t m = m_opt.value_or(n);
   PE_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be non-negative, got n=", n, ", m=", m);
+  if (!is_compute_dtype(dtype)) return to_dtype(eye(n, m, compute_dtype_of(dtype), device), dtype);
   check_result_size("eye", {n, m}, dtype);
   Tensor out = Tensor::empty({n, m}, dtype, device);
   if (out.numel() > 0) eye_kernel(device, EyeArgs{dtype, out.raw_data(), n, m});
