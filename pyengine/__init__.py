@@ -66,7 +66,8 @@ from ._version import package_version as _package_version  # noqa: E402
 __version__ = _package_version()
 
 # Subsystems above the tensor layer.
-from . import data, nn, optim  # noqa: E402
+from . import amp, data, nn, optim  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .io import load, save  # noqa: E402
 
 # Last: `int` names the dtype from here on, as torch.int does (nothing above may call int()).
