@@ -205,3 +205,21 @@ def test_view_dtype_errors_name_the_problem():
 def test_full_wraps_small_negative_ints_into_uint8_like_torch():
     for v in (-1, -128, -255):
         assert pe.full((1,), v, dtype=pe.uint8).item() == torch.full((1,), v, dtype=torch.uint8).item()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoints_store_every_dtype_and_torch_reads_them(name, tmp_path):
+    st = pytest.importorskip("safetensors.torch")
+    x = pe.tensor(_values_for(name), dtype=pe_dtype(name))
+    path = tmp_path / "c.safetensors"
+    pe.save({"x": x, "nested": [x[:2]]}, path)
+    back = pe.load(path)
+    assert back["x"].dtype is pe_dtype(name) and back["nested"][0].dtype is pe_dtype(name)
+    np.testing.assert_array_equal(back["x"].double().numpy(), x.double().numpy())
+    tx = st.load_file(str(path))["x"]  # the file is an ordinary safetensors file for PyTorch
+    assert tx.dtype == torch_dtype(name)
+    np.testing.assert_array_equal(tx.double().numpy(), x.double().numpy())
+    st.save_file({"y": torch.tensor(_values_for(name), dtype=torch_dtype(name))}, str(tmp_path / "t.safetensors"))
+    y = pe.load(tmp_path / "t.safetensors")["y"]
+    assert y.dtype is pe_dtype(name)
+    np.testing.assert_array_equal(y.double().numpy(), x.double().numpy())
