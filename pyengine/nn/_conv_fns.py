@@ -15,6 +15,7 @@ from .._ints import int64
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 
 
 # ---------------------------------------------------------------- argument normalisation
@@ -193,17 +194,16 @@ class ConvTranspose2dFn(Op):
 
 # ---------------------------------------------------------------- public functions
 def _via_float32(conv):
-    """float16/bfloat16 convolutions (and autocast's) compute in float32 - float32 accumulation,
-    as PyTorch's CPU kernels do - and round the result once; autograd converts the gradients."""
+    """float16/bfloat16 convolutions (and autocast's) compute in float32 (see _half.py); an input
+    and a weight of different dtypes are refused first, as PyTorch does."""
+    in_float32 = computes_in_float32(conv)
+
     @functools.wraps(conv)
     def wrapped(input, weight, bias=None, *args, **kwargs):
         input, weight, bias = cast_for_product(input, weight, bias)
-        half = getattr(input, "dtype", None)
-        if half is None or half.name not in ("float16", "bfloat16"):
-            return conv(input, weight, bias, *args, **kwargs)
-        _check_input(input, weight, conv.__name__, 3 if conv.__name__.endswith("1d") else 4)
-        out = conv(input.float(), weight.float(), None if bias is None else bias.float(), *args, **kwargs)
-        return out.to(half)
+        if isinstance(input, Tensor) and input.dtype.name in ("float16", "bfloat16"):
+            _check_input(input, weight, conv.__name__, 3 if conv.__name__.endswith("1d") else 4)
+        return in_float32(input, weight, bias, *args, **kwargs)
     return wrapped
 
 
