@@ -62,3 +62,15 @@ def test_embedding_and_gather_backward_accumulate_in_float32():
     x = pe.zeros(4, dtype=pe.bfloat16)
     x.index_add_(0, pe.zeros(300, dtype=pe.int64), pe.ones(300, dtype=pe.bfloat16))
     assert x[0].item() == 300.0  # bfloat16 holds 300 exactly; 256 + 1 steps would not
+
+
+@pytest.mark.parametrize("name", ["float16", "bfloat16"])
+def test_module_half_conversions_and_gradient_clipping(name):
+    m = getattr(pe.nn.Sequential(pe.nn.Linear(4, 3), pe.nn.ReLU(), pe.nn.Linear(3, 2)), "half" if name == "float16"
+                else "bfloat16")()
+    assert all(p.dtype.name == name for p in m.parameters())
+    m(pe.randn(5, 4).to(getattr(pe, name))).float().sum().backward()
+    total = pe.nn.utils.clip_grad_norm_(m.parameters(), 0.01)
+    assert total.dtype.name == name and total.item() > 0.01
+    clipped = sum(float((p.grad.float() ** 2).sum()) for p in m.parameters()) ** 0.5
+    assert clipped == pytest.approx(0.01, rel=0.05)
