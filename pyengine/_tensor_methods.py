@@ -1,7 +1,7 @@
 """Attach operators and methods to Tensor. Each points straight at the functional op, so a
 method call costs one Python call more than the kernel, not several."""
 from . import _C
-from .dtypes import device as device_cls, device_name, to_dtype
+from .dtypes import device as device_cls, device_name, dtype as dtype_cls, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops import sort as O
 from .ops._util import Op, as_operand, linear_jvp
@@ -298,6 +298,17 @@ for _name in ("topk", "kthvalue"):
     setattr(T, _name, getattr(O, _name))
 
 
+def view(self, *shape):
+    """view(*shape) reshapes without copying; view(dtype) reads the same bytes as another dtype
+    (not tracked by autograd, as in PyTorch, where it is not differentiable)."""
+    if len(shape) == 1 and isinstance(shape[0], dtype_cls):
+        return _wrap(_C.view_dtype(self._impl, shape[0].name))
+    return S.view(self, *shape)
+
+
+T.view = view
+
+
 def view_as(self, other):
     return S.view(self, list(other.shape))
 
@@ -411,8 +422,34 @@ T.cpu = lambda self, memory_format=None: to(self, device="cpu")
 T.cuda = lambda self, device=None, non_blocking=False: to(self, device="cuda" if device is None else device)
 T.float = lambda self: to(self, "float32")
 T.double = lambda self: to(self, "float64")
+T.half = lambda self: to(self, "float16")
+T.bfloat16 = lambda self: to(self, "bfloat16")
 T.long = lambda self: to(self, "int64")
+T.int = lambda self: to(self, "int32")
+T.short = lambda self: to(self, "int16")
+T.char = lambda self: to(self, "int8")
+T.byte = lambda self: to(self, "uint8")
 T.bool = lambda self: to(self, "bool")
+
+# Tensor.type()'s legacy names, as PyTorch prints them (pyengine.FloatTensor, ...).
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_DTYPE_OF_TYPE_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def type_(self, dtype=None, non_blocking=False):
+    """type() names the tensor's type ('pyengine.FloatTensor', 'pyengine.cuda.FloatTensor');
+    type(dtype) converts, where dtype is a dtype or such a name."""
+    if dtype is None:
+        where = "cuda." if self._impl.device != "cpu" else ""
+        return f"pyengine.{where}{_TYPE_NAMES[self._impl.dtype]}"
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _DTYPE_OF_TYPE_NAME:
+        dtype = _DTYPE_OF_TYPE_NAME[dtype.rsplit(".", 1)[-1]]
+    return to(self, dtype)
+
+
+T.type = type_
 T.type_as = lambda self, other: to(self, other.dtype)
 
 

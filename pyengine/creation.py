@@ -7,20 +7,22 @@ from ._ints import int64 as _int64, size_list as _size_list
 from .dtypes import get_default_dtype, to_dtype, device_name
 from .tensor import Tensor, _wrap
 
-# NumPy kinds we accept, and what PyTorch turns them into.
-_NUMPY_TO_NAME = {("f", 2): "float32", ("f", 4): "float32", ("f", 8): "float64", ("b", 1): "bool"}
-
-
-_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+# What each dtype is built through in NumPy (bfloat16, which NumPy lacks, through float32).
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
+                 "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
+                 "bool": np.bool_}
 
 
 def _numpy_dtype_name(a):
-    if a.dtype.kind in "iu":
+    """The dtype a NumPy array keeps, as in PyTorch; the unsigned types pyengine lacks (uint16,
+    uint32, uint64) widen to int64."""
+    kind, size = a.dtype.kind, a.dtype.itemsize
+    if kind == "u" and size > 1:
         return "int64"
-    name = _NUMPY_TO_NAME.get((a.dtype.kind, a.dtype.itemsize))
-    if name is None:
-        raise TypeError(f"can't convert np.ndarray of type {a.dtype}: the supported types are float32, "
-                        f"float64, int64 (other integer types are widened) and bool")
+    name = {"b": "bool", "u": "uint8", "i": f"int{8 * size}", "f": f"float{8 * size}"}.get(kind)
+    if name not in _NUMPY_DTYPES or (kind == "f" and size not in (2, 4, 8)):
+        raise TypeError(f"can't convert np.ndarray of type {a.dtype}: the supported types are bool, uint8, int8, "
+                        f"int16, int32, int64, float16, float32 and float64")
     return name
 
 
@@ -121,7 +123,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
     if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):
         a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
-    return _finish(_C.from_numpy(a), device, requires_grad)
+    impl = _C.from_numpy(a)
+    if impl.dtype != name:  # bfloat16: rounded once from the float32 array
+        impl = _C.to_dtype(impl, name)
+    return _finish(impl, device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):

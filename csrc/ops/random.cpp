@@ -18,7 +18,7 @@ namespace {
 Generator& resolve(Generator* gen) { return gen ? *gen : default_generator(); }
 
 void check_floating(DType dtype, const char* name) {
-  PE_CHECK(is_floating(dtype), TypeError, name, ": expected a floating dtype (float32 or float64), got ",
+  PE_CHECK(is_floating(dtype), TypeError, name, ": expected a floating dtype, got ",
            dtype_name(dtype));
 }
 
@@ -26,11 +26,13 @@ void check_floating(DType dtype, const char* name) {
 // cannot be written directly.
 void fill_random(const Tensor& t, const philox::Draw& draw, const char* op, Generator* gen) {
   check_no_internal_overlap(op, t);  // an expanded view would get one draw for many elements
-  const bool direct = t.is_contiguous();
-  const Tensor buffer = direct ? t : Tensor::empty(t.shape(), t.dtype(), t.device());
-  const int64_t per = philox::elements_per_block(draw.dist, t.dtype() == DType::Float64);
+  // Storage-only dtypes (float16, int32, ...) draw in their compute dtype and round once.
+  const DType compute = compute_dtype_of(t.dtype());
+  const bool direct = t.is_contiguous() && compute == t.dtype();
+  const Tensor buffer = direct ? t : Tensor::empty(t.shape(), compute, t.device());
+  const int64_t per = philox::elements_per_block(draw.dist, compute == DType::Float64);
   const auto [seed, offset] = resolve(gen).reserve((t.numel() + per - 1) / per);
-  if (t.numel() > 0) random_kernel(t.device(), RandomArgs{t.dtype(), buffer.raw_data(), t.numel(), seed, offset, draw});
+  if (t.numel() > 0) random_kernel(t.device(), RandomArgs{compute, buffer.raw_data(), t.numel(), seed, offset, draw});
   if (!direct) copy_(t, buffer);
   t.bump_version();
 }
@@ -100,8 +102,10 @@ const Tensor& bernoulli_(const Tensor& t, double p, Generator* gen) {
 }
 
 Tensor bernoulli(const Tensor& p, Generator* gen) {
-  PE_CHECK(is_floating(p.dtype()), NotImplementedError, "bernoulli: expected floating probabilities p "
-           "(float32 or float64), got ", dtype_name(p.dtype()));
+  PE_CHECK(is_floating(p.dtype()), NotImplementedError, "bernoulli: expected floating probabilities p, got ",
+           dtype_name(p.dtype()));
+  if (!is_compute_dtype(p.dtype()))
+    return to_dtype(bernoulli(to_dtype(p, compute_dtype_of(p.dtype())), gen), p.dtype());
   const Tensor probs = contiguous(p);
   Tensor out = Tensor::empty(p.shape(), p.dtype(), p.device());
   const int64_t per = philox::elements_per_block(philox::Dist::Bernoulli, p.dtype() == DType::Float64);
