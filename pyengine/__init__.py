@@ -65,3 +65,12 @@ __version__ = _package_version()
 # Subsystems above the tensor layer.
 from . import data, nn, optim  # noqa: E402
 from .io import load, save  # noqa: E402
+from . import linalg  # noqa: E402
+from .linalg import det, logdet, pinverse, slogdet  # noqa: E402
+from .linalg import inv as inverse  # noqa: E402
+from .linalg._decompositions import cholesky as _linalg_cholesky  # noqa: E402
+
+
+def cholesky(input, upper=False):
+    """torch.cholesky: the Cholesky factor (lower, or upper with upper=True)."""
+    return _linalg_cholesky(input, upper=upper)
