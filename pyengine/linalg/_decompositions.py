@@ -5,7 +5,7 @@ is PyTorch's formula written with pyengine ops, so it is itself differentiable (
 Formulas for real matrices (X^T: transpose, skew(X) = X - X^T):
 
   cholesky  A = L L^T:     gA = sym(L^-T Phi(L^T gL) L^-1), Phi = lower triangle, half diagonal
-  qr        A = Q R (m >= n): gA = (gQ + Q copyu(M)) R^-T, M = R gR^T - gQ^T Q... (see _qr_square_backward)
+  qr        A = Q R (m >= n): gA = (gQ + Q N) R^-T, N = M's upper triangle mirrored, M = gR R^T - Q^T gQ
   eigh      A = V diag(w) V^T: gA = V (diag(gw) + skew(V^T gV) / 2 / E) V^T, E_ij = w_j - w_i
   svd       A = U diag(S) Vh: PyTorch's svd_backward (gauge-invariant part; ill-conditioned when
             two singular values are close, as in every library)
@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from .. import _C
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..ops.shape import cat
 from ._util import LinAlgError, check_matrix, check_square, diag_embed, eye_like, mT, raise_from_info, wrap, zeros
 
@@ -21,6 +22,12 @@ from ._util import LinAlgError, check_matrix, check_square, diag_embed, eye_like
 def _solve(a, b):
     from ._solvers import solve
     return solve(a, b)
+
+
+def _records(a):
+    """True when an op on `a` records a graph (the values-only kernels then give way to the
+    full decomposition, whose other outputs the backward needs as graph tensors)."""
+    return a.requires_grad and is_grad_enabled()
 
 
 # ---------------------------------------------------------------- cholesky
@@ -78,7 +85,7 @@ def _qr_square_backward(q, r, gq, gr):
     """gA for A = Q R with A m x n, m >= n (Q m x n, R n x n upper), derived from
     Q^T dA R^-1 = Q^T dQ + dR R^-1 (skew + upper):
         M = R gR^T - Q^T gQ;  N = triu(M) + triu(M, 1)^T;  gA = (gQ + Q N) R^-T."""
-    m = r @ mT(gr) if gr is not None else None
+    m = gr @ mT(r) if gr is not None else None
     if gq is not None:
         m = -(mT(q) @ gq) if m is None else m - mT(q) @ gq
     n = m.triu() + mT(m.triu(1))
@@ -199,7 +206,10 @@ def eigh(A, UPLO="L", *, out=None):
 def eigvalsh(A, UPLO="L", *, out=None):
     """The eigenvalues (ascending) of the symmetric A, reading the triangle UPLO names."""
     check_square("linalg.eigvalsh", A)
-    return EigvalshFn.apply(A, _check_uplo("linalg.eigvalsh", UPLO))
+    uplo = _check_uplo("linalg.eigvalsh", UPLO)
+    if _records(A):  # through eigh, so the eigenvectors its gradient uses are differentiable too
+        return EighFn.apply(A, uplo)[0]
+    return EigvalshFn.apply(A, uplo)
 
 
 # ---------------------------------------------------------------- svd
@@ -295,6 +305,8 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
 def svdvals(A, *, driver=None, out=None):
     """The singular values of A, descending (batched)."""
     check_matrix("linalg.svdvals", A)
+    if _records(A):  # through svd, so the singular vectors its gradient uses are differentiable too
+        return SvdFn.apply(A, False)[1]
     return SvdvalsFn.apply(A)
 
 

@@ -116,9 +116,12 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def cross(input, other, *, dim=-1, out=None):
-    """The cross product of 3-vectors along dim (batched with broadcasting)."""
+    """The cross product of 3-vectors along dim (inputs of equal ndim, broadcast)."""
     check_tensor("linalg.cross", input, "input")
     check_tensor("linalg.cross", other, "other")
+    if input._impl.ndim != other._impl.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes "
+                           f"{tuple(input.shape)} and {tuple(other.shape)}")
     a, b = broadcast_tensors(input, other)
     n = a._impl.ndim
     if not -n <= dim < n:
