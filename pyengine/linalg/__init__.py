@@ -1,7 +1,8 @@
 """pyengine.linalg: torch.linalg on pyengine's own kernels (csrc/ops/linalg_solvers.h: LU with
 partial pivoting, Cholesky, Householder QR, Jacobi eigh, one-sided Jacobi SVD), with gradients
-written as pyengine ops (so double backward works). CPU kernels only for now: on CUDA tensors
-the factorizations raise "... is not implemented for CUDA tensors"."""
+written as pyengine ops (so double backward works). On CUDA tensors
+the CUDA launchers (cuda/linalg_solvers.cu) stage the data through host memory and run the
+same CPU kernels."""
 from ._decompositions import (EighResult, QRResult, SVDResult, cholesky, cholesky_ex, eigh, eigvalsh, qr, svd,
                               svdvals)
 from ._norms import cross, matrix_norm, norm, vector_norm
