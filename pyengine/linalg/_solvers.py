@@ -244,22 +244,23 @@ class PinvFn(Function):
 
 
 def _pinv_value(a, atol, rtol, hermitian, fn):
-    """A^+ (no graph): V diag(1/s over s > tol) U^T, or the eigen version for hermitian A."""
+    """(A^+, singular values or None) with no graph: V diag(1/s over s > tol) U^T, or the
+    eigen version for hermitian A (which gives no singular values back)."""
     from ..autograd.grad_mode import no_grad
     m, n = a.shape[-2], a.shape[-1]
     with no_grad():
         if m == 0 or n == 0:
-            return zeros(tuple(a.shape[:-2]) + (n, m), a)
+            return zeros(tuple(a.shape[:-2]) + (n, m), a), zeros(tuple(a.shape[:-2]) + (0,), a)
         if hermitian:
             w, v = eigh(a)
             s = w.abs()
             tol = _tolerance(fn, s.amax(-1, keepdim=True), m, n, a._impl.dtype, atol, rtol)
             winv = _safe_reciprocal(w, s > tol)
-            return (v * winv.unsqueeze(-2)) @ mT(v)
+            return (v * winv.unsqueeze(-2)) @ mT(v), None
         u, s, vh = svd(a, full_matrices=False)
         tol = _tolerance(fn, s.narrow(-1, 0, 1), m, n, a._impl.dtype, atol, rtol)
         sinv = _safe_reciprocal(s, s > tol)
-        return (mT(vh) * sinv.unsqueeze(-2)) @ mT(u)
+        return (mT(vh) * sinv.unsqueeze(-2)) @ mT(u), s
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, rcond=None, out=None):
@@ -272,7 +273,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, rcond=None, out=None):
         if rtol is not None:
             raise RuntimeError("linalg.pinv: give rtol or its old name rcond, not both")
         rtol = rcond
-    p = _pinv_value(A, atol, rtol, hermitian, "linalg.pinv")
+    p, _ = _pinv_value(A, atol, rtol, hermitian, "linalg.pinv")
     return PinvFn.apply(A, p)
 
 
@@ -333,11 +334,11 @@ def lstsq(A, B, rcond=None, *, driver=None):
     a = A.expand(batch + (m, n)) if tuple(A.shape[:-2]) != batch else A
     b = b.expand(batch + tuple(b.shape[-2:])) if tuple(b.shape[:-2]) != batch else b
     rtol = _EPS[A._impl.dtype] * max(m, n) if rcond is None or rcond < 0 else float(rcond)
-    x = pinv(a, rtol=rtol) @ b
+    p, s = _pinv_value(a, None, rtol, False, "linalg.lstsq")  # one SVD gives A^+, the rank and S
+    x = PinvFn.apply(a, p) @ b
     empty = zeros((0,), A)
     from ..autograd.grad_mode import no_grad
     with no_grad():
-        s = svdvals(a) if min(m, n) > 0 else zeros(batch + (0,), a)
         if min(m, n) > 0:
             rank = (s > s.narrow(-1, 0, 1) * rtol).to("int64").sum(-1)
         else:
