@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from .. import _C
 from ..autograd.function import Function
+from ..autograd import _dual_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops.shape import cat
 from ._util import LinAlgError, check_matrix, check_square, diag_embed, eye_like, mT, raise_from_info, wrap, zeros
@@ -25,9 +26,9 @@ def _solve(a, b):
 
 
 def _records(a):
-    """True when an op on `a` records a graph (the values-only kernels then give way to the
-    full decomposition, whose other outputs the backward needs as graph tensors)."""
-    return a.requires_grad and is_grad_enabled()
+    """True when an op on `a` records a graph or forward AD is on (the values-only kernels then
+    give way to the full decomposition, whose other outputs the derivatives need)."""
+    return (a.requires_grad and is_grad_enabled()) or bool(_dual_state.tangents)
 
 
 # ---------------------------------------------------------------- cholesky
@@ -49,6 +50,15 @@ class CholeskyFn(Function):
         linv = _solve(l, eye_like(l).expand(l.shape))
         ga = mT(linv) @ phi @ linv
         return 0.5 * (ga + mT(ga))
+
+    @staticmethod
+    def jvp(ctx, ta):  # dL = L Phi(L^-1 sym(dA) L^-T), the adjoint of the (symmetrised) backward
+        l = ctx.fw_outputs
+        linv = _solve(l, eye_like(l).expand(l.shape))
+        x = linv @ (0.5 * (ta + mT(ta))) @ mT(linv)
+        phi = x.tril()
+        phi = phi - 0.5 * diag_embed((phi * eye_like(phi)).sum(-1))
+        return l @ phi
 
 
 def cholesky(A, *, upper=False, out=None):
@@ -177,6 +187,15 @@ class EighFn(Function):
     def backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
         return _eigh_backward(w, v, gw, gv), None
+
+    @staticmethod
+    def jvp(ctx, ta, _tuplo):
+        # dw = diag(V^T dA V); dV = V (F o V^T dA V), F_ij = 1 / (w_j - w_i) off the diagonal
+        w, v = ctx.fw_outputs
+        mid = mT(v) @ ta @ v
+        eye = eye_like(v)
+        e = w.unsqueeze(-2) - w.unsqueeze(-1)
+        return (mid * eye).sum(-1), v @ (mid / (e + eye) * (1 - eye))
 
 
 class EigvalshFn(Function):

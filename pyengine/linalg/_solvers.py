@@ -50,6 +50,12 @@ class SolveFn(Function):
         ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
         return ga, gb
 
+    @staticmethod
+    def jvp(ctx, ta, tb):  # dX = A^-1 (dB - dA X)
+        a, b = ctx.fw_inputs
+        rhs = tb if ta is None else (-(ta @ ctx.fw_outputs) if tb is None else tb - ta @ ctx.fw_outputs)
+        return SolveFn.apply(a, rhs)
+
 
 def _is_vector_rhs(a, b):
     # PyTorch's rule: B is a (batch of) vector(s) when it is 1-D or has A's batch shape plus one dim.
@@ -99,6 +105,11 @@ class InvFn(Function):
         yt = mT(y)
         return -(yt @ gy @ yt)
 
+    @staticmethod
+    def jvp(ctx, ta):  # dY = -Y dA Y
+        y = ctx.fw_outputs
+        return -(y @ ta @ y)
+
 
 def inv(A, *, out=None):
     """A^-1 (batched). Raises LinAlgError when A is singular."""
@@ -133,6 +144,13 @@ def _lu_parts(a):
     return diagonal(lu), perm_sign
 
 
+def _trace_solve(a, t):
+    """tr(A^-1 T) per matrix (the derivative of log|det A| along T)."""
+    if a.shape[-1] == 0:
+        return zeros(tuple(a.shape[:-2]), a)
+    return diagonal(SolveFn.apply(a, t)).sum(-1)
+
+
 class DetFn(Function):
     @staticmethod
     def forward(ctx, a):
@@ -148,6 +166,10 @@ class DetFn(Function):
     def backward(ctx, gd):
         a, d = ctx.saved_tensors
         return (gd * d).unsqueeze(-1).unsqueeze(-1) * mT(inv(a))
+
+    @staticmethod
+    def jvp(ctx, ta):  # d det = det tr(A^-1 dA)
+        return ctx.fw_outputs * _trace_solve(ctx.fw_inputs[0], ta)
 
 
 def det(A, *, out=None):
@@ -179,6 +201,10 @@ class SlogdetFn(Function):
     def backward(ctx, gsign, glogabs):
         (a,) = ctx.saved_tensors
         return glogabs.unsqueeze(-1).unsqueeze(-1) * mT(inv(a))
+
+    @staticmethod
+    def jvp(ctx, ta):  # d log|det| = tr(A^-1 dA); the sign is piecewise constant
+        return None, _trace_solve(ctx.fw_inputs[0], ta)
 
 
 def slogdet(A, *, out=None):
@@ -242,6 +268,15 @@ class PinvFn(Function):
         ga = ga + (pt @ p) @ gpt @ (eye_like(a, n) - p @ a)
         return ga, None
 
+    @staticmethod
+    def jvp(ctx, ta, tp):  # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
+        a = ctx.fw_inputs[0]
+        p = ctx.fw_outputs
+        m, n = a.shape[-2], a.shape[-1]
+        pt, tat = mT(p), mT(ta)
+        return (-(p @ ta @ p) + (p @ pt) @ tat @ (eye_like(a, m) - a @ p)
+                + (eye_like(a, n) - p @ a) @ tat @ (pt @ p))
+
 
 def _pinv_value(a, atol, rtol, hermitian, fn):
     """(A^+, singular values or None) with no graph: V diag(1/s over s > tol) U^T, or the
@@ -252,12 +287,12 @@ def _pinv_value(a, atol, rtol, hermitian, fn):
         if m == 0 or n == 0:
             return zeros(tuple(a.shape[:-2]) + (n, m), a), zeros(tuple(a.shape[:-2]) + (0,), a)
         if hermitian:
-            w, v = eigh(a)
+            w, v = (wrap(t) for t in _C.linalg_eigh(a._impl, "L", True))  # values only: no graph, no tangent
             s = w.abs()
             tol = _tolerance(fn, s.amax(-1, keepdim=True), m, n, a._impl.dtype, atol, rtol)
             winv = _safe_reciprocal(w, s > tol)
             return (v * winv.unsqueeze(-2)) @ mT(v), None
-        u, s, vh = svd(a, full_matrices=False)
+        u, s, vh = (wrap(t) for t in _C.linalg_svd(a._impl, False, True))
         tol = _tolerance(fn, s.narrow(-1, 0, 1), m, n, a._impl.dtype, atol, rtol)
         sinv = _safe_reciprocal(s, s > tol)
         return (mT(vh) * sinv.unsqueeze(-2)) @ mT(u), s
