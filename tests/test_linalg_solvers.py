@@ -478,3 +478,14 @@ def test_forward_mode_matches_central_differences(name):
     minus = as_tuple(fn(*(pt(p - eps * t) for p, t in zip(primals, tangents))))
     for g, hi, lo in zip(got, plus, minus):
         np.testing.assert_allclose(g, (hi.numpy() - lo.numpy()) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_methods():
+    a = well_conditioned(3)
+    t = pt(a)
+    np.testing.assert_allclose(t.det().item(), np.linalg.det(a), rtol=1e-12)
+    np.testing.assert_allclose(t.inverse().numpy(), np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(t.slogdet().logabsdet.item(), np.linalg.slogdet(a)[1], rtol=1e-12)
+    np.testing.assert_allclose(t.pinverse().numpy(), np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(pt(spd(3)).cholesky().numpy(), np.linalg.cholesky(spd(3)), rtol=1e-12)
+    np.testing.assert_allclose(pt(spd(3)).logdet().item(), np.linalg.slogdet(spd(3))[1], rtol=1e-12)
