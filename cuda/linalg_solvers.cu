@@ -1,15 +1,20 @@
-// The matrix factorizations (ops/linalg_solvers.h) for CUDA tensors, host-staged: each launcher
-// copies the batch to host memory, runs the CPU kernel of the same slot (csrc/cpu/
-// linalg_solvers_kernels.cpp: pivoted LU, Cholesky, Householder QR, Jacobi eigh/SVD) and copies
-// the results back - MAGMA's hybrid scheme for small and medium matrices, where these sequential
-// factorizations gain little from the GPU. The math lives in one place; the copies are
-// synchronous (cudaMemcpy), so results are ready when the launcher returns, like every launcher.
+// The matrix factorizations (ops/linalg_solvers.h) for CUDA tensors.
+//  - LU, the LU solve and Cholesky run on the device, one thread per matrix of the batch, in
+//    place on the op layer's working copy, with the per-matrix math of math/linalg_math.h (the
+//    CPU kernels' too). Batched small systems are the GPU's case; a large single matrix gets one
+//    thread (a blocked, block-per-matrix version is the next step).
+//  - QR, eigh and SVD are host-staged: the launcher copies the batch to host memory, runs the CPU
+//    kernel of the same slot (Householder QR, Jacobi eigh/SVD) and copies the results back -
+//    MAGMA's hybrid scheme for these sequential, rotation-heavy factorizations. The copies are
+//    synchronous, so results are ready when the launcher returns, like every launcher.
 #include <cstdint>
 #include <vector>
 
 #include "core/allocator.h"
 #include "core/dtype.h"
 #include "cuda/cuda_emu.h"
+#include "cuda/strided.h"
+#include "math/linalg_math.h"
 #include "ops/linalg_solvers.h"
 
 namespace pe::cuda {
@@ -35,35 +40,57 @@ class Staged {
 
 int64_t bytes(DType dtype, int64_t count) { return count * static_cast<int64_t>(itemsize(dtype)); }
 
+template <class T>
+__global__ void lu_factor_batch(T* lu, int64_t* pivots, int64_t* info, int64_t batch, int64_t n) {
+  PE_GRID_STRIDE_LOOP(b, batch) { info[b] = linalg_math::lu_factor(lu + b * n * n, n, pivots + b * n); }
+}
+
+template <class T>
+__global__ void lu_solve_batch(const T* lu, const int64_t* pivots, T* x, int64_t batch, int64_t n, int64_t r) {
+  PE_GRID_STRIDE_LOOP(b, batch) { linalg_math::lu_solve(lu + b * n * n, pivots + b * n, x + b * n * r, n, r); }
+}
+
+template <class T>
+__global__ void cholesky_batch(T* a, int64_t* info, int64_t batch, int64_t n) {
+  PE_GRID_STRIDE_LOOP(b, batch) { info[b] = linalg_math::cholesky(a + b * n * n, n); }
+}
+
+// Matrices per block: small blocks, so a modest batch still spreads over the multiprocessors.
+constexpr int kMatricesPerBlock = 32;
+
+template <class F>
+void for_type(DType dtype, F&& body) {
+  if (dtype == DType::Float32)
+    body(float{});
+  else
+    body(double{});
+}
+
 void lu_factor(const ops::LuArgs& a) {
-  Staged lu(a.lu, bytes(a.dtype, a.batch * a.n * a.n), true);
-  Staged piv(a.pivots, a.batch * a.n * 8, false), info(a.info, a.batch * 8, false);
-  ops::LuArgs h = a;
-  h.lu = lu.get();
-  h.pivots = static_cast<int64_t*>(piv.get());
-  h.info = static_cast<int64_t*>(info.get());
-  ops::lu_factor_kernel(Device{}, h);
-  lu.write_back(), piv.write_back(), info.write_back();
+  for_type(a.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto* kern = &lu_factor_batch<T>;
+    PE_LAUNCH(kern, blocks_for(a.batch, kMatricesPerBlock), kMatricesPerBlock, 0, static_cast<T*>(a.lu), a.pivots,
+              a.info, a.batch, a.n);
+  });
 }
 
 void lu_solve(const ops::LuSolveArgs& a) {
-  Staged lu(a.lu, bytes(a.dtype, a.batch * a.n * a.n), true), piv(a.pivots, a.batch * a.n * 8, true);
-  Staged b(a.b, bytes(a.dtype, a.batch * a.n * a.nrhs), true);
-  ops::LuSolveArgs h = a;
-  h.lu = lu.get();
-  h.pivots = static_cast<const int64_t*>(piv.get());
-  h.b = b.get();
-  ops::lu_solve_kernel(Device{}, h);
-  b.write_back();
+  for_type(a.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto* kern = &lu_solve_batch<T>;
+    PE_LAUNCH(kern, blocks_for(a.batch, kMatricesPerBlock), kMatricesPerBlock, 0, static_cast<const T*>(a.lu),
+              a.pivots, static_cast<T*>(a.b), a.batch, a.n, a.nrhs);
+  });
 }
 
 void cholesky(const ops::CholeskyArgs& a) {
-  Staged m(a.a, bytes(a.dtype, a.batch * a.n * a.n), true), info(a.info, a.batch * 8, false);
-  ops::CholeskyArgs h = a;
-  h.a = m.get();
-  h.info = static_cast<int64_t*>(info.get());
-  ops::cholesky_kernel(Device{}, h);
-  m.write_back(), info.write_back();
+  for_type(a.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto* kern = &cholesky_batch<T>;
+    PE_LAUNCH(kern, blocks_for(a.batch, kMatricesPerBlock), kMatricesPerBlock, 0, static_cast<T*>(a.a), a.info,
+              a.batch, a.n);
+  });
 }
 
 void qr(const ops::QrArgs& a) {

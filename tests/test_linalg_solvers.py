@@ -489,3 +489,25 @@ def test_tensor_methods():
     np.testing.assert_allclose(t.pinverse().numpy(), np.linalg.inv(a), rtol=1e-10)
     np.testing.assert_allclose(pt(spd(3)).cholesky().numpy(), np.linalg.cholesky(spd(3)), rtol=1e-12)
     np.testing.assert_allclose(pt(spd(3)).logdet().item(), np.linalg.slogdet(spd(3))[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lu_and_cholesky_kernels_on_device_match_cpu(device, dtype):
+    """The device LU / solve / Cholesky kernels (one thread per matrix) on a batch of sizes and
+    edge cases: values as the CPU's, info for singular and indefinite members."""
+    for n in (0, 1, 2, 7):
+        a = well_conditioned(n, (5,), seed=n, dtype=dtype)
+        b = rng(n).standard_normal((5, n, 3)).astype(dtype)
+        s = spd(n, (5,), seed=n, dtype=dtype)
+        for fn, args in ((lambda m, r: LA.solve(m, r), (a, b)), (lambda m: LA.inv(m), (a,)),
+                         (lambda m: LA.cholesky(m), (s,)), (lambda m: LA.det(m), (a,))):
+            cpu = fn(*(pt(x) for x in args)).numpy()
+            dev = fn(*(pe.tensor(x, device=device) for x in args)).to("cpu").numpy()
+            assert rel_err(dev, cpu) < tol(dtype, 10)
+    bad = np.stack([np.eye(3), np.diag([1.0, 0.0, 1.0]), np.eye(3)]).astype(dtype)
+    with pytest.raises(LA.LinAlgError, match=r"\(Batch element 1\): The diagonal element 2 is zero"):
+        LA.inv(pe.tensor(bad, device=device))
+    with pytest.raises(LA.LinAlgError, match=r"\(Batch element 1\): .*leading minor of order 2"):
+        LA.cholesky(pe.tensor(bad, device=device))
+    l, info = LA.cholesky_ex(pe.tensor(bad, device=device))
+    assert info.to("cpu").tolist() == [0, 2, 0]

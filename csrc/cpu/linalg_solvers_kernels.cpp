@@ -2,9 +2,7 @@
 // into a double working buffer, factorized by a textbook algorithm, and stored back in the
 // tensor's dtype, so float32 inputs get double accuracy for free. Batch elements run in parallel.
 //
-//   LU        Gaussian elimination with partial pivoting (getrf's result, unblocked).
-//   solve     row swaps, then forward (unit L) and back (U) substitution.
-//   Cholesky  the row-oriented Cholesky-Crout loop on the lower triangle.
+//   LU, solve, Cholesky: math/linalg_math.h (shared with the CUDA kernels).
 //   QR        Householder reflections (LAPACK's sign convention: R's diagonal may be negative);
 //             Q formed by applying the reflectors to the identity's first columns.
 //   eigh      cyclic Jacobi rotations (accurate to the last bits of small eigenvalues; O(n^3) per
@@ -23,6 +21,7 @@
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
+#include "math/linalg_math.h"
 #include "ops/linalg_solvers.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -58,53 +57,7 @@ double dot(const double* x, const double* y, int64_t n) {
   return s;
 }
 
-// ---------------------------------------------------------------- LU
-int64_t lu_factor_one(double* a, int64_t n, int64_t* piv) {
-  int64_t info = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t p = k;
-    double best = std::fabs(a[k * n + k]);
-    for (int64_t i = k + 1; i < n; ++i) {
-      const double v = std::fabs(a[i * n + k]);
-      if (v > best || (v != v && best == best)) p = i, best = v;  // a NaN pivots like LAPACK's idamax
-    }
-    piv[k] = p;
-    if (a[p * n + k] == 0.0) {
-      if (info == 0) info = k + 1;
-      continue;
-    }
-    if (p != k) std::swap_ranges(a + k * n, a + (k + 1) * n, a + p * n);
-    const double inv = 1.0 / a[k * n + k];
-    for (int64_t i = k + 1; i < n; ++i) {
-      const double l = a[i * n + k] * inv;
-      a[i * n + k] = l;
-      if (l == 0.0) continue;
-      for (int64_t j = k + 1; j < n; ++j) a[i * n + j] -= l * a[k * n + j];
-    }
-  }
-  return info;
-}
-
-void lu_solve_one(const double* lu, const int64_t* piv, double* b, int64_t n, int64_t r) {
-  for (int64_t k = 0; k < n; ++k)
-    if (piv[k] != k) std::swap_ranges(b + k * r, b + (k + 1) * r, b + piv[k] * r);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < i; ++k) {
-      const double l = lu[i * n + k];
-      if (l != 0.0)
-        for (int64_t j = 0; j < r; ++j) b[i * r + j] -= l * b[k * r + j];
-    }
-  for (int64_t i = n - 1; i >= 0; --i) {
-    for (int64_t k = i + 1; k < n; ++k) {
-      const double u = lu[i * n + k];
-      if (u != 0.0)
-        for (int64_t j = 0; j < r; ++j) b[i * r + j] -= u * b[k * r + j];
-    }
-    const double inv = 1.0 / lu[i * n + i];
-    for (int64_t j = 0; j < r; ++j) b[i * r + j] *= inv;
-  }
-}
-
+// ---------------------------------------------------------------- LU, Cholesky (math/linalg_math.h)
 void lu_factor(const ops::LuArgs& a) {
   const int64_t n = a.n, nn = n * n;
   with_type(a.dtype, [&](auto tag) {
@@ -113,7 +66,7 @@ void lu_factor(const ops::LuArgs& a) {
       Mat w(nn);
       for (int64_t b = begin; b < end; ++b) {
         load<T>(a.lu, b * nn, nn, w.data());
-        a.info[b] = lu_factor_one(w.data(), n, a.pivots + b * n);
+        a.info[b] = linalg_math::lu_factor(w.data(), n, a.pivots + b * n);
         store<T>(w.data(), nn, a.lu, b * nn);
       }
     });
@@ -129,27 +82,11 @@ void lu_solve(const ops::LuSolveArgs& a) {
       for (int64_t b = begin; b < end; ++b) {
         load<T>(a.lu, b * nn, nn, lu.data());
         load<T>(a.b, b * nr, nr, x.data());
-        lu_solve_one(lu.data(), a.pivots + b * n, x.data(), n, a.nrhs);
+        linalg_math::lu_solve(lu.data(), a.pivots + b * n, x.data(), n, a.nrhs);
         store<T>(x.data(), nr, a.b, b * nr);
       }
     });
   });
-}
-
-// ---------------------------------------------------------------- Cholesky
-int64_t cholesky_one(double* a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double* rj = a + j * n;
-    const double d = rj[j] - dot(rj, rj, j);
-    if (!(d > 0.0)) return j + 1;  // also NaN
-    const double ljj = std::sqrt(d);
-    rj[j] = ljj;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double* ri = a + i * n;
-      ri[j] = (ri[j] - dot(ri, rj, j)) / ljj;
-    }
-  }
-  return 0;
 }
 
 void cholesky(const ops::CholeskyArgs& a) {
@@ -160,9 +97,7 @@ void cholesky(const ops::CholeskyArgs& a) {
       Mat w(nn);
       for (int64_t b = begin; b < end; ++b) {
         load<T>(a.a, b * nn, nn, w.data());
-        a.info[b] = cholesky_one(w.data(), n);
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t j = i + 1; j < n; ++j) w[i * n + j] = 0.0;
+        a.info[b] = linalg_math::cholesky(w.data(), n);
         store<T>(w.data(), nn, a.a, b * nn);
       }
     });
