@@ -511,3 +511,62 @@ def test_lu_and_cholesky_kernels_on_device_match_cpu(device, dtype):
         LA.cholesky(pe.tensor(bad, device=device))
     l, info = LA.cholesky_ex(pe.tensor(bad, device=device))
     assert info.to("cpu").tolist() == [0, 2, 0]
+
+
+# ---------------------------------------------------------------- the smaller torch.linalg functions
+def test_lu_factor_and_lu_solve_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = rng(0).standard_normal((2, 5, 5)), rng(1).standard_normal((2, 5, 3))
+    lu, piv = LA.lu_factor(pt(a))
+    tlu, tpiv = torch.linalg.lu_factor(torch.tensor(a))
+    np.testing.assert_allclose(lu.numpy(), tlu.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(piv.numpy(), tpiv.numpy())
+    for left in (True, False):
+        for adjoint in (False, True):
+            rhs = b if left else np.swapaxes(b, -1, -2)
+            got = LA.lu_solve(lu, piv, pt(rhs), left=left, adjoint=adjoint).numpy()
+            ref = torch.linalg.lu_solve(tlu, tpiv, torch.tensor(rhs), left=left, adjoint=adjoint).numpy()
+            np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+    lu_g = pt(lu.numpy(), requires_grad=True)
+    assert gradcheck(lambda m, r: LA.lu_solve(m, piv, r), (lu_g, _req(b)))
+    assert gradcheck(lambda m, r: LA.lu_solve(m, piv, r, adjoint=True), (lu_g, _req(b)))
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left", [False, True])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular_matches_torch(upper, left, unit):
+    torch = pytest.importorskip("torch")
+    a = rng(2).standard_normal((2, 4, 4)) + 4 * np.eye(4)
+    b = rng(3).standard_normal((2, 4, 3) if left else (2, 3, 4))
+    got = LA.solve_triangular(pt(a), pt(b), upper=upper, left=left, unitriangular=unit).numpy()
+    ref = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=upper, left=left,
+                                        unitriangular=unit).numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_matrix_power_multi_dot_cond_diagonal_vecdot():
+    torch = pytest.importorskip("torch")
+    a = well_conditioned(4, (2,))
+    t = torch.tensor(a)
+    for n in (-3, -1, 0, 1, 2, 5):
+        np.testing.assert_allclose(LA.matrix_power(pt(a), n).numpy(), torch.linalg.matrix_power(t, n).numpy(),
+                                   rtol=1e-10, atol=1e-12)
+    for p in (None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf):
+        np.testing.assert_allclose(LA.cond(pt(a), p).numpy(), torch.linalg.cond(t, p).numpy(), rtol=1e-10)
+    for off in (-2, 0, 1, 5):
+        np.testing.assert_allclose(LA.diagonal(pt(a), offset=off).numpy(),
+                                   torch.linalg.diagonal(t, offset=off).numpy())
+    np.testing.assert_allclose(LA.diagonal(pt(a), dim1=0, dim2=2).numpy(),
+                               torch.linalg.diagonal(t, dim1=0, dim2=2).numpy())
+    chain = [rng(i).standard_normal(s) for i, s in enumerate([(3,), (3, 5), (5, 2), (2, 4)])]
+    np.testing.assert_allclose(LA.multi_dot([pt(c) for c in chain]).numpy(),
+                               torch.linalg.multi_dot([torch.tensor(c) for c in chain]).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(LA.vecdot(pt(a), pt(a[0])).numpy(),
+                               torch.linalg.vecdot(t, t[0]).numpy(), rtol=1e-12)
+    assert gradcheck(lambda m: LA.matrix_power(m, -2), (_req(a),))
+    assert gradcheck(lambda m: LA.cond(m), (_req(a),))
+    with pytest.raises(RuntimeError, match="at least 2 tensors"):
+        LA.multi_dot([pt(a[0])])
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        LA.multi_dot([pt(chain[1]), pt(chain[1])])
