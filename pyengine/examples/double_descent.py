@@ -130,7 +130,7 @@ def plot(rows, n, seeds, path, title):
         ax.set_yscale(scale)
         ax.set(xlabel=f"features / samples p/n  (n = {n})", ylabel=label)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
