@@ -296,13 +296,15 @@ void complete_orthonormal_rows(double* rows, int64_t len, int64_t have, int64_t 
 void one_sided_jacobi(double* ct, int64_t n, int64_t m, double* vt) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) vt[i * n + j] = i == j ? 1.0 : 0.0;
+  std::vector<double> norm2(n);  // squared column norms, recomputed each sweep, updated per rotation
   for (int sweep = 0; sweep < 80; ++sweep) {
+    for (int64_t j = 0; j < n; ++j) norm2[j] = dot(ct + j * m, ct + j * m, m);
     bool rotated = false;
     for (int64_t p = 0; p < n; ++p)
       for (int64_t q = p + 1; q < n; ++q) {
         double* wp = ct + p * m;
         double* wq = ct + q * m;
-        const double alpha = dot(wp, wp, m), beta = dot(wq, wq, m), gamma = dot(wp, wq, m);
+        const double alpha = norm2[p], beta = norm2[q], gamma = dot(wp, wq, m);
         if (gamma == 0.0 || std::fabs(gamma) <= kEps * std::sqrt(alpha * beta)) continue;
         if (!std::isfinite(gamma)) continue;
         rotated = true;
@@ -315,6 +317,8 @@ void one_sided_jacobi(double* ct, int64_t n, int64_t m, double* vt) {
           wp[i] = c * x - s * y;
           wq[i] = s * x + c * y;
         }
+        norm2[p] = std::max(alpha - t * gamma, 0.0);  // the rotation moves t * gamma between the two
+        norm2[q] = beta + t * gamma;
         double* vp = vt + p * n;
         double* vq = vt + q * n;
         for (int64_t i = 0; i < n; ++i) {

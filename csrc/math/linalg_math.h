@@ -1,6 +1,6 @@
 // The small dense factorizations both backends run per matrix (ops/linalg_solvers.h): LU with
-// partial pivoting, the triangular solves on it, and Cholesky. Row-major n x n matrices; every
-// sum accumulates in double. The CPU kernels call these on double working copies, the CUDA
+// partial pivoting, the triangular solves on it, and Cholesky. Row-major n x n matrices; the
+// factorizations accumulate in double. The CPU kernels call these on double working copies, the CUDA
 // kernels in place on the device buffer (one thread per matrix), so the math is written once.
 #pragma once
 #include <cmath>
@@ -49,22 +49,27 @@ PE_HOST_DEVICE inline int64_t lu_factor(T* a, int64_t n, int64_t* piv) {
   return info;
 }
 
-// B (n x r) = A^-1 B from lu_factor's result: the row swaps, then L (unit) and U substitution.
+// B (n x r) = A^-1 B from lu_factor's result: the row swaps, then L (unit) and U substitution,
+// row by row so the innermost loop runs along B's contiguous rows (in B's precision: the CPU
+// calls this on double copies).
 template <class T>
 PE_HOST_DEVICE inline void lu_solve(const T* lu, const int64_t* piv, T* b, int64_t n, int64_t r) {
   for (int64_t k = 0; k < n; ++k)
     if (piv[k] != k) swap_rows(b, k, piv[k], r);
-  for (int64_t j = 0; j < r; ++j) {
-    for (int64_t i = 0; i < n; ++i) {
-      double s = static_cast<double>(b[i * r + j]);
-      for (int64_t k = 0; k < i; ++k) s -= static_cast<double>(lu[i * n + k]) * static_cast<double>(b[k * r + j]);
-      b[i * r + j] = static_cast<T>(s);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < i; ++k) {
+      const T l = lu[i * n + k];
+      if (l != T(0))
+        for (int64_t j = 0; j < r; ++j) b[i * r + j] -= l * b[k * r + j];
     }
-    for (int64_t i = n - 1; i >= 0; --i) {
-      double s = static_cast<double>(b[i * r + j]);
-      for (int64_t k = i + 1; k < n; ++k) s -= static_cast<double>(lu[i * n + k]) * static_cast<double>(b[k * r + j]);
-      b[i * r + j] = static_cast<T>(s / static_cast<double>(lu[i * n + i]));
+  for (int64_t i = n - 1; i >= 0; --i) {
+    for (int64_t k = i + 1; k < n; ++k) {
+      const T u = lu[i * n + k];
+      if (u != T(0))
+        for (int64_t j = 0; j < r; ++j) b[i * r + j] -= u * b[k * r + j];
     }
+    const T inv = T(1) / lu[i * n + i];
+    for (int64_t j = 0; j < r; ++j) b[i * r + j] *= inv;
   }
 }
 
