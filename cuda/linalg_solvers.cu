@@ -4,7 +4,7 @@
 //    CPU kernels' too). Batched small systems are the GPU's case; a large single matrix gets one
 //    thread (a blocked, block-per-matrix version is the next step).
 //  - QR, eigh and SVD are host-staged: the launcher copies the batch to host memory, runs the CPU
-//    kernel of the same slot (Householder QR, Jacobi eigh/SVD) and copies the results back -
+//    kernel of the same slot (Householder QR, tridiagonal-QL eigh, Jacobi SVD) and copies the results back -
 //    MAGMA's hybrid scheme for these sequential, rotation-heavy factorizations. The copies are
 //    synchronous, so results are ready when the launcher returns, like every launcher.
 #include <cstdint>

@@ -570,3 +570,18 @@ def test_matrix_power_multi_dot_cond_diagonal_vecdot():
         LA.multi_dot([pt(a[0])])
     with pytest.raises(RuntimeError, match="cannot be multiplied"):
         LA.multi_dot([pt(chain[1]), pt(chain[1])])
+
+
+def test_eigh_and_svd_degenerate_inputs():
+    for a in (np.eye(5), np.zeros((5, 5)), np.diag([3.0, -1.0, 3.0, 0.0, 2.0]), np.ones((6, 6)),
+              np.diag(np.ones(4), 1) + np.diag(np.ones(4), -1)):
+        w, v = (t.numpy() for t in LA.eigh(pt(a)))
+        np.testing.assert_allclose(w, np.linalg.eigvalsh(a), atol=1e-12)
+        np.testing.assert_allclose(v.T @ v, np.eye(len(a)), atol=1e-12)
+        np.testing.assert_allclose((v * w) @ v.T, a, atol=1e-12)
+        u, s, vh = (t.numpy() for t in LA.svd(pt(a)))
+        np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-12)
+        np.testing.assert_allclose((u * s) @ vh, a, atol=1e-12)
+    nan = np.full((3, 3), np.nan)  # no hang, no crash: NaN out
+    assert np.isnan(LA.eigvalsh(pt(nan)).numpy()).all()
+    assert np.isnan(LA.svdvals(pt(nan)).numpy()).any()

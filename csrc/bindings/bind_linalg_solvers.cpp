@@ -14,7 +14,7 @@ void bind_linalg_solvers(py::module_& m) {
   m.def("linalg_qr", &ops::linalg_qr, py::arg("A"), py::arg("mode") = "reduced", release_gil(),
         "(Q, R) by Householder reflections; mode 'reduced', 'complete' or 'r' (Q empty)");
   m.def("linalg_eigh", &ops::linalg_eigh, py::arg("A"), py::arg("UPLO") = "L", py::arg("compute_v") = true,
-        release_gil(), "(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix (Jacobi)");
+        release_gil(), "(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix (tridiagonal QL)");
   m.def("linalg_svd", &ops::linalg_svd, py::arg("A"), py::arg("full_matrices") = true,
         py::arg("compute_uv") = true, release_gil(), "(U, S descending, Vh) by one-sided Jacobi");
 }

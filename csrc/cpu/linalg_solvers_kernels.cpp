@@ -5,8 +5,7 @@
 //   LU, solve, Cholesky: math/linalg_math.h (shared with the CUDA kernels).
 //   QR        Householder reflections (LAPACK's sign convention: R's diagonal may be negative);
 //             Q formed by applying the reflectors to the identity's first columns.
-//   eigh      cyclic Jacobi rotations (accurate to the last bits of small eigenvalues; O(n^3) per
-//             sweep, about 6-10 sweeps).
+//   eigh      Householder tridiagonalization and the implicit QL iteration (EISPACK tred2/tql2).
 //   SVD       one-sided (Hestenes) Jacobi on the columns; a tall matrix is first reduced to its
 //             square R factor by QR (U = Q U_R through the GEMM), a wide one is transposed.
 // These are straightforward O(n^3) loops (no blocking beyond the GEMM that forms U): fast
@@ -192,48 +191,133 @@ void qr(const ops::QrArgs& a) {
 }
 
 // ---------------------------------------------------------------- symmetric eigendecomposition
-// Cyclic Jacobi: rotate away each off-diagonal a[p][q] in turn until the off-diagonal part is
-// below eps * ||A||_F. On return a's diagonal holds the eigenvalues and v (row-major, n x n) the
-// eigenvectors as columns, unsorted.
-void jacobi_eigh(double* a, double* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) v[i * n + j] = i == j ? 1.0 : 0.0;
-  double fro2 = 0;
-  for (int64_t i = 0; i < n * n; ++i) fro2 += a[i] * a[i];
-  if (!(fro2 > 0.0) || !std::isfinite(fro2)) return;
-  // An entry is negligible beside its two diagonal entries (what keeps small eigenvalues
-  // accurate) or beside the whole matrix (what ends the sweeps when a diagonal entry is zero).
-  const double negligible = 1e-2 * kEps * std::sqrt(fro2);
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    bool rotated = false;
-    for (int64_t p = 0; p < n; ++p)
-      for (int64_t q = p + 1; q < n; ++q) {
-        const double apq = a[p * n + q];
-        if (std::fabs(apq) <= negligible || std::fabs(apq) <= kEps * std::sqrt(std::fabs(a[p * n + p] * a[q * n + q])))
-          continue;
-        rotated = true;
-        const double theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-        const double t = std::fabs(theta) > 1e150 ? 0.5 / theta
-                                                   : std::copysign(1.0, theta) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
-        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
-        for (int64_t k = 0; k < n; ++k) {  // columns p, q: A J
-          const double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (int64_t k = 0; k < n; ++k) {  // rows p, q: J^T (A J)
-          const double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        a[p * n + q] = a[q * n + p] = 0.0;
-        for (int64_t k = 0; k < n; ++k) {
-          const double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
+// Householder reduction to tridiagonal form, then the implicit QL iteration with Wilkinson
+// shifts (EISPACK's tred2 / tql2, as in JAMA). v: in, the symmetric matrix (row-major, n x n);
+// out, the eigenvectors as columns. d: the eigenvalues, unsorted. e: scratch (n).
+void tridiagonalize(double* v, int64_t n, double* d, double* e) {
+  auto V = [&](int64_t i, int64_t j) -> double& { return v[i * n + j]; };
+  for (int64_t j = 0; j < n; ++j) d[j] = V(n - 1, j);
+  for (int64_t i = n - 1; i > 0; --i) {
+    double scale = 0.0, h = 0.0;
+    for (int64_t k = 0; k < i; ++k) scale += std::fabs(d[k]);
+    if (scale == 0.0) {
+      e[i] = d[i - 1];
+      for (int64_t j = 0; j < i; ++j) {
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
+        V(j, i) = 0.0;
       }
-    if (!rotated) break;
+    } else {
+      for (int64_t k = 0; k < i; ++k) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      double f = d[i - 1];
+      double g = std::sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (int64_t j = 0; j < i; ++j) e[j] = 0.0;
+      for (int64_t j = 0; j < i; ++j) {
+        f = d[j];
+        V(j, i) = f;
+        g = e[j] + V(j, j) * f;
+        for (int64_t k = j + 1; k <= i - 1; ++k) {
+          g += V(k, j) * d[k];
+          e[k] += V(k, j) * f;
+        }
+        e[j] = g;
+      }
+      f = 0.0;
+      for (int64_t j = 0; j < i; ++j) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const double hh = f / (h + h);
+      for (int64_t j = 0; j < i; ++j) e[j] -= hh * d[j];
+      for (int64_t j = 0; j < i; ++j) {
+        f = d[j];
+        g = e[j];
+        for (int64_t k = j; k <= i - 1; ++k) V(k, j) -= (f * e[k] + g * d[k]);
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
+      }
+    }
+    d[i] = h;
+  }
+  for (int64_t i = 0; i < n - 1; ++i) {  // accumulate the transformations
+    V(n - 1, i) = V(i, i);
+    V(i, i) = 1.0;
+    const double h = d[i + 1];
+    if (h != 0.0) {
+      for (int64_t k = 0; k <= i; ++k) d[k] = V(k, i + 1) / h;
+      for (int64_t j = 0; j <= i; ++j) {
+        double g = 0.0;
+        for (int64_t k = 0; k <= i; ++k) g += V(k, i + 1) * V(k, j);
+        for (int64_t k = 0; k <= i; ++k) V(k, j) -= g * d[k];
+      }
+    }
+    for (int64_t k = 0; k <= i; ++k) V(k, i + 1) = 0.0;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    d[j] = V(n - 1, j);
+    V(n - 1, j) = 0.0;
+  }
+  V(n - 1, n - 1) = 1.0;
+  e[0] = 0.0;
+}
+
+void tridiagonal_ql(double* v, int64_t n, double* d, double* e) {
+  auto V = [&](int64_t i, int64_t j) -> double& { return v[i * n + j]; };
+  for (int64_t i = 1; i < n; ++i) e[i - 1] = e[i];
+  e[n - 1] = 0.0;
+  double f = 0.0, tst1 = 0.0;
+  for (int64_t l = 0; l < n; ++l) {
+    tst1 = std::max(tst1, std::fabs(d[l]) + std::fabs(e[l]));
+    int64_t m = l;
+    while (m < n - 1 && !(std::fabs(e[m]) <= kEps * tst1)) ++m;  // e[n-1] == 0 ends the search
+    if (m > l) {
+      for (int iter = 0; iter < 100; ++iter) {
+        double g = d[l];
+        double p = (d[l + 1] - g) / (2.0 * e[l]);
+        double r = std::hypot(p, 1.0);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const double dl1 = d[l + 1];
+        double h = g - d[l];
+        for (int64_t i = l + 2; i < n; ++i) d[i] -= h;
+        f += h;
+        p = d[m];
+        double c = 1.0, c2 = 1.0, c3 = 1.0, s = 0.0, s2 = 0.0;
+        const double el1 = e[l + 1];
+        for (int64_t i = m - 1; i >= l; --i) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = std::hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          for (int64_t k = 0; k < n; ++k) {
+            h = V(k, i + 1);
+            V(k, i + 1) = s * V(k, i) + c * h;
+            V(k, i) = c * V(k, i) - s * h;
+          }
+        }
+        p = -s * s2 * c3 * el1 * e[l] / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+        if (!(std::fabs(e[l]) > kEps * tst1)) break;
+      }
+    }
+    d[l] += f;
+    e[l] = 0.0;
   }
 }
 
@@ -241,21 +325,24 @@ void eigh(const ops::EighArgs& a) {
   const int64_t n = a.n, nn = n * n;
   with_type(a.dtype, [&](auto tag) {
     using T = decltype(tag);
-    parallel_for(a.batch, std::max<int64_t>(nn * n * 8, 1), [&](int64_t begin, int64_t end) {
-      Mat w(nn), v(nn), vs(nn), vals(n);
+    parallel_for(a.batch, std::max<int64_t>(nn * n * 4, 1), [&](int64_t begin, int64_t end) {
+      Mat v(nn), vs(nn), d(n), e(n), vals(n);
       std::vector<int64_t> order(n);
       for (int64_t b = begin; b < end; ++b) {
-        load<T>(a.a, b * nn, nn, w.data());
+        load<T>(a.a, b * nn, nn, v.data());
         for (int64_t i = 0; i < n; ++i)  // symmetric from the named triangle
           for (int64_t j = i + 1; j < n; ++j) {
-            const double x = a.upper ? w[i * n + j] : w[j * n + i];
-            w[i * n + j] = w[j * n + i] = x;
+            const double x = a.upper ? v[i * n + j] : v[j * n + i];
+            v[i * n + j] = v[j * n + i] = x;
           }
-        jacobi_eigh(w.data(), v.data(), n);
+        if (n > 0) {
+          tridiagonalize(v.data(), n, d.data(), e.data());
+          tridiagonal_ql(v.data(), n, d.data(), e.data());
+        }
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return w[x * n + x] < w[y * n + y]; });
+        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] < d[y]; });
         for (int64_t c = 0; c < n; ++c) {
-          vals[c] = w[order[c] * n + order[c]];
+          vals[c] = d[order[c]];
           for (int64_t r = 0; r < n; ++r) vs[r * n + c] = v[r * n + order[c]];
         }
         store<T>(vals.data(), n, a.w, b * n);

@@ -1,5 +1,5 @@
 """pyengine.linalg: torch.linalg on pyengine's own kernels (csrc/ops/linalg_solvers.h: LU with
-partial pivoting, Cholesky, Householder QR, Jacobi eigh, one-sided Jacobi SVD), with gradients
+partial pivoting, Cholesky, Householder QR, tridiagonal-QL eigh, one-sided Jacobi SVD), with gradients
 written as pyengine ops (so double backward works). On CUDA tensors
 the CUDA launchers (cuda/linalg_solvers.cu) stage the data through host memory and run the
 same CPU kernels."""
