@@ -193,9 +193,13 @@ void qr(const ops::QrArgs& a) {
 // ---------------------------------------------------------------- symmetric eigendecomposition
 // Householder reduction to tridiagonal form, then the implicit QL iteration with Wilkinson
 // shifts (EISPACK's tred2 / tql2, as in JAMA). v: in, the symmetric matrix (row-major, n x n);
-// out, the eigenvectors as columns. d: the eigenvalues, unsorted. e: scratch (n).
+// out, the reduction's orthogonal factor, its columns stored as rows. d, e: the tridiagonal's
+// diagonal and off-diagonal; after tridiagonal_ql, d holds the eigenvalues (unsorted).
 void tridiagonalize(double* v, int64_t n, double* d, double* e) {
-  auto V = [&](int64_t i, int64_t j) -> double& { return v[i * n + j]; };
+  // V(i, j) is stored at v[j * n + i] (column-major, as the Algol/Fortran original runs its
+  // inner loops down columns): a symmetric input reads the same, every inner loop is contiguous,
+  // and on return row j of the buffer holds eigenvector j, the layout tridiagonal_ql rotates.
+  auto V = [&](int64_t i, int64_t j) -> double& { return v[j * n + i]; };
   for (int64_t j = 0; j < n; ++j) d[j] = V(n - 1, j);
   for (int64_t i = n - 1; i > 0; --i) {
     double scale = 0.0, h = 0.0;
@@ -268,8 +272,9 @@ void tridiagonalize(double* v, int64_t n, double* d, double* e) {
   e[0] = 0.0;
 }
 
-void tridiagonal_ql(double* v, int64_t n, double* d, double* e) {
-  auto V = [&](int64_t i, int64_t j) -> double& { return v[i * n + j]; };
+// vt: the eigenvectors as ROWS (the transpose of tridiagonalize's v), so each rotation runs
+// along two contiguous rows.
+void tridiagonal_ql(double* vt, int64_t n, double* d, double* e) {
   for (int64_t i = 1; i < n; ++i) e[i - 1] = e[i];
   e[n - 1] = 0.0;
   double f = 0.0, tst1 = 0.0;
@@ -304,10 +309,12 @@ void tridiagonal_ql(double* v, int64_t n, double* d, double* e) {
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          double* row_i = vt + i * n;
+          double* row_next = vt + (i + 1) * n;
           for (int64_t k = 0; k < n; ++k) {
-            h = V(k, i + 1);
-            V(k, i + 1) = s * V(k, i) + c * h;
-            V(k, i) = c * V(k, i) - s * h;
+            const double x = row_i[k], y = row_next[k];
+            row_next[k] = s * x + c * y;
+            row_i[k] = c * x - s * y;
           }
         }
         p = -s * s2 * c3 * el1 * e[l] / dl1;
@@ -336,14 +343,14 @@ void eigh(const ops::EighArgs& a) {
             v[i * n + j] = v[j * n + i] = x;
           }
         if (n > 0) {
-          tridiagonalize(v.data(), n, d.data(), e.data());
+          tridiagonalize(v.data(), n, d.data(), e.data());  // v now holds vectors as rows
           tridiagonal_ql(v.data(), n, d.data(), e.data());
         }
         std::iota(order.begin(), order.end(), 0);
         std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[x] < d[y]; });
         for (int64_t c = 0; c < n; ++c) {
           vals[c] = d[order[c]];
-          for (int64_t r = 0; r < n; ++r) vs[r * n + c] = v[r * n + order[c]];
+          for (int64_t r = 0; r < n; ++r) vs[r * n + c] = v[order[c] * n + r];
         }
         store<T>(vals.data(), n, a.w, b * n);
         if (a.v != nullptr) store<T>(vs.data(), nn, a.v, b * nn);
