@@ -585,3 +585,16 @@ def test_eigh_and_svd_degenerate_inputs():
     nan = np.full((3, 3), np.nan)  # no hang, no crash: NaN out
     assert np.isnan(LA.eigvalsh(pt(nan)).numpy()).all()
     assert np.isnan(LA.svdvals(pt(nan)).numpy()).any()
+
+
+def test_ex_variants_and_lu_solve_are_differentiable():
+    a = well_conditioned(3, (2,))
+    assert gradcheck(lambda m: LA.inv_ex(m).inverse, (_req(a),))
+    assert gradcheck(lambda x: LA.cholesky_ex(x @ x.mT + 3 * pe.eye(3, dtype=pe.float64)).L, (_req(a),))
+    from pyengine.autograd import forward_ad as fwAD
+    lu, piv = LA.lu_factor(pt(a))
+    b, t = rng(1).standard_normal((2, 3, 2)), rng(2).standard_normal((2, 3, 2))
+    with fwAD.dual_level():
+        x = LA.lu_solve(lu, piv, fwAD.make_dual(pt(b), pt(t)))
+        tangent = fwAD.unpack_dual(x).tangent.numpy()
+    np.testing.assert_allclose(tangent, np.linalg.solve(a, t), rtol=1e-10)

@@ -80,8 +80,11 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     check_square("linalg.cholesky_ex", A)
     src = mT(A) if upper else A
     l, info = _C.linalg_cholesky(src._impl)
+    info = wrap(info)
+    if _records(A) and not bool(info.any()):  # every factorization succeeded: the differentiable path
+        return _CholeskyEx(cholesky(A, upper=upper), info)
     l = wrap(l)
-    return _CholeskyEx(mT(l) if upper else l, wrap(info))
+    return _CholeskyEx(mT(l) if upper else l, info)
 
 
 _CholeskyEx = namedtuple("linalg_cholesky_ex", ["L", "info"])

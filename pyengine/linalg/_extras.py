@@ -5,6 +5,7 @@ import math
 from collections import namedtuple
 
 from .. import _C
+from ..autograd import _dual_state
 from ..autograd.grad_mode import is_grad_enabled
 from ._norms import matrix_norm
 from ._decompositions import svdvals
@@ -67,7 +68,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
                            f"{B.shape[-2]}x{B.shape[-1]})")
     batch = tuple(LU.shape[:-2])
     b = B.expand(batch + tuple(B.shape[-2:])) if tuple(B.shape[:-2]) != batch else B
-    records = is_grad_enabled() and (LU.requires_grad or B.requires_grad)
+    records = (is_grad_enabled() and (LU.requires_grad or B.requires_grad)) or bool(_dual_state.tangents)
     if not adjoint and not records:  # the kernel: row swaps and both substitutions in one pass
         return wrap(_C.linalg_lu_solve(LU._impl, (pivots - 1)._impl, b._impl))
     upper, lower = LU.triu(), LU.tril(-1) + eye_like(LU)

@@ -14,7 +14,7 @@ from collections import namedtuple
 from .. import _C
 from ..autograd.function import Function
 from ..ops.shape import broadcast_shapes
-from ._decompositions import eigh, svd, svdvals
+from ._decompositions import _records, eigh, svd, svdvals
 from ._util import (LinAlgError, check_float, check_matrix, check_square, diagonal, eye_like, mT, raise_from_info,
                     wrap, zeros)
 
@@ -125,8 +125,11 @@ def inv_ex(A, *, check_errors=False, out=None):
         y = inv(A)
         return _InvEx(y, zeros(tuple(A.shape[:-2]), A).to("int64"))
     lu, piv, info = _C.linalg_lu_factor(A._impl)
+    info = wrap(info)
+    if _records(A) and not bool(info.any()):  # every matrix invertible: the differentiable path
+        return _InvEx(inv(A), info)
     y = _C.linalg_lu_solve(lu, piv, eye_like(A).expand(tuple(A.shape))._impl)
-    return _InvEx(wrap(y), wrap(info))
+    return _InvEx(wrap(y), info)
 
 
 _InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
