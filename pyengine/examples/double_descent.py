@@ -45,7 +45,8 @@ def load_fashion(test_size):
     prepare = lambda images: images.reshape(len(images), -1).astype(np.float64) / 255.0  # noqa: E731
     x_train, x_test = prepare(train.data), prepare(test.data[:test_size])
     mean, std = x_train.mean(), x_train.std()
-    return (x_train - mean) / std, np.asarray(train.targets), (x_test - mean) / std, np.asarray(test.targets[:test_size])
+    y_train, y_test = np.asarray(train.targets), np.asarray(test.targets[:test_size])
+    return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
 
 def random_features(x, w):

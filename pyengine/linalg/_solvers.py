@@ -14,17 +14,17 @@ from collections import namedtuple
 from .. import _C
 from ..autograd.function import Function
 from ..ops.shape import broadcast_shapes
-from ._decompositions import _records, eigh, svd, svdvals
-from ._util import (LinAlgError, check_float, check_matrix, check_square, diagonal, eye_like, mT, raise_from_info,
+from ._decompositions import _records, eigh, svdvals
+from ._util import (check_float, check_matrix, check_square, diagonal, eye_like, mT, raise_from_info,
                     wrap, zeros)
 
 _EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
 
 
-def _lu(a, fn, message):
-    """(LU, pivots) of a, raising LinAlgError(message) when a is singular."""
+def _lu(a, message):
+    """(LU, pivots) of a, raising LinAlgError(message(where, k)) when a is singular."""
     lu, piv, info = _C.linalg_lu_factor(a._impl)
-    raise_from_info(info, lambda where, k: message(where, k))
+    raise_from_info(info, message)
     return lu, piv
 
 
@@ -38,7 +38,7 @@ class SolveFn(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        lu, piv = _lu(a, "linalg.solve", _singular_solve)
+        lu, piv = _lu(a, _singular_solve)
         x = _C.linalg_lu_solve(lu, piv, b._impl)
         ctx.save_for_backward(a, x)
         return x
@@ -91,7 +91,7 @@ def solve(A, B, *, left=True, out=None):
 class InvFn(Function):
     @staticmethod
     def forward(ctx, a):
-        lu, piv = _lu(a, "linalg.inv", lambda where, k: (
+        lu, piv = _lu(a, lambda where, k: (
             f"linalg.inv: {where}The diagonal element {k} is zero, the inversion could not be completed because "
             f"the input matrix is singular."))
         ident = eye_like(a).expand(tuple(a.shape))
