@@ -77,6 +77,16 @@ from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsi
 from . import random  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial,  # noqa: E402
                      normal, seed, set_rng_state)
+from . import linalg  # noqa: E402
+from .linalg import det, logdet, pinverse, slogdet  # noqa: E402
+from .linalg import inv as inverse  # noqa: E402
+from .linalg._decompositions import cholesky as _linalg_cholesky  # noqa: E402
+
+
+def cholesky(input, upper=False):
+    """torch.cholesky: the Cholesky factor (lower, or upper with upper=True)."""
+    return _linalg_cholesky(input, upper=upper)
+
 
 # Last: `int` names the dtype from here on, as torch.int does (nothing above may call int()).
 int = int32  # noqa: A001

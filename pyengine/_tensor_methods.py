@@ -539,3 +539,29 @@ def _attach_random():
 
 
 _attach_random()
+
+
+# linear algebra (pyengine.linalg): the methods PyTorch's Tensor has
+def _linalg_method(name, fn_name=None):
+    def method(self, *args, **kwargs):
+        from . import linalg
+        return getattr(linalg, fn_name or name)(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"pyengine.linalg.{fn_name or name} of this tensor."
+    return method
+
+
+T.det = _linalg_method("det")
+T.slogdet = _linalg_method("slogdet")
+T.logdet = _linalg_method("logdet")
+T.inverse = _linalg_method("inverse", "inv")
+T.pinverse = _linalg_method("pinverse")
+
+
+def _cholesky_method(self, upper=False):
+    """torch.Tensor.cholesky: the Cholesky factor (lower, or upper with upper=True)."""
+    from .linalg import cholesky
+    return cholesky(self, upper=upper)
+
+
+T.cholesky = _cholesky_method

@@ -15,9 +15,12 @@ from pyengine.data import DataLoader, TensorDataset
 from pyengine.examples import _cli, _training
 
 EXAMPLES = ["mlp", "cnn", "resnet", "linreg", "hitters", "nyse", "imdb", "charlm", "seq2seq", "attention", "transformer",
-            "gnn", "lottery", "autoencoder"]
+            "gnn", "lottery", "autoencoder", "double_descent"]
 # the option that counts training passes in each, and the examples that take --models
-EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "gnn": "--node-epochs"}
+EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "gnn": "--node-epochs",
+          "double_descent": "--seeds"}  # double descent trains no epochs: its repetitions count instead
+# console commands whose name is not the module's (a module name cannot hold a dash)
+COMMANDS = {"double_descent": "double-descent"}
 MODELS = {"mlp": "logreg,mlp,mlp-l2,mlp-dropout", "resnet": "plain,residual", "imdb": "bow,rnn,lstm",
           "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising"}
 
@@ -41,7 +44,7 @@ def test_help_shows_the_whole_first_paragraph_and_every_default(name, capsys):
     flat = " ".join(out.split())
     first_paragraph = " ".join(module.__doc__.strip().split("\n\n")[0].split())
     assert first_paragraph.endswith(".") and first_paragraph in flat  # whole sentences, not the first line
-    assert f"usage: pyengine-{name} " in out and "--version" in out
+    assert f"usage: pyengine-{COMMANDS.get(name, name)} " in out and "--version" in out
     options = [line.split()[0] for line in out.splitlines() if line.startswith("  --")]
     assert len(options) >= 5
     parser_defaults = flat.count("(default")
@@ -51,7 +54,7 @@ def test_help_shows_the_whole_first_paragraph_and_every_default(name, capsys):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_version_prints_pyengines_version(name, capsys):
     code, out, _ = _exit(example(name).main, ["--version"], capsys)
-    assert code == 0 and out == f"pyengine-{name} (pyengine {pe.__version__})\n"
+    assert code == 0 and out == f"pyengine-{COMMANDS.get(name, name)} (pyengine {pe.__version__})\n"
 
 
 def test_help_and_version_as_commands(tmp_path):
