@@ -21,22 +21,28 @@ from ._worker import _RESUMED, ExceptionWrapper, _IterableEnd, _Resume, worker_l
 _POLL_INTERVAL = 0.5
 
 
-def _shutdown(workers, index_queues, result_queue):
-    """Stop the workers (asking first, then terminating those that do not stop) and close queues."""
+def _shutdown(workers, index_queues, result_queue, done_event, grace=5.0):
+    """Stop the workers (asking first, then terminating those not stopped within `grace`
+    seconds) and close the queues."""
+    done_event.set()
     for q in index_queues:
         try:
             q.put(None)
         except (OSError, ValueError):
             pass
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + grace
     for w in workers:
         w.join(timeout=max(0.0, deadline - time.monotonic()))
         if w.is_alive():
             w.terminate()
             w.join(timeout=1.0)
-    for q in (*index_queues, result_queue):
-        q.cancel_join_thread()
+    # The index queues' feeder threads finish now (their readers are gone, so nothing can block
+    # them), not at some later moment when their pipes' descriptor numbers may belong to the
+    # queues of the next loader.
+    for q in index_queues:
         q.close()
+        q.join_thread()
+    result_queue.close()
 
 
 def _death_note(worker):
@@ -64,19 +70,20 @@ class MultiProcessIter:
         base_seed = int(_RandomSource(loader.generator).for_pass().integers(0, 2 ** 62))
 
         self._result_queue = ctx.Queue()
+        self._done_event = ctx.Event()
         self._index_queues, self._workers = [], []
         for worker_id in range(self._num_workers):
             index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
             worker = ctx.Process(
                 target=worker_loop, daemon=True,
-                args=(loader.dataset, loader._iterable, index_queue, self._result_queue, loader._auto_collation,
-                      loader.collate_fn, loader.batch_size, loader.drop_last, base_seed + worker_id,
-                      loader.worker_init_fn, worker_id, self._num_workers, os.getpid()))
+                args=(loader.dataset, loader._iterable, index_queue, self._result_queue, self._done_event,
+                      loader._auto_collation, loader.collate_fn, loader.batch_size, loader.drop_last,
+                      base_seed + worker_id, loader.worker_init_fn, worker_id, self._num_workers, os.getpid()))
             worker.start()
             self._index_queues.append(index_queue)
             self._workers.append(worker)
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._index_queues, self._result_queue)
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._index_queues, self._result_queue,
+                                           self._done_event)
         self._start_pass()
 
     def _start_pass(self):
@@ -180,16 +187,22 @@ class MultiProcessIter:
                 dead = [w for i, w in enumerate(self._workers)
                         if (all_workers or self._workers_status[i]) and not w.is_alive()]
                 if dead:
-                    self._finalizer()
+                    self._abort()
                     raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(str(w.pid) for w in dead)}) exited "
                                        f"unexpectedly ({'; '.join(_death_note(w) for w in dead)})") from None
                 if self._timeout > 0 and time.monotonic() - start >= self._timeout:
-                    self._finalizer()
+                    self._abort()
                     raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
                 continue
             except (OSError, ValueError, EOFError) as e:  # the queue was closed under us
                 raise RuntimeError(f"DataLoader worker queue failed: {e}") from e
             return task_id, pickle.loads(payload)
+
+    def _abort(self):
+        """Shut down at once, without waiting for workers that may be stuck in user code."""
+        state = self._finalizer.detach()
+        if state is not None:
+            _shutdown(*state[2], grace=0.0)
 
     def __del__(self):
         finalizer = getattr(self, "_finalizer", None)

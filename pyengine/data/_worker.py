@@ -7,7 +7,7 @@ None), or None for an IterableDataset (take the next batch from the worker's ite
 the worker answers on the shared result queue with (task_id, pickled data), where data is the
 batch, an ExceptionWrapper, or _IterableEnd when its share of an IterableDataset is exhausted.
 _Resume (persistent workers, next epoch) restarts an iterable dataset's iterator and is answered
-with (_RESUMED, None); None stops the worker.
+with (_RESUMED, None); None stops the worker (done_event set: the loader is shutting down).
 """
 import pickle
 import queue
@@ -118,7 +118,7 @@ def _pickled(data, worker_id):
                                              "(pickling the batch for the main process)"))
 
 
-def worker_loop(dataset, iterable, index_queue, result_queue, auto_collation, collate_fn, batch_size,
+def worker_loop(dataset, iterable, index_queue, result_queue, done_event, auto_collation, collate_fn, batch_size,
                 drop_last, seed, init_fn, worker_id, num_workers, parent_pid):
     """The body of one worker process."""
     global _worker_info
@@ -143,7 +143,8 @@ def worker_loop(dataset, iterable, index_queue, result_queue, auto_collation, co
             task = index_queue.get(timeout=_STATUS_CHECK_INTERVAL)
         except queue.Empty:
             if os.getppid() != parent_pid:  # the main process is gone: nobody will read our results
-                break
+                result_queue.cancel_join_thread()
+                return
             continue
         if task is None:
             break
@@ -171,4 +172,11 @@ def worker_loop(dataset, iterable, index_queue, result_queue, auto_collation, co
         payload = _pickled(data, worker_id)
         result_queue.put((task_id, payload))
         del data, payload
-    result_queue.cancel_join_thread()
+    if done_event.is_set():  # the loader is shutting down: nobody reads the results any more
+        result_queue.cancel_join_thread()
+    else:
+        # Retired mid-pass (its share of an IterableDataset is done): flush what is buffered before
+        # exiting. A process that exits while its queue thread writes takes the result queue's
+        # cross-process write lock with it, and the other workers' results would never arrive.
+        result_queue.close()
+        result_queue.join_thread()
