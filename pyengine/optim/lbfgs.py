@@ -334,7 +334,8 @@ class LBFGS(Optimizer):
             try:
                 arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
             except (TypeError, ValueError) as e:
-                raise TypeError(f"loaded LBFGS state {name!r} is not a tensor or number: {value!r:.100} ({e})") from None
+                raise TypeError(f"loaded LBFGS state {name!r} is not a tensor or number: {value!r:.100} "
+                                f"({e})") from None
         if arr.dtype.kind != "f":
             raise TypeError(f"loaded LBFGS state {name!r} must hold floating-point numbers, got dtype {arr.dtype}")
         real = _scalar_type(p)
