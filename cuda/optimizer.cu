@@ -47,6 +47,30 @@ __global__ void adadelta_kernel(int64_t n, T* p, const T* g, T* sq, T* acc, Adad
   PE_GRID_STRIDE_LOOP(i, n) { adadelta_update<T, DECAY>(p[i], g[i], sq[i], acc[i], c); }
 }
 
+template <class T, Decay DECAY>
+__global__ void nadam_kernel(int64_t n, T* p, const T* g, T* m, T* v, NadamCoeffs<T> c) {
+  PE_GRID_STRIDE_LOOP(i, n) { nadam_update<T, DECAY>(p[i], g[i], m[i], v[i], c); }
+}
+
+template <class T, Decay DECAY, bool RECTIFY>
+__global__ void radam_kernel(int64_t n, T* p, const T* g, T* m, T* v, RadamCoeffs<T> c) {
+  PE_GRID_STRIDE_LOOP(i, n) { radam_update<T, DECAY, RECTIFY>(p[i], g[i], m[i], v[i], c); }
+}
+
+template <class T, bool DECAY>
+__global__ void adamax_kernel(int64_t n, T* p, const T* g, T* m, T* u, AdamaxCoeffs<T> c) {
+  PE_GRID_STRIDE_LOOP(i, n) { adamax_update<T, DECAY>(p[i], g[i], m[i], u[i], c); }
+}
+
+// One thread per element; each checks its own row's gradient for presence (rows are short:
+// embedding widths), so no thread waits on another.
+template <class T>
+__global__ void sparse_adam_kernel(int64_t n, int64_t cols, T* p, const T* g, T* m, T* v, SparseAdamCoeffs<T> c) {
+  PE_GRID_STRIDE_LOOP(i, n) {
+    if (row_present(g + (i / cols) * cols, cols)) sparse_adam_update(p[i], g[i], m[i], v[i], c);
+  }
+}
+
 template <class T>
 T* as(void* p) {
   return static_cast<T*>(p);
@@ -122,6 +146,54 @@ void adadelta(const ops::AdadeltaArgs& a) {
   });
 }
 
+void nadam(const ops::NadamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "nadam_step_", [&] {
+    using T = scalar_t;
+    const NadamCoeffs<T> c(a.o);
+    with_decay(adam_decay(a.o), [&](auto decay) {
+      auto* k = &nadam_kernel<T, decltype(decay)::value>;
+      PE_LAUNCH(k, blocks_for(a.n), kThreads, 0, a.n, as<T>(a.param), static_cast<const T*>(a.grad), as<T>(a.state1),
+                as<T>(a.state2), c);
+    });
+  });
+}
+
+void radam(const ops::RadamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "radam_step_", [&] {
+    using T = scalar_t;
+    const RadamCoeffs<T> c(a.o);
+    with_decay(adam_decay(a.o), [&](auto decay) {
+      with_flag(c.rectify, [&](auto rectify) {
+        auto* k = &radam_kernel<T, decltype(decay)::value, decltype(rectify)::value>;
+        PE_LAUNCH(k, blocks_for(a.n), kThreads, 0, a.n, as<T>(a.param), static_cast<const T*>(a.grad),
+                  as<T>(a.state1), as<T>(a.state2), c);
+      });
+    });
+  });
+}
+
+void adamax(const ops::AdamaxArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "adamax_step_", [&] {
+    using T = scalar_t;
+    const AdamaxCoeffs<T> c(a.o);
+    with_flag(a.o.weight_decay != 0, [&](auto decay) {
+      auto* k = &adamax_kernel<T, decltype(decay)::value>;
+      PE_LAUNCH(k, blocks_for(a.n), kThreads, 0, a.n, as<T>(a.param), static_cast<const T*>(a.grad),
+                as<T>(a.state1), as<T>(a.state2), c);
+    });
+  });
+}
+
+void sparse_adam(const ops::SparseAdamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "sparse_adam_step_", [&] {
+    using T = scalar_t;
+    const SparseAdamCoeffs<T> c(a.o);
+    auto* k = &sparse_adam_kernel<T>;
+    PE_LAUNCH(k, blocks_for(a.n), kThreads, 0, a.n, a.cols, as<T>(a.param), static_cast<const T*>(a.grad),
+              as<T>(a.state1), as<T>(a.state2), c);
+  });
+}
+
 }  // namespace
 
 PE_REGISTER_CUDA_KERNEL(ops::sgd_step_kernel, sgd);
@@ -129,5 +201,9 @@ PE_REGISTER_CUDA_KERNEL(ops::adam_step_kernel, adam);
 PE_REGISTER_CUDA_KERNEL(ops::rmsprop_step_kernel, rmsprop);
 PE_REGISTER_CUDA_KERNEL(ops::adagrad_step_kernel, adagrad);
 PE_REGISTER_CUDA_KERNEL(ops::adadelta_step_kernel, adadelta);
+PE_REGISTER_CUDA_KERNEL(ops::nadam_step_kernel, nadam);
+PE_REGISTER_CUDA_KERNEL(ops::radam_step_kernel, radam);
+PE_REGISTER_CUDA_KERNEL(ops::adamax_step_kernel, adamax);
+PE_REGISTER_CUDA_KERNEL(ops::sparse_adam_step_kernel, sparse_adam);
 
 }  // namespace pe::cuda

@@ -69,6 +69,57 @@ void bind_optim(py::module_& m) {
       py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("acc_delta"), py::arg("lr") = 1.0,
       py::arg("rho") = 0.9, py::arg("eps") = 1e-6, py::arg("weight_decay") = 0.0, py::arg("maximize") = false,
       release_gil(), "Adadelta update.");
+  m.def(
+      "nadam_step_",
+      [](const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double step,
+         double mu, double mu_next, double mu_product, double lr, double beta1, double beta2, double eps,
+         double weight_decay, bool decoupled, bool maximize) {
+        ops::nadam_step_(param, grad, exp_avg, exp_avg_sq,
+                         optim::NadamOptions{lr, beta1, beta2, eps, weight_decay, step, mu, mu_next, mu_product,
+                                             decoupled, maximize});
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("mu"),
+      py::arg("mu_next"), py::arg("mu_product"), py::arg("lr"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+      py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0, py::arg("decoupled") = false,
+      py::arg("maximize") = false, release_gil(),
+      "NAdam update; step counts this update (1 first); mu, mu_next are the momentum cache at step and "
+      "step + 1, mu_product the product of every mu up to and including this step's.");
+
+  m.def(
+      "radam_step_",
+      [](const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double step,
+         double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool maximize) {
+        ops::radam_step_(param, grad, exp_avg, exp_avg_sq,
+                         optim::RadamOptions{lr, beta1, beta2, eps, weight_decay, step, decoupled, maximize});
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("lr"),
+      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0,
+      py::arg("decoupled") = false, py::arg("maximize") = false, release_gil(),
+      "RAdam update; step counts this update (1 first).");
+
+  m.def(
+      "adamax_step_",
+      [](const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_inf, double step,
+         double lr, double beta1, double beta2, double eps, double weight_decay, bool maximize) {
+        ops::adamax_step_(param, grad, exp_avg, exp_inf,
+                          optim::AdamaxOptions{lr, beta1, beta2, eps, weight_decay, step, maximize});
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_inf"), py::arg("step"), py::arg("lr"),
+      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0,
+      py::arg("maximize") = false, release_gil(), "Adamax update; step counts this update (1 first).");
+
+  m.def(
+      "sparse_adam_step_",
+      [](const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double step,
+         double lr, double beta1, double beta2, double eps, bool maximize) {
+        ops::sparse_adam_step_(param, grad, exp_avg, exp_avg_sq,
+                               optim::SparseAdamOptions{lr, beta1, beta2, eps, step, maximize});
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("step"), py::arg("lr"),
+      py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("maximize") = false,
+      release_gil(),
+      "SparseAdam update of the rows (slices along dim 0) whose gradient has a nonzero element; the others "
+      "are left as they are. step counts this update (1 first).");
 }
 
 }  // namespace pe::bind

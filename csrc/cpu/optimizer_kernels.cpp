@@ -162,6 +162,88 @@ void adadelta(const ops::AdadeltaArgs& a) {
   });
 }
 
+template <class T, Decay DECAY>
+void nadam_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                 const NadamCoeffs<T> c) {
+  for (int64_t i = b; i < e; ++i) nadam_update<T, DECAY>(p[i], g[i], m[i], v[i], c);
+}
+
+template <class T, Decay DECAY, bool RECTIFY>
+void radam_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                 const RadamCoeffs<T> c) {
+  for (int64_t i = b; i < e; ++i) radam_update<T, DECAY, RECTIFY>(p[i], g[i], m[i], v[i], c);
+}
+
+template <class T, bool DECAY>
+void adamax_range(int64_t b, int64_t e, T* __restrict p, const T* __restrict g, T* __restrict m,
+                  T* __restrict u, const AdamaxCoeffs<T> c) {
+  for (int64_t i = b; i < e; ++i) adamax_update<T, DECAY>(p[i], g[i], m[i], u[i], c);
+}
+
+// Rows [b, e) of a rows x cols parameter; absent rows (all-zero gradient) are skipped.
+template <class T>
+void sparse_adam_rows(int64_t b, int64_t e, int64_t cols, T* __restrict p, const T* __restrict g,
+                      T* __restrict m, T* __restrict v, const SparseAdamCoeffs<T> c) {
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t o = r * cols;
+    if (!row_present(g + o, cols)) continue;
+    for (int64_t j = o; j < o + cols; ++j) sparse_adam_update(p[j], g[j], m[j], v[j], c);
+  }
+}
+
+// The slot entry points: the dtype picks T, the options the loop.
+void nadam(const ops::NadamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "nadam_step_", [&] {
+    using T = scalar_t;
+    const NadamCoeffs<T> c(a.o);
+    with_decay(adam_decay(a.o), [&](auto d) {
+      parallel_for(a.n, kStepCost, [&](int64_t b, int64_t e) {
+        nadam_range<T, decltype(d)::value>(b, e, as<T>(a.param), static_cast<const T*>(a.grad), as<T>(a.state1),
+                                           as<T>(a.state2), c);
+      });
+    });
+  });
+}
+
+void radam(const ops::RadamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "radam_step_", [&] {
+    using T = scalar_t;
+    const RadamCoeffs<T> c(a.o);
+    with_decay(adam_decay(a.o), [&](auto d) {
+      with_flag(c.rectify, [&](auto rectify) {
+        parallel_for(a.n, kStepCost, [&](int64_t b, int64_t e) {
+          radam_range<T, decltype(d)::value, decltype(rectify)::value>(
+              b, e, as<T>(a.param), static_cast<const T*>(a.grad), as<T>(a.state1), as<T>(a.state2), c);
+        });
+      });
+    });
+  });
+}
+
+void adamax(const ops::AdamaxArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "adamax_step_", [&] {
+    using T = scalar_t;
+    const AdamaxCoeffs<T> c(a.o);
+    with_flag(a.o.weight_decay != 0, [&](auto decay) {
+      parallel_for(a.n, kStepCost, [&](int64_t b, int64_t e) {
+        adamax_range<T, decltype(decay)::value>(b, e, as<T>(a.param), static_cast<const T*>(a.grad),
+                                                as<T>(a.state1), as<T>(a.state2), c);
+      });
+    });
+  });
+}
+
+void sparse_adam(const ops::SparseAdamArgs& a) {
+  PE_DISPATCH_FLOATING(a.dtype, "sparse_adam_step_", [&] {
+    using T = scalar_t;
+    const SparseAdamCoeffs<T> c(a.o);
+    parallel_for(a.rows, kStepCost * a.cols, [&](int64_t b, int64_t e) {
+      sparse_adam_rows<T>(b, e, a.cols, as<T>(a.param), static_cast<const T*>(a.grad), as<T>(a.state1),
+                          as<T>(a.state2), c);
+    });
+  });
+}
+
 }  // namespace
 
 PE_REGISTER_CPU_KERNEL(ops::sgd_step_kernel, sgd);
@@ -169,5 +251,9 @@ PE_REGISTER_CPU_KERNEL(ops::adam_step_kernel, adam);
 PE_REGISTER_CPU_KERNEL(ops::rmsprop_step_kernel, rmsprop);
 PE_REGISTER_CPU_KERNEL(ops::adagrad_step_kernel, adagrad);
 PE_REGISTER_CPU_KERNEL(ops::adadelta_step_kernel, adadelta);
+PE_REGISTER_CPU_KERNEL(ops::nadam_step_kernel, nadam);
+PE_REGISTER_CPU_KERNEL(ops::radam_step_kernel, radam);
+PE_REGISTER_CPU_KERNEL(ops::adamax_step_kernel, adamax);
+PE_REGISTER_CPU_KERNEL(ops::sparse_adam_step_kernel, sparse_adam);
 
 }  // namespace pe::cpu::PE_ISA_NS

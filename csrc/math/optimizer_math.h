@@ -52,6 +52,32 @@ struct AdadeltaOptions {
   bool maximize = false;
 };
 
+struct NadamOptions {
+  double lr = 2e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  double step = 1;        // the step count after this update
+  double mu = 0, mu_next = 0;  // the momentum cache mu_t and mu_{t+1} (computed in Python, as PyTorch does)
+  double mu_product = 1;  // prod_{i<=t} mu_i, including this step's mu (PyTorch keeps it in a float32 tensor)
+  bool decoupled = false, maximize = false;
+};
+
+struct RadamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  double step = 1;  // the step count after this update
+  bool decoupled = false, maximize = false;
+};
+
+struct AdamaxOptions {
+  double lr = 2e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  double step = 1;  // the step count after this update
+  bool maximize = false;
+};
+
+struct SparseAdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double step = 1;  // the step count after this update
+  bool maximize = false;
+};
+
 // ----- helpers with PyTorch's rounding -------------------------------------------------------
 
 // torch.lerp(a, b, w) for a scalar weight: a + w * (b - a) when |w| < 0.5, else the more
@@ -226,6 +252,143 @@ PE_HOST_DEVICE inline void adadelta_update(T& p, T grad, T& square_avg, T& acc_d
   p = p + c.neg_lr * delta;
 }
 
+// ----- NAdam ---------------------------------------------------------------------------------
+// The step-dependent momentum cache (mu_t, mu_{t+1}, their running product) is scalar work that
+// PyTorch does in Python; the two addcdiv coefficients it yields are derived here in double.
+
+template <class T>
+struct NadamCoeffs {
+  T sign, weight_decay, decay_factor, beta2, one_minus_beta2, bc2, eps, grad_coeff, exp_avg_coeff;
+  LerpWeight<T> one_minus_beta1;
+  explicit NadamCoeffs(const NadamOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)),
+        weight_decay(T(o.weight_decay)),
+        decay_factor(T(1 - o.lr * o.weight_decay)),
+        beta2(T(o.beta2)),
+        one_minus_beta2(T(1 - o.beta2)),
+        bc2(T(1 - std::pow(o.beta2, o.step))),
+        eps(T(o.eps)),
+        grad_coeff(T(-o.lr * (1.0 - o.mu) / (1.0 - o.mu_product))),
+        exp_avg_coeff(T((-o.lr * o.mu_next) / (1.0 - o.mu_product * o.mu_next))),
+        one_minus_beta1(T(1 - o.beta1)) {}
+};
+
+template <class T, Decay DECAY>
+PE_HOST_DEVICE inline void nadam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, const NadamCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY == Decay::Decoupled) p = p * c.decay_factor;
+  if (DECAY == Decay::L2) g = g + c.weight_decay * p;
+  exp_avg = lerp(exp_avg, g, c.one_minus_beta1);
+  exp_avg_sq = exp_avg_sq * c.beta2;
+  exp_avg_sq = exp_avg_sq + c.one_minus_beta2 * g * g;
+  T denom = std::sqrt(exp_avg_sq / c.bc2) + c.eps;
+  p = p + c.grad_coeff * g / denom;
+  p = p + c.exp_avg_coeff * exp_avg / denom;
+}
+
+// ----- RAdam ---------------------------------------------------------------------------------
+// RECTIFY: the variance of the adaptive lr is tractable (rho_t > 5) and the step is rectified;
+// otherwise the step is plain bias-corrected momentum. The choice depends only on the step count.
+
+template <class T>
+struct RadamCoeffs {
+  T sign, weight_decay, decay_factor, beta2, one_minus_beta2, bc1, lr, bc2_sqrt, eps, rect;
+  LerpWeight<T> one_minus_beta1;
+  bool rectify;
+  explicit RadamCoeffs(const RadamOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)),
+        weight_decay(T(o.weight_decay)),
+        decay_factor(T(1 - o.lr * o.weight_decay)),
+        beta2(T(o.beta2)),
+        one_minus_beta2(T(1 - o.beta2)),
+        bc1(T(1 - std::pow(o.beta1, o.step))),
+        lr(T(o.lr)),
+        bc2_sqrt(T(std::sqrt(1 - std::pow(o.beta2, o.step)))),
+        eps(T(o.eps)),
+        rect(T(0)),
+        one_minus_beta1(T(1 - o.beta1)),
+        rectify(false) {
+    double bc2 = 1 - std::pow(o.beta2, o.step);
+    double rho_inf = 2 / (1 - o.beta2) - 1;
+    double rho_t = rho_inf - 2 * o.step * std::pow(o.beta2, o.step) / bc2;
+    rectify = rho_t > 5.0;
+    if (rectify) rect = T(std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)));
+  }
+};
+
+template <class T, Decay DECAY, bool RECTIFY>
+PE_HOST_DEVICE inline void radam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, const RadamCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY == Decay::Decoupled) p = p * c.decay_factor;
+  if (DECAY == Decay::L2) g = g + c.weight_decay * p;
+  exp_avg = lerp(exp_avg, g, c.one_minus_beta1);
+  exp_avg_sq = exp_avg_sq * c.beta2;
+  exp_avg_sq = exp_avg_sq + c.one_minus_beta2 * g * g;
+  T update = exp_avg / c.bc1 * c.lr;
+  if (RECTIFY) {
+    // PyTorch writes bc2**0.5 / t, which Tensor.__rtruediv__ evaluates as reciprocal(t) * bc2**0.5.
+    T adaptive_lr = T(1) / (std::sqrt(exp_avg_sq) + c.eps) * c.bc2_sqrt;
+    update = update * adaptive_lr * c.rect;
+  }
+  p = p + T(-1) * update;
+}
+
+// ----- Adamax --------------------------------------------------------------------------------
+
+template <class T>
+struct AdamaxCoeffs {
+  T sign, weight_decay, beta2, eps, neg_clr;
+  LerpWeight<T> one_minus_beta1;
+  explicit AdamaxCoeffs(const AdamaxOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), weight_decay(T(o.weight_decay)), beta2(T(o.beta2)), eps(T(o.eps)),
+        neg_clr(T(-(o.lr / (1 - std::pow(o.beta1, o.step))))), one_minus_beta1(T(1 - o.beta1)) {}
+};
+
+template <class T, bool DECAY>
+PE_HOST_DEVICE inline void adamax_update(T& p, T grad, T& exp_avg, T& exp_inf, const AdamaxCoeffs<T>& c) {
+  T g = c.sign * grad;
+  if (DECAY) g = g + c.weight_decay * p;
+  exp_avg = lerp(exp_avg, g, c.one_minus_beta1);
+  exp_inf = nan_maximum(exp_inf * c.beta2, std::fabs(g) + c.eps);
+  p = p + c.neg_clr * exp_avg / exp_inf;
+}
+
+// ----- SparseAdam ----------------------------------------------------------------------------
+// PyTorch's SparseAdam updates only the rows a sparse gradient holds. pyengine has dense
+// gradients only, so a row (index along dim 0, e.g. an embedding row) counts as present when any
+// of its gradient elements is nonzero; present rows get PyTorch's masked update, in its order
+// of operations, and the others are left untouched.
+
+template <class T>
+struct SparseAdamCoeffs {
+  T sign, one_minus_beta1, one_minus_beta2, eps, neg_step_size;
+  explicit SparseAdamCoeffs(const SparseAdamOptions& o)
+      : sign(o.maximize ? T(-1) : T(1)), one_minus_beta1(T(1 - o.beta1)), one_minus_beta2(T(1 - o.beta2)),
+        eps(T(o.eps)),
+        neg_step_size(T(-(o.lr * std::sqrt(1 - std::pow(o.beta2, o.step)) / (1 - std::pow(o.beta1, o.step))))) {}
+};
+
+// Whether row [b, b + cols) of the gradient holds anything (a NaN counts: it is not zero).
+template <class T>
+PE_HOST_DEVICE inline bool row_present(const T* g, int64_t cols) {
+  bool any = false;
+  for (int64_t j = 0; j < cols; ++j) any = any | !(g[j] == T(0));
+  return any;
+}
+
+template <class T>
+PE_HOST_DEVICE inline void sparse_adam_update(T& p, T grad, T& exp_avg, T& exp_avg_sq, const SparseAdamCoeffs<T>& c) {
+  T g = c.sign * grad;
+  T old_avg = exp_avg, old_sq = exp_avg_sq;
+  T avg_update = (g - old_avg) * c.one_minus_beta1;
+  exp_avg = exp_avg + avg_update;
+  T sq_update = (g * g - old_sq) * c.one_minus_beta2;
+  exp_avg_sq = exp_avg_sq + sq_update;
+  T numer = avg_update + old_avg;
+  T denom = std::sqrt(sq_update + old_sq) + c.eps;
+  p = p + c.neg_step_size * (numer / denom);
+}
+
 // ----- options -> template arguments (host code, shared by both backends' launchers) ---------
 
 // f(std::true_type{}) or f(std::false_type{}).
@@ -254,7 +417,9 @@ void with_sgd_momentum(const SgdOptions& o, F&& f) {
   f(std::integral_constant<int, 2>{});
 }
 
-inline Decay adam_decay(const AdamOptions& o) {
+// The weight-decay mode of the Adam-like rules with a decoupled option (Adam, NAdam, RAdam).
+template <class Options>
+inline Decay adam_decay(const Options& o) {
   return o.weight_decay == 0 ? Decay::None : (o.decoupled ? Decay::Decoupled : Decay::L2);
 }
 

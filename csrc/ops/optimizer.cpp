@@ -172,4 +172,49 @@ void adadelta_step_(const Tensor& param, const Tensor& grad, const Tensor& squar
   });
 }
 
+namespace {
+
+// The operands of the Adam-like steps with two state buffers; returns the kernel's common args.
+template <class Run>
+void two_state_step(const char* op, double step, const Tensor& param, const Tensor& grad, const char* name1,
+                    const Tensor& state1, const char* name2, const Tensor& state2, Run&& run) {
+  check_step(op, step);
+  StepOperands s(op, param, grad);
+  s.state(name1, state1);
+  s.state(name2, state2);
+  s.run([&](const Tensor& p, const Tensor& g) {
+    run(p.device(), AdamLikeArgs{p.dtype(), p.numel(), p.raw_data(), g.raw_data(), state1.raw_data(),
+                                 state2.raw_data()});
+  });
+}
+
+}  // namespace
+
+void nadam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const optim::NadamOptions& o) {
+  two_state_step("nadam_step_", o.step, param, grad, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq,
+                 [&](Device d, const AdamLikeArgs& a) { nadam_step_kernel(d, NadamArgs{a, o}); });
+}
+
+void radam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const optim::RadamOptions& o) {
+  two_state_step("radam_step_", o.step, param, grad, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq,
+                 [&](Device d, const AdamLikeArgs& a) { radam_step_kernel(d, RadamArgs{a, o}); });
+}
+
+void adamax_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_inf,
+                  const optim::AdamaxOptions& o) {
+  two_state_step("adamax_step_", o.step, param, grad, "exp_avg", exp_avg, "exp_inf", exp_inf,
+                 [&](Device d, const AdamLikeArgs& a) { adamax_step_kernel(d, AdamaxArgs{a, o}); });
+}
+
+void sparse_adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                       const optim::SparseAdamOptions& o) {
+  const int64_t rows = param.ndim() == 0 ? 1 : param.shape()[0];
+  two_state_step("sparse_adam_step_", o.step, param, grad, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq,
+                 [&](Device d, const AdamLikeArgs& a) {
+                   sparse_adam_step_kernel(d, SparseAdamArgs{a, rows, a.n / rows, o});
+                 });
+}
+
 }  // namespace pe::ops

@@ -30,6 +30,16 @@ void rmsprop_step_(const Tensor& param, const Tensor& grad, const Tensor& square
 void adagrad_step_(const Tensor& param, const Tensor& grad, const Tensor& sum, const optim::AdagradOptions& o);
 void adadelta_step_(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& acc_delta,
                     const optim::AdadeltaOptions& o);
+void nadam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const optim::NadamOptions& o);
+void radam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const optim::RadamOptions& o);
+void adamax_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_inf,
+                  const optim::AdamaxOptions& o);
+// Rows are the slices along dim 0 (a 0-d param is one row); only rows whose gradient has a
+// nonzero element are updated (see SparseAdam in math/optimizer_math.h).
+void sparse_adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                       const optim::SparseAdamOptions& o);
 
 // Kernels: one pass over n elements, the math of math/optimizer_math.h. Contract (what the op
 // bodies above guarantee): n > 0; every pointer addresses n contiguous elements of `dtype`
@@ -76,10 +86,36 @@ struct AdadeltaArgs {
   void *square_avg, *acc_delta;
   optim::AdadeltaOptions o;
 };
+// NAdam, RAdam and Adamax share one layout: the parameter and two state buffers.
+struct AdamLikeArgs {
+  DType dtype;
+  int64_t n;
+  void* param;
+  const void* grad;
+  void *state1, *state2;  // exp_avg, and exp_avg_sq (NAdam, RAdam) or exp_inf (Adamax)
+};
+struct NadamArgs : AdamLikeArgs {
+  optim::NadamOptions o;
+};
+struct RadamArgs : AdamLikeArgs {
+  optim::RadamOptions o;
+};
+struct AdamaxArgs : AdamLikeArgs {
+  optim::AdamaxOptions o;
+};
+// n = rows * cols elements, row-major.
+struct SparseAdamArgs : AdamLikeArgs {
+  int64_t rows, cols;
+  optim::SparseAdamOptions o;
+};
 inline KernelSlot<void (*)(const SgdArgs&)> sgd_step_kernel{"sgd_step_"};
 inline KernelSlot<void (*)(const AdamArgs&)> adam_step_kernel{"adam_step_"};
 inline KernelSlot<void (*)(const RmspropArgs&)> rmsprop_step_kernel{"rmsprop_step_"};
 inline KernelSlot<void (*)(const AdagradArgs&)> adagrad_step_kernel{"adagrad_step_"};
 inline KernelSlot<void (*)(const AdadeltaArgs&)> adadelta_step_kernel{"adadelta_step_"};
+inline KernelSlot<void (*)(const NadamArgs&)> nadam_step_kernel{"nadam_step_"};
+inline KernelSlot<void (*)(const RadamArgs&)> radam_step_kernel{"radam_step_"};
+inline KernelSlot<void (*)(const AdamaxArgs&)> adamax_step_kernel{"adamax_step_"};
+inline KernelSlot<void (*)(const SparseAdamArgs&)> sparse_adam_step_kernel{"sparse_adam_step_"};
 
 }  // namespace pe::ops

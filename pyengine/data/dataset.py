@@ -1,4 +1,7 @@
-"""Datasets: anything with __getitem__ and __len__, as in PyTorch."""
+"""Datasets: map-style (anything with __getitem__ and __len__) and iterable-style (__iter__), and
+their combinations, as in PyTorch."""
+import bisect
+
 import numpy as np
 
 
@@ -10,6 +13,21 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define __iter__. With DataLoader workers, every worker
+    iterates its own copy, so shard the stream in __iter__ with data.get_worker_info() (or in a
+    worker_init_fn) or each sample arrives num_workers times."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -56,6 +74,88 @@ class Subset(Dataset):
 
     def __len__(self):
         return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets one after another: index i of the whole is index i - offset of the
+    dataset it falls in."""
+
+    @staticmethod
+    def cumsum(sequence):
+        out, total = [], 0
+        for dataset in sequence:
+            total += len(dataset)
+            out.append(total)
+        return out
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if len(self.datasets) == 0:
+            raise ValueError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise ValueError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        if idx >= len(self):
+            raise IndexError(f"index {idx} is out of range for a ConcatDataset of length {len(self)}")
+        dataset_idx = bisect.bisect_right(self.cumulative_sizes, idx)
+        sample_idx = idx if dataset_idx == 0 else idx - self.cumulative_sizes[dataset_idx - 1]
+        return self.datasets[dataset_idx][sample_idx]
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another (chained lazily, so streams can be combined on the fly)."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Samples of several equally long datasets side by side: a tuple (positional datasets) or a
+    dict (keyword datasets) per index."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        datasets = list(args) or list(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(self._length != len(d) for d in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = tuple(args) if args else dict(kwargs)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 def _generator(generator):

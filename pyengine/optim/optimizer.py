@@ -39,6 +39,20 @@ def _as_float(value):
     return float(value)
 
 
+def _check_adam_args(lr, betas, eps, weight_decay):
+    """The argument checks of the Adam family, with PyTorch's messages."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
 class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -186,7 +200,7 @@ class Optimizer:
         for key, value in state_dict["state"].items():
             if key in param_of:
                 p = param_of[key]
-                state[p] = {name: _load_state_value(p, key, name, v) for name, v in value.items()}
+                state[p] = {name: self._load_state_entry(p, key, name, v) for name, v in value.items()}
             else:
                 state[key] = value
         new_groups = []
@@ -194,6 +208,10 @@ class Optimizer:
             saved["params"] = group["params"]
             new_groups.append(saved)
         self.__setstate__({"state": state, "param_groups": new_groups})
+
+    def _load_state_entry(self, p, index, name, value):
+        """One saved state entry of parameter p, converted for this optimizer's update."""
+        return _load_state_value(p, index, name, value)
 
 
 def _is_number(value):
@@ -239,14 +257,19 @@ def _check_layout(state_dict, groups):
                                 f"like {current}, got {value!r:.200}")
 
 
+# Per-parameter scalars that PyTorch keeps as 0-d tensors and pyengine as Python floats.
+_SCALAR_STATE = ("step", "mu_product")
+
+
 def _load_state_value(p, index, name, value):
-    """One entry of a parameter's saved state, made fit for the fused kernels: "step" becomes a
-    float; tensors (ours, PyTorch's, NumPy's) become a fresh contiguous copy in p's dtype."""
-    if name == "step":
+    """One entry of a parameter's saved state, made fit for the fused kernels: scalars ("step",
+    NAdam's "mu_product") become floats; tensors (ours, PyTorch's, NumPy's) become a fresh
+    contiguous copy in p's dtype."""
+    if name in _SCALAR_STATE:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"loaded state dict has step {value!r:.100} for parameter {index}; expected a "
+            raise ValueError(f"loaded state dict has {name} {value!r:.100} for parameter {index}; expected a "
                              "number") from None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
