@@ -279,6 +279,8 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         from .creation import tensor
         device = None if self._impl.device == "cpu" else self._impl.device  # unpickles where it was
+        if self._impl.dtype == "bfloat16":  # no NumPy type: through float32, which holds it exactly
+            return (tensor, (self.detach().float().numpy(force=True).copy(), "bfloat16", device, self._requires_grad))
         return (tensor, (self.detach().numpy(force=True).copy(), None, device, self._requires_grad))
 
     def __deepcopy__(self, memo):

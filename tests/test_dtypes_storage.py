@@ -223,3 +223,12 @@ def test_checkpoints_store_every_dtype_and_torch_reads_them(name, tmp_path):
     y = pe.load(tmp_path / "t.safetensors")["y"]
     assert y.dtype is pe_dtype(name)
     np.testing.assert_array_equal(y.double().numpy(), x.double().numpy())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pickle_round_trip_keeps_every_dtype(name):
+    import pickle
+    x = pe.tensor(_values_for(name), dtype=pe_dtype(name))
+    y = pickle.loads(pickle.dumps(x))
+    assert y.dtype is x.dtype
+    np.testing.assert_array_equal(y.double().numpy(), x.double().numpy())
