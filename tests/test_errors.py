@@ -78,7 +78,7 @@ def test_setitem_shape_mismatch():
 
 def test_dtype_errors():
     with pytest.raises(TypeError, match="unknown dtype"):
-        pe.zeros(2, dtype="float16")
+        pe.zeros(2, dtype="float8")
     with pytest.raises(TypeError):
         pe.tensor(np.array([1, 2], dtype=np.complex64))
     with pytest.raises(TypeError, match="could not infer dtype"):

@@ -30,7 +30,8 @@ def test_device_objects():
                                         ([True, False], pe.bool), ([], pe.float32),
                                         (np.array([1.0, 2.0]), pe.float64),
                                         (np.array([1.0], dtype=np.float32), pe.float32),
-                                        (np.array([1, 2], dtype=np.int32), pe.int64),
+                                        (np.array([1, 2], dtype=np.int32), pe.int32),
+                                        (np.array([1, 2], dtype=np.uint16), pe.int64),
                                         (np.float64(2.0), pe.float64)])
 def test_tensor_dtype_inference(data, dtype):
     t = pe.tensor(data)
