@@ -162,3 +162,94 @@ def test_a_classifier_of_another_shape_is_a_clean_exit(tmp_path, monkeypatch):
     args = argparse.Namespace(classifier=path, classifier_width=2, classifier_convs=1, seed=0)
     with pytest.raises(SystemExit, match="not a state dict of pyengine-cnn's model"):
         gan.get_classifier(args, None, None, "cpu")
+
+
+def _torch_models(torch, latent_dim, width, critic):
+    """The example's networks as a PyTorch student writes them (same layer order, so the state
+    dict keys and layouts must match pyengine's)."""
+    tnn = torch.nn
+    G = tnn.Sequential(tnn.Linear(latent_dim, 2 * width * 49, bias=False), tnn.Unflatten(1, (2 * width, 7, 7)),
+                       tnn.BatchNorm2d(2 * width), tnn.ReLU(),
+                       tnn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),
+                       tnn.BatchNorm2d(width), tnn.ReLU(), tnn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),
+                       tnn.Tanh())
+    norm = tnn.LayerNorm([2 * width, 7, 7]) if critic else tnn.BatchNorm2d(2 * width)
+    D = tnn.Sequential(tnn.Conv2d(1, width, 4, stride=2, padding=1), tnn.LeakyReLU(0.2),
+                       tnn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False), norm, tnn.LeakyReLU(0.2),
+                       tnn.Flatten(), tnn.Linear(2 * width * 49, 1))
+    return G, D
+
+
+def _step(optimizer, loss):
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
+@pytest.mark.parametrize("name", gan.MODELS)
+def test_two_training_steps_match_the_same_steps_in_torch(name, monkeypatch):
+    """The example's step (the DCGAN pair of steps; a WGAN-GP critic step with its generator step)
+    against the same code in torch 2.13, from the same weights, noise and interpolation weights."""
+    torch = pytest.importorskip("torch")
+    pe.manual_seed(3)
+    trainer = gan.TRAINERS[name](_args(latent_dim=6, width=3, n_critic=1), "cpu")
+    G, D = _torch_models(torch, 6, 3, critic=name == "wgan-gp")
+    G.load_state_dict({k.removeprefix("net."): torch.tensor(v.numpy()) for k, v in trainer.G.state_dict().items()})
+    D.load_state_dict({k.removeprefix("net."): torch.tensor(v.numpy()) for k, v in trainer.D.state_dict().items()})
+    betas = (0.5, 0.999) if name == "dcgan" else (0.0, 0.9)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=betas)
+    rng = np.random.default_rng(0)
+    for step in range(2):
+        real = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
+        zs = [rng.standard_normal((4, 6)).astype(np.float32) for _ in range(2)]
+        eps = rng.random((4, 1, 1, 1)).astype(np.float32)
+        draws = iter(zs)
+        monkeypatch.setattr(pe, "randn", lambda *shape, **kw: pe.tensor(next(draws)))
+        monkeypatch.setattr(pe, "rand", lambda *shape, **kw: pe.tensor(eps))
+        ours = trainer.step(pe.tensor(real), step)
+        real_t, z1, z2 = torch.tensor(real), torch.tensor(zs[0]), torch.tensor(zs[1])
+        if name == "dcgan":
+            bce = torch.nn.BCEWithLogitsLoss()
+            fake = G(z1)
+            d_loss = bce(D(real_t), torch.ones(4, 1)) + bce(D(fake.detach()), torch.zeros(4, 1))
+            _step(opt_d, d_loss)
+            g_loss = bce(D(fake), torch.ones(4, 1))
+        else:
+            with torch.no_grad():
+                fake = G(z1)
+            x_hat = (torch.tensor(eps) * real_t + (1 - torch.tensor(eps)) * fake).requires_grad_(True)
+            score = D(x_hat)
+            grad, = torch.autograd.grad(score, x_hat, torch.ones_like(score), create_graph=True)
+            gp = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+            d_loss = D(fake).mean() - D(real_t).mean() + 10 * gp
+            _step(opt_d, d_loss)
+            g_loss = -D(G(z2)).mean()
+        _step(opt_g, g_loss)
+        np.testing.assert_allclose(ours["d_loss"], d_loss.item(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours["g_loss"], g_loss.item(), rtol=1e-4, atol=1e-5)
+    for ours_sd, theirs in ((trainer.G.state_dict(), G.state_dict()), (trainer.D.state_dict(), D.state_dict())):
+        for k, v in ours_sd.items():
+            np.testing.assert_allclose(v.numpy(), theirs[k.removeprefix("net.")].numpy(), rtol=1e-3, atol=1e-5,
+                                       err_msg=k)
+
+
+@pytest.mark.parametrize("name", gan.MODELS)
+def test_a_step_on_the_device_gives_the_cpus_losses(name, device, monkeypatch):
+    """The same weights, batch, noise and interpolation weights: the same losses on `device`
+    (the emulated GPU runs the CUDA kernels on the CPU)."""
+    rng = np.random.default_rng(1)
+    real = rng.uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32)
+    z, eps = rng.standard_normal((3, 5)).astype(np.float32), rng.random((3, 1, 1, 1)).astype(np.float32)
+    monkeypatch.setattr(pe, "randn", lambda *shape, device=None, **kw: pe.tensor(z, device=device))
+    monkeypatch.setattr(pe, "rand", lambda *shape, device=None, **kw: pe.tensor(eps, device=device))
+    losses = {}
+    for where in ("cpu", device):
+        pe.manual_seed(2)
+        trainer = gan.TRAINERS[name](_args(latent_dim=5, width=2, n_critic=1), where)
+        assert all(p.device == pe.device(where) for p in trainer.G.parameters())
+        losses[where] = [trainer.step(pe.tensor(real, device=where), i) for i in range(2)]
+    for ours, cpu in zip(losses[device], losses["cpu"]):
+        assert ours.keys() == cpu.keys()
+        for k in cpu:
+            np.testing.assert_allclose(ours[k], cpu[k], rtol=1e-4, atol=1e-5, err_msg=k)

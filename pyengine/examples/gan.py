@@ -1,6 +1,7 @@
-"""Two generative adversarial networks on Fashion-MNIST: a DCGAN and a Wasserstein GAN with gradient penalty, each judged by the CNN example's classifier.
+"""Two generative adversarial networks on Fashion-MNIST: a DCGAN and a Wasserstein GAN with
+gradient penalty, each judged by the CNN example's classifier.
 
-    python -m pyengine.examples.gan [--models dcgan,wgan-gp] [--epochs 6] [--train-size 20000]
+    python -m pyengine.examples.gan [--models dcgan,wgan-gp] [--epochs 8] [--train-size 20000]
                                     [--out gan_out] [--classifier cnn_classifier.safetensors]
 
 Both generators map --latent-dim Gaussian noise through a linear layer to (2 width, 7, 7) maps and
@@ -341,9 +342,11 @@ def load_fashion_mnist():
 
 def main(argv=None):
     p = example_parser("pyengine-gan", __doc__)
-    p.add_argument("--models", type=model_list(MODELS), default=",".join(MODELS), help="comma-separated models to train")
-    p.add_argument("--epochs", type=positive, default=6, help="training epochs per model")
-    p.add_argument("--train-size", type=positive, default=20000, help="training images the GANs see (a random subset; the classifier trains on all 60,000)")
+    p.add_argument("--models", type=model_list(MODELS), default=",".join(MODELS),
+                   help="comma-separated models to train")
+    p.add_argument("--epochs", type=positive, default=8, help="training epochs per model")
+    p.add_argument("--train-size", type=positive, default=20000, help="training images the GANs see (a random "
+                   "subset; the classifier trains on --classifier-train-size)")
     p.add_argument("--batch-size", type=positive, default=64, help="real images per discriminator/critic step")
     p.add_argument("--latent-dim", type=positive, default=64, help="size of the generator's noise input")
     p.add_argument("--width", type=positive, default=32, help="channels of the 14x14 layers (the 7x7 ones have twice)")
