@@ -28,7 +28,7 @@ which is 10 at best (confident and all ten classes equally often) and 1 at worst
 Measured (defaults, seed 0, 1 CPU thread of a release build; 340 s of CPU time, about 6 min on an
 idle core): the classifier (1 epoch) has test accuracy 0.879 and scores 7.11 on the real test
 images (confidence 0.88); dcgan's samples score 3.13 (confidence 0.58), every class between 5.7%
-and 14.6% of them; wgan-gp's, with a fifth as many generator steps (499), score 1.92 (confidence
+and 14.6% of them; wgan-gp's, with a fifth as many generator steps (500), score 1.92 (confidence
 0.43), trousers and sneakers rarer (2.0%, 3.6%); its Wasserstein estimate falls from 26.0 in
 epoch 1 to 6.6 in epoch 8.
 """
