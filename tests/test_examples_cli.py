@@ -15,14 +15,15 @@ from pyengine.data import DataLoader, TensorDataset
 from pyengine.examples import _cli, _training
 
 EXAMPLES = ["mlp", "cnn", "resnet", "linreg", "hitters", "nyse", "imdb", "charlm", "seq2seq", "attention", "transformer",
-            "gnn", "lottery", "autoencoder", "double_descent"]
+            "gnn", "lottery", "autoencoder", "double_descent", "gan"]
 # the option that counts training passes in each, and the examples that take --models
 EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "gnn": "--node-epochs",
           "double_descent": "--seeds"}  # double descent trains no epochs: its repetitions count instead
 # console commands whose name is not the module's (a module name cannot hold a dash)
 COMMANDS = {"double_descent": "double-descent"}
 MODELS = {"mlp": "logreg,mlp,mlp-l2,mlp-dropout", "resnet": "plain,residual", "imdb": "bow,rnn,lstm",
-          "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising"}
+          "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising",
+          "gan": "dcgan,wgan-gp"}
 
 
 def example(name):
