@@ -1,4 +1,5 @@
-// topk on the CPU (the contract is in ops/sort.h). Per row: the n indices are partitioned
+// The sort family on the CPU (the contracts are in ops/sort.h).
+// topk and sort (topk with k == n): per row: the n indices are partitioned
 // around rank k (nth_element, O(n)) and the first k sorted (O(k log k)) under the shared total
 // order of math/topk_order.h, so the result equals the CUDA kernel's exactly. Rows are
 // independent: threads split rows, so results never depend on the thread count.
@@ -9,12 +10,15 @@
 
 #include "core/parallel.h"
 #include "cpu/row_offset.h"
+#include "math/search_math.h"
 #include "math/topk_order.h"
 #include "ops/sort.h"
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {
 
+using ops::ModeArgs;
+using ops::SearchArgs;
 using ops::TopkArgs;
 
 template <class T>
@@ -42,8 +46,51 @@ void topk(const TopkArgs& a) {
   PE_DISPATCH_NUMERIC(a.dtype, "topk", [&] { topk_rows<scalar_t>(a); });
 }
 
+// mode: one walk over the row in ascending order; runs of equal values (NaNs count as equal)
+// are measured and the first longest run wins (the smallest value), reported by its last
+// element, which is the value's largest index (equal values are ordered by index).
+template <class T>
+void mode_rows(const ModeArgs& a) {
+  const int64_t rows = shape_numel(a.row_shape);
+  parallel_for(rows, a.n, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* x = static_cast<const T*>(a.in) + row_offset(r, a.row_shape, a.in_row_strides);
+      const int64_t* order = a.order + r * a.n;
+      int64_t best_len = 0, best_idx = order[0], run = 0;
+      for (int64_t j = 0; j < a.n; ++j) {
+        run = (j > 0 && sorting::same_value(x[order[j - 1] * a.in_stride], x[order[j] * a.in_stride])) ? run + 1 : 1;
+        if (run > best_len) best_len = run, best_idx = order[j];
+      }
+      a.out[row_offset(r, a.row_shape, a.out_row_strides)] = best_idx;
+    }
+  });
+}
+
+void mode(const ModeArgs& a) {
+  PE_DISPATCH_NUMERIC(a.dtype, "mode", [&] { mode_rows<scalar_t>(a); });
+}
+
+template <class T>
+void search_values(const SearchArgs& a) {
+  const T* b = static_cast<const T*>(a.boundaries);
+  const T* v = static_cast<const T*>(a.values);
+  parallel_for(a.rows * a.m, 32, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      const int64_t r = e / a.m;
+      a.out[e] = sorting::search_row(b + r * a.n, a.sorter ? a.sorter + r * a.n : nullptr, a.n, v[e], a.right);
+    }
+  });
+}
+
+void searchsorted(const SearchArgs& a) {
+  PE_DISPATCH_NUMERIC(a.dtype, "searchsorted", [&] { search_values<scalar_t>(a); });
+}
+
 }  // namespace
 
 PE_REGISTER_CPU_KERNEL(ops::topk_kernel, topk);
+PE_REGISTER_CPU_KERNEL(ops::sort_kernel, topk);
+PE_REGISTER_CPU_KERNEL(ops::mode_kernel, mode);
+PE_REGISTER_CPU_KERNEL(ops::searchsorted_kernel, searchsorted);
 
 }  // namespace pe::cpu::PE_ISA_NS

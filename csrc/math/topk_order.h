@@ -20,4 +20,11 @@ PE_HOST_DEVICE inline bool topk_before(T va, int64_t ia, T vb, int64_t ib, bool 
   return ia < ib;
 }
 
+// Equal for mode() and unique runs: NaNs count as one value (they sit together, last, in
+// ascending order).
+template <class T>
+PE_HOST_DEVICE inline bool same_value(T a, T b) {
+  return a == b || (a != a && b != b);
+}
+
 }  // namespace pe::sorting
