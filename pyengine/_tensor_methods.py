@@ -433,3 +433,23 @@ T.new_zeros = new_zeros
 T.new_ones = new_ones
 T.new_full = new_full
 T.new_tensor = new_tensor
+
+# ----- the sort and scan families (pyengine/ops/sort.py, scan.py) -----
+from .ops import scan as _scan  # noqa: E402
+
+for _name in ("sort", "argsort", "msort", "median", "nanmedian", "mode", "unique", "unique_consecutive"):
+    setattr(T, _name, getattr(O, _name))
+for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"):
+    setattr(T, _name, getattr(_scan, _name))
+
+
+def cumsum_(self, dim, *, dtype=None):
+    return self.copy_(_scan.cumsum(self, dim, dtype=dtype))
+
+
+def cumprod_(self, dim, *, dtype=None):
+    return self.copy_(_scan.cumprod(self, dim, dtype=dtype))
+
+
+T.cumsum_ = cumsum_
+T.cumprod_ = cumprod_
