@@ -95,7 +95,7 @@ class CumprodBackward(Op):
         out = _C.scan(x._impl, dim, "prod", False)
         if ctx is not None:
             ctx.dim = dim
-            ctx.save_for_backward(x, _wrap(out))
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
@@ -151,7 +151,7 @@ class LogcumsumexpBackward(Op):
         out = _C.scan(x._impl, dim, "logsumexp", reverse)
         if ctx is not None:
             ctx.dim, ctx.reverse = dim, reverse
-            ctx.save_for_backward(x, _wrap(out))
+            ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
