@@ -62,7 +62,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return values_indices(values, indices)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input, dim=-1, descending=False, *, stable=False):
     """(values, indices) of input sorted along dim, ascending (descending=True: descending).
     Always stable (equal values keep their order, which stable=False also allows); NaN is
     greater than every number: last ascending, first descending (as PyTorch)."""
@@ -74,7 +74,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     return values_indices(gather(input, dim, indices), indices)
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input, dim=-1, descending=False, *, stable=False):
     """The indices that sort input along dim (sort(...).indices)."""
     _check_input("argsort", input)
     dim = _dim("argsort", dim, input)
@@ -171,7 +171,9 @@ def nanmedian(input, dim=None, keepdim=False):
 
 def mode(input, dim=-1, keepdim=False):
     """(values, indices): each row's most frequent value along dim (ties: the smallest) and the
-    index of its last occurrence, as PyTorch."""
+    index of its last occurrence (PyTorch's CPU kernel gives that index for rows of up to 16
+    elements; beyond, its unstable sort makes its choice among the occurrences arbitrary).
+    NaNs count as one value here (PyTorch counts each NaN apart)."""
     _check_input("mode", input)
     dim = _dim("mode", dim, input)
     indices = _wrap(_C.mode_indices(_sortable(input)._impl, dim))
