@@ -26,7 +26,7 @@ void fill_rows(TopkArgs& a, const Tensor& x, const Tensor& out, int64_t d) {
 }
 
 void check_sortable(const char* op, const Tensor& x) {
-  PE_CHECK(x.dtype() != DType::Bool, TypeError, op, "(): expected a float32, float64 or int64 input, got bool");
+  PE_CHECK(x.dtype() != DType::Bool, RuntimeError, op, "(): expected a float32, float64 or int64 input, got bool");
 }
 
 // x with dim d moved last (a view): its rows are then the innermost dim.
