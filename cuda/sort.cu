@@ -16,6 +16,8 @@
 // synchronisation, and the last pass writes the output. The order (math/topk_order.h) is total
 // (ties by index), so the result is the CPU kernel's exactly.
 //
+// median: the rows sorted into scratch (as sort), then one thread per row counts the row's
+// NaNs (they sit at its end) and picks the element of the median's rank.
 // mode: one thread per row walks the row's ascending order (from the sort); searchsorted: one
 // thread per value, the binary search of math/search_math.h.
 #include <cstdint>
@@ -191,6 +193,51 @@ void sort(const TopkArgs& a) {
   sort_t<float>(a);
 }
 
+// ---------------------------------------------------------------- median
+template <class T>
+__global__ void median_pick_kernel(int64_t* out, const T* in, const int64_t* order, Strided<2> rows, int64_t n,
+                                   int64_t s_in, bool ignore_nan) {
+  PE_GRID_STRIDE_LOOP(r, rows.numel) {
+    int64_t off[2];
+    rows.offsets(r, off);
+    const T* x = in + off[1];
+    const int64_t* o = order + r * n;
+    int64_t nans = 0;
+    while (nans < n && x[o[n - 1 - nans] * s_in] != x[o[n - 1 - nans] * s_in]) ++nans;
+    out[off[0]] = o[sorting::median_rank(n, nans, ignore_nan)];
+  }
+}
+
+template <class T>
+void median_t(const ops::MedianArgs& a) {
+  // Sort every row into contiguous scratch rows: the sort launcher with a contiguous output.
+  const int64_t rows_n = shape_numel(a.row_shape);
+  DeviceBuffer order(rows_n * a.n * int64_t(sizeof(int64_t)));
+  TopkArgs s;
+  s.dtype = a.dtype;
+  s.largest = false;
+  s.row_shape = a.row_shape;
+  s.n = s.k = a.n;
+  s.in = a.in;
+  s.in_row_strides = a.in_row_strides;
+  s.in_stride = a.in_stride;
+  s.out = order.as<int64_t>();
+  s.out_row_strides = contiguous_strides(a.row_shape);
+  for (int64_t& st : s.out_row_strides) st *= a.n;
+  s.out_stride = 1;
+  sort_t<T>(s);
+  const Strided<2> rows = make_strided<2>(a.row_shape, {&a.out_row_strides, &a.in_row_strides});
+  auto* k = &median_pick_kernel<T>;
+  PE_LAUNCH(k, blocks_for(rows.numel), kThreads, 0, a.out, static_cast<const T*>(a.in), order.as<int64_t>(), rows,
+            a.n, a.in_stride, a.ignore_nan);
+}
+
+void median(const ops::MedianArgs& a) {
+  if (a.dtype == DType::Float64) return median_t<double>(a);
+  if (a.dtype == DType::Int64) return median_t<int64_t>(a);
+  median_t<float>(a);
+}
+
 // ---------------------------------------------------------------- mode
 template <class T>
 __global__ void mode_kernel(int64_t* out, const T* in, const int64_t* order, Strided<2> rows, int64_t n,
@@ -251,6 +298,7 @@ void searchsorted(const SearchArgs& a) {
 
 PE_REGISTER_CUDA_KERNEL(ops::topk_kernel, topk);
 PE_REGISTER_CUDA_KERNEL(ops::sort_kernel, sort);
+PE_REGISTER_CUDA_KERNEL(ops::median_kernel, median);
 PE_REGISTER_CUDA_KERNEL(ops::mode_kernel, mode);
 PE_REGISTER_CUDA_KERNEL(ops::searchsorted_kernel, searchsorted);
 

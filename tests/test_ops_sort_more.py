@@ -108,6 +108,20 @@ def test_device_sort_long_rows_match_cpu(device, n):
     _same(dev.indices, torch.sort(torch.tensor(a.T.copy()), dim=0, stable=True).indices)
 
 
+@pytest.mark.parametrize("n", [1, 2, 1024, 1025, 3001])
+def test_device_median_long_rows(device, n):
+    # distinct values (with ties PyTorch's index among them is arbitrary past 16 elements)
+    a = _rng(n).standard_normal((3, n))
+    a[0, ::5] = NAN
+    a[2, :] = NAN
+    for name in ("median", "nanmedian"):
+        v, i = getattr(pe, name)(pe.tensor(a, device=device), 1)
+        tv, ti = getattr(torch, name)(torch.tensor(a), 1)
+        assert v.device.type == device
+        _same(v, tv)
+        _same(i, ti)
+
+
 def test_sort_gradients():
     a = _rng(5).standard_normal((3, 5))
     for dim in (0, 1, -1):

@@ -79,6 +79,36 @@ Tensor sort_indices(const Tensor& x, int64_t dim, bool descending) {
   return out;
 }
 
+Tensor median_indices(const Tensor& x, int64_t dim, bool ignore_nan) {
+  const char* name = ignore_nan ? "nanmedian" : "median";
+  check_sortable(name, x);
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(x.ndim(), 1));
+  const int64_t n = x.ndim() == 0 ? 1 : x.shape()[d];
+  Shape out_shape = x.shape();
+  if (x.ndim() > 0) out_shape[d] = 1;
+  Tensor out = Tensor::empty(out_shape, DType::Int64, x.device());
+  if (out.numel() == 0) return out;
+  PE_CHECK(n > 0, IndexError, name, "(): Expected reduction dim ", d, " to have non-zero size (input shape ",
+           shape_str(x.shape()), ")");
+  MedianArgs a;
+  a.dtype = x.dtype();
+  a.ignore_nan = ignore_nan;
+  a.n = n;
+  a.in = x.raw_data();
+  a.out = out.data<int64_t>();
+  for (int64_t i = 0; i < x.ndim(); ++i) {
+    if (i == d) {
+      a.in_stride = x.strides()[i];
+    } else {
+      a.row_shape.push_back(x.shape()[i]);
+      a.in_row_strides.push_back(x.strides()[i]);
+      a.out_row_strides.push_back(out.strides()[i]);
+    }
+  }
+  median_kernel(x.device(), a);
+  return out;
+}
+
 Tensor mode_indices(const Tensor& x, int64_t dim) {
   check_sortable("mode", x);
   const int64_t d = wrap_dim(dim, std::max<int64_t>(x.ndim(), 1));

@@ -19,6 +19,11 @@ Tensor topk_indices(const Tensor& x, int64_t k, int64_t dim, bool largest);
 // sort: a whole row in the same order (ascending, or descending = largest), so equal values
 // keep their input order (stable) and NaN is last ascending, first descending, as PyTorch.
 Tensor sort_indices(const Tensor& x, int64_t dim, bool descending);
+// median: per row, the index of the lower median, the element of rank (n - 1) / 2 in
+// ascending order; a row with a NaN gives its first NaN (median is NaN there, as PyTorch);
+// ignore_nan (nanmedian): the lower median of the row's numbers, the first NaN when all are
+// NaN. The result keeps the dim with size 1.
+Tensor median_indices(const Tensor& x, int64_t dim, bool ignore_nan);
 // mode: per row, the most frequent value (ties: the smallest; NaNs count as one value), as the
 // index of its LAST occurrence (PyTorch's choice). The result keeps the dim with size 1.
 Tensor mode_indices(const Tensor& x, int64_t dim);
@@ -50,6 +55,21 @@ struct TopkArgs {
 inline KernelSlot<void (*)(const TopkArgs&)> topk_kernel{"topk"};
 // sort: the topk contract with k == n (the whole row in rank order).
 inline KernelSlot<void (*)(const TopkArgs&)> sort_kernel{"sort"};
+
+struct MedianArgs {
+  DType dtype = DType::Float32;
+  bool ignore_nan = false;
+  Shape row_shape;
+  int64_t n = 0;
+  const void* in = nullptr;
+  Shape in_row_strides;
+  int64_t in_stride = 1;
+  int64_t* out = nullptr;  // one index per row
+  Shape out_row_strides;
+};
+// Kernel contract: at least one row, n >= 1; the element picked by rank under the sort order
+// (math/topk_order.h), so every backend picks the same index.
+inline KernelSlot<void (*)(const MedianArgs&)> median_kernel{"median"};
 
 struct ModeArgs {
   DType dtype = DType::Float32;

@@ -88,26 +88,6 @@ def msort(input):
 
 # ----- median, nanmedian, mode -----
 
-def _median_position(input, sorted_idx, dim, ignore_nan):
-    """Per row (keepdim shape), the position in ascending order of the median: the lower
-    middle, (n - 1) // 2; for median() with a NaN in the row, the first NaN (NaN sorts last);
-    for nanmedian, the lower middle of the non-NaN values (0 when all are NaN)."""
-    n = input.shape[dim] if input.ndim else 1
-    shape = list(sorted_idx.shape)
-    if input.ndim:
-        shape[dim] = 1
-    middle = _wrap(_C.full(shape, (n - 1) // 2, "int64", input._impl.device))
-    if not _is_floating(dtype_name(input)):
-        return middle
-    nan = input.detach() != input.detach()
-    nans = nan.sum(dim=dim, keepdim=True) if input.ndim else nan.to("int64")
-    numbers = n - nans
-    if ignore_nan:
-        return ((numbers - 1) // 2).clamp(min=0)
-    from .elementwise import where
-    return where(nans > 0, numbers, middle)
-
-
 def _median_dim(fn, input, dim, keepdim, ignore_nan):
     _check_input(fn, input)
     dim = _dim(fn, dim, input)
@@ -119,11 +99,9 @@ def _median_dim(fn, input, dim, keepdim, ignore_nan):
         shape = [1 if i == dim else s for i, s in enumerate(input.shape) if keepdim or i != dim]
         empty = _wrap(_C.full(shape, 0, "int64", input._impl.device))
         return values_indices(empty.to(input.dtype), empty)
-    sorted_idx = _wrap(_C.sort_indices(_sortable(input)._impl, dim, False))
+    indices = _wrap(_C.median_indices(_sortable(input)._impl, dim, ignore_nan))
     if input.ndim == 0:
-        return values_indices(input.clone(), sorted_idx)
-    pos = _median_position(input, sorted_idx, dim, ignore_nan)
-    indices = gather(sorted_idx, dim, pos)
+        return values_indices(input.clone(), indices)
     values = gather(input, dim, indices)
     if not keepdim:
         values, indices = values.squeeze(dim), indices.squeeze(dim)
