@@ -119,7 +119,10 @@ def test_device_median_long_rows(device, n):
         tv, ti = getattr(torch, name)(torch.tensor(a), 1)
         assert v.device.type == device
         _same(v, tv)
-        _same(i, ti)
+        _same(i[:2], ti[:2])
+        # an all-NaN row: PyTorch's index among the NaNs is arbitrary past 16 elements; ours is
+        # the first NaN (what PyTorch gives on short rows)
+        assert i[2].item() == 0 and (n > 16 or ti[2].item() == 0)
 
 
 def test_sort_gradients():
