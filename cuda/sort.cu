@@ -1,11 +1,11 @@
 // The sort family on the GPU (the contracts are in ops/sort.h).
 //
-// topk, by ranking: one thread per element counts
-// the row's elements that come before it under the total order of math/topk_order.h (no two
-// elements tie there), and an element of rank j < k writes its index to output slot j. O(n)
-// work per element, with no sorting network and no scratch memory; the results equal the CPU
-// kernel's exactly. Pruning calls it once per pruning step on a weight tensor, so simplicity
-// is worth more here than the O(n log n) of a radix select.
+// topk: rows of up to kRankMaxN elements by ranking: one thread per element counts the row's
+// elements that come before it under the total order of math/topk_order.h (no two elements
+// tie there), and an element of rank j < k writes its index to output slot j (O(n) work per
+// element, no scratch memory). Longer rows (a pruning step over a whole weight tensor) are
+// sorted as below and keep their first k, O(n log n). Either way the results equal the CPU
+// kernel's exactly.
 //
 // sort: rows of up to kTile elements are sorted in one block, in shared memory, by a bitonic
 // network (padded to a power of two with "after everything" slots); longer rows first sort
@@ -61,11 +61,6 @@ void topk_t(const TopkArgs& a) {
             a.in_stride, a.out_stride, a.largest);
 }
 
-void topk(const TopkArgs& a) {
-  if (a.dtype == DType::Float64) return topk_t<double>(a);
-  if (a.dtype == DType::Int64) return topk_t<int64_t>(a);
-  topk_t<float>(a);
-}
 
 // ---------------------------------------------------------------- sort
 constexpr int64_t kTile = 1024;  // elements per shared-memory sort: 16 KiB of keys and indices for double
@@ -193,6 +188,50 @@ void sort(const TopkArgs& a) {
   sort_t<float>(a);
 }
 
+// Every row of `a` (its input side) sorted into contiguous scratch rows of n indices.
+template <class T>
+DeviceBuffer sort_into_scratch(TopkArgs a) {
+  const int64_t rows = shape_numel(a.row_shape);
+  DeviceBuffer order(rows * a.n * int64_t(sizeof(int64_t)));
+  a.k = a.n;
+  a.out = order.as<int64_t>();
+  a.out_row_strides = contiguous_strides(a.row_shape);
+  for (int64_t& st : a.out_row_strides) st *= a.n;
+  a.out_stride = 1;
+  sort_t<T>(a);
+  return order;
+}
+
+// ---------------------------------------------------------------- topk
+// Rows longer than this are ranked by sorting them (O(n log n)) rather than by counting
+// (O(n) per element, O(n^2) per row): a pruning step over a million weights stays fast.
+constexpr int64_t kRankMaxN = 2048;
+
+__global__ void first_k_kernel(int64_t* out, const int64_t* order, Strided<1> rows, int64_t n, int64_t k,
+                               int64_t s_out) {
+  PE_GRID_STRIDE_LOOP(e, rows.numel * k) {
+    const int64_t r = e / k, j = e - r * k;
+    int64_t off[1];
+    rows.offsets(r, off);
+    out[off[0] + j * s_out] = order[r * n + j];
+  }
+}
+
+template <class T>
+void topk_any(const TopkArgs& a) {
+  if (a.n <= kRankMaxN) return topk_t<T>(a);
+  const DeviceBuffer order = sort_into_scratch<T>(a);
+  const Strided<1> rows = make_strided<1>(a.row_shape, {&a.out_row_strides});
+  PE_LAUNCH(first_k_kernel, blocks_for(rows.numel * a.k), kThreads, 0, a.out, order.as<int64_t>(), rows, a.n, a.k,
+            a.out_stride);
+}
+
+void topk(const TopkArgs& a) {
+  if (a.dtype == DType::Float64) return topk_any<double>(a);
+  if (a.dtype == DType::Int64) return topk_any<int64_t>(a);
+  topk_any<float>(a);
+}
+
 // ---------------------------------------------------------------- median
 template <class T>
 __global__ void median_pick_kernel(int64_t* out, const T* in, const int64_t* order, Strided<2> rows, int64_t n,
@@ -210,22 +249,15 @@ __global__ void median_pick_kernel(int64_t* out, const T* in, const int64_t* ord
 
 template <class T>
 void median_t(const ops::MedianArgs& a) {
-  // Sort every row into contiguous scratch rows: the sort launcher with a contiguous output.
-  const int64_t rows_n = shape_numel(a.row_shape);
-  DeviceBuffer order(rows_n * a.n * int64_t(sizeof(int64_t)));
   TopkArgs s;
   s.dtype = a.dtype;
   s.largest = false;
   s.row_shape = a.row_shape;
-  s.n = s.k = a.n;
+  s.n = a.n;
   s.in = a.in;
   s.in_row_strides = a.in_row_strides;
   s.in_stride = a.in_stride;
-  s.out = order.as<int64_t>();
-  s.out_row_strides = contiguous_strides(a.row_shape);
-  for (int64_t& st : s.out_row_strides) st *= a.n;
-  s.out_stride = 1;
-  sort_t<T>(s);
+  const DeviceBuffer order = sort_into_scratch<T>(s);
   const Strided<2> rows = make_strided<2>(a.row_shape, {&a.out_row_strides, &a.in_row_strides});
   auto* k = &median_pick_kernel<T>;
   PE_LAUNCH(k, blocks_for(rows.numel), kThreads, 0, a.out, static_cast<const T*>(a.in), order.as<int64_t>(), rows,

@@ -108,6 +108,21 @@ def test_device_sort_long_rows_match_cpu(device, n):
     _same(dev.indices, torch.sort(torch.tensor(a.T.copy()), dim=0, stable=True).indices)
 
 
+@pytest.mark.parametrize("n", [2048, 2049, 4099])  # past cuda/sort.cu's kRankMaxN: topk through the sort
+def test_device_topk_long_rows_take_the_sort(device, n):
+    a = _rng(n).integers(0, n // 3, (2, n)).astype(np.float64)
+    a[1, ::9] = NAN
+    cpu, dev = pe.tensor(a), pe.tensor(a, device=device)
+    for k in (1, 7, n):
+        for largest in (True, False):
+            v, i = pe.topk(dev, k, 1, largest)
+            cv, ci = pe.topk(cpu, k, 1, largest)
+            _same(i, _np(ci))
+            _same(v, torch.topk(torch.tensor(a), k, 1, largest).values)
+    v, i = pe.topk(pe.tensor(a.T.copy(), device=device), 5, 0)
+    _same(i, _np(pe.topk(pe.tensor(a.T.copy()), 5, 0).indices))
+
+
 @pytest.mark.parametrize("n", [1, 2, 1024, 1025, 3001])
 def test_device_median_long_rows(device, n):
     # distinct values (with ties PyTorch's index among them is arbitrary past 16 elements)
