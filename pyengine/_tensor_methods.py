@@ -4,6 +4,7 @@ from . import _C
 from .dtypes import device as device_cls, device_name, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops import sort as O
+from .ops import scan as Scan
 from .ops._util import Op, as_operand, linear_jvp
 from .tensor import Tensor, _wrap
 
@@ -288,6 +289,22 @@ for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonz
     setattr(T, _name, getattr(I, _name))
 for _name in ("topk", "kthvalue"):
     setattr(T, _name, getattr(O, _name))
+for _name in ("sort", "argsort", "msort", "median", "nanmedian", "mode", "unique", "unique_consecutive"):
+    setattr(T, _name, getattr(O, _name))
+for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"):
+    setattr(T, _name, getattr(Scan, _name))
+
+
+def cumsum_(self, dim, *, dtype=None):
+    return self.copy_(Scan.cumsum(self, dim, dtype=dtype))
+
+
+def cumprod_(self, dim, *, dtype=None):
+    return self.copy_(Scan.cumprod(self, dim, dtype=dtype))
+
+
+T.cumsum_ = cumsum_
+T.cumprod_ = cumprod_
 
 
 def view_as(self, other):
@@ -433,23 +450,3 @@ T.new_zeros = new_zeros
 T.new_ones = new_ones
 T.new_full = new_full
 T.new_tensor = new_tensor
-
-# ----- the sort and scan families (pyengine/ops/sort.py, scan.py) -----
-from .ops import scan as _scan  # noqa: E402
-
-for _name in ("sort", "argsort", "msort", "median", "nanmedian", "mode", "unique", "unique_consecutive"):
-    setattr(T, _name, getattr(O, _name))
-for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"):
-    setattr(T, _name, getattr(_scan, _name))
-
-
-def cumsum_(self, dim, *, dtype=None):
-    return self.copy_(_scan.cumsum(self, dim, dtype=dtype))
-
-
-def cumprod_(self, dim, *, dtype=None):
-    return self.copy_(_scan.cumprod(self, dim, dtype=dtype))
-
-
-T.cumsum_ = cumsum_
-T.cumprod_ = cumprod_
