@@ -283,3 +283,22 @@ def test_errors_name_what_came():
         pe._C.scan_indices(x._impl, 0, "sum")
     with pytest.raises(TypeError, match="expected a float32, float64 or int64 input, got bool"):
         pe._C.scan(pe.tensor([True])._impl, 0, "sum")
+
+
+# ----- the storage dtypes -----
+
+STORAGE = ["uint8", "int8", "int16", "int32", "float16", "bfloat16"]
+
+
+@pytest.mark.parametrize("dtype", STORAGE)
+def test_storage_dtypes_match_torch(dtype):
+    a = _rng(20).integers(0, 4, (3, 7)).astype(np.float64)
+    t = torch.tensor(a).to(getattr(torch, dtype))
+    x = pe.tensor(t.float().numpy()).to(getattr(pe, dtype))
+    names = ["cumsum", "cumprod", "cummax", "cummin", "diff"] + (["logcumsumexp"] if t.is_floating_point() else [])
+    for name in names:
+        for dim in (0, 1):
+            got, want = getattr(pe, name)(x, dim), getattr(torch, name)(t, dim)
+            for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+                assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1], (name, g.dtype, w.dtype)
+                np.testing.assert_allclose(_np(g.to(pe.float64)), w.double().numpy(), rtol=1e-2)

@@ -417,3 +417,46 @@ def test_errors_name_what_came():
     if pe.cuda.is_available():
         with pytest.raises(RuntimeError, match="same device"):
             pe.searchsorted(pe.tensor([1.0]), pe.tensor([1.0], device="cuda"))
+
+
+# ----- the storage dtypes (ranked through int64 / float32, values gathered in their own dtype) -----
+
+STORAGE = ["uint8", "int8", "int16", "int32", "float16", "bfloat16"]
+
+
+def _pair(a, dtype):
+    """The same data as a pyengine and a torch tensor of `dtype`."""
+    t = torch.tensor(a).to(getattr(torch, dtype))
+    return pe.tensor(t.float().numpy()).to(getattr(pe, dtype)), t
+
+
+def _same_t(got, want):
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (got.dtype, want.dtype)
+    np.testing.assert_array_equal(_np(got.to(pe.float64)), want.double().numpy())
+
+
+@pytest.mark.parametrize("dtype", STORAGE)
+def test_storage_dtypes_match_torch(dtype):
+    a = _rng(20).integers(0, 6, (4, 9)).astype(np.float64)
+    x, t = _pair(a, dtype)
+    for dim in (0, 1):
+        v, i = pe.sort(x, dim, descending=True)
+        tv, ti = torch.sort(t, dim=dim, descending=True, stable=True)
+        _same_t(v, tv)
+        _same(i, ti)
+        v, i = pe.median(x, dim)
+        tv, ti = torch.median(t, dim)
+        _same_t(v, tv)
+        _same(i, ti)
+        v, i = pe.mode(x, dim)
+        tv, ti = torch.mode(t, dim)
+        _same_t(v, tv)
+        _same(i, ti)
+    _same_t(pe.median(x), torch.median(t))
+    got = pe.unique(x, return_counts=True)
+    want = torch.unique(t, return_counts=True)
+    _same_t(got[0], want[0])
+    _same(got[1], want[1])
+    bnd, tb = _pair(np.array([1.0, 2.0, 4.0]), dtype)
+    _same(pe.searchsorted(bnd, x), torch.searchsorted(tb, t))
+    _same_t(pe.bucketize(x, bnd, out_int32=True), torch.bucketize(t, tb, out_int32=True))

@@ -25,8 +25,11 @@ void fill_rows(TopkArgs& a, const Tensor& x, const Tensor& out, int64_t d) {
   }
 }
 
+// The kernels' dtypes; Python ranks bool and the storage dtypes through int64 / float32.
 void check_sortable(const char* op, const Tensor& x) {
-  PE_CHECK(x.dtype() != DType::Bool, RuntimeError, op, "(): expected a float32, float64 or int64 input, got bool");
+  const DType t = x.dtype();
+  PE_CHECK(t == DType::Float32 || t == DType::Float64 || t == DType::Int64, RuntimeError, op,
+           "(): expected a float32, float64 or int64 input, got ", dtype_name(t));
 }
 
 // x with dim d moved last (a view): its rows are then the innermost dim.
