@@ -109,12 +109,13 @@ def _median_dim(fn, input, dim, keepdim, ignore_nan):
 
 
 def _median_all_impl(impl, ignore_nan):
+    fn = "nanmedian" if ignore_nan else "median"
     x = _wrap(impl).reshape(-1)
     if x.numel() == 0:
         if not _is_floating(impl.dtype):
-            raise RuntimeError(f"median(): cannot take the median of an empty {impl.dtype} tensor")
+            raise RuntimeError(f"{fn}(): cannot take the median of an empty {impl.dtype} tensor")
         return _C.full([], float("nan"), impl.dtype, impl.device)
-    return _median_dim("median", x, 0, False, ignore_nan).values._impl
+    return _median_dim(fn, x, 0, False, ignore_nan).values._impl
 
 
 class MedianAllBackward(_ExtremumAllBackward):
@@ -126,6 +127,9 @@ class MedianAllBackward(_ExtremumAllBackward):
 
 
 class NanmedianAllBackward(_ExtremumAllBackward):
+    """nanmedian() of everything: the lower median of the numbers (NaN when all are NaN); the
+    gradient as median()'s."""
+
     forward_calls_tensor_ops = True
     op = staticmethod(lambda impl, dims, keepdim: _median_all_impl(impl, True))
 
