@@ -1,11 +1,10 @@
-// The sort family on the CPU (the contracts are in ops/sort.h).
-// topk: per row: the n indices are partitioned
-// around rank k (nth_element, O(n)) and the first k sorted (O(k log k)) under the shared total
-// order of math/topk_order.h, so the result equals the CUDA kernel's exactly. Rows are
-// independent: threads split rows, so results never depend on the thread count.
+// The sort family on the CPU (the contracts are in ops/sort.h). Every kernel ranks a row's
+// (value, index) pairs under the shared total order of math/topk_order.h, so its result equals
+// the CUDA kernel's exactly: topk partitions around rank k (nth_element, O(n)) and sorts the
+// first k (O(k log k)); sort sorts the row; median puts the median's rank in place (O(n)).
+// Rows are independent: threads split rows, so results never depend on the thread count.
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -22,23 +21,36 @@ using ops::ModeArgs;
 using ops::SearchArgs;
 using ops::TopkArgs;
 
+// Rows are copied into (value, index) pairs first, so the comparisons read contiguous memory
+// instead of reaching into a strided row through an index.
+template <class T>
+using Ranked = std::pair<T, int64_t>;
+
+template <class T>
+void copy_row(const TopkArgs& a, int64_t r, std::vector<Ranked<T>>& row) {
+  const T* x = static_cast<const T*>(a.in) + row_offset(r, a.row_shape, a.in_row_strides);
+  for (int64_t i = 0; i < a.n; ++i) row[static_cast<size_t>(i)] = {x[i * a.in_stride], i};
+}
+
+template <class T>
+auto rank_order(bool largest) {
+  return [largest](const Ranked<T>& p, const Ranked<T>& q) {
+    return sorting::topk_before(p.first, p.second, q.first, q.second, largest);
+  };
+}
+
 template <class T>
 void topk_rows(const TopkArgs& a) {
   const int64_t rows = shape_numel(a.row_shape);
-  parallel_for(rows, a.n, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> idx(static_cast<size_t>(a.n));
+  parallel_for(rows, a.n * 2, [&](int64_t begin, int64_t end) {
+    std::vector<Ranked<T>> row(static_cast<size_t>(a.n));
+    const auto before = rank_order<T>(a.largest);
     for (int64_t r = begin; r < end; ++r) {
-      const T* x = static_cast<const T*>(a.in) + row_offset(r, a.row_shape, a.in_row_strides);
+      copy_row(a, r, row);
+      if (a.k < a.n) std::nth_element(row.begin(), row.begin() + a.k, row.end(), before);
+      std::sort(row.begin(), row.begin() + a.k, before);
       int64_t* out = a.out + row_offset(r, a.row_shape, a.out_row_strides);
-      const int64_t s = a.in_stride;
-      const bool largest = a.largest;
-      auto before = [x, s, largest](int64_t i, int64_t j) {
-        return sorting::topk_before(x[i * s], i, x[j * s], j, largest);
-      };
-      std::iota(idx.begin(), idx.end(), int64_t(0));
-      if (a.k < a.n) std::nth_element(idx.begin(), idx.begin() + a.k, idx.end(), before);
-      std::sort(idx.begin(), idx.begin() + a.k, before);
-      for (int64_t j = 0; j < a.k; ++j) out[j * a.out_stride] = idx[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < a.k; ++j) out[j * a.out_stride] = row[static_cast<size_t>(j)].second;
     }
   });
 }
@@ -47,22 +59,17 @@ void topk(const TopkArgs& a) {
   PE_DISPATCH_NUMERIC(a.dtype, "topk", [&] { topk_rows<scalar_t>(a); });
 }
 
-// sort (topk's contract with k == n): each row is copied into (value, index) pairs and those
-// sorted under the same order, so comparisons read contiguous memory instead of reaching into
-// a strided row through an index (twice as fast for a column of a row-major matrix).
+// sort: topk's contract with k == n (a full sort of the pairs).
 template <class T>
 void sort_rows(const TopkArgs& a) {
   const int64_t rows = shape_numel(a.row_shape);
   parallel_for(rows, a.n * 8, [&](int64_t begin, int64_t end) {
-    std::vector<std::pair<T, int64_t>> row(static_cast<size_t>(a.n));
-    const bool largest = a.largest;
+    std::vector<Ranked<T>> row(static_cast<size_t>(a.n));
+    const auto before = rank_order<T>(a.largest);
     for (int64_t r = begin; r < end; ++r) {
-      const T* x = static_cast<const T*>(a.in) + row_offset(r, a.row_shape, a.in_row_strides);
+      copy_row(a, r, row);
+      std::sort(row.begin(), row.end(), before);
       int64_t* out = a.out + row_offset(r, a.row_shape, a.out_row_strides);
-      for (int64_t i = 0; i < a.n; ++i) row[static_cast<size_t>(i)] = {x[i * a.in_stride], i};
-      std::sort(row.begin(), row.end(), [largest](const std::pair<T, int64_t>& p, const std::pair<T, int64_t>& q) {
-        return sorting::topk_before(p.first, p.second, q.first, q.second, largest);
-      });
       for (int64_t j = 0; j < a.n; ++j) out[j * a.out_stride] = row[static_cast<size_t>(j)].second;
     }
   });
@@ -79,7 +86,7 @@ template <class T>
 void median_rows(const ops::MedianArgs& a) {
   const int64_t rows = shape_numel(a.row_shape);
   parallel_for(rows, a.n * 2, [&](int64_t begin, int64_t end) {
-    std::vector<std::pair<T, int64_t>> row(static_cast<size_t>(a.n));
+    std::vector<Ranked<T>> row(static_cast<size_t>(a.n));
     for (int64_t r = begin; r < end; ++r) {
       const T* x = static_cast<const T*>(a.in) + row_offset(r, a.row_shape, a.in_row_strides);
       int64_t nans = 0;
@@ -89,10 +96,7 @@ void median_rows(const ops::MedianArgs& a) {
         row[static_cast<size_t>(i)] = {v, i};
       }
       const auto rank = row.begin() + sorting::median_rank(a.n, nans, a.ignore_nan);
-      std::nth_element(row.begin(), rank, row.end(),
-                       [](const std::pair<T, int64_t>& p, const std::pair<T, int64_t>& q) {
-                         return sorting::topk_before(p.first, p.second, q.first, q.second, false);
-                       });
+      std::nth_element(row.begin(), rank, row.end(), rank_order<T>(false));
       a.out[row_offset(r, a.row_shape, a.out_row_strides)] = rank->second;
     }
   });
