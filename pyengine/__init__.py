@@ -22,6 +22,9 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_left_shift, bitwise
 from .ops.index import (gather, index_add, index_put, index_select, narrow, nonzero, one_hot, scatter, scatter_add,
                         scatter_reduce, select)
 from .ops.sort import kthvalue, topk
+from .ops.sort import (argsort, bucketize, median, mode, msort, nanmedian, searchsorted, sort, unique,
+                       unique_consecutive)
+from .ops.scan import cummax, cummin, cumprod, cumsum, diff, logcumsumexp
 from .ops.linalg import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std,
                          sum, var)

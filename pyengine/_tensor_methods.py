@@ -4,6 +4,7 @@ from . import _C
 from .dtypes import device as device_cls, device_name, dtype as dtype_cls, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops import sort as O
+from .ops import scan as Scan
 from .ops._util import Op, as_operand, linear_jvp
 from .tensor import Tensor, _wrap
 
@@ -296,6 +297,22 @@ for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonz
     setattr(T, _name, getattr(I, _name))
 for _name in ("topk", "kthvalue"):
     setattr(T, _name, getattr(O, _name))
+for _name in ("sort", "argsort", "msort", "median", "nanmedian", "mode", "unique", "unique_consecutive"):
+    setattr(T, _name, getattr(O, _name))
+for _name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"):
+    setattr(T, _name, getattr(Scan, _name))
+
+
+def cumsum_(self, dim, *, dtype=None):
+    return self.copy_(Scan.cumsum(self, dim, dtype=dtype))
+
+
+def cumprod_(self, dim, *, dtype=None):
+    return self.copy_(Scan.cumprod(self, dim, dtype=dtype))
+
+
+T.cumsum_ = cumsum_
+T.cumprod_ = cumprod_
 
 
 def view(self, *shape):

@@ -74,6 +74,7 @@ void bind_rnn(py::module_& m);          // recurrent layers (RNN, LSTM, GRU) for
 void bind_embedding(py::module_& m);    // embedding_bag forward / backward (fused sum / mean / max)
 void bind_attention(py::module_& m);    // fused scaled dot-product attention forward / backward
 void bind_sort(py::module_& m);         // topk indices
+void bind_scan(py::module_& m);         // cumsum / cumprod / logcumsumexp / cummax / cummin
 void bind_upsample(py::module_& m);     // nearest / (bi)linear upsampling forward / backward
 void bind_linalg_solvers(py::module_& m);  // LU, Cholesky, QR, eigh, SVD (pyengine.linalg)
 

@@ -42,6 +42,7 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_embedding(m);
   pe::bind::bind_attention(m);
   pe::bind::bind_sort(m);
+  pe::bind::bind_scan(m);
   pe::bind::bind_upsample(m);
   pe::bind::bind_linalg_solvers(m);
 }
