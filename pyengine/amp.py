@@ -71,9 +71,10 @@ def cast_for_product(*tensors):
     settings = getattr(_state, "by_device", None)
     if settings is None:
         return tensors
+    from .tensor import Tensor
     out = []
     for t in tensors:
-        if t is not None and t.is_floating_point():
+        if isinstance(t, Tensor) and t.is_floating_point():  # anything else is the op's to refuse
             enabled, dtype = settings[t.device.type]
             if enabled and t.dtype.name != dtype:
                 t = t.to(dtype)
