@@ -65,3 +65,6 @@ __version__ = _package_version()
 # Subsystems above the tensor layer.
 from . import data, nn, optim  # noqa: E402
 from .io import load, save  # noqa: E402
+from .ops.rearrange import (diag, diag_embed, diagonal, flip, fliplr, flipud, meshgrid, repeat_interleave,  # noqa: E402
+                            roll, rot90, tile, trace)
+from .ops.contract import cross, einsum, ger, kron, outer, tensordot  # noqa: E402

@@ -433,3 +433,12 @@ T.new_zeros = new_zeros
 T.new_ones = new_ones
 T.new_full = new_full
 T.new_tensor = new_tensor
+
+# ---------------------------------------------------------------- rearranging and contracting
+from .ops import contract as _contract, rearrange as _rearrange  # noqa: E402
+
+for _name in ("flip", "fliplr", "flipud", "roll", "rot90", "repeat_interleave", "tile", "diagonal", "diag_embed",
+              "diag", "trace"):
+    setattr(T, _name, getattr(_rearrange, _name))
+for _name in ("outer", "ger", "cross", "kron"):
+    setattr(T, _name, getattr(_contract, _name))
