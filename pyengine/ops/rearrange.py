@@ -175,7 +175,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         x = reshape(x, [1])
     shape = list(x.shape)
     tiled = shape[:dim + 1] + [r] + shape[dim + 1:]
-    out = expand(x.unsqueeze(dim + 1), tiled).contiguous()  # new memory even for r == 1
+    out = expand(x.unsqueeze(dim + 1), tiled).clone()  # new memory even for r == 1
     return reshape(out, shape[:dim] + [n * r] + shape[dim + 1:])
 
 

@@ -229,9 +229,10 @@ def repeat(input, *repeats):
     if numel > _INT64_MAX:
         raise RuntimeError(f"repeat(): repeats {tuple(reps)} of a tensor of shape {tuple(input.shape)} give shape "
                            f"{tuple(final)}, whose number of elements overflows int64")
-    # contiguous(): repeat returns new memory, as PyTorch's; reshape alone would keep the expanded
-    # view (stride 0) when every repeated dim has size 1, and a write would then alias
-    return reshape(expand(reshape(input, interleaved), tiled).contiguous(), final)
+    # clone(): repeat returns new memory, as PyTorch's; reshape alone would keep the expanded
+    # view (stride 0) when every repeated dim has size 1, and contiguous() would return the input
+    # itself when every repeat is 1: a write would then alias
+    return reshape(expand(reshape(input, interleaved), tiled).clone(), final)
 
 
 def broadcast_shapes(*shapes):
