@@ -68,3 +68,5 @@ from .io import load, save  # noqa: E402
 from .ops.rearrange import (diag, diag_embed, diagonal, flip, fliplr, flipud, meshgrid, repeat_interleave,  # noqa: E402
                             roll, rot90, tile, trace)
 from .ops.contract import cross, einsum, ger, kron, outer, tensordot  # noqa: E402
+from . import errors  # noqa: E402
+from .errors import ArgumentError, IndexRangeError  # noqa: E402

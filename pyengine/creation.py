@@ -6,6 +6,7 @@ from . import _C
 from ._ints import int64 as _int64, size_list as _size_list
 from .dtypes import get_default_dtype, to_dtype, device_name
 from .tensor import Tensor, _wrap
+from .errors import ArgumentError
 
 # NumPy kinds we accept, and what PyTorch turns them into.
 _NUMPY_TO_NAME = {("f", 2): "float32", ("f", 4): "float32", ("f", 8): "float64", ("b", 1): "bool"}
@@ -64,7 +65,7 @@ def _without_big_ints(data, a, dtype):
         return a
     d = to_dtype(dtype) if dtype is not None else (get_default_dtype() if has_float else None)
     if d is None or d.name == "int64":
-        raise ValueError(f"Overflow when unpacking long long: int {big} is out of the int64 range {_INT64_RANGE}")
+        raise ArgumentError(f"Overflow when unpacking long long: int {big} is out of the int64 range {_INT64_RANGE}")
     return np.array(data, dtype=np.bool_ if d.name == "bool" else np.float64)
 
 
@@ -100,7 +101,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     try:
         a = np.array(data)
     except ValueError as e:
-        raise ValueError(f"could not build a tensor from the given data: {e}") from None
+        raise ArgumentError(f"could not build a tensor from the given data: {e}") from None
     if not from_numpy_data and _may_hold_big_ints(a):
         a = _without_big_ints(data, a, dtype)
     if a.dtype == object:
@@ -115,8 +116,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     else:
         name = _numpy_dtype_name(a)
     if name == "int64" and a.dtype.kind == "u" and a.itemsize == 8 and a.size and int(a.max()) >= 2**63:
-        raise ValueError(f"can't convert np.ndarray of type {a.dtype}: value {int(a.max())} is out of the int64 "
-                         f"range {_INT64_RANGE}")
+        raise ArgumentError(f"can't convert np.ndarray of type {a.dtype}: value {int(a.max())} is out of the int64 "
+                            f"range {_INT64_RANGE}")
     # (also converts a non-native byte order to the native one: np.float32 etc. are native)
     a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
     if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):

@@ -12,6 +12,7 @@ from .autograd import function as _function
 from .autograd.function import AccumulateGrad, _without, grad_lock, registry_lock
 from .autograd.grad_mode import state as _grad_state
 from .dtypes import _BY_NAME, to_device, to_dtype, device_name
+from .errors import IndexRangeError
 
 _new = object.__new__
 
@@ -348,7 +349,7 @@ def shape_of(t):
 def _wrap_dim(dim, ndim):
     n = max(ndim, 1)
     if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        raise IndexRangeError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
 
 

@@ -9,6 +9,7 @@ from ..creation import arange, full, tensor
 from ..ops.index import index_select
 from ..ops.shape import cat
 from ..tensor import Tensor
+from ..errors import ArgumentError
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -17,7 +18,7 @@ def _source_index(n, before, after, mode, device):
     """Which input position each output position along one dim reads (an int64 tensor)."""
     if mode == "replicate":
         if n == 0:
-            raise ValueError("pad(): replicate mode needs a non-empty padded dimension")
+            raise ArgumentError("pad(): replicate mode needs a non-empty padded dimension")
         # Any amount of padding is allowed here, so the index is built by arange (its size is
         # checked: a huge padding is an error, not a Python list of 2**64 positions).
         if n + before + after > INT64_MAX:
@@ -32,12 +33,12 @@ def _bounded_source_index(n, before, after, mode):
     positions = range(-before, n + after)
     if mode == "reflect":
         if before >= n or after >= n:
-            raise ValueError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
-                             "dimension in reflect mode")
+            raise ArgumentError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
+                                "dimension in reflect mode")
         return [-i if i < 0 else 2 * (n - 1) - i if i >= n else i for i in positions]
     if before > n or after > n:
-        raise ValueError(f"pad(): padding ({before}, {after}) must be at most the size {n} of the padded dimension "
-                         "in circular mode")
+        raise ArgumentError(f"pad(): padding ({before}, {after}) must be at most the size {n} of the padded dimension "
+                            "in circular mode")
     return [i % n for i in positions]
 
 
@@ -63,15 +64,15 @@ def pad(input, pad, mode="constant", value=None):
         raise TypeError(f"pad(): argument 'input' must be a Tensor, not {type(input).__name__}")
     pad = tuple(pad)
     if len(pad) % 2 != 0:
-        raise ValueError(f"pad(): padding length must be divisible by 2, got {len(pad)} values {pad}")
+        raise ArgumentError(f"pad(): padding length must be divisible by 2, got {len(pad)} values {pad}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad(): padding length {len(pad)} is too large for a {input.ndim}-D input")
+        raise ArgumentError(f"pad(): padding length {len(pad)} is too large for a {input.ndim}-D input")
     if mode not in _MODES:
         raise NotImplementedError(f"pad(): mode must be one of {_MODES}, got {mode!r}")
     if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
+        raise ArgumentError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
     if mode != "constant" and any(p < 0 for p in pad):
-        raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+        raise ArgumentError(f"pad(): negative padding {pad} is only supported in constant mode")
     k = len(pad) // 2
     if mode != "constant" and (input.ndim not in (k + 1, k + 2) or k > 3):
         # PyTorch's non-constant modes pad 1 to 3 spatial dims of a (N,) C, *spatial input only.

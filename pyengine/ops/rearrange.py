@@ -13,6 +13,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, linear_jvp, normalize_dims
 from .index import index_select, narrow
 from .shape import cat, expand, flatten, repeat, reshape, transpose
+from ..errors import IndexRangeError
 
 
 def _dims_arg(dims, fn):
@@ -92,7 +93,7 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     if input.ndim == 0:
-        raise IndexError(f"roll: Dimension specified as {dims[0]} but tensor has no dimensions")
+        raise IndexRangeError(f"roll: Dimension specified as {dims[0]} but tensor has no dimensions")
     out = input
     for s, d in zip(shifts, dims):
         out = _roll_dim(out, s, _wrap_dim(d, input.ndim))
