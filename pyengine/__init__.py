@@ -70,3 +70,5 @@ from .ops.rearrange import (diag, diag_embed, diagonal, flip, fliplr, flipud, me
 from .ops.contract import cross, einsum, ger, kron, outer, tensordot  # noqa: E402
 from . import errors  # noqa: E402
 from .errors import ArgumentError, IndexRangeError  # noqa: E402
+from .size import Size  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
