@@ -72,3 +72,4 @@ from . import errors  # noqa: E402
 from .errors import ArgumentError, IndexRangeError  # noqa: E402
 from .size import Size  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
+from ._format import set_printoptions  # noqa: E402
