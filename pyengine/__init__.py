@@ -73,3 +73,8 @@ from .errors import ArgumentError, IndexRangeError  # noqa: E402
 from .size import Size  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from ._format import set_printoptions  # noqa: E402
+
+# Last: NumPy's axis=/keepdims= on every function and method defined above (see _numpy_aliases).
+from ._numpy_aliases import install as _install_numpy_aliases  # noqa: E402
+
+_install_numpy_aliases(globals(), Tensor)

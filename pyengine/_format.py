@@ -137,19 +137,32 @@ def _array_str(a):
     return _nested_str(a, len(_PREFIX), summarize, fmt, opts)
 
 
+def _add_suffixes(text, suffixes, indent):
+    """PyTorch's layout of ", dtype=..." and the like: on the last line while it fits linewidth."""
+    parts = [text]
+    last_line = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > PRINT_OPTS["linewidth"]:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line += len(suffix) + 2
+    return "".join(parts) + ")"
+
+
 def format_tensor(t):
     a = t.detach().numpy(force=True)
-    body = _array_str(a)
-    extras = []
-    if a.size == 0 and a.ndim > 1:
-        extras.append(f"size={tuple(a.shape)}")
-    name = t._impl.dtype
-    if name not in ("float32", "int64", "bool") or (a.size == 0 and name != "float32"):
-        extras.append(f"dtype=pyengine.{name}")
+    suffixes = []
     if t._impl.device != "cpu":
-        extras.append(f"device='{t._impl.device}'")
+        suffixes.append(f"device='{t._impl.device}'")
+    name = t._impl.dtype
+    if (a.size == 0 and a.ndim != 1) or (a.size and not PRINT_OPTS["edgeitems"]):
+        suffixes.append(f"size={tuple(a.shape)}")
+    if name not in ("float32", "int64", "bool") or (a.size == 0 and name != "float32"):
+        suffixes.append(f"dtype=pyengine.{name}")
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._requires_grad:
-        extras.append("requires_grad=True")
-    return _PREFIX + ", ".join([body] + extras) + ")"
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(_PREFIX + _array_str(a), suffixes, len(_PREFIX))
