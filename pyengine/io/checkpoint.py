@@ -1,7 +1,8 @@
 """Checkpoints in the safetensors format: loading a file never runs code (no pickle).
 
-`save(obj, f)` (f a path or a binary file-like object) takes a state dict - a (possibly nested) dict/list of tensors, numbers, strings,
-bools and None, like a model's or an optimizer's `state_dict()`. Tensors go into the safetensors
+`save(obj, f)` (f a path or a binary file-like object) takes a state dict - a (possibly nested)
+dict/list of tensors, numbers, strings, bools and None, like a model's or an optimizer's
+`state_dict()`. Tensors go into the safetensors
 body under their key path (a flat model state dict keeps its own names, e.g. "0.weight", so
 `safetensors.torch.load_file` reads the same tensors into PyTorch); everything else, and the
 shape of the tree, goes into the header's metadata as JSON, with a CRC-32 of the tree and every
