@@ -180,6 +180,17 @@ def test_einsum_matches_torch(eq, shapes, device):
     _same(*_both(lambda m, *a: m.einsum(eq, list(a)), *xs), atol=1e-10)
 
 
+def test_einsum_sublist_format_matches_torch():
+    a, b = _pair((2, 3)), _pair((3, 4), seed=1)
+    for subs in ([[0, 1], [1, 2], [0, 2]], [[0, 1], [1, 2]], [[Ellipsis, 1], [1, 2], [Ellipsis, 2]],
+                 [[1, 0], [0, 2], []]):
+        args = [a[0], subs[0], b[0], subs[1]] + subs[2:]
+        targs = [a[1], subs[0], b[1], subs[1]] + subs[2:]
+        _same(pe.einsum(*args), torch.einsum(*targs), atol=1e-12)
+    with pytest.raises(RuntimeError, match="valid range"):
+        pe.einsum(a[0], [0, 52])
+
+
 def test_einsum_strided_int_and_float32():
     a, ta = _pair((4, 3), dtype=np.float32, view="T")
     b, tb = _pair((3, 6), dtype=np.float32, view="step")

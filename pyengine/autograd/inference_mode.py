@@ -41,9 +41,6 @@ class inference_mode:
 
         return wrapper
 
-    def clone(self):
-        return inference_mode(self.mode)
-
 
 def is_inference_mode_enabled():
     """Whether the calling thread is inside inference_mode()."""

@@ -104,13 +104,40 @@ def _take_diagonals(x, labels, k):
     return x, labels
 
 
+_SUBLIST_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _from_sublists(args):
+    """einsum(op1, [0, 1], op2, [1, 2], [0, 2]) -> ('ab,bc->ac', [op1, op2]): PyTorch's sublist
+    format, subscripts 0-51 and Ellipsis."""
+    def term(sub):
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append(_ELLIPSIS)
+            elif isinstance(s, int) and not isinstance(s, bool) and 0 <= s < len(_SUBLIST_LETTERS):
+                out.append(_SUBLIST_LETTERS[s])
+            else:
+                raise RuntimeError(f"einsum(): subscript in subscript list is not within the valid range [0, 52), "
+                                   f"got {s!r}")
+        return "".join(out)
+
+    pairs, out = (args, None) if len(args) % 2 == 0 else (args[:-1], args[-1])
+    equation = ",".join(term(sub) for sub in pairs[1::2])
+    if out is not None:
+        equation += "->" + term(out)
+    return equation, list(pairs[0::2])
+
+
 def einsum(equation, *operands):
     """Einstein summation, PyTorch's grammar: 'ij,jk->ik', repeated subscripts for diagonals,
     '...' for broadcast dims, implicit output (broadcast dims, then the subscripts that appear
     once, in alphabetical order with upper case first) when '->' is absent. Operands come as
     varargs or as one list. Contracted left to right, one batched matmul per pair."""
     if not isinstance(equation, str):
-        raise TypeError(f"einsum(): argument 'equation' must be str, not {type(equation).__name__}")
+        if not isinstance(equation, Tensor):
+            raise TypeError(f"einsum(): argument 'equation' must be str, not {type(equation).__name__}")
+        equation, operands = _from_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = [as_tensor_arg(t) for t in operands]

@@ -4,6 +4,7 @@ import math
 
 from .. import _C
 from .._ints import INT64_MAX as _INT64_MAX, int64 as _int64, size_list as _size_list
+from ..size import as_size as _as_size
 from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, linear_jvp, reduce_grad
 from ..errors import ArgumentError, IndexRangeError
@@ -240,7 +241,7 @@ def broadcast_shapes(*shapes):
     out = []
     for s in shapes:
         out = _C.broadcast_shapes(list(out), [s] if isinstance(s, int) else list(s))
-    return tuple(out)
+    return _as_size(out)
 
 
 def broadcast_tensors(*tensors):
