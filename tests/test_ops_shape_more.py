@@ -51,6 +51,8 @@ def test_flip_roll_tile_match_torch(shape, view, device):
     _same(*_both(lambda m, a: m.flip(a, dims), x))
     _same(*_both(lambda m, a: a.flip(*dims[::-1]), x))
     _same(*_both(lambda m, a: m.flipud(a), x))
+    _same(*_both(lambda m, a: m.flip(a, dims=dims[:1]), x))
+    _same(*_both(lambda m, a: a.tile(dims=(2, 1)), x))
     _same(*_both(lambda m, a: m.roll(a, 3), x))
     _same(*_both(lambda m, a: m.roll(a, [-2] * nd, dims), x))
     _same(*_both(lambda m, a: a.roll(10, -1), x))

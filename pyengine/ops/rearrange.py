@@ -16,9 +16,13 @@ from .shape import cat, expand, flatten, repeat, reshape, transpose
 from ..errors import IndexRangeError
 
 
-def _dims_arg(dims, fn):
-    """flip(x, (0, 1)) and x.flip(0, 1): a tuple, a list or ints."""
-    return _size_list(dims, fn, "dims")
+def _dims_arg(args, dims, fn):
+    """flip(x, (0, 1)), flip(x, dims=[0, 1]) and x.flip(0, 1): a tuple, a list or ints."""
+    if dims is not None:
+        if args:
+            raise TypeError(f"{fn}() got dims both positionally and as a keyword")
+        args = (dims,)
+    return _size_list(args, fn, "dims")
 
 
 def _reversed_index(n, device):
@@ -49,9 +53,9 @@ class FlipBackward(Op):
         return flip(g, ctx.dims), None
 
 
-def flip(input, *dims):
+def flip(input, *args, dims=None):
     """Reverse the order of elements along the given dims (a copy, as PyTorch's)."""
-    dims = normalize_dims(_dims_arg(dims, "flip"), input.ndim) or []
+    dims = normalize_dims(_dims_arg(args, dims, "flip"), input.ndim) or []
     return FlipBackward.apply(input, dims)
 
 
@@ -180,9 +184,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     return reshape(out, shape[:dim] + [n * r] + shape[dim + 1:])
 
 
-def tile(input, *dims):
+def tile(input, *args, dims=None):
     """Repeat the whole tensor dims[i] times along dim i; missing leading dims count as 1."""
-    dims = _dims_arg(dims, "tile")
+    dims = _dims_arg(args, dims, "tile")
     if len(dims) < input.ndim:
         dims = [1] * (input.ndim - len(dims)) + dims
     return repeat(input, dims)
