@@ -369,3 +369,17 @@ def test_errors_match_torch(name, call, match):
         call(torch)
     with pytest.raises(type(want.value), match=match):
         call(pe)
+
+
+def test_huge_sizes_are_errors_not_allocations():
+    x = pe.ones(2, 3)
+    with pytest.raises(RuntimeError, match="more elements than int64"):
+        pe.repeat_interleave(pe.ones(2), pe.tensor([2 ** 62, 2 ** 62]))
+    with pytest.raises(RuntimeError, match="overflows int64|more elements"):
+        pe.repeat_interleave(x, 2 ** 62, 0)
+    with pytest.raises(RuntimeError, match="overflows int64"):
+        pe.tile(x, (2 ** 40, 2 ** 40))
+    with pytest.raises(ValueError, match="offset"):
+        pe.diagonal(x, 2 ** 70)
+    with pytest.raises(ValueError, match="shifts"):
+        pe.roll(x, 2 ** 70)

@@ -8,7 +8,7 @@ move (a flip, a diagonal view, a diagonal scatter) rather than a generic scatter
 import numpy as np
 
 from .. import _C
-from .._ints import int64 as _int64, size_list as _size_list
+from .._ints import INT64_MAX as _INT64_MAX, int64 as _int64, size_list as _size_list
 from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, linear_jvp, normalize_dims
 from .index import index_select, narrow
@@ -141,7 +141,9 @@ def _counts(repeats, fn):
 
 def _repeated_positions(counts, output_size, device):
     """The index [0]*counts[0] + [1]*counts[1] + ... as an int64 tensor on `device`."""
-    total = int(counts.sum())
+    total = sum(counts.tolist())  # Python ints: a sum beyond int64 is an error, not a wrapped count
+    if total > _INT64_MAX:
+        raise RuntimeError(f"repeat_interleave: the repeats sum to {total}, more elements than int64 can count")
     if output_size is not None and output_size != total:
         raise RuntimeError(f"repeat_interleave: allocated size does not match required size: output_size="
                            f"{output_size} but the repeats sum to {total}")
