@@ -152,7 +152,8 @@ def _add_suffixes(text, suffixes, indent):
 
 
 def format_tensor(t):
-    a = t.detach().numpy(force=True)
+    # bfloat16 has no NumPy type: shown through float32, which holds every bfloat16 exactly
+    a = (t.detach().float() if t._impl.dtype == "bfloat16" else t.detach()).numpy(force=True)
     suffixes = []
     if t._impl.device != "cpu":
         suffixes.append(f"device='{t._impl.device}'")

@@ -281,7 +281,7 @@ def cross(input, other, dim=None):
     if dim is None:
         import warnings
         warnings.warn("Using pyengine.cross without specifying the dim arg is deprecated; pass dim (PyTorch's "
-                      "linalg.cross defaults to dim=-1).", UserWarning, stacklevel=2)
+                      "linalg.cross defaults to dim=-1).", UserWarning, stacklevel=3)  # (under the axis= wrapper)
         if 3 not in shape:
             raise RuntimeError(f"cross: no dimension of size 3 in input (shape {tuple(shape)})")
         dim = shape.index(3)
