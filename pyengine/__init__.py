@@ -91,5 +91,19 @@ def cholesky(input, upper=False):
     return _linalg_cholesky(input, upper=upper)
 
 
+from .ops.rearrange import (diag, diag_embed, diagonal, flip, fliplr, flipud, meshgrid, repeat_interleave,  # noqa: E402
+                            roll, rot90, tile, trace)
+from .ops.contract import cross, einsum, ger, kron, outer, tensordot  # noqa: E402
+from . import errors  # noqa: E402
+from .errors import ArgumentError, IndexRangeError  # noqa: E402
+from .size import Size  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
+from ._format import set_printoptions  # noqa: E402
+
+# Then NumPy's axis=/keepdims= on every function and method defined above (see _numpy_aliases).
+from ._numpy_aliases import install as _install_numpy_aliases  # noqa: E402
+
+_install_numpy_aliases(globals(), Tensor)
+
 # Last: `int` names the dtype from here on, as torch.int does (nothing above may call int()).
 int = int32  # noqa: A001

@@ -582,3 +582,12 @@ def _cholesky_method(self, upper=False):
 
 
 T.cholesky = _cholesky_method
+
+# ---------------------------------------------------------------- rearranging and contracting
+from .ops import contract as _contract, rearrange as _rearrange  # noqa: E402
+
+for _name in ("flip", "fliplr", "flipud", "roll", "rot90", "repeat_interleave", "tile", "diagonal", "diag_embed",
+              "diag", "trace"):
+    setattr(T, _name, getattr(_rearrange, _name))
+for _name in ("outer", "ger", "cross", "kron"):
+    setattr(T, _name, getattr(_contract, _name))

@@ -6,6 +6,7 @@ from . import _C
 from ._ints import int64 as _int64, size_list as _size_list
 from .dtypes import get_default_dtype, to_dtype, device_name
 from .tensor import Tensor, _wrap
+from .errors import ArgumentError
 
 # What each dtype is built through in NumPy (bfloat16, which NumPy lacks, through float32).
 _NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
@@ -66,7 +67,7 @@ def _without_big_ints(data, a, dtype):
         return a
     d = to_dtype(dtype) if dtype is not None else (get_default_dtype() if has_float else None)
     if d is None or d.name == "int64":
-        raise ValueError(f"Overflow when unpacking long long: int {big} is out of the int64 range {_INT64_RANGE}")
+        raise ArgumentError(f"Overflow when unpacking long long: int {big} is out of the int64 range {_INT64_RANGE}")
     return np.array(data, dtype=np.bool_ if d.name == "bool" else np.float64)
 
 
@@ -102,7 +103,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     try:
         a = np.array(data)
     except ValueError as e:
-        raise ValueError(f"could not build a tensor from the given data: {e}") from None
+        raise ArgumentError(f"could not build a tensor from the given data: {e}") from None
     if not from_numpy_data and _may_hold_big_ints(a):
         a = _without_big_ints(data, a, dtype)
     if a.dtype == object:
@@ -117,8 +118,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     else:
         name = _numpy_dtype_name(a)
     if name == "int64" and a.dtype.kind == "u" and a.itemsize == 8 and a.size and int(a.max()) >= 2**63:
-        raise ValueError(f"can't convert np.ndarray of type {a.dtype}: value {int(a.max())} is out of the int64 "
-                         f"range {_INT64_RANGE}")
+        raise ArgumentError(f"can't convert np.ndarray of type {a.dtype}: value {int(a.max())} is out of the int64 "
+                            f"range {_INT64_RANGE}")
     # (also converts a non-native byte order to the native one: np.float32 etc. are native)
     a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
     if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):

@@ -1,5 +1,6 @@
 """dtype and device objects: the Python names for what _C calls "float32", "cpu", ..."""
 import numpy as np
+from .errors import ArgumentError
 
 
 class dtype:
@@ -109,9 +110,9 @@ class device:
             try:
                 index = int(idx)
             except ValueError:
-                raise ValueError(f"invalid device string 'cuda:{idx}': expected 'cuda:N'") from None
+                raise ArgumentError(f"invalid device string 'cuda:{idx}': expected 'cuda:N'") from None
         if type not in ("cpu", "cuda"):
-            raise ValueError(f"unknown device type '{type}': expected 'cpu' or 'cuda'")
+            raise ArgumentError(f"unknown device type '{type}': expected 'cpu' or 'cuda'")
         if type == "cuda" and index is None:
             index = 0
         self.type = type

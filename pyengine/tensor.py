@@ -12,13 +12,15 @@ from .autograd import function as _function
 from .autograd.function import AccumulateGrad, _without, grad_lock, registry_lock
 from .autograd.grad_mode import state as _grad_state
 from .dtypes import _BY_NAME, FLOATING_NAMES, to_device, to_dtype, device_name
+from .size import as_size as _as_size
+from .errors import IndexRangeError
 
 _new = object.__new__
 
 
 class Tensor:
     __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_hooks", "_grad_acc",
-                 "_retains_grad", "_shape", "_dt", "_view_of", "__weakref__")
+                 "_retains_grad", "_shape", "_dt", "_view_of", "_inference", "__weakref__")
     # _shape/_dt cache impl.shape/impl.dtype (each a ~1 us trip through pybind11); an impl's
     # geometry never changes, so the cache is valid until `.data = ...` swaps the impl.
 
@@ -39,7 +41,7 @@ class Tensor:
     def shape(self):
         shape = self._shape
         if shape is None:
-            shape = self._shape = self._impl.shape
+            shape = self._shape = _as_size(self._impl.shape)
         return shape
 
     def size(self, dim=None):
@@ -103,6 +105,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         flag = bool(flag)
+        if flag and self._inference and not _grad_state.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed; "
+                               "clone() it to get a normal tensor")
         if self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
@@ -134,7 +139,13 @@ class Tensor:
         self._shape = self._dt = None
 
     def detach(self):
-        return _wrap(self._impl)
+        t = _wrap(self._impl)
+        t._inference = self._inference  # the same data: an inference tensor stays one
+        return t
+
+    def is_inference(self):
+        """True for tensors made inside pyengine.inference_mode() (they cannot join autograd later)."""
+        return self._inference
 
     def detach_(self):
         self.grad_fn = None
@@ -317,6 +328,7 @@ def _init(t, impl):
     t._shape = None
     t._dt = None
     t._view_of = None  # (root base Tensor, basic-index steps) for views made by indexing
+    t._inference = _grad_state.inference
 
 
 def _wrap(impl):
@@ -334,6 +346,7 @@ def _wrap(impl):
     t._shape = None
     t._dt = None
     t._view_of = None
+    t._inference = _grad_state.inference
     return t
 
 
@@ -349,14 +362,14 @@ def shape_of(t):
     """t's shape tuple, cached on the Tensor."""
     shape = t._shape
     if shape is None:
-        shape = t._shape = t._impl.shape
+        shape = t._shape = _as_size(t._impl.shape)
     return shape
 
 
 def _wrap_dim(dim, ndim):
     n = max(ndim, 1)
     if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        raise IndexRangeError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
 
 

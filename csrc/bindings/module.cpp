@@ -1,19 +1,40 @@
 #include "bindings/bind.h"
 #include "core/error.h"
 
+// Exception classes that are two builtin ones at once: pyengine's type of an error since the
+// start, and the RuntimeError PyTorch raises for it, so `except` clauses written for either work.
+static PyObject* make_dual_error(const char* name, PyObject* base, const char* doc) {
+  PyObject* bases = PyTuple_Pack(2, base, PyExc_RuntimeError);
+  PyObject* cls = bases ? PyErr_NewExceptionWithDoc(name, doc, bases, nullptr) : nullptr;
+  Py_XDECREF(bases);
+  if (!cls) throw py::error_already_set();
+  return cls;  // one reference kept for the translator for the life of the process
+}
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pyengine's native tensor engine";
 
-  // C++ errors become the Python exception of the same name; anything else a RuntimeError.
+  static PyObject* argument_error = make_dual_error(
+      "pyengine.ArgumentError", PyExc_ValueError,
+      "A bad shape or argument value: a ValueError, and a RuntimeError as PyTorch raises for these.");
+  static PyObject* index_range_error = make_dual_error(
+      "pyengine.IndexRangeError", PyExc_IndexError,
+      "A dim or index out of range: an IndexError, and a RuntimeError as PyTorch raises for some of these "
+      "(gather, scatter, narrow).");
+  m.add_object("ArgumentError", py::handle(argument_error));
+  m.add_object("IndexRangeError", py::handle(index_range_error));
+
+  // C++ errors become the Python exception of the same name (ValueError: ArgumentError, IndexError:
+  // IndexRangeError, each also a RuntimeError); anything else a RuntimeError.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const pe::ValueError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      PyErr_SetString(argument_error, e.what());
     } catch (const pe::TypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const pe::IndexError& e) {
-      PyErr_SetString(PyExc_IndexError, e.what());
+      PyErr_SetString(index_range_error, e.what());
     } catch (const pe::NotImplementedError& e) {  // before its base, RuntimeError
       PyErr_SetString(PyExc_NotImplementedError, e.what());
     } catch (const pe::RuntimeError& e) {

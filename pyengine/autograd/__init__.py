@@ -2,6 +2,7 @@
 from .engine import run_backward
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .inference_mode import inference_mode, is_inference_mode_enabled
 
 
 def _make_roots(tensors, grad_tensors):

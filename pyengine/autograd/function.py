@@ -143,6 +143,8 @@ class Function(Node):
         for t in tensors:
             if t is None:
                 entries.append(None)
+            elif getattr(t, "_inference", False):
+                _refuse_inference_tensor()
             elif isinstance(t, _TensorImpl):
                 entries.append(["out", t, t.version, None, None])  # output index (apply), tangent (apply_dual)
             elif t.grad_fn is None:
@@ -416,3 +418,8 @@ def _connect(ctx, args, outs):
                         e[3] = i if o.grad_fn is ctx else None
                         break
 
+
+
+def _refuse_inference_tensor():
+    raise RuntimeError("Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+                       "inference mode in computation tracked by autograd; clone() one to get a normal tensor.")

@@ -9,6 +9,7 @@ class _State(threading.local):
     def __init__(self):
         self.enabled = True
         self.fw_paused = False  # forward AD off while an op computes its forward or its jvp
+        self.inference = False  # inside inference_mode(): new tensors are inference tensors
 
 
 # One object, read on every op: `state.enabled` is about the cheapest check Python offers.

@@ -1,7 +1,8 @@
 """Checkpoints in the safetensors format: loading a file never runs code (no pickle).
 
-`save(obj, path)` takes a state dict - a (possibly nested) dict/list of tensors, numbers, strings,
-bools and None, like a model's or an optimizer's `state_dict()`. Tensors go into the safetensors
+`save(obj, f)` (f a path or a binary file-like object) takes a state dict - a (possibly nested)
+dict/list of tensors, numbers, strings, bools and None, like a model's or an optimizer's
+`state_dict()`. Tensors go into the safetensors
 body under their key path (a flat model state dict keeps its own names, e.g. "0.weight", so
 `safetensors.torch.load_file` reads the same tensors into PyTorch); everything else, and the
 shape of the tree, goes into the header's metadata as JSON, with a CRC-32 of the tree and every
@@ -177,8 +178,11 @@ def _placer(map_location):
                     f"locations or a callable, got {type(map_location).__name__}")
 
 
-def save(obj, path):
-    """Write `obj` (a state dict) to `path` atomically in the safetensors format."""
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Write `obj` (a state dict) in the safetensors format to `f`: a path (written atomically)
+    or a binary file-like object with write() (io.BytesIO, an open file). PyTorch's pickle
+    arguments are accepted and ignored: nothing is pickled."""
     try:
         from safetensors.numpy import save as st_save
     except ImportError as e:
@@ -187,14 +191,58 @@ def save(obj, path):
     tree = json.dumps(_flatten(obj, "", tensors))
     blob = st_save(tensors, metadata={_TREE_KEY: tree, _CRC_KEY: str(_checksum(tree, tensors))})
     blob, _ = bfloat16_bits.retag(blob, "U16", "BF16")
-    write_atomically(path, blob)
+    if hasattr(f, "write"):
+        f.write(blob)
+        return
+    write_atomically(f, blob)
 
 
-def _read(path):
+def _read(f):
+    """(name for messages, bytes) of a path or a binary file-like object with read()."""
+    if hasattr(f, "read"):
+        data = f.read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: the file object returned {type(data).__name__} from read(); open it in binary "
+                            "mode ('rb')")
+        return str(getattr(f, "name", "<file object>")), bytes(data)
+    path = os.fspath(f)
     if os.path.isdir(path):
         raise CheckpointIsADirectoryError(errno.EISDIR, "a folder, not a checkpoint file", path)
-    with open(path, "rb") as f:
-        return f.read()
+    with open(path, "rb") as fh:
+        return path, fh.read()
+
+
+# PyTorch's legacy torch.save format begins with a pickled magic number (protocol 2, a 10-byte long).
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+_CONVERT_HINT = ("to convert it, in PyTorch run `from safetensors.torch import save_file; "
+                 "save_file(torch.load(PATH, map_location='cpu'), 'model.safetensors')` for a flat state dict of "
+                 "tensors (or pyengine.save of the same dict from a script that imports both), then "
+                 "pyengine.load('model.safetensors')")
+
+
+def _foreign_format(name, data):
+    """A CheckpointError saying what the file is when it is a known format that is not
+    safetensors (PyTorch's zip or legacy pickle, a plain pickle), else None."""
+    if data[:4] == b"PK\x03\x04":
+        import io
+        import zipfile
+        try:
+            entries = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except (zipfile.BadZipFile, ValueError, OSError):  # only starts like a zip: the usual checks say why
+            return None
+        if any(e.endswith(("data.pkl", "constants.pkl")) for e in entries):
+            return CheckpointError(f"{name}: this is a PyTorch pickle checkpoint (torch.save's zip format); pyengine "
+                                   f"reads safetensors, and never unpickles (loading a pickle can run code): "
+                                   f"{_CONVERT_HINT}")
+        return CheckpointError(f"{name}: this is a zip archive, not a safetensors checkpoint")
+    if data.startswith(_TORCH_LEGACY_MAGIC):
+        return CheckpointError(f"{name}: this is a PyTorch pickle checkpoint (torch.save's legacy format); pyengine "
+                               f"reads safetensors, and never unpickles (loading a pickle can run code): "
+                               f"{_CONVERT_HINT}")
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return CheckpointError(f"{name}: this is a Python pickle, not a safetensors checkpoint; pyengine never "
+                               f"unpickles (loading a pickle can run code): {_CONVERT_HINT}")
+    return None
 
 
 def _parse_header(path, data):
@@ -226,14 +274,19 @@ def _parse_header(path, data):
     return metadata
 
 
-def load(path, map_location=None, weights_only=True):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Read a checkpoint written by `save` (or any safetensors file: then a flat dict of tensors).
 
     Tensors come back on the CPU. `map_location`, as in torch.load, moves them: a device ("cuda",
     "cpu", "cuda:0", pyengine.device, an int) puts every tensor there; a dict maps saved locations
     ("cpu", "cuda:0") to devices, leaving unmapped ones where they were saved; a callable
     fn(tensor, location) returns the tensor to use (None: where it was saved). `weights_only` is
-    accepted for PyTorch compatibility: loading never runs code anyway.
+    accepted for PyTorch compatibility (True or False alike: loading never runs code), and so
+    are pickle_module, mmap and pickle load arguments (nothing is unpickled). `f` is a path or a
+    binary file-like object with read() (io.BytesIO, an open file), read from its position.
+
+    A PyTorch pickle checkpoint (torch.save's zip or legacy format) raises a CheckpointError that
+    says so and how to convert it to safetensors.
 
     A file that is not a checkpoint - truncated, altered, empty, a folder, a dtype pyengine does not
     have - raises CheckpointError (a ValueError) naming the file and the fault."""
@@ -243,8 +296,10 @@ def load(path, map_location=None, weights_only=True):
         from safetensors.numpy import load as st_load
     except ImportError as e:
         raise ImportError(_install_hint()) from e
-    path = os.fspath(path)
-    data = _read(path)
+    path, data = _read(f)
+    foreign = _foreign_format(path, data)
+    if foreign is not None:
+        raise foreign
     metadata = _parse_header(path, data)
     data, _ = bfloat16_bits.retag(data, "BF16", "U16")
     try:  # offsets, extents and shapes against the data: safetensors' own checks

@@ -9,6 +9,7 @@ from .. import _C
 from ..ops import elementwise as E
 from ..ops._util import Op, elementwise_jvp
 from ..tensor import Tensor
+from ..errors import ArgumentError
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -176,7 +177,7 @@ def threshold(input, threshold, value, inplace=False):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+        raise ArgumentError(f"approximate argument must be either none or tanh, got {approximate!r}")
     _check_float(input, "gelu")
     return GeluFn.apply(input, approximate)
 
@@ -184,7 +185,7 @@ def gelu(input, approximate="none"):
 def softplus(input, beta=1.0, threshold=20.0):
     _check_float(input, "softplus")
     if beta == 0:
-        raise ValueError("softplus: beta must be non-zero")
+        raise ArgumentError("softplus: beta must be non-zero")
     return SoftplusFn.apply(input, float(beta), float(threshold))
 
 

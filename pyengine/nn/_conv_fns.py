@@ -16,6 +16,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
 from ._half import computes_in_float32
+from ..errors import ArgumentError
 
 
 # ---------------------------------------------------------------- argument normalisation
@@ -30,7 +31,7 @@ def _tuple(value, n, name, fn):
     except TypeError:
         raise TypeError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {value!r}") from None
     if len(values) != n:
-        raise ValueError(f"{fn}(): expected {name} to be a single int or a tuple of {n} ints, got {tuple(value)}")
+        raise ArgumentError(f"{fn}(): expected {name} to be a single int or a tuple of {n} ints, got {tuple(value)}")
     return values
 
 
@@ -42,14 +43,14 @@ def _resolve_padding(padding, kernel, stride, dilation, fn):
             return [0] * len(kernel)
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{fn}(): padding='same' is not supported for strided convolutions "
-                                 f"(stride {tuple(stride)})")
+                raise ArgumentError(f"{fn}(): padding='same' is not supported for strided convolutions "
+                                    f"(stride {tuple(stride)})")
             pads = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 pads += [total // 2, total - total // 2]
             return pads
-        raise ValueError(f"{fn}(): invalid padding string {padding!r}, should be one of 'valid', 'same'")
+        raise ArgumentError(f"{fn}(): invalid padding string {padding!r}, should be one of 'valid', 'same'")
     return _tuple(padding, len(kernel), "padding", fn)
 
 
@@ -60,10 +61,10 @@ def _check_input(x, w, fn, dims):
     if not isinstance(w, Tensor):
         raise TypeError(f"{fn}(): argument 'weight' must be a Tensor, not {type(w).__name__}")
     if x.ndim not in (dims - 1, dims):
-        raise ValueError(f"{fn}(): expected a {dims - 1}-D (unbatched) or {dims}-D (batched) input, got shape "
-                         f"{tuple(x.shape)}")
+        raise ArgumentError(f"{fn}(): expected a {dims - 1}-D (unbatched) or {dims}-D (batched) input, got shape "
+                            f"{tuple(x.shape)}")
     if w.ndim != dims:
-        raise ValueError(f"{fn}(): expected a {dims}-D weight, got shape {tuple(w.shape)}")
+        raise ArgumentError(f"{fn}(): expected a {dims}-D weight, got shape {tuple(w.shape)}")
     if x.dtype != w.dtype:  # PyTorch's rule: no silent promotion inside a layer
         raise RuntimeError(f"{fn}(): input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
     return x.ndim == dims
@@ -241,7 +242,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     batched = _check_input(input, weight, fn, 4)
     groups = int64(groups, fn, "groups")
     if isinstance(padding, str):
-        raise ValueError(f"{fn}(): padding must be an int or a tuple of 2 ints, got {padding!r}")
+        raise ArgumentError(f"{fn}(): padding must be an int or a tuple of 2 ints, got {padding!r}")
     args = [_tuple(stride, 2, "stride", fn), _tuple(padding, 2, "padding", fn),
             _tuple(output_padding, 2, "output_padding", fn), groups, _tuple(dilation, 2, "dilation", fn)]
     x = input if batched else input.unsqueeze(0)
@@ -256,7 +257,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     batched = _check_input(input, weight, fn, 3)
     groups = int64(groups, fn, "groups")
     if isinstance(padding, str):
-        raise ValueError(f"{fn}(): padding must be an int or a tuple of 1 int, got {padding!r}")
+        raise ArgumentError(f"{fn}(): padding must be an int or a tuple of 1 int, got {padding!r}")
     args = [[1] + _tuple(stride, 1, "stride", fn), [0] + _tuple(padding, 1, "padding", fn),
             [0] + _tuple(output_padding, 1, "output_padding", fn), groups, [1] + _tuple(dilation, 1, "dilation", fn)]
     x = input.unsqueeze(-2) if batched else input.unsqueeze(0).unsqueeze(-2)

@@ -20,6 +20,7 @@ from ..ops._util import Op, linear_jvp
 from ..ops.index import index_select, scatter_add
 from ..ops.shape import cat as _cat
 from ..tensor import Tensor, _wrap
+from ..errors import ArgumentError
 
 
 # ---------------------------------------------------------------- argument checks
@@ -259,30 +260,30 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if not isinstance(weight, Tensor):
         raise TypeError(f"embedding_bag(): argument 'weight' must be a Tensor, not {type(weight).__name__}")
     if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
-        raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, "
-                         f"then it must have the same shape as the input ({tuple(input.shape)})")
+        raise ArgumentError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, "
+                            f"then it must have the same shape as the input ({tuple(input.shape)})")
     if weight.ndim != 2:
-        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+        raise ArgumentError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
     _check_same_device(input, weight, "embedding_bag")
     if input.ndim == 2:
         if offsets is not None:
-            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
-                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+            raise ArgumentError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                                f"fixed length sequences. However, found offsets of type {type(offsets)}")
         include_last_offset = False
     elif input.ndim == 1:
         if offsets is None:
-            raise ValueError("offsets has to be a 1D Tensor but got None")
+            raise ArgumentError("offsets has to be a 1D Tensor but got None")
         if not isinstance(offsets, Tensor) or offsets.ndim != 1:
-            raise ValueError("offsets has to be a 1D Tensor")
+            raise ArgumentError("offsets has to be a 1D Tensor")
     else:
-        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+        raise ArgumentError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
     if mode == "max":
         if scale_grad_by_freq:
-            raise ValueError("max mode does not support scaling the gradient by the frequency")
+            raise ArgumentError("max mode does not support scaling the gradient by the frequency")
         if sparse:
-            raise ValueError("max mode does not support sparse weights")
+            raise ArgumentError("max mode does not support sparse weights")
     elif mode not in ("sum", "mean"):
-        raise ValueError("mode has to be one of sum, mean or max")
+        raise ArgumentError("mode has to be one of sum, mean or max")
     _check_sparse(sparse)
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "

@@ -7,6 +7,7 @@ from ..amp import cast_for_product
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, elementwise_jvp, sum_tangents
 from ..tensor import Tensor, _wrap, dtype_name, shape_of
+from ..errors import ArgumentError
 
 
 class LinearFn(Op):
@@ -108,7 +109,7 @@ class DropoutFn(Op):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -122,7 +123,7 @@ def _feature_dropout(input, p, training, inplace):
     """Dropout of whole channels: one draw per (dim 0, dim 1) index, shared by every element of
     the feature map behind it (PyTorch's feature_dropout)."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if input.ndim < 2:

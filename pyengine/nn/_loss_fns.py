@@ -14,13 +14,14 @@ from ..tensor import Tensor, _wrap
 from ._activation_fns import softplus
 from ._half import computes_in_float32
 from ._softmax_fns import log_softmax
+from ..errors import ArgumentError, IndexRangeError
 
 _REDUCTIONS = ("none", "mean", "sum")
 
 
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction!r} is not a valid value for reduction: expected 'none', 'mean' or 'sum'")
+        raise ArgumentError(f"{reduction!r} is not a valid value for reduction: expected 'none', 'mean' or 'sum'")
 
 
 def _reduce(loss, reduction):
@@ -48,8 +49,8 @@ def _check_same_shape(input, target, name):
     _check_tensor(input, "input", name)
     _check_tensor(target, "target", name)
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{name}(): target size {tuple(target.shape)} must be the same as input size "
-                         f"{tuple(input.shape)}")
+        raise ArgumentError(f"{name}(): target size {tuple(target.shape)} must be the same as input size "
+                            f"{tuple(input.shape)}")
 
 
 def _pointwise(name, fn):
@@ -67,7 +68,7 @@ l1_loss = _pointwise("l1_loss", lambda x, t: (x - t).abs())
 
 def _huber(x, t, delta=1.0):
     if delta <= 0:
-        raise ValueError(f"huber_loss(): delta must be positive, got {delta}")
+        raise ArgumentError(f"huber_loss(): delta must be positive, got {delta}")
     d = x - t
     a = d.abs()
     return E.where(a < delta, 0.5 * d.square(), delta * (a - 0.5 * delta))
@@ -100,14 +101,14 @@ def _class_layout(input, target, name):
     _check_tensor(input, "input", name)
     _check_tensor(target, "target", name)
     if input.ndim == 0:
-        raise ValueError(f"{name}(): input must have at least 1 dimension (classes), got a 0-d tensor")
+        raise ArgumentError(f"{name}(): input must have at least 1 dimension (classes), got a 0-d tensor")
     if target.dtype.name != "int64":
         raise RuntimeError(f"{name}(): expected class-index target of dtype int64, got {target.dtype}")
     class_dim = 0 if input.ndim == 1 else 1
     expect = tuple(input.shape[:class_dim]) + tuple(input.shape[class_dim + 1:])
     if tuple(target.shape) != expect:
-        raise ValueError(f"{name}(): expected target of shape {expect} for input of shape {tuple(input.shape)}, "
-                         f"got target of shape {tuple(target.shape)}")
+        raise ArgumentError(f"{name}(): expected target of shape {expect} for input of shape {tuple(input.shape)}, "
+                            f"got target of shape {tuple(target.shape)}")
     return class_dim
 
 
@@ -122,8 +123,8 @@ def _check_targets(target, n_classes, ignore_index, name):
     ignored = t == ignore_index
     bad = ((t < 0) | (t >= n_classes)) & ~ignored
     if bad.any():
-        raise IndexError(f"{name}(): target {int(t[bad].flat[0])} is out of bounds for {n_classes} classes "
-                         f"(expected 0 <= target < {n_classes}, or ignore_index={ignore_index})")
+        raise IndexRangeError(f"{name}(): target {int(t[bad].flat[0])} is out of bounds for {n_classes} classes "
+                              f"(expected 0 <= target < {n_classes}, or ignore_index={ignore_index})")
     return int(ignored.sum())
 
 
@@ -230,9 +231,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_tensor(input, "input", "cross_entropy")
     _check_tensor(target, "target", "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        raise ArgumentError(f"cross_entropy(): label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if input.ndim == 0:
-        raise ValueError("cross_entropy(): input must have at least 1 dimension (classes), got a 0-d tensor")
+        raise ArgumentError("cross_entropy(): input must have at least 1 dimension (classes), got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_dim]
     logp = log_softmax(input, class_dim)
@@ -247,8 +248,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class_dim):
     if tuple(target.shape) != tuple(logp.shape):
-        raise ValueError(f"cross_entropy(): class-probability target must have the input's shape "
-                         f"{tuple(logp.shape)}, got {tuple(target.shape)}")
+        raise ArgumentError(f"cross_entropy(): class-probability target must have the input's shape "
+                            f"{tuple(logp.shape)}, got {tuple(target.shape)}")
     n_classes = logp.shape[class_dim]
     _check_weight(weight, n_classes, "cross_entropy")
     if label_smoothing > 0.0:

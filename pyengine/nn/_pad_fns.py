@@ -6,39 +6,53 @@ padded dim with an index that reflects, clamps or wraps.
 """
 from .._ints import INT64_MAX
 from ..creation import arange, full, tensor
+from ..dtypes import int64
 from ..ops.index import index_select
 from ..ops.shape import cat
 from ..tensor import Tensor
+from ..errors import ArgumentError
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _source_index(n, before, after, mode, device):
-    """Which input position each output position along one dim reads (an int64 tensor)."""
+    """Which input position each output position along one dim reads (an int64 tensor).
+    Negative amounts crop: reflect and replicate read positions -before .. n + after - 1 of the
+    padded line; circular crops first and then wraps within what is left (PyTorch's semantics)."""
+    if n + before + after <= 0 and mode != "circular":
+        raise RuntimeError(f"pad(): input (size {n}) is too small for padding ({before}, {after}) in {mode} "
+                           f"mode. Calculated output size: {n + before + after}")
     if mode == "replicate":
         if n == 0:
-            raise ValueError("pad(): replicate mode needs a non-empty padded dimension")
+            raise ArgumentError("pad(): replicate mode needs a non-empty padded dimension")
         # Any amount of padding is allowed here, so the index is built by arange (its size is
         # checked: a huge padding is an error, not a Python list of 2**64 positions).
         if n + before + after > INT64_MAX:
             raise RuntimeError(f"pad(): padding ({before}, {after}) of a dimension of size {n} gives a size beyond "
                                "int64")
         return arange(-before, n + after, device=device).clamp(0, n - 1)
-    return tensor(_bounded_source_index(n, before, after, mode), device=device)
+    return tensor(_bounded_source_index(n, before, after, mode), dtype=int64, device=device)
 
 
 def _bounded_source_index(n, before, after, mode):
     """reflect / circular: the padding is at most about n on each side."""
-    positions = range(-before, n + after)
     if mode == "reflect":
         if before >= n or after >= n:
-            raise ValueError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
-                             "dimension in reflect mode")
-        return [-i if i < 0 else 2 * (n - 1) - i if i >= n else i for i in positions]
-    if before > n or after > n:
-        raise ValueError(f"pad(): padding ({before}, {after}) must be at most the size {n} of the padded dimension "
-                         "in circular mode")
-    return [i % n for i in positions]
+            raise ArgumentError(f"pad(): padding ({before}, {after}) must be smaller than the size {n} of the padded "
+                                "dimension in reflect mode")
+        return [-i if i < 0 else 2 * (n - 1) - i if i >= n else i for i in range(-before, n + after)]
+    lo, hi = max(-before, 0), n - max(-after, 0)  # what is left after cropping
+    before, after = max(before, 0), max(after, 0)
+    kept = hi - lo
+    if kept + before + after < 0:
+        raise RuntimeError(f"pad(): negative padding crops more than the size {n} of the padded dimension in "
+                           f"circular mode")
+    if kept + before + after == 0:
+        return []
+    if before > kept or after > kept:
+        raise ArgumentError(f"pad(): padding ({before}, {after}) must be at most the size {kept} of the padded "
+                            "dimension (after cropping) in circular mode")
+    return [lo + i % kept for i in range(-before, kept + after)]
 
 
 def _constant_pad_dim(x, dim, before, after, value):
@@ -63,15 +77,13 @@ def pad(input, pad, mode="constant", value=None):
         raise TypeError(f"pad(): argument 'input' must be a Tensor, not {type(input).__name__}")
     pad = tuple(pad)
     if len(pad) % 2 != 0:
-        raise ValueError(f"pad(): padding length must be divisible by 2, got {len(pad)} values {pad}")
+        raise ArgumentError(f"pad(): padding length must be divisible by 2, got {len(pad)} values {pad}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad(): padding length {len(pad)} is too large for a {input.ndim}-D input")
+        raise ArgumentError(f"pad(): padding length {len(pad)} is too large for a {input.ndim}-D input")
     if mode not in _MODES:
         raise NotImplementedError(f"pad(): mode must be one of {_MODES}, got {mode!r}")
     if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
-    if mode != "constant" and any(p < 0 for p in pad):
-        raise ValueError(f"pad(): negative padding {pad} is only supported in constant mode")
+        raise ArgumentError(f"pad(): padding mode {mode!r} doesn't take in a value argument")
     k = len(pad) // 2
     if mode != "constant" and (input.ndim not in (k + 1, k + 2) or k > 3):
         # PyTorch's non-constant modes pad 1 to 3 spatial dims of a (N,) C, *spatial input only.

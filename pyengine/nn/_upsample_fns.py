@@ -14,6 +14,7 @@ from .._ints import int64
 from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor
 from ._half import computes_in_float32
+from ..errors import ArgumentError
 
 _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
 
@@ -66,19 +67,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise TypeError(f"interpolate(): argument 'input' must be a Tensor, not {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
-            raise ValueError("align_corners option can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
+            raise ArgumentError("align_corners option can only be set with the interpolating modes: "
+                                "linear | bilinear | bicubic | trilinear")
     elif align_corners is None:
         align_corners = False
     dim = input.ndim - 2
     spatial = list(input.shape[2:])
     if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
+        raise ArgumentError("only one of size or scale_factor should be defined")
     if size is not None:
         scales = None
         if isinstance(size, (list, tuple)):
             if len(size) != dim:
-                raise ValueError(
+                raise ArgumentError(
                     "Input and output must have the same number of spatial dimensions, but got input with spatial "
                     f"dimensions of {spatial} and output size of {size}. Please provide input tensor in "
                     "(N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
@@ -94,7 +95,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         output_size = None
         if isinstance(scale_factor, (list, tuple)):
             if len(scale_factor) != dim:
-                raise ValueError(
+                raise ArgumentError(
                     "Input and scale_factor must have the same number of spatial dimensions, but got input with "
                     f"spatial dimensions of {spatial} and scale_factor of shape {scale_factor}. Please provide "
                     "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
@@ -105,16 +106,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise TypeError("interpolate(): scale_factor must be a float or a tuple of floats, "
                             f"got {type(scale_factor).__name__}")
     else:
-        raise ValueError("either size or scale_factor should be defined")
+        raise ArgumentError("either size or scale_factor should be defined")
     if recompute_scale_factor and size is not None:
-        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        raise ArgumentError("recompute_scale_factor is not meaningful with an explicit size.")
     if recompute_scale_factor:
         # The size from the factor, then the index arithmetic from the integer sizes (PyTorch).
         output_size = [_recomputed_size(n, s) for n, s in zip(spatial, scales)]
         scales = None
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
-        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires "
-                         "a 4-D tensor as input")
+        raise ArgumentError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires "
+                            "a 4-D tensor as input")
     ours = {(3, "nearest"): "nearest", (4, "nearest"): "nearest", (3, "linear"): "linear", (4, "bilinear"): "linear"}
     kernel_mode = ours.get((input.ndim, mode))
     if kernel_mode is None:

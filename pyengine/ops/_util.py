@@ -3,6 +3,7 @@ from .. import _C
 from ..dtypes import FLOATING_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap, dtype_name as _cached_dtype, shape_of as _cached_shape
+from ..errors import IndexRangeError
 
 _SCALARS = (bool, int, float)
 _FLOAT = FLOATING_NAMES
@@ -104,7 +105,7 @@ def normalize_dims(dim, ndim):
         if not isinstance(d, int):
             raise TypeError(f"dim must be an int or a sequence of ints, got {type(d).__name__}")
         if not -n <= d < n:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+            raise IndexRangeError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
         d %= n
         if d in out:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")

@@ -14,6 +14,7 @@ from .. import _C
 from ..tensor import Tensor, _wrap, _wrap_dim
 from .._ints import int64
 from ._util import Op, linear_jvp, shape_of
+from ..errors import ArgumentError, IndexRangeError
 
 _SLICE, _SELECT, _UNSQUEEZE = 0, 1, 2
 
@@ -144,7 +145,7 @@ def _index_tensor(k):
             a = a.astype(np.int64)
         t = tensor(a)
     if t._impl.dtype not in ("int64", "bool"):
-        raise IndexError(f"tensors used as indices must be long or bool tensors, got pyengine.{t._impl.dtype}")
+        raise IndexRangeError(f"tensors used as indices must be long or bool tensors, got pyengine.{t._impl.dtype}")
     return t
 
 
@@ -183,9 +184,9 @@ def _parse_key(key, shape):
             used += 1
     ellipses = [i for i, k in enumerate(items) if k is Ellipsis]  # `is`: Tensor == compares elementwise
     if len(ellipses) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        raise IndexRangeError("an index can only have a single ellipsis ('...')")
     if used > len(shape):
-        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+        raise IndexRangeError(f"too many indices for tensor of dimension {len(shape)}")
     if ellipses:
         at = ellipses[0]
         items[at:at + 1] = [slice(None)] * (len(shape) - used)
@@ -199,13 +200,13 @@ def _parse_key(key, shape):
         elif isinstance(k, int):
             n = shape[src]
             if not -n <= k < n:
-                raise IndexError(f"index {k} is out of bounds for dimension {src} with size {n}")
+                raise IndexRangeError(f"index {k} is out of bounds for dimension {src} with size {n}")
             steps.append((_SELECT, d, k))
             src += 1
         elif isinstance(k, slice):
             step = 1 if k.step is None else operator.index(k.step)
             if step <= 0:
-                raise ValueError(f"step must be greater than zero, got {step}")
+                raise ArgumentError(f"step must be greater than zero, got {step}")
             start = None if k.start is None else operator.index(k.start)
             stop = None if k.stop is None else operator.index(k.stop)
             # Bounds past the dim clamp (Python's and NumPy's rule) and a step past it takes one
@@ -226,8 +227,8 @@ def _parse_key(key, shape):
                 d += 1
                 continue
             if tuple(m.shape) != tuple(shape[src:src + m.ndim]):
-                raise IndexError(f"The shape of the mask {tuple(m.shape)} at index {src} does not match the shape "
-                                 f"of the indexed tensor {tuple(shape)}")
+                raise IndexRangeError(f"The shape of the mask {tuple(m.shape)} at index {src} does not match the shape "
+                                      f"of the indexed tensor {tuple(shape)}")
             nz = _C.nonzero(m)
             for j in range(m.ndim):
                 adv.append((d, _C.contiguous(_C.select(nz, 1, j))))
@@ -316,7 +317,7 @@ def narrow(input, dim, start, length):
     if start < 0:
         start += n
     if not (0 <= start <= n and 0 <= length <= n - start):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of dim {dim}")
+        raise IndexRangeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of dim {dim}")
     return basic_index(input, [(_SLICE, dim, start, start + length, 1)])
 
 
@@ -325,8 +326,8 @@ def select(input, dim, index):
     index = operator.index(index)
     n = input._impl.shape[dim]
     if not -n <= index < n:  # here, so an index beyond int64 is an IndexError too
-        raise IndexError(f"select(): index {index} out of range for tensor of size {tuple(input.shape)} at "
-                         f"dimension {dim}")
+        raise IndexRangeError(f"select(): index {index} out of range for tensor of size {tuple(input.shape)} at "
+                              f"dimension {dim}")
     return basic_index(input, [(_SELECT, dim, index)])
 
 
@@ -402,7 +403,7 @@ class IndexSelectBackward(Op):
 def index_select(input, dim, index):
     _check_index("index_select", index)
     if index._impl.ndim > 1:
-        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
+        raise IndexRangeError(f"index_select(): Index is supposed to be a vector, got shape {tuple(index.shape)}")
     dim = _wrap_dim(dim, input._impl.ndim)
     return IndexSelectBackward.apply(input, dim, index)
 

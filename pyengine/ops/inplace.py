@@ -21,6 +21,9 @@ def _requires_grad(x):
 def recording(x, *operands):
     """Whether an in-place op on x with these operands must be recorded (or, for forward AD,
     computed out of place so that x takes over the result's tangent)."""
+    if x._inference and not _grad_state.inference:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed; clone() it "
+                           "to get a normal tensor before updating it in place")
     if _dual.tangents and not _grad_state.fw_paused and (
             _dual.tangent_of(x) is not None or any(_dual.tangent_of(o) is not None for o in operands)):
         return True

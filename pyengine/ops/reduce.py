@@ -8,6 +8,7 @@ from ..dtypes import FLOATING_NAMES, to_dtype
 from ..tensor import Tensor, _wrap
 from ._util import Op, as_tensor_arg, cast_back, normalize_dims
 from .elementwise import where
+from ..errors import ArgumentError
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -439,7 +440,7 @@ def argmin(input, dim=None, keepdim=False):
 
 def _correction(correction, unbiased):
     if correction is not None and unbiased is not None:
-        raise ValueError("pass either correction= or unbiased=, not both")
+        raise ArgumentError("pass either correction= or unbiased=, not both")
     if unbiased is not None:
         return 1 if unbiased else 0
     return 1 if correction is None else correction
@@ -469,7 +470,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "fro" or p is None:
         p = 2.0
     elif isinstance(p, str):
-        raise ValueError(f"norm: unsupported p={p!r}: expected a number, inf, -inf or 'fro'")
+        raise ArgumentError(f"norm: unsupported p={p!r}: expected a number, inf, -inf or 'fro'")
     if dtype is not None:
         x = x.to(dtype)
     return _reduce(NormBackward, x, float(p), normalize_dims(dim, x._impl.ndim), keepdim)

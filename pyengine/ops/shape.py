@@ -4,8 +4,10 @@ import math
 
 from .. import _C
 from .._ints import INT64_MAX as _INT64_MAX, int64 as _int64, size_list as _size_list
+from ..size import as_size as _as_size
 from ..tensor import Tensor, _wrap_dim
 from ._util import Op, as_tensor_arg, cast_back, dtypes_if_mixed, linear_jvp, reduce_grad
+from ..errors import ArgumentError, IndexRangeError
 
 
 def _size_arg(size, fn):
@@ -97,7 +99,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     shape = list(input.shape)
     if not shape:
-        raise IndexError(f"unflatten: dimension specified as {dim} but the tensor has no dimensions")
+        raise IndexRangeError(f"unflatten: dimension specified as {dim} but the tensor has no dimensions")
     d = _wrap_dim(dim, len(shape))
     sizes = [int(s) for s in sizes]
     if not sizes:
@@ -229,16 +231,17 @@ def repeat(input, *repeats):
     if numel > _INT64_MAX:
         raise RuntimeError(f"repeat(): repeats {tuple(reps)} of a tensor of shape {tuple(input.shape)} give shape "
                            f"{tuple(final)}, whose number of elements overflows int64")
-    # contiguous(): repeat returns new memory, as PyTorch's; reshape alone would keep the expanded
-    # view (stride 0) when every repeated dim has size 1, and a write would then alias
-    return reshape(expand(reshape(input, interleaved), tiled).contiguous(), final)
+    # clone(): repeat returns new memory, as PyTorch's; reshape alone would keep the expanded
+    # view (stride 0) when every repeated dim has size 1, and contiguous() would return the input
+    # itself when every repeat is 1: a write would then alias
+    return reshape(expand(reshape(input, interleaved), tiled).clone(), final)
 
 
 def broadcast_shapes(*shapes):
     out = []
     for s in shapes:
         out = _C.broadcast_shapes(list(out), [s] if isinstance(s, int) else list(s))
-    return tuple(out)
+    return _as_size(out)
 
 
 def broadcast_tensors(*tensors):
@@ -270,7 +273,7 @@ class CatBackward(Op):
 def cat(tensors, dim=0):
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
-        raise ValueError("cat expected a non-empty list of Tensors")
+        raise ArgumentError("cat expected a non-empty list of Tensors")
     # PyTorch skips legacy empty 1-D tensors (shape (0,)) when the others have more dims, but
     # they still take part in type promotion: each becomes an empty block of the others' rank.
     if builtins_any(t._impl.ndim > 1 for t in tensors):
@@ -300,7 +303,7 @@ def builtins_any(it):
 def stack(tensors, dim=0):
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack expects a non-empty list of Tensors")
+        raise ArgumentError("stack expects a non-empty list of Tensors")
     shape = tensors[0]._impl.shape
     for i, t in enumerate(tensors):
         if t._impl.shape != shape:
