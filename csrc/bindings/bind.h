@@ -75,6 +75,7 @@ void bind_embedding(py::module_& m);    // embedding_bag forward / backward (fus
 void bind_attention(py::module_& m);    // fused scaled dot-product attention forward / backward
 void bind_sort(py::module_& m);         // topk indices
 void bind_upsample(py::module_& m);     // nearest / (bi)linear upsampling forward / backward
+void bind_activation(py::module_& m);   // parametrised activations (hardswish, celu, hardtanh, ...) forward / backward
 
 DType parse_dtype(const py::object& obj);  // "float32" etc.
 

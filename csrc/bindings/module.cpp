@@ -43,4 +43,5 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_attention(m);
   pe::bind::bind_sort(m);
   pe::bind::bind_upsample(m);
+  pe::bind::bind_activation(m);
 }

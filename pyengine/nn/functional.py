@@ -1,6 +1,8 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
 from ._attention_fns import scaled_dot_product_attention
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
+from ._activation_more_fns import (celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, prelu,
+                                   relu6, rrelu, selu, softshrink, softsign, tanhshrink)
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._layer_fns import bilinear, dropout, dropout1d, dropout2d, dropout3d, linear
@@ -32,3 +34,5 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "identity", "scaled_dot_product_attention", "multi_head_attention_forward",
            "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
            "bilinear"]
+__all__ += ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu", "relu6",
+            "rrelu", "selu", "softshrink", "softsign", "tanhshrink"]
