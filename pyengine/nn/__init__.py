@@ -30,3 +30,4 @@ from .activation_more import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswis
 from .loss_more import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
                         MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PairwiseDistance, PoissonNLLLoss,
                         SoftMarginLoss, TripletMarginLoss)
+from .parameter_containers import ParameterDict, ParameterList
