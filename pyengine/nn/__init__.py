@@ -31,3 +31,4 @@ from .loss_more import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, 
                         MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PairwiseDistance, PoissonNLLLoss,
                         SoftMarginLoss, TripletMarginLoss)
 from .parameter_containers import ParameterDict, ParameterList
+from .norm_more import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm

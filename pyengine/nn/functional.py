@@ -13,6 +13,7 @@ from ._loss_fns import (binary_cross_entropy, binary_cross_entropy_with_logits, 
 from ._loss_more_fns import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, kl_div,
                              margin_ranking_loss, multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
                              triplet_margin_loss)
+from ._norm_more_fns import instance_norm, local_response_norm
 from ._norm_fns import batch_norm, group_norm, layer_norm, rms_norm
 from ._pad_fns import pad
 from ._pool_fns import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
@@ -43,3 +44,4 @@ __all__ += ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
 __all__ += ["cosine_similarity", "normalize", "pairwise_distance", "cosine_embedding_loss", "gaussian_nll_loss",
             "hinge_embedding_loss", "kl_div", "margin_ranking_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
             "poisson_nll_loss", "triplet_margin_loss"]
+__all__ += ["instance_norm", "local_response_norm"]
