@@ -64,5 +64,5 @@ __version__ = _package_version()
 
 # Subsystems above the tensor layer.
 from . import data, nn, optim  # noqa: E402
-from .io import load, save  # noqa: E402
 from .nn._activation_more_fns import celu, hardshrink, prelu, rrelu, selu, selu_  # noqa: E402
+from .io import load, save  # noqa: E402

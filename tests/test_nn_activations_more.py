@@ -96,6 +96,10 @@ def test_device_parity(device, name, kw):
     (ya, ga), (yb, gb) = _values_and_grads(name, kw, x, "float32", device)
     np.testing.assert_allclose(ya, yb, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ga, gb, rtol=1e-5, atol=1e-6)
+    # a transposed, sliced view on the device against the CPU
+    view = pe.tensor(x, device=device).t()[::2]
+    np.testing.assert_allclose(getattr(F, name)(view, **kw).cpu().numpy(),
+                               getattr(F, name)(pe.tensor(x).t()[::2], **kw).numpy(), rtol=1e-6, atol=1e-7)
     x = np.where(np.abs(np.abs(x) - 3.0) < 1e-2, x + 0.05, x)
     gradcheck_on(device, lambda t: getattr(F, name)(t, **kw), x[:2, :3] + 0.0123)
 
@@ -117,6 +121,13 @@ def test_pe_selu_and_inplace_forms():
     t = pe.tensor(x)
     assert pe.selu_(t) is t
     np.testing.assert_allclose(t.numpy(), torch.selu(torch.tensor(x)).numpy(), rtol=1e-12)
+    for name in ("celu_", "selu_", "hardtanh_"):
+        t = pe.tensor(x)
+        assert getattr(F, name)(t) is t
+        np.testing.assert_allclose(t.numpy(), getattr(TF, name)(torch.tensor(x)).numpy(), rtol=1e-12)
+    t = pe.tensor(x)
+    assert F.rrelu_(t, 0.1, 0.3) is t
+    np.testing.assert_allclose(t.numpy(), TF.rrelu(torch.tensor(x), 0.1, 0.3).numpy(), rtol=1e-12)
     for name in ("hardswish", "hardsigmoid", "mish", "celu", "selu", "hardtanh", "relu6"):
         t = pe.tensor(x)
         out = getattr(F, name)(t, inplace=True)

@@ -34,6 +34,7 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_dlpack(m);
   pe::bind::bind_cuda(m);
   pe::bind::bind_softmax(m);
+  pe::bind::bind_activation(m);
   pe::bind::bind_optim(m);
   pe::bind::bind_conv(m);
   pe::bind::bind_pool(m);
@@ -43,5 +44,4 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_attention(m);
   pe::bind::bind_sort(m);
   pe::bind::bind_upsample(m);
-  pe::bind::bind_activation(m);
 }

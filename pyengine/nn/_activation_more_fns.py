@@ -129,8 +129,13 @@ def selu(input, inplace=False):
 
 
 def selu_(input):
-    """In-place selu (PyTorch's torch.selu_)."""
+    """In-place selu (PyTorch's torch.selu_ and F.selu_)."""
     return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """In-place celu (PyTorch's F.celu_)."""
+    return celu(input, alpha, inplace=True)
 
 
 def logsigmoid(input):
@@ -148,6 +153,11 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         out = E.clamp(input, int(min_val), int(max_val))
         return input.copy_(out) if inplace else out
     return _apply(HardtanhFn, input, min_val, max_val, inplace=inplace)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In-place hardtanh (PyTorch's F.hardtanh_)."""
+    return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def relu6(input, inplace=False):
@@ -220,3 +230,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     slopes = empty(tuple(input.shape), dtype=input.dtype, device=input.device).uniform_(lower, upper)
     out = input * E.where(input <= 0, slopes, 1.0)
     return input.copy_(out) if inplace else out
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In-place rrelu (PyTorch's F.rrelu_)."""
+    return rrelu(input, lower, upper, training, inplace=True)

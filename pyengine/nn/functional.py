@@ -1,8 +1,8 @@
 """pyengine.nn.functional: the stateless forms of the layers, activations and losses."""
 from ._attention_fns import scaled_dot_product_attention
 from ._activation_fns import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh, threshold
-from ._activation_more_fns import (celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, prelu,
-                                   relu6, rrelu, selu, softshrink, softsign, tanhshrink)
+from ._activation_more_fns import (celu, celu_, glu, hardshrink, hardsigmoid, hardswish, hardtanh, hardtanh_, logsigmoid,
+                                   mish, prelu, relu6, rrelu, rrelu_, selu, selu_, softshrink, softsign, tanhshrink)
 from ._distance_fns import cosine_similarity, normalize, pairwise_distance
 from ._embedding_fns import embedding, embedding_bag
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
@@ -40,7 +40,7 @@ __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu"
            "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
            "bilinear"]
 __all__ += ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu", "relu6",
-            "rrelu", "selu", "softshrink", "softsign", "tanhshrink"]
+            "rrelu", "selu", "softshrink", "softsign", "tanhshrink", "celu_", "hardtanh_", "rrelu_", "selu_"]
 __all__ += ["cosine_similarity", "normalize", "pairwise_distance", "cosine_embedding_loss", "gaussian_nll_loss",
             "hinge_embedding_loss", "kl_div", "margin_ranking_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
             "poisson_nll_loss", "triplet_margin_loss"]
