@@ -2,6 +2,7 @@
 // straight loop when every operand is contiguous and a byte-stride walk otherwise. The math is
 // math/activation_math.h, shared with cuda/activation.cu. Compiled once per ISA.
 #include "core/iter.h"
+#include "cpu/fast_math.h"
 #include "ops/activation.h"
 
 namespace pe::cpu::PE_ISA_NS {
@@ -26,6 +27,14 @@ StridedLoop<N> make_args_loop(const ops::ActivationArgs& args, const std::array<
   return StridedLoop<N>(args.shape, base, bytes);
 }
 
+// The functors' math policy on the CPU: exp and tanh in plain arithmetic the compiler vectorises.
+struct CpuMath {
+  template <class T>
+  static T exp(T x) { return fast_exp(x); }
+  template <class T>
+  static T tanh(T x) { return fast_tanh(x); }
+};
+
 constexpr int64_t kCost = 8;  // transcendental-heavy: a threading hint, as the elementwise loops
 
 template <class Op, class T>
@@ -38,13 +47,13 @@ void forward_loop(const ops::ActivationArgs& args) {
         if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
           T* o = reinterpret_cast<T*>(p[0]);
           const T* x = reinterpret_cast<const T*>(p[1]);
-          for (int64_t i = 0; i < n; ++i) o[i] = op.forward(x[i], a, b);
+          for (int64_t i = 0; i < n; ++i) o[i] = op.template forward<T, CpuMath>(x[i], a, b);
           return;
         }
         char* o = p[0];
         const char* x = p[1];
         for (int64_t i = 0; i < n; ++i, o += s[0], x += s[1])
-          *reinterpret_cast<T*>(o) = op.forward(load<T>(x), a, b);
+          *reinterpret_cast<T*>(o) = op.template forward<T, CpuMath>(load<T>(x), a, b);
       },
       kCost);
 }
@@ -61,14 +70,14 @@ void backward_loop(const ops::ActivationArgs& args) {
           T* o = reinterpret_cast<T*>(p[0]);
           const T* g = reinterpret_cast<const T*>(p[1]);
           const T* x = reinterpret_cast<const T*>(p[2]);
-          for (int64_t i = 0; i < n; ++i) o[i] = op.backward(g[i], x[i], a, b);
+          for (int64_t i = 0; i < n; ++i) o[i] = op.template backward<T, CpuMath>(g[i], x[i], a, b);
           return;
         }
         char* o = p[0];
         const char* g = p[1];
         const char* x = p[2];
         for (int64_t i = 0; i < n; ++i, o += s[0], g += s[1], x += s[2])
-          *reinterpret_cast<T*>(o) = op.backward(load<T>(g), load<T>(x), a, b);
+          *reinterpret_cast<T*>(o) = op.template backward<T, CpuMath>(load<T>(g), load<T>(x), a, b);
       },
       kCost);
 }

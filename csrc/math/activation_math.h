@@ -7,6 +7,9 @@
 //
 // Functor contract: `forward(x, a, b)` is y; `backward(g, x, a, b)` is dL/dx given g = dL/dy and
 // the forward input x. a and b are the op's parameters in the compute dtype (unused ones are 0).
+// The transcendental functions come from the math policy M: StdMath (libm / CUDA's math library)
+// by default; the CPU loops pass their vectorisable exp and tanh (cpu/fast_math.h), as the
+// elementwise loops do for exp, sigmoid and tanh.
 // Formulas and comparison directions follow PyTorch's CPU kernels, so NaN and the kinks (x == 3
 // for hardswish, x == lambd for the shrinks, x == min for hardtanh) give PyTorch's values.
 #pragma once
@@ -15,6 +18,13 @@
 #include "math/host_device.h"
 
 namespace pe::act {
+
+struct StdMath {
+  template <class T>
+  PE_HOST_DEVICE static T exp(T x) { return std::exp(x); }
+  template <class T>
+  PE_HOST_DEVICE static T tanh(T x) { return std::tanh(x); }
+};
 
 // X-macro: the one list of ops, (functor/enum name, Python name).
 #define PE_ACTIVATION_OPS(X)                                                                       \
@@ -38,11 +48,11 @@ PE_HOST_DEVICE inline T relu6(T v) {
 
 // x * relu6(x + 3) / 6; at the kinks the gradient is PyTorch's: 0 at x == -3, 1 at x == 3.
 struct Hardswish {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
     return x * relu6(x + T(3)) / T(6);
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
     if (x <= T(-3)) return T(0);
     if (x < T(3)) return g * (x / T(3) + T(0.5));
@@ -52,27 +62,35 @@ struct Hardswish {
 
 // relu6(x + 3) / 6; no gradient at the kinks -3 and 3.
 struct Hardsigmoid {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
     return relu6(x + T(3)) / T(6);
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
     return (x > T(-3) && x < T(3)) ? g / T(6) : T(0);
   }
 };
 
-// x * tanh(softplus(x)), softplus(x) = log1p(exp(x)) as PyTorch computes it (exp overflowing to
-// inf gives tanh(inf) = 1, so y = x there).
+// x * tanh(softplus(x)). With e = exp(x), tanh(log(1 + e)) = n / (n + 2), n = e (e + 2): one exp
+// instead of exp, log1p and tanh; from x = 20 on it is 1 in both float types (n overflows later).
+template <class T, class M>
+PE_HOST_DEVICE inline T tanh_softplus(T x) {
+  if (x >= T(20)) return T(1);
+  const T e = M::exp(x);
+  const T n = e * (e + T(2));
+  return n / (n + T(2));
+}
+
 struct Mish {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
-    return x * std::tanh(std::log1p(std::exp(x)));
+    return x * tanh_softplus<T, M>(x);
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
-    const T t = std::tanh(std::log1p(std::exp(x)));
-    const T s = T(1) / (T(1) + std::exp(-x));
+    const T t = tanh_softplus<T, M>(x);
+    const T s = T(1) / (T(1) + M::exp(-x));
     return g * (t + x * s * (T(1) - t * t));
   }
 };
@@ -80,11 +98,11 @@ struct Mish {
 // x / (1 + |x|); the gradient 1 / (1 + |x|)^2 plus (x - x), which is 0 except at +-inf, where it
 // gives PyTorch's NaN (its composite derivative there is inf / inf).
 struct Softsign {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
     return x / (T(1) + std::fabs(x));
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
     const T d = T(1) + std::fabs(x);
     return (x - x) + g / (d * d);
@@ -93,13 +111,13 @@ struct Softsign {
 
 // x - tanh(x); d/dx = tanh(x)^2
 struct Tanhshrink {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
-    return x - std::tanh(x);
+    return x - M::tanh(x);
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
-    const T t = std::tanh(x);
+    const T t = M::tanh(x);
     return g * t * t;
   }
 };
@@ -107,59 +125,59 @@ struct Tanhshrink {
 // PyTorch's elu kernel with (negative coefficient, input scale, positive coefficient):
 // y = x > 0 ? pos * x : neg * expm1(x * in_scale); the gradient tests x <= 0, so NaN passes g*pos.
 template <class T>
-PE_HOST_DEVICE inline T elu_forward(T x, T neg, T in_scale, T pos) {
+PE_HOST_DEVICE inline T elu_forward(T x, T neg, T in_scale, T pos) {  // expm1: exact near 0, libm on all sides
   return x > T(0) ? x * pos : neg * std::expm1(x * in_scale);
 }
-template <class T>
+template <class T, class M>
 PE_HOST_DEVICE inline T elu_backward(T g, T x, T neg, T in_scale, T pos) {
-  return x <= T(0) ? g * in_scale * neg * std::exp(x * in_scale) : g * pos;
+  return x <= T(0) ? g * in_scale * neg * M::exp(x * in_scale) : g * pos;
 }
 
 // a = alpha: max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
 struct Celu {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T alpha, T) const {
     return elu_forward(x, alpha, T(1) / alpha, T(1));
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T alpha, T) const {
-    return elu_backward(g, x, alpha, T(1) / alpha, T(1));
+    return elu_backward<T, M>(g, x, alpha, T(1) / alpha, T(1));
   }
 };
 
 struct Selu {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
     return elu_forward(x, T(kSeluAlpha * kSeluScale), T(1), T(kSeluScale));
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
-    return elu_backward(g, x, T(kSeluAlpha * kSeluScale), T(1), T(kSeluScale));
+    return elu_backward<T, M>(g, x, T(kSeluAlpha * kSeluScale), T(1), T(kSeluScale));
   }
 };
 
 // log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), never overflowing; the gradient is
 // sigmoid(-x), written with the same z = exp(-|x|) as PyTorch's kernel.
 struct LogSigmoid {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
-    return (x < T(0) ? x : T(0)) - std::log1p(std::exp(-std::fabs(x)));
+    return (x < T(0) ? x : T(0)) - std::log1p(M::exp(-std::fabs(x)));
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
     const bool neg = x < T(0);
-    const T z = std::exp(-std::fabs(x));
+    const T z = M::exp(-std::fabs(x));
     return g * ((neg ? T(1) : T(0)) - (neg ? T(1) : T(-1)) * (z / (T(1) + z)));
   }
 };
 
 // a = min_val, b = max_val: clamp that propagates NaN; no gradient at or outside the bounds.
 struct Hardtanh {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T lo, T hi) const {
     return x < lo ? lo : (x > hi ? hi : x);
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T lo, T hi) const {
     return (x <= lo || x >= hi) ? T(0) : g;
   }
@@ -167,11 +185,11 @@ struct Hardtanh {
 
 // a = lambd: x -+ lambd outside [-lambd, lambd], 0 inside (x * 0 keeps NaN, as PyTorch).
 struct Softshrink {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T l, T) const {
     return x > l ? x - l : (x < -l ? x + l : x * T(0));
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T l, T) const {
     return (x >= -l && x <= l) ? T(0) : g;
   }
@@ -179,11 +197,11 @@ struct Softshrink {
 
 // a = lambd: x outside [-lambd, lambd], 0 inside.
 struct Hardshrink {
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T l, T) const {
     return (x >= -l && x <= l) ? T(0) : x;
   }
-  template <class T>
+  template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T l, T) const {
     return (x >= -l && x <= l) ? T(0) : g;
   }
