@@ -23,7 +23,12 @@ struct StdMath {
   template <class T>
   PE_HOST_DEVICE static T exp(T x) { return std::exp(x); }
   template <class T>
+  PE_HOST_DEVICE static T expm1(T x) { return std::expm1(x); }
+  template <class T>
   PE_HOST_DEVICE static T tanh(T x) { return std::tanh(x); }
+  // log(1 + z) for z in [0, 1] (all that logsigmoid needs; a policy may rely on that range)
+  template <class T>
+  PE_HOST_DEVICE static T log1p_unit(T z) { return std::log1p(z); }
 };
 
 // X-macro: the one list of ops, (functor/enum name, Python name).
@@ -124,9 +129,9 @@ struct Tanhshrink {
 
 // PyTorch's elu kernel with (negative coefficient, input scale, positive coefficient):
 // y = x > 0 ? pos * x : neg * expm1(x * in_scale); the gradient tests x <= 0, so NaN passes g*pos.
-template <class T>
-PE_HOST_DEVICE inline T elu_forward(T x, T neg, T in_scale, T pos) {  // expm1: exact near 0, libm on all sides
-  return x > T(0) ? x * pos : neg * std::expm1(x * in_scale);
+template <class T, class M>
+PE_HOST_DEVICE inline T elu_forward(T x, T neg, T in_scale, T pos) {
+  return x > T(0) ? x * pos : neg * M::expm1(x * in_scale);
 }
 template <class T, class M>
 PE_HOST_DEVICE inline T elu_backward(T g, T x, T neg, T in_scale, T pos) {
@@ -137,7 +142,7 @@ PE_HOST_DEVICE inline T elu_backward(T g, T x, T neg, T in_scale, T pos) {
 struct Celu {
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T alpha, T) const {
-    return elu_forward(x, alpha, T(1) / alpha, T(1));
+    return elu_forward<T, M>(x, alpha, T(1) / alpha, T(1));
   }
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T alpha, T) const {
@@ -148,7 +153,7 @@ struct Celu {
 struct Selu {
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
-    return elu_forward(x, T(kSeluAlpha * kSeluScale), T(1), T(kSeluScale));
+    return elu_forward<T, M>(x, T(kSeluAlpha * kSeluScale), T(1), T(kSeluScale));
   }
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
@@ -161,7 +166,7 @@ struct Selu {
 struct LogSigmoid {
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T forward(T x, T, T) const {
-    return (x < T(0) ? x : T(0)) - std::log1p(M::exp(-std::fabs(x)));
+    return (x < T(0) ? x : T(0)) - M::log1p_unit(M::exp(-std::fabs(x)));
   }
   template <class T, class M = StdMath>
   PE_HOST_DEVICE T backward(T g, T x, T, T) const {
