@@ -71,6 +71,7 @@ __version__ = _package_version()
 # Subsystems above the tensor layer.
 from . import amp, data, nn, optim  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .nn._activation_more_fns import celu, hardshrink, prelu, rrelu, selu, selu_  # noqa: E402
 from .io import load, save  # noqa: E402
 from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: E402
                                    arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, div, divide, equal,

@@ -66,6 +66,7 @@ void bind_random(py::module_& m);       // Philox rand, randn, randint
 void bind_dlpack(py::module_& m);       // __dlpack__ / from_dlpack
 void bind_cuda(py::module_& m);         // cuda availability and device info
 void bind_softmax(py::module_& m);      // softmax / log-softmax forward / backward
+void bind_activation(py::module_& m);   // parametrised activations (hardswish, celu, hardtanh, ...) forward / backward
 void bind_optim(py::module_& m);        // fused optimizer update steps
 void bind_conv(py::module_& m);         // convolution forward / backward (1-D, 2-D, transposed)
 void bind_pool(py::module_& m);         // max / average / adaptive pooling forward / backward

@@ -55,6 +55,7 @@ PYBIND11_MODULE(_C, m) {
   pe::bind::bind_dlpack(m);
   pe::bind::bind_cuda(m);
   pe::bind::bind_softmax(m);
+  pe::bind::bind_activation(m);
   pe::bind::bind_optim(m);
   pe::bind::bind_conv(m);
   pe::bind::bind_pool(m);

@@ -25,3 +25,10 @@ from .summary import summary
 from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
+from .activation_more import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU,
+                              ReLU6, RReLU, Softshrink, Softsign, Tanhshrink)
+from .loss_more import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
+                        MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PairwiseDistance, PoissonNLLLoss,
+                        SoftMarginLoss, TripletMarginLoss)
+from .parameter_containers import ParameterDict, ParameterList
+from .norm_more import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm

@@ -111,3 +111,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 uniform, normal, constant = uniform_, normal_, constant_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
 kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_
+
+from ._init_more import orthogonal_, sparse_, trunc_normal_  # noqa: E402
+
+orthogonal, sparse = orthogonal_, sparse_
