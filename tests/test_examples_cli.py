@@ -15,11 +15,12 @@ from pyengine.data import DataLoader, TensorDataset
 from pyengine.examples import _cli, _training
 
 EXAMPLES = ["mlp", "cnn", "resnet", "linreg", "hitters", "nyse", "imdb", "charlm", "seq2seq", "attention", "transformer",
-            "gnn", "lottery", "autoencoder"]
+            "gnn", "lottery", "autoencoder", "rbm"]
 # the option that counts training passes in each, and the examples that take --models
 EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "gnn": "--node-epochs"}
 MODELS = {"mlp": "logreg,mlp,mlp-l2,mlp-dropout", "resnet": "plain,residual", "imdb": "bow,rnn,lstm",
-          "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising"}
+          "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising",
+          "rbm": "cd,pcd"}
 
 
 def example(name):
