@@ -95,17 +95,19 @@ def train_rbm(name, rbm, data, args, epochs, how, persistent=False, evaluate=Non
     return history
 
 
-def pretrain_stack(x_train, sizes, args):
+def pretrain_stack(x_train, x_input, sizes, args):
     """Greedy layer-wise pretraining: one RBM per pair of consecutive sizes, each trained with CD-k
-    on the previous one's hidden probabilities (Bernoulli-sampled per batch; the pixels, binarised
-    as --binarize says, for the first)."""
-    rbms, data = [], x_train
+    on the previous one's hidden probabilities given `x_input` (the network's input: the
+    thresholded pixels, or the intensities themselves with --binarize sample), Bernoulli-sampled
+    per batch; the first on the pixels x_train, binarised per batch as --binarize says."""
+    rbms, data, features = [], x_train, x_input
     for layer, (n_visible, n_hidden) in enumerate(zip(sizes[:-1], sizes[1:]), 1):
         pe.manual_seed(args.seed + layer)
         rbm = RBM(n_visible, n_hidden).to(x_train.device)
         train_rbm(f"dbn rbm {layer}", rbm, data, args, args.pretrain_epochs, args.binarize if layer == 1 else "sample")
         with pe.no_grad():
-            data = pe.cat([rbm.hidden_probs(data[i:i + 5000]) for i in range(0, data.shape[0], 5000)])
+            data = features = pe.cat([rbm.hidden_probs(features[i:i + 5000])
+                                      for i in range(0, features.shape[0], 5000)])
         rbms.append(rbm)
     return rbms
 
@@ -234,9 +236,10 @@ def main(argv=None):
     if dbn_hidden:
         sizes = [784] + dbn_hidden
         print(f"\ndeep belief network {'-'.join(map(str, sizes))}-10: greedy pretraining, then fine-tuning", flush=True)
-        rbms = pretrain_stack(x_train, sizes, args)
-        inputs = {name: v if args.binarize == "threshold" else raw for name, v, raw in
-                  (("train", binarize(x_train, "threshold"), x_train), ("val", v_val, x_val))}
+        # the network's input: thresholded pixels, or with --binarize sample the intensities (their mean)
+        inputs = {"train": binarize(x_train, "threshold") if args.binarize == "threshold" else x_train,
+                  "val": v_val if args.binarize == "threshold" else x_val}
+        rbms = pretrain_stack(x_train, inputs["train"], sizes, args)
         loaders = (DataLoader(TensorDataset(inputs["train"], y_train), batch_size=args.batch_size, shuffle=True,
                               generator=args.seed),
                    DataLoader(TensorDataset(inputs["val"], y_val), batch_size=1000))
