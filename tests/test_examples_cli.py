@@ -149,6 +149,9 @@ TINY = {
                "charlm: validation perplexity"),
     "seq2seq": (["--max-len", "4", "--steps", "3", "--batch-size", "8", "--hidden", "8", "--test-size", "16"],
                 "seq2seq reverse: test sequence accuracy"),
+    "rbm": (["--data", "blobs", "--train-size", "120", "--val-size", "20", "--test-size", "20", "--hidden", "8",
+             "--dbn-hidden", "8", "--pretrain-epochs", "1", "--finetune-epochs", "1"],
+            "fine-tuning epochs: test accuracy"),
 }
 
 

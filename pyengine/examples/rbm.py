@@ -4,8 +4,8 @@ the pseudo-log-likelihood per epoch, a PNG of the learned filters and one of the
 deep belief network, a stack of RBMs pretrained greedily layer by layer, fine-tuned as a
 classifier against the same network trained from random initialisation.
 
-    python -m pyengine.examples.rbm [--models cd,pcd] [--k 1] [--epochs 8] [--hidden 256]
-        [--dbn-hidden 256,128] [--pretrain-epochs 4] [--finetune-epochs 8] [--binarize threshold|sample]
+    python -m pyengine.examples.rbm [--models cd,pcd] [--k 1] [--epochs 6] [--hidden 256]
+        [--dbn-hidden 256,128] [--pretrain-epochs 3] [--finetune-epochs 6] [--binarize threshold|sample]
 
 Model (pyengine.models.RBM). Pixels are binarised (> 0.5, or --binarize sample: a fresh Bernoulli
 draw with the pixel's intensity as probability for every batch). The RBM has a weight W of shape
@@ -170,19 +170,19 @@ def main(argv=None):
     p = example_parser("pyengine-rbm", __doc__)
     p.add_argument("--models", type=model_list(MODELS), default=",".join(MODELS),
                    help="RBMs to train: cd (CD-k from the data), pcd (persistent chains); comma-separated")
-    p.add_argument("--epochs", type=positive, default=8, help="training epochs per RBM")
+    p.add_argument("--epochs", type=positive, default=6, help="training epochs per RBM")
     p.add_argument("--k", type=positive, default=1, help="Gibbs sweeps per contrastive-divergence step")
     p.add_argument("--hidden", type=positive, default=256, help="hidden units of the RBMs")
     p.add_argument("--chains", type=positive, default=64, help="pcd: persistent fantasy chains")
     p.add_argument("--batch-size", type=positive, default=64, help="images per step")
-    p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate of the RBMs")
+    p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate of the RBMs")
     p.add_argument("--momentum", type=float, default=0.5, help="SGD momentum of the RBMs")
     p.add_argument("--binarize", choices=BINARIZE, default="threshold",
                    help="pixels > 0.5, or a Bernoulli sample with the pixel as probability per batch")
     p.add_argument("--dbn-hidden", default="256,128",
                    help="hidden sizes of the deep belief network's RBM stack, comma-separated ('' for no DBN)")
-    p.add_argument("--pretrain-epochs", type=positive, default=4, help="CD epochs per RBM of the stack")
-    p.add_argument("--finetune-epochs", type=positive, default=8, help="classifier training epochs (both inits)")
+    p.add_argument("--pretrain-epochs", type=positive, default=3, help="CD epochs per RBM of the stack")
+    p.add_argument("--finetune-epochs", type=positive, default=6, help="classifier training epochs (both inits)")
     p.add_argument("--finetune-lr", type=float, default=0.1, help="SGD learning rate of the classifiers")
     p.add_argument("--train-size", type=positive, default=60000,
                    help="training images (a random subset), --val-size of them held out")

@@ -161,7 +161,8 @@ def dbn_classifier(rbms, num_classes):
     rbms: a greedily pretrained stack, rbms[l].n_hidden == rbms[l + 1].n_visible."""
     rbms = list(rbms)
     if not rbms or not all(isinstance(r, RBM) for r in rbms):
-        raise TypeError(f"dbn_classifier: expected a non-empty sequence of RBMs, got {[type(r).__name__ for r in rbms]}")
+        got = [type(r).__name__ for r in rbms]
+        raise TypeError(f"dbn_classifier: expected a non-empty sequence of RBMs, got {got}")
     for lower, upper in zip(rbms[:-1], rbms[1:]):
         if lower.n_hidden != upper.n_visible:
             raise ValueError(f"dbn_classifier: the stack does not chain: an RBM with n_hidden={lower.n_hidden} is "
