@@ -4,14 +4,14 @@ the pseudo-log-likelihood per epoch, a PNG of the learned filters and one of the
 deep belief network, a stack of RBMs pretrained greedily layer by layer, fine-tuned as a
 classifier against the same network trained from random initialisation.
 
-    python -m pyengine.examples.rbm [--models cd,pcd] [--k 1] [--epochs 6] [--hidden 256]
-        [--dbn-hidden 256,128] [--pretrain-epochs 3] [--finetune-epochs 6] [--binarize threshold|sample]
+    python -m pyengine.examples.rbm [--models cd,pcd] [--k 1] [--epochs 10] [--hidden 256]
+        [--dbn-hidden 500,250] [--pretrain-epochs 3] [--finetune-epochs 6] [--binarize threshold|sample]
 
 Model (pyengine.models.RBM). Pixels are binarised (> 0.5, or --binarize sample: a fresh Bernoulli
 draw with the pixel's intensity as probability for every batch). The RBM has a weight W of shape
 (--hidden, 784) and visible and hidden biases; it is trained with SGD with momentum on
 loss = mean F(v_data) - mean F(v_model), F the free energy, whose autograd gradient is the CD
-update. v_model is --k Gibbs sweeps (pe.bernoulli sampling) from the batch (cd) or from
+update, with a learning rate decaying linearly to zero (--constant-lr: constant). v_model is --k Gibbs sweeps (pe.bernoulli sampling) from the batch (cd) or from
 --chains persistent fantasy particles that carry over from step to step (pcd).
 
 Per epoch, on the held-out validation images: the reconstruction error of one Gibbs step
@@ -71,6 +71,11 @@ def train_rbm(name, rbm, data, args, epochs, how, persistent=False, evaluate=Non
     from tqdm import tqdm
     loader = DataLoader(TensorDataset(data), batch_size=args.batch_size, shuffle=True, generator=args.seed)
     optimizer = pe.optim.SGD(rbm.parameters(), lr=args.lr, momentum=args.momentum)
+    total_steps = epochs * len(loader)
+    # a learning rate decaying linearly to zero, as in Tieleman's PCD: the fantasy chains must mix
+    # faster than the weights move, and a constant rate leaves them stuck in the model's modes
+    scheduler = None if args.constant_lr else pe.optim.lr_scheduler.LambdaLR(optimizer,
+                                                                          lambda step: 1 - step / total_steps)
     chains = None
     if persistent:  # fantasy particles start as random images and are never reset
         chains = pe.bernoulli(pe.full((args.chains, rbm.n_visible), 0.5, device=data.device))
@@ -82,6 +87,8 @@ def train_rbm(name, rbm, data, args, epochs, how, persistent=False, evaluate=Non
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total, steps = total + float(loss.item()), steps + 1
         history["gap"].append(total / steps)
         history["epoch_seconds"].append(time.perf_counter() - start)
@@ -170,16 +177,18 @@ def main(argv=None):
     p = example_parser("pyengine-rbm", __doc__)
     p.add_argument("--models", type=model_list(MODELS), default=",".join(MODELS),
                    help="RBMs to train: cd (CD-k from the data), pcd (persistent chains); comma-separated")
-    p.add_argument("--epochs", type=positive, default=6, help="training epochs per RBM")
+    p.add_argument("--epochs", type=positive, default=10, help="training epochs per RBM")
     p.add_argument("--k", type=positive, default=1, help="Gibbs sweeps per contrastive-divergence step")
     p.add_argument("--hidden", type=positive, default=256, help="hidden units of the RBMs")
     p.add_argument("--chains", type=positive, default=64, help="pcd: persistent fantasy chains")
     p.add_argument("--batch-size", type=positive, default=64, help="images per step")
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate of the RBMs")
     p.add_argument("--momentum", type=float, default=0.5, help="SGD momentum of the RBMs")
+    p.add_argument("--constant-lr", action="store_true",
+                   help="keep the RBMs' learning rate constant (default: it decays linearly to 0 over the epochs)")
     p.add_argument("--binarize", choices=BINARIZE, default="threshold",
                    help="pixels > 0.5, or a Bernoulli sample with the pixel as probability per batch")
-    p.add_argument("--dbn-hidden", default="256,128",
+    p.add_argument("--dbn-hidden", default="500,250",
                    help="hidden sizes of the deep belief network's RBM stack, comma-separated ('' for no DBN)")
     p.add_argument("--pretrain-epochs", type=positive, default=3, help="CD epochs per RBM of the stack")
     p.add_argument("--finetune-epochs", type=positive, default=6, help="classifier training epochs (both inits)")
