@@ -22,8 +22,8 @@ pseudo-log-likelihood per image as scikit-learn's BernoulliRBM.score_samples est
 Deep belief network. RBMs of sizes 784-h1-h2-... (--dbn-hidden) are trained one after the other
 with CD-k for --pretrain-epochs each, the next on Bernoulli samples of the previous one's hidden
 probabilities. The stack becomes an MLP (Linear + Sigmoid per RBM, plus a Linear softmax output
-layer: pyengine.models.dbn_classifier), fine-tuned with cross-entropy and SGD with momentum for
---finetune-epochs, against pyengine.models.sigmoid_mlp of the same sizes from random
+layer: pyengine.models.dbn_classifier), fine-tuned with cross-entropy and SGD with momentum (cosine-annealed
+learning rate) for --finetune-epochs, against pyengine.models.sigmoid_mlp of the same sizes from random
 initialisation trained the same way; their validation curves are one PNG, test accuracies printed.
 --data blobs swaps Fashion-MNIST for generated images when the data set is not installed.
 """
@@ -120,10 +120,12 @@ def pretrain_stack(x_train, x_input, sizes, args):
 
 
 def finetune(name, model, loaders, args, device):
-    """Cross-entropy, SGD with momentum, --finetune-epochs: the history of pyengine's fit()."""
+    """Cross-entropy, SGD with momentum 0.9 and a learning rate annealed to zero on a cosine over
+    --finetune-epochs: the history of pyengine's fit()."""
     optimizer = pe.optim.SGD(model.parameters(), lr=args.finetune_lr, momentum=0.9)
-    return fit(model, loaders[0], loaders[1], nn.CrossEntropyLoss(), optimizer, args.finetune_epochs, name=name,
-               device=device)
+    scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.finetune_epochs)
+    return fit(model, loaders[0], loaders[1], nn.CrossEntropyLoss(), optimizer, args.finetune_epochs,
+               scheduler=scheduler, name=name, device=device)
 
 
 def filter_grid(weight, count=100, side=28):
