@@ -29,9 +29,9 @@ __global__ void fill_kernel(T* dst, T value, Strided<1> g) {
 void copy(const Dims& shape, const Operand& dst, const Operand& src) {
   Strided<2> g = make_strided<2>(shape, {&dst.strides, &src.strides});
   if (g.numel == 0) return;
-  PE_DISPATCH_ALL(dst.dtype, "copy", [&] {
+  PE_DISPATCH_STORAGE(dst.dtype, "copy", [&] {
     using Dst = scalar_t;
-    PE_DISPATCH_ALL(src.dtype, "copy", [&] {
+    PE_DISPATCH_STORAGE(src.dtype, "copy", [&] {
       auto* copy_cast = &copy_kernel<Dst, scalar_t>;
       PE_LAUNCH(copy_cast, blocks_for(g.numel), kThreads, 0, static_cast<Dst*>(dst.data),
                 static_cast<const scalar_t*>(src.data), g);
@@ -42,7 +42,7 @@ void copy(const Dims& shape, const Operand& dst, const Operand& src) {
 void fill(const Dims& shape, const Operand& dst, Scalar value) {
   Strided<1> g = make_strided<1>(shape, {&dst.strides});
   if (g.numel == 0) return;
-  PE_DISPATCH_ALL(dst.dtype, "fill", [&] {
+  PE_DISPATCH_STORAGE(dst.dtype, "fill", [&] {
     PE_LAUNCH(fill_kernel<scalar_t>, blocks_for(g.numel), kThreads, 0, static_cast<scalar_t*>(dst.data),
               value.to<scalar_t>(), g);
   });

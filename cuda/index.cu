@@ -250,6 +250,7 @@ template <class F>
 void by_itemsize(DType dtype, F&& f) {
   switch (itemsize(dtype)) {
     case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
     case 4: return f(uint32_t{});
     case 8: return f(uint64_t{});
   }

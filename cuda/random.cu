@@ -6,6 +6,7 @@
 #include "cuda/cuda_emu.h"
 #include "cuda/device_buffer.h"
 #include "cuda/strided.h"
+#include "math/multinomial_math.h"
 #include "math/philox.h"
 #include "ops/random.h"
 
@@ -60,9 +61,33 @@ bool bernoulli(const ops::BernoulliArgs& a) {
   return bernoulli_t<float>(a);
 }
 
+// One thread per row, each running the CPU's row function (math/multinomial_math.h).
+template <class T>
+__global__ void multinomial_kernel(const T* probs, int64_t* out, double* scratch, int64_t rows, int64_t n, int64_t k,
+                                   bool replacement, uint64_t seed, uint64_t offset, int64_t per_row) {
+  PE_GRID_STRIDE_LOOP(r, rows) {
+    philox::multinomial_row(probs + r * n, n, k, replacement, scratch + r * n, out + r * k, seed,
+                            offset + static_cast<uint64_t>(r * per_row));
+  }
+}
+
+template <class T>
+void multinomial_t(const ops::MultinomialArgs& a) {
+  const int64_t per_row = philox::multinomial_blocks(a.n, a.k, a.replacement);
+  auto* k = &multinomial_kernel<T>;
+  PE_LAUNCH(k, blocks_for(a.rows), kThreads, 0, static_cast<const T*>(a.probs), a.out, a.scratch, a.rows, a.n, a.k,
+            a.replacement, a.seed, a.offset, per_row);
+}
+
+void multinomial(const ops::MultinomialArgs& a) {
+  if (a.dtype == DType::Float64) multinomial_t<double>(a);
+  else multinomial_t<float>(a);
+}
+
 }  // namespace
 
 PE_REGISTER_CUDA_KERNEL(ops::random_kernel, random_fill);
+PE_REGISTER_CUDA_KERNEL(ops::multinomial_kernel, multinomial);
 PE_REGISTER_CUDA_KERNEL(ops::bernoulli_kernel, bernoulli);
 
 }  // namespace pe::cuda

@@ -4,9 +4,10 @@ try:
 except ImportError as _error:  # say what happened and what to do, not "circular import"
     from ._extension import explain
     raise ImportError(explain(_error)) from _error
-from .dtypes import (bool_ as bool, device, dtype, float32, float64, get_default_dtype, int64,
-                     set_default_dtype)
+from .dtypes import (bfloat16, bool_ as bool, device, dtype, float16, float32, float64, get_default_dtype, int8,
+                     int16, int32, int64, set_default_dtype, uint8)
 from .tensor import Tensor
+from ._promotion import can_cast, promote_types, result_type
 from . import autograd, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
@@ -30,7 +31,9 @@ from .ops.shape import (broadcast_shapes, broadcast_tensors, broadcast_to, cat, 
 
 float = float32
 double = float64
+half = float16
 long = int64
+short = int16
 negative = neg
 
 
@@ -63,5 +66,17 @@ from ._version import package_version as _package_version  # noqa: E402
 __version__ = _package_version()
 
 # Subsystems above the tensor layer.
-from . import data, nn, optim  # noqa: E402
+from . import amp, data, nn, optim  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .io import load, save  # noqa: E402
+from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: E402
+                                   arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, div, divide, equal,
+                                   exp2, fix, fmod, frac, hypot, isclose, isfinite, isinf, isnan, isneginf,
+                                   isposinf, isreal, lerp, log10, log2, log_softmax, logaddexp, nan_to_num, sgn,
+                                   sinh, softmax, std_mean, tan, trunc, var_mean, xlogy)
+from . import random  # noqa: E402
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial,  # noqa: E402
+                     normal, seed, set_rng_state)
+
+# Last: `int` names the dtype from here on, as torch.int does (nothing above may call int()).
+int = int32  # noqa: A001

@@ -6,7 +6,7 @@ _PREFIX = "tensor("
 
 def _array_str(a):
     if a.dtype.kind == "f":
-        finite = a[np.isfinite(a)]
+        finite = a[np.isfinite(a)].astype(np.float64)  # (float16's max would overflow below)
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
         opts = dict(precision=4, floatmode="unique" if integral and not big else "fixed",
@@ -19,7 +19,8 @@ def _array_str(a):
 
 
 def format_tensor(t):
-    a = t.detach().numpy(force=True)
+    # bfloat16 has no NumPy type: shown through float32, which holds every bfloat16 exactly
+    a = (t.detach().float() if t._impl.dtype == "bfloat16" else t.detach()).numpy(force=True)
     body = _array_str(a)
     if a.size == 0 and a.ndim > 1:
         body = "[]"

@@ -1,7 +1,7 @@
 """Attach operators and methods to Tensor. Each points straight at the functional op, so a
 method call costs one Python call more than the kernel, not several."""
 from . import _C
-from .dtypes import device as device_cls, device_name, to_dtype
+from .dtypes import device as device_cls, device_name, dtype as dtype_cls, to_dtype
 from .ops import elementwise as E, index as I, inplace as P, linalg as L, reduce as R, shape as S
 from .ops import sort as O
 from .ops._util import Op, as_operand, linear_jvp
@@ -202,15 +202,22 @@ def index_add_(self, dim, index, source, *, alpha=1):
     return self
 
 
-def uniform_(self, a=0.0, b=1.0):
+def _engine(generator, t, fn):
+    from .random import engine
+    return engine(generator, t._impl.device, fn)
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
     P.write_without_graph(self, "uniform_")
-    P.bump_after(self._impl, lambda: _C.uniform_(self._impl, a, b))
+    eng = _engine(generator, self, "uniform_")
+    P.bump_after(self._impl, lambda: _C.uniform_(self._impl, a, b, eng))
     return self
 
 
-def normal_(self, mean=0.0, std=1.0):
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
     P.write_without_graph(self, "normal_")
-    P.bump_after(self._impl, lambda: _C.normal_(self._impl, mean, std))
+    eng = _engine(generator, self, "normal_")
+    P.bump_after(self._impl, lambda: _C.normal_(self._impl, mean, std, eng))
     return self
 
 
@@ -226,12 +233,13 @@ def bernoulli_(self, p=0.5, *, generator=None):
             except ValueError as e:  # torch: a RuntimeError naming both shapes
                 raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} cannot be broadcast to self's shape "
                                    f"{tuple(self.shape)}") from e
-            return self.copy_(bernoulli(p))
+            return self.copy_(bernoulli(p, generator=generator))
     p = float(p)
     if not 0.0 <= p <= 1.0:  # NaN too
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     P.write_without_graph(self, "bernoulli_")
-    P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p))
+    eng = _engine(generator, self, "bernoulli_")
+    P.bump_after(self._impl, lambda: _C.bernoulli_(self._impl, p, eng))
     return self
 
 
@@ -288,6 +296,17 @@ for _name in ("narrow", "select", "gather", "scatter_add", "index_select", "nonz
     setattr(T, _name, getattr(I, _name))
 for _name in ("topk", "kthvalue"):
     setattr(T, _name, getattr(O, _name))
+
+
+def view(self, *shape):
+    """view(*shape) reshapes without copying; view(dtype) reads the same bytes as another dtype
+    (not tracked by autograd, as in PyTorch, where it is not differentiable)."""
+    if len(shape) == 1 and isinstance(shape[0], dtype_cls):
+        return _wrap(_C.view_dtype(self._impl, shape[0].name))
+    return S.view(self, *shape)
+
+
+T.view = view
 
 
 def view_as(self, other):
@@ -403,8 +422,34 @@ T.cpu = lambda self, memory_format=None: to(self, device="cpu")
 T.cuda = lambda self, device=None, non_blocking=False: to(self, device="cuda" if device is None else device)
 T.float = lambda self: to(self, "float32")
 T.double = lambda self: to(self, "float64")
+T.half = lambda self: to(self, "float16")
+T.bfloat16 = lambda self: to(self, "bfloat16")
 T.long = lambda self: to(self, "int64")
+T.int = lambda self: to(self, "int32")
+T.short = lambda self: to(self, "int16")
+T.char = lambda self: to(self, "int8")
+T.byte = lambda self: to(self, "uint8")
 T.bool = lambda self: to(self, "bool")
+
+# Tensor.type()'s legacy names, as PyTorch prints them (pyengine.FloatTensor, ...).
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_DTYPE_OF_TYPE_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def type_(self, dtype=None, non_blocking=False):
+    """type() names the tensor's type ('pyengine.FloatTensor', 'pyengine.cuda.FloatTensor');
+    type(dtype) converts, where dtype is a dtype or such a name."""
+    if dtype is None:
+        where = "cuda." if self._impl.device != "cpu" else ""
+        return f"pyengine.{where}{_TYPE_NAMES[self._impl.dtype]}"
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _DTYPE_OF_TYPE_NAME:
+        dtype = _DTYPE_OF_TYPE_NAME[dtype.rsplit(".", 1)[-1]]
+    return to(self, dtype)
+
+
+T.type = type_
 T.type_as = lambda self, other: to(self, other.dtype)
 
 
@@ -433,3 +478,64 @@ T.new_zeros = new_zeros
 T.new_ones = new_ones
 T.new_full = new_full
 T.new_tensor = new_tensor
+
+
+# ---------------------------------------------------------------- issue 15's elementwise math (ops/elementwise_more.py)
+def _attach_elementwise_more():
+    from .ops import elementwise_more as M
+    for name in ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "isreal", "nan_to_num", "copysign", "fmod",
+                 "div", "divide", "log2", "log10", "exp2", "atan2", "arctan2", "hypot", "tan", "asin", "acos",
+                 "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsinh",
+                 "arccosh", "arctanh", "trunc", "fix", "frac", "logaddexp", "xlogy", "lerp", "sgn", "isclose",
+                 "allclose", "equal", "softmax", "log_softmax"):
+        setattr(T, name, getattr(M, name))  # (self is the first argument of each)
+    # in place through the kernel (out=self): torch's in-place variants of the _C ops
+    for name, kernel in (("log2", "log2"), ("log10", "log10"), ("exp2", "exp2"), ("tan", "tan"), ("asin", "asin"),
+                         ("acos", "acos"), ("atan", "atan"), ("sinh", "sinh"), ("cosh", "cosh"), ("asinh", "asinh"),
+                         ("acosh", "acosh"), ("atanh", "atanh"), ("trunc", "trunc"), ("frac", "frac"),
+                         ("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"), ("arcsinh", "asinh"),
+                         ("arccosh", "acosh"), ("arctanh", "atanh"), ("fix", "trunc"), ("copysign", "copysign"),
+                         ("fmod", "fmod"), ("atan2", "atan2"), ("arctan2", "atan2"), ("hypot", "hypot"),
+                         ("xlogy", "xlogy"), ("sgn", "sign")):
+        method = _inplace(kernel, getattr(M, name))
+        method.__name__ = name + "_"
+        setattr(T, name + "_", method)
+    rounded = {mode: _inplace(kernel, M._ROUNDED_DIV[mode]) for mode, kernel in
+               (("trunc", "div_trunc"), ("floor", "floor_divide"))}
+    true_div_ = T.div_
+
+    def div_(self, other, *, rounding_mode=None):
+        M._check_rounding_mode(rounding_mode)
+        return true_div_(self, other) if rounding_mode is None else rounded[rounding_mode](self, other)
+
+    T.div_ = T.divide_ = div_
+
+    def _composite_inplace(functional, name):
+        def method(self, *args, **kwargs):
+            if P.recording(self, *args):
+                return P.record_inplace(self, lambda t: functional(t, *args, **kwargs))
+            return self.copy_(functional(self, *args, **kwargs))
+        method.__name__ = name
+        return method
+
+    T.nan_to_num_ = _composite_inplace(M.nan_to_num, "nan_to_num_")
+    T.lerp_ = _composite_inplace(M.lerp, "lerp_")
+
+
+_attach_elementwise_more()
+
+
+def multinomial(self, num_samples, replacement=False, *, generator=None):
+    from .random import multinomial as _multinomial
+    return _multinomial(self, num_samples, replacement, generator=generator)
+
+
+T.multinomial = multinomial
+
+
+def _attach_random():
+    from .random import random_
+    T.random_ = random_
+
+
+_attach_random()

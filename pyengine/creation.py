@@ -7,20 +7,22 @@ from ._ints import int64 as _int64, size_list as _size_list
 from .dtypes import get_default_dtype, to_dtype, device_name
 from .tensor import Tensor, _wrap
 
-# NumPy kinds we accept, and what PyTorch turns them into.
-_NUMPY_TO_NAME = {("f", 2): "float32", ("f", 4): "float32", ("f", 8): "float64", ("b", 1): "bool"}
-
-
-_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+# What each dtype is built through in NumPy (bfloat16, which NumPy lacks, through float32).
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
+                 "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
+                 "bool": np.bool_}
 
 
 def _numpy_dtype_name(a):
-    if a.dtype.kind in "iu":
+    """The dtype a NumPy array keeps, as in PyTorch; the unsigned types pyengine lacks (uint16,
+    uint32, uint64) widen to int64."""
+    kind, size = a.dtype.kind, a.dtype.itemsize
+    if kind == "u" and size > 1:
         return "int64"
-    name = _NUMPY_TO_NAME.get((a.dtype.kind, a.dtype.itemsize))
-    if name is None:
-        raise TypeError(f"can't convert np.ndarray of type {a.dtype}: the supported types are float32, "
-                        f"float64, int64 (other integer types are widened) and bool")
+    name = {"b": "bool", "u": "uint8", "i": f"int{8 * size}", "f": f"float{8 * size}"}.get(kind)
+    if name not in _NUMPY_DTYPES or (kind == "f" and size not in (2, 4, 8)):
+        raise TypeError(f"can't convert np.ndarray of type {a.dtype}: the supported types are bool, uint8, int8, "
+                        f"int16, int32, int64, float16, float32 and float64")
     return name
 
 
@@ -121,7 +123,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     a = np.asarray(a, dtype=_NUMPY_DTYPES[name])
     if not a.flags.c_contiguous or a is data or (from_numpy_data and np.shares_memory(a, data)):
         a = a.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
-    return _finish(_C.from_numpy(a), device, requires_grad)
+    impl = _C.from_numpy(a)
+    if impl.dtype != name:  # bfloat16: rounded once from the float32 array
+        impl = _C.to_dtype(impl, name)
+    return _finish(impl, device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -276,37 +281,45 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 def manual_seed(seed):
-    _C.manual_seed(int(seed))
+    """Seed the default generator; returns it (pyengine.random.manual_seed)."""
+    from .random import manual_seed as _manual_seed
+    return _manual_seed(seed)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.rand(_shape(size, "rand"), _dtype_name(dtype), device_name(device)), None, requires_grad)
+def _engine(generator, device, fn):
+    from .random import engine
+    return engine(generator, device, fn)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    return _finish(_C.randn(_shape(size, "randn"), _dtype_name(dtype), device_name(device)), None, requires_grad)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = device_name(device)
+    return _finish(_C.rand(_shape(size, "rand"), _dtype_name(dtype), dev, _engine(generator, dev, "rand")), None,
+                   requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    dev = device_name(device)
+    return _finish(_C.randn(_shape(size, "randn"), _dtype_name(dtype), dev, _engine(generator, dev, "randn")), None,
+                   requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """A 0/1 draw per element: 1 with probability input[i] (a float32/float64 tensor of
     probabilities; the result has its dtype, shape and device), or, with a float p, with
     probability p for every element of a tensor shaped like input. From the global Philox
-    stream (pe.manual_seed). No gradient flows (PyTorch's too is zero)."""
+    stream (pe.manual_seed) or `generator`. No gradient flows (PyTorch's too is zero)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli(): argument 'input' must be a Tensor, not {type(input).__name__}")
-    if generator is not None:
-        raise NotImplementedError("bernoulli(): a generator is not supported; seed the global stream with "
-                                  "pyengine.manual_seed")
     if p is None:
-        result = _wrap(_C.bernoulli(input._impl))
+        result = _wrap(_C.bernoulli(input._impl, _engine(generator, input._impl.device, "bernoulli")))
     else:
-        result = empty_like(input).bernoulli_(p)
+        result = empty_like(input).bernoulli_(p, generator=generator)
     if out is not None:
         return out.copy_(result)
     return result
 
 
-def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """randint(high, size) or randint(low, high, size), PyTorch's overloads."""
     if size is None:
         if isinstance(high, (tuple, list)):
@@ -319,16 +332,18 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     # Drawn on the target device (same numbers as the CPU for the same seed).
-    impl = _C.randint(low, high, _shape(tuple(size), "randint"), "int64", device_name(device))
+    dev = device_name(device)
+    impl = _C.randint(low, high, _shape(tuple(size), "randint"), "int64", dev, _engine(generator, dev, "randint"))
     if dtype is not None and to_dtype(dtype).name != "int64":
         impl = _C.to_dtype(impl, to_dtype(dtype).name)
     return _finish(impl, device, requires_grad)
 
 
-def randperm(n, *, dtype=None, device=None):
-    keys = _C.rand(_shape((n,), "randperm"), "float64", "cpu")
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n-1 (int64 by default), from `generator` or the default one."""
+    keys = _C.rand(_shape((n,), "randperm"), "float64", "cpu", _engine(generator, device_name(device), "randperm"))
     perm = _C.from_numpy(np.argsort(keys.numpy(), kind="stable").astype(np.int64))
-    return _finish(perm if dtype is None else _C.to_dtype(perm, to_dtype(dtype).name), device, False)
+    return _finish(perm if dtype is None else _C.to_dtype(perm, to_dtype(dtype).name), device, requires_grad)
 
 
 def from_dlpack(ext_tensor):

@@ -46,3 +46,30 @@ def _index(device):
         return device
     text = str(device)
     return int(text.split(":")[1]) if ":" in text else 0
+
+
+# ---------------------------------------------------------------- seeding (torch.cuda's names)
+# pyengine draws on a GPU from the same Philox streams as on the CPU (the same numbers on both
+# devices), so the CUDA default stream is the default generator: these seed that one. A
+# deliberate difference from PyTorch, where CUDA has its own default generators.
+def manual_seed(seed):
+    """Seed the default generator (shared by CPU and CUDA draws)."""
+    from .random import manual_seed as _manual_seed
+    _manual_seed(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def seed():
+    """Reseed the default generator from a non-deterministic source."""
+    from .random import seed as _seed
+    _seed()
+
+
+seed_all = seed
+
+
+def initial_seed():
+    from .random import initial_seed as _initial_seed
+    return _initial_seed()

@@ -5,14 +5,23 @@ import numpy as np
 class dtype:
     """A tensor element type (`pyengine.float32`, ...). `_C` names it by `name`."""
 
-    __slots__ = ("name", "itemsize", "is_floating_point", "is_signed", "_category")
+    __slots__ = ("name", "itemsize", "is_floating_point", "is_signed")
 
-    def __init__(self, name, itemsize, is_floating_point, category):
+    def __init__(self, name, itemsize, is_floating_point, is_signed=True):
         self.name = name
         self.itemsize = itemsize
         self.is_floating_point = is_floating_point
-        self.is_signed = name != "bool"
-        self._category = category  # bool < integer < floating, for type promotion
+        self.is_signed = is_signed
+
+    @property
+    def is_complex(self):
+        return False
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):
+        raise RuntimeError(f"pyengine has no complex dtypes (asked for the complex counterpart of {self})")
 
     def __repr__(self):
         return "pyengine." + self.name
@@ -21,13 +30,28 @@ class dtype:
         return (_by_name, (self.name,))
 
 
-float32 = dtype("float32", 4, True, 2)
-float64 = dtype("float64", 8, True, 2)
-int64 = dtype("int64", 8, False, 1)
-bool_ = dtype("bool", 1, False, 0)
+bool_ = dtype("bool", 1, False, is_signed=False)
+uint8 = dtype("uint8", 1, False, is_signed=False)
+int8 = dtype("int8", 1, False)
+int16 = dtype("int16", 2, False)
+int32 = dtype("int32", 4, False)
+int64 = dtype("int64", 8, False)
+float16 = dtype("float16", 2, True)
+bfloat16 = dtype("bfloat16", 2, True)
+float32 = dtype("float32", 4, True)
+float64 = dtype("float64", 8, True)
 
-_BY_NAME = {d.name: d for d in (float32, float64, int64, bool_)}
-_ALIASES = {"float": float32, "double": float64, "long": int64, "bool_": bool_}
+ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+# PyTorch's other names for them (torch.half, torch.int, ...).
+_ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16,
+            "bool_": bool_}
+# The names of the floating dtypes (the only ones that can require gradients).
+FLOATING_NAMES = frozenset(d.name for d in ALL_DTYPES if d.is_floating_point)
+# NumPy (kind, itemsize) -> dtype name; bfloat16 has no NumPy type.
+_FROM_NUMPY = {"b1": "bool", "u1": "uint8", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
+               "f2": "float16", "f4": "float32", "f8": "float64"}
+_EXPECTED = "bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32 or float64"
 
 _default_dtype = [float32]
 
@@ -54,7 +78,7 @@ def to_dtype(d):
     if isinstance(d, str):
         found = _BY_NAME.get(d) or _ALIASES.get(d)
         if found is None:
-            raise TypeError(f"unknown dtype '{d}': expected one of float32, float64, int64, bool")
+            raise TypeError(f"unknown dtype '{d}': expected one of {_EXPECTED}")
         return found
     if d is float:
         return float64  # PyTorch maps the Python type float to float64
@@ -66,9 +90,9 @@ def to_dtype(d):
         npd = np.dtype(d)
     except TypeError:
         raise TypeError(f"expected a dtype such as pyengine.float32, got {d!r}") from None
-    name = {"f4": "float32", "f8": "float64", "i8": "int64", "b1": "bool"}.get(npd.kind + str(npd.itemsize))
+    name = _FROM_NUMPY.get(npd.kind + str(npd.itemsize))
     if name is None:
-        raise TypeError(f"unsupported dtype {npd}: expected float32, float64, int64 or bool")
+        raise TypeError(f"unsupported dtype {npd}: expected {_EXPECTED}")
     return _BY_NAME[name]
 
 

@@ -11,7 +11,7 @@ from . import _C
 from .autograd import function as _function
 from .autograd.function import AccumulateGrad, _without, grad_lock, registry_lock
 from .autograd.grad_mode import state as _grad_state
-from .dtypes import _BY_NAME, to_device, to_dtype, device_name
+from .dtypes import _BY_NAME, FLOATING_NAMES, to_device, to_dtype, device_name
 
 _new = object.__new__
 
@@ -73,7 +73,7 @@ class Tensor:
         return self._impl.device != "cpu"
 
     def is_floating_point(self):
-        return self._impl.dtype in ("float32", "float64")
+        return self._impl.dtype in FLOATING_NAMES
 
     def element_size(self):
         return self._impl.itemsize
@@ -107,7 +107,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
                                "use a computed variable in a subgraph that doesn't require differentiation "
                                "use var_no_grad = var.detach().")
-        if flag and dtype_name(self) not in ("float32", "float64"):
+        if flag and dtype_name(self) not in FLOATING_NAMES:
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got "
                                f"pyengine.{self._impl.dtype}")
         self._requires_grad = flag
@@ -217,10 +217,16 @@ class Tensor:
         n = self._impl.numel
         if n != 1:
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
-        return self._host_array().item()
+        return self._python_values().item()
 
     def tolist(self):
-        return self._host_array().tolist()
+        return self._python_values().tolist()
+
+    def _python_values(self):
+        """A host array for item()/tolist(): bfloat16, which NumPy lacks, goes through float32 (exact)."""
+        if self._impl.dtype == "bfloat16":
+            return _wrap(_C.to_dtype(self._impl, "float32"))._host_array()
+        return self._host_array()
 
     def __len__(self):
         shape = self._impl.shape

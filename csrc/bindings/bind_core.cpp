@@ -24,14 +24,16 @@ static py::tuple to_tuple(const Shape& s) {
 }
 
 static DType dtype_of_numpy(const py::array& a) {
-  char kind = a.dtype().kind();
-  size_t size = a.itemsize();
-  if (kind == 'f' && size == 4) return DType::Float32;
-  if (kind == 'f' && size == 8) return DType::Float64;
-  if (kind == 'i' && size == 8) return DType::Int64;
-  if (kind == 'b' && size == 1) return DType::Bool;
+  const char kind = a.dtype().kind();
+  const size_t size = a.itemsize();
+  for (int i = 0; i < kNumDTypes; ++i) {
+    const DType d = static_cast<DType>(i);
+    if (d == DType::BFloat16 || itemsize(d) != size) continue;  // NumPy has no bfloat16
+    const char k = d == DType::Bool ? 'b' : d == DType::UInt8 ? 'u' : is_floating(d) ? 'f' : 'i';
+    if (k == kind) return d;
+  }
   throw TypeError(str("from_numpy: unsupported NumPy dtype '", std::string(py::str(a.dtype())),
-                      "': expected float32, float64, int64 or bool"));
+                      "': expected bool, uint8, int8, int16, int32, int64, float16, float32 or float64"));
 }
 
 static py::dtype numpy_dtype(DType d) {
@@ -40,8 +42,15 @@ static py::dtype numpy_dtype(DType d) {
     case DType::Float64: return py::dtype::of<double>();
     case DType::Int64: return py::dtype::of<int64_t>();
     case DType::Bool: return py::dtype::of<bool>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Int8: return py::dtype::of<int8_t>();
+    case DType::Int16: return py::dtype::of<int16_t>();
+    case DType::Int32: return py::dtype::of<int32_t>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::BFloat16: break;
   }
-  return py::dtype::of<float>();
+  // PyTorch's message for the same call.
+  throw TypeError("Got unsupported ScalarType BFloat16: NumPy has no bfloat16; convert first, e.g. t.float().numpy()");
 }
 
 // Zero-copy: the tensor's storage keeps the array alive (releasing it under the GIL).
@@ -159,6 +168,7 @@ void bind_core(py::module_& m) {
   m.def("broadcast_shapes", &ops::broadcast_shapes);
   m.def("as_strided", &ops::as_strided, py::arg("t"), py::arg("shape"), py::arg("strides"), py::arg("offset"));
   m.def("view", &ops::view);
+  m.def("view_dtype", [](const Tensor& t, const py::object& dtype) { return ops::view_dtype(t, parse_dtype(dtype)); });
   m.def("reshape", &ops::reshape, release_gil());
   m.def("permute", &ops::permute);
   m.def("transpose", &ops::transpose);

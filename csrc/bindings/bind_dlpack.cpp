@@ -32,24 +32,32 @@ void capsule_destructor(PyObject* capsule) {
   if (managed && managed->deleter) managed->deleter(managed);
 }
 
+// DLPack's (code, bits) for each dtype; bool is DLPack's own kDLBool.
 DLDataType to_dl_dtype(DType d) {
+  const uint8_t bits = static_cast<uint8_t>(8 * itemsize(d));
   switch (d) {
-    case DType::Float32: return {kDLFloat, 32, 1};
-    case DType::Float64: return {kDLFloat, 64, 1};
-    case DType::Int64: return {kDLInt, 64, 1};
     case DType::Bool: return {kDLBool, 8, 1};
+    case DType::UInt8: return {kDLUInt, 8, 1};
+    case DType::Int8:
+    case DType::Int16:
+    case DType::Int32:
+    case DType::Int64: return {kDLInt, bits, 1};
+    case DType::BFloat16: return {kDLBfloat, 16, 1};
+    case DType::Float16:
+    case DType::Float32:
+    case DType::Float64: return {kDLFloat, bits, 1};
   }
   return {kDLFloat, 32, 1};
 }
 
 DType from_dl_dtype(DLDataType t) {
   PE_CHECK(t.lanes == 1, TypeError, "from_dlpack: vector dtypes (lanes=", t.lanes, ") are not supported");
-  if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
-  if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
-  if (t.code == kDLInt && t.bits == 64) return DType::Int64;
-  if (t.code == kDLBool && t.bits == 8) return DType::Bool;
+  for (int i = 0; i < kNumDTypes; ++i) {
+    const DLDataType d = to_dl_dtype(static_cast<DType>(i));
+    if (d.code == t.code && d.bits == t.bits) return static_cast<DType>(i);
+  }
   throw TypeError(str("from_dlpack: unsupported DLPack dtype (code ", int(t.code), ", bits ", int(t.bits),
-                      "): expected float32, float64, int64 or bool"));
+                      "): expected bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32 or float64"));
 }
 
 DLDevice to_dl_device(Device d) {

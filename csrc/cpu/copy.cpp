@@ -29,14 +29,14 @@ static void copy_typed(const Tensor& dst, const Tensor& src) {
 }
 
 void copy(const Tensor& dst, const Tensor& src) {
-  PE_DISPATCH_ALL(dst.dtype(), "copy", [&] {
+  PE_DISPATCH_STORAGE(dst.dtype(), "copy", [&] {
     using D = scalar_t;
-    PE_DISPATCH_ALL(src.dtype(), "copy", [&] { copy_typed<D, scalar_t>(dst, src); });
+    PE_DISPATCH_STORAGE(src.dtype(), "copy", [&] { copy_typed<D, scalar_t>(dst, src); });
   });
 }
 
 void fill(const Tensor& dst, Scalar value) {
-  PE_DISPATCH_ALL(dst.dtype(), "fill", [&] {
+  PE_DISPATCH_STORAGE(dst.dtype(), "fill", [&] {
     const scalar_t v = value.to<scalar_t>();
     auto loop = make_loop<1>(dst.shape(), {&dst});
     loop.run([v](char* const* p, const int64_t* s, int64_t n) {

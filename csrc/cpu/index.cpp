@@ -18,6 +18,7 @@ template <class F>
 void dispatch_by_itemsize(size_t itemsize, F&& f) {
   switch (itemsize) {
     case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
     case 4: return f(uint32_t{});
     case 8: return f(uint64_t{});
   }
@@ -139,6 +140,8 @@ void put_typed(const ops::PutArgs& a) {
 
 void put(const ops::PutArgs& a) {
   if (a.steps <= 0) return;
+  if (a.mode == ops::PutMode::Store)  // a plain store moves bits: every dtype, by its size
+    return dispatch_by_itemsize(itemsize(a.dtype), [&](auto tag) { put_typed<decltype(tag), ops::PutMode::Store>(a); });
   PE_DISPATCH_ALL(a.dtype, "put", [&] {
     switch (a.mode) {
       case ops::PutMode::Store: return put_typed<scalar_t, ops::PutMode::Store>(a);

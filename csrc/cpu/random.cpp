@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "core/parallel.h"
+#include "math/multinomial_math.h"
 #include "ops/random.h"
 
 namespace pe::cpu {
@@ -51,9 +52,26 @@ bool bernoulli(const ops::BernoulliArgs& a) {
   return bernoulli_blocks<float>(a);
 }
 
+template <class T>
+void multinomial_rows(const ops::MultinomialArgs& a) {
+  const T* probs = static_cast<const T*>(a.probs);
+  const int64_t per_row = philox::multinomial_blocks(a.n, a.k, a.replacement);
+  parallel_for(a.rows, 4 * (a.n + a.k), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      philox::multinomial_row(probs + r * a.n, a.n, a.k, a.replacement, a.scratch + r * a.n, a.out + r * a.k, a.seed,
+                              a.offset + static_cast<uint64_t>(r * per_row));
+  });
+}
+
+void multinomial(const ops::MultinomialArgs& a) {
+  if (a.dtype == DType::Float64) multinomial_rows<double>(a);
+  else multinomial_rows<float>(a);
+}
+
 }  // namespace
 
 PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::random_kernel, random_fill);
+PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::multinomial_kernel, multinomial);
 PE_REGISTER_CPU_KERNEL_ANY_ISA(ops::bernoulli_kernel, bernoulli);
 
 }  // namespace pe::cpu

@@ -25,7 +25,7 @@ namespace pe::ew {
   X(Sqrt, "sqrt") X(Rsqrt, "rsqrt") X(Sin, "sin") X(Cos, "cos") X(Tanh, "tanh")               \
   X(Sigmoid, "sigmoid") X(Relu, "relu") X(Erf, "erf") X(Sign, "sign") X(Floor, "floor")       \
   X(Ceil, "ceil") X(Round, "round") X(LogicalNot, "logical_not") X(Reciprocal, "reciprocal")  \
-  X(Square, "square") X(BitwiseNot, "bitwise_not")
+  X(Square, "square") X(BitwiseNot, "bitwise_not") PE_UNARY_MATH_OPS(X)
 
 // The fused backward helpers are binary ops too: (grad, saved tensor) -> grad_input.
 #define PE_BINARY_OPS(X)                                                                      \
@@ -37,7 +37,19 @@ namespace pe::ew {
   X(RightShift, "bitwise_right_shift") X(FloorDivide, "floor_divide") X(Remainder, "remainder") \
   X(ReluBackward, "relu_backward")                                                            \
   X(SigmoidBackward, "sigmoid_backward") X(TanhBackward, "tanh_backward")                     \
-  X(ErfBackward, "erf_backward")
+  X(ErfBackward, "erf_backward") PE_BINARY_MATH_OPS(X)
+
+// Issue 15's everyday math (predicates, inverse and hyperbolic trig, rounding, two-argument
+// functions); the functors are at the end of the functor section.
+#define PE_UNARY_MATH_OPS(X)                                                                   \
+  X(Isnan, "isnan") X(Isinf, "isinf") X(Isposinf, "isposinf") X(Isneginf, "isneginf")         \
+  X(Isfinite, "isfinite") X(Log2, "log2") X(Log10, "log10") X(Exp2, "exp2") X(Tan, "tan")     \
+  X(Asin, "asin") X(Acos, "acos") X(Atan, "atan") X(Sinh, "sinh") X(Cosh, "cosh")             \
+  X(Asinh, "asinh") X(Acosh, "acosh") X(Atanh, "atanh") X(Trunc, "trunc") X(Frac, "frac")
+
+#define PE_BINARY_MATH_OPS(X)                                                                  \
+  X(Copysign, "copysign") X(Fmod, "fmod") X(DivTrunc, "div_trunc") X(Atan2, "atan2")          \
+  X(Hypot, "hypot") X(Logaddexp, "logaddexp") X(Xlogy, "xlogy")
 
 #define PE_EW_ENUM_ENTRY(E, name) E,
 enum class UnaryOp : int { PE_UNARY_OPS(PE_EW_ENUM_ENTRY) kCount };
@@ -458,6 +470,125 @@ struct ErfBackward {  // saved = erf's input x; d/dx erf(x) = 2/sqrt(pi) * exp(-
   template <class T>
   PE_HOST_DEVICE T operator()(T grad, T x) const {
     return grad * T(1.1283791670955125738961589031215452) * std::exp(-x * x);
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Issue 15's everyday math (PE_UNARY_MATH_OPS, PE_BINARY_MATH_OPS).
+// ---------------------------------------------------------------------------------------
+// Predicates on any dtype, as PyTorch: an integer or bool is never NaN or infinite.
+#define PE_EW_FLOAT_PREDICATE(Name, float_expr, other_value)  \
+  struct Name {                                              \
+    static constexpr Domain domain = Domain::All;            \
+    template <class T>                                       \
+    PE_HOST_DEVICE bool operator()(T x) const {              \
+      if constexpr (is_float_v<T>) return float_expr;        \
+      else return other_value;                               \
+    }                                                        \
+  };
+PE_EW_FLOAT_PREDICATE(Isnan, x != x, false)
+PE_EW_FLOAT_PREDICATE(Isinf, std::isinf(x), false)
+PE_EW_FLOAT_PREDICATE(Isposinf, x == T(INFINITY), false)
+PE_EW_FLOAT_PREDICATE(Isneginf, x == -T(INFINITY), false)
+PE_EW_FLOAT_PREDICATE(Isfinite, std::isfinite(x), true)
+#undef PE_EW_FLOAT_PREDICATE
+
+// Float-only math: bool and int64 operands are computed as float32 (Domain::Float).
+#define PE_EW_FLOAT_UNARY(Name, expr)                  \
+  struct Name {                                        \
+    static constexpr Domain domain = Domain::Float;    \
+    template <class T>                                 \
+    PE_HOST_DEVICE T operator()(T x) const {           \
+      return expr;                                     \
+    }                                                  \
+  };
+PE_EW_FLOAT_UNARY(Log2, std::log2(x))
+PE_EW_FLOAT_UNARY(Log10, std::log10(x))
+PE_EW_FLOAT_UNARY(Exp2, std::exp2(x))
+PE_EW_FLOAT_UNARY(Tan, std::tan(x))
+PE_EW_FLOAT_UNARY(Asin, std::asin(x))
+PE_EW_FLOAT_UNARY(Acos, std::acos(x))
+PE_EW_FLOAT_UNARY(Atan, std::atan(x))
+PE_EW_FLOAT_UNARY(Sinh, std::sinh(x))
+PE_EW_FLOAT_UNARY(Cosh, std::cosh(x))
+PE_EW_FLOAT_UNARY(Asinh, std::asinh(x))
+PE_EW_FLOAT_UNARY(Acosh, std::acosh(x))
+PE_EW_FLOAT_UNARY(Atanh, std::atanh(x))
+// x - trunc(x): -0.5 for -2.5, NaN for +-inf (inf - inf), as PyTorch. Integer operands are a
+// NotImplementedError in PyTorch; the Python layer raises it before a float32 kernel would run.
+PE_EW_FLOAT_UNARY(Frac, x - std::trunc(x))
+#undef PE_EW_FLOAT_UNARY
+
+// Rounding toward zero is the identity on integers; bool is PyTorch's NotImplementedError.
+struct Trunc {
+  static constexpr Domain domain = Domain::NonBool;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_int_v<T>) return x;
+    else return std::trunc(x);
+  }
+};
+
+#define PE_EW_FLOAT_BINARY(Name, expr)                 \
+  struct Name {                                        \
+    static constexpr Domain domain = Domain::Float;    \
+    template <class T>                                 \
+    PE_HOST_DEVICE T operator()(T a, T b) const {      \
+      return expr;                                     \
+    }                                                  \
+  };
+PE_EW_FLOAT_BINARY(Copysign, std::copysign(a, b))
+PE_EW_FLOAT_BINARY(Atan2, std::atan2(a, b))
+PE_EW_FLOAT_BINARY(Hypot, std::hypot(a, b))
+#undef PE_EW_FLOAT_BINARY
+
+// log(e^a + e^b) without overflow: max + log1p(e^-|a-b|). Equal infinities are returned as
+// they are (inf - inf would be NaN): logaddexp(inf, inf) = inf, (-inf, -inf) = -inf.
+struct Logaddexp {
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (a == b && (a == T(INFINITY) || a == -T(INFINITY))) return a;
+    const T m = a < b ? b : a;
+    return m + std::log1p(std::exp(-std::fabs(a - b)));
+  }
+};
+
+// a * log(b), with 0 where a == 0 (even for b == 0), NaN where b is NaN (PyTorch's xlogy).
+struct Xlogy {
+  static constexpr Domain domain = Domain::Float;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if (b != b) return b;
+    if (a == T(0)) return T(0);
+    return a * std::log(b);
+  }
+};
+
+// C's remainder (the dividend's sign). Integer division by zero is the op layer's
+// ZeroDivisionError before any kernel runs; b == -1 is 0 (INT64_MIN % -1 traps in hardware).
+struct Fmod {
+  static constexpr Domain domain = Domain::NonBool;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) return (b == 0 || b == -1) ? T(0) : a % b;
+    else return std::fmod(a, b);
+  }
+};
+
+// Division rounded toward zero (div(rounding_mode='trunc')): integers stay integers, with the
+// same zero-divisor check and INT64_MIN / -1 wrapping as floor_divide.
+struct DivTrunc {
+  static constexpr Domain domain = Domain::NonBool;
+  template <class T>
+  PE_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_int_v<T>) {
+      if (b == 0) return 0;
+      if (b == -1) return wrap_sub(0, a);
+      return a / b;
+    } else {
+      return std::trunc(a / b);
+    }
   }
 };
 

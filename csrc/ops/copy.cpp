@@ -36,7 +36,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
 }
 
 void fill_(const Tensor& dst, Scalar value) {
-  PE_DISPATCH_ALL(dst.dtype(), "fill_", [&] { (void)value.to_checked<scalar_t>("fill_"); });
+  PE_DISPATCH_STORAGE(dst.dtype(), "fill_", [&] { (void)value.to_checked<scalar_t>("fill_"); });
   dst.bump_version();
   fill_kernel(dst.device(), dst, value);
 }

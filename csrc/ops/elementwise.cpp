@@ -109,30 +109,42 @@ std::optional<DType> combine_tiers(std::optional<DType> higher, std::optional<DT
   return higher;
 }
 
-// The dtype an op of `domain` computes in, given the promoted operand dtype.
-DType compute_dtype(Domain domain, DType promoted, const char* name) {
+// The dtypes of an op: `result` is what it returns (PyTorch's result dtype), `compute` what its
+// kernel runs in: the result's compute dtype (int64 for the small integers, float32 for the
+// 16-bit floats), converted to `result` once at the end.
+struct OpDtypes {
+  DType result;
+  DType compute;
+};
+
+// The dtypes of an op of `domain`, given the promoted operand dtype.
+OpDtypes op_dtypes(Domain domain, DType promoted, const char* name) {
+  DType result = promoted;
   switch (domain) {
-    case Domain::All: return promoted;
-    case Domain::Float: return is_floating(promoted) ? promoted : DType::Float32;
-    case Domain::BoolAsInt: return promoted == DType::Bool ? DType::Int64 : promoted;
+    case Domain::All: break;
+    case Domain::Float:
+      if (!is_floating(promoted)) result = DType::Float32;
+      break;
+    case Domain::BoolAsInt:
+      if (promoted == DType::Bool) result = DType::Int64;
+      break;
     case Domain::Numeric:
-      PE_CHECK(promoted != DType::Bool, TypeError, name,
-               ": expected a numeric dtype (int64, float32 or float64), got bool");
-      return promoted;
+      PE_CHECK(promoted != DType::Bool, TypeError, name, ": expected a numeric dtype, got bool");
+      break;
     case Domain::Integral:
       PE_CHECK(!is_floating(promoted), NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
                " operands (integer and bool tensors only)");
-      return promoted;
+      break;
     case Domain::Int:
-      PE_CHECK(promoted == DType::Int64, NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
+      PE_CHECK(is_integer(promoted), NotImplementedError, name, ": not implemented for ", dtype_name(promoted),
                " operands (integer tensors only)");
-      return promoted;
+      break;
     case Domain::NonBool:
       PE_CHECK(promoted != DType::Bool, NotImplementedError, name,
-               ": not implemented for bool operands (int64, float32 or float64 only)");
-      return promoted;
+               ": not implemented for bool operands (integer and floating tensors only)");
+      break;
   }
-  return promoted;
+  return {result, compute_dtype_of(result)};
 }
 
 // PyTorch's can_cast for outputs: no floating result into an integer or bool output, no
@@ -148,15 +160,16 @@ bool can_cast(DType from, DType to) {
 // ---------------------------------------------------------------------------------------
 
 // Runs `kernel(dst)` so that the result (shape, dtype) lands in `out` when given, else in a
-// new tensor. The kernel writes `out` directly when it can; otherwise (different dtype, or
-// `out` overlapping an input) into a temporary that is then copied into `out`.
+// new tensor. The kernel writes a tensor of `kernel_dtype` (the compute dtype, or bool); it
+// writes `out` directly when it can, otherwise (another dtype, or `out` overlapping an input)
+// a temporary that is then converted into `out` or the result.
 template <class Kernel>
-Tensor write_result(const char* name, const Shape& shape, DType dtype, Device device,
+Tensor write_result(const char* name, const Shape& shape, DType dtype, DType kernel_dtype, Device device,
                     const std::vector<Tensor>& inputs, const std::optional<Tensor>& out, Kernel&& kernel) {
   if (!out) {
-    Tensor result = Tensor::empty(shape, dtype, device);
+    Tensor result = Tensor::empty(shape, kernel_dtype, device);
     kernel(result);
-    return result;
+    return to_dtype(result, dtype);
   }
   const Tensor& o = *out;
   PE_CHECK(o.shape() == shape, ValueError, name, ": out has shape ", shape_str(o.shape()),
@@ -164,15 +177,16 @@ Tensor write_result(const char* name, const Shape& shape, DType dtype, Device de
   PE_CHECK(can_cast(dtype, o.dtype()), RuntimeError, name, ": result type ", dtype_name(dtype),
            " can't be cast to the desired output type ", dtype_name(o.dtype()));
   check_no_internal_overlap(name, o);
-  bool direct = o.dtype() == dtype;
+  bool direct = o.dtype() == kernel_dtype && kernel_dtype == dtype;
   for (const Tensor& in : inputs)
     if (unsafe_overlap(o, in, shape)) direct = false;
   if (direct) {
     kernel(o);
   } else {
-    Tensor tmp = Tensor::empty(shape, dtype, device);
+    Tensor tmp = Tensor::empty(shape, kernel_dtype, device);
     kernel(tmp);
-    copy_(o, tmp);
+    // The result rounds to its own dtype first (float16 out of float32 math), then into out.
+    copy_(o, to_dtype(tmp, dtype));
   }
   o.bump_version();
   return o;
@@ -226,10 +240,11 @@ Tensor unary(UnaryOp op, const Tensor& x, const std::optional<Tensor>& out) {
            "neg: negation, the `-` operator, on a bool tensor is not supported; use logical_not() to invert a mask");
   Operand xo = x;
   Device device = common_device(name, {&xo}, out);
-  DType compute = compute_dtype(ew::op_domain(op), x.dtype(), name);
-  DType result = ew::returns_bool(op) ? DType::Bool : compute;
-  Tensor in = materialise(xo, compute, device);
-  return write_result(name, x.shape(), result, device, {in}, out, [&](const Tensor& dst) { run_unary(op, dst, in); });
+  const OpDtypes dt = op_dtypes(ew::op_domain(op), x.dtype(), name);
+  const bool to_bool = ew::returns_bool(op);
+  Tensor in = materialise(xo, dt.compute, device);
+  return write_result(name, x.shape(), to_bool ? DType::Bool : dt.result, to_bool ? DType::Bool : dt.compute, device,
+                      {in}, out, [&](const Tensor& dst) { run_unary(op, dst, in); });
 }
 
 Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::optional<Tensor>& out) {
@@ -242,6 +257,7 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   const Tensor* y = tensor_of(b);
   const bool float_kernel = ew::takes_floating(ew::op_domain(op));
   if (!out && float_kernel && x && y && x->dtype() == y->dtype() && is_floating(x->dtype()) &&
+      is_compute_dtype(x->dtype()) &&
       x->device() == y->device() && x->shape() == y->shape()) {
     Tensor result = Tensor::empty(x->shape(), ew::returns_bool(op) ? DType::Bool : x->dtype(), x->device());
     run_binary(op, result, *x, *y);
@@ -253,6 +269,7 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
   const Tensor* t = x ? x : y;
   const Operand& number = x ? b : a;
   if (!out && float_kernel && op != BinaryOp::Pow && t && !(x && y) && is_floating(t->dtype()) &&
+      is_compute_dtype(t->dtype()) &&
       !std::holds_alternative<bool>(number)) {
     const Tensor n = number_tensor(number, t->dtype(), t->device());
     Tensor result = Tensor::empty(t->shape(), ew::returns_bool(op) ? DType::Bool : t->dtype(), t->device());
@@ -270,25 +287,28 @@ Tensor binary(BinaryOp op, const Operand& a, const Operand& b, const std::option
              "sub: subtraction, the `-` operator, with a bool operand is not supported; use logical_xor() "
              "or logical_not() instead");
   }
-  if (op == BinaryOp::Pow && promoted == DType::Int64) {
+  if (op == BinaryOp::Pow && is_integer(promoted)) {
     const int64_t* e = std::get_if<int64_t>(&b);
     PE_CHECK(!e || *e >= 0, ValueError, "pow: integers to negative integer powers are not allowed (exponent ", *e,
              ")");
   }
-  DType compute = compute_dtype(ew::op_domain(op), promoted, name);
-  DType result = ew::returns_bool(op) ? DType::Bool : compute;
+  const OpDtypes dt = op_dtypes(ew::op_domain(op), promoted, name);
+  const DType compute = dt.compute;
+  const bool to_bool = ew::returns_bool(op);
+  const DType result = to_bool ? DType::Bool : dt.result, kernel_dtype = to_bool ? DType::Bool : compute;
   if (op == BinaryOp::Pow && tensor_of(a)) {
     if (std::optional<UnaryOp> unary_op = pow_as_unary(b, compute)) {
       Tensor x = materialise(a, compute, device);
-      return write_result(name, x.shape(), compute, device, {x}, out,
+      return write_result(name, x.shape(), dt.result, compute, device, {x}, out,
                           [&](const Tensor& dst) { run_unary(*unary_op, dst, x); });
     }
   }
   Shape shape = broadcast_all({&a, &b});
   Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
-  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder) && compute == DType::Int64)
+  if ((op == BinaryOp::FloorDivide || op == BinaryOp::Remainder || op == BinaryOp::Fmod ||
+       op == BinaryOp::DivTrunc) && compute == DType::Int64)
     check_nonzero_divisor(name, tb);
-  return write_result(name, shape, result, device, {ta, tb}, out,
+  return write_result(name, shape, result, kernel_dtype, device, {ta, tb}, out,
                       [&](const Tensor& dst) { run_binary(op, dst, ta, tb); });
 }
 
@@ -297,11 +317,11 @@ Tensor where(const Operand& cond, const Operand& a, const Operand& b) {
   DType cond_dtype = ct ? ct->dtype() : number_dtype(cond);
   PE_CHECK(cond_dtype == DType::Bool, TypeError, "where: expected a bool condition, got ", dtype_name(cond_dtype));
   Device device = common_device("where", {&cond, &a, &b}, std::nullopt);
-  DType dtype = result_type({a, b});
+  DType dtype = result_type({a, b}), compute = compute_dtype_of(dtype);
   Shape shape = broadcast_all({&cond, &a, &b});
   Tensor tc = materialise(cond, DType::Bool, device);
-  Tensor ta = materialise(a, dtype, device), tb = materialise(b, dtype, device);
-  return write_result("where", shape, dtype, device, {tc, ta, tb}, std::nullopt,
+  Tensor ta = materialise(a, compute, device), tb = materialise(b, compute, device);
+  return write_result("where", shape, dtype, compute, device, {tc, ta, tb}, std::nullopt,
                       [&](const Tensor& dst) { where_kernel(dst.device(), dst, tc, ta, tb); });
 }
 
@@ -317,7 +337,8 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
     }
   Device device = common_device("clamp", operands, out);
   // Domain of maximum/minimum: bools clamp too (PyTorch only allows that for tensor bounds).
-  DType compute = compute_dtype(Domain::All, result_type(for_promotion), "clamp");
+  const OpDtypes dt = op_dtypes(Domain::All, result_type(for_promotion), "clamp");
+  const DType compute = dt.compute;
   Shape shape = broadcast_all(operands);
   Tensor tx = materialise(x, compute, device);
   std::vector<Tensor> inputs{tx};
@@ -329,7 +350,7 @@ Tensor clamp(const Operand& x, const std::optional<Operand>& min, const std::opt
   if (out && tmin && tmax && shares_memory(*out, *tmax)) inputs.back() = *(tmax = clone(*tmax));
   // Two passes through the shared maximum/minimum functors (so CUDA gets clamp for free);
   // the second reads what the first wrote, element by element, which is safe aliasing.
-  return write_result("clamp", shape, compute, device, inputs, out, [&](const Tensor& dst) {
+  return write_result("clamp", shape, dt.result, compute, device, inputs, out, [&](const Tensor& dst) {
     if (tmin) run_binary(BinaryOp::Maximum, dst, tx, *tmin);
     if (tmax) run_binary(BinaryOp::Minimum, dst, tmin ? dst : tx, *tmax);
   });

@@ -209,8 +209,22 @@ static Tensor broadcast_value(Scalar value, const ScatterOperands& s) {
   return v.as_strided(s.idx.shape(), Shape(s.idx.ndim(), 0), v.offset());
 }
 
+// Accumulating writes (sum, prod, max, min) into a storage-only dtype (float16, int32, ...) run
+// on a compute-dtype copy of x, written back once when they succeeded: float32 accumulation for
+// the 16-bit floats, and x unchanged on an error.
+template <class Write>
+static Tensor accumulate_in_compute_dtype(const Tensor& x, const Tensor& src, Write&& write) {
+  Tensor xc = to_dtype(x, compute_dtype_of(x.dtype()));
+  write(xc, to_dtype(src, xc.dtype()));
+  copy_(x, xc);
+  return x;
+}
+
 static Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                            PutMode mode) {
+  if (mode != PutMode::Store && !is_compute_dtype(x.dtype()) && src.dtype() == x.dtype())
+    return accumulate_in_compute_dtype(
+        x, src, [&](const Tensor& xc, const Tensor& sc) { scatter_impl(op, xc, dim, index, sc, mode); });
   ScatterOperands s = checked_scatter(op, x, dim, index, src);
   scatter_put(s, s.x, s.src, mode);
   x.bump_version();
@@ -247,7 +261,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
 
 // The value a reduction starts from when x's own element takes no part (include_self = false).
 static Scalar reduce_identity(ReduceOp op, DType dtype) {
-  const bool fp = dtype == DType::Float32 || dtype == DType::Float64;
+  const bool fp = is_floating(dtype);
   switch (op) {
     case ReduceOp::Prod: return dtype == DType::Bool ? Scalar(true) : Scalar(int64_t{1});
     case ReduceOp::Amax:
@@ -274,6 +288,10 @@ static Tensor scatter_reduce_impl(const char* name, const Tensor& x, int64_t dim
   const ReduceOp op = scatter_reduce_op(reduce);
   PE_CHECK(!(op == ReduceOp::Mean && x.dtype() == DType::Bool), NotImplementedError,
            "scatter_reduce: reduce='mean' is not supported for bool tensors");
+  if (!is_compute_dtype(x.dtype()) && src.dtype() == x.dtype())
+    return accumulate_in_compute_dtype(x, src, [&](const Tensor& xc, const Tensor& sc) {
+      scatter_reduce_impl(name, xc, dim, index, sc, reduce, include_self);
+    });
   ScatterOperands s = checked_scatter(name, x, dim, index, src);
   if (s.idx.numel() == 0) return x;
   // Scattered-to elements start from the identity, so only src's values are reduced there.
@@ -288,7 +306,7 @@ static Tensor scatter_reduce_impl(const char* name, const Tensor& x, int64_t dim
       scatter_put(s, at_least_1d(count), broadcast_value(Scalar(int64_t{1}), s), PutMode::Sum);
       scatter_put(s, s.x, s.src, PutMode::Sum);
       count = binary(ew::BinaryOp::Maximum, count, int64_t{1});
-      const bool fp = x.dtype() == DType::Float32 || x.dtype() == DType::Float64;
+      const bool fp = is_floating(x.dtype());
       binary(fp ? ew::BinaryOp::Div : ew::BinaryOp::FloorDivide, x, count, x);
       break;
     }
@@ -317,8 +335,12 @@ static Tensor index_add_impl(const char* op, const Tensor& x_in, int64_t dim, co
   PE_CHECK(index.ndim() <= 1, IndexError, op, ": index should be 0-d or 1-d, got shape ", shape_str(index.shape()));
   PE_CHECK(source_in.dtype() == x_in.dtype(), TypeError, op, ": self (", dtype_name(x_in.dtype()),
            ") and source (", dtype_name(source_in.dtype()), ") must have the same dtype");
+  if (!is_compute_dtype(x_in.dtype()))
+    return accumulate_in_compute_dtype(x_in, source_in, [&](const Tensor& xc, const Tensor& sc) {
+      index_add_impl(op, xc, dim, index, sc, alpha);
+    });
   // PyTorch converts alpha to the tensor's dtype: truncated for int64, nonzero for bool.
-  const bool fp = x_in.dtype() == DType::Float32 || x_in.dtype() == DType::Float64;
+  const bool fp = is_floating(x_in.dtype());
   if (x_in.dtype() == DType::Bool) {
     alpha = Scalar(int64_t{alpha.to<double>() != 0 ? 1 : 0});
   } else if (!fp && alpha.is_floating()) {
@@ -439,6 +461,9 @@ Tensor index_take(const Tensor& x, const std::vector<Tensor>& indices) {
 
 Tensor index_put_(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
   check_no_internal_overlap("index_put_", x);
+  if (accumulate && !is_compute_dtype(x.dtype()))
+    return accumulate_in_compute_dtype(
+        x, values, [&](const Tensor& xc, const Tensor& vc) { index_put_(xc, indices, vc, true); });
   Tensor offsets = index_offsets("index_put_", x, indices);
   const Shape& batch = offsets.shape();
   const size_t k = indices.size();
@@ -546,7 +571,10 @@ static void check_arange(const Scalar& start, const Scalar& end, const Scalar& s
 }
 
 Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device) {
-  PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(dtype != DType::Bool, TypeError, "arange: bool is not a supported dtype; use an integer or floating one");
+  // Storage-only dtypes: counted and stepped in their compute dtype, rounded once.
+  if (!is_compute_dtype(dtype))
+    return to_dtype(arange(start, end, step, compute_dtype_of(dtype), device), dtype);
   const std::string args = str("start=", start.str(), ", end=", end.str(), ", step=", step.str());
   check_arange(start, end, step, args);
   ArangeArgs a{dtype};
@@ -586,7 +614,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype, Device device)
 }
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
-  PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use int64, float32 or float64");
+  PE_CHECK(dtype != DType::Bool, TypeError, "linspace: bool is not a supported dtype; use an integer or floating one");
+  if (!is_compute_dtype(dtype)) return to_dtype(linspace(start, end, steps, compute_dtype_of(dtype), device), dtype);
   PE_CHECK(steps >= 0, ValueError, "linspace: number of steps must be non-negative, got ", steps);
   check_result_size("linspace", {steps}, dtype);
   Tensor out = Tensor::empty({steps}, dtype, device);
@@ -598,6 +627,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
 Tensor eye(int64_t n, std::optional<int64_t> m_opt, DType dtype, Device device) {
   const int64_t m = m_opt.value_or(n);
   PE_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be non-negative, got n=", n, ", m=", m);
+  if (!is_compute_dtype(dtype)) return to_dtype(eye(n, m, compute_dtype_of(dtype), device), dtype);
   check_result_size("eye", {n, m}, dtype);
   Tensor out = Tensor::empty({n, m}, dtype, device);
   if (out.numel() > 0) eye_kernel(device, EyeArgs{dtype, out.raw_data(), n, m});

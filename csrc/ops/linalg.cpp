@@ -10,11 +10,11 @@ namespace pe::ops {
 
 namespace {
 
-// Same device, and a dtype the products support (float32, float64, int64).
+// Same device, and a dtype the products support (any but bool).
 void check_operands(const char* name, const Tensor& a, const Tensor& b) {
   check_same_device(name, a, "input", b, "other");
   PE_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, TypeError, name,
-           ": expected float32, float64 or int64 tensors, got ", dtype_name(a.dtype()), " and ",
+           ": expected integer or floating tensors, got ", dtype_name(a.dtype()), " and ",
            dtype_name(b.dtype()));
 }
 
@@ -36,10 +36,13 @@ Tensor batched_matmul(const char* name, const Tensor& a, const Tensor& b, const 
   out_shape.insert(out_shape.end(), {M, N});
   a_shape.insert(a_shape.end(), {M, K});
   b_shape.insert(b_shape.end(), {K, N});
-  Tensor out = Tensor::empty(out_shape, dt, a.device());
-  Tensor ax = expand(to_dtype(a, dt), a_shape), bx = expand(to_dtype(b, dt), b_shape);
+  // float16/bfloat16 (and the small integers) multiply in their compute dtype: float32
+  // accumulation, one rounding of each result element.
+  const DType compute = compute_dtype_of(dt);
+  Tensor out = Tensor::empty(out_shape, compute, a.device());
+  Tensor ax = expand(to_dtype(a, compute), a_shape), bx = expand(to_dtype(b, compute), b_shape);
   matmul_kernel(out.device(), out, ax, bx);
-  return out;
+  return to_dtype(out, dt);
 }
 
 // Elements of a 2-D tensor never share memory (needed before writing into it).
@@ -105,7 +108,7 @@ Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, do
   PE_CHECK(non_overlapping_2d(c), RuntimeError, "gemm_: the output (shape ", shape_str(c.shape()), ", strides ",
            shape_str(c.strides()), ") has elements that share memory; write into a contiguous tensor");
   // Work in the wider of the product's and the output's dtype; narrow into c at the end.
-  const DType work = promote_types(result, c.dtype());
+  const DType work = compute_dtype_of(promote_types(result, c.dtype()));
   if (work == DType::Int64)
     PE_CHECK(alpha == std::floor(alpha) && beta == std::floor(beta), ValueError,
              "gemm_: alpha and beta must be integers for int64 tensors, got ", alpha, " and ", beta);

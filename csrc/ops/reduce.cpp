@@ -71,6 +71,14 @@ struct Extra {
 // (argmax) by passing out_dtype = nullopt.
 Tensor launch(ReduceOp op, const char* name, const Tensor& x, const Plan& plan, std::optional<DType> out_dtype,
               const Extra& extra = {}) {
+  // Storage-only dtypes (float16, int32, ...) reduce in their compute dtype (float32 accumulates
+  // float16, as in PyTorch); the result converts back once.
+  if (!is_compute_dtype(x.dtype()) || (out_dtype && !is_compute_dtype(*out_dtype))) {
+    std::optional<DType> compute_out;
+    if (out_dtype) compute_out = compute_dtype_of(*out_dtype);
+    Tensor out = launch(op, name, to_dtype(x, compute_dtype_of(x.dtype())), plan, compute_out, extra);
+    return out_dtype ? to_dtype(out, *out_dtype) : out;
+  }
   const Device dev = x.device();
   Tensor out;
   if (out_dtype) out = Tensor::empty(plan.out_shape, *out_dtype, dev);
@@ -107,14 +115,14 @@ void check_nonempty(const Tensor& x, const Plan& plan, const char* name) {
 }
 
 void check_floating(const Tensor& x, const char* name) {
-  PE_CHECK(is_floating(x.dtype()), TypeError, name, "(): expected a floating input (float32 or float64), got ",
+  PE_CHECK(is_floating(x.dtype()), TypeError, name, "(): expected a floating input, got ",
            dtype_name(x.dtype()));
 }
 
 // sum/prod/mean's dtype argument: the input is converted first, as in PyTorch.
 Tensor cast_for(const Tensor& x, std::optional<DType> dtype, const char* name) {
   if (!dtype) return x;
-  PE_CHECK(*dtype != DType::Bool, TypeError, name, "(): dtype must be float32, float64 or int64, got bool");
+  PE_CHECK(*dtype != DType::Bool, TypeError, name, "(): dtype must be a numeric dtype, got bool");
   return to_dtype(x, *dtype);
 }
 
@@ -134,7 +142,7 @@ Tensor prod(const Tensor& x, const Dims& dims, bool keepdim, std::optional<DType
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim, std::optional<DType> dtype) {
   Tensor in = cast_for(x, dtype, "mean");
-  PE_CHECK(is_floating(in.dtype()), TypeError, "mean(): expected a floating input (float32 or float64), got ",
+  PE_CHECK(is_floating(in.dtype()), TypeError, "mean(): expected a floating input, got ",
            dtype_name(in.dtype()), "; pass dtype='float32' to average integers");
   return launch(ReduceOp::Mean, "mean", in, make_plan(in, dims, keepdim, "mean"), in.dtype());
 }
@@ -212,11 +220,13 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   return launch(ReduceOp::Norm, "norm", x, plan, x.dtype(), extra);
 }
 
-Tensor all(const Tensor& x, const Dims& dims, bool keepdim) {
-  return launch(ReduceOp::All, "all", x, make_plan(x, dims, keepdim, "all"), DType::Bool);
+// PyTorch keeps uint8 for all/any of a uint8 tensor (masks from before bool existed).
+static Tensor logical(ReduceOp op, const char* name, const Tensor& x, const Dims& dims, bool keepdim) {
+  Tensor out = launch(op, name, x, make_plan(x, dims, keepdim, name), DType::Bool);
+  return x.dtype() == DType::UInt8 ? to_dtype(out, DType::UInt8) : out;
 }
-Tensor any(const Tensor& x, const Dims& dims, bool keepdim) {
-  return launch(ReduceOp::Any, "any", x, make_plan(x, dims, keepdim, "any"), DType::Bool);
-}
+
+Tensor all(const Tensor& x, const Dims& dims, bool keepdim) { return logical(ReduceOp::All, "all", x, dims, keepdim); }
+Tensor any(const Tensor& x, const Dims& dims, bool keepdim) { return logical(ReduceOp::Any, "any", x, dims, keepdim); }
 
 }  // namespace pe::ops

@@ -249,4 +249,36 @@ Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
   return t.as_strided(shape, strides, start);
 }
 
+Tensor view_dtype(const Tensor& t, DType dtype) {
+  const int64_t from = static_cast<int64_t>(t.itemsize()), to = static_cast<int64_t>(itemsize(dtype));
+  if (from == to) return Tensor(t.storage(), t.shape(), t.strides(), t.offset(), dtype);
+  const char* what = from > to ? "larger" : "smaller";
+  PE_CHECK(t.ndim() > 0, RuntimeError, "view(dtype): a 0-d tensor of ", dtype_name(t.dtype()),
+           " cannot be viewed as ", dtype_name(dtype), ", whose element size differs");
+  PE_CHECK(t.strides().back() == 1, RuntimeError, "view(dtype): the last dim must have stride 1 to view ",
+           dtype_name(t.dtype()), " as ", dtype_name(dtype), " (a ", what, " element), got stride ",
+           t.strides().back());
+  Shape shape = t.shape(), strides = t.strides();
+  int64_t offset = t.offset();
+  if (from > to) {  // each element becomes from/to narrower ones
+    const int64_t k = from / to;
+    shape.back() *= k;
+    for (size_t d = 0; d + 1 < strides.size(); ++d) strides[d] *= k;
+    offset *= k;
+  } else {  // every to/from elements become one wider one
+    const int64_t k = to / from;
+    PE_CHECK(shape.back() % k == 0, RuntimeError, "view(dtype): the last dim's size ", shape.back(),
+             " must be divisible by ", k, " to view ", dtype_name(t.dtype()), " as ", dtype_name(dtype));
+    PE_CHECK(offset % k == 0, RuntimeError, "view(dtype): the storage offset ", offset, " must be divisible by ", k,
+             " to view ", dtype_name(t.dtype()), " as ", dtype_name(dtype));
+    for (size_t d = 0; d + 1 < strides.size(); ++d)
+      PE_CHECK(strides[d] % k == 0, RuntimeError, "view(dtype): the stride ", strides[d], " of dim ", d,
+               " must be divisible by ", k, " to view ", dtype_name(t.dtype()), " as ", dtype_name(dtype));
+    shape.back() /= k;
+    for (size_t d = 0; d + 1 < strides.size(); ++d) strides[d] /= k;
+    offset /= k;
+  }
+  return Tensor(t.storage(), shape, strides, offset, dtype);
+}
+
 }  // namespace pe::ops

@@ -13,6 +13,9 @@ Shape infer_shape(const Shape& shape, int64_t numel);
 
 Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset);
 Tensor view(const Tensor& t, const Shape& shape);          // RuntimeError if not expressible
+// The same bytes read as another dtype (Tensor.view(dtype)): a wider or narrower element type
+// divides or multiplies the last dim, which must then be contiguous, as in PyTorch.
+Tensor view_dtype(const Tensor& t, DType dtype);
 std::optional<Shape> view_strides(const Tensor& t, const Shape& shape);
 Tensor reshape(const Tensor& t, const Shape& shape);       // view when possible, else a copy
 Tensor permute(const Tensor& t, const Shape& dims);

@@ -10,12 +10,13 @@ with forward AD paused so neither step sees tangents. Tangents are kept by tenso
 """
 from weakref import ref as _weakref
 
+from ..dtypes import FLOATING_NAMES
 from .grad_mode import state
 
 level = None      # the active dual level (0), or None
 tangents = None   # {id(tensor): (weakref to tensor, tangent)} at the active level, or None
 
-_FLOAT = ("float32", "float64")
+_FLOAT = FLOATING_NAMES
 
 
 def tangent_of(t):

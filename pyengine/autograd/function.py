@@ -9,11 +9,12 @@ import threading
 from weakref import ref as _weakref
 
 from . import _dual_state as _dual
+from ..dtypes import FLOATING_NAMES
 from .grad_mode import state
 
 _new = object.__new__
 _NO_GRADS = [(False,) * n for n in range(8)]
-_FLOAT = ("float32", "float64")
+_FLOAT = FLOATING_NAMES
 
 _Tensor = None  # pyengine.tensor.Tensor, bound at import time (tensor.py imports us first)
 _wrap = None

@@ -59,12 +59,13 @@ class Subset(Dataset):
 
 
 def _generator(generator):
-    """A NumPy Generator: the given one, one seeded by an int, or one drawn from pyengine's seed."""
+    """A NumPy Generator: the given one, one seeded by an int, or one seeded by a draw from a
+    pyengine.Generator (the default one for None), so seeding that generator reproduces it."""
     if isinstance(generator, np.random.Generator):
         return generator
-    if generator is None:
+    if generator is None or not isinstance(generator, (int, np.integer)):  # a pyengine.Generator, or the default one
         import pyengine
-        generator = int(pyengine.randint(0, 2 ** 62, (1,)).item())
+        generator = int(pyengine.randint(0, 2 ** 62, (1,), generator=generator).item())
     return np.random.default_rng(generator)
 
 

@@ -24,11 +24,13 @@ import zlib
 
 import numpy as np
 
+from . import bfloat16_bits
 from .atomic import write_atomically
 
 _TREE_KEY = "pyengine.tree"
 _CRC_KEY = "pyengine.crc32"
-_LOADABLE_DTYPES = ("F32", "F64", "I64", "BOOL")  # safetensors' names of pyengine's dtypes
+# safetensors' names of pyengine's dtypes
+_LOADABLE_DTYPES = ("F32", "F64", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL")
 # Dict keys the tree encoding gives a meaning; a state dict using them could not be read back as it was.
 _RESERVED_KEYS = ("__tensor__", "__tuple__")
 _INT_KEY = "__int__"
@@ -74,7 +76,9 @@ def _flatten(obj, prefix, tensors):
         name = prefix or "tensor"
         if name in tensors:
             raise ValueError(f"save: two tensors map to the name {name!r}")
-        tensors[name] = np.require(obj.detach().cpu().numpy(), requirements="C")  # keeps 0-d shapes
+        t = obj.detach().cpu()
+        array = bfloat16_bits.to_bits(t) if t.dtype.name == "bfloat16" else t.numpy()
+        tensors[name] = np.require(array, requirements="C")  # keeps 0-d shapes
         location = obj._impl.device
         return {"__tensor__": name} if location == "cpu" else {"__tensor__": name, "device": location}
     if isinstance(obj, dict):
@@ -99,10 +103,15 @@ def _flatten(obj, prefix, tensors):
                     "lists, numbers, strings, bools or None)")
 
 
+def _tensor_of(array):
+    """The CPU tensor sharing a loaded array's memory (uint16 arrays hold bfloat16 bits)."""
+    from .. import from_numpy
+    return bfloat16_bits.from_bits(array) if array.dtype == bfloat16_bits.BITS else from_numpy(array)
+
+
 def _unflatten(node, tensors, place, where, used):
     """The object `node` (a JSON value of the tree) stands for; `used` collects the tensor names
     met, so that each tensor is read once. Raises _BadTree for anything `_flatten` cannot write."""
-    from .. import from_numpy
     from ..dtypes import device
     if isinstance(node, dict):
         if "__tensor__" in node:
@@ -121,7 +130,7 @@ def _unflatten(node, tensors, place, where, used):
                 device(location)
             except (TypeError, ValueError):
                 raise _BadTree(where, f"the tensor {name!r} has an invalid device {location!r}") from None
-            return place(from_numpy(tensors[name]), location)
+            return place(_tensor_of(tensors[name]), location)
         if "__tuple__" in node:
             if len(node) != 1 or not isinstance(node["__tuple__"], list):
                 raise _BadTree(where, "a tuple must be {\"__tuple__\": [items]}")
@@ -177,6 +186,7 @@ def save(obj, path):
     tensors = {}
     tree = json.dumps(_flatten(obj, "", tensors))
     blob = st_save(tensors, metadata={_TREE_KEY: tree, _CRC_KEY: str(_checksum(tree, tensors))})
+    blob, _ = bfloat16_bits.retag(blob, "U16", "BF16")
     write_atomically(path, blob)
 
 
@@ -236,14 +246,14 @@ def load(path, map_location=None, weights_only=True):
     path = os.fspath(path)
     data = _read(path)
     metadata = _parse_header(path, data)
+    data, _ = bfloat16_bits.retag(data, "BF16", "U16")
     try:  # offsets, extents and shapes against the data: safetensors' own checks
         tensors = st_load(data)
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise _corrupt(path, str(e)) from None
     tree, crc = metadata.get(_TREE_KEY), metadata.get(_CRC_KEY)
     if tree is None and crc is None:  # not written by pyengine
-        from .. import from_numpy
-        return {k: place(from_numpy(v), "cpu") for k, v in tensors.items()}
+        return {k: place(_tensor_of(v), "cpu") for k, v in tensors.items()}
     # pyengine writes these keys only, so a misspelt one is damage (a checksum whose key was hit
     # must not let the rest go unchecked)
     unknown = sorted(set(metadata) - {_TREE_KEY, _CRC_KEY})

@@ -20,6 +20,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..ops import elementwise as _E
 from ..ops._util import Op, reduce_grad
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 from ._layer_fns import dropout as _dropout
 from ._softmax_fns import softmax as _softmax
 
@@ -133,6 +134,7 @@ def _check_arguments(query, key, value, attn_mask, dropout_p, is_causal, enable_
                                f"query {tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)}")
 
 
+@computes_in_float32
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     _check_arguments(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)

@@ -7,11 +7,15 @@ last entry of every geometry tuple, tells the C++ checks so that their errors na
 conv_transpose1d and show the shapes the user passed.
 Arguments follow PyTorch: ints or tuples, padding also 'same' / 'valid' for conv1d/conv2d.
 """
+import functools
+
 from .. import _C
+from ..amp import cast_for_product
 from .._ints import int64
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 
 
 # ---------------------------------------------------------------- argument normalisation
@@ -60,6 +64,8 @@ def _check_input(x, w, fn, dims):
                          f"{tuple(x.shape)}")
     if w.ndim != dims:
         raise ValueError(f"{fn}(): expected a {dims}-D weight, got shape {tuple(w.shape)}")
+    if x.dtype != w.dtype:  # PyTorch's rule: no silent promotion inside a layer
+        raise RuntimeError(f"{fn}(): input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
     return x.ndim == dims
 
 
@@ -187,6 +193,21 @@ class ConvTranspose2dFn(Op):
 
 
 # ---------------------------------------------------------------- public functions
+def _via_float32(conv):
+    """float16/bfloat16 convolutions (and autocast's) compute in float32 (see _half.py); an input
+    and a weight of different dtypes are refused first, as PyTorch does."""
+    in_float32 = computes_in_float32(conv)
+
+    @functools.wraps(conv)
+    def wrapped(input, weight, bias=None, *args, **kwargs):
+        input, weight, bias = cast_for_product(input, weight, bias)
+        if isinstance(input, Tensor) and input.dtype.name in ("float16", "bfloat16"):
+            _check_input(input, weight, conv.__name__, 3 if conv.__name__.endswith("1d") else 4)
+        return in_float32(input, weight, bias, *args, **kwargs)
+    return wrapped
+
+
+@_via_float32
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
     batched = _check_input(input, weight, "conv2d", 4)
@@ -199,6 +220,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out if batched else out.squeeze(0)
 
 
+@_via_float32
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation. input (N, C, L) or (C, L); weight (K, C/groups, k)."""
     batched = _check_input(input, weight, "conv1d", 3)
@@ -212,6 +234,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
 
 
+@_via_float32
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 2-D convolution. input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW)."""
     fn = "conv_transpose2d"
@@ -226,6 +249,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out if batched else out.squeeze(0)
 
 
+@_via_float32
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution. input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, k)."""
     fn = "conv_transpose1d"

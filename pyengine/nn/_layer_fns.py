@@ -3,6 +3,7 @@ and channel-wise)."""
 import warnings
 
 from .. import _C
+from ..amp import cast_for_product
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, elementwise_jvp, sum_tangents
 from ..tensor import Tensor, _wrap, dtype_name, shape_of
@@ -65,10 +66,17 @@ def _check_linear(x, w, b):
                            f"{tuple(w.shape)})")
     if b is not None and tuple(b.shape) not in ((w.shape[0],), ()):
         raise RuntimeError(f"linear(): bias shape {tuple(b.shape)} does not match out_features {w.shape[0]}")
+    # PyTorch's rule: a layer computes in its own dtype and refuses another (a float64 batch
+    # into a float32 layer is a mistake to report, not a silent float64 computation).
+    for name, t in (("weight", w), ("bias", b)):
+        if t is not None and t.dtype != x.dtype:
+            raise RuntimeError(f"linear(): mat1 and mat2 must have the same dtype, but got input {x.dtype} and "
+                               f"{name} {t.dtype}")
 
 
 def linear(input, weight, bias=None):
     """input (*, in_features) @ weight.T (out_features, in_features) + bias -> (*, out_features)."""
+    input, weight, bias = cast_for_product(input, weight, bias)
     _check_linear(input, weight, bias)
     lead = tuple(input.shape[:-1])
     x2 = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input

@@ -12,6 +12,7 @@ from ..ops import elementwise as E
 from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
 from ._activation_fns import softplus
+from ._half import computes_in_float32
 from ._softmax_fns import log_softmax
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -158,6 +159,7 @@ class NllLossFn(Op):
         return _C.scatter_add(zeros, 1, ctx.index, src), None, None, None
 
 
+@computes_in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], ignoring targets equal to ignore_index; 'mean'
     divides by the summed weights of the counted targets (PyTorch's weighted mean)."""
@@ -218,6 +220,7 @@ def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_d
     return _weighted_mean(smooth.sum(), denom)
 
 
+@computes_in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (the fused, stable kernel) followed by the negative
@@ -302,6 +305,7 @@ class BinaryCrossEntropyFn(Op):
         return gx, gt, gw
 
 
+@computes_in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     _check_reduction(reduction)
     _check_same_shape(input, target, "binary_cross_entropy")
@@ -317,6 +321,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
+@computes_in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """sigmoid + binary cross entropy in one stable formula:

@@ -12,6 +12,7 @@ from .. import _C
 from ..autograd.grad_mode import state as _grad_state
 from ..ops._util import Op, sum_tangents
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 
 # torch.finfo(dtype).eps: RMSNorm's default eps.
 _FINFO_EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
@@ -146,6 +147,16 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                     ("bias", bias)):
         _check_tensor("batch_norm", name, t)
     _check_tensor("batch_norm", "input", input, optional=False)
+    if input.dtype.name in ("float16", "bfloat16"):
+        # In float32 (see _half.py), on float32 copies of 16-bit running statistics that are
+        # written back after the update, so the module's own buffers see it.
+        stats = [None if s is None else s.float() for s in (running_mean, running_var)]
+        out = _batch_norm(input.float(), *stats, None if weight is None else weight.float(),
+                          None if bias is None else bias.float(), training, momentum, eps, num_batches_tracked)
+        for own, updated in zip((running_mean, running_var), stats):
+            if own is not None and own is not updated:
+                own.copy_(updated)
+        return out.to(input.dtype)
     args = (input, weight, bias, running_mean, running_var, num_batches_tracked, bool(training),
             None if momentum is None else float(momentum), float(eps))
     return BatchNormFn.apply(*args)
@@ -193,6 +204,7 @@ class GroupNormFn(Op):
         return _grads(*grads) + (None, None)
 
 
+@computes_in_float32
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of num_groups channel groups of every sample of input (N, C, *);
     weight/bias are per channel."""
@@ -244,6 +256,7 @@ class LayerNormFn(Op):
         return _affine_jvp(xhat, dxhat, weight, tw, tb, lambda p: p)
 
 
+@computes_in_float32
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing dims given by normalized_shape; weight/bias have that shape."""
     _check_tensor("layer_norm", "input", input, optional=False)
@@ -273,6 +286,7 @@ class RMSNormFn(Op):
         return _grads(gx, gw) + (None, None)
 
 
+@computes_in_float32
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2 over the trailing normalized_shape dims) + eps) * weight; eps None
     means the machine epsilon of input's dtype (torch.finfo(dtype).eps)."""

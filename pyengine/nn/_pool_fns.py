@@ -12,6 +12,7 @@ from .. import _C
 from .._ints import int64
 from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 
 
 def _check(x, name):
@@ -116,6 +117,7 @@ def _avg_pool(x, name, pool, unpool):
 
 
 # ---------------------------------------------------------------- the functional API
+@computes_in_float32
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over kernel_size windows of (N, C, H, W) or (C, H, W). stride defaults to kernel_size;
     indices (return_indices=True) are h * W + w within each plane, as PyTorch's."""
@@ -124,6 +126,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(input, "max_pool2d", pool, _C.max_pool2d_backward, 2, return_indices)
 
 
+@computes_in_float32
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over windows along the last dim of (N, C, L) or (C, L)."""
     pool = partial(_C.max_pool1d, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
@@ -131,6 +134,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(input, "max_pool1d", pool, _C.max_pool1d_backward, 1, return_indices)
 
 
+@computes_in_float32
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows [floor(i*in/out), ceil((i+1)*in/out)); output_size is
     an int or an (oh, ow) pair whose None entries keep the input's size."""
@@ -138,11 +142,13 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _max_pool(input, "adaptive_max_pool2d", pool, _C.max_pool2d_backward, 2, return_indices)
 
 
+@computes_in_float32
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     pool = partial(_C.adaptive_max_pool1d, output_size=output_size)
     return _max_pool(input, "adaptive_max_pool1d", pool, _C.max_pool1d_backward, 1, return_indices)
 
 
+@computes_in_float32
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over kernel_size windows; the divisor counts padding when count_include_pad (PyTorch's
@@ -156,12 +162,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool(input, "avg_pool2d", partial(_C.avg_pool2d, **kw), partial(_C.avg_pool2d_backward, **kw))
 
 
+@computes_in_float32
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
               count_include_pad=count_include_pad)
     return _avg_pool(input, "avg_pool1d", partial(_C.avg_pool1d, **kw), partial(_C.avg_pool1d_backward, **kw))
 
 
+@computes_in_float32
 def adaptive_avg_pool2d(input, output_size):
     """Mean over PyTorch's adaptive windows; adaptive_avg_pool2d(x, 1) is global average pooling
     (one lane-parallel sum per plane)."""
@@ -169,6 +177,7 @@ def adaptive_avg_pool2d(input, output_size):
                      _C.adaptive_avg_pool2d_backward)
 
 
+@computes_in_float32
 def adaptive_avg_pool1d(input, output_size):
     return _avg_pool(input, "adaptive_avg_pool1d", partial(_C.adaptive_avg_pool1d, output_size=output_size),
                      _C.adaptive_avg_pool1d_backward)

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import state as _grad_state
 from .._ints import int64
 from ..ops._util import Op
 from ..tensor import Tensor, _wrap
+from ._half import computes_in_float32
 
 
 class SoftmaxFn(Op):
@@ -70,15 +71,18 @@ def _softmax_input(input, dtype, name):
     return input
 
 
+@computes_in_float32
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "softmax")
     return SoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
+@computes_in_float32
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(input, dtype, "log_softmax")
     return LogSoftmaxFn.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
+@computes_in_float32
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-_softmax_input(input, dtype, "softmin"), dim)

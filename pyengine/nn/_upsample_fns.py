@@ -13,6 +13,7 @@ from .. import _C
 from .._ints import int64
 from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor
+from ._half import computes_in_float32
 
 _TORCH_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
 
@@ -57,6 +58,7 @@ def _is_int(v):
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+@computes_in_float32
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """PyTorch's F.interpolate for mode 'nearest' (3-D, 4-D), 'linear' (3-D), 'bilinear' (4-D)."""

@@ -313,6 +313,12 @@ class Module:
     def double(self):
         return self.to("float64")
 
+    def half(self):
+        return self.to("float16")
+
+    def bfloat16(self):
+        return self.to("bfloat16")
+
     def cpu(self):
         return self.to("cpu")
 

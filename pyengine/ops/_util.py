@@ -1,10 +1,11 @@
 """Helpers shared by every op family."""
 from .. import _C
+from ..dtypes import FLOATING_NAMES
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap, dtype_name as _cached_dtype, shape_of as _cached_shape
 
 _SCALARS = (bool, int, float)
-_FLOAT = ("float32", "float64")
+_FLOAT = FLOATING_NAMES
 
 
 class Op(Function):

@@ -3,6 +3,7 @@ import math
 
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
+from ..dtypes import FLOATING_NAMES
 from ..tensor import Tensor, _wrap, dtype_name
 from ._util import (Op, as_operand, as_tensor_arg, cast_back, device_back, devices_if_mixed, dtypes_if_mixed,
                     elementwise_jvp, reduce_grad, shape_of, sum_tangents)
@@ -547,7 +548,7 @@ def masked_fill(input, mask, value):
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._impl.ndim} dimension(s)")
         value = value.item()
-    if input._impl.dtype not in ("float32", "float64") and isinstance(value, (bool, int, float)):
+    if input._impl.dtype not in FLOATING_NAMES and isinstance(value, (bool, int, float)):
         # Into an integer or bool tensor through full's checked conversion (PyTorch's rule): inf,
         # NaN or a float beyond int64 is an error, not whatever the float-to-int cast gives.
         value = _C.full([], value, input._impl.dtype, input._impl.device)

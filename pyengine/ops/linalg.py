@@ -1,5 +1,6 @@
 """Matrix products: matmul (1-D, 2-D, batched with broadcasting), mm, bmm, dot."""
 from .. import _C
+from ..amp import cast_for_product
 from ._util import Op, as_tensor_arg, bilinear_jvp, cast_back, dtypes_if_mixed, reduce_grad, shape_of
 
 
@@ -36,7 +37,7 @@ class MatmulBackward(Op):
 
 
 def matmul(input, other):
-    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    a, b = cast_for_product(as_tensor_arg(input), as_tensor_arg(other))
     if a._impl.ndim == 0 or b._impl.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a._impl.ndim}D and {b._impl.ndim}D")

@@ -4,7 +4,7 @@ from collections import namedtuple
 
 from .. import _C
 from ..autograd.grad_mode import state as _grad_state
-from ..dtypes import to_dtype
+from ..dtypes import FLOATING_NAMES, to_dtype
 from ..tensor import Tensor, _wrap
 from ._util import Op, as_tensor_arg, cast_back, normalize_dims
 from .elementwise import where
@@ -376,7 +376,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     x = as_tensor_arg(input)
-    if dtype is None and x._impl.dtype not in ("float32", "float64"):
+    if dtype is None and x._impl.dtype not in FLOATING_NAMES:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: pyengine.{x._impl.dtype}")
     return _reduce(MeanBackward, x, normalize_dims(dim, x._impl.ndim), keepdim, _dtype_name(dtype))

@@ -26,7 +26,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return _wrap(_C.full([], 0.0, "float32", "cpu"))
     norms = [_C.reshape(_C.norm(g._impl, norm_type, None, False), [1]) for g in grads]
     total = _C.norm(_C.cat(norms, 0), norm_type, None, False)
-    total_value = float(total.numpy()) if total.device == "cpu" else float(_C.to_device(total, "cpu").numpy())
+    total_value = _wrap(total).item()  # (on the host; bfloat16 through float32)
     if error_if_nonfinite and not math.isfinite(total_value):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
                            "it cannot be clipped. To disable this error and scale the gradients by the non-finite "

@@ -1,0 +1,92 @@
+"""pe.autocast: the matrix products run in the lower precision inside the block and nowhere else;
+layers refuse an input of another dtype as PyTorch does; the convolutions take the 16-bit floats."""
+import numpy as np
+import pytest
+
+import pyengine as pe
+import pyengine.nn.functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def test_linear_under_autocast_matches_torch_autocast():
+    pe.manual_seed(0)
+    layer = pe.nn.Linear(16, 4)
+    x = pe.randn(8, 16)
+    tlayer = torch.nn.Linear(16, 4)
+    tlayer.load_state_dict({k: torch.from_numpy(v.detach().numpy()) for k, v in layer.state_dict().items()})
+    tx = torch.from_numpy(x.numpy())
+    with pe.autocast("cpu", dtype=pe.bfloat16):
+        y = layer(x)
+        assert pe.is_autocast_enabled("cpu") and pe.get_autocast_dtype("cpu") is pe.bfloat16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ty = tlayer(tx)
+    assert y.dtype is pe.bfloat16 and ty.dtype == torch.bfloat16
+    np.testing.assert_allclose(y.detach().float().numpy(), ty.detach().float().numpy(), rtol=2e-2, atol=2e-2)
+    assert not pe.is_autocast_enabled("cpu")
+    assert layer(x).dtype is pe.float32  # outside the block: float32 again
+
+
+def test_autocast_training_step_gives_float32_gradients():
+    pe.manual_seed(1)
+    model = pe.nn.Sequential(pe.nn.Linear(10, 32), pe.nn.ReLU(), pe.nn.Linear(32, 3))
+    x, y = pe.randn(64, 10), pe.randint(0, 3, (64,))
+    opt = pe.optim.SGD(model.parameters(), lr=0.5)
+    losses = []
+    for _ in range(100):
+        with pe.autocast("cpu"):
+            out = model(x)
+            loss = F.cross_entropy(out.float(), y)
+        opt.zero_grad()
+        loss.backward()
+        assert all(p.grad.dtype is pe.float32 for p in model.parameters())
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.4 * losses[0]
+
+
+def test_autocast_as_decorator_disabled_and_nested():
+    x, w = pe.randn(2, 3), pe.randn(3, 2)
+
+    @pe.autocast("cpu", dtype=pe.float16)
+    def product():
+        return x @ w
+
+    assert product().dtype is pe.float16
+    with pe.autocast("cpu"):
+        with pe.autocast("cpu", enabled=False):
+            assert (x @ w).dtype is pe.float32
+        assert (x @ w).dtype is pe.bfloat16
+    with pytest.raises(ValueError, match="device_type"):
+        pe.autocast("tpu")
+    with pytest.raises(ValueError, match="dtype"):
+        pe.autocast("cpu", dtype=pe.int32)
+
+
+def test_layers_refuse_an_input_of_another_dtype_like_torch():
+    layer = pe.nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        layer(pe.randn(4, 3, dtype=pe.float64))
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(3, 2)(torch.randn(4, 3, dtype=torch.float64))
+    conv = pe.nn.Conv2d(1, 2, 3)
+    with pytest.raises(RuntimeError, match="should be the same"):
+        conv(pe.randn(1, 1, 5, 5, dtype=pe.float64))
+    with pytest.raises(RuntimeError):
+        torch.nn.Conv2d(1, 2, 3)(torch.randn(1, 1, 5, 5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["float16", "bfloat16"])
+def test_conv2d_in_16_bit_floats_matches_torch(name, device):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    dt, tdt = getattr(pe, name), getattr(torch, name)
+    px = pe.tensor(x, device=device).to(dt).requires_grad_()
+    pw = pe.tensor(w, device=device).to(dt)
+    out = F.conv2d(px, pw, padding=1)
+    tout = torch.nn.functional.conv2d(torch.from_numpy(x).to(tdt), torch.from_numpy(w).to(tdt), padding=1)
+    assert out.dtype is dt
+    np.testing.assert_allclose(out.detach().float().cpu().numpy(), tout.float().numpy(), rtol=2e-2, atol=5e-2)
+    out.float().sum().backward()
+    assert px.grad.dtype is dt and px.grad.shape == px.shape
