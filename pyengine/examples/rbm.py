@@ -27,12 +27,12 @@ learning rate) for --finetune-epochs, against pyengine.models.sigmoid_mlp of the
 initialisation trained the same way; their validation curves are one PNG, test accuracies printed.
 --data blobs swaps Fashion-MNIST for generated images when the data set is not installed.
 
-Measured (defaults, seed 0, 1 CPU thread of a release build, 7.5 minutes in all): on the test set
-CD-1 reaches reconstruction MSE 0.0339 per pixel (cross-entropy 0.117) and pseudo-log-likelihood
--98.5 per image, PCD 0.0371 (0.128) and -105.5 (PCD's chains target the likelihood itself, which
-neither figure measures; with a constant learning rate its chains fall behind and its curves turn
-back). The 784-500-250-10 network reaches test accuracy 0.846 pretrained against 0.822 from
-random initialisation after the same 6 fine-tuning epochs.
+Measured (defaults, seed 0, 1 CPU thread of a release build: 2.7 minutes in all, 7.5 on a busy
+machine): on the test set CD-1 reaches reconstruction MSE 0.0339 per pixel (cross-entropy 0.117)
+and pseudo-log-likelihood -98.5 per image, PCD 0.0371 (0.128) and -105.5 (PCD's chains target
+the likelihood itself, which neither figure measures; with a constant learning rate its chains
+fall behind and its curves turn back). The 784-500-250-10 network reaches test accuracy 0.846
+pretrained against 0.822 from random initialisation after the same 6 fine-tuning epochs.
 """
 import time
 
