@@ -11,8 +11,9 @@ Model (pyengine.models.RBM). Pixels are binarised (> 0.5, or --binarize sample: 
 draw with the pixel's intensity as probability for every batch). The RBM has a weight W of shape
 (--hidden, 784) and visible and hidden biases; it is trained with SGD with momentum on
 loss = mean F(v_data) - mean F(v_model), F the free energy, whose autograd gradient is the CD
-update, with a learning rate decaying linearly to zero (--constant-lr: constant). v_model is --k Gibbs sweeps (pe.bernoulli sampling) from the batch (cd) or from
---chains persistent fantasy particles that carry over from step to step (pcd).
+update, with a learning rate decaying linearly to zero (--constant-lr: constant). v_model is
+--k Gibbs sweeps (pe.bernoulli sampling) from the batch (cd) or from --chains persistent fantasy
+particles that carry over from step to step (pcd).
 
 Per epoch, on the held-out validation images: the reconstruction error of one Gibbs step
 (v -> h ~ p(h|v) -> p(v|h)) as mean squared error and binary cross-entropy per pixel, and the
@@ -22,9 +23,10 @@ pseudo-log-likelihood per image as scikit-learn's BernoulliRBM.score_samples est
 Deep belief network. RBMs of sizes 784-h1-h2-... (--dbn-hidden) are trained one after the other
 with CD-k for --pretrain-epochs each, the next on Bernoulli samples of the previous one's hidden
 probabilities. The stack becomes an MLP (Linear + Sigmoid per RBM, plus a Linear softmax output
-layer: pyengine.models.dbn_classifier), fine-tuned with cross-entropy and SGD with momentum (cosine-annealed
-learning rate) for --finetune-epochs, against pyengine.models.sigmoid_mlp of the same sizes from random
-initialisation trained the same way; their validation curves are one PNG, test accuracies printed.
+layer: pyengine.models.dbn_classifier), fine-tuned with cross-entropy and SGD with momentum
+(cosine-annealed learning rate) for --finetune-epochs, against pyengine.models.sigmoid_mlp of the
+same sizes from random initialisation trained the same way; their validation curves are one PNG,
+their test accuracies printed.
 --data blobs swaps Fashion-MNIST for generated images when the data set is not installed.
 
 Measured (defaults, seed 0, 1 CPU thread of a release build: 2.7 minutes in all, 7.5 on a busy
