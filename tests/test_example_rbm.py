@@ -12,7 +12,7 @@ from pyengine.data.datasets.mnist import FASHION_MNIST_ROOT
 from pyengine.examples import rbm
 
 SMALL = ["--val-size", "200", "--test-size", "300", "--epochs", "3", "--hidden", "32", "--dbn-hidden", "32,16",
-         "--pretrain-epochs", "1", "--finetune-epochs", "3", "--batch-size", "32"]
+         "--pretrain-epochs", "1", "--finetune-epochs", "6", "--batch-size", "32"]
 
 
 def _check(r, epochs=3):
