@@ -246,6 +246,7 @@ DOCS = {
     "pyengine.Tensor.new_ones": "Ones of size with self's dtype and device unless given.",
     "pyengine.Tensor.new_full": "A tensor of size filled with fill_value, with self's dtype and device unless given.",
     "pyengine.Tensor.new_tensor": "A copy of data with self's dtype and device unless given.",
+    "pyengine.Tensor.requires_grad_": "Set requires_grad (default True) on this leaf tensor; returns self.",
     "pyengine.Tensor.multinomial": "pe.multinomial(self, num_samples, replacement, generator=generator).",
     # --- Module -------------------------------------------------------------------------------
     "pyengine.nn.Module.forward": "The computation of the module; call the module (module(x)), not forward, so hooks run.",
@@ -311,7 +312,7 @@ def _fill_tensor_methods(pe):
         if inspect.isroutine(functional) and (functional.__doc__ or "").strip() and \
                 inspect.unwrap(functional) is inspect.unwrap(member):
             member.__doc__ = functional.__doc__
-        elif name.endswith("_") and hasattr(pe.Tensor, name[:-1]):
+        elif name.endswith("_") and inspect.isfunction(inspect.getattr_static(pe.Tensor, name[:-1], None)):
             member.__doc__ = f"In-place version of Tensor.{name[:-1]}(); returns self."
 
 
