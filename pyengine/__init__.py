@@ -106,5 +106,9 @@ from ._numpy_aliases import install as _install_numpy_aliases  # noqa: E402
 
 _install_numpy_aliases(globals(), Tensor)
 
+from ._docstrings import install as _install_docstrings  # noqa: E402
+
+_install_docstrings()  # help() text for names defined without a docstring (see _docstrings)
+
 # Last: `int` names the dtype from here on, as torch.int does (nothing above may call int()).
 int = int32  # noqa: A001
