@@ -33,3 +33,4 @@ from .loss_more import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, 
 from .parameter_containers import ParameterDict, ParameterList
 from .norm_more import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm
 from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from .conv import Conv3d

@@ -47,3 +47,5 @@ __all__ += ["cosine_similarity", "normalize", "pairwise_distance", "cosine_embed
 __all__ += ["instance_norm", "local_response_norm"]
 from ._unpool_fns import max_unpool1d, max_unpool2d, max_unpool3d
 __all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
+from ._conv3d_fns import conv3d
+__all__ += ["conv3d"]

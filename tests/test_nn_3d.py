@@ -1,0 +1,113 @@
+"""3-D layers: F.conv3d / nn.Conv3d (composed from the 2-D conv kernels over depth taps) and
+F.max_pool3d / F.avg_pool3d / nn.MaxPool3d / nn.AvgPool3d, against torch 2.13 (values and gradients,
+float32/float64), float64 gradcheck, device parity, and PyTorch's errors."""
+import numpy as np
+import pytest
+
+import pyengine as pe
+import pyengine.nn as nn
+import pyengine.nn.functional as F
+from device_gradcheck import gradcheck_on
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def _arrays(seed, *shapes, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def _compare(pe_fn, torch_fn, arrays, device, dtype, grad=True):
+    """Runs both on the same inputs; checks the output and every input's gradient."""
+    tin = [torch.tensor(a, requires_grad=grad) for a in arrays]
+    pin = [pe.tensor(a, device=device, requires_grad=grad) for a in arrays]
+    tout, pout = torch_fn(*tin), pe_fn(*pin)
+    assert pout.device.type == pe.device(device).type
+    assert tuple(pout.shape) == tuple(tout.shape) and pout.dtype.name == np.dtype(dtype).name
+    np.testing.assert_allclose(pout.detach().cpu().numpy(), tout.detach().numpy(), **TOL[dtype])
+    if grad:
+        g = np.random.default_rng(9).standard_normal(tuple(tout.shape)).astype(dtype)
+        tout.backward(torch.tensor(g))
+        pout.backward(pe.tensor(g, device=device))
+        for p, t in zip(pin, tin):
+            np.testing.assert_allclose(p.grad.cpu().numpy(), t.grad.numpy(), **TOL[dtype])
+
+
+# ---------------------------------------------------------------- conv3d
+CONV_CASES = [
+    ((1, 2, 3, 4, 5), (3, 2, 2, 2, 2), dict()),
+    ((2, 4, 5, 4, 3), (6, 2, 3, 2, 1), dict(stride=(2, 1, 2), padding=1, dilation=(1, 2, 1), groups=2)),
+    ((3, 3, 4, 5), (2, 3, 2, 3, 2), dict(padding="same")),          # unbatched, even kernel: asymmetric 'same'
+    ((1, 1, 5, 3, 3), (2, 1, 3, 1, 1), dict(padding="same", dilation=2)),
+    ((1, 2, 4, 4, 4), (3, 2, 2, 2, 2), dict(padding="valid", stride=2)),
+    ((1, 1, 1, 1, 1), (1, 1, 1, 1, 1), dict()),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("xshape,wshape,kw", CONV_CASES)
+def test_conv3d_matches_torch(device, dtype, bias, xshape, wshape, kw):
+    arrays = _arrays(0, xshape, wshape, (wshape[0],), dtype=dtype)
+    if not bias:
+        arrays = arrays[:2]
+    _compare(lambda *a: F.conv3d(*a, **kw), lambda *a: TF.conv3d(*a, **kw), arrays, device, dtype)
+
+
+def test_conv3d_gradcheck(device):
+    kw = dict(stride=(1, 2, 1), padding=(1, 0, 1), dilation=(2, 1, 1), groups=2)
+    x, w, b = _arrays(1, (1, 2, 4, 3, 3), (2, 1, 2, 2, 2), (2,))
+    assert gradcheck_on(device, lambda x, w, b: F.conv3d(x, w, b, **kw), x, w, b)
+
+
+def test_conv3d_double_backward():
+    x, w = [pe.tensor(a, requires_grad=True) for a in _arrays(2, (1, 1, 3, 3, 3), (1, 1, 2, 2, 2))]
+    tx, tw = [torch.tensor(a.detach().numpy(), requires_grad=True) for a in (x, w)]
+    (gx,) = pe.autograd.grad(F.conv3d(x, w).pow(2).sum(), x, create_graph=True)
+    (tgx,) = torch.autograd.grad(TF.conv3d(tx, tw).pow(2).sum(), tx, create_graph=True)
+    (gw,) = pe.autograd.grad(gx.sum(), w)
+    (tgw,) = torch.autograd.grad(tgx.sum(), tw)
+    np.testing.assert_allclose(gw.numpy(), tgw.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv3d_module_matches_torch(padding_mode):
+    kw = dict(stride=(1, 2, 1), padding=1, groups=2, padding_mode=padding_mode)
+    m, t = nn.Conv3d(4, 2, (3, 2, 3), **kw), torch.nn.Conv3d(4, 2, (3, 2, 3), **kw).double()
+    assert repr(m) == repr(t)
+    assert {k: tuple(v.shape) for k, v in m.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in t.state_dict().items()}
+    m.double()
+    m.load_state_dict({k: pe.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    (x,) = _arrays(3, (2, 4, 4, 5, 4))
+    np.testing.assert_allclose(m(pe.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_conv3d_float16_computes_in_float32():
+    x, w = _arrays(4, (1, 2, 3, 3, 3), (1, 2, 2, 2, 2), dtype=np.float32)
+    got = F.conv3d(pe.tensor(x).half(), pe.tensor(w).half())
+    want = TF.conv3d(torch.tensor(x).half().float(), torch.tensor(w).half().float()).half()
+    assert got.dtype == pe.float16
+    np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_conv3d_errors_name_what_came():
+    x, w = pe.randn(1, 2, 3, 3, 3), pe.randn(1, 2, 2, 2, 2)
+    with pytest.raises(RuntimeError, match=r"4-D \(unbatched\) or 5-D.*\(3, 3, 3\)"):
+        F.conv3d(pe.randn(3, 3, 3), w)
+    with pytest.raises(RuntimeError, match=r"5-D weight.*\(1, 2, 2, 2\)"):
+        F.conv3d(x, pe.randn(1, 2, 2, 2))
+    with pytest.raises(RuntimeError, match=r"expected input\[1, 3, 3, 3, 3\] to have 2 channels, but got 3"):
+        F.conv3d(pe.randn(1, 3, 3, 3, 3), w)
+    with pytest.raises(RuntimeError, match=r"Kernel size can't be greater.*\(1, 2, 1, 3, 3\)"):
+        F.conv3d(pe.randn(1, 2, 1, 3, 3), w)
+    with pytest.raises(RuntimeError, match="float64.*float32"):
+        F.conv3d(x.double(), w)
+    with pytest.raises(RuntimeError, match="strided"):
+        F.conv3d(x, w, padding="same", stride=2)
+    with pytest.raises(RuntimeError, match=r"bias of shape \(1,\).*\(2,\)"):
+        F.conv3d(x, w, pe.randn(2))
+    with pytest.raises(ValueError, match="in_channels"):
+        nn.Conv3d(3, 2, 2, groups=2)
