@@ -111,3 +111,87 @@ def test_conv3d_errors_name_what_came():
         F.conv3d(x, w, pe.randn(2))
     with pytest.raises(ValueError, match="in_channels"):
         nn.Conv3d(3, 2, 2, groups=2)
+
+
+# ---------------------------------------------------------------- max_pool3d / avg_pool3d
+POOL_CASES = [
+    ((2, 3, 5, 6, 7), dict(kernel_size=2)),
+    ((1, 2, 7, 5, 6), dict(kernel_size=(3, 2, 3), stride=(2, 1, 2), padding=1, ceil_mode=True)),
+    ((2, 3, 5, 4), dict(kernel_size=3, stride=2, padding=1)),                   # unbatched
+    ((1, 1, 6, 6, 6), dict(kernel_size=3, stride=2, ceil_mode=True)),          # ceil: windows past the end
+    ((1, 2, 1, 1, 1), dict(kernel_size=1)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,kw", POOL_CASES + [((1, 2, 7, 5, 6), dict(kernel_size=3, padding=1, dilation=(2, 1, 2)))])
+def test_max_pool3d_matches_torch(device, dtype, shape, kw):
+    _compare(lambda x: F.max_pool3d(x, **kw), lambda x: TF.max_pool3d(x, **kw), _arrays(5, shape, dtype=dtype),
+             device, dtype)
+    (x,) = _arrays(5, shape, dtype=dtype)
+    _, want = TF.max_pool3d(torch.tensor(x), return_indices=True, **kw)
+    _, got = F.max_pool3d(pe.tensor(x, device=device), return_indices=True, **kw)
+    assert got.dtype == pe.int64
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+def test_max_pool3d_ties_pick_torchs_first_index():
+    x = np.zeros((1, 1, 4, 4, 4))
+    x[0, 0, 1:3, 1:3, 1:3] = 1.0
+    _, want = TF.max_pool3d(torch.tensor(x), 3, stride=1, return_indices=True)
+    _, got = F.max_pool3d(pe.tensor(x), 3, stride=1, return_indices=True)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("divisor_override", [None, 5])
+@pytest.mark.parametrize("shape,kw", POOL_CASES)
+def test_avg_pool3d_matches_torch(device, dtype, count_include_pad, divisor_override, shape, kw):
+    kw = dict(kw, count_include_pad=count_include_pad, divisor_override=divisor_override)
+    _compare(lambda x: F.avg_pool3d(x, **kw), lambda x: TF.avg_pool3d(x, **kw), _arrays(6, shape, dtype=dtype),
+             device, dtype)
+
+
+def test_pool3d_gradcheck(device):
+    (x,) = _arrays(7, (1, 2, 4, 3, 4))
+    assert gradcheck_on(device, lambda x: F.max_pool3d(x, 2, stride=(1, 2, 1), padding=1), x)
+    assert gradcheck_on(device, lambda x: F.avg_pool3d(x, (2, 3, 2), stride=2, padding=1, ceil_mode=True,
+                                                     count_include_pad=False), x)
+
+
+def test_pool3d_modules_and_unpool_roundtrip():
+    for ours, theirs in [(nn.MaxPool3d(2), torch.nn.MaxPool3d(2)),
+                         (nn.MaxPool3d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool3d(3, 2, 1, ceil_mode=True)),
+                         (nn.AvgPool3d(2), torch.nn.AvgPool3d(2)), (nn.AvgPool3d((1, 2, 3), 1, 0), torch.nn.AvgPool3d((1, 2, 3), 1, 0))]:
+        assert repr(ours) == repr(theirs)
+        (x,) = _arrays(8, (2, 2, 4, 5, 6))
+        np.testing.assert_allclose(ours(pe.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
+    (x,) = _arrays(8, (1, 2, 4, 4, 4))
+    y, i = nn.MaxPool3d(2, return_indices=True)(pe.tensor(x))
+    ty, ti = torch.nn.MaxPool3d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(nn.MaxUnpool3d(2)(y, i).numpy(), torch.nn.MaxUnpool3d(2)(ty, ti).numpy())
+
+
+def test_pool3d_float16_computes_in_float32():
+    (x,) = _arrays(9, (1, 1, 4, 4, 4), dtype=np.float32)
+    got = F.avg_pool3d(pe.tensor(x).to(pe.bfloat16), 2)
+    want = TF.avg_pool3d(torch.tensor(x).to(torch.bfloat16).float(), 2).to(torch.bfloat16)
+    assert got.dtype == pe.bfloat16
+    np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=1e-2)
+
+
+def test_pool3d_errors_name_what_came():
+    x = pe.randn(1, 1, 3, 3, 3)
+    with pytest.raises(RuntimeError, match=r"max_pool3d.*pad should be at most half.*padding=\(2, 2, 2\)"):
+        F.max_pool3d(x, 2, padding=2)
+    with pytest.raises(RuntimeError, match=r"avg_pool3d.*\(1, 1, 3, 3, 3\).*\(0, 0, 0\) is too small"):
+        F.avg_pool3d(x, 5)
+    with pytest.raises(RuntimeError, match=r"4-D \(unbatched\) or 5-D.*\(3, 3\)"):
+        F.max_pool3d(pe.randn(3, 3), 2)
+    with pytest.raises(RuntimeError, match="kernel_size to be a single int or a tuple of 3"):
+        F.max_pool3d(x, (2, 2))
+    with pytest.raises(RuntimeError, match="divisor must be not zero"):
+        F.avg_pool3d(x, 2, divisor_override=0)
+    with pytest.raises(TypeError, match="'input' must be a Tensor, not list"):
+        F.avg_pool3d([1.0], 2)

@@ -49,3 +49,5 @@ from ._unpool_fns import max_unpool1d, max_unpool2d, max_unpool3d
 __all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
 from ._conv3d_fns import conv3d
 __all__ += ["conv3d"]
+from ._pool3d_fns import avg_pool3d, max_pool3d
+__all__ += ["avg_pool3d", "max_pool3d"]
