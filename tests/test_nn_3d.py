@@ -124,7 +124,8 @@ POOL_CASES = [
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape,kw", POOL_CASES + [((1, 2, 7, 5, 6), dict(kernel_size=3, padding=1, dilation=(2, 1, 2)))])
+@pytest.mark.parametrize("shape,kw", POOL_CASES + [((1, 2, 7, 5, 6),
+                                                      dict(kernel_size=3, padding=1, dilation=(2, 1, 2)))])
 def test_max_pool3d_matches_torch(device, dtype, shape, kw):
     _compare(lambda x: F.max_pool3d(x, **kw), lambda x: TF.max_pool3d(x, **kw), _arrays(5, shape, dtype=dtype),
              device, dtype)
@@ -163,7 +164,8 @@ def test_pool3d_gradcheck(device):
 def test_pool3d_modules_and_unpool_roundtrip():
     for ours, theirs in [(nn.MaxPool3d(2), torch.nn.MaxPool3d(2)),
                          (nn.MaxPool3d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool3d(3, 2, 1, ceil_mode=True)),
-                         (nn.AvgPool3d(2), torch.nn.AvgPool3d(2)), (nn.AvgPool3d((1, 2, 3), 1, 0), torch.nn.AvgPool3d((1, 2, 3), 1, 0))]:
+                         (nn.AvgPool3d(2), torch.nn.AvgPool3d(2)),
+                         (nn.AvgPool3d((1, 2, 3), 1, 0), torch.nn.AvgPool3d((1, 2, 3), 1, 0))]:
         assert repr(ours) == repr(theirs)
         (x,) = _arrays(8, (2, 2, 4, 5, 6))
         np.testing.assert_allclose(ours(pe.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
