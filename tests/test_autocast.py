@@ -70,8 +70,10 @@ def test_layers_refuse_an_input_of_another_dtype_like_torch():
     with pytest.raises(RuntimeError):
         torch.nn.Linear(3, 2)(torch.randn(4, 3, dtype=torch.float64))
     conv = pe.nn.Conv2d(1, 2, 3)
-    with pytest.raises(RuntimeError, match="should be the same"):
-        conv(pe.randn(1, 1, 5, 5, dtype=pe.float64))
+    with pytest.raises(TypeError, match="input dtype float64 and weight dtype float32 differ"):
+        conv(pe.randn(1, 1, 5, 5, dtype=pe.float64))  # (a TypeError here, a RuntimeError in torch)
+    with pytest.raises(TypeError, match="differ"):
+        conv(pe.randn(1, 1, 5, 5).half())
     with pytest.raises(RuntimeError):
         torch.nn.Conv2d(1, 2, 3)(torch.randn(1, 1, 5, 5, dtype=torch.float64))
 

@@ -281,9 +281,10 @@ def test_a_folder_is_refused_as_torch_does_and_as_a_checkpoint_error(tmp_path):
 
 def test_foreign_files_with_dtypes_pyengine_lacks_are_refused_by_name(tmp_path):
     from safetensors.numpy import save_file
-    path = str(tmp_path / "half.safetensors")
-    save_file({"w": np.zeros(3, np.float16), "ok": np.ones(2, np.float32)}, path)
-    with pytest.raises(CheckpointError, match=r"the tensor 'w' has dtype 'F16'; pyengine loads F32, F64, I64, BOOL"):
+    path = str(tmp_path / "u16.safetensors")
+    save_file({"w": np.zeros(3, np.uint16), "ok": np.ones(2, np.float32)}, path)
+    with pytest.raises(CheckpointError, match=r"the tensor 'w' has dtype 'U16'; pyengine loads F32, F64, F16, BF16, "
+                                              r"I64, I32, I16, I8, U8, BOOL"):
         pe.load(path)
     save_file({"ok": np.ones(2, np.float32)}, path)  # a plain safetensors file: a flat dict of tensors
     assert pe.load(path)["ok"].tolist() == [1.0, 1.0]

@@ -15,7 +15,7 @@ from pyengine.data import DataLoader, TensorDataset
 from pyengine.examples import _cli, _training
 
 EXAMPLES = ["mlp", "cnn", "resnet", "linreg", "hitters", "nyse", "imdb", "charlm", "seq2seq", "attention", "transformer",
-            "gnn", "lottery", "autoencoder", "double_descent", "gan"]
+            "gnn", "lottery", "autoencoder", "double_descent", "gan", "rbm"]
 # the option that counts training passes in each, and the examples that take --models
 EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "gnn": "--node-epochs",
           "double_descent": "--seeds"}  # double descent trains no epochs: its repetitions count instead
@@ -23,7 +23,7 @@ EPOCHS = {"linreg": "--steps", "nyse": "--rnn-epochs", "attention": "--steps", "
 COMMANDS = {"double_descent": "double-descent"}
 MODELS = {"mlp": "logreg,mlp,mlp-l2,mlp-dropout", "resnet": "plain,residual", "imdb": "bow,rnn,lstm",
           "nyse": "rnn,rnn+day,nar,nar+day,lstm", "gnn": "gcn,sage", "autoencoder": "undercomplete,sparse,denoising",
-          "gan": "dcgan,wgan-gp"}
+          "gan": "dcgan,wgan-gp", "rbm": "cd,pcd"}
 
 
 def example(name):
@@ -152,6 +152,9 @@ TINY = {
                "charlm: validation perplexity"),
     "seq2seq": (["--max-len", "4", "--steps", "3", "--batch-size", "8", "--hidden", "8", "--test-size", "16"],
                 "seq2seq reverse: test sequence accuracy"),
+    "rbm": (["--data", "blobs", "--train-size", "120", "--val-size", "20", "--test-size", "20", "--hidden", "8",
+             "--dbn-hidden", "8", "--pretrain-epochs", "1", "--finetune-epochs", "1"],
+            "fine-tuning epochs: test accuracy"),
 }
 
 

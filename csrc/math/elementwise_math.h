@@ -181,7 +181,6 @@ PE_EW_FLOAT_UNARY(Tanh, std::tanh(x))
 PE_EW_FLOAT_UNARY(Sigmoid, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
 PE_EW_FLOAT_UNARY(Erf, std::erf(x))
 PE_EW_FLOAT_UNARY(Reciprocal, T(1) / x)
-#undef PE_EW_FLOAT_UNARY
 
 struct Neg {
   static constexpr Domain domain = Domain::Numeric;
@@ -494,14 +493,7 @@ PE_EW_FLOAT_PREDICATE(Isfinite, std::isfinite(x), true)
 #undef PE_EW_FLOAT_PREDICATE
 
 // Float-only math: bool and int64 operands are computed as float32 (Domain::Float).
-#define PE_EW_FLOAT_UNARY(Name, expr)                  \
-  struct Name {                                        \
-    static constexpr Domain domain = Domain::Float;    \
-    template <class T>                                 \
-    PE_HOST_DEVICE T operator()(T x) const {           \
-      return expr;                                     \
-    }                                                  \
-  };
+// (PE_EW_FLOAT_UNARY is the macro of the float functors above.)
 PE_EW_FLOAT_UNARY(Log2, std::log2(x))
 PE_EW_FLOAT_UNARY(Log10, std::log10(x))
 PE_EW_FLOAT_UNARY(Exp2, std::exp2(x))

@@ -65,8 +65,6 @@ def _check_input(x, w, fn, dims):
                             f"{tuple(x.shape)}")
     if w.ndim != dims:
         raise ArgumentError(f"{fn}(): expected a {dims}-D weight, got shape {tuple(w.shape)}")
-    if x.dtype != w.dtype:  # PyTorch's rule: no silent promotion inside a layer
-        raise RuntimeError(f"{fn}(): input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
     return x.ndim == dims
 
 
@@ -196,14 +194,14 @@ class ConvTranspose2dFn(Op):
 # ---------------------------------------------------------------- public functions
 def _via_float32(conv):
     """float16/bfloat16 convolutions (and autocast's) compute in float32 (see _half.py); an input
-    and a weight of different dtypes are refused first, as PyTorch does."""
+    and a weight of different dtypes reach the kernel's dtype check as they came."""
     in_float32 = computes_in_float32(conv)
 
     @functools.wraps(conv)
     def wrapped(input, weight, bias=None, *args, **kwargs):
         input, weight, bias = cast_for_product(input, weight, bias)
-        if isinstance(input, Tensor) and input.dtype.name in ("float16", "bfloat16"):
-            _check_input(input, weight, conv.__name__, 3 if conv.__name__.endswith("1d") else 4)
+        if isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype != weight.dtype:
+            return conv(input, weight, bias, *args, **kwargs)  # the kernel's own dtype error, unconverted
         return in_float32(input, weight, bias, *args, **kwargs)
     return wrapped
 
