@@ -93,6 +93,16 @@ def test_conv3d_float16_computes_in_float32():
     np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=1e-3, atol=1e-3)
 
 
+def test_conv3d_under_autocast_runs_in_bfloat16():
+    x, w = _arrays(4, (1, 2, 3, 3, 3), (1, 2, 2, 2, 2), dtype=np.float32)
+    with pe.autocast("cpu", dtype=pe.bfloat16):
+        got = F.conv3d(pe.tensor(x), pe.tensor(w))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        want = TF.conv3d(torch.tensor(x), torch.tensor(w))
+    assert got.dtype == pe.bfloat16 and want.dtype == torch.bfloat16
+    np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=2e-2, atol=2e-2)
+
+
 def test_conv3d_errors_name_what_came():
     x, w = pe.randn(1, 2, 3, 3, 3), pe.randn(1, 2, 2, 2, 2)
     with pytest.raises(RuntimeError, match=r"4-D \(unbatched\) or 5-D.*\(3, 3, 3\)"):
@@ -103,8 +113,10 @@ def test_conv3d_errors_name_what_came():
         F.conv3d(pe.randn(1, 3, 3, 3, 3), w)
     with pytest.raises(RuntimeError, match=r"Kernel size can't be greater.*\(1, 2, 1, 3, 3\)"):
         F.conv3d(pe.randn(1, 2, 1, 3, 3), w)
-    with pytest.raises(RuntimeError, match="float64.*float32"):
+    with pytest.raises(TypeError, match="conv3d: input dtype float64 and weight dtype float32 differ"):
         F.conv3d(x.double(), w)
+    with pytest.raises(TypeError, match="conv3d: input dtype float16 and weight dtype float32 differ"):
+        F.conv3d(x.half(), w)
     with pytest.raises(RuntimeError, match="strided"):
         F.conv3d(x, w, padding="same", stride=2)
     with pytest.raises(RuntimeError, match=r"bias of shape \(1,\).*\(2,\)"):

@@ -10,6 +10,7 @@ double backward all run through the existing conv2d kernels. Depth padding is an
 from ..amp import cast_for_product
 from .._ints import int64
 from ..errors import ArgumentError
+from ..tensor import Tensor
 from ._conv_fns import Conv2dFn, _check_input, _resolve_padding, _tuple
 from ._half import computes_in_float32
 from ._pad_fns import pad
@@ -74,4 +75,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D cross-correlation. input (N, C, D, H, W) or (C, D, H, W); weight (K, C/groups, kD, kH, kW);
     padding an int, a 3-tuple, 'valid' or 'same'. float16/bfloat16 (and autocast) compute in float32."""
     input, weight, bias = cast_for_product(input, weight, bias)
+    if isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype != weight.dtype:
+        # refused before any float32 conversion, in the words of the conv2d kernel's own check
+        raise TypeError(f"conv3d: input dtype {input.dtype.name} and weight dtype {weight.dtype.name} differ")
     return _conv3d_float32(input, weight, bias, stride, padding, dilation, groups)
