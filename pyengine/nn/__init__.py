@@ -32,3 +32,6 @@ from .loss_more import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, 
                         SoftMarginLoss, TripletMarginLoss)
 from .parameter_containers import ParameterDict, ParameterList
 from .norm_more import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm
+from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from .conv import Conv3d
+from .pooling import AvgPool3d, MaxPool3d

@@ -7,6 +7,7 @@ import math
 
 from ..creation import empty
 from . import init
+from ._conv3d_fns import conv3d
 from ._conv_fns import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._pad_fns import pad
 from .module import Module
@@ -221,3 +222,21 @@ class LazyConv2d(LazyModuleMixin, Conv2d):
         if self.in_channels % self.groups != 0:
             raise ValueError(f"in_channels ({self.in_channels}) must be divisible by groups ({self.groups})")
         self._materialize(input, self._weight_shape(), (self.out_channels,))
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) inputs; weight (out_channels, in_channels/groups, kD, kH, kW).
+    It runs the 2-D kernels, one call per depth tap (see _conv3d_fns.py)."""
+
+    _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input):
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

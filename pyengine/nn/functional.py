@@ -45,3 +45,9 @@ __all__ += ["cosine_similarity", "normalize", "pairwise_distance", "cosine_embed
             "hinge_embedding_loss", "kl_div", "margin_ranking_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
             "poisson_nll_loss", "triplet_margin_loss"]
 __all__ += ["instance_norm", "local_response_norm"]
+from ._unpool_fns import max_unpool1d, max_unpool2d, max_unpool3d
+__all__ += ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
+from ._conv3d_fns import conv3d
+__all__ += ["conv3d"]
+from ._pool3d_fns import avg_pool3d, max_pool3d
+__all__ += ["avg_pool3d", "max_pool3d"]

@@ -2,6 +2,7 @@
 
 Global average pooling is AdaptiveAvgPool2d(1): one sum per (sample, channel) plane.
 """
+from . import _pool3d_fns as P3
 from . import _pool_fns as P
 from .module import Module
 
@@ -100,3 +101,19 @@ class AdaptiveMaxPool2d(Module):
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     def forward(self, input):
         return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class MaxPool3d(MaxPool2d):
+    """Max pooling over (N, C, D, H, W); runs the 2-D pooling kernel per depth tap (_pool3d_fns.py)."""
+
+    def forward(self, input):
+        return P3.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                             self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Average pooling over (N, C, D, H, W); runs the 2-D pooling kernel per depth tap (_pool3d_fns.py)."""
+
+    def forward(self, input):
+        return P3.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                             self.count_include_pad, self.divisor_override)
