@@ -26,14 +26,19 @@ class _MaxUnpoolNd(Module):
 
 
 class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool1d: each value goes back to the position its index names, zeros
+    elsewhere (kernel_size, stride, padding; forward(input, indices, output_size=None))."""
     _dims = 1
     _fn = staticmethod(U.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
-    pass
+    """Partial inverse of MaxPool2d: each value goes back to the position its index (from
+    return_indices=True) names, zeros elsewhere; forward(input, indices, output_size=None)."""
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d: each value goes back to the position its index names, zeros
+    elsewhere (kernel_size, stride, padding; forward(input, indices, output_size=None))."""
     _dims = 3
     _fn = staticmethod(U.max_unpool3d)
