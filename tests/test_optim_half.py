@@ -116,8 +116,9 @@ def test_trajectory_stays_near_torch(name, kwargs, buffers, dtype_name, pe_dtype
 
 @pytest.mark.parametrize("dtype_name,pe_dtype,torch_dtype", HALF_DTYPES, ids=[d[0] for d in HALF_DTYPES])
 def test_sparse_adam_skips_absent_rows(dtype_name, pe_dtype, torch_dtype, device):
-    # PyTorch's SparseAdam needs sparse-layout gradients; its dense equivalent on present rows is
-    # Adam without bias-corrected... so compare against our own float32 step, rounded once.
+    # PyTorch's SparseAdam needs sparse-layout gradients (see pyengine/optim/sparse_adam.py), so
+    # the reference is our float32 step (checked against torch in test_optim_more.py) with the
+    # parameter and moments rounded to the 16-bit type after every step, as the 16-bit run stores them.
     rng = np.random.default_rng(1)
     start = rng.standard_normal((6, 3)).astype(np.float32)
     grad = rng.standard_normal((6, 3)).astype(np.float32)
@@ -130,7 +131,8 @@ def test_sparse_adam_skips_absent_rows(dtype_name, pe_dtype, torch_dtype, device
         p32.grad = p16.grad.float()
         o16.step()
         o32.step()
-        p32.data = p32.detach().to(pe_dtype).float()  # the 16-bit run stores rounded each step
+        with pe.no_grad():
+            p32.copy_(p32.detach().to(pe_dtype).float())
         for key in ("exp_avg", "exp_avg_sq"):
             o32.state[p32][key] = o32.state[p32][key].to(pe_dtype).float()
     got = to_numpy(p16.cpu())
@@ -200,10 +202,10 @@ def test_lbfgs_on_16_bit_params(dtype_name, pe_dtype, torch_dtype):
     solution = np.linalg.solve(h.astype(np.float64), b.astype(np.float64))
     tol = 0.05 if dtype_name == "bfloat16" else 0.01
     np.testing.assert_allclose(to_numpy(pp), solution, atol=tol * np.abs(solution).max() + tol)
+    # (PyTorch's float16 LBFGS breaks down on this problem - its iterates become NaN - so only the
+    # bfloat16 run is compared with it; both are checked against the exact solution above.)
     if dtype_name == "bfloat16":
         np.testing.assert_allclose(to_numpy(pp), tp.detach().float().numpy(), atol=tol * np.abs(solution).max() + tol)
-    else:  # PyTorch's float16 LBFGS breaks down on this problem (its iterates become NaN); ours converges
-        assert np.isnan(tp.detach().float().numpy()).any()
 
 
 def test_model_trains_in_bfloat16(device):

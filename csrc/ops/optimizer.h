@@ -2,10 +2,11 @@
 // kernel pass, with PyTorch's update rule (see math/optimizer_math.h), and bumps the versions
 // of everything it wrote.
 //
-// Checked once here: param is floating (float16/bfloat16 state stays in that dtype); grad and every state buffer have param's shape,
-// dtype and device; state buffers are contiguous and overlap neither the parameter nor each
-// other. A non-contiguous parameter is updated through a contiguous temporary that is
-// copied back; a non-contiguous (or aliasing) gradient is read through a contiguous copy.
+// Checked once here: param is float32, float64, float16 or bfloat16 (16-bit state buffers stay
+// 16-bit, as in PyTorch); grad and every state buffer have param's shape, dtype and device; state
+// buffers are contiguous and overlap neither the parameter nor each other. A non-contiguous
+// parameter is updated through a contiguous temporary that is copied back; a non-contiguous
+// (or aliasing) gradient is read through a contiguous copy.
 // An optional buffer is required when its option is on and ignored when it is off.
 #pragma once
 #include <optional>
