@@ -229,3 +229,24 @@ def test_model_trains_in_bfloat16(device):
     assert all(s.dtype == pe.bfloat16 for st in opt.state.values() for k, s in st.items()
                if k in ("exp_avg", "exp_avg_sq"))
     assert losses[-1] < 0.25 * losses[0], losses
+
+
+def test_16_bit_state_survives_a_checkpoint():
+    import io
+
+    pe.manual_seed(1)
+    model = nn.Linear(3, 2).bfloat16()
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    model(pe.randn(4, 3).bfloat16()).sum().backward()
+    opt.step()
+    buf = io.BytesIO()
+    pe.save(opt.state_dict(), buf)
+    buf.seek(0)
+    again = optim.Adam(model.parameters(), lr=0.1)
+    again.load_state_dict(pe.load(buf))
+    for key in ("exp_avg", "exp_avg_sq"):
+        ours, saved = again.state[model.weight][key], opt.state[model.weight][key]
+        assert ours.dtype == pe.bfloat16
+        np.testing.assert_array_equal(to_numpy(ours), to_numpy(saved))
+    again.step()  # the loaded 16-bit state feeds the fused step
+    assert model.weight.dtype == pe.bfloat16
