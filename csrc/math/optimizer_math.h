@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "math/half_types.h"
 #include "math/host_device.h"
 
 namespace pe::optim {
@@ -102,16 +103,30 @@ PE_HOST_DEVICE inline T nan_maximum(T a, T b) {
   return ((a > b) | (a != a)) ? a : b;
 }
 
-// Optional state buffers are passed by reference like the others (references, unlike pointers
-// into the buffers, keep the loops vectorisable); when the option is off the caller passes a
-// dummy that the update never touches.
+// Optional state buffers are passed by reference like the others; when the option is off the
+// caller passes a dummy that the update never touches (see load<USED> below).
 
-// Element i of an optional buffer, or `dummy` when the option (a template flag) is off: then
-// the buffer is nullptr and the update never touches the element.
-template <bool USED, class T>
-PE_HOST_DEVICE inline T& element(T* buf, int64_t i, T& dummy) {
-  if constexpr (USED) return buf[i];
-  return dummy;
+// ----- storage types -> compute types ----------------------------------------------------------
+// float16 and bfloat16 parameters (and their state, kept in the parameter's dtype as PyTorch
+// keeps it) are updated in float: each element is loaded to float, the update runs in float
+// arithmetic, and the results are stored rounded once. float32 and float64 compute in place.
+template <class S> struct StepCompute { using type = S; };
+template <> struct StepCompute<Half> { using type = float; };
+template <> struct StepCompute<BFloat16> { using type = float; };
+template <class S> using step_compute_t = typename StepCompute<S>::type;
+
+// Element i of a buffer in its compute type (a zero when the option USED is off: the buffer is
+// then nullptr and the update never reads the value).
+template <bool USED = true, class S>
+PE_HOST_DEVICE inline step_compute_t<S> load(const S* buf, int64_t i) {
+  if constexpr (USED) return static_cast<step_compute_t<S>>(buf[i]);
+  return step_compute_t<S>(0);
+}
+
+// Stores v into element i (rounding to a 16-bit storage type); nothing when USED is off.
+template <bool USED = true, class S, class C>
+PE_HOST_DEVICE inline void store(S* buf, int64_t i, C v) {
+  if constexpr (USED) buf[i] = S(v);
 }
 
 // Weight decay modes of the update rules.

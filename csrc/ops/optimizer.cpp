@@ -51,7 +51,8 @@ class StepOperands {
  public:
   StepOperands(const char* op, const Tensor& param, const Tensor& grad) : op_(op), param_(param), grad_(grad) {
     PE_CHECK(param.defined() && grad.defined(), ValueError, op, ": param and grad must be tensors");
-    PE_CHECK(is_floating(param.dtype()), TypeError, op, ": param must be float32 or float64, got ",
+    PE_CHECK(is_floating(param.dtype()), TypeError, op,
+             ": param must be a floating dtype (float32, float64, float16 or bfloat16), got ",
              dtype_name(param.dtype()));
     PE_CHECK(!has_repeated_elements(param), ValueError, op, ": param of shape ", shape_str(param.shape()),
              " with strides ", shape_str(param.strides()),

@@ -2,10 +2,11 @@
 // kernel pass, with PyTorch's update rule (see math/optimizer_math.h), and bumps the versions
 // of everything it wrote.
 //
-// Checked once here: param is float32/float64; grad and every state buffer have param's shape,
-// dtype and device; state buffers are contiguous and overlap neither the parameter nor each
-// other. A non-contiguous parameter is updated through a contiguous temporary that is
-// copied back; a non-contiguous (or aliasing) gradient is read through a contiguous copy.
+// Checked once here: param is float32, float64, float16 or bfloat16 (16-bit state buffers stay
+// 16-bit, as in PyTorch); grad and every state buffer have param's shape, dtype and device; state
+// buffers are contiguous and overlap neither the parameter nor each other. A non-contiguous
+// parameter is updated through a contiguous temporary that is copied back; a non-contiguous
+// (or aliasing) gradient is read through a contiguous copy.
 // An optional buffer is required when its option is on and ignored when it is off.
 #pragma once
 #include <optional>
@@ -41,9 +42,24 @@ void adamax_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
 void sparse_adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                        const optim::SparseAdamOptions& o);
 
+// The kernels' dtypes: float32 and float64, and float16/bfloat16 updated in float
+// (see step_compute_t in math/optimizer_math.h).
+#define PE_DISPATCH_OPTIM(dt, NAME, ...)                                                       \
+  [&] {                                                                                        \
+    switch (dt) {                                                                              \
+      PE_DTYPE_CASE(Float32, float, __VA_ARGS__)                                               \
+      PE_DTYPE_CASE(Float64, double, __VA_ARGS__)                                              \
+      PE_DTYPE_CASE(Float16, ::pe::Half, __VA_ARGS__)                                          \
+      PE_DTYPE_CASE(BFloat16, ::pe::BFloat16, __VA_ARGS__)                                     \
+      default:                                                                                 \
+        throw ::pe::TypeError(::pe::str(NAME, ": expected a floating dtype (float32, float64, " \
+                                              "float16 or bfloat16), got ", ::pe::dtype_name(dt))); \
+    }                                                                                          \
+  }()
+
 // Kernels: one pass over n elements, the math of math/optimizer_math.h. Contract (what the op
 // bodies above guarantee): n > 0; every pointer addresses n contiguous elements of `dtype`
-// (float32 or float64) on the slot's device; param and the state buffers overlap nothing
+// (float32, float64, float16 or bfloat16) on the slot's device; param and the state buffers overlap nothing
 // else; grad overlaps none of them; an optional buffer is null exactly when its option is off
 // (SGD momentum == 0, Adam !amsgrad, RMSprop !centered / momentum <= 0).
 struct SgdArgs {
