@@ -9,7 +9,7 @@ import pyengine as pe
 import pyengine.nn as nn
 import pyengine.nn.functional as F
 from pyengine.autograd import forward_ad as fwAD
-from tests.device_gradcheck import gradcheck_on
+from device_gradcheck import gradcheck_on
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

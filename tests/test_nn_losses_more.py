@@ -11,7 +11,7 @@ import pytest
 import pyengine as pe
 import pyengine.nn as nn
 import pyengine.nn.functional as F
-from tests.device_gradcheck import gradcheck_on
+from device_gradcheck import gradcheck_on
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
