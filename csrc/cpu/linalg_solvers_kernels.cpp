@@ -22,6 +22,7 @@
 #include "cpu/gemm.h"
 #include "math/linalg_math.h"
 #include "ops/linalg_solvers.h"
+#include "math/glibc_symbols.h"  // std::hypot at glibc 2.2.5's version
 
 namespace pe::cpu::PE_ISA_NS {
 namespace {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "math/glibc_symbols.h"  // std::hypot at glibc 2.2.5's version
 #include "math/host_device.h"
 
 namespace pe::ew {
