@@ -109,6 +109,13 @@ class _ConvNd(Module):
             s += f", padding_mode={self.padding_mode}"
         return s
 
+    def _convolve(self, conv, input):
+        """conv(input, ...) with this layer's arguments; a non-zero padding_mode pads first."""
+        if self.padding_mode != "zeros":
+            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C, L) inputs; weight (out_channels, in_channels/groups, k)."""
@@ -121,10 +128,7 @@ class Conv1d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._convolve(conv1d, input)
 
 
 class Conv2d(_ConvNd):
@@ -136,10 +140,7 @@ class Conv2d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._convolve(conv2d, input)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -236,7 +237,4 @@ class Conv3d(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
-        if self.padding_mode != "zeros":
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._convolve(conv3d, input)
