@@ -165,6 +165,18 @@ class BlockRunner {
  public:
   static constexpr size_t kStackBytes = 256 * 1024;  // per CUDA thread; kernels keep small frames
 
+  BlockRunner() = default;
+  BlockRunner(const BlockRunner&) = delete;
+  BlockRunner& operator=(const BlockRunner&) = delete;
+#ifdef PE_EMU_TSAN
+  // A host thread that ran kernels and exits (a Python thread) returns its fibers' TSan state;
+  // without this every such thread leaked up to 1,024 TSan thread contexts for good.
+  ~BlockRunner() {
+    for (auto& f : fibers_)
+      if (f.tsan) __tsan_destroy_fiber(f.tsan);
+  }
+#endif
+
   // Runs block `block` of the launch; throws what a kernel thread threw, or a logic_error for a
   // broken barrier (divergent __syncthreads, deadlock).
   void run_block(const ThreadBody& body, dim3 grid, dim3 block, dim3 block_index, size_t shmem) {
@@ -247,13 +259,15 @@ class BlockRunner {
   void ensure_fibers(int n) {
     if (static_cast<int>(fibers_.size()) >= n) return;
     std::vector<Fiber> more(n);
-    for (size_t i = 0; i < fibers_.size(); ++i) more[i].stack = std::move(fibers_[i].stack);
+    for (size_t i = 0; i < fibers_.size(); ++i) {
+      more[i].stack = std::move(fibers_[i].stack);
+#ifdef PE_EMU_TSAN
+      more[i].tsan = fibers_[i].tsan;  // kept: TSan's fiber state is created once per fiber
+#endif
+    }
     for (auto& f : more)
       if (!f.stack) f.stack.reset(new unsigned char[kStackBytes]);
-    fibers_ = std::move(more);
-#ifdef PE_EMU_TSAN
-    for (auto& f : fibers_) f.tsan = nullptr;  // (new fibers are created lazily in run_block)
-#endif
+    fibers_ = std::move(more);  // (TSan fibers for the new ones are created lazily in run_block)
   }
 
   static void fiber_entry() {
