@@ -1,5 +1,6 @@
 // Matrix products: matmul (NumPy/PyTorch semantics), bmm, and the in-place GEMM gemm_.
 #include "bindings/bind.h"
+#include "cpu/gemm.h"
 #include "ops/linalg.h"
 
 namespace pe::bind {
@@ -13,6 +14,9 @@ void bind_linalg(py::module_& m) {
         "c = alpha * a @ b + beta * c on 2-D tensors of any strides (beta == 0 ignores c); returns c");
   // Introspection for benchmarks, and a test hook that shrinks the blocking (see ops/linalg.h).
   m.def("gemm_cache_sizes", &ops::gemm_cache_sizes);
+  m.def("bf16_gemm_path", &cpu::bf16_gemm_path,
+        "which kernel bfloat16 products run on this CPU now: 'avx512_bf16' (the dot-product instruction) "
+        "or 'float32' (operands widened while packing)");
   m.def("_set_gemm_cache_sizes", &ops::set_gemm_cache_sizes, py::arg("l1") = 0, py::arg("l2") = 0,
         py::arg("l3") = 0);
 }

@@ -88,6 +88,40 @@ void gemm<double>(int64_t M, int64_t N, int64_t K, double alpha, const double* A
   PE_ISA_CALL(gemm_f64, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
 }
 
+bool bf16_dot_supported() {
+#if defined(PE_BF16_DOT)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+namespace {
+// The dot-product kernel is an AVX-512 kernel: a lower ISA choice (PYENGINE_ISA, set_isa)
+// turns it off with the rest.
+bool use_bf16_dot() { return active_isa() == Isa::Avx512 && bf16_dot_supported(); }
+}  // namespace
+
+const char* bf16_gemm_path() { return use_bf16_dot() ? "avx512_bf16" : "float32"; }
+
+void gemm16(int64_t M, int64_t N, int64_t K, float alpha, const BFloat16* A, int64_t rsA, int64_t csA,
+            const BFloat16* B, int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC) {
+#if defined(PE_BF16_DOT)
+  if (use_bf16_dot())
+    return avx512bf16::gemm_bf16_dot(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+#endif
+  PE_ISA_CALL(gemm_bf16_widen, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
+void gemm16(int64_t M, int64_t N, int64_t K, float alpha, const Half* A, int64_t rsA, int64_t csA, const Half* B,
+            int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC) {
+  PE_ISA_CALL(gemm_f16_widen, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
 // Integers: exact, so no blocking games; the row-wise loop is correct for any strides.
 template <>
 void gemm<int64_t>(int64_t M, int64_t N, int64_t K, int64_t alpha, const int64_t* A, int64_t rsA,

@@ -9,11 +9,13 @@
 //
 // float and double run the BLIS-style packed, cache-blocked, multi-threaded path with one
 // register-tiled micro-kernel per ISA (gemm_kernels.cpp, chosen at run time like every
-// *_kernels.cpp); int64_t runs a plain, exact loop. The result depends only on the shapes,
+// *_kernels.cpp); int64_t runs a plain, exact loop; 16-bit floats: gemm16 below. The result depends only on the shapes,
 // strides and the ISA, never on the thread count: blocking along K (the only blocking that
 // changes the order of additions) is chosen without looking at the thread count.
 #pragma once
 #include <cstdint>
+
+#include "math/half_types.h"
 
 namespace pe::cpu {
 
@@ -31,5 +33,17 @@ void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int
 template <>
 void gemm<int64_t>(int64_t, int64_t, int64_t, int64_t, const int64_t*, int64_t, int64_t, const int64_t*,
                    int64_t, int64_t, int64_t, int64_t*, int64_t, int64_t);
+
+// 16-bit float operands, float32 accumulation and result (C is float32; the op layer rounds it
+// to the 16-bit dtype once). bfloat16 runs on the AVX512_BF16 dot-product instruction where the
+// CPU has it and the AVX-512 kernels are active; otherwise, and for float16, the operands are
+// widened to float32 as they are packed and the float32 kernels run.
+void gemm16(int64_t M, int64_t N, int64_t K, float alpha, const BFloat16* A, int64_t rsA, int64_t csA,
+            const BFloat16* B, int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC);
+void gemm16(int64_t M, int64_t N, int64_t K, float alpha, const Half* A, int64_t rsA, int64_t csA, const Half* B,
+            int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC);
+
+// Which kernel gemm16 runs for bfloat16 now: "avx512_bf16" or "float32".
+const char* bf16_gemm_path();
 
 }  // namespace pe::cpu

@@ -1,5 +1,6 @@
 // GEMM micro-kernels, compiled once per ISA (generic / AVX2+FMA / AVX-512), and the entry
-// points gemm_f32/gemm_f64 that run the packed driver (gemm_packed.h) with this ISA's kernels.
+// points gemm_f32/gemm_f64 (and gemm_bf16_widen/gemm_f16_widen: 16-bit operands widened while
+// packing) that run the packed driver (gemm_packed.h) with this ISA's kernels.
 //
 // Micro-kernel contract: c[MR x NR] (row stride rsc, unit column stride) =
 //     alpha * sum_k a[k*MR + i] * b[k*NR + j] + beta * c      (beta == 0: c is not read)
@@ -167,6 +168,18 @@ void gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int6
 void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsA, int64_t csA,
               const double* B, int64_t rsB, int64_t csB, double beta, double* C, int64_t rsC, int64_t csC) {
   gemm_detail::gemm_entry<double, KernelF64>(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
+void gemm_bf16_widen(int64_t M, int64_t N, int64_t K, float alpha, const BFloat16* A, int64_t rsA, int64_t csA,
+                     const BFloat16* B, int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC) {
+  gemm_detail::gemm_entry_16<KernelF32, gemm_detail::WidenPack<BFloat16>>(gemm_f32, M, N, K, alpha, A, rsA, csA, B,
+                                                                          rsB, csB, beta, C, rsC, csC);
+}
+
+void gemm_f16_widen(int64_t M, int64_t N, int64_t K, float alpha, const Half* A, int64_t rsA, int64_t csA,
+                    const Half* B, int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC) {
+  gemm_detail::gemm_entry_16<KernelF32, gemm_detail::WidenPack<Half>>(gemm_f32, M, N, K, alpha, A, rsA, csA, B, rsB,
+                                                                      csB, beta, C, rsC, csC);
 }
 
 }  // namespace pe::cpu::PE_ISA_NS

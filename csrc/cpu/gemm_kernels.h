@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/isa.h"
+#include "math/half_types.h"
 
 namespace pe::cpu {
 
@@ -26,6 +27,22 @@ void set_cache_sizes(const CacheSizes& sizes);
   void gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsA,           \
                 int64_t csA, const double* B, int64_t rsB, int64_t csB, double beta, double* C,        \
                 int64_t rsC, int64_t csC);                                                            \
+  void gemm_bf16_widen(int64_t M, int64_t N, int64_t K, float alpha, const BFloat16* A, int64_t rsA,   \
+                       int64_t csA, const BFloat16* B, int64_t rsB, int64_t csB, float beta, float* C, \
+                       int64_t rsC, int64_t csC);                                                     \
+  void gemm_f16_widen(int64_t M, int64_t N, int64_t K, float alpha, const Half* A, int64_t rsA,        \
+                      int64_t csA, const Half* B, int64_t rsB, int64_t csB, float beta, float* C,      \
+                      int64_t rsC, int64_t csC);                                                      \
   }
 PE_FOR_EACH_ISA(PE_DECLARE_GEMM)
 #undef PE_DECLARE_GEMM
+
+// bfloat16 products on the AVX512_BF16 dot-product instruction (gemm_bf16_dot.cpp, compiled
+// only on x86-64 multi-ISA builds; run only where bf16_dot_supported()).
+namespace pe::cpu {
+bool bf16_dot_supported();  // this CPU has AVX512_BF16 and this build has the kernel
+namespace avx512bf16 {
+void gemm_bf16_dot(int64_t M, int64_t N, int64_t K, float alpha, const BFloat16* A, int64_t rsA, int64_t csA,
+                   const BFloat16* B, int64_t rsB, int64_t csB, float beta, float* C, int64_t rsC, int64_t csC);
+}
+}  // namespace pe::cpu

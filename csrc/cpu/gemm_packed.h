@@ -18,12 +18,19 @@
 // Packing reads any strides and pads edges with zeros. Tiles on the bottom and right edges of
 // C run the smallest kernel variant that covers them (micro_tile); a tile the variant does
 // not cover exactly (or C without unit column stride) is written through a small buffer.
+//
+// How operands become panels is the Pack policy: SamePack copies (float, double), WidenPack
+// converts 16-bit floats to float32 while packing (no float32 copy of the whole operand), and
+// gemm_bf16_dot.cpp's pair packing interleaves k pairs of bfloat16 for the AVX512_BF16
+// dot-product instruction. A packed element may hold Pack::kGroup consecutive k values; the
+// kernel then loops over ceil(kc / kGroup) groups.
 #pragma once
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <type_traits>
 
@@ -186,10 +193,54 @@ void pack_b_chunk(int64_t cols, int64_t kc, const T* B, int64_t rsB, int64_t csB
   }
 }
 
+// Operands packed as they are.
+template <class T>
+struct SamePack {
+  using S = T;  // operand element
+  using P = T;  // packed element
+  static constexpr int kGroup = 1;
+  template <int MR>
+  static void a(int64_t rows, int64_t kc, const S* A, int64_t rsA, int64_t csA, P* dst) {
+    pack_a_panel<T, MR>(rows, kc, A, rsA, csA, dst);
+  }
+  template <int NR>
+  static void b(int64_t cols, int64_t kc, const S* B, int64_t rsB, int64_t csB, P* dst) {
+    pack_b_chunk<T, NR>(cols, kc, B, rsB, csB, dst);
+  }
+};
+
+// 16-bit float operands (Half, BFloat16) converted to float32 as they are packed: the float32
+// kernels run unchanged, and only a panel's worth is ever converted at a time.
+template <class H>
+struct WidenPack {
+  using S = H;
+  using P = float;
+  static constexpr int kGroup = 1;
+  template <int MR>
+  static void a(int64_t rows, int64_t kc, const S* A, int64_t rsA, int64_t csA, P* dst) {
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = float(A[r * rsA + k * csA]);
+      for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.f;
+    }
+  }
+  template <int NR>
+  static void b(int64_t cols, int64_t kc, const S* B, int64_t rsB, int64_t csB, P* dst) {
+    for (int64_t q = 0; q * NR < cols; ++q) {
+      const int64_t n = imin(NR, cols - q * NR);
+      const S* src = B + q * NR * csB;
+      P* d = dst + q * NR * kc;
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int64_t c = 0; c < n; ++c) d[k * NR + c] = float(src[k * rsB + c * csB]);
+        for (int64_t c = n; c < NR; ++c) d[k * NR + c] = 0.f;
+      }
+    }
+  }
+};
+
 // One R x C tile variant of the kernel: straight into C when it covers the whole tile and C
 // has unit column stride, else through an aligned buffer (so edges still run a fast kernel).
-template <class Kernel, int R, int C, class T>
-inline void tile_variant(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* Cp,
+template <class Kernel, int R, int C, class T, class P>
+inline void tile_variant(int64_t rows, int64_t cols, int64_t kc, const P* a, const P* b, T alpha, T beta, T* Cp,
                          int64_t rsC, int64_t csC) {
   if (rows == R && cols == C && csC == 1) {
     Kernel::template tile<R, C>(kc, a, b, Cp, rsC, alpha, beta);
@@ -211,8 +262,8 @@ constexpr int row_step() {
   return MR % 3 == 0 ? MR / 3 : MR / 2;
 }
 
-template <class Kernel, int R, class T>
-inline void tile_rows(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* C,
+template <class Kernel, int R, class T, class P>
+inline void tile_rows(int64_t rows, int64_t cols, int64_t kc, const P* a, const P* b, T alpha, T beta, T* C,
                       int64_t rsC, int64_t csC) {
   constexpr int NR = Kernel::NR;
   if (cols <= NR / 2)
@@ -222,8 +273,8 @@ inline void tile_rows(int64_t rows, int64_t cols, int64_t kc, const T* a, const 
 }
 
 // One micro-tile of rows x cols (at most MR x NR), wherever it lies.
-template <class Kernel, class T>
-inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T alpha, T beta, T* C,
+template <class Kernel, class T, class P>
+inline void micro_tile(int64_t rows, int64_t cols, int64_t kc, const P* a, const P* b, T alpha, T beta, T* C,
                        int64_t rsC, int64_t csC) {
   constexpr int MR = Kernel::MR, S = row_step<MR>();
   if (rows == MR)  // the common case first
@@ -263,49 +314,54 @@ inline Split choose_split(int threads, int64_t row_panels, int64_t col_panels, i
   return best;
 }
 
-template <class T, class Kernel>
-void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
-                 const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
-  constexpr int MR = Kernel::MR, NR = Kernel::NR;
-  const Blocking bl = choose_blocking(M, N, K, MR, NR, sizeof(T));
+template <class T, class Kernel, class Pack = SamePack<T>>
+void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const typename Pack::S* A, int64_t rsA,
+                 int64_t csA, const typename Pack::S* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC,
+                 int64_t csC) {
+  using P = typename Pack::P;
+  constexpr int MR = Kernel::MR, NR = Kernel::NR, G = Pack::kGroup;
+  // The blocking sees the bytes one k value takes in a panel. Its kc is a multiple of 8 (or
+  // all of K), so only the last block of k can end in a partly filled group.
+  const Blocking bl = choose_blocking(M, N, K, MR, NR, sizeof(P) / G);
   const int64_t row_panels = (M + MR - 1) / MR, col_panels = (N + NR - 1) / NR;
   const Split split = choose_split(threads, row_panels, col_panels, K, MR, NR);
   const int64_t tasks = split.ti * split.tj;
 
   // Scratch, allocated here (a worker thread must not throw): per task an A block and a B
   // chunk, each 64-byte aligned (the kernels load packed B with aligned loads).
-  constexpr int64_t kAlign = 64 / sizeof(T);
-  const int64_t a_elems = (bl.mb * bl.kc + kAlign - 1) / kAlign * kAlign;
-  const int64_t b_elems = (bl.nb * bl.kc + kAlign - 1) / kAlign * kAlign;
+  constexpr int64_t kAlign = 64 / sizeof(P);
+  const int64_t groups = (bl.kc + G - 1) / G;
+  const int64_t a_elems = (bl.mb * groups + kAlign - 1) / kAlign * kAlign;
+  const int64_t b_elems = (bl.nb * groups + kAlign - 1) / kAlign * kAlign;
   thread_local Scratch scratch;
-  T* const buffers = static_cast<T*>(scratch.get((a_elems + b_elems) * tasks * sizeof(T)));
+  P* const buffers = static_cast<P*>(scratch.get((a_elems + b_elems) * tasks * sizeof(P)));
 
   run_parallel(tasks > 1 ? threads : 1, tasks, int64_t(1) << 40, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t pi = t / split.tj, pj = t % split.tj;
       const int64_t row0 = row_panels * pi / split.ti * MR, row1 = imin(row_panels * (pi + 1) / split.ti * MR, M);
       const int64_t col0 = col_panels * pj / split.tj * NR, col1 = imin(col_panels * (pj + 1) / split.tj * NR, N);
-      T* a_pack = buffers + t * (a_elems + b_elems);
-      T* b_pack = a_pack + a_elems;
+      P* a_pack = buffers + t * (a_elems + b_elems);
+      P* b_pack = a_pack + a_elems;
       for (int64_t ic = row0; ic < row1; ic += bl.mb) {
         const int64_t mb = imin(bl.mb, row1 - ic);
         const int64_t mb_panels = (mb + MR - 1) / MR;
         for (int64_t pc = 0; pc < K; pc += bl.kc) {
-          const int64_t kc = imin(bl.kc, K - pc);
+          const int64_t kc = imin(bl.kc, K - pc), kg = (kc + G - 1) / G;
           const T beta_pc = pc == 0 ? beta : T(1);  // later k blocks accumulate
           for (int64_t p = 0; p < mb_panels; ++p)
-            pack_a_panel<T, MR>(imin(MR, mb - p * MR), kc, A + (ic + p * MR) * rsA + pc * csA, rsA, csA,
-                                a_pack + p * MR * kc);
+            Pack::template a<MR>(imin(MR, mb - p * MR), kc, A + (ic + p * MR) * rsA + pc * csA, rsA, csA,
+                                 a_pack + p * MR * kg);
           for (int64_t jc = col0; jc < col1; jc += bl.nb) {
             const int64_t nb = imin(bl.nb, col1 - jc);
             const int64_t nb_panels = (nb + NR - 1) / NR;
-            pack_b_chunk<T, NR>(nb, kc, B + pc * rsB + jc * csB, rsB, csB, b_pack);
+            Pack::template b<NR>(nb, kc, B + pc * rsB + jc * csB, rsB, csB, b_pack);
             for (int64_t p = 0; p < mb_panels; ++p) {
               const int64_t i = ic + p * MR;
-              const T* a = a_pack + p * MR * kc;
+              const P* a = a_pack + p * MR * kg;
               for (int64_t q = 0; q < nb_panels; ++q) {
                 const int64_t j = jc + q * NR;
-                micro_tile<Kernel>(imin(MR, row1 - i), imin(NR, col1 - j), kc, a, b_pack + q * NR * kc, alpha,
+                micro_tile<Kernel>(imin(MR, row1 - i), imin(NR, col1 - j), kg, a, b_pack + q * NR * kg, alpha,
                                    beta_pc, C + i * rsC + j * csC, rsC, csC);
               }
             }
@@ -318,6 +374,14 @@ void gemm_packed(int threads, int64_t M, int64_t N, int64_t K, T alpha, const T*
 
 // Shapes too small to pay for packing run unpacked.
 inline bool use_direct(int64_t M, int64_t N, int64_t K) { return M * N * K < 32 * 32 * 32; }
+
+// A thread gets at least kMinMacsPerThread multiply-adds (some microseconds of work), or
+// waking it costs more than it saves.
+inline int packed_threads(int threads, int64_t M, int64_t N, int64_t K) {
+  constexpr int64_t kMinMacsPerThread = int64_t(1) << 19;
+  const int64_t useful = std::max<int64_t>(1, M * N * K / kMinMacsPerThread);
+  return static_cast<int>(std::min<int64_t>(threads, useful));
+}
 
 // The whole entry point for one ISA: trivial cases, layout normalisation, then a path.
 template <class T, class Kernel>
@@ -336,12 +400,36 @@ void gemm_entry(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   if (M == 1) return gemv(threads, N, K, alpha, B, csB, rsB, A, csA, beta, C, csC);
   if (use_direct(M, N, K))
     return gemm_direct(threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-  // A thread gets at least kMinMacsPerThread multiply-adds (some microseconds of work), or
-  // waking it costs more than it saves.
-  constexpr int64_t kMinMacsPerThread = int64_t(1) << 19;
-  const int64_t useful = std::max<int64_t>(1, M * N * K / kMinMacsPerThread);
-  const int packed_threads = static_cast<int>(std::min<int64_t>(threads, useful));
-  gemm_packed<T, Kernel>(packed_threads, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  gemm_packed<T, Kernel>(packed_threads(threads, M, N, K), M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C,
+                         rsC, csC);
+}
+
+// The float32 GEMM of one ISA (gemm_f32's signature): the fallback of gemm_entry_16.
+using GemmF32 = void (*)(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*, int64_t,
+                         int64_t, float, float*, int64_t, int64_t);
+
+// Entry point for 16-bit float operands (Pack::S), float32 accumulation and result. Big
+// products run the packed driver with Pack; vector and small products read each element about
+// once anyway, so they convert the operands to float32 and run `gemm_f32`.
+template <class Kernel, class Pack>
+void gemm_entry_16(GemmF32 gemm_f32, int64_t M, int64_t N, int64_t K, float alpha, const typename Pack::S* A,
+                   int64_t rsA, int64_t csA, const typename Pack::S* B, int64_t rsB, int64_t csB, float beta,
+                   float* C, int64_t rsC, int64_t csC) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, rsC, csC);
+  if (csC != 1 && rsC == 1)  // column-major C: the row-major C^T = B^T A^T, as gemm_entry
+    return gemm_entry_16<Kernel, Pack>(gemm_f32, N, M, K, alpha, B, csB, rsB, A, csA, rsA, beta, C, csC, rsC);
+  if (M == 1 || N == 1 || use_direct(M, N, K)) {
+    std::unique_ptr<float[]> a(new float[M * K]), b(new float[K * N]);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k) a[i * K + k] = float(A[i * rsA + k * csA]);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) b[k * N + j] = float(B[k * rsB + j * csB]);
+    return gemm_f32(M, N, K, alpha, a.get(), K, 1, b.get(), N, 1, beta, C, rsC, csC);
+  }
+  const int threads = omp_in_parallel() ? 1 : get_num_threads();
+  gemm_packed<float, Kernel, Pack>(packed_threads(threads, M, N, K), M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta,
+                                   C, rsC, csC);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The CPU's matrix-product kernels (slots in ops/linalg.h): stacks of products and the 2-D
 // alpha/beta product, both over cpu::gemm (BLIS-style, per ISA inside).
 #include <algorithm>
+#include <type_traits>
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
@@ -29,9 +30,21 @@ int64_t merged_row_stride(const Tensor& t) {
   return stride < 0 ? 0 : stride;
 }
 
+// One product into C (rows rsC apart, unit column stride): same-dtype operands on cpu::gemm,
+// 16-bit float operands (S) into a float32 C on cpu::gemm16.
+template <class T, class S>
+void gemm_into(int64_t M, int64_t N, int64_t K, const S* A, int64_t rsA, int64_t csA, const S* B, int64_t rsB,
+               int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+  if constexpr (std::is_same_v<S, T>)
+    gemm<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  else
+    gemm16(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
 // out[..., M, N] = a[..., M, K] @ b[..., K, N]; a and b already expanded to out's batch dims
-// (broadcast batch dims have stride 0) and converted to out's dtype.
-template <class T>
+// (broadcast batch dims have stride 0) and converted to out's dtype (or, float16/bfloat16,
+// left as they are, with a float32 out).
+template <class T, class S = T>
 void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
   const int64_t nd = out.ndim(), M = out.shape()[nd - 2], N = out.shape()[nd - 1], K = a.shape()[nd - 1];
   const int64_t rsA = a.strides()[nd - 2], csA = a.strides()[nd - 1];
@@ -39,8 +52,8 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
   const Shape batch = leading(out, 2);
   const int64_t nbatch = shape_numel(batch);
   T* C = out.data<T>();
-  const T* A = a.data<T>();
-  const T* B = b.data<T>();
+  const S* A = a.data<S>();
+  const S* B = b.data<S>();
   if (out.numel() == 0) return;
 
   // One matrix B for the whole stack (a Linear layer on a 3-D input): one tall GEMM.
@@ -48,8 +61,7 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
   for (int64_t d = 0; d < nd - 2; ++d) b_shared = b_shared && (b.strides()[d] == 0 || b.shape()[d] == 1);
   int64_t rs_merged = b_shared ? merged_row_stride(a) : -1;
   if (rs_merged >= 0) {
-    gemm<T>(nbatch * M, N, K, T(1), A, rs_merged, csA, B, rsB, csB, T(0), C, N,
-                 1);
+    gemm_into<T>(nbatch * M, N, K, A, rs_merged, csA, B, rsB, csB, T(0), C, N, 1);
     return;
   }
 
@@ -61,7 +73,7 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
       offA += i * a.strides()[d];
       offB += i * b.strides()[d];
     }
-    gemm<T>(M, N, K, T(1), A + offA, rsA, csA, B + offB, rsB, csB, T(0), C + t * M * N, N, 1);
+    gemm_into<T>(M, N, K, A + offA, rsA, csA, B + offB, rsB, csB, T(0), C + t * M * N, N, 1);
   };
   // Big matrices: one after another, each GEMM uses every thread. Small ones: threads take
   // whole matrices (GEMM inside a parallel region runs single-threaded).
@@ -76,10 +88,21 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
 }
 
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (a.dtype() == DType::BFloat16) return batched_gemm_cpu<float, BFloat16>(out, a, b);
+  if (a.dtype() == DType::Float16) return batched_gemm_cpu<float, Half>(out, a, b);
   PE_DISPATCH_NUMERIC(out.dtype(), "matmul", [&] { batched_gemm_cpu<scalar_t>(out, a, b); });
 }
 
+template <class S>
+void gemm16_2d(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
+  gemm16(c.shape()[0], c.shape()[1], a.shape()[1], static_cast<float>(alpha), a.data<S>(), a.strides()[0],
+         a.strides()[1], b.data<S>(), b.strides()[0], b.strides()[1], static_cast<float>(beta), c.data<float>(),
+         c.strides()[0], c.strides()[1]);
+}
+
 void gemm_2d(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
+  if (a.dtype() == DType::BFloat16) return gemm16_2d<BFloat16>(c, a, b, alpha, beta);
+  if (a.dtype() == DType::Float16) return gemm16_2d<Half>(c, a, b, alpha, beta);
   PE_DISPATCH_NUMERIC(c.dtype(), "gemm_", [&] {
     gemm<scalar_t>(c.shape()[0], c.shape()[1], a.shape()[1], static_cast<scalar_t>(alpha), a.data<scalar_t>(),
                    a.strides()[0], a.strides()[1], b.data<scalar_t>(), b.strides()[0], b.strides()[1],

@@ -27,6 +27,14 @@ Shape leading(const Tensor& t, int64_t keep_last) {
   return Shape(t.shape().begin(), t.shape().end() - keep_last);
 }
 
+// The dtype the product kernel gets its operands in. On the CPU, float16/bfloat16 operands
+// go as they are (cpu::gemm16 widens them while packing, or multiplies bfloat16 pairs on the
+// AVX512_BF16 dot-product instruction); elsewhere they are converted to the compute dtype.
+DType operand_dtype(DType dt, const Device& device) {
+  const bool half = dt == DType::Float16 || dt == DType::BFloat16;
+  return half && device.is_cpu() ? dt : compute_dtype_of(dt);
+}
+
 // a: (..., M, K), b: (..., K, N) with batch dims broadcastable to `batch`. Returns
 // (batch..., M, N) in the promoted dtype.
 Tensor batched_matmul(const char* name, const Tensor& a, const Tensor& b, const Shape& batch) {
@@ -38,9 +46,9 @@ Tensor batched_matmul(const char* name, const Tensor& a, const Tensor& b, const 
   b_shape.insert(b_shape.end(), {K, N});
   // float16/bfloat16 (and the small integers) multiply in their compute dtype: float32
   // accumulation, one rounding of each result element.
-  const DType compute = compute_dtype_of(dt);
+  const DType compute = compute_dtype_of(dt), operands = operand_dtype(dt, a.device());
   Tensor out = Tensor::empty(out_shape, compute, a.device());
-  Tensor ax = expand(to_dtype(a, compute), a_shape), bx = expand(to_dtype(b, compute), b_shape);
+  Tensor ax = expand(to_dtype(a, operands), a_shape), bx = expand(to_dtype(b, operands), b_shape);
   matmul_kernel(out.device(), out, ax, bx);
   return to_dtype(out, dt);
 }
@@ -114,7 +122,8 @@ Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, do
              "gemm_: alpha and beta must be integers for int64 tensors, got ", alpha, " and ", beta);
 
   // Operands that share memory with c are read from a copy, since c is written as we go.
-  Tensor a_w = to_dtype(a, work), b_w = to_dtype(b, work);
+  const DType operands = operand_dtype(promote_types(result, c.dtype()), c.device());
+  Tensor a_w = to_dtype(a, operands), b_w = to_dtype(b, operands);
   if (shares_storage(a_w, c)) a_w = clone(a_w);
   if (shares_storage(b_w, c)) b_w = clone(b_w);
   Tensor c_w = work == c.dtype() ? c : to_dtype(c, work);
