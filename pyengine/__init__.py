@@ -96,7 +96,7 @@ from .ops.rearrange import (diag, diag_embed, diagonal, flip, fliplr, flipud, me
                             roll, rot90, tile, trace)
 from .ops.contract import cross, einsum, ger, kron, outer, tensordot  # noqa: E402
 from . import errors  # noqa: E402
-from .errors import ArgumentError, IndexRangeError  # noqa: E402
+from .errors import ArgumentError, DTypeError, IndexRangeError  # noqa: E402
 from .size import Size  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from ._format import set_printoptions  # noqa: E402

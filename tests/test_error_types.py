@@ -105,3 +105,20 @@ def test_the_classes_are_exported_and_documented():
     import pickle
     e = pickle.loads(pickle.dumps(pe.ArgumentError("shape (2, 3)")))
     assert type(e) is pe.ArgumentError and str(e) == "shape (2, 3)"
+
+
+def test_dtype_errors_are_runtime_errors_as_in_torch():
+    """A float32 layer given float64 input: torch raises RuntimeError; pyengine's DTypeError is
+    that and the TypeError it always was, with a message naming both dtypes."""
+    assert issubclass(pe.DTypeError, TypeError) and issubclass(pe.DTypeError, RuntimeError)
+    assert pe.errors.DTypeError is pe.DTypeError and "RuntimeError" in pe.DTypeError.__doc__
+    conv = pe.nn.Conv2d(1, 2, 3)
+    with pytest.raises(RuntimeError, match="float64.*float32") as info:
+        conv(pe.randn(1, 1, 5, 5, dtype=pe.float64))
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(RuntimeError, match="float64.*float32"):
+        pe.nn.Conv1d(1, 2, 3)(pe.randn(1, 1, 5, dtype=pe.float64))
+    with pytest.raises(RuntimeError):
+        pe.nn.Linear(3, 2)(pe.randn(2, 3, dtype=pe.float64))
+    with pytest.raises(TypeError):  # the old except clauses still work
+        pe.zeros(3, dtype=pe.int64).softmax(0)

@@ -21,18 +21,23 @@ PYBIND11_MODULE(_C, m) {
       "pyengine.IndexRangeError", PyExc_IndexError,
       "A dim or index out of range: an IndexError, and a RuntimeError as PyTorch raises for some of these "
       "(gather, scatter, narrow).");
+  static PyObject* dtype_error = make_dual_error(
+      "pyengine.DTypeError", PyExc_TypeError,
+      "A tensor of a dtype the operation cannot take (or two that must match and differ): a TypeError, and a "
+      "RuntimeError as PyTorch raises for these.");
   m.add_object("ArgumentError", py::handle(argument_error));
+  m.add_object("DTypeError", py::handle(dtype_error));
   m.add_object("IndexRangeError", py::handle(index_range_error));
 
-  // C++ errors become the Python exception of the same name (ValueError: ArgumentError, IndexError:
-  // IndexRangeError, each also a RuntimeError); anything else a RuntimeError.
+  // C++ errors become the Python exception of the same name (ValueError: ArgumentError, TypeError:
+  // DTypeError, IndexError: IndexRangeError, each also a RuntimeError); anything else a RuntimeError.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const pe::ValueError& e) {
       PyErr_SetString(argument_error, e.what());
     } catch (const pe::TypeError& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
+      PyErr_SetString(dtype_error, e.what());
     } catch (const pe::IndexError& e) {
       PyErr_SetString(index_range_error, e.what());
     } catch (const pe::NotImplementedError& e) {  // before its base, RuntimeError
