@@ -1,8 +1,9 @@
 """Automatic mixed precision: `pe.autocast("cpu", dtype=pe.bfloat16)` runs the matrix products
 (linear, matmul, mm, bmm, the convolutions) in the lower-precision dtype, with float32
-accumulation inside the kernels, while everything else keeps its inputs' dtype - so losses,
-softmax and norms see float32 wherever the model's parameters are float32, as in PyTorch's
-autocast (whose "lower precision" list starts with the same products)."""
+accumulation inside the kernels (bfloat16 products on the CPU's dot-product instruction where
+it has one), and the losses in float32 whatever their inputs' dtype (PyTorch's "float32" list:
+cross entropy, NLL, MSE, L1, ...), while everything else keeps its inputs' dtype - so softmax and
+norms see float32 wherever the model's parameters are float32, as in PyTorch's autocast."""
 import functools
 import threading
 
@@ -80,3 +81,22 @@ def cast_for_product(*tensors):
                 t = t.to(dtype)
         out.append(t)
     return tuple(out)
+
+
+def losses_in_float32(fn):
+    """Decorate a loss: under autocast on its input's device, float16/bfloat16 tensor arguments
+    are converted to float32 first, so the loss (and its gradient's first step) is float32, as
+    in PyTorch's autocast."""
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        settings = getattr(_state, "by_device", None)
+        if settings is None:
+            return fn(*args, **kwargs)
+        from .tensor import Tensor
+
+        def up(t):
+            if isinstance(t, Tensor) and t.dtype.name in ("float16", "bfloat16") and settings[t.device.type][0]:
+                return t.float()
+            return t
+        return fn(*(up(a) for a in args), **{k: up(v) for k, v in kwargs.items()})
+    return wrapped

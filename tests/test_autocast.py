@@ -92,3 +92,45 @@ def test_conv2d_in_16_bit_floats_matches_torch(name, device):
     np.testing.assert_allclose(out.detach().float().cpu().numpy(), tout.float().numpy(), rtol=2e-2, atol=5e-2)
     out.float().sum().backward()
     assert px.grad.dtype is dt and px.grad.shape == px.shape
+
+
+LOSSES = [
+    ("cross_entropy", lambda F, o, y, p: F.cross_entropy(o, y)),
+    ("nll_loss", lambda F, o, y, p: F.nll_loss(o.log_softmax(1), y)),
+    ("mse_loss", lambda F, o, y, p: F.mse_loss(o, p)),
+    ("l1_loss", lambda F, o, y, p: F.l1_loss(o, p)),
+    ("smooth_l1_loss", lambda F, o, y, p: F.smooth_l1_loss(o, p)),
+    ("huber_loss", lambda F, o, y, p: F.huber_loss(o, p)),
+    ("bce_with_logits", lambda F, o, y, p: F.binary_cross_entropy_with_logits(o, p.sigmoid())),
+    ("kl_div", lambda F, o, y, p: F.kl_div(o.log_softmax(1), p.softmax(1), reduction="batchmean")),
+    ("soft_margin_loss", lambda F, o, y, p: F.soft_margin_loss(o, p.sign())),
+    ("margin_ranking_loss", lambda F, o, y, p: F.margin_ranking_loss(o[:, 0], o[:, 1], p[:, 0].sign())),
+    ("poisson_nll_loss", lambda F, o, y, p: F.poisson_nll_loss(o, p.abs())),
+]
+
+
+@pytest.mark.parametrize("name,loss", LOSSES, ids=[n for n, _ in LOSSES])
+def test_losses_run_in_float32_under_autocast_as_in_torch(name, loss):
+    """Under autocast a bfloat16 model output gives a float32 loss (PyTorch's float32 list), equal
+    to the loss of the same output converted to float32; softmax keeps bfloat16 (not on the list)."""
+    pe.manual_seed(1)
+    layer = pe.nn.Linear(6, 4)
+    x, y, p = pe.randn(5, 6), pe.tensor([0, 3, 1, 2, 0]), pe.randn(5, 4)
+    tlayer = torch.nn.Linear(6, 4)
+    tlayer.load_state_dict({k: torch.from_numpy(v.detach().numpy()) for k, v in layer.state_dict().items()})
+    tx, ty, tp = (torch.from_numpy(t.numpy()) for t in (x, y, p))
+    with pe.autocast("cpu", dtype=pe.bfloat16):
+        out = layer(x)
+        got = loss(F, out, y, p)
+        assert out.softmax(1).dtype is pe.bfloat16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        tout = tlayer(tx)
+        want = loss(torch.nn.functional, tout, ty, tp)
+    assert out.dtype is pe.bfloat16 and tout.dtype == torch.bfloat16
+    assert got.dtype is pe.float32 and want.dtype == torch.float32
+    # (log_softmax before nll_loss / kl_div stays bfloat16, as in torch: hence not exact)
+    np.testing.assert_allclose(got.item(), loss(F, out.float(), y, p).item(), rtol=1e-2)
+    np.testing.assert_allclose(got.item(), want.item(), rtol=3e-2, atol=3e-2)
+    got.backward()
+    assert layer.weight.grad.dtype is pe.float32
+    assert F.mse_loss(out, out).dtype is pe.bfloat16  # outside the block: the input's dtype again

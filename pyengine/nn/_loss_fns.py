@@ -13,6 +13,7 @@ from ..ops._util import Op, linear_jvp
 from ..tensor import Tensor, _wrap
 from ._activation_fns import softplus
 from ._half import computes_in_float32
+from ..amp import losses_in_float32
 from ._softmax_fns import log_softmax
 from ..errors import ArgumentError, IndexRangeError
 
@@ -59,7 +60,7 @@ def _pointwise(name, fn):
         _check_same_shape(input, target, name)
         return _reduce(fn(input, target, **kw), reduction)
     loss.__name__ = loss.__qualname__ = name
-    return loss
+    return losses_in_float32(loss)
 
 
 mse_loss = _pointwise("mse_loss", lambda x, t: (x - t).square())
@@ -160,6 +161,7 @@ class NllLossFn(Op):
         return _C.scatter_add(zeros, 1, ctx.index, src), None, None, None
 
 
+@losses_in_float32
 @computes_in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], ignoring targets equal to ignore_index; 'mean'
@@ -221,6 +223,7 @@ def _label_smoothing_term(logp, target, weight, ignore_index, reduction, class_d
     return _weighted_mean(smooth.sum(), denom)
 
 
+@losses_in_float32
 @computes_in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
@@ -306,6 +309,7 @@ class BinaryCrossEntropyFn(Op):
         return gx, gt, gw
 
 
+@losses_in_float32
 @computes_in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     _check_reduction(reduction)
@@ -322,6 +326,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
+@losses_in_float32
 @computes_in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
@@ -339,6 +344,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction)
 
 
+@losses_in_float32
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _check_reduction(reduction)
     _check_same_shape(input, target, "soft_margin_loss")

@@ -8,6 +8,7 @@ values, gradients (for every tensor argument) and the edge rules (eps, clamps, m
 import math
 import warnings
 
+from ..amp import losses_in_float32
 from ..ops import elementwise as E
 from ..tensor import Tensor
 from ._activation_more_fns import logsigmoid
@@ -37,6 +38,7 @@ def _safe_log(t):
 
 
 # ---------------------------------------------------------------- KL divergence
+@losses_in_float32
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(target || exp(input)) pointwise: target * (log(target) - input) (0 where target is 0), or
     exp(target) * (target - input) with log_target. 'batchmean' divides the sum by input.size(0)."""
@@ -62,6 +64,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 # ---------------------------------------------------------------- likelihood losses
+@losses_in_float32
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """Negative log-likelihood of target ~ Poisson(rate): exp(input) - target * input with log_input,
@@ -96,6 +99,7 @@ def _var_shape_ok(input_shape, var_shape):
     return None
 
 
+@losses_in_float32
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ 0.5 log(2 pi) with full).
     var: a tensor of input's shape, one dim short, or broadcastable along one size-1 dim; or a float.
@@ -127,6 +131,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 # ---------------------------------------------------------------- margin / embedding losses
+@losses_in_float32
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where target == 1, max(0, cos(x1, x2) - margin) where target == -1 (cos over
     the last dim, with ATen's 1e-12 added to each squared magnitude)."""
@@ -156,6 +161,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduce(loss, reduction)
 
 
+@losses_in_float32
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin)."""
     name = "margin_ranking_loss"
@@ -169,6 +175,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     return _reduce(E.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
+@losses_in_float32
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """input where target == 1, max(0, margin - input) where target == -1 (ATen: both terms where
     target is neither)."""
@@ -181,6 +188,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(loss, reduction)
 
 
+@losses_in_float32
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; with swap, d(a, n)
@@ -201,6 +209,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce(E.clamp(margin + d_pos - d_neg, min=0.0), reduction)
 
 
+@losses_in_float32
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)), weighted per class, averaged over the classes
     (the last dim): one value per sample before the reduction."""
@@ -221,6 +230,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+@losses_in_float32
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """Multi-class hinge: for each sample, sum over classes j != y of max(0, margin - x[y] + x[j])^p
