@@ -325,7 +325,7 @@ def test_inplace_on_view_of_graph_tensor_raises_instead_of_wrong_grads():
 
 
 @pytest.mark.parametrize("op", [
-    lambda a, b: a @ b, lambda a, b: pe.cat([a, b]), lambda a, b: pe.where(a > 0, a, b),
+    lambda a, b: a @ b.to(a.dtype), lambda a, b: pe.cat([a, b]), lambda a, b: pe.where(a > 0, a, b),
     lambda a, b: a * b[0, 0], lambda a, b: a.sum(dtype=pe.float64) + b.sum(), lambda a, b: a - b,
 ])
 def test_gradient_dtype_matches_each_inputs_dtype(op):

@@ -366,8 +366,9 @@ def test_matmul_transposed_and_batched_broadcast():
                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(host(got[0]), a @ b.transpose(0, 2, 1), rtol=1e-12, atol=1e-12)
     same_error(lambda d: pe.zeros(2, 3, device=d) @ pe.zeros(4, 2, device=d), ValueError, "cannot be multiplied")
-    # mixed precision promotes, as on the CPU
-    assert same(lambda d: pe.ones(2, 3, device=d) @ pe.ones(3, 2, dtype=pe.float64, device=d)).dtype == pe.float64
+    # one dtype for both operands, as torch.matmul wants, on both devices
+    same_error(lambda d: pe.ones(2, 3, device=d) @ pe.ones(3, 2, dtype=pe.float64, device=d), RuntimeError,
+               "same dtype")
 
 
 @needs_cuda

@@ -334,11 +334,18 @@ def test_matmul_dtypes():
     assert got.dtype == "int64"
     np.testing.assert_array_equal(got.numpy(), ai @ bi)
     a32 = rng.standard_normal((5, 70)).astype(np.float32)
-    got = _C.matmul(T(a32), T(bi))
+    got = _C.matmul(T(a32), T(bi.astype(np.float32)))
     assert got.dtype == "float32"
     np.testing.assert_allclose(got.numpy(), a32 @ bi.astype(np.float32), rtol=1e-5, atol=1e-4)
-    got = _C.matmul(T(a32), T(rng.standard_normal((70, 3))))
-    assert got.dtype == "float64"
+    # Mixed dtypes are refused, as by torch.matmul/bmm (a RuntimeError there; DTypeError is one)
+    for other in (bi, rng.standard_normal((70, 3))):
+        with pytest.raises(RuntimeError, match="same dtype, got float32 and (int64|float64)"):
+            _C.matmul(T(a32), T(other))
+    with pytest.raises(TypeError, match="bmm: expected both operands to have the same dtype"):
+        _C.bmm(T(a32[None]), T(bi[None]))
+    c = _C.from_numpy(np.zeros((5, 3)))  # gemm_ (in place) still promotes into its output
+    _C.gemm_(c, T(a32), T(bi), 1.0, 0.0)
+    np.testing.assert_allclose(c.numpy(), a32.astype(np.float64) @ bi, rtol=1e-5, atol=1e-4)
 
 
 def test_matmul_errors():

@@ -10,12 +10,17 @@ namespace pe::ops {
 
 namespace {
 
-// Same device, and a dtype the products support (any but bool).
-void check_operands(const char* name, const Tensor& a, const Tensor& b) {
+// Same device, and a dtype the products support (any but bool). matmul and bmm also want one
+// dtype for both, as PyTorch's do: a float32 weight times float64 data is an error, not a
+// silent float64 product (gemm_, an in-place primitive, promotes).
+void check_operands(const char* name, const Tensor& a, const Tensor& b, bool same_dtype = true) {
   check_same_device(name, a, "input", b, "other");
   PE_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, TypeError, name,
            ": expected integer or floating tensors, got ", dtype_name(a.dtype()), " and ",
            dtype_name(b.dtype()));
+  PE_CHECK(!same_dtype || a.dtype() == b.dtype(), TypeError, name,
+           ": expected both operands to have the same dtype, got ", dtype_name(a.dtype()), " and ",
+           dtype_name(b.dtype()), " (convert one with .to(dtype))");
 }
 
 void check_inner(const char* name, const Tensor& a, const Tensor& b, int64_t ka, int64_t kb) {
@@ -99,7 +104,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
-  check_operands("gemm_", a, b);
+  check_operands("gemm_", a, b, /*same_dtype=*/false);
   check_same_device("gemm_", a, "input", c, "output");
   PE_CHECK(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, ValueError,
            "gemm_: expected 2-D tensors, got shapes ", shape_str(c.shape()), " (output), ", shape_str(a.shape()),
