@@ -65,6 +65,7 @@ inline void check(const char* kernel) {
 // ------------------------------------------------------------------------------------------
 // Host compiler: CUDA emulated with fibers.
 // ------------------------------------------------------------------------------------------
+#include <sys/mman.h>
 #if !defined(__x86_64__)
 #include <ucontext.h>
 #endif
@@ -155,6 +156,28 @@ inline void make_context(Context& c, unsigned char* stack, size_t size, void (*e
 }
 #endif
 
+// A fiber's stack: its own mapping with an inaccessible guard page below it, so a kernel whose
+// frames outgrow the stack faults at once, where it happens, instead of silently writing over
+// whatever the heap had put next to it (sanitizer builds' frames are several times larger).
+class FiberStack {
+ public:
+  explicit FiberStack(size_t bytes) : bytes_(bytes) {
+    void* p = mmap(nullptr, bytes + kGuard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    base_ = static_cast<unsigned char*>(p);
+    mprotect(base_, kGuard, PROT_NONE);
+  }
+  ~FiberStack() { munmap(base_, bytes_ + kGuard); }
+  FiberStack(const FiberStack&) = delete;
+  FiberStack& operator=(const FiberStack&) = delete;
+  unsigned char* bottom() const { return base_ + kGuard; }  // the lowest usable byte
+
+ private:
+  static constexpr size_t kGuard = 4096;
+  unsigned char* base_ = nullptr;
+  size_t bytes_;
+};
+
 // A launch's kernel with its arguments bound: run(t) is CUDA thread t of the current block.
 using ThreadBody = std::function<void()>;
 
@@ -163,7 +186,11 @@ using ThreadBody = std::function<void()>;
 // and the shuffles. A kernel without barriers costs one fiber start per thread.
 class BlockRunner {
  public:
+#if defined(PE_EMU_ASAN) || defined(PE_EMU_TSAN)
+  static constexpr size_t kStackBytes = 1024 * 1024;  // instrumented frames are larger (pages are
+#else                                                 // committed only as they are touched)
   static constexpr size_t kStackBytes = 256 * 1024;  // per CUDA thread; kernels keep small frames
+#endif
 
   BlockRunner() = default;
   BlockRunner(const BlockRunner&) = delete;
@@ -195,7 +222,7 @@ class BlockRunner {
       f.state = kReady;
       f.waiting = nullptr;
       f.bank = 0;
-      make_context(f.ctx, f.stack.get(), kStackBytes, &BlockRunner::fiber_entry);
+      make_context(f.ctx, f.stack->bottom(), kStackBytes, &BlockRunner::fiber_entry);
 #ifdef PE_EMU_TSAN
       if (!f.tsan) f.tsan = __tsan_create_fiber(0);
 #endif
@@ -245,7 +272,7 @@ class BlockRunner {
   };
   struct Fiber {
     Context ctx;
-    std::unique_ptr<unsigned char[]> stack;
+    std::unique_ptr<FiberStack> stack;
     State state = kReady;
     Barrier* waiting = nullptr;  // the barrier a waiting fiber is parked at
     unsigned generation = 0;     // ... and that barrier's generation when it arrived
@@ -266,7 +293,7 @@ class BlockRunner {
 #endif
     }
     for (auto& f : more)
-      if (!f.stack) f.stack.reset(new unsigned char[kStackBytes]);
+      if (!f.stack) f.stack.reset(new FiberStack(kStackBytes));
     fibers_ = std::move(more);  // (TSan fibers for the new ones are created lazily in run_block)
   }
 
@@ -337,7 +364,7 @@ class BlockRunner {
 #endif
 #ifdef PE_EMU_ASAN
     void* fake = nullptr;
-    __sanitizer_start_switch_fiber(&fake, f.stack.get(), kStackBytes);
+    __sanitizer_start_switch_fiber(&fake, f.stack->bottom(), kStackBytes);
 #endif
     switch_context(scheduler_, f.ctx);
 #ifdef PE_EMU_ASAN
