@@ -53,7 +53,19 @@ SCHEDULERS = [
 ]
 
 
-@pytest.mark.parametrize("name,kwargs", SCHEDULERS, ids=[f"{n}-{k}" for n, k in SCHEDULERS])
+def _case_id(name, kwargs):
+    """The case's name and arguments, functions by name (an address would differ between the
+    processes that pytest-xdist collects in)."""
+    def show(v):
+        if callable(v):
+            return v.__name__
+        if isinstance(v, list):
+            return "[" + ", ".join(show(x) for x in v) + "]"
+        return repr(v)
+    return name + "-{" + ", ".join(f"{k}: {show(v)}" for k, v in kwargs.items()) + "}"
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULERS, ids=[_case_id(n, k) for n, k in SCHEDULERS])
 def test_lr_sequence_matches_torch(name, kwargs):
     torch = pytest.importorskip("torch")
     topt = _torch_optimizer(torch)
