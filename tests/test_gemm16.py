@@ -7,39 +7,16 @@ can run, on shapes around the micro-tile (12 x 32 and its variants), odd k (a ha
 pair), k split into blocks (tiny cache sizes), strided and transposed views and broadcast batches,
 against float64 products of the very same 16-bit values and against torch 2.13.
 """
-import contextlib
-
 import numpy as np
 import pytest
 
 import pyengine as pe
 from pyengine import _C
+from test_gemm_kernels import ISAS, isa, tiny_caches  # the ISAs this CPU runs, the switch, the blocking hook
 
-ALL_ISAS = ["generic", "avx2", "avx512"]
-ISAS = ALL_ISAS[: ALL_ISAS.index(_C.best_isa()) + 1]
 HALF = [pe.bfloat16, pe.float16]
 SIZES = [(1, 1, 1), (1, 70, 33), (33, 70, 1), (5, 7, 9), (12, 3, 32), (13, 17, 33), (24, 64, 16),
          (25, 65, 47), (40, 129, 70), (64, 300, 96)]
-
-
-@contextlib.contextmanager
-def isa(name):
-    old = _C.active_isa()
-    _C.set_isa(name)
-    try:
-        yield
-    finally:
-        _C.set_isa(old)
-
-
-@contextlib.contextmanager
-def tiny_caches():
-    """kc = 64: k is split into several blocks, each of which must add onto the last."""
-    _C._set_gemm_cache_sizes(4096, 16384, 65536)
-    try:
-        yield
-    finally:
-        _C._set_gemm_cache_sizes()
 
 
 def rounded(rng, shape, dtype):
