@@ -167,7 +167,14 @@ class FiberStack {
     base_ = static_cast<unsigned char*>(p);
     mprotect(base_, kGuard, PROT_NONE);
   }
-  ~FiberStack() { munmap(base_, bytes_ + kGuard); }
+  ~FiberStack() {
+#ifdef PE_EMU_ASAN
+    // ASan does not clear the shadow of unmapped memory: the redzones of frames that ran here
+    // would poison whatever is mapped at these addresses next (false stack-buffer-overflows).
+    __asan_unpoison_memory_region(bottom(), bytes_);
+#endif
+    munmap(base_, bytes_ + kGuard);
+  }
   FiberStack(const FiberStack&) = delete;
   FiberStack& operator=(const FiberStack&) = delete;
   unsigned char* bottom() const { return base_ + kGuard; }  // the lowest usable byte
