@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from common import clean_openblas_env, limit_threads, machine_line, median_time
+from common import clean_openblas_env, limit_threads, machine_line, median_time, openblas_kernel
 
 clean_openblas_env()
 import pyengine as pe  # noqa: E402
@@ -44,6 +44,7 @@ def main():
     args = p.parse_args()
     guard = limit_threads(args.threads)  # noqa: F841 (keeps the limit)
     print(machine_line())
+    print(f"NumPy's LAPACK/BLAS: OpenBLAS, kernel {openblas_kernel()}")
     print(f"threads: {args.threads}; float64; ratio = pyengine / NumPy")
     print(f"{'op':>9s} {'shape':>14s} {'pyengine ms':>12s} {'numpy ms':>10s} {'ratio':>7s}")
     configs = [(n, 0) for n in args.sizes] + [(16, args.batch)]
