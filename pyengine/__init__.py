@@ -69,7 +69,7 @@ from ._version import package_version as _package_version  # noqa: E402
 __version__ = _package_version()
 
 # Subsystems above the tensor layer.
-from . import amp, data, nn, optim  # noqa: E402
+from . import amp, data, distributed, nn, optim  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .nn._activation_more_fns import celu, hardshrink, prelu, rrelu, selu, selu_  # noqa: E402
 from .io import load, save  # noqa: E402

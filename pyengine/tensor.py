@@ -174,6 +174,18 @@ class Tensor:
             self.grad_fn.add_pre_hook(self._output_nr, hook)
         return _RemovableHandle(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor), called after a backward pass has added a gradient into this leaf's .grad
+        (PyTorch's name and rules: leaves only; the hook returns nothing)."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        node = self._accumulator()
+        with registry_lock:  # copy on write, as register_hook
+            node._post_hooks = (node._post_hooks or []) + [hook]
+        return _PostAccumulateHandle(node, hook)
+
     def retain_grad(self):
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -390,6 +402,20 @@ class _RemovableHandle:
                     t._hooks = _without(t._hooks, self._hook)
             return
         t.grad_fn.remove_pre_hook(self._hook)
+
+
+class _PostAccumulateHandle:
+    __slots__ = ("_node", "_hook")
+
+    def __init__(self, node, hook):
+        self._node = weakref.ref(node)
+        self._hook = hook
+
+    def remove(self):
+        node = self._node()
+        if node is not None:
+            with registry_lock:
+                node._post_hooks = _without(node._post_hooks or [], self._hook) or None
 
 
 _function._bind(Tensor, _wrap, _C)

@@ -3,6 +3,7 @@
 No recursion anywhere, so a 100,000-op chain works. A node runs when every node that feeds it a
 gradient has run (dependency counting), so each node runs once with its summed gradient.
 """
+import threading
 from sys import getrefcount as _getrefcount
 
 from . import function as _fn
@@ -134,9 +135,43 @@ def _accumulate(node, grad, create_graph):
             _fn._C.add(old._impl, grad._impl, out=old._impl)
 
 
+def _run_post_accumulate_hooks(node):
+    leaf = node.variable
+    if leaf is not None:
+        for hook in node._post_hooks:
+            hook(leaf)
+
+
+# The callbacks queued during the backward pass running in this thread (None outside one).
+_backward_local = threading.local()
+
+
+def queue_callback(callback):
+    """Run callback() once the backward pass running in this thread has finished, before
+    backward() returns (PyTorch's Variable._execution_engine.queue_callback): how
+    DistributedDataParallel learns that every gradient of an iteration is in."""
+    queue = getattr(_backward_local, "callbacks", None)
+    if queue is None:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread")
+    queue.append(callback)
+
+
 def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=False):
     """roots: [(node, output_nr, grad Tensor)]. inputs: tensors to return gradients for
-    (autograd.grad); then nothing is accumulated into .grad. Returns the captured grads."""
+    (autograd.grad); then nothing is accumulated into .grad. Returns the captured grads.
+    Callbacks queued while it runs (queue_callback) run after it, in order."""
+    outer = getattr(_backward_local, "callbacks", None)
+    queue = _backward_local.callbacks = []
+    try:
+        results = _run_graph(roots, retain_graph, create_graph, inputs, allow_unused)
+        while queue:  # a callback may queue another
+            queue.pop(0)()
+        return results
+    finally:
+        _backward_local.callbacks = outer
+
+
+def _run_graph(roots, retain_graph, create_graph, inputs, allow_unused):
     root_nodes = []
     for node, _, _ in roots:
         if node not in root_nodes:
@@ -190,6 +225,8 @@ def run_backward(roots, retain_graph, create_graph, inputs=None, allow_unused=Fa
             if is_leaf:
                 if capture is None and grads[0] is not None:
                     _accumulate(node, grads[0], create_graph)
+                    if node._post_hooks:
+                        _run_post_accumulate_hooks(node)
                 continue
             nexts = node._next
             outs = None

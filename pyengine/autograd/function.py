@@ -94,11 +94,12 @@ class AccumulateGrad(Node):
     gradient: no one could read it.
     """
 
-    __slots__ = ("_variable", "_pre_hooks", "__weakref__")
+    __slots__ = ("_variable", "_pre_hooks", "_post_hooks", "__weakref__")
 
     def __init__(self, variable):
         self._variable = _weakref(variable)
         self._pre_hooks = None
+        self._post_hooks = None  # [hook(leaf)]: run after each accumulation into leaf.grad
 
     @property
     def variable(self):

@@ -1,5 +1,5 @@
 """pyengine.nn: layers, activations, losses and initialisers with PyTorch's API."""
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh,
                          Threshold)
 from .attention import MultiheadAttention

@@ -1,0 +1,21 @@
+"""pyengine.distributed: PyTorch's torch.distributed for data-parallel training across
+processes and machines, on MPI (Open MPI or MPICH through mpi4py).
+
+    mpiexec -n 4 python train.py          # each process: init_process_group("mpi"), then DDP
+
+Collectives work in place on tensors, with PyTorch's names and arguments; contiguous CPU
+tensors go to MPI without a copy. Every call is bounded by the process group's timeout, the ranks
+are checked to be making the same call on matching tensors, and an uncaught exception on one rank
+aborts them all. See docs/scaling.md."""
+from ._collectives import (ReduceOp, all_gather, all_gather_into_tensor, all_reduce, broadcast, gather, irecv,
+                           isend, recv, reduce, reduce_scatter_tensor, scatter, send)
+from ._rank0 import rank0_first, save
+from ._state import (GroupMember, barrier, destroy_process_group, get_backend, get_rank, get_world_size, group,
+                     init_process_group, is_available, is_initialized, is_mpi_available, is_nccl_available)
+from ._work import DistBackendError, DistError, Work
+
+__all__ = ["DistBackendError", "DistError", "GroupMember", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
+           "all_reduce", "barrier", "broadcast", "destroy_process_group", "gather", "get_backend", "get_rank",
+           "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available", "isend", "rank0_first", "recv", "reduce", "reduce_scatter_tensor",
+           "save", "scatter", "send"]

@@ -1,0 +1,296 @@
+"""The collectives and point-to-point calls, with PyTorch's names and arguments.
+
+Every call first checks its arguments on this rank, then (except the calls DDP makes on tensors
+it has already checked) that all ranks are making the same call on tensors of the same dtype and
+shape: one small all-gather of each rank's signature. MPI itself would sum mismatched buffers
+into garbage, truncate them or hang; this turns that into a DistBackendError naming what each
+rank passed."""
+import enum
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._state import _check_group, default_backend
+from ._work import DistBackendError, Work
+
+_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+_MAX_DIMS = 8  # dims kept in a signature; the element count covers the rest
+
+
+class ReduceOp(enum.Enum):
+    """How all_reduce / reduce / reduce_scatter_tensor combine the ranks' tensors. AVG is SUM
+    divided by the world size (floating-point tensors only); BAND/BOR/BXOR are bitwise (integer
+    and bool tensors)."""
+    SUM = 0
+    AVG = 1
+    PRODUCT = 2
+    MIN = 3
+    MAX = 4
+    BAND = 5
+    BOR = 6
+    BXOR = 7
+
+
+_CALLS = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter_tensor", "gather",
+          "scatter", "reduce", "send")
+
+
+def signature(call, tensor, root=-1, op=None):
+    """What this rank is about to do, as int64s: the call, its root rank, its op, the tensor's
+    dtype, element count, rank and leading dims."""
+    shape = tuple(tensor.shape)
+    dims = list(shape[:_MAX_DIMS]) + [-1] * (_MAX_DIMS - min(len(shape), _MAX_DIMS))
+    return [_CALLS.index(call), root, -1 if op is None else op.value, _DTYPES.index(tensor.dtype.name),
+            tensor.numel(), len(shape)] + dims
+
+
+def describe_tensor(sig):
+    """'float32 tensor of shape (3, 4)' for a signature."""
+    dtype, ndim, dims = sig[3], sig[5], sig[6:]
+    shape = tuple(dims[:min(ndim, _MAX_DIMS)]) + (("...",) if ndim > _MAX_DIMS else ())
+    return f"{_DTYPES[dtype]} tensor of shape {shape}"
+
+
+def describe(sig):
+    """'all_reduce(op=SUM) on a float32 tensor of shape (3,)' for a signature."""
+    call, root, op = sig[:3]
+    text = _CALLS[call] + (f"(op={ReduceOp(op).name})" if op >= 0 else "")
+    if root >= 0:
+        text += f" with root rank {root}"
+    return f"{text} on a {describe_tensor(sig)}"
+
+
+def gather_ints(pg, ints, what):
+    """Every rank's list of ints (a small all-gather, bounded by the timeout): rows by rank."""
+    mine = np.asarray(ints, dtype=np.int64)
+    everyone = np.empty((pg.size, mine.size), dtype=np.int64)
+    Work(what, [pg.comm.Iallgather(mine, everyone)], pg.timeout).wait()
+    return everyone
+
+
+def _check_agreement(pg, sig):
+    """All ranks' signatures, compared; DistBackendError naming each rank's call if they differ."""
+    everyone = gather_ints(pg, sig, "the ranks' agreement check")
+    if (everyone == everyone[pg.rank]).all():
+        return
+    lines = "; ".join(f"rank {r}: {describe(row.tolist())}" for r, row in enumerate(everyone))
+    raise DistBackendError(f"pyengine.distributed: the ranks called different collectives or passed different "
+                           f"tensors (this is rank {pg.rank}): {lines}")
+
+
+# ----------------------------------------------------------------------- argument checks
+def _tensor(t, what, name="tensor"):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{what}: {name} must be a pyengine Tensor, got {type(t).__name__}")
+    if t.dtype.name not in _DTYPES:
+        raise TypeError(f"{what}: {name} has dtype {t.dtype}, which the MPI backend cannot carry")
+    return t
+
+
+def _op(op, tensor, what):
+    if not isinstance(op, ReduceOp):
+        raise TypeError(f"{what}: op must be a pyengine.distributed.ReduceOp, got {op!r}")
+    floating = tensor.is_floating_point()
+    if op is ReduceOp.AVG and not floating:
+        raise TypeError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got {tensor.dtype}")
+    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and floating:
+        raise TypeError(f"{what}: ReduceOp.{op.name} needs an integer or bool tensor, got {tensor.dtype}")
+    return op
+
+
+def _rank(pg, rank, what, name):
+    if rank is None or isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise TypeError(f"{what}: {name} must be a rank (an int), got {rank!r}")
+    if not 0 <= rank < pg.size:
+        raise ValueError(f"{what}: {name}={rank} is not a rank of this group of {pg.size} processes")
+    return int(rank)
+
+
+def _same_as(t, ref, what, name):
+    _tensor(t, what, name)
+    if t.dtype != ref.dtype or tuple(t.shape) != tuple(ref.shape):
+        raise ValueError(f"{what}: {name} must have tensor's dtype and shape ({ref.dtype}, {tuple(ref.shape)}), "
+                         f"got {t.dtype}, {tuple(t.shape)}")
+
+
+def _list(tensors, pg, ref, what, name):
+    if not isinstance(tensors, (list, tuple)) or len(tensors) != pg.size:
+        got = len(tensors) if isinstance(tensors, (list, tuple)) else type(tensors).__name__
+        raise ValueError(f"{what}: {name} must be a list of {pg.size} tensors (one per rank), got {got}")
+    for i, t in enumerate(tensors):
+        _same_as(t, ref, what, f"{name}[{i}]")
+
+
+def _sized(t, ref, count, what, name):
+    _tensor(t, what, name)
+    if t.dtype != ref.dtype or t.numel() != count:
+        raise ValueError(f"{what}: {name} must be a {ref.dtype} tensor of {count} elements, got {t.dtype} "
+                         f"with {t.numel()} (shape {tuple(t.shape)})")
+
+
+def _root(pg, rank, group_rank, what, name):
+    return _rank(pg, group_rank if rank is None else rank, what, name)
+
+
+def _run(work, async_op):
+    if async_op:
+        return work
+    work.wait()
+
+
+def _begin(what, group, tensor, root=-1, op=None, check=True):
+    """The backend, after the group argument and (check=True) the ranks' agreement are checked."""
+    _check_group(group, what)
+    pg = default_backend()
+    if check and pg.size > 1:
+        _check_agreement(pg, signature(what, tensor, root, op))
+    return pg
+
+
+# ----------------------------------------------------------------------- collectives
+def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
+    """Combine `tensor` over all ranks with `op`, in place: afterwards every rank holds the result."""
+    _tensor(tensor, "all_reduce")
+    _op(op, tensor, "all_reduce")
+    pg = _begin("all_reduce", group, tensor, op=op)
+    return _run(pg.start_all_reduce(tensor, op.name), async_op)
+
+
+def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
+    """Combine `tensor` over all ranks with `op` into rank dst's tensor (the others' are unchanged)."""
+    _tensor(tensor, "reduce")
+    _op(op, tensor, "reduce")
+    pg = default_backend()
+    dst = _root(pg, dst, group_dst, "reduce", "dst")
+    _begin("reduce", group, tensor, dst, op)
+    return _run(pg.start_reduce(tensor, op.name, dst), async_op)
+
+
+def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
+    """Copy rank src's `tensor` into every other rank's `tensor`."""
+    _tensor(tensor, "broadcast")
+    pg = default_backend()
+    src = _root(pg, src, group_src, "broadcast", "src")
+    _begin("broadcast", group, tensor, src)
+    return _run(pg.start_broadcast(tensor, src), async_op)
+
+
+def all_gather(tensor_list, tensor, group=None, async_op=False):
+    """tensor_list[r] = rank r's `tensor`, on every rank."""
+    _tensor(tensor, "all_gather")
+    pg = default_backend()
+    _list(tensor_list, pg, tensor, "all_gather", "tensor_list")
+    _begin("all_gather", group, tensor)
+    from ..creation import empty
+    gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype)
+    work = pg.start_all_gather_into(gathered, tensor)
+    work._result = list(tensor_list)
+    return _run(work.add_final(lambda: _copy_rows(gathered, tensor_list)), async_op)
+
+
+def _copy_rows(gathered, tensors):
+    from .. import _C
+    for row, t in zip(gathered, tensors):
+        _C.copy_(t._impl, row._impl)
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+    """output_tensor holds the ranks' input tensors one after another (world_size x input's
+    elements: shape (world_size * n, ...) or (world_size, n, ...))."""
+    _tensor(input_tensor, "all_gather_into_tensor", "input_tensor")
+    pg = default_backend()
+    _sized(output_tensor, input_tensor, pg.size * input_tensor.numel(), "all_gather_into_tensor", "output_tensor")
+    _begin("all_gather_into_tensor", group, input_tensor)
+    return _run(pg.start_all_gather_into(output_tensor, input_tensor), async_op)
+
+
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
+    """Combine `input` over all ranks with `op`, and give rank r the r-th of world_size equal
+    parts of the result, in `output`."""
+    _tensor(input, "reduce_scatter_tensor", "input")
+    _op(op, input, "reduce_scatter_tensor")
+    pg = default_backend()
+    if input.numel() % pg.size:
+        raise ValueError(f"reduce_scatter_tensor: input has {input.numel()} elements, which do not split into "
+                         f"{pg.size} equal parts")
+    _sized(output, input, input.numel() // pg.size, "reduce_scatter_tensor", "output")
+    _begin("reduce_scatter_tensor", group, input, op=op)
+    return _run(pg.start_reduce_scatter_into(output, input, op.name), async_op)
+
+
+def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
+    """On rank dst, gather_list[r] = rank r's `tensor`; the other ranks pass no gather_list."""
+    _tensor(tensor, "gather")
+    pg = default_backend()
+    dst = _root(pg, dst, group_dst, "gather", "dst")
+    gathered = None
+    if pg.rank == dst:
+        _list(gather_list, pg, tensor, "gather", "gather_list")
+        from ..creation import empty
+        gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype)
+    elif gather_list:
+        raise ValueError(f"gather: gather_list must be given on the destination rank {dst} only (this is rank {pg.rank})")
+    _begin("gather", group, tensor, dst)
+    work = pg.start_gather_into(gathered, tensor, dst)
+    if gathered is not None:
+        work.add_final(lambda: _copy_rows(gathered, gather_list))
+    return _run(work, async_op)
+
+
+def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
+    """Rank r's `tensor` = rank src's scatter_list[r]; the other ranks pass no scatter_list."""
+    _tensor(tensor, "scatter")
+    pg = default_backend()
+    src = _root(pg, src, group_src, "scatter", "src")
+    source = None
+    if pg.rank == src:
+        _list(scatter_list, pg, tensor, "scatter", "scatter_list")
+        from ..ops.shape import stack
+        source = stack(list(scatter_list)).detach()
+    elif scatter_list:
+        raise ValueError(f"scatter: scatter_list must be given on the source rank {src} only (this is rank {pg.rank})")
+    _begin("scatter", group, tensor, src)
+    return _run(pg.start_scatter_from(tensor, source, src), async_op)
+
+
+# ----------------------------------------------------------------------- point to point
+def _tag(tag, what):
+    if isinstance(tag, bool) or not isinstance(tag, (int, np.integer)) or not 0 <= tag < 2 ** 20:
+        raise ValueError(f"{what}: tag must be an int in [0, 2**20), got {tag!r}")
+    return int(tag)
+
+
+def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
+    """Start sending `tensor` to rank dst; returns a Work (wait() before changing the tensor)."""
+    _tensor(tensor, "isend")
+    _check_group(group, "isend")
+    pg = default_backend()
+    dst = _root(pg, dst, group_dst, "isend", "dst")
+    return pg.start_send(tensor, signature("send", tensor), dst, _tag(tag, "isend"))
+
+
+def irecv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Start receiving into `tensor` from rank src (None: any rank); returns a Work. A sender
+    whose tensor differs in dtype or shape makes wait() raise DistBackendError."""
+    _tensor(tensor, "irecv")
+    _check_group(group, "irecv")
+    pg = default_backend()
+    src = None if src is None and group_src is None else _root(pg, src, group_src, "irecv", "src")
+    mine = signature("send", tensor)
+
+    def mismatch(theirs, sender):
+        return DistBackendError(f"pyengine.distributed: rank {pg.rank} expected to receive a "
+                                f"{describe_tensor(mine)}, rank {sender} sent a {describe_tensor(theirs)}")
+    return pg.start_recv(tensor, mine, src, _tag(tag, "irecv"), mismatch)
+
+
+def send(tensor, dst=None, group=None, tag=0, group_dst=None):
+    """Send `tensor` to rank dst; returns once it is delivered or buffered."""
+    isend(tensor, dst, group, tag, group_dst).wait()
+
+
+def recv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Receive into `tensor` from rank src (None: any rank); returns the sender's rank."""
+    work = irecv(tensor, src, group, tag, group_src)
+    work.wait()
+    return work.source

@@ -1,0 +1,168 @@
+"""The default process group: which backend, this process's rank, the world size, the timeout.
+
+Rank and world size come from the MPI launcher (mpiexec / mpirun); a program started without one
+is a world of one process (MPI's singleton start), so the same script runs alone or launched."""
+import datetime
+import importlib.util
+import sys
+import time
+
+from ._mpi_backend import MPIBackend
+
+_DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default for its CPU backends
+_BACKENDS = ("mpi", "nccl")
+_ABORT_GRACE_S = 1.0
+
+
+class _World:
+    """The default group, the only one there is (pyengine has no new_group yet)."""
+
+    def __repr__(self):
+        return "pyengine.distributed.group.WORLD"
+
+
+class group:  # noqa: N801 - PyTorch's name: dist.group.WORLD
+    WORLD = _World()
+
+
+GroupMember = group
+
+
+class _ProcessGroup:
+    backend = None          # the backend object (MPIBackend) while initialized
+    previous_excepthook = None
+
+
+_pg = _ProcessGroup()
+
+
+def is_available():
+    """True: pyengine.distributed can be imported (its backends may still be missing)."""
+    return True
+
+
+def is_mpi_available():
+    """Whether the 'mpi' backend can start: mpi4py is installed."""
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+def is_nccl_available():
+    """False: the NCCL backend is not built yet (see docs/scaling.md)."""
+    return False
+
+
+def is_initialized():
+    return _pg.backend is not None
+
+
+def _seconds(timeout):
+    if timeout is None:
+        return _DEFAULT_TIMEOUT.total_seconds()
+    seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else timeout
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(f"init_process_group: timeout must be a positive datetime.timedelta, got {timeout!r}")
+    return float(seconds)
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
+                       group_name="", pg_options=None, device_id=None):
+    """Join the default process group. backend: "mpi" (CPU tensors; the default) - rank and world
+    size come from the MPI launcher (`mpiexec -n 4 python train.py`); world_size / rank, when
+    given, must agree with it. timeout (a timedelta; default 30 minutes) bounds every collective:
+    a rank that waits longer for the others raises DistBackendError.
+
+    Once initialized, an uncaught exception on any rank aborts every rank (MPI_Abort) after its
+    traceback is printed, so the others never wait for a rank that is gone."""
+    if is_initialized():
+        raise ValueError("trying to initialize the default process group twice!")
+    backend = "mpi" if backend is None else str(backend).lower()
+    if backend not in _BACKENDS:
+        raise ValueError(f"init_process_group: unknown backend {backend!r}; pyengine has {list(_BACKENDS)} "
+                         f"('mpi' for CPU tensors, launched with mpiexec; there is no gloo)")
+    if backend == "nccl":
+        from .. import cuda
+        if not cuda.is_available():
+            raise RuntimeError("init_process_group: the 'nccl' backend needs CUDA GPUs, and "
+                               "pyengine.cuda.is_available() is False here; use backend='mpi' for CPU tensors")
+        raise RuntimeError("init_process_group: the 'nccl' backend is not built yet; the 'mpi' backend "
+                           "carries CUDA tensors through host memory (backend='mpi')")
+    if init_method not in (None, "env://"):
+        raise ValueError(f"init_process_group: init_method {init_method!r} is not supported: with the 'mpi' "
+                         f"backend the MPI launcher sets up the processes (leave init_method unset)")
+    if store is not None:
+        raise ValueError("init_process_group: store is not supported by the 'mpi' backend")
+    seconds = _seconds(timeout)
+    pg = MPIBackend(seconds)
+    for name, given, actual in (("world_size", world_size, pg.size), ("rank", rank, pg.rank)):
+        if given not in (-1, None) and given != actual:
+            pg.close()
+            raise ValueError(f"init_process_group: {name}={given} was given, but the MPI launcher started "
+                             f"this process with {name} {actual}")
+    _pg.backend = pg
+    if pg.size > 1:
+        _pg.previous_excepthook = sys.excepthook
+        sys.excepthook = _abort_on_uncaught
+
+
+def _abort_on_uncaught(kind, value, tb):
+    """An uncaught exception on one rank: print it, then abort the whole job (the other ranks
+    would otherwise wait for this one until their timeout)."""
+    previous = _pg.previous_excepthook or sys.__excepthook__
+    previous(kind, value, tb)
+    backend = _pg.backend
+    if backend is not None:
+        sys.stderr.write(f"pyengine.distributed: rank {backend.rank} failed; aborting all {backend.size} ranks\n")
+        sys.stderr.flush()
+        # The launcher forwards each rank's output asynchronously and MPI_Abort tears the job
+        # down at once: give it a moment to deliver the traceback, the one clue to the failure.
+        time.sleep(_ABORT_GRACE_S)
+        backend.MPI.COMM_WORLD.Abort(1)
+
+
+def destroy_process_group(group=None):
+    """Leave the default process group (init_process_group may be called again)."""
+    _check_group(group, "destroy_process_group")
+    pg = default_backend("destroy_process_group")
+    _pg.backend = None
+    if _pg.previous_excepthook is not None:
+        sys.excepthook, _pg.previous_excepthook = _pg.previous_excepthook, None
+    pg.close()
+
+
+def default_backend(what=None):
+    """The initialized backend, or PyTorch's error when there is none."""
+    pg = _pg.backend
+    if pg is None:
+        raise ValueError("Default process group has not been initialized, please make sure to call "
+                         "init_process_group.")
+    return pg
+
+
+def _check_group(g, what):
+    if g is not None and g is not group.WORLD:
+        raise ValueError(f"{what}: group must be None or pyengine.distributed.group.WORLD (pyengine has no "
+                         f"new_group yet), got {g!r}")
+
+
+def get_rank(group=None):
+    _check_group(group, "get_rank")
+    return default_backend().rank
+
+
+def get_world_size(group=None):
+    _check_group(group, "get_world_size")
+    return default_backend().size
+
+
+def get_backend(group=None):
+    _check_group(group, "get_backend")
+    return default_backend().name
+
+
+def barrier(group=None, async_op=False, device_ids=None):
+    """Wait until every rank has reached this barrier (or the timeout has passed)."""
+    _check_group(group, "barrier")
+    work = default_backend().start_barrier()
+    if async_op:
+        return work
+    work.wait()

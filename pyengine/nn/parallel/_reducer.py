@@ -1,0 +1,198 @@
+"""DistributedDataParallel's gradient reducer: buckets of gradients all-reduced during backward.
+
+The parameters are cut into buckets (in reverse registration order, roughly the order backward
+produces their gradients; one dtype and device per bucket; the first bucket small so the first
+all-reduce starts early). Each parameter's post-accumulate-grad hook marks it ready; a bucket
+whose parameters are all ready is copied into one flat tensor and its non-blocking all-reduce
+started while backward goes on computing the next gradients. Buckets start strictly in index
+order - MPI requires every rank to issue its collectives in the same order, and the order
+gradients arrive in may differ between ranks. At the end of backward (a queued autograd callback)
+every bucket is waited for, averaged, and copied back into the gradients."""
+from ...autograd.engine import queue_callback
+from ...autograd.grad_mode import no_grad
+
+_FIRST_BUCKET_BYTES = 1 << 20
+
+
+class _Bucket:
+    def __init__(self, index, params):
+        from ...creation import zeros
+        self.index = index
+        self.params = params
+        self.numels = [p.numel() for p in params]
+        self.offsets = [sum(self.numels[:i]) for i in range(len(params))]
+        self.flat = zeros(sum(self.numels), dtype=params[0].dtype, device=params[0].device)
+        self.reset()
+
+    def reset(self):
+        self.missing = len(self.params)
+        self.ready = [False] * len(self.params)
+        self.work = None
+
+    def slot(self, i):
+        return self.flat[self.offsets[i]:self.offsets[i] + self.numels[i]]
+
+    def fill(self):
+        """Copy the gradients into the flat tensor (zeros for a parameter without one)."""
+        with no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    self.slot(i).zero_()
+                else:
+                    self.slot(i).copy_(p.grad.reshape(-1))
+
+    def unfill(self, globally_used):
+        """Copy the averaged gradients back (a parameter no rank used keeps its gradient)."""
+        with no_grad():
+            for i, p in enumerate(self.params):
+                if not globally_used(p):
+                    continue
+                value = self.slot(i).view(p.shape)
+                if p.grad is None:
+                    p.grad = value.clone()
+                else:
+                    p.grad.copy_(value)
+
+
+def plan_buckets(params, cap_bytes):
+    """Lists of parameters: reverse order, one dtype/device each, about cap_bytes each (the first
+    at most 1 MiB)."""
+    buckets, current, size, key = [], [], 0, None
+    for p in reversed(params):
+        cap = min(cap_bytes, _FIRST_BUCKET_BYTES) if not buckets else cap_bytes
+        this_key = (p.dtype, str(p.device))
+        if current and (this_key != key or size >= cap):
+            buckets.append(current)
+            current, size = [], 0
+        current.append(p)
+        size += p.numel() * p.element_size()
+        key = this_key
+    if current:
+        buckets.append(current)
+    return buckets
+
+
+class Reducer:
+    def __init__(self, backend, params, names, cap_bytes, find_unused):
+        self.backend = backend
+        self.names = names  # id(param) -> its name, for error messages
+        self.find_unused = find_unused
+        self.buckets = [_Bucket(i, ps) for i, ps in enumerate(plan_buckets(params, cap_bytes))]
+        self.where = {id(p): (b, i) for b in self.buckets for i, p in enumerate(b.params)}
+        self.params = params
+        self.armed = False
+        self.finishing = False
+        self.next_bucket = 0
+        self.locally_used = None
+        self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+
+    def remove_hooks(self):
+        for h in self.handles:
+            h.remove()
+
+    # ----- per iteration -----
+    def prepare(self, outputs):
+        """Called by forward when this iteration's gradients are to be synchronised: arm the
+        hooks; with find_unused_parameters, mark ready now the parameters the outputs do not
+        depend on (their share of the all-reduce is zeros)."""
+        for b in self.buckets:
+            b.reset()
+        self.next_bucket = 0
+        self.armed = True
+        self.finishing = False
+        self.locally_used = None
+        if self.find_unused:
+            reached = _leaves_reached(outputs)
+            self.locally_used = {id(p) for p in self.params if id(p) in reached}
+            for p in self.params:
+                if id(p) not in reached:
+                    self._mark(p)
+
+    def _grad_ready(self, param):
+        if not self.armed:
+            return
+        if not self.finishing:
+            self.finishing = True
+            queue_callback(self._finish)
+        self._mark(param)
+
+    def _mark(self, param):
+        bucket, i = self.where[id(param)]
+        if bucket.ready[i]:
+            return
+        bucket.ready[i] = True
+        bucket.missing -= 1
+        self._start_ready_buckets()
+
+    def _start_ready_buckets(self):
+        while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].missing == 0:
+            b = self.buckets[self.next_bucket]
+            b.fill()
+            b.work = self.backend.start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
+                                                                        f"bucket {b.index}")
+            self.next_bucket += 1
+        for b in self.buckets[:self.next_bucket]:
+            b.work.is_completed()  # lets MPI progress the buckets in flight while backward computes
+
+    def _finish(self):
+        """End of backward: every bucket in, averaged and copied back."""
+        self.armed = False
+        missing = [self.names[id(p)] for b in self.buckets for p, r in zip(b.params, b.ready) if not r]
+        if missing:
+            raise RuntimeError(
+                "DistributedDataParallel: this backward pass produced no gradient for some parameters, so "
+                "their gradients cannot be averaged across ranks. This module has parameters that were not "
+                "used in producing the loss; pass find_unused_parameters=True to DistributedDataParallel "
+                "(or make sure every output takes part in the loss). Parameters which did not receive grad "
+                f"on rank {self.backend.rank}: {', '.join(missing)}")
+        globally_used = self._globally_used()
+        for b in self.buckets:
+            b.work.wait()
+            b.unfill(globally_used)
+
+    def _globally_used(self):
+        """A parameter's gradient is written back unless no rank used it (find_unused_parameters:
+        an all-reduce of the ranks' used flags)."""
+        if self.locally_used is None:
+            return lambda p: True
+        from ...creation import tensor
+        from ...dtypes import int32
+        flags = tensor([1 if id(p) in self.locally_used else 0 for p in self.params], dtype=int32)
+        self.backend.start_all_reduce(flags, "MAX", what="DistributedDataParallel's used-parameter map").wait()
+        used = {id(p) for p, f in zip(self.params, flags.tolist()) if f}
+        return lambda p: id(p) in used
+
+
+def _leaves_reached(outputs):
+    """ids of the leaf tensors the autograd graph of `outputs` reaches."""
+    from ...autograd.function import AccumulateGrad
+    from ...tensor import Tensor
+    stack, seen, leaves = [], set(), set()
+
+    def collect(o):
+        if isinstance(o, Tensor):
+            if o.grad_fn is not None:
+                stack.append(o.grad_fn)
+            elif o.requires_grad:
+                leaves.add(id(o))
+        elif isinstance(o, (list, tuple)):
+            for x in o:
+                collect(x)
+        elif isinstance(o, dict):
+            for x in o.values():
+                collect(x)
+    collect(outputs)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if type(node) is AccumulateGrad:
+            v = node.variable
+            if v is not None:
+                leaves.add(id(v))
+            continue
+        for e in node._next:
+            if e is not None:
+                stack.append(e[0])
+    return leaves

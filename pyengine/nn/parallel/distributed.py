@@ -1,0 +1,114 @@
+"""DistributedDataParallel: the same model on every rank, each on its own share of the data,
+gradients averaged across ranks during backward (see _reducer.py) so every rank's optimizer
+takes the same step."""
+import contextlib
+import zlib
+
+from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...distributed._collectives import gather_ints
+from ...distributed._work import DistBackendError
+from ...distributed._state import _check_group, default_backend
+from ..module import Module
+from ._reducer import Reducer
+
+
+def _coalesced_broadcast(backend, tensors):
+    """Broadcast rank 0's values of `tensors` to every rank: one message per dtype and device."""
+    from ...ops.shape import cat
+    groups = {}
+    for t in tensors:
+        groups.setdefault((t.dtype, str(t.device)), []).append(t)
+    with no_grad():
+        for group in groups.values():
+            flat = cat([t.detach().reshape(-1) for t in group])
+            backend.start_broadcast(flat, 0).wait()
+            offset = 0
+            for t in group:
+                n = t.numel()
+                t.copy_(flat[offset:offset + n].view(t.shape))
+                offset += n
+
+
+def _check_same_model(backend, named):
+    """Every rank's parameters and buffers must have the same names, shapes and dtypes."""
+    text = ";".join(f"{name}:{tuple(t.shape)}:{t.dtype}" for name, t in named).encode()
+    everyone = gather_ints(backend, [len(named), sum(t.numel() for _, t in named), zlib.crc32(text)],
+                           "DistributedDataParallel's model check")
+    if (everyone == everyone[backend.rank]).all():
+        return
+    ranks = "; ".join(f"rank {r}: {n} tensors, {numel} elements, layout checksum {crc:08x}"
+                      for r, (n, numel, crc) in enumerate(everyone.tolist()))
+    raise DistBackendError(f"DistributedDataParallel: the ranks' models differ in their parameters' or buffers' "
+                           f"names, shapes or dtypes; every rank must build the same model (this is rank "
+                           f"{backend.rank}; {ranks})")
+
+
+class DistributedDataParallel(Module):
+    """Wrap `module` for data-parallel training in the default process group.
+
+    At construction the parameters and buffers of rank 0 are copied to every rank (the ranks'
+    models must have the same parameters: checked). In training, each synchronised backward pass
+    leaves every rank's .grad equal to the average over ranks of its local gradients; the
+    all-reduces run in buckets of bucket_cap_mb MiB (default 25) that start while backward is
+    still computing. broadcast_buffers: rank 0's buffers (BatchNorm's running statistics) are
+    copied to every rank at each forward. find_unused_parameters: parameters the forward's
+    outputs do not depend on take part with zero gradient (else such a parameter is an error at
+    the end of backward). no_sync(): a context in which backward passes only accumulate locally.
+    The wrapped model is `.module`; state_dict keys carry its "module." prefix, as in PyTorch."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True, init_sync=True,
+                 process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
+                 static_graph=False):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel: module must be a pyengine.nn.Module, got {type(module).__name__}")
+        if device_ids is not None and len(list(device_ids)) != 1:
+            raise ValueError(f"DistributedDataParallel: device_ids must be None or hold one device, got {device_ids!r}")
+        if dim != 0:
+            raise ValueError(f"DistributedDataParallel: dim must be 0 (batches split along dim 0), got {dim}")
+        _check_group(process_group, "DistributedDataParallel")
+        backend = default_backend()
+        cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
+        if not cap_mb > 0:
+            raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got {bucket_cap_mb}")
+        self.module = module
+        self.broadcast_buffers = bool(broadcast_buffers)
+        self.find_unused_parameters = bool(find_unused_parameters)
+        self.require_backward_grad_sync = True
+        self._backend = backend
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        if not named:
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
+                               "that requires a gradient.")
+        if backend.size > 1:
+            _check_same_model(backend, named + [(n, b) for n, b in module.named_buffers() if b is not None])
+            if init_sync:
+                _coalesced_broadcast(backend, [p for _, p in module.named_parameters()] + self._buffers_to_sync())
+        self._reducer = Reducer(backend, [p for _, p in named], {id(p): n for n, p in named},
+                                int(cap_mb * (1 << 20)), self.find_unused_parameters)
+
+    def _buffers_to_sync(self):
+        return [b for b in self.module.buffers() if b is not None]
+
+    def forward(self, *inputs, **kwargs):
+        if self.broadcast_buffers and self._backend.size > 1:
+            buffers = self._buffers_to_sync()
+            if buffers:
+                _coalesced_broadcast(self._backend, buffers)
+        out = self.module(*inputs, **kwargs)
+        if is_grad_enabled() and self.require_backward_grad_sync:
+            self._reducer.prepare(out)
+        else:
+            self._reducer.armed = False
+        return out
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Backward passes in this context only accumulate .grad locally; the first synchronised
+        backward after it averages the accumulated gradients (gradient accumulation)."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old

@@ -1,0 +1,25 @@
+"""Shared by the scripts the distributed tests launch with mpiexec: start the process group with
+a short timeout, one compute thread per rank, and report this rank's results as JSON."""
+import datetime
+import json
+import os
+import sys
+
+import pyengine as pe
+import pyengine.distributed as dist
+
+
+def start(timeout_s=30):
+    pe.set_num_threads(1)  # the ranks share the machine's cores
+    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=timeout_s))
+    return dist.get_rank(), dist.get_world_size()
+
+
+def report(out_dir, rank, payload):
+    """Write this rank's results to OUT_DIR/rank<r>.json (the test reads every rank's)."""
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+        json.dump(payload, f)
+
+
+def out_dir():
+    return sys.argv[1]

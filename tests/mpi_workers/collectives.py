@@ -1,0 +1,190 @@
+"""Every collective against the result computed from what each rank must have held: float32,
+float64 and int64 (plus the 16-bit floats and bool for all_reduce), contiguous and strided
+tensors, sizes 0, 1 and several MiB; the argument checks; async_op. Usage: collectives.py OUT_DIR"""
+import numpy as np
+
+import pyengine as pe
+import pyengine.distributed as dist
+from _common import out_dir, report, start
+
+rank, world = start()
+checks = []
+
+
+def check(name, ok, detail=""):
+    checks.append(name)
+    assert ok, f"rank {rank}: {name} failed {detail}"
+
+
+def value(r, n, dtype):
+    """Rank r's data of n elements (small integers: sums and products are exact in every dtype)."""
+    a = (np.arange(n) % 7 + r + 1) * (1 if r % 2 == 0 else -1)
+    return a.astype(dtype)
+
+
+def as_tensor(a, strided):
+    """a pyengine tensor equal to `a`; strided: a non-contiguous view of a bigger tensor."""
+    if not strided:
+        return pe.tensor(a)
+    big = pe.zeros(2 * a.size, dtype=getattr(pe, str(a.dtype)))
+    view = big[::2]
+    view.copy_(pe.tensor(a))
+    assert not view.is_contiguous() or a.size <= 1
+    return view
+
+
+SIZES = (0, 1, 5, 2 * 1024 * 1024 + 3)  # the last: 8 MiB of float32 (16 of float64/int64)
+DTYPES = ("float32", "float64", "int64")
+ops = {"SUM": lambda xs: np.sum(xs, axis=0), "MAX": lambda xs: np.max(xs, axis=0),
+       "MIN": lambda xs: np.min(xs, axis=0), "PRODUCT": lambda xs: np.prod(xs, axis=0)}
+
+for dtype in DTYPES:
+    for n in SIZES:
+        everyone = np.stack([value(r, n, dtype) for r in range(world)])
+        for strided in (False, True):
+            tag = f"{dtype} n={n} strided={strided}"
+            for opname, fn in ops.items():
+                if opname == "PRODUCT" and n > 100:
+                    continue
+                t = as_tensor(value(rank, n, dtype), strided)
+                dist.all_reduce(t, getattr(dist.ReduceOp, opname))
+                check(f"all_reduce {opname} {tag}", np.array_equal(t.numpy(), fn(everyone)))
+            if dtype != "int64":
+                t = as_tensor(value(rank, n, dtype), strided)
+                dist.all_reduce(t, dist.ReduceOp.AVG)
+                check(f"all_reduce AVG {tag}", np.allclose(t.numpy(), everyone.mean(0)))
+            for src in range(world):
+                t = as_tensor(value(rank, n, dtype), strided)
+                dist.broadcast(t, src=src)
+                check(f"broadcast src={src} {tag}", np.array_equal(t.numpy(), everyone[src]))
+            outs = [as_tensor(np.zeros(n, dtype), strided) for _ in range(world)]
+            dist.all_gather(outs, as_tensor(value(rank, n, dtype), strided))
+            check(f"all_gather {tag}", all(np.array_equal(o.numpy(), everyone[r]) for r, o in enumerate(outs)))
+            out = as_tensor(np.zeros(world * n, dtype), strided)
+            dist.all_gather_into_tensor(out, as_tensor(value(rank, n, dtype), strided))
+            check(f"all_gather_into_tensor {tag}", np.array_equal(out.numpy(), everyone.reshape(-1)))
+            full = np.stack([value(r, world * n, dtype) for r in range(world)])
+            out = as_tensor(np.zeros(n, dtype), strided)
+            dist.reduce_scatter_tensor(out, as_tensor(value(rank, world * n, dtype), strided))
+            check(f"reduce_scatter_tensor {tag}", np.array_equal(out.numpy(), full.sum(0)[rank * n:(rank + 1) * n]))
+            dst = world - 1
+            gl = [as_tensor(np.zeros(n, dtype), strided) for _ in range(world)] if rank == dst else None
+            dist.gather(as_tensor(value(rank, n, dtype), strided), gl, dst=dst)
+            if rank == dst:
+                check(f"gather {tag}", all(np.array_equal(o.numpy(), everyone[r]) for r, o in enumerate(gl)))
+            t = as_tensor(np.zeros(n, dtype), strided)
+            sl = [as_tensor(value(r, n, dtype), strided) for r in range(world)] if rank == 0 else None
+            dist.scatter(t, sl, src=0)
+            check(f"scatter {tag}", np.array_equal(t.numpy(), everyone[rank]))
+            t = as_tensor(value(rank, n, dtype), strided)
+            dist.reduce(t, dst=0, op=dist.ReduceOp.SUM)
+            check(f"reduce {tag}", np.array_equal(t.numpy(), everyone.sum(0) if rank == 0 else everyone[rank]))
+            # point to point around the ring
+            nxt, prv = (rank + 1) % world, (rank - 1) % world
+            t = as_tensor(np.zeros(n, dtype), strided)
+            send = dist.isend(as_tensor(value(rank, n, dtype), strided), dst=nxt, tag=3)
+            got = dist.recv(t, src=prv, tag=3)
+            send.wait()
+            check(f"send/recv {tag}", got == prv and np.array_equal(t.numpy(), everyone[prv]))
+
+# the half types and bool: reduced in float32 / logically
+for dtype in ("float16", "bfloat16"):
+    t = pe.full((3, 4), 0.5 + rank, dtype=getattr(pe, dtype)).t()  # strided too
+    dist.all_reduce(t)
+    want = sum(0.5 + r for r in range(world))
+    check(f"all_reduce {dtype}", t.dtype == getattr(pe, dtype) and np.allclose(t.float().numpy(), want))
+flags = pe.tensor([rank == 0, False, True])
+dist.all_reduce(flags)  # SUM on bool: any
+check("all_reduce bool SUM", flags.tolist() == [True, False, True])
+flags = pe.tensor([rank == 0, False, True])
+dist.all_reduce(flags, dist.ReduceOp.PRODUCT)  # all
+check("all_reduce bool PRODUCT", flags.tolist() == [world == 1, False, True])
+bits = pe.tensor([1 << rank, 0b1111], dtype=pe.int64)
+dist.all_reduce(bits, dist.ReduceOp.BOR)
+check("all_reduce BOR", bits.tolist() == [(1 << world) - 1, 0b1111])
+
+# zero-copy: a contiguous CPU tensor's own storage is what MPI wrote
+t = pe.ones(4)
+ptr = t.data_ptr()
+dist.all_reduce(t)
+check("all_reduce in place, same storage", t.data_ptr() == ptr and t.tolist() == [float(world)] * 4)
+
+# async_op: Work handles
+works = []
+tensors = [pe.full((1000,), float(rank)) for _ in range(4)]
+for t in tensors:
+    works.append(dist.all_reduce(t, async_op=True))
+check("async Work type", all(isinstance(w, dist.Work) for w in works))
+for w in works:
+    check("async wait", w.wait() is True and w.is_completed() and w.is_success())
+want = float(sum(range(world)))
+check("async results", all(t[0].item() == want and t[-1].item() == want for t in tensors))
+w = dist.barrier(async_op=True)
+check("async barrier", w.wait() and w.is_completed())
+check("blocking returns None", dist.all_reduce(pe.ones(1)) is None and dist.barrier() is None)
+
+# argument errors: raised on this rank before anything is sent
+def raises(kind, fn, text):
+    try:
+        fn()
+    except kind as e:
+        return text in str(e)
+    return False
+
+
+check("bad op", raises(TypeError, lambda: dist.all_reduce(pe.ones(2), "sum"), "ReduceOp"))
+check("AVG on ints", raises(TypeError, lambda: dist.all_reduce(pe.ones(2, dtype=pe.int64), dist.ReduceOp.AVG),
+                           "floating-point"))
+check("BAND on floats", raises(TypeError, lambda: dist.all_reduce(pe.ones(2), dist.ReduceOp.BAND), "integer"))
+check("not a tensor", raises(TypeError, lambda: dist.all_reduce(np.ones(2)), "pyengine Tensor"))
+check("bad src", raises(ValueError, lambda: dist.broadcast(pe.ones(2), src=world), f"src={world}"))
+check("no src", raises(TypeError, lambda: dist.broadcast(pe.ones(2)), "src must be a rank"))
+check("short list", raises(ValueError, lambda: dist.all_gather([pe.ones(2)] * (world + 1), pe.ones(2)),
+                           f"list of {world} tensors"))
+check("list shape", raises(ValueError, lambda: dist.all_gather([pe.ones(3)] * world, pe.ones(2)), "shape"))
+check("output size", raises(ValueError, lambda: dist.all_gather_into_tensor(pe.ones(world * 2 + 1), pe.ones(2)),
+                            f"{world * 2} elements"))
+check("uneven scatter", raises(ValueError, lambda: dist.reduce_scatter_tensor(pe.ones(1), pe.ones(world + 1)),
+                               "equal parts") or world == 1)
+check("other group", raises(ValueError, lambda: dist.all_reduce(pe.ones(1), group="g"), "group"))
+check("second init", raises(ValueError, lambda: dist.init_process_group("mpi"), "twice"))
+
+# ranks that disagree: every rank learns what every rank passed
+if world > 1:
+    msg = ""
+    try:
+        dist.all_reduce(pe.zeros(3 + rank))
+    except dist.DistBackendError as e:
+        msg = str(e)
+    check("shape mismatch detected", all(f"rank {r}: all_reduce(op=SUM) on a float32 tensor of shape ({3 + r},)"
+                                         in msg for r in range(world)), msg)
+    try:
+        dist.broadcast(pe.zeros(2), src=0) if rank == 0 else dist.all_reduce(pe.zeros(2))
+        msg = ""
+    except dist.DistBackendError as e:
+        msg = str(e)
+    check("different collectives detected", "broadcast with root rank 0" in msg and "all_reduce" in msg, msg)
+    try:
+        dist.all_reduce(pe.zeros(2, dtype=pe.float64 if rank else pe.float32))
+        msg = ""
+    except dist.DistBackendError as e:
+        msg = str(e)
+    check("dtype mismatch detected", "float64" in msg and "float32" in msg, msg)
+    if rank in (0, 1):  # a receiver whose tensor does not match the sender's
+        try:
+            if rank == 0:
+                dist.send(pe.zeros(4), dst=1, tag=9)
+            else:
+                dist.recv(pe.zeros(5), src=0, tag=9)
+            msg = ""
+        except dist.DistBackendError as e:
+            msg = str(e)
+        check("recv mismatch", rank == 0 or ("shape (5,)" in msg and "shape (4,)" in msg), msg)
+    # after the errors, the group still works
+    t = pe.ones(2)
+    dist.all_reduce(t)
+    check("usable after errors", t.tolist() == [float(world)] * 2)
+
+dist.destroy_process_group()
+check("destroyed", not dist.is_initialized())
+report(out_dir(), rank, {"checks": len(checks), "names": checks})

@@ -1,0 +1,112 @@
+"""pyengine.distributed: the collectives on 2 and 3 MPI ranks against their mathematical results
+(tests/mpi_workers/collectives.py does the checking on every rank), the API outside a process
+group, and faults: a rank that raises, dies or hangs stops the job with a clear message within
+a bound, never a silent hang."""
+import datetime
+
+import pytest
+
+import pyengine as pe
+import pyengine.distributed as dist
+from mpi_launch import launch, run_ranks
+
+CORE = ("all_reduce SUM", "all_reduce MAX", "all_reduce MIN", "all_reduce AVG", "broadcast src=0", "all_gather",
+        "all_gather_into_tensor", "reduce_scatter_tensor", "scatter", "reduce", "send/recv")
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_every_collective_matches_the_math(tmp_path, world):
+    reports = run_ranks(world, "collectives.py", tmp_path)
+    for rank, report in enumerate(reports):
+        names = set(report["names"])
+        assert report["checks"] == len(report["names"]) > 300
+        for dtype in ("float32", "float64", "int64"):
+            for n in (0, 1, 5, 2 * 1024 * 1024 + 3):
+                for strided in (False, True):
+                    tag = f"{dtype} n={n} strided={strided}"
+                    for call in CORE:
+                        if call == "all_reduce AVG" and dtype == "int64":
+                            continue
+                        assert f"{call} {tag}" in names, (rank, call, tag)
+                    assert (f"gather {tag}" in names) == (rank == world - 1)
+        for name in ("all_reduce float16", "all_reduce bfloat16", "all_reduce bool SUM", "all_reduce BOR",
+                     "all_reduce in place, same storage", "async results", "shape mismatch detected",
+                     "different collectives detected", "dtype mismatch detected",
+                     "usable after errors", "second init", "destroyed"):
+            assert name in names, (rank, name)
+        assert ("recv mismatch" in names) == (rank in (0, 1))
+
+
+def test_one_process_world(tmp_path):
+    """Started without mpiexec's ranks (one process), the same calls work: a world of one."""
+    reports = run_ranks(1, "collectives.py", tmp_path)
+    assert reports[0]["checks"] > 300
+
+
+# ------------------------------------------------------------------ without a process group
+def test_calls_before_init_raise_pytorchs_error():
+    assert dist.is_available() and not dist.is_initialized()
+    for call in (dist.get_rank, dist.get_world_size, dist.barrier, lambda: dist.all_reduce(pe.ones(2))):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            call()
+
+
+def test_init_process_group_argument_errors():
+    with pytest.raises(ValueError, match="unknown backend 'gloo'.*mpi"):
+        dist.init_process_group("gloo")
+    with pytest.raises(ValueError, match="init_method 'tcp://x:1' is not supported"):
+        dist.init_process_group("mpi", init_method="tcp://x:1")
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=-1))
+    assert not dist.is_initialized()
+
+
+def test_nccl_without_a_gpu_says_so():
+    if pe.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert not dist.is_nccl_available()
+    with pytest.raises(RuntimeError, match="'nccl' backend needs CUDA GPUs"):
+        dist.init_process_group("nccl")
+    assert not dist.is_initialized()
+
+
+def test_reduce_op_names():
+    assert [op.name for op in dist.ReduceOp] == ["SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR"]
+    assert issubclass(dist.DistBackendError, dist.DistError) and issubclass(dist.DistError, RuntimeError)
+
+
+def test_sampler_takes_rank_and_world_from_the_group(tmp_path):
+    """DistributedSampler's defaults come from the initialized group (checked on 2 ranks)."""
+    reports = run_ranks(2, "sampler_defaults.py", tmp_path)
+    assert [r["rank"] for r in reports] == [0, 1]
+    assert [r["indices"] for r in reports] == [[0, 2, 4], [1, 3, 0]]
+
+
+# ------------------------------------------------------------------ faults
+@pytest.mark.parametrize("world", [2, 3])
+def test_a_rank_that_raises_stops_every_rank(world):
+    rc, out, seconds = launch(world, "faults.py", "-", "raise", timeout=60)
+    assert rc != 0 and seconds < 30, (rc, seconds, out)
+    assert "ValueError: rank 1 is broken on purpose" in out
+    assert f"rank 1 failed; aborting all {world} ranks" in out
+    assert "finished" not in out
+
+
+def test_a_rank_that_dies_stops_every_rank():
+    rc, out, seconds = launch(3, "faults.py", "-", "exit", timeout=60)
+    assert rc != 0 and seconds < 30, (rc, seconds, out)
+    assert "finished" not in out
+
+
+def test_a_rank_that_hangs_makes_the_others_time_out():
+    rc, out, seconds = launch(3, "faults.py", "-", "hang", timeout=90)
+    assert rc != 0 and seconds < 60, (rc, seconds, out)  # the ranks' timeout is 3 s; the hung rank sleeps 120 s
+    assert "DistBackendError" in out and "timed out after 3 s" in out
+    assert "finished" not in out
+
+
+def test_ranks_with_different_models_are_refused_by_ddp():
+    rc, out, seconds = launch(3, "faults.py", "-", "ddp_models", timeout=60)
+    assert rc != 0 and seconds < 30, (rc, seconds, out)
+    assert "DistributedDataParallel: the ranks' models differ" in out
+    assert "rank 0: 2 tensors, 15 elements" in out and "rank 2: 2 tensors, 25 elements" in out
