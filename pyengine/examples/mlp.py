@@ -4,6 +4,7 @@ regression and with an L2-regularised MLP.
 
     python -m pyengine.examples.mlp [--epochs 20] [--models logreg,mlp-l2,mlp-dropout]
                                     [--mnist-root DIR] [--plot mlp_curves.png] [--device cpu|cuda]
+    mpiexec -n 2 python -m pyengine.examples.mlp ...   (data-parallel over 2 processes)
 
 Published Fashion-MNIST figures for comparison: logistic regression about 84% test accuracy,
 an MLP of this size 88-90%.
@@ -18,6 +19,7 @@ from pyengine.data import DataLoader, TensorDataset
 from pyengine.data.datasets import MNIST, FashionMNIST
 
 from ._cli import example_parser, model_list, non_negative, positive
+from ._distributed import DataParallelRun
 from ._training import add_device_argument, device_note, fit, plot_curves, resolve_device, run_epoch
 
 MODELS = ("logreg", "mlp", "mlp-l2", "mlp-dropout")
@@ -71,13 +73,15 @@ def main(argv=None):
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
+    run = DataParallelRun()
 
     pe.manual_seed(args.seed)
     train, val, test = load(args.mnist_root, args.val_size, args.seed)
     data_name = "MNIST" if args.mnist_root else "Fashion-MNIST"
     print(f"{data_name}: {len(train)} training, {len(val)} validation, {len(test)} test images; "
-          f"{device_note(device)}")
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, generator=args.seed)
+          f"{device_note(device)}{run.note()}")
+    train_loader = run.train_loader(DataLoader(train, batch_size=args.batch_size, shuffle=True, generator=args.seed),
+                                    args.seed)
     val_loader = DataLoader(val, batch_size=1000)
     test_loader = DataLoader(test, batch_size=1000)
     loss_fn = nn.CrossEntropyLoss()
@@ -87,6 +91,7 @@ def main(argv=None):
         model = build(name).to(device)  # before the optimizer: it holds these parameters
         if name != "logreg":
             nn.summary(model, (784,))
+        model = run.model(model)
         optimizer = pe.optim.Adam(model.parameters(), lr=args.lr)
         scheduler = pe.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
         weights = nn.weight_parameters(model)
@@ -98,6 +103,7 @@ def main(argv=None):
         wall = time.perf_counter() - start
         _, test_acc = run_epoch(model, test_loader, loss_fn, desc=f"{name} test", device=device)
         histories[name] = history
+        run.report_throughput(train_loader, history["epoch_seconds"])
         params = sum(p.numel() for p in model.parameters())
         results.append((name, params, len(history["val_acc"]), stopper.best_epoch + 1, stopper.best, test_acc,
                         float(np.mean(history["epoch_seconds"])), wall))
@@ -107,7 +113,7 @@ def main(argv=None):
           f"{'s/epoch':>8s}")
     for name, params, epochs, best, val_acc, test_acc, sec, _ in results:
         print(f"{name:12s} {params:8,d} {epochs:6d} {best:5d} {val_acc:8.4f} {test_acc:8.4f} {sec:8.2f}")
-    if plot_curves(histories, args.plot, f"{data_name}: training (dashed) and validation (solid)"):
+    if run.is_main and plot_curves(histories, args.plot, f"{data_name}: training (dashed) and validation (solid)"):
         print(f"learning curves saved to {args.plot}")
     return {name: test_acc for name, _, _, _, _, test_acc, _, _ in results}
 
