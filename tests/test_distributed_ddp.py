@@ -22,6 +22,9 @@ def test_ddp_equals_one_process_on_the_whole_batch(tmp_path, world, model, mode)
         assert r["keys"] == ["module.0.weight", "module.0.bias"]
         if mode == "no_sync":  # the accumulating backward passes did not communicate
             assert r["local_only"] == [True] * 3, r
+        else:  # buckets started while backward was still computing earlier layers' gradients
+            assert r["buckets"] >= 2 and len(r["started_before_last_grad"]) == 3, r
+            assert all(0 < n < r["buckets"] for n in r["started_before_last_grad"]), r
 
 
 def test_batchnorm_buffers_come_from_rank0(tmp_path):

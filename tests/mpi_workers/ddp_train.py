@@ -50,6 +50,11 @@ def batch(step, n):
 pe.manual_seed(1000 + rank)  # each rank starts from different weights: DDP must copy rank 0's
 local = build()
 before = [p.detach().clone() for p in local.parameters()]
+# Overlap: the first layer's weight gets its gradient last in backward; a hook registered before
+# DDP's sees how many gradient buckets DDP has already started by then.
+started_before_last_grad = []
+first_weight = next(local.parameters())
+first_weight.register_post_accumulate_grad_hook(lambda p: started_before_last_grad.append(ddp._reducer.next_bucket))
 ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.001, find_unused_parameters=(mode == "unused"))
 opt = pe.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
 reference = build()
@@ -94,7 +99,8 @@ for step in range(3):
     ref_opt.step()
 
 diff = max(float((a - b).abs().max()) for a, b in zip(local.parameters(), reference.parameters()))
-result = {"before_diff": before_diff, "start_diff": start_diff, "local_only": local_only, "diff": diff, "keys": list(ddp.state_dict())[:2]}
+result = {"buckets": len(ddp._reducer.buckets), "started_before_last_grad": started_before_last_grad,
+          "before_diff": before_diff, "start_diff": start_diff, "local_only": local_only, "diff": diff, "keys": list(ddp.state_dict())[:2]}
 if mode == "unused":
     result["unused_grad_is_none"] = local.unused.weight.grad is None
 if model_kind == "bn":
