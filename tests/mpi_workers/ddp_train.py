@@ -55,7 +55,7 @@ before = [p.detach().clone() for p in local.parameters()]
 started_before_last_grad = []
 first_weight = next(local.parameters())
 first_weight.register_post_accumulate_grad_hook(lambda p: started_before_last_grad.append(ddp._reducer.next_bucket))
-ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.001, find_unused_parameters=(mode == "unused"))
+ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0002, find_unused_parameters=(mode == "unused"))
 opt = pe.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
 reference = build()
 pe.manual_seed(1000)  # rank 0's initial weights, rebuilt on every rank
