@@ -30,6 +30,8 @@ MODULES = [
     "pyengine.amp",
     "pyengine.cuda",
     "pyengine.io",
+    "pyengine.distributed",
+    "pyengine.nn.parallel",
 ]
 
 API_PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "api.md"

@@ -22,6 +22,7 @@ class _World:
 
 
 class group:  # noqa: N801 - PyTorch's name: dist.group.WORLD
+    """The process groups: WORLD, every rank (the default group; pyengine has no sub-groups)."""
     WORLD = _World()
 
 
@@ -52,6 +53,7 @@ def is_nccl_available():
 
 
 def is_initialized():
+    """Whether init_process_group has been called (and destroy_process_group not since)."""
     return _pg.backend is not None
 
 
@@ -145,16 +147,19 @@ def _check_group(g, what):
 
 
 def get_rank(group=None):
+    """This process's rank: 0 .. get_world_size() - 1."""
     _check_group(group, "get_rank")
     return default_backend().rank
 
 
 def get_world_size(group=None):
+    """The number of processes in the group."""
     _check_group(group, "get_world_size")
     return default_backend().size
 
 
 def get_backend(group=None):
+    """The backend's name: "mpi"."""
     _check_group(group, "get_backend")
     return default_backend().name
 
