@@ -110,3 +110,10 @@ def test_ranks_with_different_models_are_refused_by_ddp():
     assert rc != 0 and seconds < 30, (rc, seconds, out)
     assert "DistributedDataParallel: the ranks' models differ" in out
     assert "rank 0: 2 tensors, 15 elements" in out and "rank 2: 2 tensors, 25 elements" in out
+
+
+def test_rank0_first_and_rank0_checkpoints(tmp_path):
+    reports = run_ranks(3, "rank0.py", tmp_path)
+    for r in reports:
+        assert r["saw_marker"], r  # every rank's body ran after rank 0's
+        assert r["keys"] == ["module.bias", "module.weight"] and r["same"] and not r["existed_before"], r
