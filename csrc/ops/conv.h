@@ -83,8 +83,9 @@ struct Conv2dShape {
 // shape.x_strides (any view, overlapping or negative strides excluded); the weight w is
 // contiguous (K, C/groups, kH, kW); y, gy, gx, gw are contiguous; outputs never alias inputs
 // and are fully overwritten. Every pointer is on the slot's device, in `dtype` (float32 or
-// float64; float16 or bfloat16 for the CPU kernels, which accumulate in float32). Outputs have at least one element (the op layer skips empty ones), but the
-// reduction may be empty (batch 0 for gw, C/groups = 0): it then yields 0 (+ bias).
+// float64; float16 or bfloat16 for the CPU kernels, which accumulate in float32). Outputs have
+// at least one element (the op layer skips empty ones), but the reduction may be empty (batch 0
+// for gw, C/groups = 0): it then yields 0 (+ bias).
 struct Conv2dArgs {
   DType dtype = DType::Float32;
   ConvCall call;  // names the op in a kernel's own errors (the CUDA kernels' int range)
