@@ -10,6 +10,9 @@ the time ratio pyengine / PyTorch (< 1 means pyengine is faster).
 --clock process times with the process's CPU time instead of the wall clock: with --threads 1
 it is much less disturbed by other jobs on a shared machine (with more threads it adds up the
 threads' times, so it is only meaningful for one).
+--dtype bfloat16 / float16 runs every library on 16-bit tensors, and adds the float32 detour the
+16-bit convolutions took before their own kernels (convert to float32, convolve, round back;
+column "f32copy ms", ratio "vs copy" = pyengine 16-bit time / that time).
 """
 import argparse
 import statistics
@@ -41,14 +44,15 @@ def flops(xs, k, ks, pad, stride):
     return 2.0 * n * k * c * ks * ks * oh * ow
 
 
-def make_cases(torch, xs, k, ks, pad, stride, grad_x):
+def make_cases(torch, xs, k, ks, pad, stride, grad_x, dtype="float32"):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs).astype(np.float32)
     w = (rng.standard_normal((k, xs[1], ks, ks)) * 0.1).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
-    px, pw, pb = pe.tensor(x, requires_grad=grad_x), pe.tensor(w, requires_grad=True), pe.tensor(b, requires_grad=True)
+    dt = getattr(pe, dtype)
+    px, pw, pb = (pe.tensor(a).to(dt).requires_grad_(g) for a, g in ((x, grad_x), (w, True), (b, True)))
     gy_shape = tuple(F.conv2d(pe.tensor(x), pe.tensor(w), None, stride, pad).shape)
-    pg = pe.tensor(rng.standard_normal(gy_shape).astype(np.float32))
+    pg = pe.tensor(rng.standard_normal(gy_shape).astype(np.float32)).to(dt)
 
     def pe_fwd():
         with pe.no_grad():
@@ -59,10 +63,23 @@ def make_cases(torch, xs, k, ks, pad, stride, grad_x):
         px.grad = pw.grad = pb.grad = None
 
     cases = {"pe": (pe_fwd, pe_fwd_bwd)}
+    if dtype != "float32":
+        def copy_conv():  # the float32 detour: convert, convolve in float32, round back
+            return F.conv2d(px.float(), pw.float(), pb.float(), stride, pad).to(dt)
+
+        def copy_fwd():
+            with pe.no_grad():
+                copy_conv()
+
+        def copy_fwd_bwd():
+            copy_conv().backward(pg)
+            px.grad = pw.grad = pb.grad = None
+
+        cases["copy"] = (copy_fwd, copy_fwd_bwd)
     if torch is not None:
-        tx, tw, tb = (torch.tensor(x, requires_grad=grad_x), torch.tensor(w, requires_grad=True),
-                      torch.tensor(b, requires_grad=True))
-        tg = torch.tensor(pg.numpy())
+        tdt = getattr(torch, dtype)
+        tx, tw, tb = (torch.tensor(a).to(tdt).requires_grad_(g) for a, g in ((x, grad_x), (w, True), (b, True)))
+        tg = torch.tensor(pg.float().numpy()).to(tdt)
 
         def t_fwd():
             with torch.no_grad():
@@ -106,21 +123,26 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--only", nargs="*", default=None, help="substrings of shape names to run")
     ap.add_argument("--clock", choices=["wall", "process"], default="wall")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
     args = ap.parse_args()
     global _clock
     _clock = time.process_time if args.clock == "process" else time.perf_counter
     torch = torch_or_none()
     print(f"machine: {machine_line()}")
     print(f"pyengine ISA {pe._C.active_isa()}; PyTorch {torch.__version__ if torch else 'not installed'}")
-    print(f"float32, {args.clock} clock, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
+    if args.dtype == "bfloat16":
+        print(f"bfloat16 products: {pe._C.bf16_gemm_path()}")
+    print(f"{args.dtype}, {args.clock} clock, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
     for threads in args.threads:
         limit_threads(threads)
         print(f"\nthreads = {threads}")
-        print(f"{'shape':38} {'pass':8} {'pe ms':>8} {'torch ms':>9} {'pe GF/s':>8} {'th GF/s':>8} {'ratio':>6}")
+        copy_head = f" {'f32copy ms':>10} {'vs copy':>7}" if args.dtype != "float32" else ""
+        print(f"{'shape':38} {'pass':8} {'pe ms':>8} {'torch ms':>9} {'pe GF/s':>8} {'th GF/s':>8} {'ratio':>6}"
+              + copy_head)
         for name, xs, k, ks, pad, stride, grad_x in SHAPES:
             if args.only and not any(s in name for s in args.only):
                 continue
-            cases = make_cases(torch, xs, k, ks, pad, stride, grad_x)
+            cases = make_cases(torch, xs, k, ks, pad, stride, grad_x, args.dtype)
             fl = flops(xs, k, ks, pad, stride)
             for which, label, mult in ((0, "fwd", 1), (1, "fwd+bwd", 3 if grad_x else 2)):
                 t = measure(cases, which, args.runs)
@@ -128,8 +150,9 @@ def main():
                 th_ms = f"{th_t * 1e3:9.2f}" if th_t else f"{'-':>9}"
                 th_gf = f"{fl * mult / th_t / 1e9:8.1f}" if th_t else f"{'-':>8}"
                 ratio = f"{pe_t / th_t:6.2f}" if th_t else f"{'-':>6}"
-                print(f"{name:38} {label:8} {pe_t * 1e3:8.2f} {th_ms} {fl * mult / pe_t / 1e9:8.1f} {th_gf} {ratio}",
-                      flush=True)
+                copy = f" {t['copy'] * 1e3:10.2f} {pe_t / t['copy']:7.2f}" if "copy" in t else ""
+                print(f"{name:38} {label:8} {pe_t * 1e3:8.2f} {th_ms} {fl * mult / pe_t / 1e9:8.1f} {th_gf} {ratio}"
+                      + copy, flush=True)
 
 
 if __name__ == "__main__":

@@ -25,17 +25,21 @@ def rounded(rng, shape, dtype):
     return t, t.float().numpy().astype(np.float64)
 
 
-def check_product(got, a64, b64, dtype):
-    """got == round(a @ b): the float32 sum of k exact products, then one 16-bit rounding."""
-    ref = np.matmul(a64, b64)
-    scale = np.matmul(np.abs(a64), np.abs(b64))
-    k = a64.shape[-1]
+def check_rounded_sum(got, ref, scale, k, dtype):
+    """got == round(ref) for ref a sum of k exact products (float64) whose absolute values sum to
+    `scale`: float32 accumulation (a few float32 eps of scale per term), then one 16-bit rounding
+    (one unit of the result's last place, relative)."""
     unit = 2.0 ** -8 if dtype == pe.bfloat16 else 2.0 ** -11  # the final rounding, relative
     bound = unit * np.abs(ref) + 4 * np.finfo(np.float32).eps * (k + 2) * scale * (1 + unit) + 1e-30
     assert got.dtype == dtype
-    err = np.abs(got.float().numpy().astype(np.float64) - ref)
-    assert got.shape == ref.shape
+    err = np.abs(got.detach().float().cpu().numpy().astype(np.float64) - ref)
+    assert tuple(got.shape) == ref.shape
     assert np.all(err <= bound), f"max error {err.max()} at bound {bound.flat[np.argmax(err - bound)]}"
+
+
+def check_product(got, a64, b64, dtype):
+    """got == round(a @ b): the float32 sum of k exact products, then one 16-bit rounding."""
+    check_rounded_sum(got, np.matmul(a64, b64), np.matmul(np.abs(a64), np.abs(b64)), a64.shape[-1], dtype)
 
 
 def test_bf16_path_follows_the_isa_choice():

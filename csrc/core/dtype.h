@@ -144,6 +144,21 @@ template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BF
     }                                                                                    \
   }()
 
+// The floating dtypes, float16/bfloat16 included: kernels that take the 16-bit floats as they
+// are and compute in float32 (optimizer steps, the CPU convolutions).
+#define PE_DISPATCH_FLOATING_AND_HALF(dt, NAME, ...)                                            \
+  [&] {                                                                                        \
+    switch (dt) {                                                                              \
+      PE_DTYPE_CASE(Float32, float, __VA_ARGS__)                                               \
+      PE_DTYPE_CASE(Float64, double, __VA_ARGS__)                                              \
+      PE_DTYPE_CASE(Float16, ::pe::Half, __VA_ARGS__)                                          \
+      PE_DTYPE_CASE(BFloat16, ::pe::BFloat16, __VA_ARGS__)                                     \
+      default:                                                                                 \
+        throw ::pe::TypeError(::pe::str(NAME, ": expected a floating dtype (float32, float64, " \
+                                              "float16 or bfloat16), got ", ::pe::dtype_name(dt))); \
+    }                                                                                          \
+  }()
+
 #define PE_DISPATCH_NUMERIC(dt, NAME, ...)                                                 \
   [&] {                                                                                    \
     switch (dt) {                                                                          \

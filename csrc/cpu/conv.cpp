@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "core/dispatch.h"
 #include "core/parallel.h"
@@ -16,6 +17,40 @@ namespace pe::cpu {
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The element types. float and double have direct kernels (conv_kernels.cpp) and are their own
+// accumulators. The 16-bit floats run every pass on GEMMs (cpu::gemm16 through gemm_acc): the
+// operands (image, column matrix, weight, output gradient) stay 16-bit, the GEMMs sum into
+// float32 (Acc = gemm_acc_t<T>), and each result element is rounded to T once, at the end.
+template <class T>
+constexpr bool has_direct_kernels = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+template <class T>
+constexpr bool sums_in_place = std::is_same_v<T, gemm_acc_t<T>>;
+
+// Where a result of T accumulates: the result itself for float/double, else `buffer` (float32),
+// rounded into the result by round_sums.
+template <class T>
+gemm_acc_t<T>* sums_of(T* result, gemm_acc_t<T>* buffer) {
+  if constexpr (sums_in_place<T>)
+    return result;
+  else
+    return buffer;
+}
+
+// A float32 sums buffer of n elements for a 16-bit T; none for float/double.
+template <class T>
+std::unique_ptr<gemm_acc_t<T>[]> sums_buffer(int64_t n) {
+  if constexpr (sums_in_place<T>) return nullptr;
+  return std::unique_ptr<gemm_acc_t<T>[]>(new gemm_acc_t<T>[n]);
+}
+
+// result = the n sums, rounded once (a no-op when the sums are the result).
+template <class T>
+void round_sums(int64_t n, const gemm_acc_t<T>* sums, T* result) {
+  if constexpr (!sums_in_place<T>)
+    for (int64_t i = 0; i < n; ++i) result[i] = static_cast<T>(sums[i]);
+}
 
 // Whether every value a gradient reads is finite. The fast gradient paths multiply zeros that
 // stand for no product at all (the padding of the Shifted and direct weight gradients' junk
@@ -105,8 +140,11 @@ struct Plan {
   bool exact;             // only real products: no junk columns or padding times the image (all_finite)
   int64_t chunk, chunks;  // images per GEMM, number of chunks
 
-  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows); exact: see all_finite.
-  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false, bool exact_products = false)
+  // for_weight_grad: the plan of conv2d_backward_weight (see kFewRows); exact: see all_finite;
+  // gemm_only: the element type has no direct kernels (has_direct_kernels), so a forward that is
+  // not Direct multiplies a column matrix (Im2col).
+  explicit Plan(const Conv2dShape& s, bool for_weight_grad = false, bool exact_products = false,
+                bool gemm_only = false)
       : cg(s.in_c / s.groups),
         kg(s.out_c / s.groups),
         rows(s.in_c / s.groups * s.k_h * s.k_w),
@@ -128,6 +166,7 @@ struct Plan {
     constexpr int64_t kFewRows = 32;
     if (for_weight_grad && method == Method::Shifted && (rows < kFewRows || exact)) method = Method::Im2col;
     if (unpadded) method = Method::Im2col;  // (a pointwise conv has no padding: never unpadded)
+    if (gemm_only && method != Method::Direct) method = Method::Im2col;
     // Sizes of the padded buffer: only counted when it is made (hp * wp may not be countable).
     if (!unpadded) grid = s.out_h * wp;
     padded_size = unpadded                     ? 0
@@ -147,18 +186,23 @@ struct Plan {
 };
 
 // Per-thread scratch of one kernel call: a padded image, and the Im2col column matrix and
-// chunk rows, or the Shifted output grid.
-template <class T>
+// chunk rows, or the Shifted output grid. Each buffer has its pass's element type: the operand
+// type where a GEMM reads it, the accumulator where a GEMM sums into it (for a 16-bit T the
+// forward's rows and the input gradient's column matrix and padded image are float32).
+// sums_in_rows: the rows hold the GEMM's sums even for a single image (a 16-bit forward).
+template <class Padded, class Col = Padded, class Rows = Padded>
 struct Scratch {
-  std::unique_ptr<T[]> padded, col, rows;
-  explicit Scratch(const Plan& p) {
+  std::unique_ptr<Padded[]> padded;
+  std::unique_ptr<Col[]> col;
+  std::unique_ptr<Rows[]> rows;
+  explicit Scratch(const Plan& p, bool sums_in_rows = false) {
     if (p.method == Method::Direct) return;
-    if (!p.unpadded) padded.reset(new T[p.padded_size]);
+    if (!p.unpadded) padded.reset(new Padded[p.padded_size]);
     if (p.method == Method::Shifted) {
-      rows.reset(new T[p.kg * p.grid]);
+      rows.reset(new Rows[p.kg * p.grid]);
     } else {
-      col.reset(new T[p.rows * p.chunk * p.positions]);
-      if (p.chunk > 1) rows.reset(new T[p.kg * p.chunk * p.positions]);
+      col.reset(new Col[p.rows * p.chunk * p.positions]);
+      if (p.chunk > 1 || sums_in_rows) rows.reset(new Rows[p.kg * p.chunk * p.positions]);
     }
   }
 };
@@ -219,15 +263,16 @@ void col2im_add(const Conv2dShape& s, const Plan& p, const T* __restrict col, in
       }
 }
 
-// img (contiguous cg, H, W) = the interior of a padded channels-first gradient, plus bias[c].
-template <class T>
-void unpad_image(const Conv2dShape& s, const Plan& p, const T* padded, const T* bias, T* img) {
+// img (contiguous cg, H, W) = the interior of a padded channels-first gradient of sums S,
+// plus bias[c], rounded once to T.
+template <class S, class T>
+void unpad_image(const Conv2dShape& s, const Plan& p, const S* padded, const T* bias, T* img) {
   for (int64_t c = 0; c < p.cg; ++c) {
-    const T b = bias ? bias[c] : T(0);
+    const S b = bias ? static_cast<S>(bias[c]) : S(0);
     for (int64_t h = 0; h < s.in_h; ++h) {
-      const T* src = padded + (c * p.hp + s.pad_top + h) * p.wp + s.pad_left;
+      const S* src = padded + (c * p.hp + s.pad_top + h) * p.wp + s.pad_left;
       T* dst = img + (c * s.in_h + h) * s.in_w;
-      for (int64_t w = 0; w < s.in_w; ++w) dst[w] = src[w] + b;
+      for (int64_t w = 0; w < s.in_w; ++w) dst[w] = static_cast<T>(src[w] + b);
     }
   }
 }
@@ -308,21 +353,23 @@ void chunk_columns(const Conv2dShape& s, const Plan& p, const T* img0, int64_t n
 // y = bias + W @ columns, chunk by chunk: the forward of an unpadded plan.
 template <class T>
 void forward_im2col(const Conv2dShape& s, const Plan& p, const T* x, const T* w, const T* bias, T* y) {
+  using Acc = gemm_acc_t<T>;
   parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
-    Scratch<T> scratch(p);
+    Scratch<T, T, Acc> scratch(p, !sums_in_place<T>);
     for (int64_t t = begin; t < end; ++t) {
       const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
       T* col = scratch.col.get();
       chunk_columns(s, p, x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1], nb, scratch.padded.get(), col, cols);
       T* out0 = y + (n0 * s.out_c + g * p.kg) * p.positions;
-      T* prod = nb > 1 ? scratch.rows.get() : out0;  // a chunk's rows go side by side, then apart
-      gemm<T>(p.kg, cols, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, col, cols, 1, T(0), prod, cols, 1);
+      // A chunk's rows go side by side, then apart; a 16-bit T's float32 sums always go to rows.
+      Acc* prod = nb > 1 ? scratch.rows.get() : sums_of(out0, scratch.rows.get());
+      gemm_acc(p.kg, cols, p.rows, w + g * p.kg * p.rows, p.rows, 1, col, cols, 1, Acc(0), prod, cols, 1);
       for (int64_t b = 0; b < nb; ++b)
         for (int64_t k = 0; k < p.kg; ++k) {
-          const T bk = bias ? bias[g * p.kg + k] : T(0);
-          const T* src = prod + k * cols + b * p.positions;
+          const Acc bk = bias ? static_cast<Acc>(bias[g * p.kg + k]) : Acc(0);
+          const Acc* src = prod + k * cols + b * p.positions;
           T* dst = out0 + b * s.out_c * p.positions + k * p.positions;
-          for (int64_t i = 0; i < p.positions; ++i) dst[i] = src[i] + bk;
+          for (int64_t i = 0; i < p.positions; ++i) dst[i] = static_cast<T>(src[i] + bk);
         }
     }
   });
@@ -343,14 +390,14 @@ void pad_image_channels_last(const Conv2dShape& s, const Plan& p, const T* img, 
     }
 }
 
-// The weight gradient of the Shifted method accumulates taps-last, (K, kH, kW, cg); back to
-// the weight's (K, cg, kH, kW).
-template <class T>
-void weight_from_taps_last(const Conv2dShape& s, const Plan& p, const T* in, T* w) {
+// The weight gradient of the Shifted method accumulates taps-last, (K, kH, kW, cg) sums S; back
+// to the weight's (K, cg, kH, kW), rounded once to T.
+template <class S, class T>
+void weight_from_taps_last(const Conv2dShape& s, const Plan& p, const S* in, T* w) {
   const int64_t taps = s.k_h * s.k_w;
   for (int64_t k = 0; k < s.out_c; ++k)
     for (int64_t c = 0; c < p.cg; ++c)
-      for (int64_t t = 0; t < taps; ++t) w[k * p.rows + c * taps + t] = in[k * p.rows + t * p.cg + c];
+      for (int64_t t = 0; t < taps; ++t) w[k * p.rows + c * taps + t] = static_cast<T>(in[k * p.rows + t * p.cg + c]);
 }
 
 // Calls gemm_fn(tap, shift, taps) for each GEMM of the Shifted method: `taps` kernel taps of
@@ -365,8 +412,8 @@ void for_each_tap_gemm(const Conv2dShape& s, const Plan& p, F gemm_fn) {
 
 // acc (kg x rows, taps-last) (+)= grad (on the grid, junk columns zero) @ shifted input^T.
 template <class T>
-void backward_weight_shifted(const Conv2dShape& s, const Plan& p, const T* grad, const T* img, T beta, T* acc,
-                             Scratch<T>& scratch) {
+void backward_weight_shifted(const Conv2dShape& s, const Plan& p, const T* grad, const T* img, gemm_acc_t<T> beta,
+                             gemm_acc_t<T>* acc, Scratch<T>& scratch) {
   T* padded = scratch.padded.get();
   T* grid = scratch.rows.get();
   for (int64_t k = 0; k < p.kg; ++k)
@@ -377,8 +424,8 @@ void backward_weight_shifted(const Conv2dShape& s, const Plan& p, const T* grad,
     }
   pad_image_channels_last(s, p, img, padded);
   for_each_tap_gemm(s, p, [&](int64_t tap, int64_t shift, int64_t taps) {
-    gemm<T>(p.kg, taps * p.cg, p.grid, T(1), grid, p.grid, 1, padded + shift, p.cg, 1, beta, acc + tap * p.cg,
-            p.rows, 1);
+    gemm_acc(p.kg, taps * p.cg, p.grid, grid, p.grid, 1, padded + shift, p.cg, 1, beta, acc + tap * p.cg, p.rows,
+             1);
   });
 }
 
@@ -449,31 +496,40 @@ bool use_direct_weight_grad(const Plan& p) {
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const Plan p(s);
-  if (p.unpadded) return forward_im2col(s, p, x, w, bias, y);
-  // Every other forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
-  // column matrix; strided convs read a stride-phase split of the padded image.
-  if (p.method != Method::Direct) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
+  using Acc = gemm_acc_t<T>;
+  const Plan p(s, false, false, !has_direct_kernels<T>);
+  if (p.method != Method::Direct) {
+    // Every forward but a plain 1x1 runs the direct kernel (conv_kernels.cpp): no GEMM, no
+    // column matrix; strided convs read a stride-phase split of the padded image. An unpadded
+    // plan, and the 16-bit floats (no direct kernel), multiply a column matrix instead.
+    if constexpr (has_direct_kernels<T>)
+      if (!p.unpadded) return PE_ISA_CALL(conv2d_forward_direct, s, x, w, bias, y);
+    return forward_im2col(s, p, x, w, bias, y);
+  }
   // 1x1, stride 1, unpadded: y[n, group] = bias + W_group @ x[n, group], the input read in place.
   parallel_for(s.batch * s.groups, p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
+    const auto buffer = sums_buffer<T>(p.kg * p.positions);
     for (int64_t t = begin; t < end; ++t) {
       const int64_t n = t / s.groups, g = t % s.groups;
       const T* img = x + n * s.x_strides[0] + g * p.cg * s.x_strides[1];
       T* out = y + (n * s.out_c + g * p.kg) * p.positions;
-      T beta = 0;
+      Acc* sums = sums_of(out, buffer.get());
+      Acc beta = 0;
       if (bias != nullptr) {  // start from the bias so the GEMM adds onto it
         for (int64_t k = 0; k < p.kg; ++k)
-          std::fill(out + k * p.positions, out + (k + 1) * p.positions, bias[g * p.kg + k]);
+          std::fill(sums + k * p.positions, sums + (k + 1) * p.positions, static_cast<Acc>(bias[g * p.kg + k]));
         beta = 1;
       }
-      gemm<T>(p.kg, p.positions, p.rows, T(1), w + g * p.kg * p.rows, p.rows, 1, img, s.x_strides[1], p.flat_stride,
-              beta, out, p.positions, 1);
+      gemm_acc(p.kg, p.positions, p.rows, w + g * p.kg * p.rows, p.rows, 1, img, s.x_strides[1], p.flat_stride, beta,
+               sums, p.positions, 1);
+      round_sums(p.kg * p.positions, sums, out);
     }
   });
 }
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const T* bias, T* gx) {
+  using Acc = gemm_acc_t<T>;
   const Plan p(s);
   // (An unpadded plan's gradient-as-a-conv would pad grad_output by about as much: col2im.)
   if (p.method != Method::Direct && !p.unpadded && input_grad_is_a_conv(s) && all_finite(s.out_c * p.rows, w)) {
@@ -488,17 +544,25 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
     return;
   }
   parallel_for(p.chunks * s.groups, p.chunk * p.kg * p.rows * p.positions, [&](int64_t begin, int64_t end) {
-    Scratch<T> scratch(p);
+    // The column matrix and the padded gradient hold the GEMM's sums; the rows gather grad_output.
+    Scratch<Acc, Acc, T> scratch(p);
+    const auto image_sums = sums_buffer<T>(p.cg * p.in_plane);  // one image's (Direct, unpadded)
     for (int64_t t = begin; t < end; ++t) {
       const int64_t c = t / s.groups, g = t % s.groups, n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
       const T* grad = gy + (n0 * s.out_c + g * p.kg) * p.positions;
       const T* wg = w + g * p.kg * p.rows;  // read transposed: (rows x kg), rs 1, cs rows
       const T* bias_g = bias ? bias + g * p.cg : nullptr;
       T* img0 = gx + (n0 * s.in_c + g * p.cg) * p.in_plane;
-      if (p.method == Method::Direct) {  // gx = bias + W^T @ grad, straight into gx (contiguous)
+      // img's sums = bias[c] in every pixel of channel c.
+      auto start_from_bias = [&](Acc* img) {
         for (int64_t ch = 0; ch < p.cg; ++ch)
-          std::fill(img0 + ch * p.in_plane, img0 + (ch + 1) * p.in_plane, bias_g ? bias_g[ch] : T(0));
-        gemm<T>(p.cg, p.in_plane, p.kg, T(1), wg, 1, p.rows, grad, cols, 1, T(1), img0, p.in_plane, 1);
+          std::fill(img + ch * p.in_plane, img + (ch + 1) * p.in_plane, bias_g ? static_cast<Acc>(bias_g[ch]) : Acc(0));
+      };
+      if (p.method == Method::Direct) {  // gx = bias + W^T @ grad, straight into gx (contiguous)
+        Acc* sums = sums_of(img0, image_sums.get());
+        start_from_bias(sums);
+        gemm_acc(p.cg, p.in_plane, p.kg, wg, 1, p.rows, grad, cols, 1, Acc(1), sums, p.in_plane, 1);
+        round_sums(p.cg * p.in_plane, sums, img0);
         continue;
       }
       // Im2col (or a Shifted plan whose input gradient is no conv): columns, then col2im.
@@ -507,23 +571,24 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
                   p.positions);
         grad = scratch.rows.get();
       }
-      std::unique_ptr<T[]> col_own, pad_own;
-      T* col = scratch.col.get();
-      T* padded = scratch.padded.get();
+      std::unique_ptr<Acc[]> col_own, pad_own;
+      Acc* col = scratch.col.get();
+      Acc* padded = scratch.padded.get();
       if (col == nullptr) {  // a Shifted plan's scratch has no column matrix
-        col_own.reset(new T[p.rows * cols]);
-        pad_own.reset(new T[p.cg * p.hp * p.wp]);
+        col_own.reset(new Acc[p.rows * cols]);
+        pad_own.reset(new Acc[p.cg * p.hp * p.wp]);
         col = col_own.get(), padded = pad_own.get();
       }
-      gemm<T>(p.rows, cols, p.kg, T(1), wg, 1, p.rows, grad, cols, 1, T(0), col, cols, 1);
+      gemm_acc(p.rows, cols, p.kg, wg, 1, p.rows, grad, cols, 1, Acc(0), col, cols, 1);
       for (int64_t b = 0; b < nb && p.unpadded; ++b) {  // straight into gx, from the bias
         T* img = img0 + b * s.in_c * p.in_plane;
-        for (int64_t ch = 0; ch < p.cg; ++ch)
-          std::fill(img + ch * p.in_plane, img + (ch + 1) * p.in_plane, bias_g ? bias_g[ch] : T(0));
-        col2im_add_unpadded(s, p, col + b * p.positions, cols, img);
+        Acc* sums = sums_of(img, image_sums.get());
+        start_from_bias(sums);
+        col2im_add_unpadded(s, p, col + b * p.positions, cols, sums);
+        round_sums(p.cg * p.in_plane, sums, img);
       }
       for (int64_t b = 0; b < nb && !p.unpadded; ++b) {
-        std::fill(padded, padded + p.cg * p.hp * p.wp, T(0));
+        std::fill(padded, padded + p.cg * p.hp * p.wp, Acc(0));
         col2im_add(s, p, col + b * p.positions, cols, padded);
         unpad_image(s, p, padded, bias_g, img0 + b * s.in_c * p.in_plane);
       }
@@ -533,41 +598,46 @@ void conv2d_backward_input(const Conv2dShape& s, const T* gy, const T* w, const 
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw) {
+  using Acc = gemm_acc_t<T>;
   const Plan p(s, true, !image_finite(s, x));
   const int64_t wsize = s.out_c * p.rows;
   if (s.batch == 0) {
     std::fill(gw, gw + wsize, T(0));
     return;
   }
-  if (use_direct_weight_grad<T>(p)) {
-    // Slot i sums images i, i + slots, ... (conv_kernels.cpp); the slots are added in order.
-    const int64_t slots = weight_grad_slots(s.batch, wsize);
-    std::unique_ptr<T[]> partial(new T[(slots - 1) * wsize]);
-    parallel_for(slots, ceil_div(s.batch, slots) * wsize * p.positions, [&](int64_t begin, int64_t end) {
-      for (int64_t slot = begin; slot < end; ++slot)
-        PE_ISA_CALL(conv2d_backward_weight_direct, s, gy, x, slot, slots,
-                    slot == 0 ? gw : partial.get() + (slot - 1) * wsize);
-    });
-    add_slots(slots, wsize, partial.get(), gw);
-    return;
+  if constexpr (has_direct_kernels<T>) {
+    if (use_direct_weight_grad<T>(p)) {
+      // Slot i sums images i, i + slots, ... (conv_kernels.cpp); the slots are added in order.
+      const int64_t slots = weight_grad_slots(s.batch, wsize);
+      std::unique_ptr<T[]> partial(new T[(slots - 1) * wsize]);
+      parallel_for(slots, ceil_div(s.batch, slots) * wsize * p.positions, [&](int64_t begin, int64_t end) {
+        for (int64_t slot = begin; slot < end; ++slot)
+          PE_ISA_CALL(conv2d_backward_weight_direct, s, gy, x, slot, slots,
+                      slot == 0 ? gw : partial.get() + (slot - 1) * wsize);
+      });
+      add_slots(slots, wsize, partial.get(), gw);
+      return;
+    }
   }
   const int64_t slots = weight_grad_slots(p.chunks, wsize);
-  // Slot 0 accumulates into `first` (gw itself, or a taps-last buffer for Shifted), the others
-  // into partial buffers added in slot order at the end.
-  std::unique_ptr<T[]> partial(new T[(slots - 1 + (p.method == Method::Shifted)) * wsize]);
-  T* first = p.method == Method::Shifted ? partial.get() + (slots - 1) * wsize : gw;
+  // Slot 0 accumulates into `first`: gw itself, or a buffer past the other slots' partial sums
+  // (taps-last for Shifted; float32 sums for a 16-bit T, rounded into gw at the end).
+  const bool first_apart = p.method == Method::Shifted || !sums_in_place<T>;
+  std::unique_ptr<Acc[]> partial(new Acc[(slots - 1 + first_apart) * wsize]);
+  Acc* tail = partial.get() + (slots - 1) * wsize;
+  Acc* first = p.method == Method::Shifted ? tail : sums_of(gw, tail);
   const int64_t chunks_per_slot = ceil_div(p.chunks, slots);
   parallel_for(slots, chunks_per_slot * p.chunk * wsize * p.positions, [&](int64_t begin, int64_t end) {
     Scratch<T> scratch(p);
     for (int64_t slot = begin; slot < end; ++slot) {
-      T* acc = slot == 0 ? first : partial.get() + (slot - 1) * wsize;
+      Acc* acc = slot == 0 ? first : partial.get() + (slot - 1) * wsize;
       for (int64_t c = slot; c < p.chunks; c += slots) {
         const int64_t n0 = c * p.chunk, nb = p.images(s, c), cols = nb * p.positions;
-        const T beta = c == slot ? T(0) : T(1);
+        const Acc beta = c == slot ? Acc(0) : Acc(1);
         for (int64_t g = 0; g < s.groups; ++g) {
           const T* grad = gy + (n0 * s.out_c + g * p.kg) * p.positions;
           const T* img = x + n0 * s.x_strides[0] + g * p.cg * s.x_strides[1];
-          T* acc_g = acc + g * p.kg * p.rows;
+          Acc* acc_g = acc + g * p.kg * p.rows;
           if (p.method == Method::Shifted) {
             backward_weight_shifted(s, p, grad, img, beta, acc_g, scratch);
             continue;
@@ -584,13 +654,16 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* gy, const T* x, T* gw
             chunk_columns(s, p, img, nb, scratch.padded.get(), scratch.col.get(), cols);
             B = scratch.col.get(), rsB = 1, csB = cols;
           }
-          gemm<T>(p.kg, p.rows, cols, T(1), grad, cols, 1, B, rsB, csB, beta, acc_g, p.rows, 1);
+          gemm_acc(p.kg, p.rows, cols, grad, cols, 1, B, rsB, csB, beta, acc_g, p.rows, 1);
         }
       }
     }
   });
   add_slots(slots, wsize, partial.get(), first);
-  if (p.method == Method::Shifted) weight_from_taps_last(s, p, first, gw);
+  if (p.method == Method::Shifted)
+    weight_from_taps_last(s, p, first, gw);
+  else
+    round_sums(wsize, first, gw);
 }
 
 template <class T>
@@ -622,6 +695,8 @@ void channel_sum(int64_t n, int64_t c, int64_t p, const T* y, T* out) {
   template void channel_sum<T>(int64_t, int64_t, int64_t, const T*, T*);
 PE_CONV_INSTANTIATE(float)
 PE_CONV_INSTANTIATE(double)
+PE_CONV_INSTANTIATE(BFloat16)
+PE_CONV_INSTANTIATE(Half)
 #undef PE_CONV_INSTANTIATE
 
 // ---------------------------------------------------------------- kernel slots
@@ -631,28 +706,28 @@ PE_CONV_INSTANTIATE(double)
 namespace {
 
 void forward_slot(const ops::Conv2dArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv2d", [&] {
+  PE_DISPATCH_FLOATING_AND_HALF(a.dtype, "conv2d", [&] {
     conv2d_forward<scalar_t>(a.shape, static_cast<const scalar_t*>(a.x), static_cast<const scalar_t*>(a.w),
                              static_cast<const scalar_t*>(a.bias), static_cast<scalar_t*>(a.out));
   });
 }
 
 void input_grad_slot(const ops::Conv2dArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv2d input gradient", [&] {
+  PE_DISPATCH_FLOATING_AND_HALF(a.dtype, "conv2d input gradient", [&] {
     conv2d_backward_input<scalar_t>(a.shape, static_cast<const scalar_t*>(a.gy), static_cast<const scalar_t*>(a.w),
                                     static_cast<const scalar_t*>(a.bias), static_cast<scalar_t*>(a.out));
   });
 }
 
 void weight_grad_slot(const ops::Conv2dArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv2d weight gradient", [&] {
+  PE_DISPATCH_FLOATING_AND_HALF(a.dtype, "conv2d weight gradient", [&] {
     conv2d_backward_weight<scalar_t>(a.shape, static_cast<const scalar_t*>(a.gy), static_cast<const scalar_t*>(a.x),
                                      static_cast<scalar_t*>(a.out));
   });
 }
 
 void bias_grad_slot(const ops::ChannelSumArgs& a) {
-  PE_DISPATCH_FLOATING(a.dtype, "conv bias gradient", [&] {
+  PE_DISPATCH_FLOATING_AND_HALF(a.dtype, "conv bias gradient", [&] {
     channel_sum<scalar_t>(a.n, a.c, a.p, static_cast<const scalar_t*>(a.in), static_cast<scalar_t*>(a.out));
   });
 }

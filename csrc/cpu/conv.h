@@ -14,6 +14,10 @@
 // single-threaded GEMMs (cpu::gemm is single-threaded inside a parallel region) on per-thread
 // scratch. The weight gradient accumulates over images in a fixed number of slots that
 // depends only on the shape, so no result depends on the thread count.
+//
+// T is float, double, BFloat16 or Half. The 16-bit floats take the GEMM methods only (the direct
+// kernels are float/double): column matrices and padded copies stay 16-bit, cpu::gemm16 sums
+// into float32, and every result element (y, gx, gw) is rounded once to T at the end.
 #pragma once
 #include <cstdint>
 

@@ -14,6 +14,7 @@
 // changes the order of additions) is chosen without looking at the thread count.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "math/half_types.h"
 
@@ -45,5 +46,21 @@ void gemm16(int64_t M, int64_t N, int64_t K, float alpha, const Half* A, int64_t
 
 // Which kernel gemm16 runs for bfloat16 now: "avx512_bf16" or "float32".
 const char* bf16_gemm_path();
+
+// The type a product of T operands sums into: float32 for the 16-bit floats (gemm16), else T.
+template <class T>
+using gemm_acc_t = std::conditional_t<std::is_same_v<T, BFloat16> || std::is_same_v<T, Half>, float, T>;
+
+// C = A @ B + beta * C with C in gemm_acc_t<T>: gemm for float/double, gemm16 for 16-bit
+// operands. For kernels templated over their element type (matmul, conv), so one body serves
+// both; rounding C to a 16-bit result is the caller's, once.
+template <class T>
+void gemm_acc(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
+              int64_t csB, gemm_acc_t<T> beta, gemm_acc_t<T>* C, int64_t rsC, int64_t csC) {
+  if constexpr (std::is_same_v<T, gemm_acc_t<T>>)
+    gemm<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+  else
+    gemm16(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
 
 }  // namespace pe::cpu

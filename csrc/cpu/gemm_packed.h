@@ -34,9 +34,14 @@
 #include <new>
 #include <type_traits>
 
+#include "math/half_types.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #include <xmmintrin.h>
+#endif
+#if defined(__AVX2__) || defined(__F16C__)
+#include <immintrin.h>
 #endif
 
 #include "cpu/gemm_direct.h"
@@ -209,6 +214,57 @@ struct SamePack {
   }
 };
 
+// dst[0:n] = src[0:n] widened to float32. With F16C (the AVX2 and AVX-512 builds) float16 is
+// converted 8 or 16 at a time (vcvtph2ps); bfloat16 is the top half of a float32, so widening
+// is a zero-extend and a shift (AVX2). Exact either way; the scalar loop is the reference.
+template <class H>
+void widen_run(int64_t n, const H* src, float* dst) {
+  int64_t i = 0;
+  if constexpr (std::is_same_v<H, Half>) {
+#if defined(__AVX512F__)
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
+#endif
+#if defined(__F16C__)
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+#endif
+  } else {
+#if defined(__AVX2__)
+    for (; i + 8 <= n; i += 8) {
+      const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+      _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
+    }
+#endif
+  }
+  for (; i < n; ++i) dst[i] = float(src[i]);
+}
+
+// A panel of width W from n 16-bit vectors: panel[k * W + i] = float(src[i * si + k * sk]) for
+// i < n, zeros for n <= i < W. Whichever of the two axes is contiguous is read in runs for
+// widen_run: along i straight into the panel, along k through a small buffer then dealt out.
+template <int W, class H>
+void widen_panel(int64_t n, int64_t kc, const H* src, int64_t si, int64_t sk, float* dst) {
+  if (si == 1) {
+    for (int64_t k = 0; k < kc; ++k) widen_run(n, src + k * sk, dst + k * W);
+  } else if (sk == 1) {
+    constexpr int64_t kRun = 64;
+    float run[kRun];
+    for (int64_t k0 = 0; k0 < kc; k0 += kRun) {
+      const int64_t len = imin(kRun, kc - k0);
+      for (int64_t i = 0; i < n; ++i) {
+        widen_run(len, src + i * si + k0, run);
+        for (int64_t k = 0; k < len; ++k) dst[(k0 + k) * W + i] = run[k];
+      }
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t i = 0; i < n; ++i) dst[k * W + i] = float(src[i * si + k * sk]);
+  }
+  if (n < W)
+    for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * W + n, dst + (k + 1) * W, 0.f);
+}
+
 // 16-bit float operands (Half, BFloat16) converted to float32 as they are packed: the float32
 // kernels run unchanged, and only a panel's worth is ever converted at a time.
 template <class H>
@@ -218,22 +274,12 @@ struct WidenPack {
   static constexpr int kGroup = 1;
   template <int MR>
   static void a(int64_t rows, int64_t kc, const S* A, int64_t rsA, int64_t csA, P* dst) {
-    for (int64_t k = 0; k < kc; ++k) {
-      for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = float(A[r * rsA + k * csA]);
-      for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.f;
-    }
+    widen_panel<MR>(rows, kc, A, rsA, csA, dst);
   }
   template <int NR>
   static void b(int64_t cols, int64_t kc, const S* B, int64_t rsB, int64_t csB, P* dst) {
-    for (int64_t q = 0; q * NR < cols; ++q) {
-      const int64_t n = imin(NR, cols - q * NR);
-      const S* src = B + q * NR * csB;
-      P* d = dst + q * NR * kc;
-      for (int64_t k = 0; k < kc; ++k) {
-        for (int64_t c = 0; c < n; ++c) d[k * NR + c] = float(src[k * rsB + c * csB]);
-        for (int64_t c = n; c < NR; ++c) d[k * NR + c] = 0.f;
-      }
-    }
+    for (int64_t q = 0; q * NR < cols; ++q)
+      widen_panel<NR>(imin(NR, cols - q * NR), kc, B + q * NR * csB, csB, rsB, dst + q * NR * kc);
   }
 };
 

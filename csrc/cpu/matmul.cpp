@@ -1,7 +1,6 @@
 // The CPU's matrix-product kernels (slots in ops/linalg.h): stacks of products and the 2-D
 // alpha/beta product, both over cpu::gemm (BLIS-style, per ISA inside).
 #include <algorithm>
-#include <type_traits>
 
 #include "core/parallel.h"
 #include "cpu/gemm.h"
@@ -30,17 +29,6 @@ int64_t merged_row_stride(const Tensor& t) {
   return stride < 0 ? 0 : stride;
 }
 
-// One product into C (rows rsC apart, unit column stride): same-dtype operands on cpu::gemm,
-// 16-bit float operands (S) into a float32 C on cpu::gemm16.
-template <class T, class S>
-void gemm_into(int64_t M, int64_t N, int64_t K, const S* A, int64_t rsA, int64_t csA, const S* B, int64_t rsB,
-               int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
-  if constexpr (std::is_same_v<S, T>)
-    gemm<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-  else
-    gemm16(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-}
-
 // out[..., M, N] = a[..., M, K] @ b[..., K, N]; a and b already expanded to out's batch dims
 // (broadcast batch dims have stride 0) and converted to out's dtype (or, float16/bfloat16,
 // left as they are, with a float32 out).
@@ -61,7 +49,7 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
   for (int64_t d = 0; d < nd - 2; ++d) b_shared = b_shared && (b.strides()[d] == 0 || b.shape()[d] == 1);
   int64_t rs_merged = b_shared ? merged_row_stride(a) : -1;
   if (rs_merged >= 0) {
-    gemm_into<T>(nbatch * M, N, K, A, rs_merged, csA, B, rsB, csB, T(0), C, N, 1);
+    gemm_acc(nbatch * M, N, K, A, rs_merged, csA, B, rsB, csB, T(0), C, N, 1);
     return;
   }
 
@@ -73,7 +61,7 @@ void batched_gemm_cpu(const Tensor& out, const Tensor& a, const Tensor& b) {
       offA += i * a.strides()[d];
       offB += i * b.strides()[d];
     }
-    gemm_into<T>(M, N, K, A + offA, rsA, csA, B + offB, rsB, csB, T(0), C + t * M * N, N, 1);
+    gemm_acc(M, N, K, A + offA, rsA, csA, B + offB, rsB, csB, T(0), C + t * M * N, N, 1);
   };
   // Big matrices: one after another, each GEMM uses every thread. Small ones: threads take
   // whole matrices (GEMM inside a parallel region runs single-threaded).

@@ -90,8 +90,8 @@ void check_tensors(const ConvCall& c, const Tensor& x, const Tensor& w, const Op
   const char* name = c.name.c_str();
   PE_CHECK(x.ndim() == 4, ValueError, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
   PE_CHECK(w.ndim() == 4, ValueError, name, ": expected a 4-D weight, got shape ", shape_str(w.shape()));
-  PE_CHECK(is_floating(x.dtype()), TypeError, name, ": expected a floating input (float32 or float64), got ",
-           dtype_name(x.dtype()));
+  PE_CHECK(is_floating(x.dtype()), TypeError, name,
+           ": expected a floating input (float32, float64, float16 or bfloat16), got ", dtype_name(x.dtype()));
   PE_CHECK(w.dtype() == x.dtype(), TypeError, name, ": input dtype ", dtype_name(x.dtype()), " and weight dtype ",
            dtype_name(w.dtype()), " differ");
   check_same_device(name, x, "input", w, "weight");

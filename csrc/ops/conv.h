@@ -1,7 +1,8 @@
 // Convolutions: conv2d and conv_transpose2d, forward and backward (1-D convolutions are 2-D ones
 // on an H=1 view, done by the Python layer, which passes one_d so that errors speak of the 1-D
 // op). Arguments are checked here once; every op body ends in the kernel slots below.
-// float32/float64, on every device whose backend fills the slots.
+// float32/float64 on every device whose backend fills the slots; float16/bfloat16 on the CPU
+// (16-bit operands, float32 sums, each result rounded once).
 #pragma once
 #include <array>
 #include <optional>
@@ -82,8 +83,9 @@ struct Conv2dShape {
 // shape.x_strides (any view, overlapping or negative strides excluded); the weight w is
 // contiguous (K, C/groups, kH, kW); y, gy, gx, gw are contiguous; outputs never alias inputs
 // and are fully overwritten. Every pointer is on the slot's device, in `dtype` (float32 or
-// float64). Outputs have at least one element (the op layer skips empty ones), but the
-// reduction may be empty (batch 0 for gw, C/groups = 0): it then yields 0 (+ bias).
+// float64; float16 or bfloat16 for the CPU kernels, which accumulate in float32). Outputs have
+// at least one element (the op layer skips empty ones), but the reduction may be empty (batch 0
+// for gw, C/groups = 0): it then yields 0 (+ bias).
 struct Conv2dArgs {
   DType dtype = DType::Float32;
   ConvCall call;  // names the op in a kernel's own errors (the CUDA kernels' int range)

@@ -44,18 +44,7 @@ void sparse_adam_step_(const Tensor& param, const Tensor& grad, const Tensor& ex
 
 // The kernels' dtypes: float32 and float64, and float16/bfloat16 updated in float
 // (see step_compute_t in math/optimizer_math.h).
-#define PE_DISPATCH_OPTIM(dt, NAME, ...)                                                       \
-  [&] {                                                                                        \
-    switch (dt) {                                                                              \
-      PE_DTYPE_CASE(Float32, float, __VA_ARGS__)                                               \
-      PE_DTYPE_CASE(Float64, double, __VA_ARGS__)                                              \
-      PE_DTYPE_CASE(Float16, ::pe::Half, __VA_ARGS__)                                          \
-      PE_DTYPE_CASE(BFloat16, ::pe::BFloat16, __VA_ARGS__)                                     \
-      default:                                                                                 \
-        throw ::pe::TypeError(::pe::str(NAME, ": expected a floating dtype (float32, float64, " \
-                                              "float16 or bfloat16), got ", ::pe::dtype_name(dt))); \
-    }                                                                                          \
-  }()
+#define PE_DISPATCH_OPTIM(dt, NAME, ...) PE_DISPATCH_FLOATING_AND_HALF(dt, NAME, __VA_ARGS__)
 
 // Kernels: one pass over n elements, the math of math/optimizer_math.h. Contract (what the op
 // bodies above guarantee): n > 0; every pointer addresses n contiguous elements of `dtype`

@@ -192,9 +192,12 @@ class ConvTranspose2dFn(Op):
 
 
 # ---------------------------------------------------------------- public functions
-def _via_float32(conv):
-    """float16/bfloat16 convolutions (and autocast's) compute in float32 (see _half.py); an input
-    and a weight of different dtypes reach the kernel's dtype check as they came."""
+def _half_on_cpu(conv):
+    """float16/bfloat16 convolutions (and autocast's): the CPU kernels take the 16-bit tensors as
+    they are - 16-bit operands, float32 sums, each result rounded once, like PyTorch's CPU - and
+    so do their gradients. The CUDA kernels are float32/float64 only: there the convolution
+    computes in float32 (see _half.py). An input and a weight of different dtypes reach the
+    kernel's dtype check as they came."""
     in_float32 = computes_in_float32(conv)
 
     @functools.wraps(conv)
@@ -202,11 +205,13 @@ def _via_float32(conv):
         input, weight, bias = cast_for_product(input, weight, bias)
         if isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype != weight.dtype:
             return conv(input, weight, bias, *args, **kwargs)  # the kernel's own dtype error, unconverted
+        if isinstance(input, Tensor) and input.device.type == "cpu":
+            return conv(input, weight, bias, *args, **kwargs)
         return in_float32(input, weight, bias, *args, **kwargs)
     return wrapped
 
 
-@_via_float32
+@_half_on_cpu
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W) or (C, H, W); weight (K, C/groups, kH, kW)."""
     batched = _check_input(input, weight, "conv2d", 4)
@@ -219,7 +224,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out if batched else out.squeeze(0)
 
 
-@_via_float32
+@_half_on_cpu
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation. input (N, C, L) or (C, L); weight (K, C/groups, k)."""
     batched = _check_input(input, weight, "conv1d", 3)
@@ -233,7 +238,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(2) if batched else out.squeeze(2).squeeze(0)
 
 
-@_via_float32
+@_half_on_cpu
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 2-D convolution. input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW)."""
     fn = "conv_transpose2d"
@@ -248,7 +253,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out if batched else out.squeeze(0)
 
 
-@_via_float32
+@_half_on_cpu
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution. input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, k)."""
     fn = "conv_transpose1d"
