@@ -86,6 +86,7 @@ def _torch_allreduce_rank(rank, world, init_file, queue):
         times[nbytes] = time_calls(lambda: tdist.all_reduce(t), tdist.barrier, loops_for(nbytes))
     if rank == 0:
         queue.put(times)
+    tdist.barrier()
     tdist.destroy_process_group()
 
 
@@ -173,6 +174,7 @@ def _torch_train_rank(rank, world, init_file, queue, kind, steps):
     tdist.all_reduce(rate)
     if rank == 0:
         queue.put(float(rate))
+    tdist.barrier()
     tdist.destroy_process_group()
 
 
@@ -193,17 +195,21 @@ def mpiexec():
     return found
 
 
-def run_job(args, procs=1):
-    """Run this script as a job (under mpiexec -n procs for pyengine's multi-rank jobs); its RESULT."""
+def run_job(args, procs=1, tries=2):
+    """Run this script as a job (under mpiexec -n procs for pyengine's multi-rank jobs); its RESULT.
+    A job that fails is run once more (torch's gloo jobs have been seen to abort at exit), and the
+    failure is printed."""
     cmd = [sys.executable, os.path.abspath(__file__), *args]
     if procs > 1:
         cmd = [mpiexec(), "-n", str(procs)] + cmd
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise SystemExit(f"job {args} failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    for attempt in range(tries):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if lines:  # the figure was measured (a crash while exiting does not change it)
+            return json.loads(lines[-1][len("RESULT "):])
+        print(f"(job {' '.join(args)} failed, exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]})")
+    raise SystemExit(f"job {args} failed {tries} times:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
 
 
 def machine():
@@ -217,6 +223,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--skip-allreduce", action="store_true")
     p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--kind", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -236,8 +243,15 @@ def main():
     print(f"pyengine {pe.__version__} over mpi4py {mpi4py.__version__} / {MPI.Get_library_version().splitlines()[0]}; "
           f"PyTorch {torch.__version__} (gloo); medians of {args.rounds} rounds\n")
 
+    if not args.skip_allreduce:
+        allreduce_table(args.rounds)
+    if not args.skip_training:
+        training_table(args.rounds, args.steps)
+
+
+def allreduce_table(rounds):
     samples = {"pe": [], "mpi4py": [], "torch": [], "copy": []}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         r = run_job(["--job", "pe-allreduce"], procs=2)
         samples["pe"].append(r["pe"])
         samples["mpi4py"].append(r["mpi4py"])
@@ -255,16 +269,16 @@ def main():
               f"{bw['copy']:9.2f} {med['pe'][n] / med['mpi4py'][n]:9.2f} {med['pe'][n] / med['torch'][n]:8.2f} "
               f"{bw['pe'] / bw['copy']:8.2f}")
     print("(time ratios: < 1 means pyengine is faster; pe/copy is a bandwidth ratio)\n")
-    if args.skip_training:
-        return
 
+
+def training_table(rounds, steps):
     print(f"training throughput, images/s, global batch {GLOBAL_BATCH}, synthetic 1x28x28 data, SGD with momentum")
     print(f"{'model':5s} {'pe 1x2':>8s} {'pe 2x1':>8s} {'speedup':>7s} {'torch 1x2':>9s} {'torch 2x1':>9s} "
           f"{'speedup':>7s} {'pe/torch 2x1':>12s}")
     for kind in ("mlp", "cnn"):
         runs = {"pe1": [], "pe2": [], "t1": [], "t2": []}
-        steps = str(args.steps)
-        for _ in range(args.rounds):
+        steps = str(steps)
+        for _ in range(rounds):
             runs["pe1"].append(run_job(["--job", "pe-train", "--kind", kind, "--threads", "2", "--steps", steps])["rate"])
             runs["pe2"].append(run_job(["--job", "pe-train", "--kind", kind, "--threads", "1", "--steps", steps],
                                        procs=2)["rate"])
