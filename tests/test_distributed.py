@@ -35,6 +35,7 @@ def test_every_collective_matches_the_math(tmp_path, world):
                      "usable after errors", "second init", "destroyed"):
             assert name in names, (rank, name)
         assert ("recv mismatch" in names) == (rank in (0, 1))
+        assert {"gather_list off the root", "scatter_list off the root"} <= names
 
 
 def test_one_process_world(tmp_path):

@@ -121,6 +121,17 @@ def _list(tensors, pg, ref, what, name):
         _same_as(t, ref, what, f"{name}[{i}]")
 
 
+def _root_list(pg, root, tensors, ref, what, name, role):
+    """gather's and scatter's list: one tensor like `ref` per rank on the root, nothing elsewhere.
+    True on the root."""
+    if pg.rank == root:
+        _list(tensors, pg, ref, what, name)
+        return True
+    if tensors:
+        raise ValueError(f"{what}: {name} must be given on the {role} rank {root} only (this is rank {pg.rank})")
+    return False
+
+
 def _sized(t, ref, count, what, name):
     _tensor(t, what, name)
     if t.dtype != ref.dtype or t.numel() != count:
@@ -224,12 +235,9 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     pg = default_backend()
     dst = _root(pg, dst, group_dst, "gather", "dst")
     gathered = None
-    if pg.rank == dst:
-        _list(gather_list, pg, tensor, "gather", "gather_list")
+    if _root_list(pg, dst, gather_list, tensor, "gather", "gather_list", "destination"):
         from ..creation import empty
         gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype)
-    elif gather_list:
-        raise ValueError(f"gather: gather_list must be given on the destination rank {dst} only (this is rank {pg.rank})")
     _begin("gather", group, tensor, dst)
     work = pg.start_gather_into(gathered, tensor, dst)
     if gathered is not None:
@@ -243,12 +251,9 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     pg = default_backend()
     src = _root(pg, src, group_src, "scatter", "src")
     source = None
-    if pg.rank == src:
-        _list(scatter_list, pg, tensor, "scatter", "scatter_list")
+    if _root_list(pg, src, scatter_list, tensor, "scatter", "scatter_list", "source"):
         from ..ops.shape import stack
         source = stack(list(scatter_list)).detach()
-    elif scatter_list:
-        raise ValueError(f"scatter: scatter_list must be given on the source rank {src} only (this is rank {pg.rank})")
     _begin("scatter", group, tensor, src)
     return _run(pg.start_scatter_from(tensor, source, src), async_op)
 

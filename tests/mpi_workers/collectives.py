@@ -146,6 +146,12 @@ check("output size", raises(ValueError, lambda: dist.all_gather_into_tensor(pe.o
                             f"{world * 2} elements"))
 check("uneven scatter", raises(ValueError, lambda: dist.reduce_scatter_tensor(pe.ones(1), pe.ones(world + 1)),
                                "equal parts") or world == 1)
+if world > 1:  # each rank names another rank as the root, and passes a list only a root may pass
+    other = (rank + 1) % world
+    check("gather_list off the root", raises(ValueError, lambda: dist.gather(pe.ones(2), [pe.ones(2)] * world,
+                                                                             dst=other), "destination rank"))
+    check("scatter_list off the root", raises(ValueError, lambda: dist.scatter(pe.ones(2), [pe.ones(2)] * world,
+                                                                               src=other), "source rank"))
 check("other group", raises(ValueError, lambda: dist.all_reduce(pe.ones(1), group="g"), "group"))
 check("second init", raises(ValueError, lambda: dist.init_process_group("mpi"), "twice"))
 
