@@ -8,6 +8,7 @@ import pytest
 
 import pyengine as pe
 import pyengine.distributed as dist
+from _child_python import run_python
 from mpi_launch import launch, run_ranks
 
 CORE = ("all_reduce SUM", "all_reduce MAX", "all_reduce MIN", "all_reduce AVG", "broadcast src=0", "all_gather",
@@ -32,7 +33,8 @@ def test_every_collective_matches_the_math(tmp_path, world):
         for name in ("all_reduce float16", "all_reduce bfloat16", "all_reduce bool SUM", "all_reduce BOR",
                      "all_reduce in place, same storage", "async results", "shape mismatch detected",
                      "different collectives detected", "dtype mismatch detected",
-                     "usable after errors", "second init", "destroyed"):
+                     "usable after errors", "second init", "destroyed", "world_size must match the launcher's",
+                     "re-initialized"):
             assert name in names, (rank, name)
         assert ("recv mismatch" in names) == (rank in (0, 1))
         assert {"gather_list off the root", "scatter_list off the root"} <= names
@@ -69,6 +71,16 @@ def test_nccl_says_what_is_missing():
     with pytest.raises(RuntimeError, match=why):
         dist.init_process_group("nccl")
     assert not dist.is_initialized()
+
+
+def test_without_mpi4py_the_error_says_what_to_install():
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "import pyengine.distributed as dist\n"
+            "try:\n    dist.init_process_group('mpi')\nexcept ImportError as e:\n    print('ImportError:', e)\n"
+            "print('initialized:', dist.is_initialized())")
+    out = run_python(["-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "ImportError: pyengine.distributed's 'mpi' backend needs mpi4py" in out
+    assert 'pip install "pyengine[distributed]"' in out and "initialized: False" in out
 
 
 def test_reduce_op_names():

@@ -193,4 +193,11 @@ if world > 1:
 
 dist.destroy_process_group()
 check("destroyed", not dist.is_initialized())
+check("world_size must match the launcher's", raises(ValueError, lambda: dist.init_process_group(
+    "mpi", world_size=world + 1), f"world_size={world + 1} was given") and not dist.is_initialized())
+dist.init_process_group("mpi", rank=rank, world_size=world)  # agreeing values are accepted; a second group works
+t = pe.ones(1)
+dist.all_reduce(t)
+check("re-initialized", t.item() == world)
+dist.destroy_process_group()
 report(out_dir(), rank, {"checks": len(checks), "names": checks})
