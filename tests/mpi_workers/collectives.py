@@ -155,6 +155,16 @@ if world > 1:  # each rank names another rank as the root, and passes a list onl
 check("other group", raises(ValueError, lambda: dist.all_reduce(pe.ones(1), group="g"), "group"))
 check("second init", raises(ValueError, lambda: dist.init_process_group("mpi"), "twice"))
 
+# Python objects
+objs = [None] * world
+dist.all_gather_object(objs, {"rank": rank, "name": "r" * rank, "values": list(range(rank))})
+check("all_gather_object", objs == [{"rank": r, "name": "r" * r, "values": list(range(r))} for r in range(world)])
+box = [{"lr": 0.1, "rank": rank}, "config", None] if rank == world - 1 else [None, None, None]
+dist.broadcast_object_list(box, src=world - 1)
+check("broadcast_object_list", box == [{"lr": 0.1, "rank": world - 1}, "config", None])
+check("all_gather_object list length", raises(ValueError, lambda: dist.all_gather_object([None], 1) if world > 1
+                                              else dist.all_gather_object([], 1), f"list of {world} entries"))
+
 # ranks that disagree: every rank learns what every rank passed
 if world > 1:
     msg = ""
