@@ -93,6 +93,19 @@ def test_sampler_takes_rank_and_world_from_the_group(tmp_path):
     reports = run_ranks(2, "sampler_defaults.py", tmp_path)
     assert [r["rank"] for r in reports] == [0, 1]
     assert [r["indices"] for r in reports] == [[0, 2, 4], [1, 3, 0]]
+    assert [r["local_rank"] for r in reports] == [0, 1]  # one machine: local rank = rank
+
+
+def test_node_local_rank_from_the_environment(monkeypatch):
+    for var in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(RuntimeError, match="pass fallback_rank"):
+        dist.get_node_local_rank()
+    assert dist.get_node_local_rank(fallback_rank=3) == 3
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "2")
+    assert dist.get_node_local_rank() == 2
+    monkeypatch.setenv("LOCAL_RANK", "1")  # PyTorch's variable first
+    assert dist.get_node_local_rank(fallback_rank=3) == 1
 
 
 # ------------------------------------------------------------------ faults

@@ -4,6 +4,7 @@ Rank and world size come from the MPI launcher (mpiexec / mpirun); a program sta
 is a world of one process (MPI's singleton start), so the same script runs alone or launched."""
 import datetime
 import importlib.util
+import os
 import sys
 import time
 
@@ -162,6 +163,23 @@ def get_backend(group=None):
     """The backend's name: "mpi"."""
     _check_group(group, "get_backend")
     return default_backend().name
+
+
+# Where launchers put a process's rank on its own machine: torchrun, MPICH/Hydra, Open MPI.
+_LOCAL_RANK_VARS = ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK")
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank among those on its machine (to pick a GPU: f"cuda:{local_rank}"), from
+    the launcher's environment: LOCAL_RANK (PyTorch's), else MPICH's or Open MPI's variable; else
+    fallback_rank when given; else RuntimeError. Needs no process group."""
+    for var in _LOCAL_RANK_VARS:
+        if var in os.environ:
+            return int(os.environ[var])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(f"get_node_local_rank: none of {', '.join(_LOCAL_RANK_VARS)} is in the environment (no "
+                       f"launcher set it); pass fallback_rank= to run without one")
 
 
 def barrier(group=None, async_op=False, device_ids=None):
