@@ -132,7 +132,8 @@ def main():
     print(f"pyengine ISA {pe._C.active_isa()}; PyTorch {torch.__version__ if torch else 'not installed'}")
     if args.dtype == "bfloat16":
         print(f"bfloat16 products: {pe._C.bf16_gemm_path()}")
-    print(f"{args.dtype}, {args.clock} clock, median of {args.runs} runs; ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
+    print(f"{args.dtype}, {args.clock} clock, median of {args.runs} runs; "
+          "ratio = pyengine time / PyTorch time (< 1: pyengine faster)")
     for threads in args.threads:
         limit_threads(threads)
         print(f"\nthreads = {threads}")

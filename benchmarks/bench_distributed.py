@@ -279,11 +279,11 @@ def training_table(rounds, steps):
         runs = {"pe1": [], "pe2": [], "t1": [], "t2": []}
         steps = str(steps)
         for _ in range(rounds):
-            runs["pe1"].append(run_job(["--job", "pe-train", "--kind", kind, "--threads", "2", "--steps", steps])["rate"])
-            runs["pe2"].append(run_job(["--job", "pe-train", "--kind", kind, "--threads", "1", "--steps", steps],
-                                       procs=2)["rate"])
-            runs["t1"].append(run_job(["--job", "torch-train", "--kind", kind, "--threads", "2", "--steps", steps])["rate"])
-            runs["t2"].append(run_job(["--job", "torch-train", "--kind", kind, "--procs", "2", "--steps", steps])["rate"])
+            train = ["--kind", kind, "--steps", steps]
+            runs["pe1"].append(run_job(["--job", "pe-train", "--threads", "2", *train])["rate"])
+            runs["pe2"].append(run_job(["--job", "pe-train", "--threads", "1", *train], procs=2)["rate"])
+            runs["t1"].append(run_job(["--job", "torch-train", "--threads", "2", *train])["rate"])
+            runs["t2"].append(run_job(["--job", "torch-train", "--procs", "2", *train])["rate"])
         m = {k: statistics.median(v) for k, v in runs.items()}
         print(f"{kind:5s} {m['pe1']:8.0f} {m['pe2']:8.0f} {m['pe2'] / m['pe1']:7.2f} {m['t1']:9.0f} {m['t2']:9.0f} "
               f"{m['t2'] / m['t1']:7.2f} {m['pe2'] / m['t2']:12.2f}")

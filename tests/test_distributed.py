@@ -30,7 +30,8 @@ def test_every_collective_matches_the_math(tmp_path, world):
                             continue
                         assert f"{call} {tag}" in names, (rank, call, tag)
                     assert (f"gather {tag}" in names) == (rank == world - 1)
-        for name in ("all_gather_object", "broadcast_object_list", "all_reduce float16", "all_reduce bfloat16", "all_reduce bool SUM", "all_reduce BOR",
+        for name in ("version bumped", "all_gather_object", "broadcast_object_list", "all_reduce float16",
+                     "all_reduce bfloat16", "all_reduce bool SUM", "all_reduce BOR",
                      "all_reduce in place, same storage", "async results", "shape mismatch detected",
                      "different collectives detected", "dtype mismatch detected",
                      "usable after errors", "second init", "destroyed", "world_size must match the launcher's",

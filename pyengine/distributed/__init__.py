@@ -16,9 +16,9 @@ from ._state import (GroupMember, barrier, destroy_process_group, get_backend, g
                      is_nccl_available)
 from ._work import DistBackendError, DistError, Work
 
-__all__ = ["DistBackendError", "DistError", "GroupMember", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
-           "all_gather_object", "broadcast_object_list",
-           "all_reduce", "barrier", "broadcast", "destroy_process_group", "gather", "get_backend", "get_node_local_rank", "get_rank",
-           "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_initialized",
-           "is_mpi_available", "is_nccl_available", "isend", "rank0_first", "recv", "reduce", "reduce_scatter_tensor",
-           "save", "scatter", "send"]
+__all__ = ["DistBackendError", "DistError", "GroupMember", "ReduceOp", "Work", "all_gather",
+           "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier", "broadcast",
+           "broadcast_object_list", "destroy_process_group", "gather", "get_backend", "get_node_local_rank",
+           "get_rank", "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available", "isend", "rank0_first", "recv", "reduce",
+           "reduce_scatter_tensor", "save", "scatter", "send"]

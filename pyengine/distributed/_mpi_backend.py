@@ -57,10 +57,10 @@ class MPIBackend:
     def close(self):
         self.comm.Free()
 
-    def _work(self, what, requests, then=None, result=None, buffers=()):
+    def _work(self, what, requests, then=None, result=None, buffers=(), writes=True):
         # buffers: mpi4py does not keep a non-blocking call's arrays alive; a staged copy
         # collected while MPI still reads it would be reused memory.
-        return Work(what, requests, self.timeout, then, result, buffers)
+        return Work(what, requests, self.timeout, then, result, buffers, writes)
 
     # ----- collectives (each returns a Work) -----
     def start_barrier(self):
@@ -128,7 +128,7 @@ class MPIBackend:
         array, _ = host_array(tensor)
         header = np.asarray(list(signature) + [array.nbytes, self.rank], dtype=np.int64)
         requests = [self.comm.Isend(header, dest=dst, tag=2 * tag), self.comm.Isend(array, dest=dst, tag=2 * tag + 1)]
-        return self._work(f"send to rank {dst}", requests, result=[tensor], buffers=(header, array))
+        return self._work(f"send to rank {dst}", requests, result=[tensor], buffers=(header, array), writes=False)
 
     def start_recv(self, tensor, signature, src, tag, mismatch):
         """mismatch(their_signature, sender) -> the exception to raise when the signatures differ."""
@@ -136,7 +136,8 @@ class MPIBackend:
         header = np.empty(len(signature) + 2, dtype=np.int64)
         source = self.MPI.ANY_SOURCE if src is None else src
         work = self._work(f"recv from rank {'any' if src is None else src}",
-                          [self.comm.Irecv(header, source=source, tag=2 * tag)], result=[tensor], buffers=[header, array])
+                          [self.comm.Irecv(header, source=source, tag=2 * tag)], result=[tensor],
+                          buffers=[header, array])
         work.source = None
 
         def payload():

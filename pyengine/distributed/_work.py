@@ -32,8 +32,9 @@ class Work:
     returns the next (requests, then) pair, or None when the work is finished (a staged copy
     written back, a received header followed by its payload)."""
 
-    def __init__(self, what, requests, timeout, then=None, result=None, buffers=()):
+    def __init__(self, what, requests, timeout, then=None, result=None, buffers=(), writes=True):
         self._what = what
+        self._writes = writes  # the result tensors were written: their autograd version moves, as in-place ops do
         self._buffers = buffers  # every array MPI reads or writes stays alive until the work is done
         self._requests = list(requests)
         self._timeout = timeout
@@ -89,6 +90,9 @@ class Work:
                     continue
                 for final in self._finally:
                     final()
+                if self._writes:
+                    for t in self._result or ():
+                        t._impl.bump_version()
             except Exception as e:  # noqa: BLE001 - reported by wait()
                 self._error = e
             self._done = True

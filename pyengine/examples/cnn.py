@@ -86,7 +86,8 @@ def main(argv=None):
     print(f"\n{data_name} CNN: best validation accuracy {stopper.best:.4f} at epoch {stopper.best_epoch + 1}; "
           f"test accuracy {test_acc:.4f} (weights of that epoch)")
     print(f"{sec:.1f} s per training epoch, {wall / 60:.1f} min in all", flush=True)
-    if run.is_main and plot_curves({"cnn": history}, args.plot, f"{data_name} CNN: training (dashed) and validation (solid)"):
+    title = f"{data_name} CNN: training (dashed) and validation (solid)"
+    if run.is_main and plot_curves({"cnn": history}, args.plot, title):
         print(f"learning curves saved to {args.plot}")
     return {"test_acc": test_acc, "seconds_per_epoch": sec}
 

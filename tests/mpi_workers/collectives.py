@@ -109,6 +109,18 @@ ptr = t.data_ptr()
 dist.all_reduce(t)
 check("all_reduce in place, same storage", t.data_ptr() == ptr and t.tolist() == [float(world)] * 4)
 
+# a collective writes its tensor in place: autograd's version counter moves, as for any in-place op
+t = pe.ones(3)
+v = t._version
+dist.all_reduce(t)
+sent = pe.ones(2)
+sv = sent._version
+if world > 1:
+    w = dist.isend(sent, dst=(rank + 1) % world, tag=5)
+    dist.recv(pe.zeros(2), src=(rank - 1) % world, tag=5)
+    w.wait()
+check("version bumped", t._version > v and sent._version == sv)
+
 # async_op: Work handles
 works = []
 tensors = [pe.full((1000,), float(rank)) for _ in range(4)]

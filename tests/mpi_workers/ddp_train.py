@@ -100,7 +100,8 @@ for step in range(3):
 
 diff = max(float((a - b).abs().max()) for a, b in zip(local.parameters(), reference.parameters()))
 result = {"buckets": len(ddp._reducer.buckets), "started_before_last_grad": started_before_last_grad,
-          "before_diff": before_diff, "start_diff": start_diff, "local_only": local_only, "diff": diff, "keys": list(ddp.state_dict())[:2]}
+          "before_diff": before_diff, "start_diff": start_diff, "local_only": local_only, "diff": diff,
+          "keys": list(ddp.state_dict())[:2]}
 if mode == "unused":
     result["unused_grad_is_none"] = local.unused.weight.grad is None
 if model_kind == "bn":

@@ -24,4 +24,5 @@ stamp = os.path.getmtime(path) if os.path.exists(path) else None
 dist.save(model.state_dict(), path)  # rank 0 writes; all return once it is there
 loaded = pe.load(path)
 same = all(pe.equal(loaded[k], v) for k, v in model.state_dict().items())
-report(folder, rank, {"saw_marker": saw_marker, "keys": sorted(loaded), "same": same, "existed_before": stamp is not None})
+report(folder, rank, {"saw_marker": saw_marker, "keys": sorted(loaded), "same": same,
+                      "existed_before": stamp is not None})

@@ -61,7 +61,8 @@ class DistributedDataParallel(Module):
                  static_graph=False):
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel: module must be a pyengine.nn.Module, got {type(module).__name__}")
+            raise TypeError(f"DistributedDataParallel: module must be a pyengine.nn.Module, got "
+                            f"{type(module).__name__}")
         if device_ids is not None and len(list(device_ids)) != 1:
             raise ValueError(f"DistributedDataParallel: device_ids must be None or hold one device, got {device_ids!r}")
         if dim != 0:
