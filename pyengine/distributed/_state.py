@@ -12,6 +12,9 @@ from ._mpi_backend import MPIBackend
 
 _DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default for its CPU backends
 _BACKENDS = ("mpi", "nccl")
+# PyTorch's CPU backend name: a script written for torch.distributed says "gloo"; here the CPU
+# backend is MPI, so "gloo" means "mpi" (the processes still come from mpiexec, not torchrun).
+_CPU_BACKEND_ALIASES = ("gloo",)
 _ABORT_GRACE_S = 1.0
 
 
@@ -69,9 +72,10 @@ def _seconds(timeout):
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
                        group_name="", pg_options=None, device_id=None):
-    """Join the default process group. backend: "mpi" (CPU tensors; the default) - rank and world
-    size come from the MPI launcher (`mpiexec -n 4 python train.py`); world_size / rank, when
-    given, must agree with it. timeout (a timedelta; default 30 minutes) bounds every collective:
+    """Join the default process group. backend: "mpi" (CPU tensors; the default; PyTorch's "gloo"
+    is taken as "mpi") - rank and world size come from the MPI launcher (`mpiexec -n 4 python
+    train.py`); world_size / rank, when given (or set in the environment as WORLD_SIZE / RANK, the
+    way torchrun starts processes), must agree with it. timeout (a timedelta; default 30 minutes) bounds every collective:
     a rank that waits longer for the others raises DistBackendError.
 
     Once initialized, an uncaught exception on any rank aborts every rank (MPI_Abort) after its
@@ -79,9 +83,10 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if is_initialized():
         raise ValueError("trying to initialize the default process group twice!")
     backend = "mpi" if backend is None else str(backend).lower()
+    backend = "mpi" if backend in _CPU_BACKEND_ALIASES else backend
     if backend not in _BACKENDS:
         raise ValueError(f"init_process_group: unknown backend {backend!r}; pyengine has {list(_BACKENDS)} "
-                         f"('mpi' for CPU tensors, launched with mpiexec; there is no gloo)")
+                         f"('mpi' for CPU tensors, launched with mpiexec; 'gloo' is taken as 'mpi')")
     if backend == "nccl":
         from .. import cuda
         if not cuda.is_available():
@@ -101,6 +106,14 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             pg.close()
             raise ValueError(f"init_process_group: {name}={given} was given, but the MPI launcher started "
                              f"this process with {name} {actual}")
+    for var, actual in (("WORLD_SIZE", pg.size), ("RANK", pg.rank)):
+        # torchrun's variables, disagreeing with MPI: the processes were not started by mpiexec, and
+        # each would silently train alone as a world of one.
+        if os.environ.get(var, str(actual)) != str(actual):
+            pg.close()
+            raise ValueError(f"init_process_group: the environment says {var}={os.environ[var]} (a torchrun-style "
+                             f"launch?), but MPI started this process as {var.lower()} {actual}: start pyengine's "
+                             f"processes with mpiexec -n N")
     _pg.backend = pg
     if pg.size > 1:
         _pg.previous_excepthook = sys.excepthook

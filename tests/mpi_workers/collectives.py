@@ -1,6 +1,8 @@
 """Every collective against the result computed from what each rank must have held: float32,
 float64 and int64 (plus the 16-bit floats and bool for all_reduce), contiguous and strided
 tensors, sizes 0, 1 and several MiB; the argument checks; async_op. Usage: collectives.py OUT_DIR"""
+import os
+
 import numpy as np
 
 import pyengine as pe
@@ -217,7 +219,13 @@ dist.destroy_process_group()
 check("destroyed", not dist.is_initialized())
 check("world_size must match the launcher's", raises(ValueError, lambda: dist.init_process_group(
     "mpi", world_size=world + 1), f"world_size={world + 1} was given") and not dist.is_initialized())
-dist.init_process_group("mpi", rank=rank, world_size=world)  # agreeing values are accepted; a second group works
+os.environ["WORLD_SIZE"] = str(world + 2)  # as torchrun would set it, disagreeing with mpiexec
+check("torchrun's WORLD_SIZE must match", raises(ValueError, lambda: dist.init_process_group("gloo"),
+                                                 "WORLD_SIZE=" + str(world + 2)) and not dist.is_initialized())
+os.environ["WORLD_SIZE"], os.environ["RANK"] = str(world), str(rank)
+# agreeing values are accepted, "gloo" is the CPU backend, and a second group works
+dist.init_process_group("gloo", rank=rank, world_size=world)
+check("gloo is mpi", dist.get_backend() == "mpi")
 t = pe.ones(1)
 dist.all_reduce(t)
 check("re-initialized", t.item() == world)
