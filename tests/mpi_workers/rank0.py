@@ -21,6 +21,7 @@ pe.manual_seed(rank)  # different weights per rank, made equal by DDP
 model = pe.nn.parallel.DistributedDataParallel(pe.nn.Linear(3, 2))
 path = os.path.join(folder, "ckpt.safetensors")
 stamp = os.path.getmtime(path) if os.path.exists(path) else None
+dist.barrier()  # every rank has looked before rank 0 writes
 dist.save(model.state_dict(), path)  # rank 0 writes; all return once it is there
 loaded = pe.load(path)
 same = all(pe.equal(loaded[k], v) for k, v in model.state_dict().items())
