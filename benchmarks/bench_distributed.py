@@ -148,7 +148,8 @@ def train_rate(lib, model, per_rank, steps):
 
 def job_pe_train(kind, threads, steps):
     import pyengine as pe
-    world = int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1")))
+    from pyengine.examples._distributed import launched_world_size
+    world = launched_world_size()
     pe.set_num_threads(threads)
     model = build(pe, kind)
     if world > 1:

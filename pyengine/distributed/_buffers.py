@@ -12,19 +12,25 @@ from .. import _C
 _STAGED_IN_FLOAT32 = ("float16", "bfloat16")
 
 
+def own_storage(tensor):
+    """A NumPy view of a contiguous CPU tensor's own storage, or None where there is none to have
+    (another device, a strided view, bfloat16, which NumPy lacks)."""
+    impl = tensor._impl
+    if impl.device != "cpu" or impl.dtype == "bfloat16" or not impl.is_contiguous():
+        return None
+    return impl.numpy()
+
+
 def host_array(tensor):
     """(array, write_back): the array MPI uses for `tensor`, and a function that copies it back
     into the tensor (None when the array is the tensor's own storage)."""
     impl = tensor._impl
-    if impl.device == "cpu" and impl.is_contiguous() and impl.dtype not in _STAGED_IN_FLOAT32:
-        return impl.numpy(), None
+    view = own_storage(tensor) if impl.dtype not in _STAGED_IN_FLOAT32 else None
+    if view is not None:
+        return view, None
     staged = impl if impl.device == "cpu" else _C.to_device(impl, "cpu")
     if staged.dtype in _STAGED_IN_FLOAT32:
         staged = _C.to_dtype(staged, "float32")
     array = np.ascontiguousarray(staged.numpy())  # a copy: never the tensor's own storage
     return array, lambda: _C.copy_(impl, _C.from_numpy(array))
 
-
-def scratch_like(array, count):
-    """A fresh contiguous array of `count` elements of `array`'s dtype (receive buffers)."""
-    return np.empty(count, dtype=array.dtype)

@@ -12,18 +12,16 @@ import numpy as np
 
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import no_grad
+from ...distributed._buffers import own_storage
 
 _FIRST_BUCKET_BYTES = 1 << 20
 
 
 def _host_view(t):
-    """A NumPy view of a contiguous CPU tensor's storage (None where NumPy cannot have one: other
-    devices, strided tensors, bfloat16): the bucket copies then skip the Tensor-op overhead,
-    which is most of DDP's cost for a small model."""
-    impl = t._impl
-    if impl.device != "cpu" or impl.dtype == "bfloat16" or not impl.is_contiguous():
-        return None
-    return impl.numpy().reshape(-1)
+    """t's storage as a flat NumPy array, or None (see own_storage): the bucket copies then skip
+    the Tensor-op overhead, which is most of DDP's cost for a small model."""
+    view = own_storage(t)
+    return None if view is None else view.reshape(-1)
 
 
 class _Bucket:
@@ -104,11 +102,8 @@ class Reducer:
         self.finishing = False
         self.next_bucket = 0
         self.locally_used = None
-        self.handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
-
-    def remove_hooks(self):
-        for h in self.handles:
-            h.remove()
+        for p in params:
+            p.register_post_accumulate_grad_hook(self._grad_ready)
 
     # ----- per iteration -----
     def prepare(self, outputs):
