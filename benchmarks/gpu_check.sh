@@ -37,3 +37,8 @@ start=$(date +%s)
 PYTHONPATH=. timeout 150 $PY -m pytest -q -p no:cacheprovider -rf -k "cuda or device" tests 2>&1 | tail -40
 echo "== device tests done in $(( $(date +%s) - start )) s"
 PYTHONPATH=. timeout 90 $PY benchmarks/bench_gpu.py --reps 5
+# The 'nccl' backend on this GPU: a world of one process (MPI's singleton start), NCCL from the
+# nvidia-nccl wheel or the system, when the image has mpi4py and the library (nothing is installed
+# here). The collectives against their results, and a DDP step against the same step alone.
+echo "== NCCL backend"
+PYTHONPATH=. timeout 90 $PY benchmarks/nccl_check.py

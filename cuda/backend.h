@@ -21,4 +21,11 @@ std::pair<size_t, size_t> memory_info(int index);  // (free, total) bytes
 void set_device(int index);
 void synchronize(int index);
 
+// A marker on cuda:<index>'s default stream (the stream every pyengine kernel and a collective
+// library such as NCCL run on): done once everything enqueued before it has finished. Lets a
+// waiting host poll - against a timeout - instead of blocking in cudaDeviceSynchronize.
+void* record_event(int index);
+bool event_done(void* event);     // raises pe::RuntimeError on an error other than "not ready"
+void destroy_event(void* event);  // never throws
+
 }  // namespace pe::cuda

@@ -116,6 +116,31 @@ void synchronize(int index) {
   check(cudaDeviceSynchronize(), "synchronizing cuda:", index);
 }
 
+void* record_event(int index) {
+  set_device(index);
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "creating an event on cuda:", index);
+  cudaError_t e = cudaEventRecord(event, 0);  // 0: the legacy default stream, pyengine's only stream
+  if (e != cudaSuccess) cudaEventDestroy(event);
+  check(e, "recording an event on cuda:", index);
+  return event;
+}
+
+bool event_done(void* event) {
+  cudaError_t e = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (e == cudaErrorNotReady) {
+    cudaGetLastError();
+    return false;
+  }
+  check(e, "waiting for an event");
+  return true;
+}
+
+void destroy_event(void* event) {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+  cudaGetLastError();
+}
+
 void install_backend() {
   DeviceHooks& h = cuda_hooks();
   h.available = &available;

@@ -35,12 +35,24 @@ void synchronize(int i) {
   ReleaseGil nogil;
   cuda::synchronize(i);
 }
+void set_device(int i) { cuda::set_device(i); }
+// Events travel to Python as integers (the handle's address): pyengine.distributed polls them.
+uintptr_t record_event(int i) {
+  require(i);
+  return reinterpret_cast<uintptr_t>(cuda::record_event(i));
+}
+bool event_done(uintptr_t event) { return cuda::event_done(reinterpret_cast<void*>(event)); }
+void destroy_event(uintptr_t event) { cuda::destroy_event(reinterpret_cast<void*>(event)); }
 #else
 // Built without CUDA: require() always throws.
 std::string device_name(int i) { return require(i), std::string(); }
 py::tuple device_capability(int i) { return require(i), py::tuple(); }
 py::tuple memory_info(int i) { return require(i), py::tuple(); }
 void synchronize(int i) { require(i); }
+void set_device(int) {}
+uintptr_t record_event(int i) { return require(i), 0; }
+bool event_done(uintptr_t) { throw RuntimeError("pyengine was built without CUDA: there are no CUDA events"); }
+void destroy_event(uintptr_t) {}
 #endif
 
 #ifdef PE_CUDA_EMULATED
@@ -93,6 +105,12 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_device_capability", &device_capability, py::arg("index") = 0, "(major, minor)");
   m.def("cuda_memory_info", &memory_info, py::arg("index") = 0, "(free, total) bytes");
   m.def("cuda_synchronize", &synchronize, py::arg("index") = 0);
+  m.def("cuda_set_device", [](int i) { require(i), set_device(i); }, py::arg("index"),
+        "make cuda:<index> this thread's current device (what a library such as NCCL takes as its device)");
+  m.def("cuda_record_event", &record_event, py::arg("index"),
+        "an event on the device's default stream, after everything enqueued so far (a handle)");
+  m.def("cuda_event_done", &event_done, py::arg("event"), "whether the work before the event has finished");
+  m.def("cuda_destroy_event", &destroy_event, py::arg("event"));
 }
 
 }  // namespace pe::bind

@@ -10,7 +10,7 @@ import enum
 import numpy as np
 
 from ..tensor import Tensor
-from ._state import _check_group, default_backend
+from ._state import _check_group, backend_for, default_backend
 from ._work import DistBackendError, Work
 
 _DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
@@ -35,20 +35,24 @@ _CALLS = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "re
           "scatter", "reduce", "send")
 
 
+_DEVICES = ("cpu", "cuda")
+
+
 def signature(call, tensor, root=-1, op=None):
     """What this rank is about to do, as int64s: the call, its root rank, its op, the tensor's
-    dtype, element count, rank and leading dims."""
+    dtype, device type (with NCCL, CUDA and CPU tensors take different paths), element count,
+    rank and leading dims."""
     shape = tuple(tensor.shape)
     dims = list(shape[:_MAX_DIMS]) + [-1] * (_MAX_DIMS - min(len(shape), _MAX_DIMS))
     return [_CALLS.index(call), root, -1 if op is None else op.value, _DTYPES.index(tensor.dtype.name),
-            tensor.numel(), len(shape)] + dims
+            _DEVICES.index(tensor.device.type), tensor.numel(), len(shape)] + dims
 
 
 def describe_tensor(sig):
-    """'float32 tensor of shape (3, 4)' for a signature."""
-    dtype, ndim, dims = sig[3], sig[5], sig[6:]
+    """'float32 tensor of shape (3, 4)' (' on cuda' for a CUDA tensor) for a signature."""
+    dtype, device, ndim, dims = sig[3], sig[4], sig[6], sig[7:]
     shape = tuple(dims[:min(ndim, _MAX_DIMS)]) + (("...",) if ndim > _MAX_DIMS else ())
-    return f"{_DTYPES[dtype]} tensor of shape {shape}"
+    return f"{_DTYPES[dtype]} tensor of shape {shape}" + (f" on {_DEVICES[device]}" if device else "")
 
 
 def describe(sig):
@@ -150,9 +154,11 @@ def _run(work, async_op):
 
 
 def _begin(what, group, tensor, root=-1, op=None, check=True):
-    """The backend, after the group argument and (check=True) the ranks' agreement are checked."""
+    """The backend that carries `tensor`, after the group argument and (check=True) the ranks'
+    agreement are checked."""
     _check_group(group, what)
-    pg = default_backend()
+    pg = backend_for(tensor)
+    pg.check_usable(tensor)
     if check and pg.size > 1:
         _check_agreement(pg, signature(what, tensor, root, op))
     return pg
@@ -173,7 +179,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     _op(op, tensor, "reduce")
     pg = default_backend()
     dst = _root(pg, dst, group_dst, "reduce", "dst")
-    _begin("reduce", group, tensor, dst, op)
+    pg = _begin("reduce", group, tensor, dst, op)
     return _run(pg.start_reduce(tensor, op.name, dst), async_op)
 
 
@@ -182,7 +188,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     _tensor(tensor, "broadcast")
     pg = default_backend()
     src = _root(pg, src, group_src, "broadcast", "src")
-    _begin("broadcast", group, tensor, src)
+    pg = _begin("broadcast", group, tensor, src)
     return _run(pg.start_broadcast(tensor, src), async_op)
 
 
@@ -191,9 +197,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _tensor(tensor, "all_gather")
     pg = default_backend()
     _list(tensor_list, pg, tensor, "all_gather", "tensor_list")
-    _begin("all_gather", group, tensor)
+    pg = _begin("all_gather", group, tensor)
     from ..creation import empty
-    gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype)
+    gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
     work = pg.start_all_gather_into(gathered, tensor)
     work._result = list(tensor_list)
     return _run(work.add_final(lambda: _copy_rows(gathered, tensor_list)), async_op)
@@ -211,7 +217,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     _tensor(input_tensor, "all_gather_into_tensor", "input_tensor")
     pg = default_backend()
     _sized(output_tensor, input_tensor, pg.size * input_tensor.numel(), "all_gather_into_tensor", "output_tensor")
-    _begin("all_gather_into_tensor", group, input_tensor)
+    pg = _begin("all_gather_into_tensor", group, input_tensor)
     return _run(pg.start_all_gather_into(output_tensor, input_tensor), async_op)
 
 
@@ -225,7 +231,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise ValueError(f"reduce_scatter_tensor: input has {input.numel()} elements, which do not split into "
                          f"{pg.size} equal parts")
     _sized(output, input, input.numel() // pg.size, "reduce_scatter_tensor", "output")
-    _begin("reduce_scatter_tensor", group, input, op=op)
+    pg = _begin("reduce_scatter_tensor", group, input, op=op)
     return _run(pg.start_reduce_scatter_into(output, input, op.name), async_op)
 
 
@@ -237,8 +243,8 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     gathered = None
     if _root_list(pg, dst, gather_list, tensor, "gather", "gather_list", "destination"):
         from ..creation import empty
-        gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype)
-    _begin("gather", group, tensor, dst)
+        gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
+    pg = _begin("gather", group, tensor, dst)
     work = pg.start_gather_into(gathered, tensor, dst)
     if gathered is not None:
         work.add_final(lambda: _copy_rows(gathered, gather_list))
@@ -254,7 +260,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     if _root_list(pg, src, scatter_list, tensor, "scatter", "scatter_list", "source"):
         from ..ops.shape import stack
         source = stack(list(scatter_list)).detach()
-    _begin("scatter", group, tensor, src)
+    pg = _begin("scatter", group, tensor, src)
     return _run(pg.start_scatter_from(tensor, source, src), async_op)
 
 
@@ -269,7 +275,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Start sending `tensor` to rank dst; returns a Work (wait() before changing the tensor)."""
     _tensor(tensor, "isend")
     _check_group(group, "isend")
-    pg = default_backend()
+    pg = backend_for(tensor)
     dst = _root(pg, dst, group_dst, "isend", "dst")
     return pg.start_send(tensor, signature("send", tensor), dst, _tag(tag, "isend"))
 
@@ -279,7 +285,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     whose tensor differs in dtype or shape makes wait() raise DistBackendError."""
     _tensor(tensor, "irecv")
     _check_group(group, "irecv")
-    pg = default_backend()
+    pg = backend_for(tensor)
     src = None if src is None and group_src is None else _root(pg, src, group_src, "irecv", "src")
     mine = signature("send", tensor)
 
@@ -287,6 +293,45 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
         return DistBackendError(f"pyengine.distributed: rank {pg.rank} expected to receive a "
                                 f"{describe_tensor(mine)}, rank {sender} sent a {describe_tensor(theirs)}")
     return pg.start_recv(tensor, mine, src, _tag(tag, "irecv"), mismatch)
+
+
+class P2POp:
+    """One send or receive for batch_isend_irecv: op is isend or irecv, peer the other rank."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError(f"P2POp: op must be pyengine.distributed.isend or irecv, got {op!r}")
+        _tensor(tensor, "P2POp")
+        _check_group(group, "P2POp")
+        peer = group_peer if peer is None else peer
+        if peer is None:
+            raise ValueError("P2POp: peer must be given (the rank to send to or receive from)")
+        self.op, self.tensor, self.peer, self.tag = op, tensor, peer, _tag(tag, "P2POp")
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every send and receive in the list at once; returns their Works. On the 'nccl'
+    backend they run as one NCCL group: the way for two ranks to exchange CUDA tensors both ways
+    (a lone NCCL send waits for its receive, so isend-then-recv on both ranks would deadlock)."""
+    ops = list(p2p_op_list) if isinstance(p2p_op_list, (list, tuple)) else None
+    if not ops or not all(isinstance(p, P2POp) for p in ops):
+        raise ValueError(f"batch_isend_irecv: p2p_op_list must be a non-empty list of P2POp, got {p2p_op_list!r}")
+    if len({p.tensor.device.type for p in ops}) > 1:
+        raise ValueError("batch_isend_irecv: the tensors must all be on one device type (one backend carries them)")
+    pg = backend_for(ops[0].tensor)
+    if not hasattr(pg, "start_batch"):  # MPI: non-blocking sends and receives never wait for each other
+        return Work.batch(p.op(p.tensor, p.peer, tag=p.tag) for p in ops)
+    items = []
+    for p in ops:
+        sending = p.op is isend
+        peer = _rank(pg, p.peer, "batch_isend_irecv", "peer")
+        mine = signature("send", p.tensor)
+
+        def mismatch(theirs, sender, mine=mine):
+            return DistBackendError(f"pyengine.distributed: rank {pg.rank} expected to receive a "
+                                    f"{describe_tensor(mine)}, rank {sender} sent a {describe_tensor(theirs)}")
+        items.append((sending, p.tensor, mine, peer, p.tag, mismatch))
+    return pg.start_batch(items)
 
 
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):

@@ -57,6 +57,9 @@ class MPIBackend:
     def close(self):
         self.comm.Free()
 
+    def check_usable(self, tensor):
+        """Raise before a collective that cannot work on this rank (MPI: always usable)."""
+
     def _work(self, what, requests, then=None, result=None, buffers=(), writes=True):
         # buffers: mpi4py does not keep a non-blocking call's arrays alive; a staged copy
         # collected while MPI still reads it would be reused memory.

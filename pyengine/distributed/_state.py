@@ -35,6 +35,7 @@ GroupMember = group
 
 class _ProcessGroup:
     backend = None          # the backend object (MPIBackend) while initialized
+    cuda_backend = None     # with backend="nccl": the NCCLBackend that carries CUDA tensors
     previous_excepthook = None
 
 
@@ -52,8 +53,13 @@ def is_mpi_available():
 
 
 def is_nccl_available():
-    """False: the NCCL backend is not built yet (see docs/scaling.md)."""
-    return False
+    """Whether this pyengine has the 'nccl' backend: built for real CUDA GPUs, and the NCCL library
+    installed (pip install nvidia-nccl-cu12). As in PyTorch, it says nothing of whether a GPU is
+    present (pyengine.cuda.is_available() does). The library is only loaded once a CUDA tensor
+    reaches a collective."""
+    from .. import cuda
+    from . import _nccl_lib
+    return cuda.is_built() and not cuda.is_emulated() and _nccl_lib.find_library() is not None
 
 
 def is_initialized():
@@ -75,8 +81,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     """Join the default process group. backend: "mpi" (CPU tensors; the default; PyTorch's "gloo"
     is taken as "mpi") - rank and world size come from the MPI launcher (`mpiexec -n 4 python
     train.py`); world_size / rank, when given (or set in the environment as WORLD_SIZE / RANK, the
-    way torchrun starts processes), must agree with it. timeout (a timedelta; default 30 minutes) bounds every collective:
-    a rank that waits longer for the others raises DistBackendError.
+    way torchrun starts processes), must agree with it. timeout (a timedelta; default 30 minutes)
+    bounds every collective: a rank that waits longer for the others raises DistBackendError.
+
+    backend="nccl": CUDA tensors are reduced on the GPUs by NVIDIA's NCCL (loaded at the first
+    CUDA collective; pip install nvidia-nccl-cu12); CPU tensors still go over MPI. Each rank
+    uses its own GPU: put its tensors on f"cuda:{get_node_local_rank()}".
 
     Once initialized, an uncaught exception on any rank aborts every rank (MPI_Abort) after its
     traceback is printed, so the others never wait for a rank that is gone."""
@@ -88,12 +98,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"init_process_group: unknown backend {backend!r}; pyengine has {list(_BACKENDS)} "
                          f"('mpi' for CPU tensors, launched with mpiexec; 'gloo' is taken as 'mpi')")
     if backend == "nccl":
-        from .. import cuda
-        if not cuda.is_available():
-            raise RuntimeError("init_process_group: the 'nccl' backend needs CUDA GPUs, and "
-                               "pyengine.cuda.is_available() is False here; use backend='mpi' for CPU tensors")
-        raise RuntimeError("init_process_group: the 'nccl' backend is not built yet; the 'mpi' backend "
-                           "carries CUDA tensors through host memory (backend='mpi')")
+        _check_nccl_can_start()
     if init_method not in (None, "env://"):
         raise ValueError(f"init_process_group: init_method {init_method!r} is not supported: with the 'mpi' "
                          f"backend the MPI launcher sets up the processes (leave init_method unset)")
@@ -115,9 +120,39 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                              f"launch?), but MPI started this process as {var.lower()} {actual}: start pyengine's "
                              f"processes with mpiexec -n N")
     _pg.backend = pg
+    if backend == "nccl":
+        from ._nccl_backend import NCCLBackend
+        _pg.cuda_backend = NCCLBackend(pg)
     if pg.size > 1:
         _pg.previous_excepthook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
+
+
+def _check_nccl_can_start():
+    """The 'nccl' backend's preconditions, checked at init_process_group as PyTorch does: CUDA
+    GPUs (not the emulated one, which NCCL cannot drive) and the NCCL library."""
+    from .. import cuda
+    from . import _nccl_lib
+    if _nccl_lib.test_library_in_use():
+        return
+    if not cuda.is_available():
+        raise RuntimeError("init_process_group: the 'nccl' backend needs CUDA GPUs, and "
+                           "pyengine.cuda.is_available() is False here; use backend='mpi' for CPU tensors")
+    if cuda.is_emulated():
+        raise RuntimeError("init_process_group: the 'nccl' backend needs real CUDA GPUs; this pyengine runs the "
+                           "emulated GPU (PYENGINE_CUDA=EMU), which NCCL cannot drive: use backend='mpi', which "
+                           "carries CUDA tensors through host memory")
+    if _nccl_lib.find_library() is None:
+        raise RuntimeError(f"init_process_group: the 'nccl' backend needs the NCCL library, and none was found: "
+                           f"{_nccl_lib._INSTALL}")
+
+
+def backend_for(tensor):
+    """The backend that carries `tensor`: NCCL for CUDA tensors when the group has it, else MPI."""
+    pg = default_backend()
+    if _pg.cuda_backend is not None and tensor.device.type == "cuda":
+        return _pg.cuda_backend
+    return pg
 
 
 def _abort_on_uncaught(kind, value, tb):
@@ -139,7 +174,9 @@ def destroy_process_group(group=None):
     """Leave the default process group (init_process_group may be called again)."""
     _check_group(group, "destroy_process_group")
     pg = default_backend("destroy_process_group")
-    _pg.backend = None
+    if _pg.cuda_backend is not None:
+        _pg.cuda_backend.close()
+    _pg.backend = _pg.cuda_backend = None
     if _pg.previous_excepthook is not None:
         sys.excepthook, _pg.previous_excepthook = _pg.previous_excepthook, None
     pg.close()
@@ -173,9 +210,10 @@ def get_world_size(group=None):
 
 
 def get_backend(group=None):
-    """The backend's name: "mpi"."""
+    """The backend's name: "mpi", or "nccl" (which carries CUDA tensors; CPU tensors go over MPI)."""
     _check_group(group, "get_backend")
-    return default_backend().name
+    pg = default_backend()
+    return _pg.cuda_backend.name if _pg.cuda_backend is not None else pg.name
 
 
 # Where launchers put a process's rank on its own machine: torchrun, MPICH/Hydra, Open MPI.

@@ -1,7 +1,8 @@
-"""Work: the handle of a collective in flight, and the one place that waits for MPI.
+"""Work: the handle of a collective in flight, and the one place that waits for it.
 
-Every collective - blocking or not - is started as non-blocking MPI requests and finished here,
-by polling them against the process group's timeout. A rank that failed, hung or called another
+Every collective - blocking or not - is started as non-blocking MPI requests (or NCCL calls on
+the GPU's stream, with an event after them) and finished here, by polling them against the
+process group's timeout. A rank that failed, hung or called another
 collective therefore makes the others raise DistBackendError after the timeout instead of
 waiting forever inside MPI (MPI's blocking calls cannot be interrupted)."""
 import time
@@ -43,6 +44,8 @@ class Work:
         self._done = False
         self._error = None
         self._finally = []  # run once every step is done (results copied out of scratch memory)
+        self.on_timeout = None  # called before the timeout is raised (NCCL: abort the communicator)
+        self._together = ()  # works of one batch, advanced whichever of them is waited on
 
     def is_completed(self):
         return self._poll()
@@ -67,6 +70,8 @@ class Work:
             spins += 1
             if spins > _SPINS:
                 if time.monotonic() > deadline:
+                    if self.on_timeout is not None:
+                        self.on_timeout()
                     self._error = DistBackendError(
                         f"pyengine.distributed: {self._what} timed out after {limit:g} s on this rank: another "
                         f"rank did not take part (it failed, hung, or called a different collective)")
@@ -77,13 +82,20 @@ class Work:
         return True
 
     def _poll(self):
-        """Advance: True once every step is done. A step's error is kept and raised by wait()."""
-        from mpi4py import MPI
+        """Advance this work and those of its batch: True once this one is done."""
+        for other in self._together:
+            if other is not self:
+                other._advance()
+        return self._advance()
+
+    def _advance(self):
+        """Advance: True once every step is done. A step's error is kept and raised by wait().
+        A request is anything with Test(): mpi4py's requests, the NCCL backend's events."""
         while not self._done:
-            if self._requests and not MPI.Request.Testall(self._requests):
-                return False
-            then, self._then = self._then, None
             try:
+                if not all(r.Test() for r in self._requests):
+                    return False
+                then, self._then = self._then, None
                 if then is not None:
                     step = then()
                     self._requests, self._then = step if step is not None else ([], None)
@@ -97,6 +109,15 @@ class Work:
                 self._error = e
             self._done = True
         return True
+
+    @staticmethod
+    def batch(works):
+        """Tie works together: waiting on one advances all (a receive's second step - its payload
+        after its header - is posted even while its batch's send is the one being waited on)."""
+        works = list(works)
+        for w in works:
+            w._together = works
+        return works
 
     def add_final(self, fn):
         """Run fn() after the last step (not when an earlier step failed)."""

@@ -9,9 +9,9 @@ import pyengine as pe
 import pyengine.distributed as dist
 
 
-def start(timeout_s=30):
+def start(timeout_s=30, backend="mpi"):
     pe.set_num_threads(1)  # the ranks share the machine's cores
-    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=timeout_s))
+    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return dist.get_rank(), dist.get_world_size()
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 import pyengine as pe
 import pyengine.distributed as dist
+from _collective_checks import DTYPES, SIZES, check_every_collective
 from _common import out_dir, report, start
 
 rank, world = start()
@@ -18,76 +19,9 @@ def check(name, ok, detail=""):
     assert ok, f"rank {rank}: {name} failed {detail}"
 
 
-def value(r, n, dtype):
-    """Rank r's data of n elements (small integers: sums and products are exact in every dtype)."""
-    a = (np.arange(n) % 7 + r + 1) * (1 if r % 2 == 0 else -1)
-    return a.astype(dtype)
-
-
-def as_tensor(a, strided):
-    """a pyengine tensor equal to `a`; strided: a non-contiguous view of a bigger tensor."""
-    if not strided:
-        return pe.tensor(a)
-    big = pe.zeros(2 * a.size, dtype=getattr(pe, str(a.dtype)))
-    view = big[::2]
-    view.copy_(pe.tensor(a))
-    assert not view.is_contiguous() or a.size <= 1
-    return view
-
-
-SIZES = (0, 1, 5, 2 * 1024 * 1024 + 3)  # the last: 8 MiB of float32 (16 of float64/int64)
-DTYPES = ("float32", "float64", "int64")
-ops = {"SUM": lambda xs: np.sum(xs, axis=0), "MAX": lambda xs: np.max(xs, axis=0),
-       "MIN": lambda xs: np.min(xs, axis=0), "PRODUCT": lambda xs: np.prod(xs, axis=0)}
-
 for dtype in DTYPES:
     for n in SIZES:
-        everyone = np.stack([value(r, n, dtype) for r in range(world)])
-        for strided in (False, True):
-            tag = f"{dtype} n={n} strided={strided}"
-            for opname, fn in ops.items():
-                if opname == "PRODUCT" and n > 100:
-                    continue
-                t = as_tensor(value(rank, n, dtype), strided)
-                dist.all_reduce(t, getattr(dist.ReduceOp, opname))
-                check(f"all_reduce {opname} {tag}", np.array_equal(t.numpy(), fn(everyone)))
-            if dtype != "int64":
-                t = as_tensor(value(rank, n, dtype), strided)
-                dist.all_reduce(t, dist.ReduceOp.AVG)
-                check(f"all_reduce AVG {tag}", np.allclose(t.numpy(), everyone.mean(0)))
-            for src in range(world):
-                t = as_tensor(value(rank, n, dtype), strided)
-                dist.broadcast(t, src=src)
-                check(f"broadcast src={src} {tag}", np.array_equal(t.numpy(), everyone[src]))
-            outs = [as_tensor(np.zeros(n, dtype), strided) for _ in range(world)]
-            dist.all_gather(outs, as_tensor(value(rank, n, dtype), strided))
-            check(f"all_gather {tag}", all(np.array_equal(o.numpy(), everyone[r]) for r, o in enumerate(outs)))
-            out = as_tensor(np.zeros(world * n, dtype), strided)
-            dist.all_gather_into_tensor(out, as_tensor(value(rank, n, dtype), strided))
-            check(f"all_gather_into_tensor {tag}", np.array_equal(out.numpy(), everyone.reshape(-1)))
-            full = np.stack([value(r, world * n, dtype) for r in range(world)])
-            out = as_tensor(np.zeros(n, dtype), strided)
-            dist.reduce_scatter_tensor(out, as_tensor(value(rank, world * n, dtype), strided))
-            check(f"reduce_scatter_tensor {tag}", np.array_equal(out.numpy(), full.sum(0)[rank * n:(rank + 1) * n]))
-            dst = world - 1
-            gl = [as_tensor(np.zeros(n, dtype), strided) for _ in range(world)] if rank == dst else None
-            dist.gather(as_tensor(value(rank, n, dtype), strided), gl, dst=dst)
-            if rank == dst:
-                check(f"gather {tag}", all(np.array_equal(o.numpy(), everyone[r]) for r, o in enumerate(gl)))
-            t = as_tensor(np.zeros(n, dtype), strided)
-            sl = [as_tensor(value(r, n, dtype), strided) for r in range(world)] if rank == 0 else None
-            dist.scatter(t, sl, src=0)
-            check(f"scatter {tag}", np.array_equal(t.numpy(), everyone[rank]))
-            t = as_tensor(value(rank, n, dtype), strided)
-            dist.reduce(t, dst=0, op=dist.ReduceOp.SUM)
-            check(f"reduce {tag}", np.array_equal(t.numpy(), everyone.sum(0) if rank == 0 else everyone[rank]))
-            # point to point around the ring
-            nxt, prv = (rank + 1) % world, (rank - 1) % world
-            t = as_tensor(np.zeros(n, dtype), strided)
-            send = dist.isend(as_tensor(value(rank, n, dtype), strided), dst=nxt, tag=3)
-            got = dist.recv(t, src=prv, tag=3)
-            send.wait()
-            check(f"send/recv {tag}", got == prv and np.array_equal(t.numpy(), everyone[prv]))
+        check_every_collective(check, rank, world, dtype, n, "cpu")
 
 # the half types and bool: reduced in float32 / logically
 for dtype in ("float16", "bfloat16"):
@@ -166,6 +100,8 @@ if world > 1:  # each rank names another rank as the root, and passes a list onl
                                                                              dst=other), "destination rank"))
     check("scatter_list off the root", raises(ValueError, lambda: dist.scatter(pe.ones(2), [pe.ones(2)] * world,
                                                                                src=other), "source rank"))
+check("P2POp op", raises(ValueError, lambda: dist.P2POp(dist.send, pe.ones(1), 0), "isend or irecv"))
+check("empty batch", raises(ValueError, lambda: dist.batch_isend_irecv([]), "non-empty list of P2POp"))
 check("other group", raises(ValueError, lambda: dist.all_reduce(pe.ones(1), group="g"), "group"))
 check("second init", raises(ValueError, lambda: dist.init_process_group("mpi"), "twice"))
 

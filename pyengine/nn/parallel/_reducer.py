@@ -13,6 +13,7 @@ import numpy as np
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import no_grad
 from ...distributed._buffers import own_storage
+from ...distributed._state import backend_for
 
 _FIRST_BUCKET_BYTES = 1 << 20
 
@@ -143,7 +144,7 @@ class Reducer:
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].missing == 0:
             b = self.buckets[self.next_bucket]
             b.fill()
-            b.work = self.backend.start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
+            b.work = backend_for(b.flat).start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
                                                                         f"bucket {b.index}")
             self.next_bucket += 1
         for b in self.buckets[:self.next_bucket]:

@@ -7,7 +7,7 @@ import zlib
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...distributed._collectives import gather_ints
 from ...distributed._work import DistBackendError
-from ...distributed._state import _check_group, default_backend
+from ...distributed._state import _check_group, backend_for, default_backend
 from ..module import Module
 from ._reducer import Reducer
 
@@ -21,7 +21,7 @@ def _coalesced_broadcast(backend, tensors):
     with no_grad():
         for group in groups.values():
             flat = cat([t.detach().reshape(-1) for t in group])
-            backend.start_broadcast(flat, 0).wait()
+            backend_for(flat).start_broadcast(flat, 0).wait()
             offset = 0
             for t in group:
                 n = t.numel()
