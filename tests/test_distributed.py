@@ -141,3 +141,24 @@ def test_rank0_first_and_rank0_checkpoints(tmp_path):
     for r in reports:
         assert r["saw_marker"], r  # every rank's body ran after rank 0's
         assert r["keys"] == ["module.bias", "module.weight"] and r["same"] and not r["existed_before"], r
+
+
+# ------------------------------------------------------------------ sub-groups
+@pytest.mark.parametrize("world", [3, 4])
+def test_sub_groups(tmp_path, world):
+    names = ("non-member sentinel", "rank queries", "all_reduce in group", "non-member warned", "overlapping groups",
+             "world after groups", "new_subgroups_by_enumeration", "subgroup all_reduce", "bad ranks",
+             "repeated ranks", "local synchronization", "new_group disagreement", "other groups after destroy",
+             "all destroyed")
+    member_names = ("group ranks", "group rank errors", "backend", "broadcast global src", "broadcast group_src",
+                    "all_gather in group", "all_gather_into_tensor in group", "reduce_scatter_tensor in group",
+                    "gather in group", "scatter in group", "reduce in group", "batch_isend_irecv in group (global peers)",
+                    "all_gather_object in group", "broadcast_object_list in group", "barrier in group",
+                    "root outside the group", "both roots", "destroyed group refused")
+    for rank, report in enumerate(run_ranks(world, "groups.py", tmp_path, timeout=300)):
+        got = set(report["names"])
+        assert set(names) <= got, (rank, set(names) - got)
+        member = rank in (0, world - 1)
+        assert (set(member_names) <= got) == member and ("non-member gets None" in got) != member, rank
+        assert ("recv returns the global rank" in got) == (rank == world - 1)
+        assert ("new_subgroups" in got) == (world % 2 == 0)

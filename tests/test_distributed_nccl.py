@@ -179,3 +179,17 @@ def test_a_peer_that_never_joins_is_aborted_by_the_watchdog(tmp_path):
                f"(all_reduce timed out after 2 s" in out, out[-3000:]
         assert f"rank {rank}: later call refused" in out, out[-3000:]
     assert seconds < 60, seconds
+
+
+@needs_emulator
+def test_sub_groups_on_nccl(tmp_path):
+    """new_group with the 'nccl' backend: each group bootstraps its own NCCL communicator (rank 0
+    of the group makes the id, the group's MPI communicator carries it)."""
+    for rank, report in enumerate(run_ranks(3, "groups.py", tmp_path, "cuda", timeout=300)):
+        got = set(report["names"])
+        for name in ("NCCL communicator per group", "all_reduce in group", "overlapping groups", "subgroup all_reduce", "new_group disagreement",
+                     "other groups after destroy", "all destroyed"):
+            assert name in got, (rank, name)
+        if rank in (0, 2):
+            assert {"backend", "broadcast group_src", "scatter in group", "batch_isend_irecv in group (global peers)",
+                    "reduce_scatter_tensor in group", "destroyed group refused"} <= got, rank

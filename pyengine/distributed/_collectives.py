@@ -10,7 +10,7 @@ import enum
 import numpy as np
 
 from ..tensor import Tensor
-from ._state import _check_group, backend_for, default_backend
+from ._state import member_group, resolve_group
 from ._work import DistBackendError, Work
 
 _DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
@@ -103,6 +103,7 @@ def _op(op, tensor, what):
 
 
 def _rank(pg, rank, what, name):
+    """A group rank of backend pg, checked."""
     if rank is None or isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
         raise TypeError(f"{what}: {name} must be a rank (an int), got {rank!r}")
     if not 0 <= rank < pg.size:
@@ -143,8 +144,16 @@ def _sized(t, ref, count, what, name):
                          f"with {t.numel()} (shape {tuple(t.shape)})")
 
 
-def _root(pg, rank, group_rank, what, name):
-    return _rank(pg, group_rank if rank is None else rank, what, name)
+def _root(g, rank, group_rank, what, name):
+    """The group rank of a root or peer given as a global rank (dst=, src=) or as a group rank
+    (group_dst=, group_src=)."""
+    if rank is not None and group_rank is not None:
+        raise ValueError(f"{what}: give {name} or group_{name}, not both")
+    if group_rank is not None:
+        return _rank(g.mpi, group_rank, what, f"group_{name}")
+    if rank is None or isinstance(rank, bool) or not isinstance(rank, (int, np.integer)):
+        raise TypeError(f"{what}: {name} must be a rank (an int), got {rank!r}")
+    return g.group_rank(int(rank), what, name)
 
 
 def _run(work, async_op):
@@ -153,11 +162,10 @@ def _run(work, async_op):
     work.wait()
 
 
-def _begin(what, group, tensor, root=-1, op=None, check=True):
-    """The backend that carries `tensor`, after the group argument and (check=True) the ranks'
-    agreement are checked."""
-    _check_group(group, what)
-    pg = backend_for(tensor)
+def _begin(what, g, tensor, root=-1, op=None, check=True):
+    """The backend that carries `tensor` in group g, after (check=True) the ranks' agreement is
+    checked."""
+    pg = g.backend_for(tensor)
     pg.check_usable(tensor)
     if check and pg.size > 1:
         _check_agreement(pg, signature(what, tensor, root, op))
@@ -165,39 +173,49 @@ def _begin(what, group, tensor, root=-1, op=None, check=True):
 
 
 # ----------------------------------------------------------------------- collectives
+# Each returns None at once on a rank that is not in `group` (PyTorch's behaviour, with its warning).
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
-    """Combine `tensor` over all ranks with `op`, in place: afterwards every rank holds the result."""
+    """Combine `tensor` over the group's ranks with `op`, in place: afterwards every rank holds the result."""
     _tensor(tensor, "all_reduce")
     _op(op, tensor, "all_reduce")
-    pg = _begin("all_reduce", group, tensor, op=op)
+    g = member_group(group, "all_reduce")
+    if g is None:
+        return None
+    pg = _begin("all_reduce", g, tensor, op=op)
     return _run(pg.start_all_reduce(tensor, op.name), async_op)
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
-    """Combine `tensor` over all ranks with `op` into rank dst's tensor (the others' are unchanged)."""
+    """Combine `tensor` over the group's ranks with `op` into rank dst's tensor (the others' are unchanged)."""
     _tensor(tensor, "reduce")
     _op(op, tensor, "reduce")
-    pg = default_backend()
-    dst = _root(pg, dst, group_dst, "reduce", "dst")
-    pg = _begin("reduce", group, tensor, dst, op)
+    g = member_group(group, "reduce")
+    if g is None:
+        return None
+    dst = _root(g, dst, group_dst, "reduce", "dst")
+    pg = _begin("reduce", g, tensor, dst, op)
     return _run(pg.start_reduce(tensor, op.name, dst), async_op)
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     """Copy rank src's `tensor` into every other rank's `tensor`."""
     _tensor(tensor, "broadcast")
-    pg = default_backend()
-    src = _root(pg, src, group_src, "broadcast", "src")
-    pg = _begin("broadcast", group, tensor, src)
+    g = member_group(group, "broadcast")
+    if g is None:
+        return None
+    src = _root(g, src, group_src, "broadcast", "src")
+    pg = _begin("broadcast", g, tensor, src)
     return _run(pg.start_broadcast(tensor, src), async_op)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
-    """tensor_list[r] = rank r's `tensor`, on every rank."""
+    """tensor_list[r] = group rank r's `tensor`, on every rank."""
     _tensor(tensor, "all_gather")
-    pg = default_backend()
-    _list(tensor_list, pg, tensor, "all_gather", "tensor_list")
-    pg = _begin("all_gather", group, tensor)
+    g = member_group(group, "all_gather")
+    if g is None:
+        return None
+    _list(tensor_list, g.mpi, tensor, "all_gather", "tensor_list")
+    pg = _begin("all_gather", g, tensor)
     from ..creation import empty
     gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
     work = pg.start_all_gather_into(gathered, tensor)
@@ -212,39 +230,45 @@ def _copy_rows(gathered, tensors):
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
-    """output_tensor holds the ranks' input tensors one after another (world_size x input's
-    elements: shape (world_size * n, ...) or (world_size, n, ...))."""
+    """output_tensor holds the group's input tensors one after another (size x input's
+    elements: shape (size * n, ...) or (size, n, ...))."""
     _tensor(input_tensor, "all_gather_into_tensor", "input_tensor")
-    pg = default_backend()
-    _sized(output_tensor, input_tensor, pg.size * input_tensor.numel(), "all_gather_into_tensor", "output_tensor")
-    pg = _begin("all_gather_into_tensor", group, input_tensor)
+    g = member_group(group, "all_gather_into_tensor")
+    if g is None:
+        return None
+    _sized(output_tensor, input_tensor, g.size() * input_tensor.numel(), "all_gather_into_tensor", "output_tensor")
+    pg = _begin("all_gather_into_tensor", g, input_tensor)
     return _run(pg.start_all_gather_into(output_tensor, input_tensor), async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
-    """Combine `input` over all ranks with `op`, and give rank r the r-th of world_size equal
-    parts of the result, in `output`."""
+    """Combine `input` over the group's ranks with `op`, and give group rank r the r-th of size
+    equal parts of the result, in `output`."""
     _tensor(input, "reduce_scatter_tensor", "input")
     _op(op, input, "reduce_scatter_tensor")
-    pg = default_backend()
-    if input.numel() % pg.size:
+    g = member_group(group, "reduce_scatter_tensor")
+    if g is None:
+        return None
+    if input.numel() % g.size():
         raise ValueError(f"reduce_scatter_tensor: input has {input.numel()} elements, which do not split into "
-                         f"{pg.size} equal parts")
-    _sized(output, input, input.numel() // pg.size, "reduce_scatter_tensor", "output")
-    pg = _begin("reduce_scatter_tensor", group, input, op=op)
+                         f"{g.size()} equal parts")
+    _sized(output, input, input.numel() // g.size(), "reduce_scatter_tensor", "output")
+    pg = _begin("reduce_scatter_tensor", g, input, op=op)
     return _run(pg.start_reduce_scatter_into(output, input, op.name), async_op)
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
-    """On rank dst, gather_list[r] = rank r's `tensor`; the other ranks pass no gather_list."""
+    """On rank dst, gather_list[r] = group rank r's `tensor`; the other ranks pass no gather_list."""
     _tensor(tensor, "gather")
-    pg = default_backend()
-    dst = _root(pg, dst, group_dst, "gather", "dst")
+    g = member_group(group, "gather")
+    if g is None:
+        return None
+    dst = _root(g, dst, group_dst, "gather", "dst")
     gathered = None
-    if _root_list(pg, dst, gather_list, tensor, "gather", "gather_list", "destination"):
+    if _root_list(g.mpi, dst, gather_list, tensor, "gather", "gather_list", "destination"):
         from ..creation import empty
-        gathered = empty((pg.size,) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
-    pg = _begin("gather", group, tensor, dst)
+        gathered = empty((g.size(),) + tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
+    pg = _begin("gather", g, tensor, dst)
     work = pg.start_gather_into(gathered, tensor, dst)
     if gathered is not None:
         work.add_final(lambda: _copy_rows(gathered, gather_list))
@@ -252,15 +276,17 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
-    """Rank r's `tensor` = rank src's scatter_list[r]; the other ranks pass no scatter_list."""
+    """Group rank r's `tensor` = rank src's scatter_list[r]; the other ranks pass no scatter_list."""
     _tensor(tensor, "scatter")
-    pg = default_backend()
-    src = _root(pg, src, group_src, "scatter", "src")
+    g = member_group(group, "scatter")
+    if g is None:
+        return None
+    src = _root(g, src, group_src, "scatter", "src")
     source = None
-    if _root_list(pg, src, scatter_list, tensor, "scatter", "scatter_list", "source"):
+    if _root_list(g.mpi, src, scatter_list, tensor, "scatter", "scatter_list", "source"):
         from ..ops.shape import stack
         source = stack(list(scatter_list)).detach()
-    pg = _begin("scatter", group, tensor, src)
+    pg = _begin("scatter", g, tensor, src)
     return _run(pg.start_scatter_from(tensor, source, src), async_op)
 
 
@@ -274,24 +300,27 @@ def _tag(tag, what):
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Start sending `tensor` to rank dst; returns a Work (wait() before changing the tensor)."""
     _tensor(tensor, "isend")
-    _check_group(group, "isend")
-    pg = backend_for(tensor)
-    dst = _root(pg, dst, group_dst, "isend", "dst")
-    return pg.start_send(tensor, signature("send", tensor), dst, _tag(tag, "isend"))
+    g = member_group(group, "isend")
+    if g is None:
+        return None
+    dst = _root(g, dst, group_dst, "isend", "dst")
+    return g.backend_for(tensor).start_send(tensor, signature("send", tensor), dst, _tag(tag, "isend"))
 
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     """Start receiving into `tensor` from rank src (None: any rank); returns a Work. A sender
     whose tensor differs in dtype or shape makes wait() raise DistBackendError."""
     _tensor(tensor, "irecv")
-    _check_group(group, "irecv")
-    pg = backend_for(tensor)
-    src = None if src is None and group_src is None else _root(pg, src, group_src, "irecv", "src")
+    g = member_group(group, "irecv")
+    if g is None:
+        return None
+    pg = g.backend_for(tensor)
+    src = None if src is None and group_src is None else _root(g, src, group_src, "irecv", "src")
     mine = signature("send", tensor)
 
     def mismatch(theirs, sender):
-        return DistBackendError(f"pyengine.distributed: rank {pg.rank} expected to receive a "
-                                f"{describe_tensor(mine)}, rank {sender} sent a {describe_tensor(theirs)}")
+        return DistBackendError(f"pyengine.distributed: rank {g.ranks[pg.rank]} expected to receive a "
+                                f"{describe_tensor(mine)}, rank {g.ranks[sender]} sent a {describe_tensor(theirs)}")
     return pg.start_recv(tensor, mine, src, _tag(tag, "irecv"), mismatch)
 
 
@@ -302,11 +331,10 @@ class P2POp:
         if op not in (isend, irecv):
             raise ValueError(f"P2POp: op must be pyengine.distributed.isend or irecv, got {op!r}")
         _tensor(tensor, "P2POp")
-        _check_group(group, "P2POp")
-        peer = group_peer if peer is None else peer
-        if peer is None:
+        if peer is None and group_peer is None:
             raise ValueError("P2POp: peer must be given (the rank to send to or receive from)")
-        self.op, self.tensor, self.peer, self.tag = op, tensor, peer, _tag(tag, "P2POp")
+        self.op, self.tensor, self.peer, self.group_peer, self.tag = op, tensor, peer, group_peer, _tag(tag, "P2POp")
+        self.group = group
 
 
 def batch_isend_irecv(p2p_op_list):
@@ -316,15 +344,20 @@ def batch_isend_irecv(p2p_op_list):
     ops = list(p2p_op_list) if isinstance(p2p_op_list, (list, tuple)) else None
     if not ops or not all(isinstance(p, P2POp) for p in ops):
         raise ValueError(f"batch_isend_irecv: p2p_op_list must be a non-empty list of P2POp, got {p2p_op_list!r}")
-    if len({p.tensor.device.type for p in ops}) > 1:
-        raise ValueError("batch_isend_irecv: the tensors must all be on one device type (one backend carries them)")
-    pg = backend_for(ops[0].tensor)
+    if len({p.tensor.device.type for p in ops}) > 1 or len({id(p.group) for p in ops}) > 1:
+        raise ValueError("batch_isend_irecv: the ops must all have one group and one device type (one backend "
+                         "carries them)")
+    g = member_group(ops[0].group, "batch_isend_irecv")
+    if g is None:
+        return None
+    pg = g.backend_for(ops[0].tensor)
     if not hasattr(pg, "start_batch"):  # MPI: non-blocking sends and receives never wait for each other
-        return Work.batch(p.op(p.tensor, p.peer, tag=p.tag) for p in ops)
+        return Work.batch(p.op(p.tensor, p.peer, group=p.group, tag=p.tag, **{
+            ("group_dst" if p.op is isend else "group_src"): p.group_peer}) for p in ops)
     items = []
     for p in ops:
         sending = p.op is isend
-        peer = _rank(pg, p.peer, "batch_isend_irecv", "peer")
+        peer = _root(g, p.peer, p.group_peer, "batch_isend_irecv", "peer")
         mine = signature("send", p.tensor)
 
         def mismatch(theirs, sender, mine=mine):
@@ -336,11 +369,15 @@ def batch_isend_irecv(p2p_op_list):
 
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Send `tensor` to rank dst; returns once it is delivered or buffered."""
-    isend(tensor, dst, group, tag, group_dst).wait()
+    work = isend(tensor, dst, group, tag, group_dst)
+    if work is not None:
+        work.wait()
 
 
 def recv(tensor, src=None, group=None, tag=0, group_src=None):
-    """Receive into `tensor` from rank src (None: any rank); returns the sender's rank."""
+    """Receive into `tensor` from rank src (None: any rank); returns the sender's global rank."""
     work = irecv(tensor, src, group, tag, group_src)
+    if work is None:
+        return -1
     work.wait()
-    return work.source
+    return resolve_group(group, "recv").ranks[work.source]

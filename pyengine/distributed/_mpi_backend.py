@@ -47,9 +47,11 @@ def _finishing(*steps):
 class MPIBackend:
     name = "mpi"
 
-    def __init__(self, timeout):
+    def __init__(self, timeout, load_world=False, comm=None):
+        """load_world: talk on a duplicate of MPI_COMM_WORLD; else on `comm` (a sub-group's
+        communicator, which this backend then owns)."""
         MPI = self.MPI = load_mpi()
-        self.comm = MPI.COMM_WORLD.Dup()
+        self.comm = MPI.COMM_WORLD.Dup() if load_world else comm
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         self.timeout = timeout

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 
 from ._collectives import _root, gather_ints
-from ._state import _check_group, default_backend
+from ._state import member_group
 from ._work import Work
 
 
@@ -15,9 +15,11 @@ def _as_bytes(obj):
 
 
 def all_gather_object(object_list, obj, group=None):
-    """object_list[r] = rank r's `obj`, on every rank (object_list: a list of world_size entries)."""
-    _check_group(group, "all_gather_object")
-    pg = default_backend()
+    """object_list[r] = group rank r's `obj`, on every rank (object_list: one entry per rank of the group)."""
+    g = member_group(group, "all_gather_object")
+    if g is None:
+        return None
+    pg = g.mpi
     if not isinstance(object_list, list) or len(object_list) != pg.size:
         raise ValueError(f"all_gather_object: object_list must be a list of {pg.size} entries (one per rank), got "
                          f"{len(object_list) if isinstance(object_list, list) else type(object_list).__name__}")
@@ -33,9 +35,11 @@ def all_gather_object(object_list, obj, group=None):
 
 def broadcast_object_list(object_list, src=None, group=None, group_src=None):
     """Rank src's object_list entries replace every other rank's (the lists have the same length)."""
-    _check_group(group, "broadcast_object_list")
-    pg = default_backend()
-    src = _root(pg, src, group_src, "broadcast_object_list", "src")
+    g = member_group(group, "broadcast_object_list")
+    if g is None:
+        return None
+    pg = g.mpi
+    src = _root(g, src, group_src, "broadcast_object_list", "src")
     if not isinstance(object_list, list):
         raise TypeError(f"broadcast_object_list: object_list must be a list, got {type(object_list).__name__}")
     payload = _as_bytes(object_list) if pg.rank == src else None

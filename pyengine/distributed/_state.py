@@ -1,4 +1,5 @@
-"""The default process group: which backend, this process's rank, the world size, the timeout.
+"""The default process group (which backend, this process's rank, the world size, the
+timeout) and how a `group=` argument finds its ProcessGroup.
 
 Rank and world size come from the MPI launcher (mpiexec / mpirun); a program started without one
 is a world of one process (MPI's singleton start), so the same script runs alone or launched."""
@@ -8,7 +9,10 @@ import os
 import sys
 import time
 
+import warnings
+
 from ._mpi_backend import MPIBackend
+from ._process_group import ProcessGroup
 
 _DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default for its CPU backends
 _BACKENDS = ("mpi", "nccl")
@@ -18,28 +22,33 @@ _CPU_BACKEND_ALIASES = ("gloo",)
 _ABORT_GRACE_S = 1.0
 
 
-class _World:
-    """The default group, the only one there is (pyengine has no new_group yet)."""
+class _Named:
+    def __init__(self, name):
+        self._name = name
 
     def __repr__(self):
-        return "pyengine.distributed.group.WORLD"
+        return self._name
 
 
 class group:  # noqa: N801 - PyTorch's name: dist.group.WORLD
-    """The process groups: WORLD, every rank (the default group; pyengine has no sub-groups)."""
-    WORLD = _World()
+    """WORLD stands for the default group (every rank), wherever a `group=` is taken."""
+    WORLD = _Named("pyengine.distributed.group.WORLD")
 
 
-GroupMember = group
+class GroupMember:
+    """PyTorch's GroupMember: WORLD, and NON_GROUP_MEMBER - what new_group returns on the ranks
+    it leaves out (a collective given it does nothing and returns None, as in PyTorch)."""
+    WORLD = group.WORLD
+    NON_GROUP_MEMBER = _Named("pyengine.distributed.GroupMember.NON_GROUP_MEMBER")
 
 
-class _ProcessGroup:
-    backend = None          # the backend object (MPIBackend) while initialized
-    cuda_backend = None     # with backend="nccl": the NCCLBackend that carries CUDA tensors
+class _State:
+    world = None            # the default ProcessGroup while initialized
+    groups = []             # the sub-groups new_group made (destroyed with the world)
     previous_excepthook = None
 
 
-_pg = _ProcessGroup()
+_pg = _State()
 
 
 def is_available():
@@ -64,7 +73,7 @@ def is_nccl_available():
 
 def is_initialized():
     """Whether init_process_group has been called (and destroy_process_group not since)."""
-    return _pg.backend is not None
+    return _pg.world is not None
 
 
 def _seconds(timeout):
@@ -105,7 +114,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if store is not None:
         raise ValueError("init_process_group: store is not supported by the 'mpi' backend")
     seconds = _seconds(timeout)
-    pg = MPIBackend(seconds)
+    pg = MPIBackend(seconds, load_world=True)
     for name, given, actual in (("world_size", world_size, pg.size), ("rank", rank, pg.rank)):
         if given not in (-1, None) and given != actual:
             pg.close()
@@ -119,10 +128,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             raise ValueError(f"init_process_group: the environment says {var}={os.environ[var]} (a torchrun-style "
                              f"launch?), but MPI started this process as {var.lower()} {actual}: start pyengine's "
                              f"processes with mpiexec -n N")
-    _pg.backend = pg
-    if backend == "nccl":
-        from ._nccl_backend import NCCLBackend
-        _pg.cuda_backend = NCCLBackend(pg)
+    _pg.world = ProcessGroup(pg, range(pg.size), backend == "nccl", group_name or "default_pg")
     if pg.size > 1:
         _pg.previous_excepthook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
@@ -147,12 +153,10 @@ def _check_nccl_can_start():
                            f"{_nccl_lib._INSTALL}")
 
 
-def backend_for(tensor):
-    """The backend that carries `tensor`: NCCL for CUDA tensors when the group has it, else MPI."""
-    pg = default_backend()
-    if _pg.cuda_backend is not None and tensor.device.type == "cuda":
-        return _pg.cuda_backend
-    return pg
+def backend_for(tensor, group=None):
+    """The backend that carries `tensor` in `group`: NCCL for CUDA tensors when the group has it,
+    else MPI."""
+    return resolve_group(group, "a collective").backend_for(tensor)
 
 
 def _abort_on_uncaught(kind, value, tb):
@@ -160,7 +164,7 @@ def _abort_on_uncaught(kind, value, tb):
     would otherwise wait for this one until their timeout)."""
     previous = _pg.previous_excepthook or sys.__excepthook__
     previous(kind, value, tb)
-    backend = _pg.backend
+    backend = _pg.world.mpi if _pg.world is not None else None
     if backend is not None:
         sys.stderr.write(f"pyengine.distributed: rank {backend.rank} failed; aborting all {backend.size} ranks\n")
         sys.stderr.flush()
@@ -171,49 +175,84 @@ def _abort_on_uncaught(kind, value, tb):
 
 
 def destroy_process_group(group=None):
-    """Leave the default process group (init_process_group may be called again)."""
-    _check_group(group, "destroy_process_group")
-    pg = default_backend("destroy_process_group")
-    if _pg.cuda_backend is not None:
-        _pg.cuda_backend.close()
-    _pg.backend = _pg.cuda_backend = None
+    """Leave the default process group and every sub-group (init_process_group may be called
+    again); given a sub-group, destroy only that one."""
+    g = resolve_group(group, "destroy_process_group")
+    if g is None:
+        return
+    if g is not _pg.world:
+        g.close()
+        _pg.groups.remove(g)
+        return
+    for sub in _pg.groups:
+        sub.close()
+    _pg.groups = []
+    _pg.world = None
     if _pg.previous_excepthook is not None:
         sys.excepthook, _pg.previous_excepthook = _pg.previous_excepthook, None
-    pg.close()
+    g.close()
+
+
+def world_group():
+    """The default ProcessGroup, or PyTorch's error when there is none."""
+    if _pg.world is None:
+        raise ValueError("Default process group has not been initialized, please make sure to call "
+                         "init_process_group.")
+    return _pg.world
 
 
 def default_backend(what=None):
-    """The initialized backend, or PyTorch's error when there is none."""
-    pg = _pg.backend
+    """The default group's MPI backend."""
+    return world_group().mpi
+
+
+def resolve_group(g, what):
+    """The ProcessGroup a `group=` argument names (None and group.WORLD: the default group), or
+    None on a rank that new_group left out of it."""
+    world = world_group()
+    if g is None or g is group.WORLD:
+        return world
+    if g is GroupMember.NON_GROUP_MEMBER:
+        return None
+    if not isinstance(g, ProcessGroup):
+        raise ValueError(f"{what}: group must be None, pyengine.distributed.group.WORLD or a group new_group made, "
+                         f"got {g!r}")
+    if g.destroyed:
+        raise ValueError(f"{what}: {g!r} was destroyed (destroy_process_group)")
+    return g
+
+
+def member_group(g, what):
+    """resolve_group, warning (as PyTorch does) when this rank is not in the group: the caller
+    then does nothing and returns None."""
+    pg = resolve_group(g, what)
     if pg is None:
-        raise ValueError("Default process group has not been initialized, please make sure to call "
-                         "init_process_group.")
+        warnings.warn(f"Running {what} on global rank {world_group().rank()} which does not belong to the given "
+                      f"group.", stacklevel=3)
     return pg
 
 
-def _check_group(g, what):
-    if g is not None and g is not group.WORLD:
-        raise ValueError(f"{what}: group must be None or pyengine.distributed.group.WORLD (pyengine has no "
-                         f"new_group yet), got {g!r}")
+_check_group = resolve_group  # (the name DDP's module calls it by)
 
 
 def get_rank(group=None):
-    """This process's rank: 0 .. get_world_size() - 1."""
-    _check_group(group, "get_rank")
-    return default_backend().rank
+    """This process's rank in the group: 0 .. get_world_size(group) - 1 (-1 if it is not in it)."""
+    g = resolve_group(group, "get_rank")
+    return -1 if g is None else g.rank()
 
 
 def get_world_size(group=None):
-    """The number of processes in the group."""
-    _check_group(group, "get_world_size")
-    return default_backend().size
+    """The number of processes in the group (-1 on a rank that is not in it)."""
+    g = resolve_group(group, "get_world_size")
+    return -1 if g is None else g.size()
 
 
 def get_backend(group=None):
     """The backend's name: "mpi", or "nccl" (which carries CUDA tensors; CPU tensors go over MPI)."""
-    _check_group(group, "get_backend")
-    pg = default_backend()
-    return _pg.cuda_backend.name if _pg.cuda_backend is not None else pg.name
+    g = resolve_group(group, "get_backend")
+    if g is None:
+        raise ValueError("get_backend: this rank is not in the group")
+    return g.name()
 
 
 # Where launchers put a process's rank on its own machine: torchrun, MPICH/Hydra, Open MPI.
@@ -234,9 +273,11 @@ def get_node_local_rank(fallback_rank=None):
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    """Wait until every rank has reached this barrier (or the timeout has passed)."""
-    _check_group(group, "barrier")
-    work = default_backend().start_barrier()
+    """Wait until every rank of the group has reached this barrier (or the timeout has passed)."""
+    g = member_group(group, "barrier")
+    if g is None:
+        return None
+    work = g.mpi.start_barrier()
     if async_op:
         return work
     work.wait()

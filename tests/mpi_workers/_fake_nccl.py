@@ -97,16 +97,31 @@ class FakeNccl:
         return SUCCESS
 
     def ncclGetUniqueId(self, uid):
-        _out(uid).internal = b"fake-nccl:" + os.urandom(16).hex().encode()
+        # like NCCL's, the id says where the communicator's rank 0 is: here, its MPI world rank
+        _out(uid).internal = f"fake-nccl:{MPI.COMM_WORLD.Get_rank()}:{os.urandom(8).hex()}".encode()
         return SUCCESS
 
     def ncclCommInitRank(self, comm_out, nranks, uid, rank):
+        """NCCL's bootstrap, over MPI_COMM_WORLD: every rank tells rank 0 (found from the id) who
+        it is, rank 0 answers with the member list, and the members make their communicator."""
         world = MPI.COMM_WORLD
-        ids = world.allgather(bytes(uid.internal))
-        if nranks != world.Get_size() or rank != world.Get_rank() or len(set(ids)) != 1:
+        _, root, nonce = bytes(uid.internal).decode().split(":")
+        tag = 1000 + int(nonce, 16) % 30000
+        if rank == 0:
+            members = [world.Get_rank()] + [None] * (nranks - 1)
+            for _ in range(nranks - 1):
+                their_rank, their_world_rank = world.recv(source=MPI.ANY_SOURCE, tag=tag)
+                members[their_rank] = their_world_rank
+            for r in members[1:]:
+                world.send(members, dest=r, tag=tag)
+        else:
+            world.send((rank, world.Get_rank()), dest=int(root), tag=tag)
+            members = world.recv(source=int(root), tag=tag)
+        if None in members or members[rank] != world.Get_rank():
             return INVALID_ARGUMENT
+        mpi = world.Create_group(world.Get_group().Incl(members))
         handle = len(self.comms) + 1
-        self.comms[handle] = _Comm(world.Dup(), rank, nranks)
+        self.comms[handle] = _Comm(mpi, rank, nranks)
         _out(comm_out).value = handle
         self.calls.append(("ncclCommInitRank", nranks, rank))
         return SUCCESS
