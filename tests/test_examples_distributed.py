@@ -41,3 +41,23 @@ def test_mlp_example_on_two_ranks(tmp_path):
     _check_two_rank_run(rc, out, plot)
     acc = float(re.search(r"logreg\s+[\d,]+\s+\d+\s+\d+\s+[\d.]+\s+(\d\.\d+)", out).group(1))
     assert acc > 0.75  # logistic regression, one epoch over the full training set
+
+
+def test_each_rank_picks_its_backend_and_gpu(monkeypatch):
+    """MPI for CPU models and the emulated GPU; NCCL for real GPUs when it is installed; on a
+    machine with several GPUs rank r of the node takes cuda:<r>."""
+    import pyengine as pe
+    from pyengine.examples import _distributed
+    cpu, cuda = pe.device("cpu"), pe.device("cuda")
+    assert _distributed.backend_for_device(cpu) == "mpi"
+    monkeypatch.setattr(pe.distributed, "is_nccl_available", lambda: True)
+    monkeypatch.setattr(pe.cuda, "is_emulated", lambda: False)
+    assert _distributed.backend_for_device(cuda) == "nccl" and _distributed.backend_for_device(cpu) == "mpi"
+    monkeypatch.setattr(pe.cuda, "is_emulated", lambda: True)
+    assert _distributed.backend_for_device(cuda) == "mpi"
+    run = _distributed.DataParallelRun()  # not launched: a world of one keeps the device as given
+    assert run.world == 1 and run.device(cuda) is cuda
+    run.world, run.rank = 4, 3
+    monkeypatch.setattr(pe.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert run.device(cuda) == pe.device("cuda:1") and run.device(cpu) is cpu

@@ -26,12 +26,21 @@ def launched_world_size():
     return 1
 
 
+def backend_for_device(device):
+    """NCCL for a model on real GPUs when the library is installed; else MPI (which carries CUDA
+    tensors too, through host memory - the emulated GPU's way)."""
+    on_gpu = device.type == "cuda" and not pe.cuda.is_emulated()
+    return "nccl" if on_gpu and pe.distributed.is_nccl_available() else "mpi"
+
+
 class DataParallelRun:
-    def __init__(self):
+    def __init__(self, device=pe.device("cpu")):
         self.world = launched_world_size()
         self.rank = 0
+        self.backend = None
         if self.world > 1:
-            pe.distributed.init_process_group("mpi")
+            self.backend = backend_for_device(device)
+            pe.distributed.init_process_group(self.backend)
             self.rank, self.world = pe.distributed.get_rank(), pe.distributed.get_world_size()
         if self.rank != 0:  # one voice: the other ranks' output and progress bars are muted
             os.environ["TQDM_DISABLE"] = "1"
@@ -41,9 +50,17 @@ class DataParallelRun:
     def is_main(self):
         return self.rank == 0
 
+    def device(self, device):
+        """This rank's device: on a machine with several GPUs, each rank takes its own
+        (cuda:<local rank>, as torchrun scripts do)."""
+        if self.world == 1 or device.type != "cuda":
+            return device
+        local = pe.distributed.get_node_local_rank(fallback_rank=self.rank)
+        return pe.device(f"cuda:{local % max(1, pe.cuda.device_count())}")
+
     def note(self):
-        """The examples' first line adds this: how many processes train."""
-        return "" if self.world == 1 else f"; {self.world} processes (MPI), data-parallel"
+        """The examples' first line adds this: how many processes train, over what."""
+        return "" if self.world == 1 else f"; {self.world} processes ({self.backend.upper()}), data-parallel"
 
     def model(self, model):
         """model, or its DistributedDataParallel wrapper when there are several ranks."""

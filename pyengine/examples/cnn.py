@@ -60,7 +60,8 @@ def main(argv=None):
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
-    run = DataParallelRun()
+    run = DataParallelRun(device)
+    device = run.device(device)
 
     pe.manual_seed(args.seed)
     train_loader, val_loader, test_loader, data_name = image_loaders(

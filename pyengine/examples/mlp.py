@@ -73,7 +73,8 @@ def main(argv=None):
     add_device_argument(p)
     args = p.parse_args(argv)
     device = resolve_device(args.device)
-    run = DataParallelRun()
+    run = DataParallelRun(device)
+    device = run.device(device)
 
     pe.manual_seed(args.seed)
     train, val, test = load(args.mnist_root, args.val_size, args.seed)
