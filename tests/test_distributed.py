@@ -12,7 +12,8 @@ from _child_python import run_python
 from mpi_launch import launch, run_ranks
 
 CORE = ("all_reduce SUM", "all_reduce MAX", "all_reduce MIN", "all_reduce AVG", "broadcast src=0", "all_gather",
-        "all_gather_into_tensor", "reduce_scatter_tensor", "scatter", "reduce", "batch_isend_irecv")
+        "all_gather_into_tensor", "reduce_scatter_tensor", "scatter", "reduce", "batch_isend_irecv",
+        "all_to_all_single")
 
 
 def assert_every_collective_checked(names, rank, world, device):
@@ -27,6 +28,7 @@ def assert_every_collective_checked(names, rank, world, device):
                     assert f"{call} {tag}" in names, (rank, call, tag)
                 assert (f"gather {tag}" in names) == (rank == world - 1)
                 assert (f"send/recv {tag}" in names) == (device == "cpu")
+                assert (f"all_to_all {tag}" in names) == (n <= 5)
 
 
 @pytest.mark.parametrize("world", [2, 3])
@@ -40,10 +42,12 @@ def test_every_collective_matches_the_math(tmp_path, world):
                      "all_reduce bfloat16", "all_reduce bool SUM", "all_reduce BOR",
                      "all_reduce in place, same storage", "async results", "shape mismatch detected",
                      "different collectives detected", "dtype mismatch detected",
-                     "usable after errors", "P2POp op", "empty batch", "second init", "destroyed", "world_size must match the launcher's",
+                     "usable after errors", "P2POp op", "empty batch", "all_to_all_single splits", "all_to_all list",
+                     "all_to_all_single uneven strided=False", "all_to_all_single uneven strided=True", "second init", "destroyed", "world_size must match the launcher's",
                      "torchrun's WORLD_SIZE must match", "gloo is mpi", "re-initialized"):
             assert name in names, (rank, name)
         assert ("recv mismatch" in names) == (rank in (0, 1))
+        assert "all_to_all sizes disagree" in names
         assert {"gather_list off the root", "scatter_list off the root"} <= names
 
 

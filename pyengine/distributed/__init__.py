@@ -8,6 +8,7 @@ Collectives work in place on tensors, with PyTorch's names and arguments; contig
 tensors go to MPI without a copy. Every call is bounded by the process group's timeout, the ranks
 are checked to be making the same call on matching tensors, and an uncaught exception on one rank
 aborts them all. See docs/scaling.md."""
+from ._all_to_all import all_to_all, all_to_all_single
 from ._collectives import (P2POp, ReduceOp, all_gather, all_gather_into_tensor, all_reduce, broadcast, gather, irecv,
                            batch_isend_irecv, isend, recv, reduce, reduce_scatter_tensor, scatter, send)
 from ._groups import (get_global_rank, get_group_rank, get_process_group_ranks, new_group, new_subgroups,
@@ -21,9 +22,10 @@ from ._state import (GroupMember, barrier, destroy_process_group, get_backend, g
 from ._work import DistBackendError, DistError, Work
 
 __all__ = ["DistBackendError", "DistError", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather",
-           "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier", "batch_isend_irecv", "broadcast",
-           "broadcast_object_list", "destroy_process_group", "gather", "get_backend", "get_global_rank",
-           "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group",
-           "init_process_group", "irecv", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
-           "isend", "new_group", "new_subgroups", "new_subgroups_by_enumeration", "rank0_first", "recv", "reduce",
-           "reduce_scatter_tensor", "save", "scatter", "send"]
+           "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single", "barrier",
+           "batch_isend_irecv", "broadcast", "broadcast_object_list", "destroy_process_group", "gather",
+           "get_backend", "get_global_rank", "get_group_rank", "get_node_local_rank", "get_process_group_ranks",
+           "get_rank", "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available", "isend", "new_group", "new_subgroups",
+           "new_subgroups_by_enumeration", "rank0_first", "recv", "reduce", "reduce_scatter_tensor", "save",
+           "scatter", "send"]

@@ -124,6 +124,15 @@ class MPIBackend:
         return self._work("scatter", [self.comm.Iscatter(send, recv, root=src)], _finishing(write_back), [tensor],
                           (send, recv))
 
+    def start_all_to_all(self, output, input, send, recv):
+        """send[j] elements of input (in rank order) to rank j; recv[j] from rank j into output."""
+        out, write_back = host_array(output)
+        src, _ = host_array(input)
+        buffers = [[a.reshape(-1), (counts, np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64).tolist())]
+                   for a, counts in ((src, send), (out, recv))]
+        request = self.comm.Ialltoallv(buffers[0], buffers[1])
+        return self._work("all_to_all", [request], _finishing(write_back), [output], (src, out))
+
     # ----- point to point: a header, then the payload -----
     # The header is the sender's signature (see _collectives.signature) followed by the payload's
     # size in bytes and the sender's rank: a receiver from any source learns whom to take the

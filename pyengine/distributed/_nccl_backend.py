@@ -298,6 +298,20 @@ class NCCLBackend:
         calls.append(("ncclRecv", _ptr(recv), n, dt, src))
         return self._launch("scatter", tensor.device.index, calls, [tensor], tuple(keep), _steps(back))
 
+    def start_all_to_all(self, output, input, send, recv):
+        """One NCCL group of a send and a receive per rank (parts of size zero left out)."""
+        out, back = self._buffer(output)
+        src, _ = self._buffer(input)
+        size, dt = src.element_size(), _dtype(src, "all_to_all")
+        calls, sent, received = [], 0, 0
+        for j in range(self.size):
+            if send[j]:
+                calls.append(("ncclSend", _ptr(src) + sent * size, send[j], dt, j))
+            if recv[j]:
+                calls.append(("ncclRecv", _ptr(out) + received * size, recv[j], dt, j))
+            sent, received = sent + send[j], received + recv[j]
+        return self._launch("all_to_all", input.device.index, calls, [output], (src, out), _steps(back))
+
     # ----- point to point: the header over MPI (see MPIBackend), the payload over NCCL -----
     # NCCL has no tags: messages between two ranks are matched in the order they were sent.
     def _send_header(self, buf, signature, dst, tag):

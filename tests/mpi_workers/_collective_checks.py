@@ -77,6 +77,17 @@ def check_every_collective(check, rank, world, dtype, n, device):
         t = tensor(value(rank, n, dtype), strided)
         dist.reduce(t, dst=0, op=dist.ReduceOp.SUM)
         check(f"reduce {tag}", np.array_equal(host(t), everyone.sum(0) if rank == 0 else everyone[rank]))
+        # all to all: equal parts of n rows; the list form with parts of different shapes
+        out = tensor(np.zeros(world * n, dtype), strided)
+        dist.all_to_all_single(out, tensor(value(rank, world * n, dtype), strided))
+        check(f"all_to_all_single {tag}", np.array_equal(host(out), np.concatenate(
+            [value(j, world * n, dtype)[rank * n:(rank + 1) * n] for j in range(world)])))
+        if n <= 5:
+            outs = [tensor(np.zeros((j + 1) * n, dtype), strided) for j in range(world)]
+            ins = [tensor(value(rank * world + j, (rank + 1) * n, dtype), strided) for j in range(world)]
+            dist.all_to_all(outs, ins)
+            check(f"all_to_all {tag}", all(np.array_equal(host(o), value(j * world + rank, (j + 1) * n, dtype))
+                                           for j, o in enumerate(outs)))
         # point to point around the ring: isend + recv (MPI), one batch (both backends: on NCCL a
         # lone send waits for its receive, so only a batch can send and receive at once)
         nxt, prv = (rank + 1) % world, (rank - 1) % world

@@ -23,6 +23,22 @@ for dtype in DTYPES:
     for n in SIZES:
         check_every_collective(check, rank, world, dtype, n, "cpu")
 
+# all_to_all_single with uneven parts: rank r sends (r + 2j) % 3 rows of 2 to rank j, values saying
+# who sent them to whom
+def part(src, dst):
+    rows = (src + 2 * dst) % 3
+    return np.arange(rows * 2, dtype=np.float64).reshape(rows, 2) + 1000 * src + 100 * dst
+
+
+for strided in (False, True):
+    src = np.concatenate([part(rank, j) for j in range(world)])
+    t_in = pe.tensor(src) if not strided else pe.tensor(np.asfortranarray(src)).t().contiguous().t()
+    want = np.concatenate([part(j, rank) for j in range(world)])
+    out = pe.full(want.shape, -1.0, dtype=pe.float64)
+    dist.all_to_all_single(out, t_in, output_split_sizes=[(j + 2 * rank) % 3 for j in range(world)],
+                           input_split_sizes=[(rank + 2 * j) % 3 for j in range(world)])
+    check(f"all_to_all_single uneven strided={strided}", np.array_equal(out.numpy(), want))
+
 # the half types and bool: reduced in float32 / logically
 for dtype in ("float16", "bfloat16"):
     t = pe.full((3, 4), 0.5 + rank, dtype=getattr(pe, dtype)).t()  # strided too
@@ -102,6 +118,10 @@ if world > 1:  # each rank names another rank as the root, and passes a list onl
                                                                                src=other), "source rank"))
 check("P2POp op", raises(ValueError, lambda: dist.P2POp(dist.send, pe.ones(1), 0), "isend or irecv"))
 check("empty batch", raises(ValueError, lambda: dist.batch_isend_irecv([]), "non-empty list of P2POp"))
+check("all_to_all_single splits", raises(ValueError, lambda: dist.all_to_all_single(
+    pe.zeros(world), pe.zeros(world), input_split_sizes=[world + 1] + [0] * (world - 1)), "summing to input's"))
+check("all_to_all list", raises(ValueError, lambda: dist.all_to_all([pe.zeros(1)], [pe.zeros(1)] * world)
+                                if world > 1 else dist.all_to_all([], []), f"list of {world} tensors"))
 check("other group", raises(ValueError, lambda: dist.all_reduce(pe.ones(1), group="g"), "group"))
 check("second init", raises(ValueError, lambda: dist.init_process_group("mpi"), "twice"))
 
@@ -116,6 +136,15 @@ check("all_gather_object list length", raises(ValueError, lambda: dist.all_gathe
                                               else dist.all_gather_object([], 1), f"list of {world} entries"))
 
 # ranks that disagree: every rank learns what every rank passed
+if world > 1:
+    msg = ""
+    try:  # rank 0 expects one row more from rank 1 than rank 1 sends it
+        splits = [1] * world
+        out_splits = [1, 2] + [1] * (world - 2) if rank == 0 else splits
+        dist.all_to_all_single(pe.zeros(sum(out_splits), 3), pe.zeros(world, 3), out_splits, splits)
+    except dist.DistBackendError as e:
+        msg = str(e)
+    check("all_to_all sizes disagree", "rank 1 sends 3 elements to rank 0, which expects 6 from it" in msg, msg)
 if world > 1:
     msg = ""
     try:
