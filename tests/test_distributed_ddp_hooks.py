@@ -55,6 +55,19 @@ def test_gradient_as_bucket_view(tmp_path, world, mode):
             assert r["diff"] < TOL and r["diff_vs_default"] == 0, r
 
 
+@pytest.mark.skipif(not pe.cuda.is_available(), reason="no CUDA device (real or emulated)")
+@pytest.mark.parametrize("mode", ["views", "views_fp16"])
+def test_on_cuda(tmp_path, mode):
+    """The model on the GPU: the flat tensors, the views and the 16-bit copies are CUDA tensors."""
+    for r in run_ranks(2, "ddp_hooks.py", tmp_path, mode, "cuda", timeout=300):
+        assert r["views"] == [True] * 3 and r["kept"] == [True] * 2 and r["zeroed"], r
+        assert r["diff"] < TOL_16.get(mode, TOL), r
+        if mode == "views":
+            assert r["diff_vs_default"] == 0, r
+        else:
+            assert r["sixteen_bit"] == [True] * 3, r
+
+
 def test_hook_errors(tmp_path):
     for r in run_ranks(2, "ddp_hooks.py", tmp_path, "errors"):
         assert r["errors"] == {"twice": True, "after_backward": True, "not_callable": True,

@@ -72,4 +72,5 @@ def reference_step(model, opt, x, y):
 
 
 def max_diff(params_a, params_b):
-    return max(float((a - b).abs().max()) for a, b in zip(params_a, params_b))
+    """The largest difference between two models' parameters (on the CPU: one may be on a GPU)."""
+    return max(float((a.cpu() - b.cpu()).abs().max()) for a, b in zip(params_a, params_b))

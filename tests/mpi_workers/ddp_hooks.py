@@ -1,9 +1,10 @@
 """DistributedDataParallel's communication hooks and gradient_as_bucket_view against one process
 (the comparison ddp_train.py makes for the default path: 3 SGD-momentum steps of an MLP).
-Usage: ddp_hooks.py OUT_DIR MODE
+Usage: ddp_hooks.py OUT_DIR MODE [DEVICE]
 MODE: allreduce | fp16 | bf16 | fp16_wrapper (the built-in hooks) | custom (a hook of its own
 that checks its GradBucket, counts its calls and chains then()) | views | views_none (
-gradient_as_bucket_view, zero_grad keeping / dropping the views) | views_fp16 (both) | errors."""
+gradient_as_bucket_view, zero_grad keeping / dropping the views) | views_fp16 (both) | errors.
+DEVICE: cpu (default) | cuda (the DDP model on the GPU; the reference stays on the CPU)."""
 import sys
 
 import pyengine as pe
@@ -16,6 +17,7 @@ from _ddp_models import PER_RANK, batch, loss_fn, max_diff, rank_model, referenc
 
 rank, world = start()
 mode = sys.argv[2]
+device = sys.argv[3] if len(sys.argv) > 3 else "cpu"
 CAP_MB = 0.0002  # several buckets for the MLP
 HOOKS = {"allreduce": default_hooks.allreduce_hook, "fp16": default_hooks.fp16_compress_hook,
          "bf16": default_hooks.bf16_compress_hook, "views_fp16": default_hooks.fp16_compress_hook,
@@ -75,7 +77,7 @@ def train(ddp, local, opt, zero_grad, after_backward=None):
     for step in range(3):
         x, y = batch("mlp", step, PER_RANK * world)
         zero_grad(step)
-        loss_fn(ddp(x[share(rank)]), y[share(rank)]).backward()
+        loss_fn(ddp(x[share(rank)].to(device)), y[share(rank)].to(device)).backward()
         if after_backward is not None:
             after_backward(step)
         opt.step()
@@ -84,7 +86,7 @@ def train(ddp, local, opt, zero_grad, after_backward=None):
 
 
 def run_training():
-    local = rank_model("mlp", rank)
+    local = rank_model("mlp", rank).to(device)
     views = mode.startswith("views")
     custom = CountingHook(local.parameters()) if mode == "custom" else None
     hooked_before_last_grad = []
@@ -126,7 +128,7 @@ def run_training():
     result["diff"] = train(ddp, local, opt, zero_grad, after_backward)
     result.update(checks)
     if views:  # the same steps on the default path: bit for bit the same parameters
-        plain = rank_model("mlp", rank)
+        plain = rank_model("mlp", rank).to(device)
         plain_ddp = ddp_of(plain)
         plain_opt = sgd(plain_ddp.parameters())
         train(plain_ddp, plain, plain_opt, lambda step: plain_opt.zero_grad())
