@@ -55,6 +55,17 @@ def test_gradient_as_bucket_view(tmp_path, world, mode):
             assert r["diff"] < TOL and r["diff_vs_default"] == 0, r
 
 
+@pytest.mark.parametrize("mode", ["no_sync", "unused"])
+def test_gradient_as_bucket_view_with_no_sync_and_unused_parameters(tmp_path, mode):
+    """ddp_train.py's no_sync accumulation and find_unused_parameters, the gradients being views."""
+    for r in run_ranks(2, "ddp_train.py", tmp_path, "mlp", mode, "views"):
+        assert r["diff"] < TOL, r
+        if mode == "no_sync":
+            assert r["local_only"] == [True] * 3, r
+        else:  # a parameter no rank used keeps no gradient
+            assert r["unused_grad_is_none"], r
+
+
 @pytest.mark.skipif(not pe.cuda.is_available(), reason="no CUDA device (real or emulated)")
 @pytest.mark.parametrize("mode", ["views", "views_fp16"])
 def test_on_cuda(tmp_path, mode):

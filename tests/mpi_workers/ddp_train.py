@@ -1,9 +1,9 @@
 """DistributedDataParallel against one process: every rank trains its share of each batch with
 DDP, and also - alone, from rank 0's initial weights - the same model on the whole batches; the
-two must end with the same parameters. Usage: ddp_train.py OUT_DIR MODEL MODE
+two must end with the same parameters. Usage: ddp_train.py OUT_DIR MODEL MODE [views]
 MODEL: mlp | cnn | bn (a CNN with BatchNorm). MODE: plain (3 steps) | no_sync (two half-batches
 accumulated under no_sync, then one synchronised, per step) | unused (a branch no loss uses,
-find_unused_parameters=True)."""
+find_unused_parameters=True). views: with gradient_as_bucket_view=True."""
 import sys
 
 import numpy as np
@@ -17,6 +17,7 @@ from _ddp_models import (PER_RANK, batch, loss_fn, max_diff, rank_model, referen
 rank, world = start()
 model_kind, mode = sys.argv[2], sys.argv[3]
 kind = "unused" if mode == "unused" else model_kind
+views = sys.argv[4:] == ["views"]
 local = rank_model(kind, rank)  # each rank starts from different weights: DDP must copy rank 0's
 before = [p.detach().clone() for p in local.parameters()]
 # Overlap: the first layer's weight gets its gradient last in backward; a hook registered before
@@ -24,7 +25,8 @@ before = [p.detach().clone() for p in local.parameters()]
 started_before_last_grad = []
 first_weight = next(local.parameters())
 first_weight.register_post_accumulate_grad_hook(lambda p: started_before_last_grad.append(ddp._reducer.next_bucket))
-ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0002, find_unused_parameters=(mode == "unused"))
+ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0002, find_unused_parameters=(mode == "unused"),
+                                          gradient_as_bucket_view=views)
 opt = sgd(ddp.parameters())
 reference, ref_opt = reference_model(kind)
 before_diff = max_diff(before, reference.parameters())
