@@ -81,7 +81,7 @@ from .ops.elementwise_more import (acos, acosh, allclose, arccos, arccosh, arcsi
 from . import random  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial,  # noqa: E402
                      normal, seed, set_rng_state)
-from . import linalg, utils  # noqa: E402  (utils.data: the torch.utils.data path)
+from . import futures, linalg, utils  # noqa: E402  (utils.data: the torch.utils.data path)
 from .linalg import det, logdet, pinverse, slogdet  # noqa: E402
 from .linalg import inv as inverse  # noqa: E402
 from .linalg._decompositions import cholesky as _linalg_cholesky  # noqa: E402

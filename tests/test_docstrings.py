@@ -32,6 +32,8 @@ MODULES = [
     "pyengine.io",
     "pyengine.distributed",
     "pyengine.nn.parallel",
+    "pyengine.futures",
+    "pyengine.distributed.algorithms.ddp_comm_hooks.default_hooks",
 ]
 
 API_PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "api.md"

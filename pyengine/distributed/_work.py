@@ -60,6 +60,14 @@ class Work:
         """The output tensors, once wait() has returned."""
         return self._result
 
+    def get_future(self):
+        """A pyengine.futures.Future of the list of this collective's result tensors (PyTorch's
+        Work.get_future; an all_reduce's: [tensor]). No thread completes a collective here: the
+        future progresses when it, or a future chained from it with then(), is waited on or asked
+        done(), and a failed collective makes wait() raise its error."""
+        from ..futures import Future
+        return Future._of_request(self.is_completed, self.wait, lambda: list(self._result or ()))
+
     def wait(self, timeout=None):
         """Block until this collective is done on this rank; True. timeout (a timedelta or
         seconds) overrides the process group's."""

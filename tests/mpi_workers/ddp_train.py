@@ -1,9 +1,9 @@
 """DistributedDataParallel against one process: every rank trains its share of each batch with
 DDP, and also - alone, from rank 0's initial weights - the same model on the whole batches; the
-two must end with the same parameters. Usage: ddp_train.py OUT_DIR MODEL MODE
+two must end with the same parameters. Usage: ddp_train.py OUT_DIR MODEL MODE [views]
 MODEL: mlp | cnn | bn (a CNN with BatchNorm). MODE: plain (3 steps) | no_sync (two half-batches
 accumulated under no_sync, then one synchronised, per step) | unused (a branch no loss uses,
-find_unused_parameters=True)."""
+find_unused_parameters=True). views: with gradient_as_bucket_view=True."""
 import sys
 
 import numpy as np
@@ -11,68 +11,36 @@ import numpy as np
 import pyengine as pe
 from pyengine import nn
 from _common import out_dir, report, start
+from _ddp_models import (PER_RANK, batch, loss_fn, max_diff, rank_model, reference_model, reference_step, sgd,
+                         share)
 
 rank, world = start()
 model_kind, mode = sys.argv[2], sys.argv[3]
-PER_RANK = 4
-
-
-class TwoHeads(nn.Module):
-    """An MLP with a head the loss never uses (find_unused_parameters)."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(12, 16), nn.Tanh())
-        self.head = nn.Linear(16, 3)
-        self.unused = nn.Linear(16, 3)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-
-def build():
-    if mode == "unused":
-        return TwoHeads()
-    if model_kind == "mlp":
-        return nn.Sequential(nn.Linear(12, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
-    layers = [nn.Conv2d(1, 4, 3, padding=1)]
-    if model_kind == "bn":
-        layers.append(nn.BatchNorm2d(4))
-    return nn.Sequential(*layers, nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
-
-
-def batch(step, n):
-    g = np.random.default_rng(100 + step)
-    shape = (n, 12) if (model_kind == "mlp" or mode == "unused") else (n, 1, 8, 8)
-    return pe.tensor(g.standard_normal(shape).astype("float32")), pe.tensor(g.integers(0, 3, n))
-
-
-pe.manual_seed(1000 + rank)  # each rank starts from different weights: DDP must copy rank 0's
-local = build()
+kind = "unused" if mode == "unused" else model_kind
+views = sys.argv[4:] == ["views"]
+local = rank_model(kind, rank)  # each rank starts from different weights: DDP must copy rank 0's
 before = [p.detach().clone() for p in local.parameters()]
 # Overlap: the first layer's weight gets its gradient last in backward; a hook registered before
 # DDP's sees how many gradient buckets DDP has already started by then.
 started_before_last_grad = []
 first_weight = next(local.parameters())
 first_weight.register_post_accumulate_grad_hook(lambda p: started_before_last_grad.append(ddp._reducer.next_bucket))
-ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0002, find_unused_parameters=(mode == "unused"))
-opt = pe.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
-reference = build()
-pe.manual_seed(1000)  # rank 0's initial weights, rebuilt on every rank
-reference = build()
-ref_opt = pe.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
-before_diff = max(float((a - b).abs().max()) for a, b in zip(before, reference.parameters()))
-start_diff = max(float((a - b).abs().max()) for a, b in zip(local.parameters(), reference.parameters()))
-loss_fn = nn.CrossEntropyLoss()
+ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0002, find_unused_parameters=(mode == "unused"),
+                                          gradient_as_bucket_view=views)
+opt = sgd(ddp.parameters())
+reference, ref_opt = reference_model(kind)
+before_diff = max_diff(before, reference.parameters())
+start_diff = max_diff(local.parameters(), reference.parameters())
 local_only = []  # no_sync: were the gradients still each rank's own after the unsynchronised backward?
 
 
 def local_weight_grad():
     return next(local.parameters()).grad
 
+
 for step in range(3):
-    x, y = batch(step, PER_RANK * world)
-    mine = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+    x, y = batch(kind, step, PER_RANK * world)
+    mine = share(rank)
     opt.zero_grad()
     if mode == "no_sync":  # my share in two halves: the first accumulated locally
         half = PER_RANK // 2
@@ -86,19 +54,19 @@ for step in range(3):
     else:
         loss_fn(ddp(x[mine]), y[mine]).backward()
     opt.step()
-    ref_opt.zero_grad()
     if mode == "no_sync":  # the same sum of half-batch means, over every rank's halves
+        ref_opt.zero_grad()
         total = 0
         for r in range(world):
             for h in range(2):
                 part = slice(r * PER_RANK + h * (PER_RANK // 2), r * PER_RANK + (h + 1) * (PER_RANK // 2))
                 total = total + loss_fn(reference(x[part]), y[part]) / 2
         (total / world).backward()
+        ref_opt.step()
     else:
-        loss_fn(reference(x), y).backward()
-    ref_opt.step()
+        reference_step(reference, ref_opt, x, y)
 
-diff = max(float((a - b).abs().max()) for a, b in zip(local.parameters(), reference.parameters()))
+diff = max_diff(local.parameters(), reference.parameters())
 result = {"buckets": len(ddp._reducer.buckets), "started_before_last_grad": started_before_last_grad,
           "before_diff": before_diff, "start_diff": start_diff, "local_only": local_only, "diff": diff,
           "keys": list(ddp.state_dict())[:2]}
@@ -106,12 +74,12 @@ if mode == "unused":
     result["unused_grad_is_none"] = local.unused.weight.grad is None
 if model_kind == "bn":
     # broadcast_buffers: every rank's running statistics are rank 0's at each forward
-    ddp(batch(99 + rank, PER_RANK)[0])  # starts from rank 0's buffers, updates them with this rank's data
+    ddp(batch(kind, 99 + rank, PER_RANK)[0])  # starts from rank 0's buffers, updates them with this rank's data
     rm = local[1].running_mean.numpy().copy()
     gathered = [pe.zeros(4) for _ in range(world)]
     pe.distributed.all_gather(gathered, pe.tensor(rm))
     ddp.eval()
-    ddp(batch(100, 2)[0])  # eval: buffers broadcast again, no update
+    ddp(batch(kind, 100, 2)[0])  # eval: buffers broadcast again, no update
     result["bn_buffers_equal_rank0"] = bool(np.array_equal(local[1].running_mean.numpy(), gathered[0].numpy()))
     result["bn_tracked"] = int(local[1].num_batches_tracked.item())
 pe.distributed.destroy_process_group()

@@ -7,13 +7,22 @@ whose parameters are all ready is copied into one flat tensor and its non-blocki
 started while backward goes on computing the next gradients. Buckets start strictly in index
 order - MPI requires every rank to issue its collectives in the same order, and the order
 gradients arrive in may differ between ranks. At the end of backward (a queued autograd callback)
-every bucket is waited for, averaged, and copied back into the gradients."""
+every bucket is waited for, averaged, and copied back into the gradients.
+
+A bucket's reduction is a Future of its averaged flat tensor: the all-reduce's own, or what a
+communication hook (register_comm_hook) returns for it. With gradient_as_bucket_view the
+gradients are views of the flat tensors, so backward accumulates straight into the buckets and
+neither copy is made (after the first backward, or after zero_grad(set_to_none=True), the
+gradients are copied in once and replaced by the views)."""
 import numpy as np
 
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import no_grad
 from ...distributed._buffers import own_storage
 from ...distributed._state import backend_for
+from ...futures import Future
+from ...tensor import Tensor
+from ._grad_bucket import GradBucket
 
 _FIRST_BUCKET_BYTES = 1 << 20
 
@@ -34,6 +43,7 @@ class _Bucket:
         offsets = [sum(numels[:i]) for i in range(len(params))]
         self.flat = zeros(sum(numels), dtype=params[0].dtype, device=params[0].device)
         self.slots = [self.flat[o:o + n] for o, n in zip(offsets, numels)]  # views of flat, one per parameter
+        self.views = [s.view(p.shape) for s, p in zip(self.slots, params)]  # the same, in the parameters' shapes
         flat_view = _host_view(self.flat)
         self.slot_arrays = [None if flat_view is None else flat_view[o:o + n] for o, n in zip(offsets, numels)]
         self.reset()
@@ -41,13 +51,23 @@ class _Bucket:
     def reset(self):
         self.missing = len(self.params)
         self.ready = [False] * len(self.params)
-        self.work = None
+        self.future = None  # of the reduced flat tensor, once the bucket's reduction has started
 
-    def fill(self):
-        """Copy the gradients into the flat tensor (zeros for a parameter without one)."""
+    def holds(self, i, grad):
+        """True when `grad` is parameter i's slot of the flat tensor (gradient_as_bucket_view)."""
+        return grad.data_ptr() == self.slots[i].data_ptr()
+
+    def fill(self, as_views):
+        """Copy the gradients into the flat tensor (zeros for a parameter without one), except
+        those that are already views of it; as_views: the copied gradients are then replaced by
+        their views."""
         with no_grad():
-            for p, slot, array in zip(self.params, self.slots, self.slot_arrays):
+            for i, (p, slot, array) in enumerate(zip(self.params, self.slots, self.slot_arrays)):
                 grad = p.grad
+                if grad is not None and self.holds(i, grad):
+                    continue
+                if as_views and grad is not None:
+                    p.grad = self.views[i].detach()  # detach: a Tensor of its own sharing the slot's memory
                 view = None if grad is None or array is None else _host_view(grad)
                 if view is not None:
                     np.copyto(array, view)
@@ -56,15 +76,31 @@ class _Bucket:
                 else:
                     slot.copy_(grad.reshape(-1))
 
-    def unfill(self, globally_used):
-        """Copy the averaged gradients back (a parameter no rank used keeps its gradient)."""
+    def take(self, result):
+        """Make the flat tensor hold `result`, the reduced gradients (a communication hook may
+        resolve to another tensor than the flat one it was given)."""
+        if not isinstance(result, Tensor) or result.numel() != self.flat.numel():
+            got = (f"a tensor of shape {tuple(result.shape)}" if isinstance(result, Tensor)
+                   else f"a {type(result).__name__}")
+            raise RuntimeError(f"DistributedDataParallel: the communication hook's future for bucket {self.index} "
+                               f"resolved to {got}; it must resolve to the bucket's reduced flat tensor (a tensor of "
+                               f"{self.flat.numel()} elements, like bucket.buffer())")
+        if result.data_ptr() != self.flat.data_ptr() or result.dtype != self.flat.dtype:
+            with no_grad():
+                self.flat.copy_(result.reshape(-1))
+
+    def unfill(self, globally_used, as_views):
+        """Copy the averaged gradients back (a parameter no rank used keeps its gradient; one
+        that is a view of the flat tensor has them already)."""
         with no_grad():
-            for p, slot, array in zip(self.params, self.slots, self.slot_arrays):
+            for i, (p, slot, array) in enumerate(zip(self.params, self.slots, self.slot_arrays)):
                 if not globally_used(p):
                     continue
                 grad = p.grad
                 if grad is None:
-                    p.grad = slot.view(p.shape).clone()
+                    p.grad = self.views[i].detach() if as_views else self.views[i].clone()
+                    continue
+                if self.holds(i, grad):
                     continue
                 view = None if array is None else _host_view(grad)
                 if view is not None:
@@ -92,10 +128,13 @@ def plan_buckets(params, cap_bytes):
 
 
 class Reducer:
-    def __init__(self, backend, params, names, cap_bytes, find_unused):
+    def __init__(self, backend, params, names, cap_bytes, find_unused, as_views):
         self.backend = backend
         self.names = names  # id(param) -> its name, for error messages
         self.find_unused = find_unused
+        self.as_views = as_views  # gradient_as_bucket_view
+        self.comm_hook = None  # (state, hook) from register_comm_hook
+        self.has_reduced = False  # a synchronised backward pass has run (a hook must come before)
         self.buckets = [_Bucket(i, ps) for i, ps in enumerate(plan_buckets(params, cap_bytes))]
         self.where = {id(p): (b, i) for b in self.buckets for i, p in enumerate(b.params)}
         self.params = params
@@ -103,8 +142,20 @@ class Reducer:
         self.finishing = False
         self.next_bucket = 0
         self.locally_used = None
+        if as_views:  # gradients that exist already become views now (PyTorch: at construction)
+            for b in self.buckets:
+                b.fill(as_views)
         for p in params:
             p.register_post_accumulate_grad_hook(self._grad_ready)
+
+    def register_comm_hook(self, state, hook):
+        if self.comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if self.has_reduced:
+            raise RuntimeError("DistributedDataParallel: register_comm_hook must be called before the first "
+                               "backward pass (a DDP communication hook can only be registered once and should be "
+                               "registered before calling backward)")
+        self.comm_hook = (state, hook)
 
     # ----- per iteration -----
     def prepare(self, outputs):
@@ -128,7 +179,7 @@ class Reducer:
         if not self.armed:
             return
         if not self.finishing:
-            self.finishing = True
+            self.finishing = self.has_reduced = True
             queue_callback(self._finish)
         self._mark(param)
 
@@ -143,12 +194,24 @@ class Reducer:
     def _start_ready_buckets(self):
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].missing == 0:
             b = self.buckets[self.next_bucket]
-            b.fill()
-            b.work = backend_for(b.flat).start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
-                                                                        f"bucket {b.index}")
+            b.fill(self.as_views)
+            b.future = self._reduce(b)
             self.next_bucket += 1
         for b in self.buckets[:self.next_bucket]:
-            b.work.is_completed()  # lets MPI progress the buckets in flight while backward computes
+            b.future.done()  # lets MPI progress the buckets in flight while backward computes
+
+    def _reduce(self, b):
+        """Start averaging bucket b across the ranks: a Future of its reduced flat tensor."""
+        if self.comm_hook is None:
+            work = backend_for(b.flat).start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
+                                                                            f"bucket {b.index}")
+            return work.get_future()  # resolves to [b.flat], averaged in place
+        state, hook = self.comm_hook
+        future = hook(state, GradBucket(b.index, b.flat, b.views, b.params, b.index == len(self.buckets) - 1))
+        if not isinstance(future, Future):
+            raise RuntimeError(f"DDP communication hook's callback must return a pyengine.futures.Future object, "
+                               f"but got {type(future).__module__}.{type(future).__qualname__}")
+        return future
 
     def _finish(self):
         """End of backward: every bucket in, averaged and copied back."""
@@ -163,8 +226,10 @@ class Reducer:
                 f"on rank {self.backend.rank}: {', '.join(missing)}")
         globally_used = self._globally_used()
         for b in self.buckets:
-            b.work.wait()
-            b.unfill(globally_used)
+            result = b.future.wait()
+            if self.comm_hook is not None:
+                b.take(result)
+            b.unfill(globally_used, self.as_views)
 
     def _globally_used(self):
         """A parameter's gradient is written back unless no rank used it (find_unused_parameters:

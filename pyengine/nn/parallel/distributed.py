@@ -2,13 +2,17 @@
 gradients averaged across ranks during backward (see _reducer.py) so every rank's optimizer
 takes the same step."""
 import contextlib
+import inspect
 import zlib
 
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...distributed._collectives import gather_ints
 from ...distributed._work import DistBackendError
 from ...distributed._state import _check_group, backend_for, default_backend
+from ...futures import Future
+from ...tensor import Tensor
 from ..module import Module
+from ._grad_bucket import GradBucket
 from ._reducer import Reducer
 
 
@@ -53,12 +57,16 @@ class DistributedDataParallel(Module):
     still computing. broadcast_buffers: rank 0's buffers (BatchNorm's running statistics) are
     copied to every rank at each forward. find_unused_parameters: parameters the forward's
     outputs do not depend on take part with zero gradient (else such a parameter is an error at
-    the end of backward). no_sync(): a context in which backward passes only accumulate locally.
-    The wrapped model is `.module`; state_dict keys carry its "module." prefix, as in PyTorch."""
+    the end of backward). gradient_as_bucket_view: the parameters' .grad become views of the
+    buckets' flat tensors, which saves the copies into and out of them (and their memory);
+    zero_grad(set_to_none=False) keeps the views. no_sync(): a context in which backward passes
+    only accumulate locally. register_comm_hook: reduce the buckets your own way (see
+    pyengine.distributed.algorithms.ddp_comm_hooks). The wrapped model is `.module`; state_dict
+    keys carry its "module." prefix, as in PyTorch."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True, init_sync=True,
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
-                 static_graph=False):
+                 gradient_as_bucket_view=False, static_graph=False):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: module must be a pyengine.nn.Module, got "
@@ -75,6 +83,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
         self.find_unused_parameters = bool(find_unused_parameters)
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         self._backend = backend
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
@@ -86,7 +95,7 @@ class DistributedDataParallel(Module):
             if init_sync:
                 _coalesced_broadcast(backend, [p for _, p in module.named_parameters()] + self._buffers_to_sync())
         self._reducer = Reducer(backend, [p for _, p in named], {id(p): n for n, p in named},
-                                int(cap_mb * (1 << 20)), self.find_unused_parameters)
+                                int(cap_mb * (1 << 20)), self.find_unused_parameters, self.gradient_as_bucket_view)
 
     def _buffers_to_sync(self):
         return [b for b in self.module.buffers() if b is not None]
@@ -103,6 +112,19 @@ class DistributedDataParallel(Module):
             self._reducer.armed = False
         return out
 
+    def register_comm_hook(self, state, hook):
+        """Reduce the gradient buckets with hook(state, bucket) instead of DDP's all-reduce.
+
+        hook gets a GradBucket (bucket.buffer(): the flat gradients) for each bucket, in bucket
+        order, as backward fills them, and returns a pyengine.futures.Future that resolves to the
+        bucket's reduced flat tensor - the gradients averaged across the ranks (allreduce_hook
+        divides by the world size before summing). DDP waits for every future at the end of
+        backward and writes the results into the parameters' .grad. `state` is passed back to
+        the hook as it is (the built-in hooks take the process group, None for the default one).
+        Call it once, before the first backward pass; every rank registers the same hook."""
+        _check_comm_hook(hook)
+        self._reducer.register_comm_hook(state, hook)
+
     @contextlib.contextmanager
     def no_sync(self):
         """Backward passes in this context only accumulate .grad locally; the first synchronised
@@ -113,3 +135,19 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+
+def _check_comm_hook(hook):
+    """PyTorch's checks of a communication hook: callable, and where its bucket parameter or
+    return value is annotated, as GradBucket and Future[Tensor] (string annotations, from
+    `from __future__ import annotations`, are not evaluated and pass)."""
+    if not callable(hook):
+        raise TypeError("Communication hook must be callable.")
+    sig = inspect.signature(hook)
+    bucket = sig.parameters.get("bucket")
+    if bucket is not None and bucket.annotation not in (inspect.Parameter.empty, GradBucket) \
+            and not isinstance(bucket.annotation, str):
+        raise ValueError("Communication hook: bucket annotation should be GradBucket.")
+    if sig.return_annotation not in (inspect.Signature.empty, Future[Tensor]) \
+            and not isinstance(sig.return_annotation, str):
+        raise ValueError("Communication hook: return annotation should be pyengine.futures.Future[pyengine.Tensor].")
