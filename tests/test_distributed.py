@@ -43,7 +43,8 @@ def test_every_collective_matches_the_math(tmp_path, world):
                      "all_reduce in place, same storage", "async results", "shape mismatch detected",
                      "different collectives detected", "dtype mismatch detected",
                      "usable after errors", "P2POp op", "empty batch", "all_to_all_single splits", "all_to_all list",
-                     "all_to_all_single uneven strided=False", "all_to_all_single uneven strided=True", "second init", "destroyed", "world_size must match the launcher's",
+                     "all_to_all_single uneven strided=False", "all_to_all_single uneven strided=True",
+                     "second init", "destroyed", "world_size must match the launcher's",
                      "torchrun's WORLD_SIZE must match", "gloo is mpi", "re-initialized"):
             assert name in names, (rank, name)
         assert ("recv mismatch" in names) == (rank in (0, 1))
@@ -156,13 +157,15 @@ def test_sub_groups(tmp_path, world):
              "all destroyed")
     member_names = ("group ranks", "group rank errors", "backend", "broadcast global src", "broadcast group_src",
                     "all_gather in group", "all_gather_into_tensor in group", "reduce_scatter_tensor in group",
-                    "gather in group", "scatter in group", "reduce in group", "batch_isend_irecv in group (global peers)",
+                    "gather in group", "scatter in group", "reduce in group",
+                    "batch_isend_irecv in group (global peers)",
                     "all_gather_object in group", "broadcast_object_list in group", "barrier in group",
-                    "root outside the group", "both roots", "destroyed group refused")
+                    "root outside the group", "both roots", "destroyed group refused", "DDP over a sub-group")
     for rank, report in enumerate(run_ranks(world, "groups.py", tmp_path, timeout=300)):
         got = set(report["names"])
         assert set(names) <= got, (rank, set(names) - got)
         member = rank in (0, world - 1)
         assert (set(member_names) <= got) == member and ("non-member gets None" in got) != member, rank
+        assert ("DDP refuses a non-member" in got) != member
         assert ("recv returns the global rank" in got) == (rank == world - 1)
         assert ("new_subgroups" in got) == (world % 2 == 0)

@@ -131,7 +131,8 @@ def test_grad_bucket_and_hooks_match_torch_names():
     assert public <= {m for m in dir(GradBucket) if not m.startswith("_")}
     assert set(torch_hooks.__all__) == set(default_hooks.__all__)
     ours = inspect.signature(pe.nn.parallel.DistributedDataParallel.register_comm_hook).parameters
-    assert list(ours) == list(inspect.signature(torch.nn.parallel.DistributedDataParallel.register_comm_hook).parameters)
+    theirs = inspect.signature(torch.nn.parallel.DistributedDataParallel.register_comm_hook).parameters
+    assert list(ours) == list(theirs)
     ddp_params = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
     ours = inspect.signature(pe.nn.parallel.DistributedDataParallel.__init__).parameters
     assert ours["gradient_as_bucket_view"].default is ddp_params["gradient_as_bucket_view"].default is False

@@ -187,9 +187,11 @@ def test_sub_groups_on_nccl(tmp_path):
     of the group makes the id, the group's MPI communicator carries it)."""
     for rank, report in enumerate(run_ranks(3, "groups.py", tmp_path, "cuda", timeout=300)):
         got = set(report["names"])
-        for name in ("NCCL communicator per group", "all_reduce in group", "overlapping groups", "subgroup all_reduce", "new_group disagreement",
+        for name in ("NCCL communicator per group", "all_reduce in group", "overlapping groups", "subgroup all_reduce",
+                     "new_group disagreement",
                      "other groups after destroy", "all destroyed"):
             assert name in got, (rank, name)
         if rank in (0, 2):
-            assert {"backend", "broadcast group_src", "scatter in group", "batch_isend_irecv in group (global peers)",
+            assert {"backend", "broadcast group_src", "DDP over a sub-group", "scatter in group",
+                    "batch_isend_irecv in group (global peers)",
                     "reduce_scatter_tensor in group", "destroyed group refused"} <= got, rank

@@ -20,12 +20,13 @@ from ._state import (GroupMember, barrier, destroy_process_group, get_backend, g
                      get_world_size, group, init_process_group, is_available, is_initialized, is_mpi_available,
                      is_nccl_available)
 from ._work import DistBackendError, DistError, Work
+from ..nn.parallel._grad_bucket import GradBucket  # what a DDP communication hook is given
 
-__all__ = ["DistBackendError", "DistError", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather",
-           "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single", "barrier",
-           "batch_isend_irecv", "broadcast", "broadcast_object_list", "destroy_process_group", "gather",
-           "get_backend", "get_global_rank", "get_group_rank", "get_node_local_rank", "get_process_group_ranks",
-           "get_rank", "get_world_size", "group", "init_process_group", "irecv", "is_available", "is_initialized",
-           "is_mpi_available", "is_nccl_available", "isend", "new_group", "new_subgroups",
-           "new_subgroups_by_enumeration", "rank0_first", "recv", "reduce", "reduce_scatter_tensor", "save",
-           "scatter", "send"]
+__all__ = ["DistBackendError", "DistError", "GradBucket", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
+           "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+           "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
+           "destroy_process_group", "gather", "get_backend", "get_global_rank", "get_group_rank",
+           "get_node_local_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group",
+           "init_process_group", "irecv", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+           "isend", "new_group", "new_subgroups", "new_subgroups_by_enumeration", "rank0_first", "recv", "reduce",
+           "reduce_scatter_tensor", "save", "scatter", "send"]

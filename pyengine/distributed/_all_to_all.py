@@ -34,8 +34,8 @@ def _check_counts(pg, what, dtype, device, send, recv):
     n = pg.size
     kinds = {tuple(row[:2]) for row in everyone.tolist()}
     if len(kinds) > 1:
-        raise DistBackendError(f"pyengine.distributed: {what}: the ranks passed different dtypes or devices: " + "; ".join(
-            f"rank {r}: {_DTYPES[row[0]]} on {_DEVICES[row[1]]}" for r, row in enumerate(everyone.tolist())))
+        ranks = "; ".join(f"rank {r}: {_DTYPES[d]} on {_DEVICES[v]}" for r, (d, v, *_) in enumerate(everyone.tolist()))
+        raise DistBackendError(f"pyengine.distributed: {what}: the ranks passed different dtypes or devices: {ranks}")
     sends, recvs = everyone[:, 2:2 + n], everyone[:, 2 + n:]
     for r in range(n):
         for j in range(n):

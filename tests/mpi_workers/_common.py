@@ -23,3 +23,28 @@ def report(out_dir, rank, payload):
 
 def out_dir():
     return sys.argv[1]
+
+
+class Checks:
+    """check(name, ok, detail): records the names of the checks this rank passed (its report)
+    and fails loudly - naming the rank - at the first that does not pass."""
+
+    def __init__(self, rank):
+        self.rank = rank
+        self.names = []
+
+    def __call__(self, name, ok, detail=""):
+        self.names.append(name)
+        assert ok, f"rank {self.rank}: {name} failed {detail}"
+
+    def report(self, out_dir):
+        report(out_dir, self.rank, {"checks": len(self.names), "names": self.names})
+
+
+def raises(kind, fn, text):
+    """Whether fn() raises `kind` with `text` in its message."""
+    try:
+        fn()
+    except kind as e:
+        return text in str(e)
+    return False

@@ -74,3 +74,21 @@ def reference_step(model, opt, x, y):
 def max_diff(params_a, params_b):
     """The largest difference between two models' parameters (on the CPU: one may be on a GPU)."""
     return max(float((a.cpu() - b.cpu()).abs().max()) for a, b in zip(params_a, params_b))
+
+
+def ddp_matches_one_process(rank, world, device="cpu", group=None, steps=2, **ddp_kwargs):
+    """DDP of the MLP on `device` over `group` (rank, world: this rank's place in it) for `steps`
+    SGD steps beside the one-process reference on the CPU: (largest parameter difference, the
+    rank's model)."""
+    from pyengine.nn.parallel import DistributedDataParallel
+    local = rank_model("mlp", rank).to(device)
+    ddp = DistributedDataParallel(local, process_group=group, **ddp_kwargs)
+    opt = sgd(ddp.parameters())
+    reference, ref_opt = reference_model("mlp")
+    for step in range(steps):
+        x, y = batch("mlp", step, PER_RANK * world)
+        opt.zero_grad()
+        loss_fn(ddp(x[share(rank)].to(device)), y[share(rank)].to(device)).backward()
+        opt.step()
+        reference_step(reference, ref_opt, x, y)
+    return max_diff(local.parameters(), reference.parameters()), local

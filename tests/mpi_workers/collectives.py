@@ -8,15 +8,10 @@ import numpy as np
 import pyengine as pe
 import pyengine.distributed as dist
 from _collective_checks import DTYPES, SIZES, check_every_collective
-from _common import out_dir, report, start
+from _common import Checks, out_dir, raises, start
 
 rank, world = start()
-checks = []
-
-
-def check(name, ok, detail=""):
-    checks.append(name)
-    assert ok, f"rank {rank}: {name} failed {detail}"
+check = Checks(rank)
 
 
 for dtype in DTYPES:
@@ -88,12 +83,6 @@ check("async barrier", w.wait() and w.is_completed())
 check("blocking returns None", dist.all_reduce(pe.ones(1)) is None and dist.barrier() is None)
 
 # argument errors: raised on this rank before anything is sent
-def raises(kind, fn, text):
-    try:
-        fn()
-    except kind as e:
-        return text in str(e)
-    return False
 
 
 check("bad op", raises(TypeError, lambda: dist.all_reduce(pe.ones(2), "sum"), "ReduceOp"))
@@ -195,4 +184,4 @@ t = pe.ones(1)
 dist.all_reduce(t)
 check("re-initialized", t.item() == world)
 dist.destroy_process_group()
-report(out_dir(), rank, {"checks": len(checks), "names": checks})
+check.report(out_dir())

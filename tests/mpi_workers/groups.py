@@ -9,7 +9,8 @@ import numpy as np
 
 import pyengine as pe
 import pyengine.distributed as dist
-from _common import out_dir, report, start
+from _common import Checks, out_dir, raises, start
+from _ddp_models import ddp_matches_one_process
 
 device = sys.argv[2] if len(sys.argv) > 2 else "cpu"
 if device == "cuda":
@@ -17,20 +18,9 @@ if device == "cuda":
     fake = _fake_nccl.install()
 rank, world = start(backend="nccl" if device == "cuda" else "mpi")
 assert world >= 3, "groups.py needs 3 or more ranks"
-checks = []
+check = Checks(rank)
 
 
-def check(name, ok, detail=""):
-    checks.append(name)
-    assert ok, f"rank {rank}: {name} failed {detail}"
-
-
-def raises(kind, fn, text):
-    try:
-        fn()
-    except kind as e:
-        return text in str(e)
-    return False
 
 
 def full(value, n=3, dtype=pe.float32):
@@ -120,6 +110,14 @@ else:
 if device == "cuda":  # the group's CUDA tensors went over its own NCCL communicator of 2 ranks
     check("NCCL communicator per group", (("ncclCommInitRank", 2, dist.get_rank(g)) in fake.calls) == inside)
 
+# DDP over the sub-group: equal to one process on the members' batches; the others cannot join
+if inside:
+    diff, _ = ddp_matches_one_process(dist.get_rank(g), 2, device, group=g, bucket_cap_mb=0.0001)
+    check("DDP over a sub-group", diff < 1e-5, diff)
+else:
+    check("DDP refuses a non-member", raises(ValueError, lambda: pe.nn.parallel.DistributedDataParallel(
+        pe.nn.Linear(2, 2), process_group=g), "not in process_group"))
+
 # overlapping groups used in turn, then the world again
 g01, g12 = dist.new_group([0, 1]), dist.new_group([1, 2])
 for _ in range(2):
@@ -164,4 +162,4 @@ dist.all_reduce(t, group=g01)
 check("other groups after destroy", host(t) == ([2.0] * 3 if rank in (0, 1) else [1.0] * 3))
 dist.destroy_process_group()
 check("all destroyed", not dist.is_initialized() and (g01.destroyed if rank in (0, 1) else True))
-report(out_dir(), rank, {"checks": len(checks), "names": checks})
+check.report(out_dir())

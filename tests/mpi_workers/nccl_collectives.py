@@ -7,26 +7,15 @@ import numpy as np
 import _fake_nccl
 import pyengine as pe
 import pyengine.distributed as dist
-from pyengine import nn
+from _ddp_models import ddp_matches_one_process
 from _collective_checks import DTYPES, SIZES, check_every_collective
-from _common import out_dir, report, start
+from _common import Checks, out_dir, raises, start
 
 fake = _fake_nccl.install()
 rank, world = start(backend="nccl")
-checks = []
+check = Checks(rank)
 
 
-def check(name, ok, detail=""):
-    checks.append(name)
-    assert ok, f"rank {rank}: {name} failed {detail}"
-
-
-def raises(kind, fn, text):
-    try:
-        fn()
-    except kind as e:
-        return text in str(e)
-    return False
 
 
 check("backend name", dist.get_backend() == "nccl")
@@ -79,27 +68,10 @@ works = [dist.all_reduce(pe.full((100,), float(rank), device="cuda"), async_op=T
 check("async", all(w.wait() and w.is_completed() and w.is_success() for w in works))
 
 # DDP of a CUDA model: its buckets go over NCCL, and it equals one process on the whole batch
-pe.manual_seed(7 + rank)
-local = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3)).to("cuda")
 fake.calls.clear()
-ddp = nn.parallel.DistributedDataParallel(local, bucket_cap_mb=0.0001)
-pe.manual_seed(7)
-ref = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3)).to("cuda")
-opt, ref_opt = pe.optim.SGD(ddp.parameters(), lr=0.1), pe.optim.SGD(ref.parameters(), lr=0.1)
-g = np.random.default_rng(3)
-x = pe.tensor(g.standard_normal((4 * world, 6)).astype("float32"), device="cuda")
-y = pe.tensor(g.integers(0, 3, 4 * world), device="cuda")
-loss_fn = nn.CrossEntropyLoss()
-for _ in range(2):
-    opt.zero_grad()
-    loss_fn(ddp(x[rank * 4:(rank + 1) * 4]), y[rank * 4:(rank + 1) * 4]).backward()
-    opt.step()
-    ref_opt.zero_grad()
-    loss_fn(ref(x), y).backward()
-    ref_opt.step()
+diff, _ = ddp_matches_one_process(rank, world, "cuda", bucket_cap_mb=0.0001)
 names = [c[0] for c in fake.calls]
 check("DDP over NCCL", names.count("ncclBroadcast") >= 1 and names.count("ncclAllReduce") >= 2 * 2, names)
-diff = max(float((a - b).abs().max()) for a, b in zip(local.parameters(), ref.parameters()))
 check("DDP equals one process", diff < 1e-5, diff)
 
 # ranks that pass tensors on different devices: the agreement check names them
@@ -131,4 +103,4 @@ if world > 1:
 
 dist.destroy_process_group()
 check("destroyed", not dist.is_initialized() and (rank == 0 and world > 1 or not fake.comms))
-report(out_dir(), rank, {"checks": len(checks), "names": checks})
+check.report(out_dir())

@@ -19,7 +19,6 @@ import numpy as np
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import no_grad
 from ...distributed._buffers import own_storage
-from ...distributed._state import backend_for
 from ...futures import Future
 from ...tensor import Tensor
 from ._grad_bucket import GradBucket
@@ -128,8 +127,9 @@ def plan_buckets(params, cap_bytes):
 
 
 class Reducer:
-    def __init__(self, backend, params, names, cap_bytes, find_unused, as_views):
-        self.backend = backend
+    def __init__(self, group, params, names, cap_bytes, find_unused, as_views):
+        self.group = group  # the ProcessGroup DDP averages over
+        self.backend = group.mpi  # host messages (the used-parameter map)
         self.names = names  # id(param) -> its name, for error messages
         self.find_unused = find_unused
         self.as_views = as_views  # gradient_as_bucket_view
@@ -203,8 +203,8 @@ class Reducer:
     def _reduce(self, b):
         """Start averaging bucket b across the ranks: a Future of its reduced flat tensor."""
         if self.comm_hook is None:
-            work = backend_for(b.flat).start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient "
-                                                                            f"bucket {b.index}")
+            backend = self.group.backend_for(b.flat)
+            work = backend.start_all_reduce(b.flat, "AVG", what=f"DistributedDataParallel's gradient bucket {b.index}")
             return work.get_future()  # resolves to [b.flat], averaged in place
         state, hook = self.comm_hook
         future = hook(state, GradBucket(b.index, b.flat, b.views, b.params, b.index == len(self.buckets) - 1))

@@ -8,7 +8,7 @@ import zlib
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...distributed._collectives import gather_ints
 from ...distributed._work import DistBackendError
-from ...distributed._state import _check_group, backend_for, default_backend
+from ...distributed._state import resolve_group
 from ...futures import Future
 from ...tensor import Tensor
 from ..module import Module
@@ -16,18 +16,19 @@ from ._grad_bucket import GradBucket
 from ._reducer import Reducer
 
 
-def _coalesced_broadcast(backend, tensors):
-    """Broadcast rank 0's values of `tensors` to every rank: one message per dtype and device."""
+def _coalesced_broadcast(group, tensors):
+    """Broadcast the group's rank 0's values of `tensors` to its other ranks: one message per
+    dtype and device."""
     from ...ops.shape import cat
-    groups = {}
+    by_kind = {}
     for t in tensors:
-        groups.setdefault((t.dtype, str(t.device)), []).append(t)
+        by_kind.setdefault((t.dtype, str(t.device)), []).append(t)
     with no_grad():
-        for group in groups.values():
-            flat = cat([t.detach().reshape(-1) for t in group])
-            backend_for(flat).start_broadcast(flat, 0).wait()
+        for same in by_kind.values():
+            flat = cat([t.detach().reshape(-1) for t in same])
+            group.backend_for(flat).start_broadcast(flat, 0).wait()
             offset = 0
-            for t in group:
+            for t in same:
                 n = t.numel()
                 t.copy_(flat[offset:offset + n].view(t.shape))
                 offset += n
@@ -75,8 +76,10 @@ class DistributedDataParallel(Module):
             raise ValueError(f"DistributedDataParallel: device_ids must be None or hold one device, got {device_ids!r}")
         if dim != 0:
             raise ValueError(f"DistributedDataParallel: dim must be 0 (batches split along dim 0), got {dim}")
-        _check_group(process_group, "DistributedDataParallel")
-        backend = default_backend()
+        group = resolve_group(process_group, "DistributedDataParallel")
+        if group is None:
+            raise ValueError("DistributedDataParallel: this rank is not in process_group")
+        backend = group.mpi
         cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         if not cap_mb > 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got {bucket_cap_mb}")
@@ -86,6 +89,7 @@ class DistributedDataParallel(Module):
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         self._backend = backend
+        self.process_group = group
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         if not named:
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
@@ -93,8 +97,8 @@ class DistributedDataParallel(Module):
         if backend.size > 1:
             _check_same_model(backend, named + [(n, b) for n, b in module.named_buffers() if b is not None])
             if init_sync:
-                _coalesced_broadcast(backend, [p for _, p in module.named_parameters()] + self._buffers_to_sync())
-        self._reducer = Reducer(backend, [p for _, p in named], {id(p): n for n, p in named},
+                _coalesced_broadcast(group, [p for _, p in module.named_parameters()] + self._buffers_to_sync())
+        self._reducer = Reducer(group, [p for _, p in named], {id(p): n for n, p in named},
                                 int(cap_mb * (1 << 20)), self.find_unused_parameters, self.gradient_as_bucket_view)
 
     def _buffers_to_sync(self):
@@ -104,7 +108,7 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self._backend.size > 1:
             buffers = self._buffers_to_sync()
             if buffers:
-                _coalesced_broadcast(self._backend, buffers)
+                _coalesced_broadcast(self.process_group, buffers)
         out = self.module(*inputs, **kwargs)
         if is_grad_enabled() and self.require_backward_grad_sync:
             self._reducer.prepare(out)
