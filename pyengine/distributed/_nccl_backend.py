@@ -215,12 +215,15 @@ class NCCLBackend:
         try:
             _C.cuda_set_device(device)
             nccl = comm.nccl
-            if len(calls) != 1:
+            grouped = len(calls) != 1
+            if grouped:
                 nccl.call("ncclGroupStart")
-            for name, *args in calls:
-                nccl.call(name, *args, comm.handle, _STREAM, comm=comm.handle, what=what)
-            if len(calls) != 1:
-                nccl.call("ncclGroupEnd", comm=comm.handle, what=what)
+            try:
+                for name, *args in calls:
+                    nccl.call(name, *args, comm.handle, _STREAM, comm=comm.handle, what=what)
+            finally:  # a group left open would swallow every later NCCL call
+                if grouped:
+                    nccl.call("ncclGroupEnd", comm=comm.handle, what=what)
             for step in after:
                 step()
             watch.events = [_Event(comm)]
