@@ -44,12 +44,9 @@ def _check_counts(pg, what, dtype, device, send, recv):
                                        f"{j}, which expects {recvs[j, r]} from it (this is rank {pg.rank})")
 
 
-def _exchange(what, group, output, input, send, recv, async_op, finish=None):
-    """Element counts per rank; output and input are contiguous-or-not tensors the backend
-    flattens."""
-    g = member_group(group, what)
-    if g is None:
-        return None
+def _exchange(what, g, output, input, send, recv, async_op, finish=None):
+    """Exchange send[j] elements of input with rank j of group g, receiving recv[j] into output
+    (the backend flattens both, staging strided ones)."""
     pg = g.backend_for(input)
     pg.check_usable(input)
     if pg.size > 1:

@@ -162,12 +162,11 @@ def _run(work, async_op):
     work.wait()
 
 
-def _begin(what, g, tensor, root=-1, op=None, check=True):
-    """The backend that carries `tensor` in group g, after (check=True) the ranks' agreement is
-    checked."""
+def _begin(what, g, tensor, root=-1, op=None):
+    """The backend that carries `tensor` in group g, after the ranks' agreement is checked."""
     pg = g.backend_for(tensor)
     pg.check_usable(tensor)
-    if check and pg.size > 1:
+    if pg.size > 1:
         _check_agreement(pg, signature(what, tensor, root, op))
     return pg
 
@@ -317,11 +316,16 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     pg = g.backend_for(tensor)
     src = None if src is None and group_src is None else _root(g, src, group_src, "irecv", "src")
     mine = signature("send", tensor)
+    return pg.start_recv(tensor, mine, src, _tag(tag, "irecv"), _recv_mismatch(g, mine))
 
+
+def _recv_mismatch(g, mine):
+    """mismatch(theirs, sender): the error of a receive whose sender (a group rank) sent a tensor
+    unlike this rank's (signature `mine`), in global ranks."""
     def mismatch(theirs, sender):
-        return DistBackendError(f"pyengine.distributed: rank {g.ranks[pg.rank]} expected to receive a "
+        return DistBackendError(f"pyengine.distributed: rank {g.ranks[g.rank()]} expected to receive a "
                                 f"{describe_tensor(mine)}, rank {g.ranks[sender]} sent a {describe_tensor(theirs)}")
-    return pg.start_recv(tensor, mine, src, _tag(tag, "irecv"), mismatch)
+    return mismatch
 
 
 class P2POp:
@@ -359,11 +363,7 @@ def batch_isend_irecv(p2p_op_list):
         sending = p.op is isend
         peer = _root(g, p.peer, p.group_peer, "batch_isend_irecv", "peer")
         mine = signature("send", p.tensor)
-
-        def mismatch(theirs, sender, mine=mine):
-            return DistBackendError(f"pyengine.distributed: rank {pg.rank} expected to receive a "
-                                    f"{describe_tensor(mine)}, rank {sender} sent a {describe_tensor(theirs)}")
-        items.append((sending, p.tensor, mine, peer, p.tag, mismatch))
+        items.append((sending, p.tensor, mine, peer, p.tag, _recv_mismatch(g, mine)))
     return pg.start_batch(items)
 
 

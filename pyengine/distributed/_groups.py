@@ -8,6 +8,8 @@ group, then split the world's communicator."""
 import zlib
 
 from ._collectives import gather_ints
+from ._mpi_backend import MPIBackend
+from ._objects import all_gather_object
 from ._process_group import ProcessGroup, _short
 from ._state import (_CPU_BACKEND_ALIASES, GroupMember, _check_nccl_can_start, _pg, _seconds, resolve_group,
                      world_group)
@@ -56,7 +58,6 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     comm = world.mpi.comm.Split(0 if member else MPI.UNDEFINED, world.rank())
     if not member:
         return GroupMember.NON_GROUP_MEMBER
-    from ._mpi_backend import MPIBackend
     mpi = MPIBackend(seconds, comm=comm)
     g = ProcessGroup(mpi, ranks, backend == "nccl", group_desc or f"group{len(_pg.groups) + 1}")
     _pg.groups.append(g)
@@ -69,9 +70,8 @@ def _agree(world, ranks, backend, what):
     everyone = gather_ints(world.mpi, mine, f"{what}'s agreement check")
     if (everyone == everyone[world.rank()]).all():
         return
-    import pyengine.distributed as dist
     asked = [None] * world.size()
-    dist.all_gather_object(asked, (ranks, backend))  # what each asked for, to say so
+    all_gather_object(asked, (ranks, backend))  # what each asked for, to say so
     lines = "; ".join(f"rank {r}: ranks {_short(rk)} backend {b}" for r, (rk, b) in enumerate(asked))
     raise DistBackendError(f"pyengine.distributed: the ranks called new_group with different ranks or backends "
                            f"(this is rank {world.rank()}): {lines}")

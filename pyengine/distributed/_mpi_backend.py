@@ -44,14 +44,19 @@ def _finishing(*steps):
     return finish
 
 
+def read_header(header):
+    """A received header: (the sender's signature, the payload's bytes, the sender's rank)."""
+    return header[:-2].tolist(), int(header[-2]), int(header[-1])
+
+
 class MPIBackend:
     name = "mpi"
 
-    def __init__(self, timeout, load_world=False, comm=None):
-        """load_world: talk on a duplicate of MPI_COMM_WORLD; else on `comm` (a sub-group's
-        communicator, which this backend then owns)."""
+    def __init__(self, timeout, comm=None):
+        """comm: a sub-group's communicator, which this backend then owns; None: a duplicate of
+        MPI_COMM_WORLD."""
         MPI = self.MPI = load_mpi()
-        self.comm = MPI.COMM_WORLD.Dup() if load_world else comm
+        self.comm = MPI.COMM_WORLD.Dup() if comm is None else comm
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         self.timeout = timeout
@@ -138,24 +143,34 @@ class MPIBackend:
     # size in bytes and the sender's rank: a receiver from any source learns whom to take the
     # payload from, and one whose tensor does not match still takes the payload (into scratch
     # memory) before it raises, so the sender is never left waiting.
+    # (The NCCL backend sends its headers through these too, its payloads over NCCL.)
+    def send_header(self, signature, nbytes, dst, tag):
+        """(header, its request): started."""
+        header = np.asarray(list(signature) + [nbytes, self.rank], dtype=np.int64)
+        return header, self.comm.Isend(header, dest=dst, tag=2 * tag)
+
+    def recv_header(self, signature, src, tag):
+        """(header, its request): started; src None takes it from any rank."""
+        header = np.empty(len(signature) + 2, dtype=np.int64)
+        source = self.MPI.ANY_SOURCE if src is None else src
+        return header, self.comm.Irecv(header, source=source, tag=2 * tag)
+
     def start_send(self, tensor, signature, dst, tag):
         array, _ = host_array(tensor)
-        header = np.asarray(list(signature) + [array.nbytes, self.rank], dtype=np.int64)
-        requests = [self.comm.Isend(header, dest=dst, tag=2 * tag), self.comm.Isend(array, dest=dst, tag=2 * tag + 1)]
+        header, request = self.send_header(signature, array.nbytes, dst, tag)
+        requests = [request, self.comm.Isend(array, dest=dst, tag=2 * tag + 1)]
         return self._work(f"send to rank {dst}", requests, result=[tensor], buffers=(header, array), writes=False)
 
     def start_recv(self, tensor, signature, src, tag, mismatch):
         """mismatch(their_signature, sender) -> the exception to raise when the signatures differ."""
         array, write_back = host_array(tensor)
-        header = np.empty(len(signature) + 2, dtype=np.int64)
-        source = self.MPI.ANY_SOURCE if src is None else src
-        work = self._work(f"recv from rank {'any' if src is None else src}",
-                          [self.comm.Irecv(header, source=source, tag=2 * tag)], result=[tensor],
+        header, request = self.recv_header(signature, src, tag)
+        work = self._work(f"recv from rank {'any' if src is None else src}", [request], result=[tensor],
                           buffers=[header, array])
         work.source = None
 
         def payload():
-            theirs, nbytes, sender = header[:-2].tolist(), int(header[-2]), int(header[-1])
+            theirs, nbytes, sender = read_header(header)
             work.source = sender
             if theirs != list(signature):
                 scratch = np.empty(nbytes, dtype=np.uint8)

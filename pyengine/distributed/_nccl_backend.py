@@ -14,9 +14,12 @@ import ctypes
 import threading
 import time
 
+import numpy as np
+
 from .. import _C
 from . import _nccl_lib
 from ._nccl_lib import DTYPES, OPS, BOOL_OPS, UniqueId
+from ._mpi_backend import read_header
 from ._work import DistBackendError, Work
 
 _STREAM = None  # cudaStream_t 0: the legacy default stream, where pyengine's kernels run
@@ -190,7 +193,6 @@ class NCCLBackend:
         comm = self._comms.get(device)
         if comm is None:
             nccl = _nccl_lib.load()
-            import numpy as np
             uid = UniqueId()
             if self.rank == 0:
                 nccl.call("ncclGetUniqueId", ctypes.byref(uid))
@@ -317,15 +319,9 @@ class NCCLBackend:
 
     # ----- point to point: the header over MPI (see MPIBackend), the payload over NCCL -----
     # NCCL has no tags: messages between two ranks are matched in the order they were sent.
-    def _send_header(self, buf, signature, dst, tag):
-        """(header, its MPI request): the sender's signature, the payload's bytes and rank."""
-        import numpy as np
-        header = np.asarray(list(signature) + [buf.numel() * buf.element_size(), self.rank], dtype=np.int64)
-        return header, self.comm.Isend(header, dest=dst, tag=2 * tag)
-
     def start_send(self, tensor, signature, dst, tag):
         buf, _ = self._buffer(tensor)
-        header, head = self._send_header(buf, signature, dst, tag)
+        header, head = self.mpi.send_header(signature, _nbytes(buf), dst, tag)
         work = self._launch(f"send to rank {dst}", tensor.device.index,
                             [("ncclSend", _ptr(buf), buf.numel(), _dtype(buf, "send"), dst)], [tensor],
                             (buf, header), writes=False)
@@ -336,29 +332,24 @@ class NCCLBackend:
         """batch_isend_irecv: items of (is_send, tensor, signature, peer, tag, mismatch). The
         headers first (over MPI), then every payload in one NCCL group - what lets two ranks
         send to each other at once (an NCCL send waits for its receive on the same stream)."""
-        import numpy as np
         headers, requests = [], []
         for is_send, tensor, signature, peer, tag, _ in items:
             if is_send:
-                header, request = self._send_header(self._buffer(tensor)[0], signature, peer, tag)
+                header, request = self.mpi.send_header(signature, _nbytes(tensor), peer, tag)
             else:
-                header = np.empty(len(signature) + 2, dtype=np.int64)
-                request = self.comm.Irecv(header, source=peer, tag=2 * tag)
+                header, request = self.mpi.recv_header(signature, peer, tag)
             headers.append(header)
             requests.append(request)
         Work("batch_isend_irecv's headers", requests, self.timeout, buffers=headers).wait()
         calls, keep, backs, errors = [], [], [], []
         for (is_send, tensor, signature, peer, _, mismatch), header in zip(items, headers):
-            buf, back = self._buffer(tensor)
             if is_send:
+                buf, _ = self._buffer(tensor)
                 calls.append(("ncclSend", _ptr(buf), buf.numel(), _dtype(buf, "send"), peer))
             else:
-                theirs = header[:-2].tolist()
-                if theirs != list(signature):  # take the payload anyway, so the sender is not left waiting
-                    from ..creation import empty
-                    from ..dtypes import uint8
-                    buf, back = empty(int(header[-2]), dtype=uint8, device=tensor.device), None
-                    errors.append(mismatch(theirs, peer))
+                buf, back, matches = self._receiver(tensor, header, signature)
+                if not matches:
+                    errors.append(mismatch(read_header(header)[0], peer))
                 calls.append(("ncclRecv", _ptr(buf), buf.numel(), _dtype(buf, "recv"), peer))
                 backs.append(back)
             keep.append(buf)
@@ -370,23 +361,27 @@ class NCCLBackend:
             work.add_final(fail)
         return [work] * len(items)
 
+    def _receiver(self, tensor, header, signature):
+        """(buffer, write-back, matches) for a payload whose header arrived: the tensor's memory,
+        or - when the sender's tensor differs - scratch memory that takes the payload anyway, so
+        the sender is not left waiting."""
+        theirs, nbytes, _ = read_header(header)
+        if theirs != list(signature):
+            from ..creation import empty
+            from ..dtypes import uint8
+            return empty(nbytes, dtype=uint8, device=tensor.device), None, False
+        return (*self._buffer(tensor), True)
+
     def start_recv(self, tensor, signature, src, tag, mismatch):
-        import numpy as np
-        from ..creation import empty
-        header = np.empty(len(signature) + 2, dtype=np.int64)
-        source = self.mpi.MPI.ANY_SOURCE if src is None else src
-        work = Work(f"recv from rank {'any' if src is None else src}", [self.comm.Irecv(header, source=source,
-                    tag=2 * tag)], self.timeout, result=[tensor], buffers=[header])
+        header, request = self.mpi.recv_header(signature, src, tag)
+        work = Work(f"recv from rank {'any' if src is None else src}", [request], self.timeout, result=[tensor],
+                    buffers=[header])
         work.source = None
 
         def payload():
-            theirs, nbytes, sender = header[:-2].tolist(), int(header[-2]), int(header[-1])
+            theirs, _, sender = read_header(header)
             work.source = sender
-            if theirs != list(signature):  # take the payload anyway, so the sender is not left waiting
-                from ..dtypes import uint8
-                into, back = empty(nbytes, dtype=uint8, device=tensor.device), None
-            else:
-                into, back = self._buffer(tensor)
+            into, back, matches = self._receiver(tensor, header, signature)
             step = self._launch(work._what, tensor.device.index,
                                 [("ncclRecv", _ptr(into), into.numel(), _dtype(into, "recv"), sender)], None,
                                 (into,), _steps(back))
@@ -395,10 +390,14 @@ class NCCLBackend:
 
             def fail():
                 raise mismatch(theirs, sender)
-            return step._requests, (fail if theirs != list(signature) else None)
+            return step._requests, (None if matches else fail)
 
         work._then = payload
         return work
+
+
+def _nbytes(tensor):
+    return tensor.numel() * tensor.element_size()
 
 
 def _ptr(tensor):

@@ -8,7 +8,6 @@ import importlib.util
 import os
 import sys
 import time
-
 import warnings
 
 from ._mpi_backend import MPIBackend
@@ -114,7 +113,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if store is not None:
         raise ValueError("init_process_group: store is not supported by the 'mpi' backend")
     seconds = _seconds(timeout)
-    pg = MPIBackend(seconds, load_world=True)
+    pg = MPIBackend(seconds)
     for name, given, actual in (("world_size", world_size, pg.size), ("rank", rank, pg.rank)):
         if given not in (-1, None) and given != actual:
             pg.close()
@@ -151,12 +150,6 @@ def _check_nccl_can_start():
     if _nccl_lib.find_library() is None:
         raise RuntimeError(f"init_process_group: the 'nccl' backend needs the NCCL library, and none was found: "
                            f"{_nccl_lib._INSTALL}")
-
-
-def backend_for(tensor, group=None):
-    """The backend that carries `tensor` in `group`: NCCL for CUDA tensors when the group has it,
-    else MPI."""
-    return resolve_group(group, "a collective").backend_for(tensor)
 
 
 def _abort_on_uncaught(kind, value, tb):
@@ -201,11 +194,6 @@ def world_group():
     return _pg.world
 
 
-def default_backend(what=None):
-    """The default group's MPI backend."""
-    return world_group().mpi
-
-
 def resolve_group(g, what):
     """The ProcessGroup a `group=` argument names (None and group.WORLD: the default group), or
     None on a rank that new_group left out of it."""
@@ -230,9 +218,6 @@ def member_group(g, what):
         warnings.warn(f"Running {what} on global rank {world_group().rank()} which does not belong to the given "
                       f"group.", stacklevel=3)
     return pg
-
-
-_check_group = resolve_group  # (the name DDP's module calls it by)
 
 
 def get_rank(group=None):

@@ -1,7 +1,5 @@
 """The MPI backend with CUDA tensors (carried through host memory) and a CUDA model under DDP:
 run where pyengine.cuda is available (the emulated GPU in CI). Usage: device_collectives.py OUT_DIR"""
-import numpy as np
-
 import pyengine as pe
 import pyengine.distributed as dist
 from _common import out_dir, report, start

@@ -5,7 +5,6 @@ Usage: groups.py OUT_DIR [cuda]: with "cuda", the 'nccl' backend on the fake NCC
 import sys
 import warnings
 
-import numpy as np
 
 import pyengine as pe
 import pyengine.distributed as dist
